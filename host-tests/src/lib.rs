@@ -1,0 +1,21 @@
+//! emkern host tooling (std): the `emkern` command-line tool and host-side helpers.
+#![warn(missing_docs)]
+
+use emkern_simd::{Level, Simd};
+
+/// One line per instruction-set level: its name and whether this CPU and build can run it, best level marked.
+pub fn describe_levels() -> String {
+    let best = Simd::best().level();
+    let mut s = String::new();
+    for level in Level::ALL {
+        let state = if level == best {
+            "available (selected)"
+        } else if level.is_available() {
+            "available"
+        } else {
+            "not available"
+        };
+        s.push_str(&format!("{:<7} {state}\n", level.name()));
+    }
+    s
+}

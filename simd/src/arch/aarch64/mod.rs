@@ -1,0 +1,19 @@
+//! aarch64 level: Advanced SIMD (NEON), part of every ARMv8-A CPU, so it is always available.
+
+pub mod neon;
+
+/// Capability token for aarch64 NEON (including the half-precision conversions `fcvtl`/`fcvtn`).
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Neon {
+    _proof: (),
+}
+
+impl Neon {
+    /// Returns the token: NEON is mandatory on aarch64 (`target_feature = "neon"` is on for every aarch64
+    /// target Rust supports with an FPU).
+    #[inline]
+    pub fn detect() -> Option<Self> {
+        cfg!(target_feature = "neon").then_some(Neon { _proof: () })
+    }
+}

@@ -1,0 +1,219 @@
+//! [`Simd`]: a dispatcher that holds a proven level and forwards each call, once, to that level's kernels.
+
+use core::sync::atomic::{AtomicU8, Ordering};
+
+use crate::kernels::Kernels;
+use crate::portable::Scalar;
+use crate::{Level, bf16, f16};
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Scalar(Scalar),
+    #[cfg(target_arch = "x86_64")]
+    Avx2(crate::arch::x86_64::Avx2),
+    #[cfg(target_arch = "x86_64")]
+    Avx512(crate::arch::x86_64::Avx512),
+    #[cfg(target_arch = "aarch64")]
+    Neon(crate::arch::aarch64::Neon),
+    #[cfg(all(target_arch = "arm", feature = "helium"))]
+    Helium(crate::arch::arm::Helium),
+}
+
+/// A kernel dispatcher bound to one [`Level`] that this CPU supports.
+///
+/// It can only be built by checking ([`Simd::new`], [`Simd::best`], [`Simd::available`]) or as
+/// [`Simd::scalar`], so every call it forwards is sound. Copy it freely; each method dispatches once per call.
+#[derive(Clone, Copy, Debug)]
+pub struct Simd {
+    backend: Backend,
+}
+
+/// Runs `$call` on the token of the dispatcher's level.
+macro_rules! dispatch {
+    ($self:ident, $k:ident => $call:expr) => {
+        match $self.backend {
+            Backend::Scalar($k) => $call,
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2($k) => $call,
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512($k) => $call,
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon($k) => $call,
+            #[cfg(all(target_arch = "arm", feature = "helium"))]
+            Backend::Helium($k) => $call,
+        }
+    };
+}
+
+/// Cache of [`Simd::best`]: 0 = not detected yet, otherwise `1 + index into Level::ALL`.
+static BEST: AtomicU8 = AtomicU8::new(0);
+
+impl Simd {
+    /// The portable scalar level (always available).
+    #[inline]
+    pub const fn scalar() -> Simd {
+        Simd {
+            backend: Backend::Scalar(Scalar),
+        }
+    }
+
+    /// The dispatcher for `level`, or `None` if this CPU or this build cannot run it.
+    pub fn new(level: Level) -> Option<Simd> {
+        let backend = match level {
+            Level::Scalar => Backend::Scalar(Scalar),
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 => Backend::Avx2(crate::arch::x86_64::Avx2::detect()?),
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512 => Backend::Avx512(crate::arch::x86_64::Avx512::detect()?),
+            #[cfg(target_arch = "aarch64")]
+            Level::Neon => Backend::Neon(crate::arch::aarch64::Neon::detect()?),
+            #[cfg(all(target_arch = "arm", feature = "helium"))]
+            Level::Helium => Backend::Helium(crate::arch::arm::Helium::detect()?),
+            #[allow(unreachable_patterns)]
+            _ => return None,
+        };
+        Some(Simd { backend })
+    }
+
+    /// The fastest level this CPU supports. Detected on the first call and cached.
+    #[inline]
+    pub fn best() -> Simd {
+        let code = BEST.load(Ordering::Relaxed);
+        if let Some(&level) = (code as usize)
+            .checked_sub(1)
+            .and_then(|i| Level::ALL.get(i))
+        {
+            // A level is only cached after `Simd::new` accepted it, so asking again succeeds; the detection
+            // functions are cheap (cached by the standard library or decided at compile time).
+            if let Some(simd) = Simd::new(level) {
+                return simd;
+            }
+        }
+        let best = Simd::available().last().unwrap_or(Simd::scalar());
+        let index = Level::ALL
+            .iter()
+            .position(|&l| l == best.level())
+            .unwrap_or(0);
+        BEST.store(index as u8 + 1, Ordering::Relaxed);
+        best
+    }
+
+    /// Every level this CPU supports, slowest (scalar) first.
+    pub fn available() -> Available {
+        Available { next: 0 }
+    }
+
+    /// The level this dispatcher runs at.
+    #[inline]
+    pub fn level(self) -> Level {
+        dispatch!(self, k => level_of(k))
+    }
+
+    /// See [`Kernels::dot`].
+    #[inline]
+    pub fn dot(self, a: &[f32], b: &[f32]) -> f32 {
+        dispatch!(self, k => k.dot(a, b))
+    }
+
+    /// See [`Kernels::dot_rows`].
+    #[inline]
+    pub fn dot_rows(self, x: &[f32], rows: &[f32], stride: usize, out: &mut [f32]) -> usize {
+        dispatch!(self, k => k.dot_rows(x, rows, stride, out))
+    }
+
+    /// See [`Kernels::axpy`].
+    #[inline]
+    pub fn axpy(self, a: f32, x: &[f32], y: &mut [f32]) {
+        dispatch!(self, k => k.axpy(a, x, y))
+    }
+
+    /// See [`Kernels::scale`].
+    #[inline]
+    pub fn scale(self, a: f32, y: &mut [f32]) {
+        dispatch!(self, k => k.scale(a, y))
+    }
+
+    /// See [`Kernels::max`].
+    #[inline]
+    pub fn max(self, x: &[f32]) -> f32 {
+        dispatch!(self, k => k.max(x))
+    }
+
+    /// See [`Kernels::sum`].
+    #[inline]
+    pub fn sum(self, x: &[f32]) -> f32 {
+        dispatch!(self, k => k.sum(x))
+    }
+
+    /// See [`Kernels::exp`].
+    #[inline]
+    pub fn exp(self, x: &[f32], out: &mut [f32]) {
+        dispatch!(self, k => k.exp(x, out))
+    }
+
+    /// See [`Kernels::exp_in_place`].
+    #[inline]
+    pub fn exp_in_place(self, x: &mut [f32]) {
+        dispatch!(self, k => k.exp_in_place(x))
+    }
+
+    /// See [`Kernels::f16_to_f32`].
+    #[inline]
+    pub fn f16_to_f32(self, src: &[f16], dst: &mut [f32]) {
+        dispatch!(self, k => k.f16_to_f32(src, dst))
+    }
+
+    /// See [`Kernels::f32_to_f16`].
+    #[inline]
+    pub fn f32_to_f16(self, src: &[f32], dst: &mut [f16]) {
+        dispatch!(self, k => k.f32_to_f16(src, dst))
+    }
+
+    /// See [`Kernels::bf16_to_f32`].
+    #[inline]
+    pub fn bf16_to_f32(self, src: &[bf16], dst: &mut [f32]) {
+        dispatch!(self, k => k.bf16_to_f32(src, dst))
+    }
+
+    /// See [`Kernels::f32_to_bf16`].
+    #[inline]
+    pub fn f32_to_bf16(self, src: &[f32], dst: &mut [bf16]) {
+        dispatch!(self, k => k.f32_to_bf16(src, dst))
+    }
+
+    /// See [`Kernels::rotate_interleaved`].
+    #[inline]
+    pub fn rotate_interleaved(self, x: &mut [f32], cos: &[f32], sin: &[f32]) {
+        dispatch!(self, k => k.rotate_interleaved(x, cos, sin))
+    }
+
+    /// See [`Kernels::rotate_half_split`].
+    #[inline]
+    pub fn rotate_half_split(self, x: &mut [f32], cos: &[f32], sin: &[f32]) {
+        dispatch!(self, k => k.rotate_half_split(x, cos, sin))
+    }
+}
+
+fn level_of<K: Kernels>(_: K) -> Level {
+    K::LEVEL
+}
+
+/// Iterator over the levels this CPU supports, from [`Simd::available`].
+#[derive(Clone, Debug)]
+pub struct Available {
+    next: usize,
+}
+
+impl Iterator for Available {
+    type Item = Simd;
+
+    fn next(&mut self) -> Option<Simd> {
+        while let Some(&level) = Level::ALL.get(self.next) {
+            self.next += 1;
+            if let Some(simd) = Simd::new(level) {
+                return Some(simd);
+            }
+        }
+        None
+    }
+}

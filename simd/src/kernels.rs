@@ -1,0 +1,97 @@
+//! The set of primitives every level implements, with the contract each implementation must honour.
+
+use crate::{Level, bf16, f16};
+
+mod sealed {
+    pub trait Sealed {}
+}
+pub(crate) use sealed::Sealed;
+
+/// The primitives, implemented once per level by a zero-sized *capability token* (e.g.
+/// [`portable::Scalar`](crate::portable::Scalar)). A token for an ISA level can only be obtained from a detection
+/// function that proved the CPU supports it, so these safe methods can call `#[target_feature]` code soundly.
+///
+/// The trait is sealed: the contract below is what the tests check for every level against the scalar reference
+/// and against an f64 oracle.
+pub trait Kernels: Copy + Sealed {
+    /// The level this implementation runs at.
+    const LEVEL: Level;
+
+    /// `Σ a[i]·b[i]` over `n = min(a.len(), b.len())` elements, accumulated in f32 (summation order is
+    /// level-specific: several partial sums then a final reduction). `0.0` when `n == 0`.
+    ///
+    /// Error bound (checked by the tests): `|dot − exact| ≤ (n + 8)·2⁻²³·Σ|a[i]·b[i]|` plus underflow.
+    fn dot(self, a: &[f32], b: &[f32]) -> f32;
+
+    /// One vector against a block of rows (the `1×N` scores of attention): for `r` in `0..n`,
+    /// `out[r] = dot(x, rows[r·stride .. r·stride + x.len()])`, where `n` is the number of leading entries of
+    /// `out` whose row lies entirely inside `rows` ([`rows_that_fit`]). Returns `n`; `out[n..]` is untouched.
+    /// Rows may overlap (`stride < x.len()`), and `stride == 0` repeats one row.
+    fn dot_rows(self, x: &[f32], rows: &[f32], stride: usize, out: &mut [f32]) -> usize;
+
+    /// `y[i] += a·x[i]` over `min(x.len(), y.len())` elements (fused multiply-add where the level has it).
+    fn axpy(self, a: f32, x: &[f32], y: &mut [f32]);
+
+    /// `y[i] *= a` for every element.
+    fn scale(self, a: f32, y: &mut [f32]);
+
+    /// The largest element. NaN elements are ignored (IEEE 754 `maxNum`); an empty or all-NaN slice gives
+    /// `-inf`. When the maximum is a zero, its sign is unspecified.
+    fn max(self, x: &[f32]) -> f32;
+
+    /// `Σ x[i]` accumulated in f32 with level-specific partial sums; `0.0` for an empty slice. NaN and infinities
+    /// propagate as in IEEE arithmetic. Error bound: `(n + 8)·2⁻²³·Σ|x[i]|`.
+    fn sum(self, x: &[f32]) -> f32;
+
+    /// `out[i] = e^x[i]` over `min(x.len(), out.len())` elements.
+    ///
+    /// Every level uses the same range reduction and polynomial ([`portable::exp`](crate::portable::exp)):
+    /// `x = n·ln2 + r` with `|r| ≤ ln2/2` (Cody–Waite two-constant reduction), a degree-7 polynomial for `e^r`,
+    /// and scaling by `2^n` in two exact steps so that subnormal results are rounded once.
+    /// Contract: at most 2 ulp from the correctly rounded result for `x` in `[-87.33, 88.72]`
+    /// (normal results); within 1 ulp of the smallest subnormal below that; `e^x = +inf` for `x > 88.7228`;
+    /// `e^x = 0` for `x < -103.98` and for `-inf`; NaN in, NaN out.
+    fn exp(self, x: &[f32], out: &mut [f32]);
+
+    /// [`Kernels::exp`] in place.
+    fn exp_in_place(self, x: &mut [f32]);
+
+    /// Widens IEEE binary16 to f32 over `min(src.len(), dst.len())` elements. Exact; NaN stays NaN.
+    fn f16_to_f32(self, src: &[f16], dst: &mut [f32]);
+
+    /// Narrows f32 to binary16 with round-to-nearest-even over the common prefix: overflow gives ±inf,
+    /// tiny values give subnormals or ±0, NaN gives a quiet NaN.
+    fn f32_to_f16(self, src: &[f32], dst: &mut [f16]);
+
+    /// Widens bfloat16 to f32 over the common prefix. Exact (a shift of the bits).
+    fn bf16_to_f32(self, src: &[bf16], dst: &mut [f32]);
+
+    /// Narrows f32 to bfloat16 with round-to-nearest-even over the common prefix; NaN gives a quiet NaN
+    /// with the same sign.
+    fn f32_to_bf16(self, src: &[f32], dst: &mut [bf16]);
+
+    /// RoPE rotation, interleaved layout (RoFormer / GPT-J / Meta): for `i` in `0..n`,
+    /// `(x[2i], x[2i+1]) ← (x[2i]·c − x[2i+1]·s, x[2i]·s + x[2i+1]·c)` with `c = cos[i]`, `s = sin[i]` and
+    /// `n = min(x.len() / 2, cos.len(), sin.len())`. Elements past `2n` are untouched.
+    fn rotate_interleaved(self, x: &mut [f32], cos: &[f32], sin: &[f32]);
+
+    /// RoPE rotation, half-split layout (GPT-NeoX / Hugging Face `rotate_half`): with `h = x.len() / 2`,
+    /// for `i` in `0..n`, `(x[i], x[h+i]) ← (x[i]·c − x[h+i]·s, x[i]·s + x[h+i]·c)` with `c = cos[i]`,
+    /// `s = sin[i]` and `n = min(h, cos.len(), sin.len())`. Other elements (including the last one of an odd
+    /// length) are untouched.
+    fn rotate_half_split(self, x: &mut [f32], cos: &[f32], sin: &[f32]);
+}
+
+/// How many leading entries of `out` a [`Kernels::dot_rows`] call fills: the number of `r < out_len` with
+/// `r·stride + dim ≤ rows_len`. Never overflows.
+#[inline]
+pub const fn rows_that_fit(dim: usize, rows_len: usize, stride: usize, out_len: usize) -> usize {
+    if dim > rows_len {
+        return 0;
+    }
+    if stride == 0 {
+        return out_len;
+    }
+    let fit = (rows_len - dim) / stride + 1;
+    if fit < out_len { fit } else { out_len }
+}

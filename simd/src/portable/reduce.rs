@@ -1,0 +1,23 @@
+//! Scalar max and sum reductions.
+
+/// Largest element ignoring NaN; `-inf` for an empty or all-NaN slice.
+pub fn max(x: &[f32]) -> f32 {
+    // `f32::max` is IEEE maxNum: it returns the other operand when one is NaN.
+    x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v))
+}
+
+/// `Σ x[i]` with four interleaved partial sums reduced as `(s0 + s1) + (s2 + s3)`.
+pub fn sum(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 4];
+    let chunks = x.chunks_exact(4);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for k in 0..4 {
+            acc[k] += c[k];
+        }
+    }
+    for (k, v) in tail.iter().enumerate() {
+        acc[k] += v;
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
