@@ -1,1 +1,125 @@
-fn main() {}
+//! Criterion benchmarks: every primitive × level × length (64, 1 Ki, 64 Ki elements), peers for the dot product
+//! (a naive iterator loop and `pulp`'s portable SIMD), and the machine ceilings.
+//!
+//! Run: `cargo bench -p emkern-benches` (all), or e.g. `cargo bench -p emkern-benches -- dot/`.
+//! Rates: `elem/s` is FLOP/s for arithmetic kernels (criterion's element count is set to the flop count), elements/s
+//! for `exp`, and bytes/s (read + written) for conversions.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use emkern_host::bench::{Buffers, Primitive, Unit, pseudo_random};
+use emkern_simd::{Simd, calibrate};
+
+const LENGTHS: [usize; 3] = [64, 1024, 65536];
+
+fn throughput(prim: Primitive, elements: usize) -> Throughput {
+    let (unit, per) = prim.work_per_element();
+    let work = (elements as f64 * per) as u64;
+    match unit {
+        Unit::Flops | Unit::Elements => Throughput::Elements(work),
+        Unit::Bytes => Throughput::Bytes(work),
+    }
+}
+
+fn primitives(c: &mut Criterion) {
+    for prim in Primitive::ALL {
+        let mut group = c.benchmark_group(prim.name());
+        for n in LENGTHS {
+            let mut bufs = Buffers::new(n);
+            group.throughput(throughput(prim, bufs.elements(prim)));
+            for simd in Simd::available() {
+                group.bench_with_input(BenchmarkId::new(simd.level().name(), n), &n, |b, _| {
+                    b.iter(|| bufs.run(simd, prim))
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+/// The dot product against peers: a naive iterator loop (what hand-rolled ports do) and `pulp`'s generic SIMD.
+fn dot_peers(c: &mut Criterion) {
+    let mut group = c.benchmark_group("dot_peers");
+    for n in LENGTHS {
+        let a = pseudo_random(n, 1);
+        let b = pseudo_random(n, 2);
+        group.throughput(Throughput::Elements(2 * n as u64));
+        group.bench_with_input(BenchmarkId::new("naive", n), &n, |bch, _| {
+            bch.iter(|| black_box(a.iter().zip(&b).map(|(x, y)| x * y).sum::<f32>()))
+        });
+        group.bench_with_input(BenchmarkId::new("pulp", n), &n, |bch, _| {
+            bch.iter(|| black_box(pulp_dot(black_box(&a), &b)))
+        });
+        group.bench_with_input(BenchmarkId::new("emkern", n), &n, |bch, _| {
+            bch.iter(|| black_box(Simd::best().dot(black_box(&a), &b)))
+        });
+    }
+    group.finish();
+}
+
+/// A straightforward dot product written against `pulp`'s portable SIMD API, dispatched to its best level.
+fn pulp_dot(a: &[f32], b: &[f32]) -> f32 {
+    struct Dot<'a> {
+        a: &'a [f32],
+        b: &'a [f32],
+    }
+    impl pulp::WithSimd for Dot<'_> {
+        type Output = f32;
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, simd: S) -> f32 {
+            let (ha, ta) = S::as_simd_f32s(self.a);
+            let (hb, tb) = S::as_simd_f32s(self.b);
+            let mut acc0 = simd.splat_f32s(0.0);
+            let mut acc1 = simd.splat_f32s(0.0);
+            let mut i = 0;
+            while i + 1 < ha.len().min(hb.len()) {
+                acc0 = simd.mul_add_f32s(ha[i], hb[i], acc0);
+                acc1 = simd.mul_add_f32s(ha[i + 1], hb[i + 1], acc1);
+                i += 2;
+            }
+            if i < ha.len().min(hb.len()) {
+                acc0 = simd.mul_add_f32s(ha[i], hb[i], acc0);
+            }
+            let tail: f32 = ta.iter().zip(tb).map(|(x, y)| x * y).sum();
+            simd.reduce_sum_f32s(simd.add_f32s(acc0, acc1)) + tail
+        }
+    }
+    pulp::Arch::new().dispatch(Dot { a, b })
+}
+
+/// Machine ceilings: the FMA-throughput loop per level (`elem/s` = FLOP/s) and copy bandwidth (bytes read + written).
+fn ceilings(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ceiling");
+    const ITER: u32 = 4096;
+    for simd in Simd::available() {
+        if let Some((_, flops)) = calibrate::fma_peak(simd, ITER) {
+            group.throughput(Throughput::Elements(flops));
+            group.bench_function(BenchmarkId::new("fma_peak", simd.level().name()), |b| {
+                b.iter(|| black_box(calibrate::fma_peak(simd, black_box(ITER))))
+            });
+        }
+    }
+    for (name, bytes) in [("L1", 16usize << 10), ("L2", 256 << 10), ("DRAM", 64 << 20)] {
+        let src = pseudo_random(bytes / 4, 5);
+        let mut dst = vec![0.0f32; bytes / 4];
+        group.throughput(Throughput::Bytes(2 * bytes as u64));
+        group.bench_function(BenchmarkId::new("copy", name), |b| {
+            b.iter(|| {
+                dst.copy_from_slice(black_box(&src));
+                black_box(&mut dst);
+            })
+        });
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+}
+
+criterion_group! { name = benches; config = config(); targets = ceilings, dot_peers, primitives }
+criterion_main!(benches);

@@ -7,3 +7,5 @@
 #![warn(missing_docs)]
 
 pub use emkern_simd as simd;
+
+pub mod forest;

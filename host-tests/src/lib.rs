@@ -19,3 +19,7 @@ pub fn describe_levels() -> String {
     }
     s
 }
+
+pub mod bench;
+pub mod export;
+pub mod ir;

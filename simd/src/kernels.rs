@@ -35,7 +35,7 @@ pub trait Kernels: Copy + Sealed {
     /// `y[i] *= a` for every element.
     fn scale(self, a: f32, y: &mut [f32]);
 
-    /// The largest element. NaN elements are ignored (IEEE 754 `maxNum`); an empty or all-NaN slice gives
+    /// The largest element. NaN elements, quiet or signalling, are ignored; an empty or all-NaN slice gives
     /// `-inf`. When the maximum is a zero, its sign is unspecified.
     fn max(self, x: &[f32]) -> f32;
 

@@ -38,10 +38,12 @@
 #![warn(missing_docs)]
 
 pub mod arch;
+pub mod calibrate;
 mod dispatch;
 mod kernels;
 mod level;
 pub mod portable;
+pub mod selftest;
 
 pub use dispatch::{Available, Simd};
 pub use half::{bf16, f16};
@@ -73,7 +75,7 @@ pub fn scale(a: f32, y: &mut [f32]) {
     Simd::best().scale(a, y)
 }
 
-/// Largest element, ignoring NaN (IEEE 754 `maxNum`); `-inf` for an empty or all-NaN slice. See [`Kernels::max`].
+/// Largest element, ignoring NaN; `-inf` for an empty or all-NaN slice. See [`Kernels::max`].
 #[inline]
 pub fn max(x: &[f32]) -> f32 {
     Simd::best().max(x)

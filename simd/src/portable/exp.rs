@@ -21,14 +21,17 @@ pub const LOG2E: f32 = core::f32::consts::LOG2_E;
 /// 1.5·2²³: adding and subtracting it rounds a float of magnitude < 2²² to the nearest integer (ties to even).
 pub const ROUND_MAGIC: f32 = 12_582_912.0;
 /// High part of ln 2 (355/512, exact in 9 bits).
+#[allow(clippy::excessive_precision)] // exact: 355/512
 pub const LN2_HI: f32 = 0.693_359_375;
 /// Low part of ln 2: `ln 2 − LN2_HI`.
+#[allow(clippy::excessive_precision)]
 pub const LN2_LO: f32 = -2.121_944_4e-4;
 /// Inputs above this give `+inf` (after the clamp, `2^n` overflows).
 pub const CLAMP_HI: f32 = 88.8;
 /// Inputs below this give `+0` (`e^-104` is below half the smallest subnormal).
 pub const CLAMP_LO: f32 = -104.0;
-/// Coefficients of `P(r)`, highest degree first (Horner order): `e^r ≈ 1 + r + r²·P(r)`.
+/// Coefficients of `P(r)` as published (the compiler rounds each to the nearest f32), highest degree first (Horner order): `e^r ≈ 1 + r + r²·P(r)`.
+#[allow(clippy::excessive_precision)]
 pub const P: [f32; 6] = [
     1.987_569_150_0e-4,
     1.398_199_950_7e-3,

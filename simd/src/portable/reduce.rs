@@ -1,9 +1,10 @@
 //! Scalar max and sum reductions.
 
-/// Largest element ignoring NaN; `-inf` for an empty or all-NaN slice.
+/// Largest element ignoring every NaN (quiet or signalling); `-inf` for an empty or all-NaN slice.
 pub fn max(x: &[f32]) -> f32 {
-    // `f32::max` is IEEE maxNum: it returns the other operand when one is NaN.
-    x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v))
+    // A comparison, not `f32::max`: LLVM lowers the latter to `fmaxnm`, which returns NaN for a signalling NaN.
+    x.iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
 }
 
 /// `Σ x[i]` with four interleaved partial sums reduced as `(s0 + s1) + (s2 + s3)`.

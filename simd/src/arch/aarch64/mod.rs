@@ -1,6 +1,7 @@
 //! aarch64 level: Advanced SIMD (NEON), part of every ARMv8-A CPU, so it is always available.
 
 pub mod neon;
+mod peak;
 
 /// Capability token for aarch64 NEON (including the half-precision conversions `fcvtl`/`fcvtn`).
 #[derive(Clone, Copy, Debug)]

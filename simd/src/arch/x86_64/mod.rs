@@ -5,6 +5,7 @@
 
 pub mod avx2;
 pub mod avx512;
+mod peak;
 
 #[cfg(feature = "std")]
 extern crate std;

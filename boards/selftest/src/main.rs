@@ -1,0 +1,528 @@
+//! emkern-simd self-test and kernel instruction counts, as firmware for emulated Cortex-M boards.
+//!
+//! - `mps2-an386` (Cortex-M4F, `thumbv7em-none-eabihf`): the scalar level.
+//! - `mps3-an547` (Cortex-M55, `thumbv8m.main-none-eabihf`, feature `helium`): the scalar and Helium levels.
+//!
+//! For every level in [`Simd::available`] the firmware runs [`selftest::run`] and prints the per-level and
+//! per-primitive counts, then a table of instructions per kernel call, and finally one line
+//! `N passed, M failed`. The exit status (through semihosting, so it becomes QEMU's) is 0 only if every case
+//! passed. Logs go out as `defmt` frames over semihosting stdout; faults and panics are reported as text on
+//! semihosting stderr and end the run with a failure status.
+//!
+//! # Instruction counts
+//! QEMU has no timing model, but with `-icount shift=S` its virtual clock advances by exactly `2^S` ns per
+//! executed instruction, and SysTick (clocked from the core clock) is driven by that virtual clock. The firmware
+//! first calibrates with straight-line blocks of 1000 and 3000 single-cycle ALU instructions, each timed inside
+//! one `asm!` block: their difference (exactly 2000 instructions) gives the ticks per instruction
+//! (`2^10 ns × 25 MHz = 25.6` on the AN386, `× 32 MHz = 32.768` on the AN547). A measurement is an `asm!` block
+//! that reads the counter, calls an `extern "C"` job function and reads the counter again; timing an empty job
+//! gives the fixed overhead. A kernel's figure is `(ticks − overhead) / ticks_per_instruction`, rounded: every
+//! instruction a call through [`Simd`] executes (job unpacking, dispatch, the kernel) beyond an empty call. If
+//! the calibration is not linear (QEMU run without `-icount`), no table is printed. Each figure is timed three
+//! times: the first run warms up QEMU's translation, the other two must agree within one tick. The figures
+//! repeat exactly from run to run. They are executed instructions, not cycles: QEMU counts a `letp` on every
+//! iteration (hardware hides it), and a Helium instruction counts as one although the Cortex-M55 takes two
+//! beats for most of them.
+//!
+//! The Cortex-M55 build disables LLVM's auto-vectorization (see `.cargo/config.toml`), so the scalar column is
+//! the portable code as plain scalar FPU instructions.
+#![no_std]
+#![no_main]
+
+use core::arch::asm;
+use core::fmt::Write as _;
+use core::hint::black_box;
+
+use cortex_m::peripheral::SYST;
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m_rt::{ExceptionFrame, entry, exception};
+use cortex_m_semihosting::{debug, heprintln};
+use defmt_semihosting as _;
+use emkern_simd::{Level, Simd, bf16, f16, selftest};
+
+/// At most this many failures are printed per level and primitive (all are counted).
+const MAX_REPORTED: u32 = 4;
+
+#[entry]
+fn main() -> ! {
+    let Some(peripherals) = cortex_m::Peripherals::take() else {
+        fail("core peripherals already taken")
+    };
+    defmt::println!("emkern-simd self-test on {=str}", core_name());
+
+    let (mut passed, mut failed) = (0u32, 0u32);
+    let mut levels = [None::<Simd>; Level::ALL.len()];
+    for (slot, simd) in levels.iter_mut().zip(Simd::available()) {
+        *slot = Some(simd);
+        let level = simd.level();
+        let mut reported = [0u32; selftest::PRIMITIVE_COUNT];
+        let tally = selftest::run(simd, &mut |failure| {
+            let index = selftest::PRIMITIVES
+                .iter()
+                .position(|&p| p == failure.primitive);
+            if let Some(count) = index.and_then(|i| reported.get_mut(i)) {
+                if *count < MAX_REPORTED {
+                    defmt::println!(
+                        "FAIL {} (got bits {=u32:#010x}, expected bits {=u32:#010x})",
+                        failure,
+                        failure.got.to_bits(),
+                        failure.expected.to_bits()
+                    );
+                }
+                *count += 1;
+            }
+        });
+        defmt::println!(
+            "level {=str}: {=u32} passed, {=u32} failed",
+            level.name(),
+            tally.passed,
+            tally.failed
+        );
+        for p in &tally.primitives {
+            let mut line = Line::new();
+            let _ = write!(
+                line,
+                "  {:<20} {:>6} passed {:>4} failed",
+                p.name, p.passed, p.failed
+            );
+            defmt::println!("{=str}", line.as_str());
+        }
+        passed = passed.saturating_add(tally.passed);
+        failed = failed.saturating_add(tally.failed);
+    }
+
+    instruction_counts(peripherals.SYST, &levels);
+
+    defmt::println!("{=u32} passed, {=u32} failed", passed, failed);
+    debug::exit(if failed == 0 {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    // Semihosting exit ends QEMU; on a probe without semihosting the core parks here.
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+/// The core, from the CPUID part number.
+fn core_name() -> &'static str {
+    // SAFETY: CPUID (0xE000_ED00) is an always-readable, word-aligned, read-only System Control Space register
+    // on every M-profile core; a volatile read has no side effects.
+    let cpuid = unsafe { core::ptr::read_volatile(0xE000_ED00 as *const u32) };
+    match (cpuid >> 4) & 0xFFF {
+        0xC24 => "Cortex-M4",
+        0xD21 => "Cortex-M33",
+        0xD22 => "Cortex-M55",
+        0xD23 => "Cortex-M85",
+        _ => "an unknown Cortex-M core",
+    }
+}
+
+/// Reports `message` on semihosting stderr and ends the run with a failure status.
+fn fail(message: &str) -> ! {
+    heprintln!("error: {}", message);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    // Text on stderr rather than defmt: the fault may have hit while a defmt frame was half written.
+    heprintln!(
+        "HardFault: pc={:#010x} lr={:#010x} xpsr={:#010x}",
+        frame.pc(),
+        frame.lr(),
+        frame.xpsr()
+    );
+    // SAFETY: HFSR (0xE000_ED2C) and CFSR (0xE000_ED28) are always-readable, word-aligned System Control Space
+    // registers; reading them has no side effects.
+    let (hfsr, cfsr) = unsafe {
+        (
+            core::ptr::read_volatile(0xE000_ED2C as *const u32),
+            core::ptr::read_volatile(0xE000_ED28 as *const u32),
+        )
+    };
+    heprintln!("HFSR={:#010x} CFSR={:#010x}", hfsr, cfsr);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[exception]
+unsafe fn DefaultHandler(irqn: i16) {
+    heprintln!("unexpected exception or interrupt {}", irqn);
+    debug::exit(debug::EXIT_FAILURE);
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    heprintln!("panic: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+/// A fixed-capacity text line for column-aligned output (defmt has no width formatting).
+struct Line {
+    buf: [u8; 120],
+    len: usize,
+}
+
+impl Line {
+    fn new() -> Line {
+        Line {
+            buf: [0; 120],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
+    }
+}
+
+impl core::fmt::Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Instruction counts
+
+/// SysTick as a free-running 24-bit down-counter on the core clock.
+struct Ticks {
+    _syst: SYST,
+}
+
+impl Ticks {
+    fn start(mut syst: SYST) -> Ticks {
+        syst.disable_interrupt();
+        syst.set_clock_source(SystClkSource::Core);
+        syst.set_reload(0x00FF_FFFF);
+        syst.clear_current();
+        syst.enable_counter();
+        Ticks { _syst: syst }
+    }
+
+    /// Ticks elapsed while `job(arg)` runs (valid below 2^24 ticks). The timed region is fixed in assembly: one
+    /// load of the counter, the call, the return and the second load, so the compiler cannot move other work
+    /// into it.
+    #[inline(never)]
+    fn time<T>(&mut self, job: extern "C" fn(*mut T), arg: *mut T) -> u32 {
+        let (start, end): (u32, u32);
+        // SAFETY: two word loads from the SysTick current value register (a valid, always-readable System
+        // Control Space address; SysTick was set up by `Ticks::start`, which this `&mut self` proves) around a
+        // call of `job`, a safe `extern "C"` function, with `arg` in r0 as its first argument. The start value
+        // and the register address are in callee-saved registers so they survive the call; every register the
+        // C ABI lets the callee change is declared clobbered. The stack is not touched by the asm itself and is
+        // ABI-aligned for the call (no `nostack`).
+        unsafe {
+            asm!(
+                "ldr r4, [r5]",
+                "blx {job}",
+                "ldr r0, [r5]",
+                job = in(reg) job,
+                in("r0") arg,
+                in("r5") SYST_CVR,
+                out("r4") start,
+                lateout("r0") end,
+                // The registers the AAPCS lets a callee change (`clobber_abi("C")` would also name d16–d31,
+                // which single-precision FPUs do not have). With MVE, q0–q3 are d0–d7.
+                out("r1") _, out("r2") _, out("r3") _, out("r12") _, out("lr") _,
+                out("d0") _, out("d1") _, out("d2") _, out("d3") _,
+                out("d4") _, out("d5") _, out("d6") _, out("d7") _,
+            );
+        }
+        start.wrapping_sub(end) & 0x00FF_FFFF
+    }
+}
+
+/// An empty job: timing it gives the fixed cost of a measurement (loads, call and return).
+extern "C" fn empty_job(_: *mut Job<'_>) {}
+
+/// One measured call: which kernel, at which level, on how many elements.
+struct Job<'a> {
+    simd: Simd,
+    kernel: Kernel,
+    n: usize,
+    bench: &'a mut Bench,
+}
+
+extern "C" fn run_job(job: *mut Job<'_>) {
+    // SAFETY: `Ticks::time` passes the pointer it was given, which `instruction_counts` derives from a live,
+    // exclusive `&mut Job` that outlives the call.
+    if let Some(job) = unsafe { job.as_mut() } {
+        call(job.simd, job.kernel, job.n, job.bench);
+    }
+}
+
+/// Ticks-to-instructions conversion from the calibration.
+struct Calibration {
+    /// Ticks of an empty measured region (subtracted from every measurement).
+    overhead: u32,
+    /// Ticks per 2000 instructions.
+    per_2000: u32,
+}
+
+impl Calibration {
+    /// Instructions in a measured region of `ticks`, rounded to nearest.
+    fn instructions(&self, ticks: u32) -> u32 {
+        let net = u64::from(ticks.saturating_sub(self.overhead)) * 2000;
+        let per_2000 = u64::from(self.per_2000.max(1));
+        ((net + per_2000 / 2) / per_2000) as u32
+    }
+}
+
+/// Address of the SysTick current value register.
+const SYST_CVR: usize = 0xE000_E018;
+
+/// Ticks taken by `10·REPS` single-cycle ALU instructions, timed inside one `asm!` block so that exactly those
+/// instructions (plus the second SysTick load) lie between the two reads of the counter.
+#[inline(never)]
+fn alu_block<const REPS: usize>() -> u32 {
+    let (start, end): (u32, u32);
+    let mut x: u32 = 0;
+    // SAFETY: two word loads from the SysTick current value register, a valid, always-readable System Control
+    // Space address (SysTick is running, see `Ticks::start`); the rest is register-only arithmetic on `x`.
+    unsafe {
+        asm!(
+            "ldr {start}, [{cvr}]",
+            ".rept {reps}",
+            "add.w {x}, {x}, #1", "add.w {x}, {x}, #2", "add.w {x}, {x}, #3", "add.w {x}, {x}, #4",
+            "add.w {x}, {x}, #5", "add.w {x}, {x}, #6", "add.w {x}, {x}, #7", "add.w {x}, {x}, #8",
+            "add.w {x}, {x}, #9", "add.w {x}, {x}, #10",
+            ".endr",
+            "ldr {end}, [{cvr}]",
+            reps = const REPS,
+            cvr = in(reg) SYST_CVR,
+            start = out(reg) start,
+            end = out(reg) end,
+            x = inout(reg) x,
+            options(nostack, preserves_flags, readonly),
+        );
+    }
+    black_box(x);
+    start.wrapping_sub(end) & 0x00FF_FFFF
+}
+
+fn calibrate(ticks: &mut Ticks) -> Option<Calibration> {
+    // Warm up once: QEMU may count one extra instruction the first time a timed region runs.
+    let mut empty = || ticks.time(empty_job, core::ptr::null_mut());
+    let _ = (empty(), alu_block::<100>(), alu_block::<300>());
+    let overhead = empty();
+    let t1000 = alu_block::<100>();
+    let t3000 = alu_block::<300>();
+    let again = alu_block::<100>();
+    // The difference of the two blocks is exactly 2000 instructions.
+    let per_2000 = t3000.checked_sub(t1000)?;
+    let per_1000 = per_2000 / 2;
+    let setup = t1000.abs_diff(per_1000);
+    defmt::println!(
+        "calibration: empty call {=u32} ticks, 1000-instruction block {=u32} and {=u32} ticks, 3000-instruction block {=u32} ticks",
+        overhead,
+        t1000,
+        again,
+        t3000
+    );
+    // Instruction-driven ticks: at least one tick per instruction, the 1000-instruction block consistent with
+    // the difference (up to the one extra load), and repeatable up to tick quantization.
+    let consistent = per_1000 >= 1000 && setup <= per_1000 / 200 && again.abs_diff(t1000) <= 2;
+    if !consistent {
+        defmt::println!(
+            "instruction counts unavailable: SysTick is not driven by QEMU's -icount clock"
+        );
+        return None;
+    }
+    let mut line = Line::new();
+    let _ = write!(
+        line,
+        "calibration: {}.{:04} ticks per instruction; counts below are instructions per call",
+        per_2000 / 2000,
+        (per_2000 % 2000) * 5
+    );
+    defmt::println!("{=str}", line.as_str());
+    Some(Calibration { overhead, per_2000 })
+}
+
+/// Buffers for the measured calls.
+struct Bench {
+    a: [f32; 1024],
+    b: [f32; 1024],
+    y: [f32; 1024],
+    h: [f16; 1024],
+    g: [bf16; 1024],
+    rows_out: [f32; 4],
+}
+
+#[derive(Clone, Copy)]
+enum Kernel {
+    Dot,
+    DotRows,
+    Axpy,
+    Scale,
+    Max,
+    Sum,
+    Exp,
+    F16ToF32,
+    F32ToF16,
+    Bf16ToF32,
+    F32ToBf16,
+    RotateInterleaved,
+    RotateHalfSplit,
+}
+
+const KERNELS: [(Kernel, &str); 13] = [
+    (Kernel::Dot, "dot"),
+    (Kernel::DotRows, "dot_rows 4 rows"),
+    (Kernel::Axpy, "axpy"),
+    (Kernel::Scale, "scale"),
+    (Kernel::Max, "max"),
+    (Kernel::Sum, "sum"),
+    (Kernel::Exp, "exp"),
+    (Kernel::F16ToF32, "f16_to_f32"),
+    (Kernel::F32ToF16, "f32_to_f16"),
+    (Kernel::Bf16ToF32, "bf16_to_f32"),
+    (Kernel::F32ToBf16, "f32_to_bf16"),
+    (Kernel::RotateInterleaved, "rotate_interleaved"),
+    (Kernel::RotateHalfSplit, "rotate_half_split"),
+];
+
+/// One call of `kernel` on `n` elements (`dot_rows`: 4 rows of `n/4`, so also `n` products; rotations: `x` of
+/// length `n`). Not inlined, so every level is measured through the same call.
+#[inline(never)]
+fn call(simd: Simd, kernel: Kernel, n: usize, bench: &mut Bench) {
+    let Bench {
+        a,
+        b,
+        y,
+        h,
+        g,
+        rows_out,
+    } = bench;
+    let (a, b, y) = (
+        a.get(..n).unwrap_or(&[]),
+        b.get(..n).unwrap_or(&[]),
+        y.get_mut(..n).unwrap_or(&mut []),
+    );
+    let (h, g) = (
+        h.get_mut(..n).unwrap_or(&mut []),
+        g.get_mut(..n).unwrap_or(&mut []),
+    );
+    let half = a.get(..n / 2).unwrap_or(&[]);
+    match kernel {
+        Kernel::Dot => {
+            black_box(simd.dot(a, b));
+        }
+        Kernel::DotRows => {
+            let x = a.get(..n / 4).unwrap_or(&[]);
+            black_box(simd.dot_rows(x, b, n / 4, rows_out));
+        }
+        Kernel::Axpy => simd.axpy(0.5, a, y),
+        Kernel::Scale => simd.scale(0.999, y),
+        Kernel::Max => {
+            black_box(simd.max(a));
+        }
+        Kernel::Sum => {
+            black_box(simd.sum(a));
+        }
+        Kernel::Exp => simd.exp(a, y),
+        Kernel::F16ToF32 => simd.f16_to_f32(h, y),
+        Kernel::F32ToF16 => simd.f32_to_f16(a, h),
+        Kernel::Bf16ToF32 => simd.bf16_to_f32(g, y),
+        Kernel::F32ToBf16 => simd.f32_to_bf16(a, g),
+        Kernel::RotateInterleaved => simd.rotate_interleaved(y, half, half),
+        Kernel::RotateHalfSplit => simd.rotate_half_split(y, half, half),
+    }
+}
+
+#[inline(never)]
+fn instruction_counts(syst: SYST, levels: &[Option<Simd>]) {
+    let mut ticks = Ticks::start(syst);
+    let Some(cal) = calibrate(&mut ticks) else {
+        return;
+    };
+
+    let mut bench = Bench {
+        a: [0.0; 1024],
+        b: [0.0; 1024],
+        y: [0.0; 1024],
+        h: [f16::ZERO; 1024],
+        g: [bf16::ZERO; 1024],
+        rows_out: [0.0; 4],
+    };
+    // Deterministic, well-scaled inputs: exp arguments in [-8, 8), products and sums far from overflow.
+    let mut state = 0x1234_5678u32;
+    for (i, (a, b)) in bench.a.iter_mut().zip(bench.b.iter_mut()).enumerate() {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        *a = (state >> 8) as f32 * (16.0 / 16_777_216.0) - 8.0;
+        *b = (i % 17) as f32 * 0.125 - 1.0;
+    }
+    for ((h, g), &a) in bench.h.iter_mut().zip(bench.g.iter_mut()).zip(&bench.a) {
+        *h = f16::from_f32(a);
+        *g = bf16::from_f32(a);
+    }
+
+    let mut header = Line::new();
+    let _ = write!(header, "{:<20} {:>5}", "kernel", "n");
+    for simd in levels.iter().flatten() {
+        let _ = write!(header, " {:>10}", simd.level().name());
+    }
+    if levels.iter().flatten().count() > 1 {
+        let _ = write!(header, " {:>8}", "speedup");
+    }
+    defmt::println!("{=str}", header.as_str());
+
+    let mut repeatable = true;
+    for &(kernel, name) in &KERNELS {
+        for n in [256usize, 1024] {
+            let mut line = Line::new();
+            let _ = write!(line, "{:<20} {:>5}", name, n);
+            let (mut first, mut last) = (0u32, 0u32);
+            for (k, simd) in levels.iter().flatten().enumerate() {
+                // Same data for every level and run (the output buffer is reset). The same timed code runs three
+                // times: the first run warms up QEMU's translation of it, the other two must agree up to one tick
+                // of quantization (a tick is a fraction of an instruction).
+                let mut runs = [0u32; 3];
+                for t in runs.iter_mut() {
+                    bench.y = bench.b;
+                    let mut job = Job {
+                        simd: *simd,
+                        kernel,
+                        n,
+                        bench: &mut bench,
+                    };
+                    *t = ticks.time(run_job, &mut job);
+                }
+                let [_, t1, t2] = runs;
+                let count = cal.instructions(t1.min(t2));
+                repeatable &= t1.abs_diff(t2) <= 1;
+                if k == 0 {
+                    first = count;
+                }
+                last = count;
+                let _ = write!(line, " {:>10}", count);
+            }
+            if levels.iter().flatten().count() > 1 {
+                let tenths =
+                    (u64::from(first) * 100 + u64::from(last.max(1)) / 2) / u64::from(last.max(1));
+                let _ = write!(line, " {:>5}.{:02}x", tenths / 100, tenths % 100);
+            }
+            defmt::println!("{=str}", line.as_str());
+        }
+    }
+    if !repeatable {
+        defmt::println!("warning: some instruction counts did not repeat within one tick");
+    }
+}

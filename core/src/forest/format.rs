@@ -1,0 +1,184 @@
+//! The `.emk` forest blob, version 1: the one specification that the host's writer
+//! (`emkern_host::export::blob`) and this crate's reader ([`Forest`](super::Forest)) both follow.
+//!
+//! All integers and floats are little-endian. The blob may start at any address (fields are read byte-wise, so
+//! `include_bytes!` in flash needs no alignment). Layout:
+//!
+//! ```text
+//! offset size field
+//!      0    4 magic            b"EMKF"
+//!      4    2 version          1
+//!      6    2 header_len       64
+//!      8    4 total_len        bytes in the whole blob
+//!     12    4 checksum         CRC-32 (IEEE 802.3, reflected, init/xorout 0xFFFFFFFF) of bytes 16..total_len
+//!     16    4 n_features       row length the model reads (every feature index is below it)
+//!     20    4 n_outputs        columns of the raw margin (classes, targets or 1)
+//!     24    4 n_trees
+//!     28    4 n_nodes          internal (split) nodes over all trees
+//!     32    4 n_leaves         leaves over all trees
+//!     36    4 leaf_width       values per leaf: 1, or n_outputs for vector leaves
+//!     40    4 n_cat_words      u32 words in the category table
+//!     44    1 feature_bytes    width of a node's feature index: 1, 2 or 4
+//!     45    1 child_bytes      width of a node's child indices: 1, 2 or 4
+//!     46    1 compare          0: go left when x < t (XGBoost); 1: when x <= t (LightGBM, scikit-learn)
+//!     47    1 aggregate        0: sum; 1: sum divided by `divisor` (random-forest mean)
+//!     48    1 transform        output transform, see `Transform` (0 identity, 1 sigmoid, 2 softmax, 3 argmax of
+//!                              the margins, 4 exp, 5 hinge step `x > 0`)
+//!     49    1 value_bytes      4: leaves, margins and sums are f32; 8: f64
+//!     50    6 reserved         zero
+//!     56    8 divisor          f64, > 0 (1 for sums)
+//!     64      sections, each starting at the next multiple of 8 from the blob start, zero padding between:
+//!             base margins     n_outputs values (value_bytes each), margin space (added before any tree)
+//!             trees            n_trees records of 16 bytes
+//!             nodes            n_nodes records of node_size = 4 + feature_bytes + 1 + 2·child_bytes bytes
+//!             leaves           n_leaves × leaf_width values
+//!             categories       n_cat_words u32 words
+//!     total_len = end of the last section
+//! ```
+//!
+//! **Tree record**: `node_start: u32` (index of the tree's first node in the node section), `leaf_start: u32`
+//! (index of its first leaf), `output: u32` (the margin column its scalar leaves add to, or `u32::MAX` for a tree
+//! of vector leaves that add to every column), `weight: f32` (multiplies the tree's leaves: DART, boosting
+//! weights; 1 otherwise). Starts are non-decreasing; a tree owns the nodes and leaves up to the next tree's start
+//! (or the section end). A tree with no nodes is a single leaf.
+//!
+//! **Node record**: `threshold: f32` (for a categorical split: the word offset of its category set in the
+//! category table), `feature: u8/u16/u32`, `flags: u8`, `left`, `right` (tree-local indices, `child_bytes` wide:
+//! a node index, or a leaf index when the child is a leaf). Flags:
+//!
+//! ```text
+//! bit 0     default_left      direction of a missing value
+//! bit 1     categorical
+//! bits 2-3  missing mode      0: NaN is missing; 1: NaN is read as 0.0 (LightGBM `None`);
+//!                             2: NaN and |x| <= 1e-35 are missing (LightGBM `Zero`)
+//! bit 4     left is a leaf
+//! bit 5     right is a leaf
+//! bit 6     categorical: a value in the set goes left (LightGBM); otherwise it goes right (XGBoost)
+//! bit 7     categorical: truncate toward zero before the range check (LightGBM: -0.5 is category 0); otherwise
+//!           a negative value is out of range (XGBoost)
+//! ```
+//!
+//! A category set is `n_words: u32` followed by `n_words` words; category `c` is in the set when bit `c % 32` of
+//! word `c / 32` is set. Values that are negative, not below `32·n_words`, or not below 2²⁴ are not in the set.
+//!
+//! **Canonical order**: within a tree, nodes and leaves are numbered in breadth-first order: scanning nodes
+//! `0, 1, 2, …`, each child that is a node is numbered with the next unused node index and each leaf child with the
+//! next unused leaf index (left before right). The reader checks exactly this, which proves every tree is a tree
+//! (each node reached once, no cycle), lets it compute every tree's depth without memory, and makes the worst-case
+//! number of node visits per row (the sum of the depths) a validated number.
+//!
+//! The version changes whenever this layout changes.
+
+/// The four magic bytes at the start of a blob.
+pub const MAGIC: [u8; 4] = *b"EMKF";
+/// The layout version described above.
+pub const VERSION: u16 = 1;
+/// Bytes in the header.
+pub const HEADER_LEN: usize = 64;
+/// Bytes in a tree record.
+pub const TREE_RECORD: usize = 16;
+/// `output` value of a tree whose leaves are vectors adding to every margin column.
+pub const ALL_OUTPUTS: u32 = u32::MAX;
+/// Largest category value any framework accepts (XGBoost: 2²⁴; values at or above are "not in the set").
+pub const MAX_CATEGORY: f32 = 16_777_216.0;
+/// LightGBM's zero threshold (`kZeroThreshold = 1e-35f`) for the `Zero` missing mode.
+pub const ZERO_THRESHOLD: f32 = 1.0e-35;
+
+/// Node flag bits (see the module documentation).
+pub mod flags {
+    /// A missing value goes left.
+    pub const DEFAULT_LEFT: u8 = 1 << 0;
+    /// The split tests membership in a category set.
+    pub const CATEGORICAL: u8 = 1 << 1;
+    /// Shift of the two-bit missing mode.
+    pub const MISSING_SHIFT: u8 = 2;
+    /// Mask of the missing mode after shifting.
+    pub const MISSING_MASK: u8 = 0b11;
+    /// The left child is a leaf.
+    pub const LEFT_LEAF: u8 = 1 << 4;
+    /// The right child is a leaf.
+    pub const RIGHT_LEAF: u8 = 1 << 5;
+    /// Categorical: a value in the set goes left.
+    pub const IN_SET_LEFT: u8 = 1 << 6;
+    /// Categorical: truncate toward zero before the range check.
+    pub const TRUNCATE_FIRST: u8 = 1 << 7;
+}
+
+/// How a node treats missing values (flag bits 2–3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum MissingMode {
+    /// NaN is missing and takes the default direction (XGBoost, scikit-learn, LightGBM `NaN`).
+    Nan = 0,
+    /// NaN is read as 0.0 and compared like any value (LightGBM `None`).
+    NanAsZero = 1,
+    /// NaN and values with `|x| <= 1e-35` take the default direction (LightGBM `Zero`).
+    ZeroOrNan = 2,
+}
+
+/// How a row's values are compared with a node's threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Compare {
+    /// Go left when `x < t` (XGBoost).
+    Less = 0,
+    /// Go left when `x <= t` (LightGBM and scikit-learn, with their f64 thresholds rounded down to f32 by the
+    /// exporter, which is exact for f32 inputs).
+    LessEqual = 1,
+}
+
+/// How tree outputs are combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Aggregate {
+    /// Sum of the base margin and every tree's (weighted) leaves.
+    Sum = 0,
+    /// Base margin plus the sum of the trees' leaves divided by the divisor (random forests average).
+    Mean = 1,
+}
+
+/// The function from raw margins to predictions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Transform {
+    /// Predictions are the margins.
+    Identity = 0,
+    /// `1 / (1 + e^-m)` on every column (binary logistic, one-vs-all).
+    Sigmoid = 1,
+    /// Softmax across the columns.
+    Softmax = 2,
+    /// The index of the largest margin, as one value (XGBoost `multi:softmax`).
+    ArgMax = 3,
+    /// `e^m` on every column (Poisson, gamma, Tweedie, Cox).
+    Exp = 4,
+    /// `1` if `m > 0`, else `0` (XGBoost `binary:hinge`).
+    HingeStep = 5,
+}
+
+impl Transform {
+    /// Decodes a transform byte.
+    pub const fn from_u8(v: u8) -> Option<Transform> {
+        Some(match v {
+            0 => Transform::Identity,
+            1 => Transform::Sigmoid,
+            2 => Transform::Softmax,
+            3 => Transform::ArgMax,
+            4 => Transform::Exp,
+            5 => Transform::HingeStep,
+            _ => return None,
+        })
+    }
+}
+
+/// Size in bytes of a node record for the given index widths.
+pub const fn node_size(feature_bytes: usize, child_bytes: usize) -> usize {
+    4 + feature_bytes + 1 + 2 * child_bytes
+}
+
+/// Rounds `offset` up to the next multiple of 8 (`None` on overflow).
+pub const fn align8(offset: usize) -> Option<usize> {
+    match offset.checked_add(7) {
+        Some(v) => Some(v & !7),
+        None => None,
+    }
+}

@@ -1,0 +1,35 @@
+//! Tree-ensemble inference from a validated, zero-copy model blob.
+//!
+//! A [`Forest`] is a view over `&[u8]` (for example `include_bytes!` of an `.emk` file in flash): [`Forest::new`]
+//! validates the blob once — header, checksum, every offset and length, every tree's shape in canonical
+//! breadth-first order, feature indices, category sets — and returns a typed [`BlobError`] for anything malformed.
+//! After that, prediction does no further checks on the model and cannot read out of bounds; it never allocates
+//! and never panics.
+//!
+//! Split semantics follow the framework the model came from (recorded in the blob by the exporter): XGBoost's
+//! `x < t`, LightGBM's and scikit-learn's `x <= t`, missing values by each node's default direction (including
+//! LightGBM's `None` and `Zero` missing types), categorical sets with each framework's side. The format is
+//! specified in [`format`].
+//!
+//! ```
+//! # fn demo(blob: &[u8]) -> Result<(), emkern::forest::BlobError> {
+//! use emkern::forest::Forest;
+//! let forest = Forest::new(blob)?;
+//! let row = [0.5f32; 4];
+//! let mut out = [0.0f32; 1];
+//! if forest.predict(&row, &mut out).is_ok() {
+//!     // out[0] is the prediction (after the objective's transform)
+//! }
+//! # Ok(()) }
+//! ```
+
+mod crc;
+mod error;
+pub mod format;
+mod predict;
+mod view;
+
+pub use crc::crc32;
+pub use error::{BlobError, ShapeError};
+pub use format::{Aggregate, Compare, MissingMode, Transform};
+pub use view::{Forest, Summary};

@@ -1,0 +1,508 @@
+//! Prediction: tree traversal, accumulation of the leaves, and the output transforms.
+//!
+//! The hot path reads the validated blob without bounds checks (each read's justification is the validation in
+//! `view.rs`, named at every `unsafe` block). Traversal is monomorphized over the node record's index widths and
+//! over the value type (f32 or f64), chosen once per call.
+
+use super::error::ShapeError;
+use super::format::{self, Aggregate, Compare, Transform, flags};
+use super::view::Forest;
+
+/// Margin columns accumulated per pass over the trees (models with more outputs take several passes).
+const CHUNK: usize = 32;
+
+/// The value type leaves, margins and sums are stored and accumulated in.
+trait Value:
+    Copy
+    + core::ops::Add<Output = Self>
+    + core::ops::Sub<Output = Self>
+    + core::ops::Mul<Output = Self>
+    + core::ops::Neg<Output = Self>
+    + PartialOrd
+{
+    const BYTES: usize;
+    const ZERO: Self;
+    const ONE: Self;
+    /// Reads a little-endian value at `off`.
+    ///
+    /// # Safety
+    /// `off + BYTES <= bytes.len()`.
+    unsafe fn read(bytes: &[u8], off: usize) -> Self;
+    fn from_f32(v: f32) -> Self;
+    fn from_f64(v: f64) -> Self;
+    fn to_f32(self) -> f32;
+    fn exp(self) -> Self;
+    fn div(self, d: Self) -> Self;
+}
+
+impl Value for f32 {
+    const BYTES: usize = 4;
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline(always)]
+    unsafe fn read(bytes: &[u8], off: usize) -> Self {
+        // SAFETY: the caller guarantees 4 readable bytes at `off`; `read_unaligned` needs no alignment.
+        f32::from_bits(u32::from_le_bytes(unsafe {
+            bytes.as_ptr().add(off).cast::<[u8; 4]>().read_unaligned()
+        }))
+    }
+    fn from_f32(v: f32) -> Self {
+        v
+    }
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn to_f32(self) -> f32 {
+        self
+    }
+    fn exp(self) -> Self {
+        libm::expf(self)
+    }
+    fn div(self, d: Self) -> Self {
+        self / d
+    }
+}
+
+impl Value for f64 {
+    const BYTES: usize = 8;
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline(always)]
+    unsafe fn read(bytes: &[u8], off: usize) -> Self {
+        // SAFETY: the caller guarantees 8 readable bytes at `off`; `read_unaligned` needs no alignment.
+        f64::from_bits(u64::from_le_bytes(unsafe {
+            bytes.as_ptr().add(off).cast::<[u8; 8]>().read_unaligned()
+        }))
+    }
+    fn from_f32(v: f32) -> Self {
+        v as f64
+    }
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+    fn exp(self) -> Self {
+        libm::exp(self)
+    }
+    fn div(self, d: Self) -> Self {
+        self / d
+    }
+}
+
+/// Reads a little-endian `u32` without bounds checks.
+///
+/// # Safety
+/// `off + 4 <= bytes.len()`.
+#[inline(always)]
+unsafe fn read_u32(bytes: &[u8], off: usize) -> u32 {
+    // SAFETY: the caller guarantees 4 readable bytes at `off`; `read_unaligned` needs no alignment.
+    u32::from_le_bytes(unsafe { bytes.as_ptr().add(off).cast::<[u8; 4]>().read_unaligned() })
+}
+
+/// Reads an index of `W` bytes (1, 2 or 4) without bounds checks.
+///
+/// # Safety
+/// `off + W <= bytes.len()`.
+#[inline(always)]
+unsafe fn read_index<const W: usize>(bytes: &[u8], off: usize) -> usize {
+    // SAFETY (all arms): the caller guarantees W readable bytes at `off`.
+    match W {
+        1 => unsafe { *bytes.get_unchecked(off) as usize },
+        2 => unsafe {
+            u16::from_le_bytes(bytes.as_ptr().add(off).cast::<[u8; 2]>().read_unaligned()) as usize
+        },
+        _ => unsafe { read_u32(bytes, off) as usize },
+    }
+}
+
+impl Forest<'_> {
+    /// Writes the raw margins of one row (`n_outputs` values) into `out[..n_outputs]`.
+    ///
+    /// `row` must hold at least [`Forest::n_features`] values; NaN marks a missing value. Extra values and
+    /// extra room in `out` are ignored.
+    pub fn predict_margin(&self, row: &[f32], out: &mut [f32]) -> Result<(), ShapeError> {
+        self.check(row.len(), out.len(), self.n_outputs)?;
+        self.dispatch(row, out, false);
+        Ok(())
+    }
+
+    /// Writes the prediction of one row ([`Forest::output_len`] values): the margins through the model's
+    /// [`Transform`] (probabilities for classifiers, the class index for `ArgMax`, …).
+    pub fn predict(&self, row: &[f32], out: &mut [f32]) -> Result<(), ShapeError> {
+        self.check(row.len(), out.len(), self.output_len())?;
+        self.dispatch(row, out, true);
+        Ok(())
+    }
+
+    /// Predicts `n_rows` rows stored row-major with `stride` values between row starts, writing
+    /// `n_rows × output_len` values (or `n_rows × n_outputs` margins with `margin`) row-major into `out`.
+    pub fn predict_batch(
+        &self,
+        rows: &[f32],
+        stride: usize,
+        n_rows: usize,
+        out: &mut [f32],
+        margin: bool,
+    ) -> Result<(), ShapeError> {
+        if n_rows == 0 {
+            return Ok(());
+        }
+        if n_rows > 1 && stride < self.n_features {
+            return Err(ShapeError::BadStride {
+                needed: self.n_features,
+                got: stride,
+            });
+        }
+        let width = if margin {
+            self.n_outputs
+        } else {
+            self.output_len()
+        };
+        let needed_in = (n_rows - 1)
+            .saturating_mul(stride)
+            .saturating_add(self.n_features);
+        if rows.len() < needed_in {
+            return Err(ShapeError::RowTooShort {
+                needed: needed_in,
+                got: rows.len(),
+            });
+        }
+        let needed_out = n_rows.saturating_mul(width);
+        if out.len() < needed_out {
+            return Err(ShapeError::OutputTooShort {
+                needed: needed_out,
+                got: out.len(),
+            });
+        }
+        for (r, o) in out.chunks_exact_mut(width.max(1)).take(n_rows).enumerate() {
+            let row = rows.get(r * stride..).unwrap_or_default();
+            self.dispatch(row, o, !margin);
+        }
+        Ok(())
+    }
+
+    fn check(&self, row: usize, out: usize, needed: usize) -> Result<(), ShapeError> {
+        if row < self.n_features {
+            return Err(ShapeError::RowTooShort {
+                needed: self.n_features,
+                got: row,
+            });
+        }
+        if out < needed {
+            return Err(ShapeError::OutputTooShort { needed, got: out });
+        }
+        Ok(())
+    }
+
+    /// Picks the monomorphized kernel for this model's widths and value type. The caller checked
+    /// `row.len() >= n_features` and that `out` is long enough.
+    fn dispatch(&self, row: &[f32], out: &mut [f32], transform: bool) {
+        macro_rules! go {
+            ($fb:literal, $cb:literal) => {
+                if self.wide {
+                    self.run::<$fb, $cb, f64>(row, out, transform)
+                } else {
+                    self.run::<$fb, $cb, f32>(row, out, transform)
+                }
+            };
+        }
+        match (self.feature_bytes, self.child_bytes) {
+            (1, 1) => go!(1, 1),
+            (1, 2) => go!(1, 2),
+            (1, _) => go!(1, 4),
+            (2, 1) => go!(2, 1),
+            (2, 2) => go!(2, 2),
+            (2, _) => go!(2, 4),
+            (_, 1) => go!(4, 1),
+            (_, 2) => go!(4, 2),
+            _ => go!(4, 4),
+        }
+    }
+
+    fn run<const FB: usize, const CB: usize, V: Value>(
+        &self,
+        row: &[f32],
+        out: &mut [f32],
+        transform: bool,
+    ) {
+        let n = self.n_outputs;
+        let mut acc = [V::ZERO; CHUNK];
+        let mut start = 0;
+        while start < n {
+            let len = (n - start).min(CHUNK);
+            self.accumulate::<FB, CB, V>(row, start, &mut acc[..len]);
+            if transform && n <= CHUNK {
+                // All margins are in `acc`: transform in the model's precision.
+                apply_transform(self.transform, &mut acc[..len], out);
+                return;
+            }
+            for (o, a) in out.iter_mut().skip(start).zip(&acc[..len]) {
+                *o = a.to_f32();
+            }
+            start += len;
+        }
+        if transform {
+            // More columns than one pass holds: transform the f32 margins in place.
+            if let Some(margins) = out.get_mut(..n) {
+                transform_in_place_f32(self.transform, margins);
+            }
+        }
+    }
+
+    /// Margins of columns `first .. first + acc.len()`: base margin, then every tree that adds to them.
+    fn accumulate<const FB: usize, const CB: usize, V: Value>(
+        &self,
+        row: &[f32],
+        first: usize,
+        acc: &mut [V],
+    ) {
+        let b = self.bytes;
+        let mean = self.aggregate == Aggregate::Mean;
+        for a in acc.iter_mut() {
+            *a = V::ZERO;
+        }
+        let last = first + acc.len();
+        for t in 0..self.n_trees {
+            let rec = self.trees_off + t * format::TREE_RECORD;
+            // SAFETY: `validate_trees` checked that all `n_trees` records lie inside the blob.
+            let (node_start, leaf_start, output, weight) = unsafe {
+                (
+                    read_u32(b, rec) as usize,
+                    read_u32(b, rec + 4) as usize,
+                    read_u32(b, rec + 8),
+                    f32::from_bits(read_u32(b, rec + 12)),
+                )
+            };
+            let vector = output == format::ALL_OUTPUTS;
+            if !vector && !(first..last).contains(&(output as usize)) {
+                continue;
+            }
+            let node_end = if t + 1 < self.n_trees {
+                // SAFETY: record t + 1 exists (t + 1 < n_trees), validated as above.
+                unsafe { read_u32(b, rec + format::TREE_RECORD) as usize }
+            } else {
+                self.n_nodes
+            };
+            let leaf =
+                self.leaf_index::<FB, CB>(row, node_start, node_end - node_start, leaf_start);
+            let w = V::from_f32(weight);
+            let leaf_off = self.leaves_off + leaf * self.leaf_width * V::BYTES;
+            if vector {
+                for (k, a) in acc.iter_mut().enumerate() {
+                    // SAFETY: `leaf` is a validated leaf index (< n_leaves) and `first + k < n_outputs =
+                    // leaf_width`, so the value lies inside the leaf section.
+                    let v = unsafe { V::read(b, leaf_off + (first + k) * V::BYTES) };
+                    *a = *a + w * v;
+                }
+            } else if let Some(a) = acc.get_mut(output as usize - first) {
+                // SAFETY: scalar leaves (leaf_width = 1) at a validated leaf index.
+                let v = unsafe { V::read(b, leaf_off) };
+                *a = *a + w * v;
+            }
+        }
+        for (k, a) in acc.iter_mut().enumerate() {
+            // SAFETY: `first + k < n_outputs`, and the base margins section holds n_outputs values.
+            let base = unsafe { V::read(b, self.base_off + (first + k) * V::BYTES) };
+            *a = if mean {
+                (*a).div(V::from_f64(self.divisor)) + base
+            } else {
+                base + *a
+            };
+        }
+    }
+
+    /// Walks one tree from its root to a leaf and returns the leaf's global index.
+    #[inline(always)]
+    fn leaf_index<const FB: usize, const CB: usize>(
+        &self,
+        row: &[f32],
+        node_start: usize,
+        nodes: usize,
+        leaf_start: usize,
+    ) -> usize {
+        if nodes == 0 {
+            return leaf_start;
+        }
+        let b = self.bytes;
+        let size = format::node_size(FB, CB);
+        let mut i = 0usize;
+        loop {
+            let off = self.nodes_off + (node_start + i) * size;
+            // SAFETY: `i` is a node of this tree (the root, or a node child, which validation proved < nodes), so
+            // the whole record lies inside the node section.
+            let (threshold, feature, fl, left, right) = unsafe {
+                (
+                    read_u32(b, off),
+                    read_index::<FB>(b, off + 4),
+                    *b.get_unchecked(off + 4 + FB),
+                    read_index::<CB>(b, off + 5 + FB),
+                    read_index::<CB>(b, off + 5 + FB + CB),
+                )
+            };
+            // SAFETY: validation proved feature < n_features, and callers checked row.len() >= n_features.
+            let x = unsafe { *row.get_unchecked(feature) };
+            let go_left = if fl & flags::CATEGORICAL == 0 {
+                self.numeric_left(x, f32::from_bits(threshold), fl)
+            } else {
+                self.categorical_left(x, threshold as usize, fl)
+            };
+            let (child, is_leaf) = if go_left {
+                (left, fl & flags::LEFT_LEAF)
+            } else {
+                (right, fl & flags::RIGHT_LEAF)
+            };
+            if is_leaf != 0 {
+                return leaf_start + child;
+            }
+            // Validation proved node children are numbered after their parent: the walk ends within `nodes` steps.
+            i = child;
+        }
+    }
+
+    #[inline(always)]
+    fn numeric_left(&self, x: f32, t: f32, fl: u8) -> bool {
+        let mode = (fl >> flags::MISSING_SHIFT) & flags::MISSING_MASK;
+        let default_left = fl & flags::DEFAULT_LEFT != 0;
+        let x = if x.is_nan() {
+            if mode != 1 {
+                return default_left;
+            }
+            0.0
+        } else {
+            x
+        };
+        if mode == 2 && x.abs() <= format::ZERO_THRESHOLD {
+            return default_left;
+        }
+        match self.compare {
+            Compare::Less => x < t,
+            Compare::LessEqual => x <= t,
+        }
+    }
+
+    #[inline(always)]
+    fn categorical_left(&self, x: f32, words_off: usize, fl: u8) -> bool {
+        if x.is_nan() {
+            return fl & flags::DEFAULT_LEFT != 0;
+        }
+        let in_set_left = fl & flags::IN_SET_LEFT != 0;
+        let truncated = x as i64; // toward zero, saturating
+        let valid = if fl & flags::TRUNCATE_FIRST != 0 {
+            truncated >= 0
+        } else {
+            x >= 0.0
+        };
+        if !valid || x >= format::MAX_CATEGORY {
+            return !in_set_left;
+        }
+        let c = truncated as usize;
+        let b = self.bytes;
+        let table = self.cats_off + words_off * 4;
+        // SAFETY: validation proved the set (its length word and `n_words` words) lies inside the table.
+        let n_words = unsafe { read_u32(b, table) as usize };
+        let word = c / 32;
+        let in_set = word < n_words && {
+            // SAFETY: word < n_words, inside the validated set.
+            let w = unsafe { read_u32(b, table + 4 + word * 4) };
+            (w >> (c % 32)) & 1 != 0
+        };
+        in_set == in_set_left
+    }
+}
+
+/// Applies `t` to margins held in the model's precision and writes the predictions.
+fn apply_transform<V: Value>(t: Transform, m: &mut [V], out: &mut [f32]) {
+    match t {
+        Transform::Identity => {}
+        Transform::Sigmoid => {
+            for v in m.iter_mut() {
+                *v = V::ONE.div(V::ONE + (-*v).exp());
+            }
+        }
+        Transform::Softmax => {
+            if let Some(&first) = m.first() {
+                let max = m
+                    .iter()
+                    .copied()
+                    .fold(first, |a, v| if v > a { v } else { a });
+                let mut sum = V::ZERO;
+                for v in m.iter_mut() {
+                    *v = (*v - max).exp();
+                    sum = sum + *v;
+                }
+                for v in m.iter_mut() {
+                    *v = (*v).div(sum);
+                }
+            }
+        }
+        Transform::ArgMax => {
+            let mut best = 0usize;
+            for (k, v) in m.iter().enumerate() {
+                if let Some(b) = m.get(best) {
+                    if *v > *b {
+                        best = k;
+                    }
+                }
+            }
+            if let Some(o) = out.first_mut() {
+                *o = best as f32;
+            }
+            return;
+        }
+        Transform::Exp => {
+            for v in m.iter_mut() {
+                *v = (*v).exp();
+            }
+        }
+        Transform::HingeStep => {
+            for v in m.iter_mut() {
+                *v = if *v > V::ZERO { V::ONE } else { V::ZERO };
+            }
+        }
+    }
+    for (o, v) in out.iter_mut().zip(m.iter()) {
+        *o = v.to_f32();
+    }
+}
+
+/// [`apply_transform`] on f32 margins already in `out` (models with more than [`CHUNK`] columns).
+fn transform_in_place_f32(t: Transform, out: &mut [f32]) {
+    match t {
+        Transform::Softmax => {
+            let max = out
+                .iter()
+                .copied()
+                .fold(f32::NEG_INFINITY, |a, v| if v > a { v } else { a });
+            let mut sum = 0.0f32;
+            for v in out.iter_mut() {
+                *v = libm::expf(*v - max);
+                sum += *v;
+            }
+            for v in out.iter_mut() {
+                *v /= sum;
+            }
+        }
+        Transform::ArgMax => {
+            let mut best = 0usize;
+            let mut best_v = f32::NEG_INFINITY;
+            for (k, &v) in out.iter().enumerate() {
+                if v > best_v || k == 0 {
+                    best = k;
+                    best_v = v;
+                }
+            }
+            if let Some(o) = out.first_mut() {
+                *o = best as f32;
+            }
+        }
+        _ => {
+            let mut tmp = [0.0f32; 1];
+            for v in out.iter_mut() {
+                tmp[0] = *v;
+                apply_transform(t, &mut tmp, core::slice::from_mut(v));
+            }
+        }
+    }
+}

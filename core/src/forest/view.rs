@@ -1,0 +1,466 @@
+//! [`Forest`]: the validated view over a blob, and its validation.
+
+use super::error::BlobError;
+use super::format::{self, Aggregate, Compare, Transform, flags};
+
+/// A validated tree-ensemble model borrowed from a blob. Cheap to copy; all methods are allocation-free.
+#[derive(Clone, Copy, Debug)]
+pub struct Forest<'a> {
+    pub(super) bytes: &'a [u8],
+    pub(super) n_features: usize,
+    pub(super) n_outputs: usize,
+    pub(super) n_trees: usize,
+    pub(super) n_nodes: usize,
+    pub(super) n_leaves: usize,
+    pub(super) leaf_width: usize,
+    pub(super) feature_bytes: usize,
+    pub(super) child_bytes: usize,
+    pub(super) node_size: usize,
+    pub(super) compare: Compare,
+    pub(super) aggregate: Aggregate,
+    pub(super) transform: Transform,
+    pub(super) wide: bool,
+    pub(super) divisor: f64,
+    pub(super) base_off: usize,
+    pub(super) trees_off: usize,
+    pub(super) nodes_off: usize,
+    pub(super) leaves_off: usize,
+    pub(super) cats_off: usize,
+    pub(super) n_cat_words: usize,
+    pub(super) max_depth: u32,
+    pub(super) worst_case_visits: u64,
+}
+
+/// Numbers that describe a model, for `inspect`-style reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Summary {
+    /// Trees.
+    pub trees: usize,
+    /// Internal (split) nodes.
+    pub nodes: usize,
+    /// Leaves.
+    pub leaves: usize,
+    /// Features a row must have.
+    pub features: usize,
+    /// Margin columns.
+    pub outputs: usize,
+    /// Values per leaf.
+    pub leaf_width: usize,
+    /// Bytes of one node record.
+    pub node_bytes: usize,
+    /// Bytes of the whole blob.
+    pub blob_bytes: usize,
+    /// Deepest tree (internal levels).
+    pub max_depth: u32,
+    /// Worst-case internal nodes visited per row: the sum of every tree's depth.
+    pub worst_case_visits: u64,
+    /// Leaves, margins and sums are f64 (else f32).
+    pub wide_values: bool,
+}
+
+/// Reads a little-endian `u32` at `off`, or `None` past the end.
+#[inline]
+pub(super) fn get_u32(b: &[u8], off: usize) -> Option<u32> {
+    let s = b.get(off..off.checked_add(4)?)?;
+    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+#[inline]
+fn get_u16(b: &[u8], off: usize) -> Option<u16> {
+    let s = b.get(off..off.checked_add(2)?)?;
+    Some(u16::from_le_bytes([s[0], s[1]]))
+}
+
+#[inline]
+fn get_f64(b: &[u8], off: usize) -> Option<f64> {
+    let s = b.get(off..off.checked_add(8)?)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    Some(f64::from_le_bytes(a))
+}
+
+/// Reads an unsigned index of `width` (1, 2 or 4) bytes at `off`.
+#[inline]
+fn get_index(b: &[u8], off: usize, width: usize) -> Option<usize> {
+    Some(match width {
+        1 => *b.get(off)? as usize,
+        2 => get_u16(b, off)? as usize,
+        _ => get_u32(b, off)? as usize,
+    })
+}
+
+/// A value of `value_bytes` (4: f32, 8: f64) at `off`, widened to f64.
+#[inline]
+fn get_value(b: &[u8], off: usize, wide: bool) -> Option<f64> {
+    if wide {
+        get_f64(b, off)
+    } else {
+        get_u32(b, off).map(|v| f32::from_bits(v) as f64)
+    }
+}
+
+fn header_u8(b: &[u8], off: usize) -> u8 {
+    b.get(off).copied().unwrap_or(0)
+}
+
+impl<'a> Forest<'a> {
+    /// Validates `bytes` as a version-1 blob (see [`format`](super::format)) and returns the view.
+    ///
+    /// Trailing bytes after `total_len` are ignored. Cost: one pass over the blob (checksum) and one over the
+    /// nodes and leaves.
+    pub fn new(bytes: &'a [u8]) -> Result<Forest<'a>, BlobError> {
+        let h = format::HEADER_LEN;
+        let truncated = |needed: usize| BlobError::Truncated {
+            needed,
+            got: bytes.len(),
+        };
+        if bytes.len() < h {
+            return Err(truncated(h));
+        }
+        if bytes.get(0..4) != Some(&format::MAGIC[..]) {
+            return Err(BlobError::BadMagic);
+        }
+        let version = get_u16(bytes, 4).ok_or(truncated(h))?;
+        if version != format::VERSION {
+            return Err(BlobError::UnsupportedVersion(version));
+        }
+        let header_len = get_u16(bytes, 6).ok_or(truncated(h))?;
+        if header_len as usize != h {
+            return Err(BlobError::BadHeaderLength(header_len));
+        }
+        let u32_at = |off: usize| get_u32(bytes, off).map(|v| v as usize).ok_or(truncated(h));
+        let total_len = u32_at(8)?;
+        if total_len < h {
+            return Err(BlobError::BadField("total_len"));
+        }
+        if bytes.len() < total_len {
+            return Err(truncated(total_len));
+        }
+        let bytes = bytes.get(..total_len).ok_or(truncated(total_len))?;
+        let stored = get_u32(bytes, 12).ok_or(truncated(h))?;
+        let computed = super::crc32(bytes.get(16..).unwrap_or_default());
+        if stored != computed {
+            return Err(BlobError::ChecksumMismatch { stored, computed });
+        }
+
+        let n_features = u32_at(16)?;
+        let n_outputs = u32_at(20)?;
+        let n_trees = u32_at(24)?;
+        let n_nodes = u32_at(28)?;
+        let n_leaves = u32_at(32)?;
+        let leaf_width = u32_at(36)?;
+        let n_cat_words = u32_at(40)?;
+        let feature_bytes = header_u8(bytes, 44) as usize;
+        let child_bytes = header_u8(bytes, 45) as usize;
+        if !matches!(feature_bytes, 1 | 2 | 4) {
+            return Err(BlobError::BadField("feature_bytes"));
+        }
+        if !matches!(child_bytes, 1 | 2 | 4) {
+            return Err(BlobError::BadField("child_bytes"));
+        }
+        let compare = match header_u8(bytes, 46) {
+            0 => Compare::Less,
+            1 => Compare::LessEqual,
+            _ => return Err(BlobError::BadField("compare")),
+        };
+        let aggregate = match header_u8(bytes, 47) {
+            0 => Aggregate::Sum,
+            1 => Aggregate::Mean,
+            _ => return Err(BlobError::BadField("aggregate")),
+        };
+        let transform =
+            Transform::from_u8(header_u8(bytes, 48)).ok_or(BlobError::BadField("transform"))?;
+        let wide = match header_u8(bytes, 49) {
+            4 => false,
+            8 => true,
+            _ => return Err(BlobError::BadField("value_bytes")),
+        };
+        if bytes.get(50..56).is_none_or(|r| r.iter().any(|&b| b != 0)) {
+            return Err(BlobError::BadField("reserved"));
+        }
+        let divisor = get_f64(bytes, 56).ok_or(truncated(h))?;
+        if !(divisor.is_finite() && divisor > 0.0) {
+            return Err(BlobError::BadField("divisor"));
+        }
+        if n_outputs == 0 {
+            return Err(BlobError::BadField("n_outputs"));
+        }
+        if leaf_width != 1 && leaf_width != n_outputs {
+            return Err(BlobError::BadField("leaf_width"));
+        }
+
+        // Sections at 8-aligned offsets, sizes from the counts; all arithmetic checked.
+        let value_bytes = if wide { 8 } else { 4 };
+        let node_size = format::node_size(feature_bytes, child_bytes);
+        let layout = (|| {
+            let base_off = h;
+            let trees_off =
+                format::align8(base_off.checked_add(n_outputs.checked_mul(value_bytes)?)?)?;
+            let nodes_off =
+                format::align8(trees_off.checked_add(n_trees.checked_mul(format::TREE_RECORD)?)?)?;
+            let leaves_off =
+                format::align8(nodes_off.checked_add(n_nodes.checked_mul(node_size)?)?)?;
+            let leaf_bytes = n_leaves.checked_mul(leaf_width)?.checked_mul(value_bytes)?;
+            let cats_off = format::align8(leaves_off.checked_add(leaf_bytes)?)?;
+            let end = cats_off.checked_add(n_cat_words.checked_mul(4)?)?;
+            Some((base_off, trees_off, nodes_off, leaves_off, cats_off, end))
+        })();
+        let (base_off, trees_off, nodes_off, leaves_off, cats_off, end) =
+            layout.ok_or(BlobError::BadLayout)?;
+        if end != total_len {
+            return Err(BlobError::BadLayout);
+        }
+
+        let mut forest = Forest {
+            bytes,
+            n_features,
+            n_outputs,
+            n_trees,
+            n_nodes,
+            n_leaves,
+            leaf_width,
+            feature_bytes,
+            child_bytes,
+            node_size,
+            compare,
+            aggregate,
+            transform,
+            wide,
+            divisor,
+            base_off,
+            trees_off,
+            nodes_off,
+            leaves_off,
+            cats_off,
+            n_cat_words,
+            max_depth: 0,
+            worst_case_visits: 0,
+        };
+        forest.validate_values()?;
+        forest.validate_trees()?;
+        Ok(forest)
+    }
+
+    /// Base margins and leaf values must be finite.
+    fn validate_values(&self) -> Result<(), BlobError> {
+        let vb = if self.wide { 8 } else { 4 };
+        for k in 0..self.n_outputs {
+            match get_value(self.bytes, self.base_off + k * vb, self.wide) {
+                Some(v) if v.is_finite() => {}
+                _ => return Err(BlobError::BadField("base margin")),
+            }
+        }
+        let n_values = self.n_leaves * self.leaf_width;
+        for i in 0..n_values {
+            match get_value(self.bytes, self.leaves_off + i * vb, self.wide) {
+                Some(v) if v.is_finite() => {}
+                _ => return Err(BlobError::BadField("leaf value (not finite)")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Tree records, then each tree's nodes in canonical breadth-first order; computes depths.
+    fn validate_trees(&mut self) -> Result<(), BlobError> {
+        let b = self.bytes;
+        let mut max_depth = 0u32;
+        let mut visits = 0u64;
+        let mut prev_nodes = 0usize;
+        let mut prev_leaves = 0usize;
+        for t in 0..self.n_trees {
+            let tree = t as u32;
+            let bad = |what| BlobError::BadTree { tree, what };
+            let rec = self.trees_off + t * format::TREE_RECORD;
+            let node_start = get_u32(b, rec).ok_or(BlobError::BadLayout)? as usize;
+            let leaf_start = get_u32(b, rec + 4).ok_or(BlobError::BadLayout)? as usize;
+            let output = get_u32(b, rec + 8).ok_or(BlobError::BadLayout)?;
+            let weight = f32::from_bits(get_u32(b, rec + 12).ok_or(BlobError::BadLayout)?);
+            if node_start != prev_nodes {
+                return Err(bad("node_start does not follow the previous tree"));
+            }
+            if leaf_start != prev_leaves {
+                return Err(bad("leaf_start does not follow the previous tree"));
+            }
+            if !weight.is_finite() {
+                return Err(bad("weight is not finite"));
+            }
+            if self.leaf_width == 1 {
+                if output as usize >= self.n_outputs {
+                    return Err(bad("output column out of range"));
+                }
+            } else if output != format::ALL_OUTPUTS {
+                return Err(bad("vector-leaf tree must have output = ALL_OUTPUTS"));
+            }
+            let (node_end, leaf_end) = if t + 1 < self.n_trees {
+                let next = rec + format::TREE_RECORD;
+                let ns = get_u32(b, next).ok_or(BlobError::BadLayout)? as usize;
+                let ls = get_u32(b, next + 4).ok_or(BlobError::BadLayout)? as usize;
+                (ns, ls)
+            } else {
+                (self.n_nodes, self.n_leaves)
+            };
+            if node_end < node_start || node_end > self.n_nodes {
+                return Err(bad("node range out of bounds"));
+            }
+            if leaf_end < leaf_start || leaf_end > self.n_leaves {
+                return Err(bad("leaf range out of bounds"));
+            }
+            let nodes = node_end - node_start;
+            let leaves = leaf_end - leaf_start;
+            if leaves != nodes + 1 {
+                return Err(bad("a binary tree has one leaf more than nodes"));
+            }
+            let depth = self.validate_tree_nodes(tree, node_start, nodes)?;
+            max_depth = max_depth.max(depth);
+            visits += depth as u64;
+            prev_nodes = node_end;
+            prev_leaves = leaf_end;
+        }
+        if prev_nodes != self.n_nodes || prev_leaves != self.n_leaves {
+            return Err(BlobError::BadField(
+                "n_nodes/n_leaves do not match the trees",
+            ));
+        }
+        self.max_depth = max_depth;
+        self.worst_case_visits = visits;
+        Ok(())
+    }
+
+    /// Checks one tree's nodes (breadth-first numbering, children, features, flags, category sets) and returns
+    /// its depth in internal levels.
+    fn validate_tree_nodes(&self, tree: u32, start: usize, nodes: usize) -> Result<u32, BlobError> {
+        let b = self.bytes;
+        let mut next_node = 1usize;
+        let mut next_leaf = 0usize;
+        let mut depth = 0u32;
+        let mut level_end = 0usize;
+        for i in 0..nodes {
+            let bad = |what| BlobError::BadNode {
+                tree,
+                node: i as u32,
+                what,
+            };
+            if i >= next_node && i > 0 {
+                return Err(bad("node is not reachable in breadth-first order"));
+            }
+            if i == level_end {
+                depth += 1;
+                level_end = next_node;
+            }
+            let off = self.nodes_off + (start + i) * self.node_size;
+            let threshold = get_u32(b, off).ok_or(BlobError::BadLayout)?;
+            let feature = get_index(b, off + 4, self.feature_bytes).ok_or(BlobError::BadLayout)?;
+            let fl = *b
+                .get(off + 4 + self.feature_bytes)
+                .ok_or(BlobError::BadLayout)?;
+            let left = get_index(b, off + 5 + self.feature_bytes, self.child_bytes)
+                .ok_or(BlobError::BadLayout)?;
+            let right = get_index(
+                b,
+                off + 5 + self.feature_bytes + self.child_bytes,
+                self.child_bytes,
+            )
+            .ok_or(BlobError::BadLayout)?;
+            if feature >= self.n_features {
+                return Err(bad("feature index out of range"));
+            }
+            let mode = (fl >> flags::MISSING_SHIFT) & flags::MISSING_MASK;
+            if mode == 3 {
+                return Err(bad("unknown missing mode"));
+            }
+            if fl & flags::CATEGORICAL != 0 {
+                let words_off = threshold as usize;
+                let n_words = get_u32(b, self.cats_off + words_off.saturating_mul(4))
+                    .filter(|_| words_off < self.n_cat_words)
+                    .ok_or(bad("category set offset out of range"))?
+                    as usize;
+                if words_off
+                    .checked_add(1)
+                    .and_then(|v| v.checked_add(n_words))
+                    .is_none_or(|e| e > self.n_cat_words)
+                {
+                    return Err(bad("category set runs past the category table"));
+                }
+            } else {
+                if fl & (flags::IN_SET_LEFT | flags::TRUNCATE_FIRST) != 0 {
+                    return Err(bad("categorical flags on a numeric split"));
+                }
+                if f32::from_bits(threshold).is_nan() {
+                    return Err(bad("threshold is NaN"));
+                }
+            }
+            for (child, is_leaf) in [
+                (left, fl & flags::LEFT_LEAF != 0),
+                (right, fl & flags::RIGHT_LEAF != 0),
+            ] {
+                if is_leaf {
+                    if child != next_leaf {
+                        return Err(bad("leaf child out of breadth-first order"));
+                    }
+                    next_leaf += 1;
+                } else {
+                    if child != next_node {
+                        return Err(bad("node child out of breadth-first order"));
+                    }
+                    next_node += 1;
+                }
+            }
+        }
+        let bad_tree = |what| BlobError::BadTree { tree, what };
+        if nodes > 0 && next_node != nodes {
+            return Err(bad_tree("not every node is reached"));
+        }
+        if next_leaf != if nodes == 0 { 0 } else { nodes + 1 } {
+            return Err(bad_tree("not every leaf is reached"));
+        }
+        Ok(depth)
+    }
+
+    /// Features a row must have.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Columns of the raw margin ([`Forest::predict_margin`]).
+    pub fn n_outputs(&self) -> usize {
+        self.n_outputs
+    }
+
+    /// Values [`Forest::predict`] writes per row: 1 for [`Transform::ArgMax`], else [`Forest::n_outputs`].
+    pub fn output_len(&self) -> usize {
+        if self.transform == Transform::ArgMax {
+            1
+        } else {
+            self.n_outputs
+        }
+    }
+
+    /// The output transform.
+    pub fn transform(&self) -> Transform {
+        self.transform
+    }
+
+    /// The worst-case number of internal nodes one row visits: the sum of every tree's depth (validated). With
+    /// one leaf read per tree, this bounds the work of a prediction, for WCET analysis.
+    pub fn worst_case_visits(&self) -> u64 {
+        self.worst_case_visits
+    }
+
+    /// Sizes and counts of the model.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            trees: self.n_trees,
+            nodes: self.n_nodes,
+            leaves: self.n_leaves,
+            features: self.n_features,
+            outputs: self.n_outputs,
+            leaf_width: self.leaf_width,
+            node_bytes: self.node_size,
+            blob_bytes: self.bytes.len(),
+            max_depth: self.max_depth,
+            worst_case_visits: self.worst_case_visits,
+            wide_values: self.wide,
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! The `emkern bench` measurements: every primitive × level × length, each reported as a rate, as a speed-up over
+//! the scalar level measured in the same run, and as a fraction of the core's measured peak (FMA-throughput loop)
+//! or of its measured copy bandwidth.
+//!
+//! Timing: each measurement repeats the kernel until a sample lasts about `sample_ms`, takes `samples` samples and
+//! reports the median. Inputs are deterministic pseudo-random values in the kernels' normal range.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use emkern_simd::{Simd, bf16, calibrate, f16};
+
+/// A primitive of `emkern-simd` as the benchmarks drive it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Primitive {
+    /// `dot(a, b)`.
+    Dot,
+    /// `dot_rows` of one vector against rows of 128 (a typical attention head size).
+    DotRows,
+    /// `y += a·x`.
+    Axpy,
+    /// `y *= a`.
+    Scale,
+    /// Max reduction.
+    Max,
+    /// Sum reduction.
+    Sum,
+    /// Vectorized `exp` (out of place).
+    Exp,
+    /// f16 → f32.
+    F16ToF32,
+    /// f32 → f16.
+    F32ToF16,
+    /// bf16 → f32.
+    Bf16ToF32,
+    /// f32 → bf16.
+    F32ToBf16,
+    /// RoPE rotation, interleaved pairs.
+    RotateInterleaved,
+    /// RoPE rotation, half-split pairs.
+    RotateHalfSplit,
+}
+
+/// What a primitive's rate is counted in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Floating-point operations per second (a multiply-add counts 2).
+    Flops,
+    /// Elements per second (for `exp`, whose operation count is an implementation detail).
+    Elements,
+    /// Bytes read plus written per second (conversions).
+    Bytes,
+}
+
+/// Head size used by the `dot_rows` benchmark.
+pub const DOT_ROWS_DIM: usize = 128;
+
+impl Primitive {
+    /// Every primitive, in report order.
+    pub const ALL: [Primitive; 13] = [
+        Primitive::Dot,
+        Primitive::DotRows,
+        Primitive::Axpy,
+        Primitive::Scale,
+        Primitive::Max,
+        Primitive::Sum,
+        Primitive::Exp,
+        Primitive::F16ToF32,
+        Primitive::F32ToF16,
+        Primitive::Bf16ToF32,
+        Primitive::F32ToBf16,
+        Primitive::RotateInterleaved,
+        Primitive::RotateHalfSplit,
+    ];
+
+    /// The primitive's name as in the library.
+    pub fn name(self) -> &'static str {
+        match self {
+            Primitive::Dot => "dot",
+            Primitive::DotRows => "dot_rows",
+            Primitive::Axpy => "axpy",
+            Primitive::Scale => "scale",
+            Primitive::Max => "max",
+            Primitive::Sum => "sum",
+            Primitive::Exp => "exp",
+            Primitive::F16ToF32 => "f16_to_f32",
+            Primitive::F32ToF16 => "f32_to_f16",
+            Primitive::Bf16ToF32 => "bf16_to_f32",
+            Primitive::F32ToBf16 => "f32_to_bf16",
+            Primitive::RotateInterleaved => "rotate_interleaved",
+            Primitive::RotateHalfSplit => "rotate_half_split",
+        }
+    }
+
+    /// The unit of the primitive's rate and how many of them one element accounts for.
+    pub fn work_per_element(self) -> (Unit, f64) {
+        match self {
+            Primitive::Dot | Primitive::DotRows | Primitive::Axpy => (Unit::Flops, 2.0),
+            Primitive::Scale | Primitive::Max | Primitive::Sum => (Unit::Flops, 1.0),
+            // Per element: 2 multiplies and 1 add/sub (6 flops per rotated pair).
+            Primitive::RotateInterleaved | Primitive::RotateHalfSplit => (Unit::Flops, 3.0),
+            Primitive::Exp => (Unit::Elements, 1.0),
+            Primitive::F16ToF32
+            | Primitive::F32ToF16
+            | Primitive::Bf16ToF32
+            | Primitive::F32ToBf16 => (Unit::Bytes, 6.0),
+        }
+    }
+}
+
+/// Input and output buffers for `n` elements, reused across levels.
+pub struct Buffers {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    out: Vec<f32>,
+    rows_out: Vec<f32>,
+    half: Vec<f16>,
+    brain: Vec<bf16>,
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+}
+
+/// Deterministic values in `[-1, 1)` (xorshift32).
+pub fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.max(1);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+impl Buffers {
+    /// Buffers for `n` elements.
+    pub fn new(n: usize) -> Buffers {
+        let a = pseudo_random(n, 1);
+        let b = pseudo_random(n, 2);
+        let angles = pseudo_random(n / 2 + 1, 3);
+        Buffers {
+            half: a.iter().map(|&v| f16::from_f32(v)).collect(),
+            brain: a.iter().map(|&v| bf16::from_f32(v)).collect(),
+            cos: angles.iter().map(|t| (t * 3.0).cos()).collect(),
+            sin: angles.iter().map(|t| (t * 3.0).sin()).collect(),
+            rows_out: vec![0.0; n / DOT_ROWS_DIM + 1],
+            out: vec![0.0; n],
+            a,
+            b,
+        }
+    }
+
+    /// Runs `prim` once at `simd`'s level over all `n` elements.
+    pub fn run(&mut self, simd: Simd, prim: Primitive) {
+        let n = self.a.len();
+        match prim {
+            Primitive::Dot => {
+                black_box(simd.dot(black_box(&self.a), &self.b));
+            }
+            Primitive::DotRows => {
+                let x = &self.a[..DOT_ROWS_DIM.min(n)];
+                black_box(simd.dot_rows(x, &self.b, DOT_ROWS_DIM, &mut self.rows_out));
+            }
+            Primitive::Axpy => simd.axpy(black_box(1.0e-3), &self.a, &mut self.b),
+            // Alternate factors so repeated scaling stays in range.
+            Primitive::Scale => {
+                simd.scale(black_box(1.5), &mut self.b);
+                simd.scale(black_box(1.0 / 1.5), &mut self.b);
+            }
+            Primitive::Max => {
+                black_box(simd.max(black_box(&self.a)));
+            }
+            Primitive::Sum => {
+                black_box(simd.sum(black_box(&self.a)));
+            }
+            Primitive::Exp => simd.exp(&self.a, &mut self.out),
+            Primitive::F16ToF32 => simd.f16_to_f32(&self.half, &mut self.out),
+            Primitive::F32ToF16 => simd.f32_to_f16(&self.a, &mut self.half),
+            Primitive::Bf16ToF32 => simd.bf16_to_f32(&self.brain, &mut self.out),
+            Primitive::F32ToBf16 => simd.f32_to_bf16(&self.a, &mut self.brain),
+            // Rotations are orthogonal: repeating them keeps magnitudes.
+            Primitive::RotateInterleaved => {
+                simd.rotate_interleaved(&mut self.b, &self.cos, &self.sin)
+            }
+            Primitive::RotateHalfSplit => simd.rotate_half_split(&mut self.b, &self.cos, &self.sin),
+        }
+        black_box(&mut self.b);
+    }
+
+    /// How many elements one run of `prim` processes (rows × dim for `dot_rows`; `scale` runs twice).
+    pub fn elements(&self, prim: Primitive) -> usize {
+        let n = self.a.len();
+        match prim {
+            Primitive::DotRows => (n / DOT_ROWS_DIM).min(self.rows_out.len()) * DOT_ROWS_DIM.min(n),
+            Primitive::Scale => 2 * n,
+            _ => n,
+        }
+    }
+}
+
+/// Timing settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// Target duration of one sample.
+    pub sample: Duration,
+    /// Samples per measurement (the median is reported).
+    pub samples: usize,
+}
+
+impl Timing {
+    /// Defaults for a careful run.
+    pub const DEFAULT: Timing = Timing {
+        sample: Duration::from_millis(4),
+        samples: 15,
+    };
+    /// A quick run (smoke test of the benchmark itself).
+    pub const QUICK: Timing = Timing {
+        sample: Duration::from_micros(300),
+        samples: 3,
+    };
+}
+
+/// Median seconds per call of `f`, calling it in batches that last about `timing.sample`.
+pub fn seconds_per_call(timing: Timing, mut f: impl FnMut()) -> f64 {
+    // Calibrate the batch size.
+    let mut reps = 1u64;
+    loop {
+        let t = Instant::now();
+        for _ in 0..reps {
+            f();
+        }
+        let e = t.elapsed();
+        if e >= timing.sample / 4 || reps >= 1 << 30 {
+            let scale = timing.sample.as_secs_f64() / e.as_secs_f64().max(1e-9);
+            reps = ((reps as f64 * scale).ceil() as u64).max(1);
+            break;
+        }
+        reps *= 4;
+    }
+    let mut per_call: Vec<f64> = (0..timing.samples.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            t.elapsed().as_secs_f64() / reps as f64
+        })
+        .collect();
+    per_call.sort_by(f64::total_cmp);
+    per_call[per_call.len() / 2]
+}
+
+/// One measured rate.
+#[derive(Clone, Debug)]
+pub struct Measurement {
+    /// Primitive.
+    pub primitive: Primitive,
+    /// Level name.
+    pub level: &'static str,
+    /// Elements per call.
+    pub n: usize,
+    /// Rate in the primitive's unit per second.
+    pub rate: f64,
+}
+
+/// Measures `prim` at `simd` for `n` elements.
+pub fn measure(simd: Simd, prim: Primitive, n: usize, timing: Timing) -> Measurement {
+    let mut bufs = Buffers::new(n);
+    let elements = bufs.elements(prim) as f64;
+    let secs = seconds_per_call(timing, || bufs.run(simd, prim));
+    let (_, per) = prim.work_per_element();
+    Measurement {
+        primitive: prim,
+        level: simd.level().name(),
+        n,
+        rate: elements * per / secs,
+    }
+}
+
+/// Peak FLOP/s of one core at `simd`'s level (its FMA-throughput loop), if the level has one.
+pub fn peak_flops(simd: Simd, timing: Timing) -> Option<f64> {
+    calibrate::fma_peak(simd, 1)?;
+    let iterations = 4096;
+    let mut flops = 0;
+    let secs = seconds_per_call(timing, || {
+        if let Some((sum, f)) = calibrate::fma_peak(simd, black_box(iterations)) {
+            black_box(sum);
+            flops = f;
+        }
+    });
+    Some(flops as f64 / secs)
+}
+
+/// Copy bandwidth (bytes read + written per second) for a buffer of `bytes` bytes.
+pub fn copy_bandwidth(bytes: usize, timing: Timing) -> f64 {
+    let n = bytes / 4;
+    let src = pseudo_random(n, 9);
+    let mut dst = vec![0.0f32; n];
+    let secs = seconds_per_call(timing, || {
+        dst.copy_from_slice(black_box(&src));
+        black_box(&mut dst);
+    });
+    2.0 * bytes as f64 / secs
+}
+
+/// Formats a rate with its unit (`GFLOP/s`, `Gelem/s`, `GB/s`).
+pub fn format_rate(unit: Unit, rate: f64) -> String {
+    let u = match unit {
+        Unit::Flops => "GFLOP/s",
+        Unit::Elements => "Gelem/s",
+        Unit::Bytes => "GB/s",
+    };
+    format!("{:.2} {u}", rate / 1e9)
+}
+
+/// Runs the whole table for the given levels, lengths and primitives and returns it as text. `progress` is
+/// called before each measurement with (done, total).
+pub fn report(
+    levels: &[Simd],
+    lengths: &[usize],
+    primitives: &[Primitive],
+    timing: Timing,
+    mut progress: impl FnMut(usize, usize),
+) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let scalar = Simd::scalar();
+    let peaks: Vec<Option<f64>> = levels.iter().map(|&l| peak_flops(l, timing)).collect();
+    let _ = writeln!(s, "machine ceilings, one core (measured in this run):");
+    for (l, p) in levels.iter().zip(&peaks) {
+        if let Some(p) = p {
+            let _ = writeln!(
+                s,
+                "  fma peak  {:<7} {:>8.2} GFLOP/s",
+                l.level().name(),
+                p / 1e9
+            );
+        }
+    }
+    let caches = [("L1", 16 << 10), ("L2", 256 << 10), ("DRAM", 64 << 20)];
+    let copies: Vec<(usize, f64)> = caches
+        .iter()
+        .map(|&(_, bytes)| (bytes, copy_bandwidth(bytes, timing)))
+        .collect();
+    for ((name, bytes), (_, bw)) in caches.iter().zip(&copies) {
+        let _ = writeln!(
+            s,
+            "  copy      {name:<4} ({:>6} KiB) {:>8.2} GB/s",
+            bytes >> 10,
+            bw / 1e9
+        );
+    }
+    let _ = writeln!(s);
+    let _ = write!(s, "{:<19} {:>6}", "primitive", "n");
+    for l in levels {
+        let _ = write!(s, " | {:<33}", l.level().name());
+    }
+    let _ = writeln!(s);
+    let total = primitives.len() * lengths.len() * levels.len();
+    let mut done = 0;
+    for &prim in primitives {
+        let (unit, per) = prim.work_per_element();
+        for &n in lengths {
+            let _ = write!(s, "{:<19} {:>6}", prim.name(), n);
+            let mut base = None;
+            for (i, &l) in levels.iter().enumerate() {
+                progress(done, total);
+                done += 1;
+                let m = measure(l, prim, n, timing);
+                let base_rate = *base.get_or_insert_with(|| {
+                    if l.level() == scalar.level() {
+                        m.rate
+                    } else {
+                        measure(scalar, prim, n, timing).rate
+                    }
+                });
+                let speedup = m.rate / base_rate;
+                let ceiling = match unit {
+                    Unit::Flops => peaks[i].map(|p| format!("{:>3.0}% peak", 100.0 * m.rate / p)),
+                    Unit::Bytes => {
+                        let bytes = (n as f64 * per) as usize;
+                        let bw = copies
+                            .iter()
+                            .find(|(b, _)| bytes <= *b)
+                            .or(copies.last())
+                            .map(|c| c.1);
+                        bw.map(|bw| format!("{:>3.0}% copy", 100.0 * m.rate / bw))
+                    }
+                    Unit::Elements => None,
+                };
+                let _ = write!(
+                    s,
+                    " | {:>16} {:>5.1}x {:>9}",
+                    format_rate(unit, m.rate),
+                    speedup,
+                    ceiling.unwrap_or_default()
+                );
+            }
+            let _ = writeln!(s);
+        }
+    }
+    progress(total, total);
+    s
+}

@@ -1,0 +1,359 @@
+//! The `.emk` writer: lays out an [`Ensemble`] exactly as `emkern::forest::format` specifies (the reader's spec).
+//!
+//! What the writer decides: the narrowest feature and child index widths for this model; f32 thresholds that
+//! reproduce the IR's f64 comparison exactly for every f32 input (`x < t` ⇔ `x < ⌈t⌉₃₂`, `x ≤ t` ⇔ `x ≤ ⌊t⌋₃₂`);
+//! the canonical breadth-first numbering of each tree (unreachable nodes are dropped); de-duplicated category
+//! sets; the CRC-32.
+
+use std::collections::{HashMap, VecDeque};
+
+use emkern::forest::format::{self, flags};
+use emkern::forest::{Compare, crc32};
+
+use crate::ir::{Aggregate, Ensemble, Node, Precision, Test, Tree};
+
+/// Why an ensemble cannot be written as a blob.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportError {
+    /// The ensemble is inconsistent (message says how and where).
+    Invalid(String),
+    /// A count does not fit the format's u32 fields.
+    TooLarge(&'static str),
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExportError::Invalid(m) => write!(f, "invalid model: {m}"),
+            ExportError::TooLarge(what) => write!(f, "model too large for the blob format: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for ExportError {}
+
+/// The largest f32 that is ≤ `t` (for `x ≤ t` on f32 inputs).
+pub fn f32_round_down(t: f64) -> f32 {
+    let r = t as f32;
+    if (r as f64) > t { next_down(r) } else { r }
+}
+
+/// The smallest f32 that is ≥ `t` (for `x < t` on f32 inputs).
+pub fn f32_round_up(t: f64) -> f32 {
+    let r = t as f32;
+    if (r as f64) < t { next_up(r) } else { r }
+}
+
+fn next_up(x: f32) -> f32 {
+    if x.is_nan() || x == f32::INFINITY {
+        return x;
+    }
+    if x == 0.0 {
+        return f32::from_bits(1);
+    }
+    let b = x.to_bits();
+    f32::from_bits(if x > 0.0 { b + 1 } else { b - 1 })
+}
+
+fn next_down(x: f32) -> f32 {
+    -next_up(-x)
+}
+
+fn width_for(max_index: usize) -> u8 {
+    if max_index <= u8::MAX as usize {
+        1
+    } else if max_index <= u16::MAX as usize {
+        2
+    } else {
+        4
+    }
+}
+
+/// A tree renumbered in breadth-first order: nodes as (original index, left ref, right ref), leaves as original
+/// indices. A ref is (is_leaf, new index).
+struct Bfs {
+    nodes: Vec<(usize, (bool, usize), (bool, usize))>,
+    leaves: Vec<usize>,
+}
+
+fn bfs(tree: &Tree, t: usize) -> Result<Bfs, ExportError> {
+    let n = tree.nodes.len();
+    if n == 0 {
+        return Err(ExportError::Invalid(format!("tree {t} has no nodes")));
+    }
+    let mut out = Bfs {
+        nodes: Vec::new(),
+        leaves: Vec::new(),
+    };
+    if let Node::Leaf(_) = tree.nodes[0] {
+        out.leaves.push(0);
+        return Ok(out);
+    }
+    let mut seen = vec![false; n];
+    let mut queue = VecDeque::from([0usize]);
+    seen[0] = true;
+    let mut next_node = 1;
+    while let Some(i) = queue.pop_front() {
+        let Node::Split(s) = &tree.nodes[i] else {
+            unreachable!("only splits are queued")
+        };
+        let mut refs = [(false, 0usize); 2];
+        for (slot, child) in [s.left, s.right].into_iter().enumerate() {
+            if child >= n || seen[child] {
+                return Err(ExportError::Invalid(format!(
+                    "tree {t}, node {i}: child {child} is out of range or shared"
+                )));
+            }
+            seen[child] = true;
+            refs[slot] = match tree.nodes[child] {
+                Node::Leaf(_) => {
+                    out.leaves.push(child);
+                    (true, out.leaves.len() - 1)
+                }
+                Node::Split(_) => {
+                    queue.push_back(child);
+                    next_node += 1;
+                    (false, next_node - 1)
+                }
+            };
+        }
+        out.nodes.push((i, refs[0], refs[1]));
+    }
+    Ok(out)
+}
+
+/// Writes `e` as a version-1 blob.
+pub fn write(e: &Ensemble) -> Result<Vec<u8>, ExportError> {
+    let n_out = e.n_outputs as usize;
+    if n_out == 0 || e.base_margin.len() != n_out {
+        return Err(ExportError::Invalid(format!(
+            "{} base margins for {} outputs",
+            e.base_margin.len(),
+            e.n_outputs
+        )));
+    }
+    let wide = e.precision == Precision::F64;
+    let vb = if wide { 8 } else { 4 };
+    let shapes: Vec<Bfs> = e
+        .trees
+        .iter()
+        .enumerate()
+        .map(|(t, tree)| bfs(tree, t))
+        .collect::<Result<_, _>>()?;
+    let vector = e.trees.iter().any(|t| t.output.is_none());
+    let leaf_width = if vector { n_out } else { 1 };
+    for (t, tree) in e.trees.iter().enumerate() {
+        match tree.output {
+            Some(k) if vector || k as usize >= n_out => {
+                return Err(ExportError::Invalid(format!(
+                    "tree {t}: output {k} with {n_out} outputs (mixing scalar and vector leaves is not supported)"
+                )));
+            }
+            _ => {}
+        }
+        for (i, node) in tree.nodes.iter().enumerate() {
+            if let Node::Leaf(v) = node {
+                if v.len() != leaf_width {
+                    return Err(ExportError::Invalid(format!(
+                        "tree {t}, leaf {i}: {} values, expected {leaf_width}",
+                        v.len()
+                    )));
+                }
+                if v.iter().any(|x| !x.is_finite()) {
+                    return Err(ExportError::Invalid(format!(
+                        "tree {t}, leaf {i}: value is not finite"
+                    )));
+                }
+            }
+        }
+    }
+    let n_nodes: usize = shapes.iter().map(|s| s.nodes.len()).sum();
+    let n_leaves: usize = shapes.iter().map(|s| s.leaves.len()).sum();
+    let max_children = shapes
+        .iter()
+        .map(|s| s.nodes.len().max(s.leaves.len()))
+        .max()
+        .unwrap_or(1);
+    let fb = width_for(e.n_features.saturating_sub(1) as usize) as usize;
+    let cb = width_for(max_children.saturating_sub(1)) as usize;
+    let node_size = format::node_size(fb, cb);
+
+    // Category sets, de-duplicated.
+    let mut cat_words: Vec<u32> = Vec::new();
+    let mut cat_index: HashMap<Vec<u32>, u32> = HashMap::new();
+    let mut set_offset = |cats: &[u32]| -> Result<u32, ExportError> {
+        let mut key = cats.to_vec();
+        key.sort_unstable();
+        key.dedup();
+        if let Some(&o) = cat_index.get(&key) {
+            return Ok(o);
+        }
+        let max = key.last().copied().unwrap_or(0);
+        if max as f32 >= format::MAX_CATEGORY {
+            return Err(ExportError::Invalid(format!(
+                "category {max} is not below 2^24"
+            )));
+        }
+        let n_words = if key.is_empty() {
+            0
+        } else {
+            max as usize / 32 + 1
+        };
+        let off = cat_words.len() as u32;
+        cat_words.push(n_words as u32);
+        let start = cat_words.len();
+        cat_words.resize(start + n_words, 0);
+        for c in &key {
+            cat_words[start + *c as usize / 32] |= 1 << (c % 32);
+        }
+        cat_index.insert(key, off);
+        Ok(off)
+    };
+
+    let u32_of =
+        |v: usize, what: &'static str| u32::try_from(v).map_err(|_| ExportError::TooLarge(what));
+    let header = format::HEADER_LEN;
+    let base_off = header;
+    let trees_off = format::align8(base_off + n_out * vb).ok_or(ExportError::TooLarge("layout"))?;
+    let nodes_off = format::align8(trees_off + e.trees.len() * format::TREE_RECORD)
+        .ok_or(ExportError::TooLarge("layout"))?;
+    let leaves_off =
+        format::align8(nodes_off + n_nodes * node_size).ok_or(ExportError::TooLarge("layout"))?;
+    let cats_off = format::align8(leaves_off + n_leaves * leaf_width * vb)
+        .ok_or(ExportError::TooLarge("layout"))?;
+
+    let mut nodes = vec![0u8; n_nodes * node_size];
+    let mut leaves = Vec::with_capacity(n_leaves * leaf_width * vb);
+    let mut trees = Vec::with_capacity(e.trees.len() * format::TREE_RECORD);
+    let (mut node_at, mut leaf_at) = (0usize, 0usize);
+    for (t, (tree, shape)) in e.trees.iter().zip(&shapes).enumerate() {
+        trees.extend(u32_of(node_at, "nodes")?.to_le_bytes());
+        trees.extend(u32_of(leaf_at, "leaves")?.to_le_bytes());
+        trees.extend(tree.output.unwrap_or(format::ALL_OUTPUTS).to_le_bytes());
+        trees.extend(tree.weight.to_le_bytes());
+        for &(orig, left, right) in &shape.nodes {
+            let Node::Split(s) = &tree.nodes[orig] else {
+                unreachable!("bfs lists splits as nodes")
+            };
+            if s.feature >= e.n_features {
+                return Err(ExportError::Invalid(format!(
+                    "tree {t}, node {orig}: feature {} ≥ n_features {}",
+                    s.feature, e.n_features
+                )));
+            }
+            let mut fl = (s.missing as u8) << flags::MISSING_SHIFT;
+            if s.default_left {
+                fl |= flags::DEFAULT_LEFT;
+            }
+            if left.0 {
+                fl |= flags::LEFT_LEAF;
+            }
+            if right.0 {
+                fl |= flags::RIGHT_LEAF;
+            }
+            let threshold_bits = match &s.test {
+                Test::Numeric(th) => {
+                    if th.is_nan() {
+                        return Err(ExportError::Invalid(format!(
+                            "tree {t}, node {orig}: threshold is NaN"
+                        )));
+                    }
+                    match e.compare {
+                        Compare::Less => f32_round_up(*th),
+                        Compare::LessEqual => f32_round_down(*th),
+                    }
+                    .to_bits()
+                }
+                Test::Categorical {
+                    categories,
+                    in_set_left,
+                    truncate_first,
+                } => {
+                    fl |= flags::CATEGORICAL;
+                    if *in_set_left {
+                        fl |= flags::IN_SET_LEFT;
+                    }
+                    if *truncate_first {
+                        fl |= flags::TRUNCATE_FIRST;
+                    }
+                    set_offset(categories)?
+                }
+            };
+            let rec = &mut nodes[node_at * node_size..(node_at + 1) * node_size];
+            rec[..4].copy_from_slice(&threshold_bits.to_le_bytes());
+            rec[4..4 + fb].copy_from_slice(&s.feature.to_le_bytes()[..fb]);
+            rec[4 + fb] = fl;
+            rec[5 + fb..5 + fb + cb].copy_from_slice(&(left.1 as u32).to_le_bytes()[..cb]);
+            rec[5 + fb + cb..5 + fb + 2 * cb]
+                .copy_from_slice(&(right.1 as u32).to_le_bytes()[..cb]);
+            node_at += 1;
+        }
+        for &orig in &shape.leaves {
+            let Node::Leaf(v) = &tree.nodes[orig] else {
+                unreachable!("bfs lists leaves as leaves")
+            };
+            for x in v {
+                if wide {
+                    leaves.extend(x.to_le_bytes());
+                } else {
+                    leaves.extend((*x as f32).to_le_bytes());
+                }
+            }
+            leaf_at += 1;
+        }
+    }
+
+    let total = cats_off + cat_words.len() * 4;
+    let mut b = vec![0u8; total];
+    b[0..4].copy_from_slice(&format::MAGIC);
+    b[4..6].copy_from_slice(&format::VERSION.to_le_bytes());
+    b[6..8].copy_from_slice(&(header as u16).to_le_bytes());
+    b[8..12].copy_from_slice(&u32_of(total, "blob bytes")?.to_le_bytes());
+    for (off, v, what) in [
+        (16, e.n_features as usize, "features"),
+        (20, n_out, "outputs"),
+        (24, e.trees.len(), "trees"),
+        (28, n_nodes, "nodes"),
+        (32, n_leaves, "leaves"),
+        (36, leaf_width, "leaf width"),
+        (40, cat_words.len(), "category words"),
+    ] {
+        b[off..off + 4].copy_from_slice(&u32_of(v, what)?.to_le_bytes());
+    }
+    b[44] = fb as u8;
+    b[45] = cb as u8;
+    b[46] = e.compare as u8;
+    let divisor = match e.aggregate {
+        Aggregate::Sum => 1.0,
+        Aggregate::Mean { divisor } => divisor,
+    };
+    if !(divisor.is_finite() && divisor > 0.0) {
+        return Err(ExportError::Invalid(format!("mean divisor {divisor}")));
+    }
+    b[47] = matches!(e.aggregate, Aggregate::Mean { .. }) as u8;
+    b[48] = e.transform as u8;
+    b[49] = vb as u8;
+    b[56..64].copy_from_slice(&divisor.to_le_bytes());
+    for (k, m) in e.base_margin.iter().enumerate() {
+        if !m.is_finite() {
+            return Err(ExportError::Invalid(format!(
+                "base margin {k} is not finite"
+            )));
+        }
+        let at = base_off + k * vb;
+        if wide {
+            b[at..at + 8].copy_from_slice(&m.to_le_bytes());
+        } else {
+            b[at..at + 4].copy_from_slice(&(*m as f32).to_le_bytes());
+        }
+    }
+    b[trees_off..trees_off + trees.len()].copy_from_slice(&trees);
+    b[nodes_off..nodes_off + nodes.len()].copy_from_slice(&nodes);
+    b[leaves_off..leaves_off + leaves.len()].copy_from_slice(&leaves);
+    for (k, w) in cat_words.iter().enumerate() {
+        b[cats_off + 4 * k..cats_off + 4 * k + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    let crc = crc32(&b[16..]);
+    b[12..16].copy_from_slice(&crc.to_le_bytes());
+    Ok(b)
+}

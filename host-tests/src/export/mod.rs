@@ -1,0 +1,4 @@
+//! Exporters from the [ensemble IR](crate::ir): the `.emk` blob, and source files that embed it in firmware.
+
+pub mod blob;
+pub mod source;

@@ -1,0 +1,331 @@
+//! The forest blob: random well-formed ensembles agree between the IR's f64 reference evaluator and the no_std
+//! core after a round trip through the blob; corrupted and truncated blobs are rejected or evaluated without
+//! panicking.
+
+use emkern::forest::{BlobError, Compare, Forest, MissingMode, Transform};
+use emkern_host::export::blob;
+use emkern_host::ir::{Aggregate, Ensemble, Node, Precision, Split, Test, Tree};
+use proptest::prelude::*;
+
+/// A small deterministic generator (xorshift64*), so one proptest seed describes a whole model.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Thresholds and row values are drawn from this grid (plus noise) so rows often land exactly on thresholds.
+const GRID: [f64; 9] = [-2.5, -1.0, -0.5, 0.0, 0.1, 0.5, 1.0, 3.0, 7.0];
+
+fn random_tree(
+    rng: &mut Rng,
+    n_features: u32,
+    leaf_width: usize,
+    output: Option<u32>,
+    max_depth: u32,
+) -> Tree {
+    fn grow(
+        rng: &mut Rng,
+        nodes: &mut Vec<Node>,
+        depth: u32,
+        max_depth: u32,
+        n_features: u32,
+        leaf_width: usize,
+    ) -> usize {
+        let at = nodes.len();
+        if depth >= max_depth || rng.chance(25) {
+            nodes.push(Node::Leaf(
+                (0..leaf_width).map(|_| rng.unit() * 20.0 - 10.0).collect(),
+            ));
+            return at;
+        }
+        nodes.push(Node::Leaf(vec![])); // placeholder, replaced below
+        let feature = rng.below(n_features as u64) as u32;
+        let test = if rng.chance(20) {
+            let n = rng.below(6) as usize;
+            Test::Categorical {
+                categories: (0..n).map(|_| rng.below(70) as u32).collect(),
+                in_set_left: rng.chance(50),
+                truncate_first: rng.chance(50),
+            }
+        } else {
+            let g = GRID[rng.below(GRID.len() as u64) as usize];
+            // Sometimes a threshold that is not an f32, to exercise the exporter's directed rounding.
+            Test::Numeric(if rng.chance(30) {
+                g + 1e-9 * (rng.unit() - 0.5)
+            } else {
+                g
+            })
+        };
+        let missing = match rng.below(3) {
+            0 => MissingMode::Nan,
+            1 => MissingMode::NanAsZero,
+            _ => MissingMode::ZeroOrNan,
+        };
+        let default_left = rng.chance(50);
+        let left = grow(rng, nodes, depth + 1, max_depth, n_features, leaf_width);
+        let right = grow(rng, nodes, depth + 1, max_depth, n_features, leaf_width);
+        nodes[at] = Node::Split(Split {
+            feature,
+            test,
+            default_left,
+            missing,
+            left,
+            right,
+        });
+        at
+    }
+    let mut nodes = Vec::new();
+    grow(rng, &mut nodes, 0, max_depth, n_features, leaf_width);
+    let weight = if rng.chance(20) {
+        (rng.unit() * 2.0) as f32
+    } else {
+        1.0
+    };
+    Tree {
+        nodes,
+        output,
+        weight,
+    }
+}
+
+fn random_ensemble(seed: u64) -> Ensemble {
+    let mut rng = Rng(seed | 1);
+    let n_features = 1 + rng.below(300) as u32;
+    let n_outputs = if rng.chance(50) {
+        1
+    } else {
+        1 + rng.below(40) as u32
+    };
+    let vector = n_outputs > 1 && rng.chance(30);
+    let n_trees = rng.below(12) as usize;
+    let max_depth = rng.below(9) as u32;
+    let trees = (0..n_trees)
+        .map(|t| {
+            let output = if vector {
+                None
+            } else {
+                Some((t as u32) % n_outputs)
+            };
+            let width = if vector { n_outputs as usize } else { 1 };
+            random_tree(&mut rng, n_features, width, output, max_depth)
+        })
+        .collect();
+    let transform = match rng.below(6) {
+        0 => Transform::Identity,
+        1 => Transform::Sigmoid,
+        2 => Transform::Softmax,
+        3 => Transform::ArgMax,
+        4 => Transform::Exp,
+        _ => Transform::HingeStep,
+    };
+    Ensemble {
+        n_features,
+        n_outputs,
+        trees,
+        base_margin: (0..n_outputs).map(|_| rng.unit() - 0.5).collect(),
+        compare: if rng.chance(50) {
+            Compare::Less
+        } else {
+            Compare::LessEqual
+        },
+        aggregate: if rng.chance(30) {
+            Aggregate::Mean {
+                divisor: 1.0 + rng.below(10) as f64,
+            }
+        } else {
+            Aggregate::Sum
+        },
+        transform,
+        precision: if rng.chance(50) {
+            Precision::F32
+        } else {
+            Precision::F64
+        },
+        feature_names: None,
+        source: format!("random seed {seed}"),
+    }
+}
+
+fn random_row(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|_| match rng.below(10) {
+            0 => f32::NAN,
+            1 => 0.0,
+            2 => -0.0,
+            3 => 1.0e-36,
+            4 => (rng.below(80) as f32) - 5.0 + if rng.chance(50) { 0.5 } else { 0.0 },
+            5 => f32::INFINITY,
+            _ => GRID[rng.below(GRID.len() as u64) as usize] as f32,
+        })
+        .collect()
+}
+
+/// Scale of the margins' rounding error: base + Σ |weight·leaf| over every tree, an upper bound on any partial sum.
+fn magnitude(e: &Ensemble) -> f64 {
+    let mut m = e.base_margin.iter().map(|b| b.abs()).sum::<f64>();
+    for t in &e.trees {
+        let max_leaf = t
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                if let Node::Leaf(v) = n {
+                    v.iter().map(|x| x.abs()).reduce(f64::max)
+                } else {
+                    None
+                }
+            })
+            .fold(0.0, f64::max);
+        m += (t.weight as f64).abs() * max_leaf;
+    }
+    m
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn core_agrees_with_reference(seed in any::<u64>()) {
+        let e = random_ensemble(seed);
+        let bytes = blob::write(&e).unwrap();
+        let forest = Forest::new(&bytes).unwrap();
+        prop_assert_eq!(forest.n_features(), e.n_features as usize);
+        prop_assert_eq!(forest.output_len(), e.output_len());
+        let mut rng = Rng(seed ^ 0x9E37_79B9_7F4A_7C15);
+        let tol = 1e-5 * (1.0 + magnitude(&e));
+        for _ in 0..16 {
+            let row = random_row(&mut rng, e.n_features as usize);
+            let want = e.margin_reference(&row);
+            let mut got = vec![0.0f32; e.n_outputs as usize];
+            forest.predict_margin(&row, &mut got).unwrap();
+            for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                prop_assert!((*g as f64 - w).abs() <= tol, "margin {k}: core {g}, reference {w}, tol {tol}, row {row:?}");
+            }
+            let mut pred = vec![0.0f32; forest.output_len()];
+            forest.predict(&row, &mut pred).unwrap();
+            let want_pred = e.transform_reference(&want);
+            for (k, (g, w)) in pred.iter().zip(&want_pred).enumerate() {
+                let close = (*g as f64 - w).abs() <= 1e-4 * (1.0 + w.abs());
+                // ArgMax and the hinge step may legitimately flip on margins within rounding of a tie or of 0.
+                let borderline = matches!(e.transform, Transform::ArgMax | Transform::HingeStep | Transform::Exp);
+                prop_assert!(close || borderline, "prediction {k}: core {g}, reference {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn batch_matches_single_rows(seed in any::<u64>(), n_rows in 0usize..6, pad in 0usize..3) {
+        let e = random_ensemble(seed);
+        let bytes = blob::write(&e).unwrap();
+        let forest = Forest::new(&bytes).unwrap();
+        let nf = e.n_features as usize;
+        let stride = nf + pad;
+        let mut rng = Rng(seed.rotate_left(7) | 1);
+        let rows: Vec<f32> = (0..n_rows * stride).map(|_| random_row(&mut rng, 1)[0]).collect();
+        let w = forest.output_len();
+        let mut out = vec![0.0f32; n_rows * w];
+        forest.predict_batch(&rows, stride, n_rows, &mut out, false).unwrap();
+        for r in 0..n_rows {
+            let mut one = vec![0.0f32; w];
+            forest.predict(&rows[r * stride..], &mut one).unwrap();
+            prop_assert_eq!(&out[r * w..(r + 1) * w], &one[..]);
+        }
+    }
+
+    /// Random byte changes with the checksum recomputed (so the structural checks are what stands between the
+    /// bytes and the predictor), and truncations: never a panic; an accepted blob predicts without panicking.
+    #[test]
+    fn corrupted_blobs_never_panic(seed in any::<u64>(), edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6), cut in any::<usize>(), fix_crc in any::<bool>()) {
+        let e = random_ensemble(seed);
+        let mut bytes = blob::write(&e).unwrap();
+        for (at, v) in edits {
+            let i = at % bytes.len();
+            bytes[i] = v;
+        }
+        if fix_crc && bytes.len() >= 16 {
+            let crc = emkern::forest::crc32(&bytes[16..]);
+            bytes[12..16].copy_from_slice(&crc.to_le_bytes());
+        }
+        let len = if cut % 4 == 0 { cut % (bytes.len() + 1) } else { bytes.len() };
+        if let Ok(f) = Forest::new(&bytes[..len]) {
+            let mut rng = Rng(seed | 1);
+            let row = random_row(&mut rng, f.n_features());
+            let mut out = vec![0.0f32; f.n_outputs().max(f.output_len())];
+            prop_assert!(f.predict(&row, &mut out).is_ok());
+            prop_assert!(f.predict_margin(&row, &mut out).is_ok());
+        }
+    }
+}
+
+#[test]
+fn wrong_shapes_are_errors() {
+    let e = random_ensemble(42);
+    let bytes = blob::write(&e).unwrap();
+    let f = Forest::new(&bytes).unwrap();
+    let short = vec![0.0f32; f.n_features().saturating_sub(1)];
+    let mut out = vec![0.0f32; 64];
+    if f.n_features() > 0 {
+        assert!(f.predict(&short, &mut out).is_err());
+    }
+    let row = vec![0.0f32; f.n_features()];
+    assert!(f.predict_margin(&row, &mut []).is_err());
+}
+
+#[test]
+fn header_errors_are_typed() {
+    let e = random_ensemble(7);
+    let bytes = blob::write(&e).unwrap();
+    assert_eq!(
+        Forest::new(&bytes[..10]).unwrap_err(),
+        BlobError::Truncated {
+            needed: 64,
+            got: 10
+        }
+    );
+    let mut bad = bytes.clone();
+    bad[0] = b'X';
+    assert_eq!(Forest::new(&bad).unwrap_err(), BlobError::BadMagic);
+    let mut bad = bytes.clone();
+    bad[4] = 9;
+    assert_eq!(
+        Forest::new(&bad).unwrap_err(),
+        BlobError::UnsupportedVersion(9)
+    );
+    let mut bad = bytes.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x55;
+    assert!(matches!(
+        Forest::new(&bad).unwrap_err(),
+        BlobError::ChecksumMismatch { .. }
+    ));
+    assert!(matches!(
+        Forest::new(&bytes[..bytes.len() - 1]).unwrap_err(),
+        BlobError::Truncated { .. }
+    ));
+}
+
+/// The exporter's directed rounding makes the f32 comparison exact for f32 inputs next to an f64 threshold.
+#[test]
+fn thresholds_round_in_the_safe_direction() {
+    let t = 0.1f64; // not an f32
+    let down = blob::f32_round_down(t);
+    let up = blob::f32_round_up(t);
+    assert!((down as f64) < t && (up as f64) > t);
+    assert_eq!(f32::from_bits(down.to_bits() + 1), up);
+    assert_eq!(blob::f32_round_down(0.5), 0.5);
+    assert_eq!(blob::f32_round_up(0.5), 0.5);
+}

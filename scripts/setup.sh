@@ -1,0 +1,33 @@
+# Installs what emkern's harness and demo need, if missing (sourced by scripts/test.sh and scripts/demo.sh):
+# Debian packages qemu-system-arm, qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross (as root, or via sudo);
+# rustfmt and clippy; rustup targets for aarch64 Linux and the two Cortex-M targets; defmt-print.
+# Sets cross_ok=0 (and says so loudly) when a rustup target cannot be installed.
+cross_ok=1
+apt_missing=()
+command -v qemu-system-arm >/dev/null || apt_missing+=(qemu-system-arm)
+command -v qemu-aarch64 >/dev/null || apt_missing+=(qemu-user)
+command -v aarch64-linux-gnu-gcc >/dev/null || apt_missing+=(gcc-aarch64-linux-gnu)
+[ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] || apt_missing+=(libc6-dev-arm64-cross)
+if ((${#apt_missing[@]})); then
+    echo "installing with apt: ${apt_missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+targets=(aarch64-unknown-linux-gnu thumbv7em-none-eabihf thumbv8m.main-none-eabihf)
+installed=$(rustup target list --installed)
+for t in "${targets[@]}"; do
+    if ! grep -qx "$t" <<<"$installed"; then
+        if ! rustup target add "$t"; then
+            echo "!!!! could not install rustup target $t: cross stages will be SKIPPED !!!!" >&2
+            cross_ok=0
+        fi
+    fi
+done
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v defmt-print >/dev/null; then
+    echo "installing defmt-print (decodes the boards' defmt logs)"
+    cargo install defmt-print --locked --quiet
+fi

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# emkern's full test harness: installs what it needs, then runs every stage and fails on the first error.
+#
+#   1. host:    cargo fmt --check, clippy (host, aarch64 and thumb targets) with -D warnings, cargo test --workspace
+#               (every primitive at every level this CPU has, against the scalar path and f64 oracles), the
+#               per-level self-test counts, and a smoke run of the benchmark table
+#   2. aarch64: cargo test of emkern-simd for aarch64-unknown-linux-gnu under qemu-aarch64 (NEON really executes)
+#   3. thumb:   cargo build of emkern and emkern-simd for thumbv7em-none-eabihf (Cortex-M4F) and
+#               thumbv8m.main-none-eabihf with -C target-cpu=cortex-m55 and `helium`, with and without defmt
+#   4. boards:  firmware self-tests on QEMU mps2-an386 (Cortex-M4F, scalar) and mps3-an547 (Cortex-M55, Helium)
+#
+# Needs: rustup/cargo. Installs if missing (as root, Debian): qemu-system-arm qemu-user gcc-aarch64-linux-gnu
+# libc6-dev-arm64-cross; rustup targets; defmt-print (cargo install). If rustup cannot download a target, the
+# stages that need it print SKIPPED loudly instead of passing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+logs="$root/target/harness"
+mkdir -p "$logs"
+export CARGO_TERM_COLOR=never
+declare -a summary=()
+passed_total=0
+failed_total=0
+cross_ok=1
+
+say() { printf '\n==== %s\n' "$*"; }
+record() { summary+=("$(printf '%-9s %-8s %s' "$1" "$2" "$3")"); }
+
+# Adds the "N passed; M failed" counts of cargo's test result lines (and board lines) in a log to the totals.
+count_tests() {
+    local p f
+    p=$(grep -Eo '(test result: .*|^)[0-9]+ passed[;,] [0-9]+ failed' "$1" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END{print s+0}')
+    f=$(grep -Eo '(test result: .*|^)[0-9]+ passed[;,] [0-9]+ failed' "$1" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END{print s+0}')
+    passed_total=$((passed_total + p))
+    failed_total=$((failed_total + f))
+    echo "$p passed, $f failed"
+}
+
+# Runs a command, echoing its output and saving it; stops the harness on failure.
+run() {
+    local log=$1
+    shift
+    echo "+ $*"
+    if ! "$@" 2>&1 | tee "$log"; then
+        echo "FAILED: $*" >&2
+        print_summary
+        exit 1
+    fi
+}
+
+print_summary() {
+    say "summary"
+    for line in "${summary[@]}"; do echo "$line"; done
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+say "setup"
+t0=$(date +%s)
+source scripts/setup.sh
+record setup ok "$(($(date +%s) - t0)) s"
+
+# ---------------------------------------------------------------------------------------------------------------
+say "1. host: format, lints, tests"
+t0=$(date +%s)
+run "$logs/fmt.log" cargo fmt --all -- --check
+(cd boards && run "$logs/fmt-boards.log" cargo fmt --all -- --check)
+run "$logs/clippy.log" cargo clippy --workspace --all-targets --locked -- -D warnings
+if ((cross_ok)); then
+    run "$logs/clippy-aarch64.log" cargo clippy -p emkern-simd --all-targets --target aarch64-unknown-linux-gnu --locked -- -D warnings
+    run "$logs/clippy-m4.log" cargo clippy -p emkern -p emkern-simd --target thumbv7em-none-eabihf --locked -- -D warnings
+    run "$logs/clippy-m55.log" cargo clippy -p emkern -p emkern-simd --target thumbv8m.main-none-eabihf --features emkern/helium,emkern/defmt --locked -- -D warnings
+fi
+run "$logs/test-host.log" cargo test --workspace --locked
+host_counts=$(count_tests "$logs/test-host.log")
+run "$logs/bench-smoke.log" cargo run -q --release -p emkern-host --locked -- bench --quick --len 1024 --primitive dot,exp
+record host ok "$host_counts (levels: $(cargo run -q --release -p emkern-host --locked -- levels | awk '$2=="available"{printf "%s ", $1}')) $(($(date +%s) - t0)) s"
+
+# ---------------------------------------------------------------------------------------------------------------
+say "2. aarch64 under qemu-aarch64"
+t0=$(date +%s)
+if ((cross_ok)); then
+    run "$logs/test-aarch64.log" cargo test -p emkern-simd --target aarch64-unknown-linux-gnu --locked
+    grep -q 'neon' "$logs/test-aarch64.log" || { echo "NEON level did not run on aarch64" >&2; exit 1; }
+    record aarch64 ok "$(count_tests "$logs/test-aarch64.log") $(($(date +%s) - t0)) s"
+else
+    record aarch64 SKIPPED "!!! rustup target missing: NEON paths NOT executed !!!"
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+say "3. thumb builds (Cortex-M4F, Cortex-M55 + Helium)"
+t0=$(date +%s)
+if ((cross_ok)); then
+    for feat in "" "defmt"; do
+        run "$logs/build-m4.log" cargo build -p emkern -p emkern-simd --release --target thumbv7em-none-eabihf --locked ${feat:+--features emkern/$feat}
+        run "$logs/build-m55.log" cargo build -p emkern -p emkern-simd --release --target thumbv8m.main-none-eabihf --locked --features "emkern/helium${feat:+,emkern/$feat}"
+    done
+    record thumb ok "4 builds $(($(date +%s) - t0)) s"
+else
+    record thumb SKIPPED "!!! rustup targets missing: thumb builds NOT done !!!"
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+say "4. boards under qemu-system-arm"
+t0=$(date +%s)
+if ((cross_ok)); then
+    run "$logs/board-m4.log" bash boards/run.sh mps2-an386
+    run "$logs/board-m55.log" bash boards/run.sh mps3-an547
+    record boards ok "m4f: $(count_tests "$logs/board-m4.log"); m55: $(count_tests "$logs/board-m55.log") $(($(date +%s) - t0)) s"
+else
+    record boards SKIPPED "!!! rustup targets missing: firmware self-tests NOT run !!!"
+fi
+
+print_summary
+echo
+echo "total: $passed_total passed, $failed_total failed"
+[ "$failed_total" -eq 0 ]
