@@ -24,5 +24,7 @@ case "$board" in
   *) echo "run.sh: unknown board $board (an386 or an547)" >&2; exit 2 ;;
 esac
 
+# This workspace keeps its own target directory (boards/target), whatever CARGO_TARGET_DIR says for the root one.
+export CARGO_TARGET_DIR="$PWD/target"
 cargo build -p emkern-selftest --target "$target" "${features[@]}" "${cargo_profile[@]}"
-exec ./qemu.sh "target/$target/$profile/emkern-selftest"
+exec ./qemu.sh "$CARGO_TARGET_DIR/$target/$profile/emkern-selftest"

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 if ((cross_ok)); then
-    bash boards/run.sh mps3-an547
+    bash boards/run.sh an547 --release
 else
     echo "!!!! SKIPPED the Cortex-M55 firmware: rustup could not install thumbv8m.main-none-eabihf !!!!"
 fi

@@ -103,8 +103,8 @@ fi
 say "4. boards under qemu-system-arm"
 t0=$(date +%s)
 if ((cross_ok)); then
-    run "$logs/board-m4.log" bash boards/run.sh mps2-an386
-    run "$logs/board-m55.log" bash boards/run.sh mps3-an547
+    run "$logs/board-m4.log" bash boards/run.sh an386 --release
+    run "$logs/board-m55.log" bash boards/run.sh an547 --release
     record boards ok "m4f: $(count_tests "$logs/board-m4.log"); m55: $(count_tests "$logs/board-m55.log") $(($(date +%s) - t0)) s"
 else
     record boards SKIPPED "!!! rustup targets missing: firmware self-tests NOT run !!!"

@@ -68,6 +68,35 @@ pub enum Node {
     Split(Split),
     /// A leaf: one value, or `n_outputs` values for vector leaves.
     Leaf(Vec<f64>),
+    /// A scalar leaf with a linear model (LightGBM `linear_tree`).
+    LinearLeaf(LinearLeaf),
+}
+
+/// A leaf whose output is `constant + Σ coefficient·x[feature]` (in f64), or `value` when any of its features is
+/// NaN.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearLeaf {
+    /// The output when a feature of the model is missing.
+    pub value: f64,
+    /// Constant term.
+    pub constant: f64,
+    /// `(feature, coefficient)` terms.
+    pub terms: Vec<(u32, f64)>,
+}
+
+impl LinearLeaf {
+    /// The leaf's output for `row`.
+    pub fn eval(&self, row: &[f32]) -> f64 {
+        let mut sum = self.constant;
+        for &(f, c) in &self.terms {
+            let x = row[f as usize];
+            if x.is_nan() {
+                return self.value;
+            }
+            sum += x as f64 * c;
+        }
+        sum
+    }
 }
 
 /// An internal node's test and children.
@@ -171,11 +200,12 @@ impl Ensemble {
 
 impl Tree {
     /// The leaf values a row reaches, by the IR's definitions.
-    pub fn leaf_reference(&self, row: &[f32], compare: Compare) -> &[f64] {
+    pub fn leaf_reference(&self, row: &[f32], compare: Compare) -> Vec<f64> {
         let mut i = 0;
         loop {
             match &self.nodes[i] {
-                Node::Leaf(v) => return v,
+                Node::Leaf(v) => return v.clone(),
+                Node::LinearLeaf(l) => return vec![l.eval(row)],
                 Node::Split(s) => {
                     let x = row[s.feature as usize];
                     i = if s.goes_left(x, compare) {

@@ -13,6 +13,12 @@ pub(crate) use sealed::Sealed;
 ///
 /// The trait is sealed: the contract below is what the tests check for every level against the scalar reference
 /// and against an f64 oracle.
+///
+/// **Subnormals on Helium.** Arm's M-profile Vector Extension evaluates vector floating-point arithmetic with
+/// flush-to-zero and default-NaN semantics whatever `FPSCR` says: at [`Level::Helium`], `dot`, `dot_rows`, `sum`,
+/// `axpy`, `scale` and the rotations read subnormal inputs as zero and flush tiny results to zero (an absolute
+/// difference of at most a few `2⁻¹²⁶` per result). `max`, `exp` and the conversions are written to keep their
+/// full contract there, except that `f32_to_f16` returns the default NaN for every NaN.
 pub trait Kernels: Copy + Sealed {
     /// The level this implementation runs at.
     const LEVEL: Level;

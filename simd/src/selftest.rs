@@ -43,6 +43,11 @@
 //! few units of `2⁻¹²⁶` per result (one per flushed intermediate value). `max`, `exp` and the conversions get no
 //! such allowance.
 //!
+//! The oracle must itself be plain scalar code: built for a Cortex-M55 (`-C target-cpu=cortex-m55`), LLVM
+//! auto-vectorizes parts of [`crate::portable`] into MVE instructions, which then flush subnormals too (for
+//! example, subnormal results of `exp` become zero). Firmware that runs this self-test there should be built
+//! with `-C no-vectorize-loops -C no-vectorize-slp`, as the project's board firmware is.
+//!
 //! ```
 //! use emkern_simd::{Simd, selftest};
 //! let tally = selftest::run(Simd::scalar(), &mut |failure| panic!("{failure:?}"));

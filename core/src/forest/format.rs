@@ -25,7 +25,8 @@
 //!     48    1 transform        output transform, see `Transform` (0 identity, 1 sigmoid, 2 softmax, 3 argmax of
 //!                              the margins, 4 exp, 5 hinge step `x > 0`)
 //!     49    1 value_bytes      4: leaves, margins and sums are f32; 8: f64
-//!     50    6 reserved         zero
+//!     50    2 reserved         zero
+//!     52    4 linear_bytes     bytes in the linear-leaf table (0: no linear leaves)
 //!     56    8 divisor          f64, > 0 (1 for sums)
 //!     64      sections, each starting at the next multiple of 8 from the blob start, zero padding between:
 //!             base margins     n_outputs values (value_bytes each), margin space (added before any tree)
@@ -33,6 +34,9 @@
 //!             nodes            n_nodes records of node_size = 4 + feature_bytes + 1 + 2·child_bytes bytes
 //!             leaves           n_leaves × leaf_width values
 //!             categories       n_cat_words u32 words
+//!             leaf models      only when linear_bytes > 0: n_leaves u32 byte offsets into the linear table, or
+//!                              u32::MAX for a constant leaf
+//!             linear table     linear_bytes bytes of linear-leaf entries
 //!     total_len = end of the last section
 //! ```
 //!
@@ -57,6 +61,11 @@
 //! bit 7     categorical: truncate toward zero before the range check (LightGBM: -0.5 is category 0); otherwise
 //!           a negative value is out of range (XGBoost)
 //! ```
+//!
+//! **Linear leaf** (LightGBM `linear_tree`; only with `leaf_width = 1`): an 8-aligned entry of `n_terms: u32`,
+//! 4 zero bytes, `constant: f64`, then `n_terms` terms of `feature: u32`, 4 zero bytes, `coefficient: f64`. The
+//! leaf's output is `constant + Σ coefficient·x[feature]` in f64, or the leaf's stored value when any of those
+//! features is NaN.
 //!
 //! A category set is `n_words: u32` followed by `n_words` words; category `c` is in the set when bit `c % 32` of
 //! word `c / 32` is set. Values that are negative, not below `32·n_words`, or not below 2²⁴ are not in the set.
@@ -83,6 +92,13 @@ pub const ALL_OUTPUTS: u32 = u32::MAX;
 pub const MAX_CATEGORY: f32 = 16_777_216.0;
 /// LightGBM's zero threshold (`kZeroThreshold = 1e-35f`) for the `Zero` missing mode.
 pub const ZERO_THRESHOLD: f32 = 1.0e-35;
+
+/// `leaf models` entry of a leaf without a linear model.
+pub const NO_LINEAR: u32 = u32::MAX;
+/// Bytes in a linear entry's head (`n_terms`, padding, constant) and in each term.
+pub const LINEAR_HEAD: usize = 16;
+/// Bytes in one linear term.
+pub const LINEAR_TERM: usize = 16;
 
 /// Node flag bits (see the module documentation).
 pub mod flags {

@@ -297,8 +297,12 @@ impl Forest<'_> {
                     *a = *a + w * v;
                 }
             } else if let Some(a) = acc.get_mut(output as usize - first) {
-                // SAFETY: scalar leaves (leaf_width = 1) at a validated leaf index.
-                let v = unsafe { V::read(b, leaf_off) };
+                let v = if self.linear {
+                    self.linear_leaf(row, leaf, leaf_off)
+                } else {
+                    // SAFETY: scalar leaves (leaf_width = 1) at a validated leaf index.
+                    unsafe { V::read(b, leaf_off) }
+                };
                 *a = *a + w * v;
             }
         }
@@ -311,6 +315,40 @@ impl Forest<'_> {
                 base + *a
             };
         }
+    }
+
+    /// The output of scalar leaf `leaf` in a model with linear leaves: its linear model, or its stored value when
+    /// it has none or when one of the model's features is NaN.
+    fn linear_leaf<V: Value>(&self, row: &[f32], leaf: usize, leaf_off: usize) -> V {
+        let b = self.bytes;
+        // SAFETY: `leaf < n_leaves` and the leaf-model section holds n_leaves u32 offsets (validated layout).
+        let entry = unsafe { read_u32(b, self.leaf_models_off + 4 * leaf) };
+        // SAFETY: a validated leaf index with leaf_width = 1.
+        let constant_leaf = unsafe { V::read(b, leaf_off) };
+        if entry == format::NO_LINEAR {
+            return constant_leaf;
+        }
+        let at = self.linear_off + entry as usize;
+        // SAFETY: `validate_linear` proved the entry's head and all its terms lie inside the linear table.
+        let (n_terms, mut sum) =
+            unsafe { (read_u32(b, at) as usize, <f64 as Value>::read(b, at + 8)) };
+        for k in 0..n_terms {
+            let term = at + format::LINEAR_HEAD + k * format::LINEAR_TERM;
+            // SAFETY: term k < n_terms lies inside the validated entry; its feature index is < n_features ≤
+            // row.len().
+            let (x, coeff) = unsafe {
+                let feature = read_u32(b, term) as usize;
+                (
+                    *row.get_unchecked(feature),
+                    <f64 as Value>::read(b, term + 8),
+                )
+            };
+            if x.is_nan() {
+                return constant_leaf;
+            }
+            sum += x as f64 * coeff;
+        }
+        V::from_f64(sum)
     }
 
     /// Walks one tree from its root to a leaf and returns the leaf's global index.

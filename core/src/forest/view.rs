@@ -27,6 +27,11 @@ pub struct Forest<'a> {
     pub(super) leaves_off: usize,
     pub(super) cats_off: usize,
     pub(super) n_cat_words: usize,
+    /// Offset of the per-leaf linear offsets (meaningful when `linear` is true).
+    pub(super) leaf_models_off: usize,
+    /// Offset of the linear table.
+    pub(super) linear_off: usize,
+    pub(super) linear: bool,
     pub(super) max_depth: u32,
     pub(super) worst_case_visits: u64,
 }
@@ -57,6 +62,62 @@ pub struct Summary {
     pub worst_case_visits: u64,
     /// Leaves, margins and sums are f64 (else f32).
     pub wide_values: bool,
+}
+
+/// Section offsets implied by the header's counts (all arithmetic checked).
+struct Layout {
+    base_off: usize,
+    trees_off: usize,
+    nodes_off: usize,
+    leaves_off: usize,
+    cats_off: usize,
+    leaf_models_off: usize,
+    linear_off: usize,
+    end: usize,
+}
+
+impl Layout {
+    fn compute(counts: [usize; 7], value_bytes: usize, node_size: usize) -> Option<Layout> {
+        let [
+            n_outputs,
+            n_trees,
+            n_nodes,
+            n_leaves,
+            leaf_width,
+            n_cat_words,
+            linear_bytes,
+        ] = counts;
+        let after = |off: usize, n: usize, size: usize| {
+            format::align8(off.checked_add(n.checked_mul(size)?)?)
+        };
+        let base_off = format::HEADER_LEN;
+        let trees_off = after(base_off, n_outputs, value_bytes)?;
+        let nodes_off = after(trees_off, n_trees, format::TREE_RECORD)?;
+        let leaves_off = after(nodes_off, n_nodes, node_size)?;
+        let cats_off = after(leaves_off, n_leaves.checked_mul(leaf_width)?, value_bytes)?;
+        let cats_end = cats_off.checked_add(n_cat_words.checked_mul(4)?)?;
+        let (leaf_models_off, linear_off, end) = if linear_bytes == 0 {
+            (cats_end, cats_end, cats_end)
+        } else {
+            let leaf_models_off = format::align8(cats_end)?;
+            let linear_off = after(leaf_models_off, n_leaves, 4)?;
+            (
+                leaf_models_off,
+                linear_off,
+                linear_off.checked_add(linear_bytes)?,
+            )
+        };
+        Some(Layout {
+            base_off,
+            trees_off,
+            nodes_off,
+            leaves_off,
+            cats_off,
+            leaf_models_off,
+            linear_off,
+            end,
+        })
+    }
 }
 
 /// Reads a little-endian `u32` at `off`, or `None` past the end.
@@ -176,9 +237,10 @@ impl<'a> Forest<'a> {
             8 => true,
             _ => return Err(BlobError::BadField("value_bytes")),
         };
-        if bytes.get(50..56).is_none_or(|r| r.iter().any(|&b| b != 0)) {
+        if bytes.get(50..52).is_none_or(|r| r.iter().any(|&b| b != 0)) {
             return Err(BlobError::BadField("reserved"));
         }
+        let linear_bytes = u32_at(52)?;
         let divisor = get_f64(bytes, 56).ok_or(truncated(h))?;
         if !(divisor.is_finite() && divisor > 0.0) {
             return Err(BlobError::BadField("divisor"));
@@ -193,21 +255,33 @@ impl<'a> Forest<'a> {
         // Sections at 8-aligned offsets, sizes from the counts; all arithmetic checked.
         let value_bytes = if wide { 8 } else { 4 };
         let node_size = format::node_size(feature_bytes, child_bytes);
-        let layout = (|| {
-            let base_off = h;
-            let trees_off =
-                format::align8(base_off.checked_add(n_outputs.checked_mul(value_bytes)?)?)?;
-            let nodes_off =
-                format::align8(trees_off.checked_add(n_trees.checked_mul(format::TREE_RECORD)?)?)?;
-            let leaves_off =
-                format::align8(nodes_off.checked_add(n_nodes.checked_mul(node_size)?)?)?;
-            let leaf_bytes = n_leaves.checked_mul(leaf_width)?.checked_mul(value_bytes)?;
-            let cats_off = format::align8(leaves_off.checked_add(leaf_bytes)?)?;
-            let end = cats_off.checked_add(n_cat_words.checked_mul(4)?)?;
-            Some((base_off, trees_off, nodes_off, leaves_off, cats_off, end))
-        })();
-        let (base_off, trees_off, nodes_off, leaves_off, cats_off, end) =
-            layout.ok_or(BlobError::BadLayout)?;
+        let l = Layout::compute(
+            [
+                n_outputs,
+                n_trees,
+                n_nodes,
+                n_leaves,
+                leaf_width,
+                n_cat_words,
+                linear_bytes,
+            ],
+            value_bytes,
+            node_size,
+        )
+        .ok_or(BlobError::BadLayout)?;
+        let Layout {
+            base_off,
+            trees_off,
+            nodes_off,
+            leaves_off,
+            cats_off,
+            leaf_models_off,
+            linear_off,
+            end,
+        } = l;
+        if linear_bytes > 0 && leaf_width != 1 {
+            return Err(BlobError::BadField("linear leaves need leaf_width = 1"));
+        }
         if end != total_len {
             return Err(BlobError::BadLayout);
         }
@@ -234,10 +308,14 @@ impl<'a> Forest<'a> {
             leaves_off,
             cats_off,
             n_cat_words,
+            leaf_models_off,
+            linear_off,
+            linear: linear_bytes > 0,
             max_depth: 0,
             worst_case_visits: 0,
         };
         forest.validate_values()?;
+        forest.validate_linear(linear_bytes)?;
         forest.validate_trees()?;
         Ok(forest)
     }
@@ -256,6 +334,50 @@ impl<'a> Forest<'a> {
             match get_value(self.bytes, self.leaves_off + i * vb, self.wide) {
                 Some(v) if v.is_finite() => {}
                 _ => return Err(BlobError::BadField("leaf value (not finite)")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Every leaf's linear entry lies in the table, with finite numbers and feature indices below `n_features`.
+    fn validate_linear(&self, linear_bytes: usize) -> Result<(), BlobError> {
+        if !self.linear {
+            return Ok(());
+        }
+        let b = self.bytes;
+        let bad = |what| BlobError::BadField(what);
+        for leaf in 0..self.n_leaves {
+            let entry = get_u32(b, self.leaf_models_off + 4 * leaf).ok_or(BlobError::BadLayout)?;
+            if entry == format::NO_LINEAR {
+                continue;
+            }
+            let entry = entry as usize;
+            let head_end = entry
+                .checked_add(format::LINEAR_HEAD)
+                .ok_or(bad("linear entry offset"))?;
+            if entry % 8 != 0 || head_end > linear_bytes {
+                return Err(bad("linear entry offset"));
+            }
+            let at = self.linear_off + entry;
+            let n_terms = get_u32(b, at).ok_or(BlobError::BadLayout)? as usize;
+            let end = n_terms
+                .checked_mul(format::LINEAR_TERM)
+                .and_then(|t| t.checked_add(head_end));
+            if end.is_none_or(|e| e > linear_bytes) {
+                return Err(bad("linear entry runs past the table"));
+            }
+            if !get_f64(b, at + 8).is_some_and(f64::is_finite) {
+                return Err(bad("linear constant (not finite)"));
+            }
+            for k in 0..n_terms {
+                let term = at + format::LINEAR_HEAD + k * format::LINEAR_TERM;
+                let feature = get_u32(b, term).ok_or(BlobError::BadLayout)? as usize;
+                if feature >= self.n_features {
+                    return Err(bad("linear term feature out of range"));
+                }
+                if !get_f64(b, term + 8).is_some_and(f64::is_finite) {
+                    return Err(bad("linear coefficient (not finite)"));
+                }
             }
         }
         Ok(())

@@ -85,7 +85,7 @@ fn bfs(tree: &Tree, t: usize) -> Result<Bfs, ExportError> {
         nodes: Vec::new(),
         leaves: Vec::new(),
     };
-    if let Node::Leaf(_) = tree.nodes[0] {
+    if !matches!(tree.nodes[0], Node::Split(_)) {
         out.leaves.push(0);
         return Ok(out);
     }
@@ -106,7 +106,7 @@ fn bfs(tree: &Tree, t: usize) -> Result<Bfs, ExportError> {
             }
             seen[child] = true;
             refs[slot] = match tree.nodes[child] {
-                Node::Leaf(_) => {
+                Node::Leaf(_) | Node::LinearLeaf(_) => {
                     out.leaves.push(child);
                     (true, out.leaves.len() - 1)
                 }
@@ -152,6 +152,21 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, ExportError> {
             _ => {}
         }
         for (i, node) in tree.nodes.iter().enumerate() {
+            if let Node::LinearLeaf(l) = node {
+                if leaf_width != 1 {
+                    return Err(ExportError::Invalid(format!(
+                        "tree {t}, leaf {i}: linear leaves need scalar leaves"
+                    )));
+                }
+                let finite = l.value.is_finite()
+                    && l.constant.is_finite()
+                    && l.terms.iter().all(|(_, c)| c.is_finite());
+                if !finite || l.terms.iter().any(|&(f, _)| f >= e.n_features) {
+                    return Err(ExportError::Invalid(format!(
+                        "tree {t}, leaf {i}: linear model has a non-finite number or a feature out of range"
+                    )));
+                }
+            }
             if let Node::Leaf(v) = node {
                 if v.len() != leaf_width {
                     return Err(ExportError::Invalid(format!(
@@ -225,6 +240,8 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, ExportError> {
     let mut nodes = vec![0u8; n_nodes * node_size];
     let mut leaves = Vec::with_capacity(n_leaves * leaf_width * vb);
     let mut trees = Vec::with_capacity(e.trees.len() * format::TREE_RECORD);
+    let mut leaf_models: Vec<u32> = Vec::with_capacity(n_leaves);
+    let mut linear: Vec<u8> = Vec::new();
     let (mut node_at, mut leaf_at) = (0usize, 0usize);
     for (t, (tree, shape)) in e.trees.iter().zip(&shapes).enumerate() {
         trees.extend(u32_of(node_at, "nodes")?.to_le_bytes());
@@ -289,10 +306,26 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, ExportError> {
             node_at += 1;
         }
         for &orig in &shape.leaves {
-            let Node::Leaf(v) = &tree.nodes[orig] else {
-                unreachable!("bfs lists leaves as leaves")
+            let values: &[f64] = match &tree.nodes[orig] {
+                Node::Leaf(v) => v,
+                Node::LinearLeaf(l) => {
+                    leaf_models.push(linear.len() as u32);
+                    linear.extend((l.terms.len() as u32).to_le_bytes());
+                    linear.extend([0u8; 4]);
+                    linear.extend(l.constant.to_le_bytes());
+                    for (f, c) in &l.terms {
+                        linear.extend(f.to_le_bytes());
+                        linear.extend([0u8; 4]);
+                        linear.extend(c.to_le_bytes());
+                    }
+                    std::slice::from_ref(&l.value)
+                }
+                Node::Split(_) => unreachable!("bfs lists splits as nodes"),
             };
-            for x in v {
+            if !matches!(tree.nodes[orig], Node::LinearLeaf(_)) {
+                leaf_models.push(format::NO_LINEAR);
+            }
+            for x in values {
                 if wide {
                     leaves.extend(x.to_le_bytes());
                 } else {
@@ -303,8 +336,23 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, ExportError> {
         }
     }
 
-    let total = cats_off + cat_words.len() * 4;
+    let cats_end = cats_off + cat_words.len() * 4;
+    let (leaf_models_off, linear_off, total) = if linear.is_empty() {
+        (cats_end, cats_end, cats_end)
+    } else {
+        let lm = format::align8(cats_end).ok_or(ExportError::TooLarge("layout"))?;
+        let lo = format::align8(lm + 4 * n_leaves).ok_or(ExportError::TooLarge("layout"))?;
+        (lm, lo, lo + linear.len())
+    };
     let mut b = vec![0u8; total];
+    if !linear.is_empty() {
+        for (k, m) in leaf_models.iter().enumerate() {
+            b[leaf_models_off + 4 * k..leaf_models_off + 4 * k + 4]
+                .copy_from_slice(&m.to_le_bytes());
+        }
+        b[linear_off..].copy_from_slice(&linear);
+        b[52..56].copy_from_slice(&u32_of(linear.len(), "linear table")?.to_le_bytes());
+    }
     b[0..4].copy_from_slice(&format::MAGIC);
     b[4..6].copy_from_slice(&format::VERSION.to_le_bytes());
     b[6..8].copy_from_slice(&(header as u16).to_le_bytes());
