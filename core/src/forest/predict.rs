@@ -11,6 +11,23 @@ use super::view::Forest;
 /// Margin columns accumulated per pass over the trees (models with more outputs take several passes).
 const CHUNK: usize = 32;
 
+/// Trees walked together, interleaved.
+const LANES: usize = 4;
+
+/// One tree's record, decoded.
+#[derive(Clone, Copy)]
+struct TreeRef {
+    node_start: usize,
+    nodes: usize,
+    leaf_start: usize,
+    output: u32,
+    weight: f32,
+}
+
+impl TreeRef {
+    const EMPTY: TreeRef = TreeRef { node_start: 0, nodes: 0, leaf_start: 0, output: 0, weight: 0.0 };
+}
+
 /// The value type leaves, margins and sums are stored and accumulated in.
 trait Value:
     Copy
@@ -107,12 +124,14 @@ unsafe fn read_u32(bytes: &[u8], off: usize) -> u32 {
 /// `off + W <= bytes.len()`.
 #[inline(always)]
 unsafe fn read_index<const W: usize>(bytes: &[u8], off: usize) -> usize {
-    // SAFETY (all arms): the caller guarantees W readable bytes at `off`.
     match W {
+        // SAFETY: the caller guarantees W = 1 readable byte at `off`.
         1 => unsafe { *bytes.get_unchecked(off) as usize },
+        // SAFETY: the caller guarantees W = 2 readable bytes at `off`; `read_unaligned` needs no alignment.
         2 => unsafe {
             u16::from_le_bytes(bytes.as_ptr().add(off).cast::<[u8; 2]>().read_unaligned()) as usize
         },
+        // SAFETY: the caller guarantees W = 4 readable bytes at `off`.
         _ => unsafe { read_u32(bytes, off) as usize },
     }
 }
@@ -260,60 +279,76 @@ impl Forest<'_> {
     ) {
         let b = self.bytes;
         let mean = self.aggregate == Aggregate::Mean;
-        for a in acc.iter_mut() {
-            *a = V::ZERO;
-        }
-        let last = first + acc.len();
-        for t in 0..self.n_trees {
-            let rec = self.trees_off + t * format::TREE_RECORD;
-            // SAFETY: `validate_trees` checked that all `n_trees` records lie inside the blob.
-            let (node_start, leaf_start, output, weight) = unsafe {
-                (
-                    read_u32(b, rec) as usize,
-                    read_u32(b, rec + 4) as usize,
-                    read_u32(b, rec + 8),
-                    f32::from_bits(read_u32(b, rec + 12)),
-                )
-            };
-            let vector = output == format::ALL_OUTPUTS;
-            if !vector && !(first..last).contains(&(output as usize)) {
-                continue;
-            }
-            let node_end = if t + 1 < self.n_trees {
-                // SAFETY: record t + 1 exists (t + 1 < n_trees), validated as above.
-                unsafe { read_u32(b, rec + format::TREE_RECORD) as usize }
-            } else {
-                self.n_nodes
-            };
-            let leaf =
-                self.leaf_index::<FB, CB>(row, node_start, node_end - node_start, leaf_start);
-            let w = V::from_f32(weight);
-            let leaf_off = self.leaves_off + leaf * self.leaf_width * V::BYTES;
-            if vector {
-                for (k, a) in acc.iter_mut().enumerate() {
-                    // SAFETY: `leaf` is a validated leaf index (< n_leaves) and `first + k < n_outputs =
-                    // leaf_width`, so the value lies inside the leaf section.
-                    let v = unsafe { V::read(b, leaf_off + (first + k) * V::BYTES) };
-                    *a = *a + w * v;
-                }
-            } else if let Some(a) = acc.get_mut(output as usize - first) {
-                let v = if self.linear {
-                    self.linear_leaf(row, leaf, leaf_off)
-                } else {
-                    // SAFETY: scalar leaves (leaf_width = 1) at a validated leaf index.
-                    unsafe { V::read(b, leaf_off) }
-                };
-                *a = *a + w * v;
-            }
-        }
+        // Sums start from the base margin and add trees in order (XGBoost's order, so f32 sums match it bit for
+        // bit); means add the base after dividing.
         for (k, a) in acc.iter_mut().enumerate() {
             // SAFETY: `first + k < n_outputs`, and the base margins section holds n_outputs values.
             let base = unsafe { V::read(b, self.base_off + (first + k) * V::BYTES) };
-            *a = if mean {
-                (*a).div(V::from_f64(self.divisor)) + base
+            *a = if mean { V::ZERO } else { base };
+        }
+        // Trees are walked LANES at a time, interleaved, so that the dependent loads of one walk overlap with the
+        // others' (a single walk is bound by load latency).
+        let mut t = 0;
+        while t < self.n_trees {
+            let group = (self.n_trees - t).min(LANES);
+            let mut trees = [TreeRef::EMPTY; LANES];
+            for (k, tr) in trees.iter_mut().enumerate().take(group) {
+                *tr = self.tree_ref(t + k);
+            }
+            let leaves = self.leaf_indices::<FB, CB>(row, &trees, group);
+            for (tr, &leaf) in trees.iter().zip(&leaves).take(group) {
+                self.add_leaf(row, tr, leaf, first, acc);
+            }
+            t += group;
+        }
+        if mean {
+            for (k, a) in acc.iter_mut().enumerate() {
+                // SAFETY: as above.
+                let base = unsafe { V::read(b, self.base_off + (first + k) * V::BYTES) };
+                *a = (*a).div(V::from_f64(self.divisor)) + base;
+            }
+        }
+    }
+
+    /// Tree `t`'s record. `t < n_trees`.
+    #[inline(always)]
+    fn tree_ref(&self, t: usize) -> TreeRef {
+        let b = self.bytes;
+        let rec = self.trees_off + t * format::TREE_RECORD;
+        // SAFETY: `validate_trees` checked that all `n_trees` records lie inside the blob, and t < n_trees.
+        let (node_start, leaf_start, output, weight) = unsafe {
+            (read_u32(b, rec) as usize, read_u32(b, rec + 4) as usize, read_u32(b, rec + 8), read_u32(b, rec + 12))
+        };
+        let node_end = if t + 1 < self.n_trees {
+            // SAFETY: record t + 1 exists (t + 1 < n_trees), validated as above.
+            unsafe { read_u32(b, rec + format::TREE_RECORD) as usize }
+        } else {
+            self.n_nodes
+        };
+        TreeRef { node_start, nodes: node_end - node_start, leaf_start, output, weight: f32::from_bits(weight) }
+    }
+
+    /// Adds tree `tr`'s leaf `leaf` (global index) to the columns of `acc` (columns `first..`) it feeds.
+    #[inline(always)]
+    fn add_leaf<V: Value>(&self, row: &[f32], tr: &TreeRef, leaf: usize, first: usize, acc: &mut [V]) {
+        let b = self.bytes;
+        let w = V::from_f32(tr.weight);
+        let leaf_off = self.leaves_off + leaf * self.leaf_width * V::BYTES;
+        if tr.output == format::ALL_OUTPUTS {
+            for (k, a) in acc.iter_mut().enumerate() {
+                // SAFETY: `leaf` is a validated leaf index (< n_leaves) and `first + k < n_outputs = leaf_width`, so
+                // the value lies inside the leaf section.
+                let v = unsafe { V::read(b, leaf_off + (first + k) * V::BYTES) };
+                *a = *a + w * v;
+            }
+        } else if let Some(a) = (tr.output as usize).checked_sub(first).and_then(|k| acc.get_mut(k)) {
+            let v = if self.linear {
+                self.linear_leaf(row, leaf, leaf_off)
             } else {
-                base + *a
+                // SAFETY: scalar leaves (leaf_width = 1) at a validated leaf index.
+                unsafe { V::read(b, leaf_off) }
             };
+            *a = *a + w * v;
         }
     }
 
@@ -351,73 +386,87 @@ impl Forest<'_> {
         V::from_f64(sum)
     }
 
-    /// Walks one tree from its root to a leaf and returns the leaf's global index.
+    /// Walks `group` (≤ LANES) trees from their roots to a leaf each, in lockstep, and returns the leaves' global
+    /// indices.
     #[inline(always)]
-    fn leaf_index<const FB: usize, const CB: usize>(
+    fn leaf_indices<const FB: usize, const CB: usize>(
         &self,
         row: &[f32],
-        node_start: usize,
-        nodes: usize,
-        leaf_start: usize,
-    ) -> usize {
-        if nodes == 0 {
-            return leaf_start;
-        }
+        trees: &[TreeRef; LANES],
+        group: usize,
+    ) -> [usize; LANES] {
         let b = self.bytes;
         let size = format::node_size(FB, CB);
-        let mut i = 0usize;
-        loop {
-            let off = self.nodes_off + (node_start + i) * size;
-            // SAFETY: `i` is a node of this tree (the root, or a node child, which validation proved < nodes), so
-            // the whole record lies inside the node section.
-            let (threshold, feature, fl, left, right) = unsafe {
-                (
-                    read_u32(b, off),
-                    read_index::<FB>(b, off + 4),
-                    *b.get_unchecked(off + 4 + FB),
-                    read_index::<CB>(b, off + 5 + FB),
-                    read_index::<CB>(b, off + 5 + FB + CB),
-                )
-            };
-            // SAFETY: validation proved feature < n_features, and callers checked row.len() >= n_features.
-            let x = unsafe { *row.get_unchecked(feature) };
-            let go_left = if fl & flags::CATEGORICAL == 0 {
-                self.numeric_left(x, f32::from_bits(threshold), fl)
-            } else {
-                self.categorical_left(x, threshold as usize, fl)
-            };
-            let (child, is_leaf) = if go_left {
-                (left, fl & flags::LEFT_LEAF)
-            } else {
-                (right, fl & flags::RIGHT_LEAF)
-            };
-            if is_leaf != 0 {
-                return leaf_start + child;
-            }
-            // Validation proved node children are numbered after their parent: the walk ends within `nodes` steps.
-            i = child;
+        let mut node = [0usize; LANES];
+        let mut leaf = [0usize; LANES];
+        // A lane is active while its walk is at a node; a tree without nodes is a single leaf.
+        let mut active = [false; LANES];
+        for k in 0..group {
+            active[k] = trees[k].nodes > 0;
+            leaf[k] = trees[k].leaf_start;
         }
+        let mut any = active.iter().any(|&a| a);
+        while any {
+            any = false;
+            for k in 0..LANES {
+                if !active[k] {
+                    continue;
+                }
+                let tr = &trees[k];
+                let off = self.nodes_off + (tr.node_start + node[k]) * size;
+                // SAFETY: node[k] is a node of tree k (its root, or a node child, which validation proved is
+                // < tr.nodes), so the whole record lies inside the node section.
+                let (threshold, feature, fl, left, right) = unsafe {
+                    (
+                        read_u32(b, off),
+                        read_index::<FB>(b, off + 4),
+                        *b.get_unchecked(off + 4 + FB),
+                        read_index::<CB>(b, off + 5 + FB),
+                        read_index::<CB>(b, off + 5 + FB + CB),
+                    )
+                };
+                // SAFETY: validation proved feature < n_features, and callers checked row.len() >= n_features.
+                let x = unsafe { *row.get_unchecked(feature) };
+                let go_left = if fl & flags::CATEGORICAL == 0 {
+                    self.numeric_left(x, f32::from_bits(threshold), fl)
+                } else {
+                    self.categorical_left(x, threshold as usize, fl)
+                };
+                // Branch-free selection: the direction is data-dependent and unpredictable, so it feeds a select
+                // instead of a jump; only the (predictable) "reached a leaf" test branches.
+                let mask = (go_left as usize).wrapping_neg();
+                let child = right ^ ((left ^ right) & mask);
+                let leaf_bit = flags::RIGHT_LEAF >> (go_left as u8);
+                if fl & leaf_bit != 0 {
+                    leaf[k] = tr.leaf_start + child;
+                    active[k] = false;
+                } else {
+                    // Validation proved node children are numbered after their parent: each walk ends within
+                    // `tr.nodes` steps.
+                    node[k] = child;
+                    any = true;
+                }
+            }
+        }
+        leaf
     }
 
+    /// The numeric decision, evaluated without branches: a missing value (per the node's missing mode) takes
+    /// the default direction, anything else compares with the threshold.
     #[inline(always)]
     fn numeric_left(&self, x: f32, t: f32, fl: u8) -> bool {
         let mode = (fl >> flags::MISSING_SHIFT) & flags::MISSING_MASK;
         let default_left = fl & flags::DEFAULT_LEFT != 0;
-        let x = if x.is_nan() {
-            if mode != 1 {
-                return default_left;
-            }
-            0.0
-        } else {
-            x
+        let nan = x.is_nan();
+        // Mode 1 (LightGBM `None`) reads NaN as 0.0; the other modes treat NaN as missing.
+        let nan_as_zero = mode == 1;
+        let v = if nan & nan_as_zero { 0.0 } else { x };
+        let missing = (nan & !nan_as_zero) | ((mode == 2) & (v.abs() <= format::ZERO_THRESHOLD));
+        let below = match self.compare {
+            Compare::Less => v < t,
+            Compare::LessEqual => v <= t,
         };
-        if mode == 2 && x.abs() <= format::ZERO_THRESHOLD {
-            return default_left;
-        }
-        match self.compare {
-            Compare::Less => x < t,
-            Compare::LessEqual => x <= t,
-        }
+        (missing & default_left) | (!missing & below)
     }
 
     #[inline(always)]
@@ -478,10 +527,8 @@ fn apply_transform<V: Value>(t: Transform, m: &mut [V], out: &mut [f32]) {
         Transform::ArgMax => {
             let mut best = 0usize;
             for (k, v) in m.iter().enumerate() {
-                if let Some(b) = m.get(best) {
-                    if *v > *b {
-                        best = k;
-                    }
+                if m.get(best).is_some_and(|b| *v > *b) {
+                    best = k;
                 }
             }
             if let Some(o) = out.first_mut() {

@@ -355,7 +355,7 @@ impl<'a> Forest<'a> {
             let head_end = entry
                 .checked_add(format::LINEAR_HEAD)
                 .ok_or(bad("linear entry offset"))?;
-            if entry % 8 != 0 || head_end > linear_bytes {
+            if !entry.is_multiple_of(8) || head_end > linear_bytes {
                 return Err(bad("linear entry offset"));
             }
             let at = self.linear_off + entry;

@@ -69,10 +69,13 @@ fn width_for(max_index: usize) -> u8 {
     }
 }
 
+/// A child reference after renumbering: (is a leaf, new index).
+type ChildRef = (bool, usize);
+
 /// A tree renumbered in breadth-first order: nodes as (original index, left ref, right ref), leaves as original
-/// indices. A ref is (is_leaf, new index).
+/// indices.
 struct Bfs {
-    nodes: Vec<(usize, (bool, usize), (bool, usize))>,
+    nodes: Vec<(usize, ChildRef, ChildRef)>,
     leaves: Vec<usize>,
 }
 
