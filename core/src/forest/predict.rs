@@ -25,7 +25,13 @@ struct TreeRef {
 }
 
 impl TreeRef {
-    const EMPTY: TreeRef = TreeRef { node_start: 0, nodes: 0, leaf_start: 0, output: 0, weight: 0.0 };
+    const EMPTY: TreeRef = TreeRef {
+        node_start: 0,
+        nodes: 0,
+        leaf_start: 0,
+        output: 0,
+        weight: 0.0,
+    };
 }
 
 /// The value type leaves, margins and sums are stored and accumulated in.
@@ -317,7 +323,12 @@ impl Forest<'_> {
         let rec = self.trees_off + t * format::TREE_RECORD;
         // SAFETY: `validate_trees` checked that all `n_trees` records lie inside the blob, and t < n_trees.
         let (node_start, leaf_start, output, weight) = unsafe {
-            (read_u32(b, rec) as usize, read_u32(b, rec + 4) as usize, read_u32(b, rec + 8), read_u32(b, rec + 12))
+            (
+                read_u32(b, rec) as usize,
+                read_u32(b, rec + 4) as usize,
+                read_u32(b, rec + 8),
+                read_u32(b, rec + 12),
+            )
         };
         let node_end = if t + 1 < self.n_trees {
             // SAFETY: record t + 1 exists (t + 1 < n_trees), validated as above.
@@ -325,12 +336,25 @@ impl Forest<'_> {
         } else {
             self.n_nodes
         };
-        TreeRef { node_start, nodes: node_end - node_start, leaf_start, output, weight: f32::from_bits(weight) }
+        TreeRef {
+            node_start,
+            nodes: node_end - node_start,
+            leaf_start,
+            output,
+            weight: f32::from_bits(weight),
+        }
     }
 
     /// Adds tree `tr`'s leaf `leaf` (global index) to the columns of `acc` (columns `first..`) it feeds.
     #[inline(always)]
-    fn add_leaf<V: Value>(&self, row: &[f32], tr: &TreeRef, leaf: usize, first: usize, acc: &mut [V]) {
+    fn add_leaf<V: Value>(
+        &self,
+        row: &[f32],
+        tr: &TreeRef,
+        leaf: usize,
+        first: usize,
+        acc: &mut [V],
+    ) {
         let b = self.bytes;
         let w = V::from_f32(tr.weight);
         let leaf_off = self.leaves_off + leaf * self.leaf_width * V::BYTES;
@@ -341,7 +365,10 @@ impl Forest<'_> {
                 let v = unsafe { V::read(b, leaf_off + (first + k) * V::BYTES) };
                 *a = *a + w * v;
             }
-        } else if let Some(a) = (tr.output as usize).checked_sub(first).and_then(|k| acc.get_mut(k)) {
+        } else if let Some(a) = (tr.output as usize)
+            .checked_sub(first)
+            .and_then(|k| acc.get_mut(k))
+        {
             let v = if self.linear {
                 self.linear_leaf(row, leaf, leaf_off)
             } else {
