@@ -48,7 +48,7 @@ fn random_tree(
     ) -> usize {
         let at = nodes.len();
         if depth >= max_depth || rng.chance(25) {
-            if leaf_width == 1 && n_features % 3 == 0 && rng.chance(50) {
+            if leaf_width == 1 && n_features.is_multiple_of(3) && rng.chance(50) {
                 // Linear leaves (LightGBM linear_tree), in one model out of three.
                 let terms = (0..rng.below(4))
                     .map(|_| (rng.below(n_features as u64) as u32, rng.unit() * 2.0 - 1.0))
