@@ -26,14 +26,17 @@ cross_ok=1
 say() { printf '\n==== %s\n' "$*"; }
 record() { summary+=("$(printf '%-9s %-8s %s' "$1" "$2" "$3")"); }
 
-# Adds the "N passed; M failed" counts of cargo's test result lines (and board lines) in a log to the totals.
+# Adds the "N passed; M failed" counts of cargo's test result lines (and the boards' and self-test's closing
+# lines) in a log to the totals, and leaves "N passed, M failed" for that log in $counts. Runs in this shell (not
+# in a $(...) subshell) so the totals persist.
 count_tests() {
-    local p f
-    p=$(grep -Eo '(test result: .*|^)[0-9]+ passed[;,] [0-9]+ failed' "$1" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END{print s+0}')
-    f=$(grep -Eo '(test result: .*|^)[0-9]+ passed[;,] [0-9]+ failed' "$1" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END{print s+0}')
+    local p f lines
+    lines=$(grep -Eo '(test result: .*|^|^selftest: )[0-9]+ passed[;,] [0-9]+ failed' "$1" || true)
+    p=$(grep -Eo '[0-9]+ passed' <<<"$lines" | awk '{s+=$1} END{print s+0}')
+    f=$(grep -Eo '[0-9]+ failed' <<<"$lines" | awk '{s+=$1} END{print s+0}')
     passed_total=$((passed_total + p))
     failed_total=$((failed_total + f))
-    echo "$p passed, $f failed"
+    counts="$p passed, $f failed"
 }
 
 # Runs a command, echoing its output and saving it; stops the harness on failure.
@@ -71,7 +74,8 @@ if ((cross_ok)); then
     run "$logs/clippy-m55.log" cargo clippy -p emkern -p emkern-simd --target thumbv8m.main-none-eabihf --features emkern/helium,emkern/defmt --locked -- -D warnings
 fi
 run "$logs/test-host.log" cargo test --workspace --locked
-host_counts=$(count_tests "$logs/test-host.log")
+count_tests "$logs/test-host.log"
+host_counts=$counts
 run "$logs/bench-smoke.log" cargo run -q --release -p emkern-host --locked -- bench --quick --len 1024 --primitive dot,exp
 record host ok "$host_counts (levels: $(cargo run -q --release -p emkern-host --locked -- levels | awk '$2=="available"{printf "%s ", $1}')) $(($(date +%s) - t0)) s"
 
@@ -81,7 +85,8 @@ t0=$(date +%s)
 if ((cross_ok)); then
     run "$logs/test-aarch64.log" cargo test -p emkern-simd --target aarch64-unknown-linux-gnu --locked
     grep -q 'neon' "$logs/test-aarch64.log" || { echo "NEON level did not run on aarch64" >&2; exit 1; }
-    record aarch64 ok "$(count_tests "$logs/test-aarch64.log") $(($(date +%s) - t0)) s"
+    count_tests "$logs/test-aarch64.log"
+    record aarch64 ok "$counts $(($(date +%s) - t0)) s"
 else
     record aarch64 SKIPPED "!!! rustup target missing: NEON paths NOT executed !!!"
 fi
@@ -105,7 +110,10 @@ t0=$(date +%s)
 if ((cross_ok)); then
     run "$logs/board-m4.log" bash boards/run.sh an386 --release
     run "$logs/board-m55.log" bash boards/run.sh an547 --release
-    record boards ok "m4f: $(count_tests "$logs/board-m4.log"); m55: $(count_tests "$logs/board-m55.log") $(($(date +%s) - t0)) s"
+    count_tests "$logs/board-m4.log"
+    m4=$counts
+    count_tests "$logs/board-m55.log"
+    record boards ok "m4f: $m4; m55: $counts $(($(date +%s) - t0)) s"
 else
     record boards SKIPPED "!!! rustup targets missing: firmware self-tests NOT run !!!"
 fi

@@ -403,3 +403,27 @@ pub fn report(
     progress(total, total);
     s
 }
+
+/// Nanoseconds per row for a forest: one `predict` call per row (single-row latency, as firmware calls it) and
+/// one `predict_batch` over all rows.
+pub fn forest_ns_per_row(
+    forest: &emkern::forest::Forest<'_>,
+    rows: &[f32],
+    n_rows: usize,
+    timing: Timing,
+) -> (f64, f64) {
+    let nf = forest.n_features();
+    let w = forest.output_len();
+    let mut out = vec![0.0f32; n_rows * w];
+    let single = seconds_per_call(timing, || {
+        for (r, o) in out.chunks_exact_mut(w).enumerate().take(n_rows) {
+            let _ = forest.predict(black_box(&rows[r * nf..(r + 1) * nf]), o);
+        }
+        black_box(&mut out);
+    });
+    let batch = seconds_per_call(timing, || {
+        let _ = forest.predict_batch(black_box(rows), nf, n_rows, &mut out, false);
+        black_box(&mut out);
+    });
+    (single * 1e9 / n_rows as f64, batch * 1e9 / n_rows as f64)
+}

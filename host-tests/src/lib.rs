@@ -21,5 +21,9 @@ pub fn describe_levels() -> String {
 }
 
 pub mod bench;
+pub mod data;
 pub mod export;
+pub mod import;
 pub mod ir;
+pub mod model;
+pub mod synth;

@@ -1,0 +1,169 @@
+//! Reading feature tables (CSV) for prediction, evaluation and benchmarks.
+//!
+//! CSV rules: comma-separated; an optional header row (detected when a cell of the first row is neither a
+//! number, empty, nor `nan`); an empty cell or `nan`/`NaN`/`NA` is a missing value (NaN); every row has the same
+//! number of cells. Values are parsed as f64 and stored as f32, the precision the firmware sees.
+
+use std::path::{Path, PathBuf};
+
+/// A dense, row-major table of f32 values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// Column names (from the header, or `f0, f1, …`).
+    pub columns: Vec<String>,
+    /// Row-major values, `rows × columns.len()`.
+    pub values: Vec<f32>,
+    /// Number of rows.
+    pub rows: usize,
+}
+
+impl Table {
+    /// Row `r`.
+    pub fn row(&self, r: usize) -> &[f32] {
+        let w = self.columns.len();
+        &self.values[r * w..(r + 1) * w]
+    }
+}
+
+/// A problem in a data file, with its position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line (0 when the whole file is concerned).
+    pub line: usize,
+    /// 1-based column (0 when the whole line is concerned).
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for DataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}", self.line)?;
+        }
+        if self.column > 0 {
+            write!(f, ": column {}", self.column)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for DataError {}
+
+fn is_missing(cell: &str) -> bool {
+    matches!(cell, "" | "nan" | "NaN" | "NAN" | "NA" | "na" | "null")
+}
+
+/// Reads a CSV file into a [`Table`].
+pub fn read_csv(path: &Path) -> Result<Table, DataError> {
+    let err = |line, column, message: String| DataError {
+        file: path.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(0, 0, format!("cannot read: {e}")))?;
+    parse_csv(&text).map_err(|(line, column, message)| err(line, column, message))
+}
+
+/// Parses CSV text; errors are `(line, column, message)`.
+pub fn parse_csv(text: &str) -> Result<Table, (usize, usize, String)> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .peekable();
+    let Some(&(_, first)) = lines.peek() else {
+        return Ok(Table {
+            columns: Vec::new(),
+            values: Vec::new(),
+            rows: 0,
+        });
+    };
+    let header = first
+        .split(',')
+        .map(str::trim)
+        .any(|c| !is_missing(c) && c.parse::<f64>().is_err());
+    let width = first.split(',').count();
+    let columns = if header {
+        lines.next();
+        first
+            .split(',')
+            .map(|c| c.trim().trim_matches('"').to_string())
+            .collect()
+    } else {
+        (0..width).map(|i| format!("f{i}")).collect()
+    };
+    let mut values = Vec::new();
+    let mut rows = 0;
+    for (i, line) in lines {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if cells.len() != width {
+            return Err((
+                i + 1,
+                0,
+                format!(
+                    "{} cells, expected {width} (as in the first row)",
+                    cells.len()
+                ),
+            ));
+        }
+        for (c, cell) in cells.iter().enumerate() {
+            let v = if is_missing(cell) {
+                f32::NAN
+            } else {
+                cell.trim_matches('"').parse::<f64>().map_err(|_| {
+                    (
+                        i + 1,
+                        c + 1,
+                        format!("`{cell}` is not a number (use an empty cell or nan for missing)"),
+                    )
+                })? as f32
+            };
+            values.push(v);
+        }
+        rows += 1;
+    }
+    Ok(Table {
+        columns,
+        values,
+        rows,
+    })
+}
+
+/// Formats values as one CSV line with full f32 precision (shortest representation that reads back exactly).
+pub fn csv_line(values: &[f32]) -> String {
+    values
+        .iter()
+        .map(|v| {
+            if v.is_nan() {
+                "nan".to_string()
+            } else {
+                format!("{v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_missing_values_and_errors() {
+        let t = parse_csv("a,b,c\n1,,nan\n2.5,3,4\n").unwrap();
+        assert_eq!(t.columns, ["a", "b", "c"]);
+        assert_eq!(t.rows, 2);
+        assert!(t.row(0)[1].is_nan() && t.row(0)[2].is_nan());
+        assert_eq!(t.row(1), &[2.5, 3.0, 4.0]);
+        let t = parse_csv("1,2\n3,4\n").unwrap();
+        assert_eq!(t.columns, ["f0", "f1"]);
+        assert_eq!(parse_csv("a,b\n1,x\n").unwrap_err().0, 2);
+        assert_eq!(parse_csv("a,b\n1,x\n").unwrap_err().1, 2);
+        assert_eq!(parse_csv("1,2\n3\n").unwrap_err().0, 2);
+    }
+}

@@ -1,0 +1,545 @@
+//! scikit-learn fixtures: every directory under `fixtures/sklearn/` holds an estimator exported by
+//! `host-tests/python/emkern_sklearn.py` (`model.json`, the emkern-sklearn JSON of `docs/sklearn-json.md`), rows
+//! (`input.csv`, a header line, an empty cell for a missing value) and scikit-learn's own outputs for them
+//! (`margin.csv` and `pred.csv`; `meta.json` names the scikit-learn expression each reproduces, which is what the
+//! document's `margin_equals` / `prediction_equals` promise). Each model is imported, checked against
+//! scikit-learn with the IR's f64 reference evaluator, exported as a blob, loaded by the no_std core and checked
+//! again row by row.
+//!
+//! `EMKERN_SKLEARN_FIXTURES` overrides the fixture directory.
+
+use std::path::{Path, PathBuf};
+
+use emkern::forest::Forest;
+use emkern_host::data;
+use emkern_host::export::blob;
+use emkern_host::import::sklearn;
+use emkern_host::ir::{
+    Aggregate, Compare, Ensemble, MissingMode, Node, Precision, Test, Transform,
+};
+use proptest::prelude::*;
+use serde_json::Value;
+
+/// Relative tolerance of the core's f32 outputs against scikit-learn's f64 numbers.
+const REL: f64 = 1e-5;
+/// Absolute slack for values near zero.
+const ABS: f64 = 1e-7;
+/// Relative tolerance of the IR's f64 reference evaluation (only summation order differs from scikit-learn).
+const REL_REFERENCE: f64 = 1e-9;
+
+/// An expected-output CSV table (a header line, then f64 numbers; an empty cell is NaN). Inputs are read with
+/// [`data::read_csv`] as f32, like every other consumer; expected outputs keep their full f64 precision here.
+struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<f64>>,
+}
+
+fn read_csv(path: &Path) -> Result<Table, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = lines
+        .next()
+        .ok_or_else(|| format!("{}: empty", path.display()))?
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect::<Vec<_>>();
+    let mut rows = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let row = line
+            .split(',')
+            .map(|c| {
+                let c = c.trim();
+                if c.is_empty() {
+                    Ok(f64::NAN)
+                } else {
+                    c.parse::<f64>().map_err(|_| {
+                        format!("{}: line {}: `{c}` is not a number", path.display(), i + 2)
+                    })
+                }
+            })
+            .collect::<Result<Vec<f64>, String>>()?;
+        if row.len() != header.len() {
+            return Err(format!(
+                "{}: line {}: {} cells, header has {}",
+                path.display(),
+                i + 2,
+                row.len(),
+                header.len()
+            ));
+        }
+        rows.push(row);
+    }
+    Ok(Table { header, rows })
+}
+
+fn close(got: f64, want: f64, rel: f64, abs: f64) -> bool {
+    (got.is_nan() && want.is_nan()) || (got - want).abs() <= rel * want.abs() + abs
+}
+
+struct Outcome {
+    rows: usize,
+    outputs: usize,
+    trees: usize,
+    worst_reference: f64,
+    worst_margin: f64,
+    worst_pred: f64,
+    failures: Vec<String>,
+}
+
+/// Largest error relative to the tolerance scale `rel·|want| + abs` (≤ 1 passes).
+fn score(got: f64, want: f64, rel: f64, abs: f64) -> f64 {
+    if got.is_nan() && want.is_nan() {
+        return 0.0;
+    }
+    (got - want).abs() / (rel * want.abs() + abs)
+}
+
+fn run_fixture(dir: &Path) -> Result<Outcome, String> {
+    let ensemble = sklearn::load(dir.join("model.json")).map_err(|e| format!("import: {e}"))?;
+    let bytes = blob::write(&ensemble).map_err(|e| format!("export: {e}"))?;
+    let forest = Forest::new(&bytes).map_err(|e| format!("blob: {e:?}"))?;
+    let input = data::read_csv(&dir.join("input.csv")).map_err(|e| e.to_string())?;
+    let margin = read_csv(&dir.join("margin.csv"))?;
+    let pred = read_csv(&dir.join("pred.csv"))?;
+    let n_out = ensemble.n_outputs as usize;
+    let out_len = ensemble.output_len();
+    if input.columns.len() < ensemble.n_features as usize {
+        return Err(format!(
+            "input.csv has {} columns, the model reads {}",
+            input.columns.len(),
+            ensemble.n_features
+        ));
+    }
+    if margin.header.len() != n_out || pred.header.len() != out_len {
+        return Err(format!(
+            "margin.csv/pred.csv have {}/{} columns, the model has {n_out} margins and {out_len} predictions",
+            margin.header.len(),
+            pred.header.len()
+        ));
+    }
+    if margin.rows.len() != input.rows || pred.rows.len() != input.rows {
+        return Err("input.csv, margin.csv and pred.csv differ in row count".into());
+    }
+    let mut o = Outcome {
+        rows: input.rows,
+        outputs: n_out,
+        trees: ensemble.trees.len(),
+        worst_reference: 0.0,
+        worst_margin: 0.0,
+        worst_pred: 0.0,
+        failures: Vec::new(),
+    };
+    let mut m = vec![0f32; n_out];
+    let mut p = vec![0f32; out_len];
+    for r in 0..input.rows {
+        let x = input.row(r);
+        let reference = ensemble.margin_reference(x);
+        forest
+            .predict_margin(x, &mut m)
+            .map_err(|e| format!("predict_margin: {e:?}"))?;
+        forest
+            .predict(x, &mut p)
+            .map_err(|e| format!("predict: {e:?}"))?;
+        for k in 0..n_out {
+            let want = margin.rows[r][k];
+            let s = score(reference[k], want, REL_REFERENCE, 1e-12);
+            o.worst_reference = o.worst_reference.max(s);
+            if !close(reference[k], want, REL_REFERENCE, 1e-12) {
+                o.failures.push(format!(
+                    "row {r}, margin {k}: IR reference {} vs scikit-learn {want}",
+                    reference[k]
+                ));
+            }
+            o.worst_margin = o.worst_margin.max(score(m[k] as f64, want, REL, ABS));
+            if !close(m[k] as f64, want, REL, ABS) {
+                o.failures.push(format!(
+                    "row {r}, margin {k}: core {} vs scikit-learn {want}",
+                    m[k]
+                ));
+            }
+        }
+        for (k, &got) in p.iter().enumerate() {
+            let want = pred.rows[r][k];
+            o.worst_pred = o.worst_pred.max(score(got as f64, want, REL, ABS));
+            if !close(got as f64, want, REL, ABS) {
+                o.failures.push(format!(
+                    "row {r}, prediction {k}: core {got} vs scikit-learn {want}"
+                ));
+            }
+        }
+    }
+    Ok(o)
+}
+
+fn fixture_root() -> PathBuf {
+    match std::env::var_os("EMKERN_SKLEARN_FIXTURES") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sklearn"),
+    }
+}
+
+#[test]
+fn sklearn_fixtures_match_sklearn() {
+    let root = fixture_root();
+    let mut dirs: Vec<PathBuf> = match std::fs::read_dir(&root) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("model.json").is_file())
+            .collect(),
+        Err(e) => panic!(
+            "no scikit-learn fixtures: cannot read {}: {e}",
+            root.display()
+        ),
+    };
+    dirs.sort();
+    assert!(
+        !dirs.is_empty(),
+        "no scikit-learn fixtures (directories with model.json) under {}",
+        root.display()
+    );
+    let mut failed = Vec::new();
+    println!(
+        "{:<52} {:>5} {:>4} {:>5} {:>10} {:>10} {:>10}  result",
+        "fixture", "rows", "outs", "trees", "ref/tol", "margin/tol", "pred/tol"
+    );
+    for dir in &dirs {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match run_fixture(dir) {
+            Ok(o) => {
+                let ok = o.failures.is_empty();
+                println!(
+                    "{name:<52} {:>5} {:>4} {:>5} {:>10.3e} {:>10.3e} {:>10.3e}  {}",
+                    o.rows,
+                    o.outputs,
+                    o.trees,
+                    o.worst_reference,
+                    o.worst_margin,
+                    o.worst_pred,
+                    if ok {
+                        "ok".to_string()
+                    } else {
+                        format!("FAIL ({} mismatches)", o.failures.len())
+                    }
+                );
+                if !ok {
+                    for f in o.failures.iter().take(5) {
+                        println!("    {f}");
+                    }
+                    failed.push(name);
+                }
+            }
+            Err(e) => {
+                println!("{name:<52} FAIL: {e}");
+                failed.push(name);
+            }
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} scikit-learn fixtures failed: {failed:?}",
+        failed.len(),
+        dirs.len()
+    );
+}
+
+/// A small document by the specification: vector leaves, a mean, a categorical split, an `"inf"` threshold.
+const SMALL_DOC: &str = r#"{
+  "format": "emkern-sklearn", "version": 1, "source": "hand-written, RandomForestClassifier-like",
+  "estimator": "RandomForestClassifier", "sklearn_version": "1.9.1",
+  "n_features": 3, "n_outputs": 2, "compare": "le", "aggregate": {"mean": 2.0}, "transform": "identity",
+  "precision": "f64", "base_margin": [0.0, 0.0], "feature_names": ["a", "b", "c"], "classes": [0, 1],
+  "margin_equals": "predict_proba(X)", "prediction_equals": "predict_proba(X)",
+  "trees": [
+    {"output": null, "weight": 1.0, "nodes": [
+      {"split": {"feature": 0, "threshold": 0.5, "default_left": true, "missing": "nan"}, "left": 1, "right": 2},
+      {"leaf": [0.25, 0.75]},
+      {"split": {"feature": 2, "categories": [1, 3, 40], "in_set_left": false, "truncate_first": false,
+                 "default_left": false, "missing": "nan"}, "left": 3, "right": 4},
+      {"leaf": [1.0, 0.0]},
+      {"leaf": [0.5, 0.5]}
+    ]},
+    {"output": null, "weight": 1.0, "nodes": [
+      {"split": {"feature": 1, "threshold": "inf", "default_left": false, "missing": "nan"}, "left": 1, "right": 2},
+      {"leaf": [0.1, 0.9]},
+      {"leaf": [0.6, 0.4]}
+    ]}
+  ]
+}"#;
+
+/// A small scalar-leaf document: gradient-boosting-like, two outputs, softmax.
+const SMALL_SCALAR_DOC: &str = r#"{
+  "format": "emkern-sklearn", "version": 1, "source": "hand-written, GradientBoostingClassifier-like",
+  "n_features": 2, "n_outputs": 2, "compare": "le", "aggregate": "sum", "transform": "softmax",
+  "precision": "f64", "base_margin": [-0.5, 0.25],
+  "trees": [
+    {"output": 0, "weight": 1.0, "nodes": [
+      {"split": {"feature": 1, "threshold": -0.125, "default_left": true, "missing": "nan"}, "left": 1, "right": 2},
+      {"leaf": [-0.18]},
+      {"leaf": [0.21]}
+    ]},
+    {"output": 1, "weight": 1.0, "nodes": [{"leaf": [0.03]}]}
+  ]
+}"#;
+
+/// Rows that reach every kind of branch.
+const PROBE_ROWS: [[f32; 3]; 6] = [
+    [f32::NAN, f32::NAN, f32::NAN],
+    [0.0, 0.0, 0.0],
+    [0.5, 1e30, 3.0],
+    [0.6, -0.125, 40.9],
+    [1.0, f32::INFINITY, -1.0],
+    [-2.0, 0.3, 2.0],
+];
+
+/// A model that imported must export, load in the core, and agree with the IR's reference evaluator.
+fn check_consistent(e: &Ensemble) -> Result<(), String> {
+    if e.n_features > 64 || e.n_outputs > 64 {
+        return Ok(());
+    }
+    let Ok(bytes) = blob::write(e) else {
+        return Ok(()); // the exporter may refuse what the IR allows (its own errors are tested elsewhere)
+    };
+    let forest = Forest::new(&bytes).map_err(|err| format!("exported blob rejected: {err:?}"))?;
+    let mut m = vec![0f32; e.n_outputs as usize];
+    for probe in PROBE_ROWS {
+        let row: Vec<f32> = (0..e.n_features as usize).map(|i| probe[i % 3]).collect();
+        let want = e.margin_reference(&row);
+        forest
+            .predict_margin(&row, &mut m)
+            .map_err(|err| format!("{err:?}"))?;
+        for (k, (&got, &want)) in m.iter().zip(&want).enumerate() {
+            if want.is_finite() && want.abs() < 1e30 && !close(got as f64, want, REL, ABS) {
+                return Err(format!("row {row:?}, margin {k}: core {got} vs IR {want}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn small_documents_import_one_to_one() {
+    let e = sklearn::from_str(SMALL_DOC, "model.json").unwrap();
+    assert_eq!((e.n_features, e.n_outputs, e.trees.len()), (3, 2, 2));
+    assert_eq!(e.aggregate, Aggregate::Mean { divisor: 2.0 });
+    assert_eq!(
+        (e.compare, e.transform, e.precision),
+        (Compare::LessEqual, Transform::Identity, Precision::F64)
+    );
+    assert_eq!(e.source, "hand-written, RandomForestClassifier-like");
+    assert_eq!(e.trees[0].output, None);
+    let Node::Split(s) = &e.trees[0].nodes[2] else {
+        panic!("node 2 is a split")
+    };
+    assert_eq!(
+        s.test,
+        Test::Categorical {
+            categories: vec![1, 3, 40],
+            in_set_left: false,
+            truncate_first: false
+        }
+    );
+    assert_eq!((s.left, s.right, s.missing), (3, 4, MissingMode::Nan));
+    let Node::Split(s) = &e.trees[1].nodes[0] else {
+        panic!("root is a split")
+    };
+    assert_eq!(s.test, Test::Numeric(f64::INFINITY));
+    // x0 = 0.6 → right; x2 = 40.9 → category 40, in the set → right: [0.5, 0.5]; x1 finite → [0.1, 0.9].
+    let m = e.margin_reference(&[0.6, 0.0, 40.9]);
+    assert_eq!(m, [0.3, 0.7]);
+    check_consistent(&e).unwrap();
+
+    let e = sklearn::from_str(SMALL_SCALAR_DOC, "model.json").unwrap();
+    assert_eq!(e.base_margin, [-0.5, 0.25]);
+    assert_eq!(e.trees[1].nodes, [Node::Leaf(vec![0.03])]);
+    assert_eq!(e.transform, Transform::Softmax);
+    check_consistent(&e).unwrap();
+}
+
+#[test]
+fn errors_name_the_json_path() {
+    let err = |text: &str| {
+        sklearn::from_str(text, "model.json")
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err(&SMALL_DOC.replace("\"emkern-sklearn\"", "\"xgboost\""));
+    assert_eq!(
+        e,
+        "model.json: format: expected \"emkern-sklearn\", found \"xgboost\""
+    );
+    let e = err(&SMALL_DOC.replace("\"version\": 1", "\"version\": 2"));
+    assert!(
+        e.starts_with("model.json: version: version 2 is not supported"),
+        "{e}"
+    );
+    let e = err(&SMALL_DOC.replace("\"inf\"", "\"nan\""));
+    assert_eq!(
+        e,
+        "model.json: trees[1].nodes[0].split.threshold: the threshold is NaN"
+    );
+    let e = err(&SMALL_DOC.replace("\"left\": 3", "\"left\": 9"));
+    assert!(
+        e.starts_with("model.json: trees[0].nodes[2].left: child 9 is not a node index"),
+        "{e}"
+    );
+    let e = err(&SMALL_DOC.replace("\"left\": 3", "\"left\": 0"));
+    assert!(
+        e.contains("trees[0].nodes[2].left: node 0 is reached twice"),
+        "{e}"
+    );
+    let e = err(&SMALL_DOC.replace("[0.1, 0.9]", "[0.1]"));
+    assert!(
+        e.starts_with("model.json: trees[1].nodes[1].leaf: expected 2 values"),
+        "{e}"
+    );
+    let e = err(&SMALL_DOC.replace("[1, 3, 40]", "[1, 3, 16777216]"));
+    assert!(
+        e.starts_with("model.json: trees[0].nodes[2].split.categories[2]: category 16777216"),
+        "{e}"
+    );
+    let e = err(&SMALL_DOC.replace("\"feature\": 2", "\"feature\": 3"));
+    assert!(
+        e.starts_with("model.json: trees[0].nodes[2].split.feature: feature 3 is out of range"),
+        "{e}"
+    );
+    let e = err(&SMALL_DOC.replace("\"transform\": \"identity\"", "\"transform\": \"tanh\""));
+    assert!(
+        e.starts_with("model.json: transform: unknown transform \"tanh\""),
+        "{e}"
+    );
+    let e = err(&SMALL_DOC.replace("\"base_margin\": [0.0, 0.0]", "\"base_margin\": [0.0]"));
+    assert!(
+        e.starts_with("model.json: base_margin: expected 2 values"),
+        "{e}"
+    );
+    let e = err(&SMALL_SCALAR_DOC.replace("\"output\": 1", "\"output\": 2"));
+    assert!(
+        e.starts_with("model.json: trees[1].output: output column 2 is out of range"),
+        "{e}"
+    );
+    let e = err(&SMALL_SCALAR_DOC.replace(
+        "\"output\": 1, \"weight\": 1.0, \"nodes\": [{\"leaf\": [0.03]}]",
+        "\"output\": null, \"weight\": 1.0, \"nodes\": [{\"leaf\": [0.03, 0.04]}]",
+    ));
+    assert!(e.contains("mixes scalar-leaf trees"), "{e}");
+    let e = err(&SMALL_DOC.replace(
+        "\"weight\": 1.0, \"nodes\": [\n      {\"split\": {\"feature\": 1",
+        "\"weight\": 0.1, \"nodes\": [\n      {\"split\": {\"feature\": 1",
+    ));
+    assert!(
+        e.starts_with("model.json: trees[1].weight: 0.1 is not exactly an f32"),
+        "{e}"
+    );
+    let e = err(&SMALL_DOC[..SMALL_DOC.len() / 2]);
+    assert!(e.starts_with("model.json: line "), "{e}");
+    assert!(e.contains("not valid JSON"), "{e}");
+}
+
+/// Every position of a value in a JSON document, as a path of object keys and array indices.
+fn value_paths(v: &Value, prefix: &mut Vec<Seg>, out: &mut Vec<Vec<Seg>>) {
+    out.push(prefix.clone());
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                prefix.push(Seg::Key(k.clone()));
+                value_paths(x, prefix, out);
+                prefix.pop();
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                prefix.push(Seg::Index(i));
+                value_paths(x, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn value_at<'a>(v: &'a mut Value, path: &[Seg]) -> Option<&'a mut Value> {
+    let mut v = v;
+    for s in path {
+        v = match s {
+            Seg::Key(k) => v.get_mut(k.as_str())?,
+            Seg::Index(i) => v.get_mut(*i)?,
+        };
+    }
+    Some(v)
+}
+
+/// Replacement values for the mutation test: wrong types, out of range, non-finite, empty containers.
+fn replacement(i: usize) -> Value {
+    let all = [
+        "null",
+        "-1",
+        "0",
+        "1",
+        "2",
+        "3",
+        "4294967296",
+        "16777216",
+        "1e300",
+        "0.5",
+        "true",
+        "\"nan\"",
+        "\"inf\"",
+        "\"x\"",
+        "[]",
+        "{}",
+        "[0.5, 0.5]",
+        "{\"mean\": 0}",
+        "\"sum\"",
+        "\"le\"",
+    ];
+    serde_json::from_str(all[i % all.len()]).unwrap()
+}
+
+proptest! {
+    /// Any strict prefix of a document is an error, never a panic.
+    #[test]
+    fn truncated_documents_are_errors(which in 0usize..2, cut in 0usize..10_000) {
+        let text = [SMALL_DOC, SMALL_SCALAR_DOC][which].trim_end();
+        let cut = cut % text.len();
+        prop_assert!(sklearn::from_str(&text[..cut], "model.json").is_err());
+    }
+
+    /// One value replaced (or removed from its object): an error or a model that exports consistently.
+    #[test]
+    fn mutated_documents_never_panic(
+        which in 0usize..2,
+        at in 0usize..10_000,
+        with in 0usize..100,
+        remove in proptest::bool::weighted(0.2),
+    ) {
+        let mut doc: Value = serde_json::from_str([SMALL_DOC, SMALL_SCALAR_DOC][which]).unwrap();
+        let mut paths = Vec::new();
+        value_paths(&doc, &mut Vec::new(), &mut paths);
+        let path = &paths[at % paths.len()];
+        match (remove, path.split_last()) {
+            (true, Some((Seg::Key(k), parent))) => {
+                if let Some(Value::Object(m)) = value_at(&mut doc, parent) {
+                    m.remove(k);
+                }
+            }
+            _ => {
+                if let Some(v) = value_at(&mut doc, path) {
+                    *v = replacement(with);
+                }
+            }
+        }
+        let text = serde_json::to_string(&doc).unwrap();
+        if let Ok(e) = sklearn::from_str(&text, "model.json") {
+            prop_assert!(check_consistent(&e).is_ok(), "{:?}", check_consistent(&e));
+        }
+    }
+}
