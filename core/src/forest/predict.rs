@@ -11,8 +11,11 @@ use super::view::Forest;
 /// Margin columns accumulated per pass over the trees (models with more outputs take several passes).
 const CHUNK: usize = 32;
 
+/// Node flags that leave the common path (numeric split, NaN is missing).
+const SPECIAL: u8 = flags::CATEGORICAL | (flags::MISSING_MASK << flags::MISSING_SHIFT);
+
 /// Trees walked together, interleaved.
-const LANES: usize = 4;
+const LANES: usize = 4; // `leaf_indices` writes out one step per lane
 
 /// One tree's record, decoded.
 #[derive(Clone, Copy)]
@@ -422,8 +425,6 @@ impl Forest<'_> {
         trees: &[TreeRef; LANES],
         group: usize,
     ) -> [usize; LANES] {
-        let b = self.bytes;
-        let size = format::node_size(FB, CB);
         let mut node = [0usize; LANES];
         let mut leaf = [0usize; LANES];
         // A lane is active while its walk is at a node; a tree without nodes is a single leaf.
@@ -432,50 +433,71 @@ impl Forest<'_> {
             active[k] = trees[k].nodes > 0;
             leaf[k] = trees[k].leaf_start;
         }
-        let mut any = active.iter().any(|&a| a);
-        while any {
-            any = false;
-            for k in 0..LANES {
-                if !active[k] {
-                    continue;
-                }
-                let tr = &trees[k];
-                let off = self.nodes_off + (tr.node_start + node[k]) * size;
-                // SAFETY: node[k] is a node of tree k (its root, or a node child, which validation proved is
-                // < tr.nodes), so the whole record lies inside the node section.
-                let (threshold, feature, fl, left, right) = unsafe {
-                    (
-                        read_u32(b, off),
-                        read_index::<FB>(b, off + 4),
-                        *b.get_unchecked(off + 4 + FB),
-                        read_index::<CB>(b, off + 5 + FB),
-                        read_index::<CB>(b, off + 5 + FB + CB),
-                    )
-                };
-                // SAFETY: validation proved feature < n_features, and callers checked row.len() >= n_features.
-                let x = unsafe { *row.get_unchecked(feature) };
-                let go_left = if fl & flags::CATEGORICAL == 0 {
-                    self.numeric_left(x, f32::from_bits(threshold), fl)
-                } else {
-                    self.categorical_left(x, threshold as usize, fl)
-                };
-                // Branch-free selection: the direction is data-dependent and unpredictable, so it feeds a select
-                // instead of a jump; only the (predictable) "reached a leaf" test branches.
-                let mask = (go_left as usize).wrapping_neg();
-                let child = right ^ ((left ^ right) & mask);
-                let leaf_bit = flags::RIGHT_LEAF >> (go_left as u8);
-                if fl & leaf_bit != 0 {
-                    leaf[k] = tr.leaf_start + child;
-                    active[k] = false;
-                } else {
-                    // Validation proved node children are numbered after their parent: each walk ends within
-                    // `tr.nodes` steps.
-                    node[k] = child;
-                    any = true;
-                }
-            }
+        while active.iter().any(|&a| a) {
+            // Written out per lane so that the compiler keeps each walk's state in registers.
+            self.step::<FB, CB>(row, &trees[0], &mut node[0], &mut leaf[0], &mut active[0]);
+            self.step::<FB, CB>(row, &trees[1], &mut node[1], &mut leaf[1], &mut active[1]);
+            self.step::<FB, CB>(row, &trees[2], &mut node[2], &mut leaf[2], &mut active[2]);
+            self.step::<FB, CB>(row, &trees[3], &mut node[3], &mut leaf[3], &mut active[3]);
         }
         leaf
+    }
+
+    /// One step of one walk: from node `*node` of `tr` to its child; at a leaf, records it and deactivates.
+    #[inline(always)]
+    fn step<const FB: usize, const CB: usize>(
+        &self,
+        row: &[f32],
+        tr: &TreeRef,
+        node: &mut usize,
+        leaf: &mut usize,
+        active: &mut bool,
+    ) {
+        if !*active {
+            return;
+        }
+        let b = self.bytes;
+        let size = format::node_size(FB, CB);
+        let off = self.nodes_off + (tr.node_start + *node) * size;
+        // SAFETY: *node is a node of this tree (its root, or a node child, which validation proved is < tr.nodes),
+        // so the whole record lies inside the node section.
+        let (threshold, feature, fl) = unsafe {
+            (
+                read_u32(b, off),
+                read_index::<FB>(b, off + 4),
+                *b.get_unchecked(off + 4 + FB),
+            )
+        };
+        // SAFETY: validation proved feature < n_features, and callers checked row.len() >= n_features.
+        let x = unsafe { *row.get_unchecked(feature) };
+        let go_left = if fl & SPECIAL == 0 {
+            // The common node: numeric, NaN is missing. `x < t` is false for NaN.
+            let t = f32::from_bits(threshold);
+            let below = match self.compare {
+                Compare::Less => x < t,
+                Compare::LessEqual => x <= t,
+            };
+            below | (x.is_nan() & (fl & flags::DEFAULT_LEFT != 0))
+        } else if fl & flags::CATEGORICAL == 0 {
+            self.numeric_left(x, f32::from_bits(threshold), fl)
+        } else {
+            self.categorical_left(x, threshold as usize, fl)
+        };
+        // Branch-free selection: the direction is data-dependent and unpredictable, so it becomes an
+        // address offset (0 for left, 1 for right) instead of a jump; only the predictable "reached a
+        // leaf" test branches.
+        let side = (!go_left) as usize;
+        // SAFETY: both child fields lie inside the record (see above); side ∈ {0, 1}.
+        let child = unsafe { read_index::<CB>(b, off + 5 + FB + side * CB) };
+        let leaf_bit = flags::LEFT_LEAF << side;
+        if fl & leaf_bit != 0 {
+            *leaf = tr.leaf_start + child;
+            *active = false;
+        } else {
+            // Validation proved node children are numbered after their parent: each walk ends within `tr.nodes`
+            // steps.
+            *node = child;
+        }
     }
 
     /// The numeric decision, evaluated without branches: a missing value (per the node's missing mode) takes
