@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
-# emkern's main job (until the tree-ensemble demo lands): build the firmware self-test and run it on an emulated
-# Cortex-M55 with Helium (QEMU mps3-an547). Every primitive runs at the scalar and Helium levels against the
-# scalar reference on-device, with per-kernel instruction counts; then the host's levels and a short benchmark.
+# emkern's main job: import the bundled XGBoost model (Wisconsin breast-cancer data), run the held-out rows through
+# the no_std core on this machine and report accuracy, agreement with XGBoost, bytes and time per row; then run
+# the same model and every SIMD kernel in firmware on an emulated Cortex-M55 with Helium (QEMU mps3-an547).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+cargo run -q --release -p emkern-host --locked -- demo
+echo
 if ((cross_ok)); then
     bash boards/run.sh an547 --release
 else
     echo "!!!! SKIPPED the Cortex-M55 firmware: rustup could not install thumbv8m.main-none-eabihf !!!!"
 fi
-echo
-echo "host CPU levels:"
-cargo run -q --release -p emkern-host --locked -- levels
-cargo run -q --release -p emkern-host --locked -- bench --len 4096 --primitive dot,exp,f32_to_f16

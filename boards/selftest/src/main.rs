@@ -40,6 +40,8 @@ use cortex_m_semihosting::{debug, heprintln};
 use defmt_semihosting as _;
 use emkern_simd::{Level, Simd, bf16, f16, selftest};
 
+mod forest;
+
 /// At most this many failures are printed per level and primitive (all are counted).
 const MAX_REPORTED: u32 = 4;
 
@@ -90,6 +92,10 @@ fn main() -> ! {
         passed = passed.saturating_add(tally.passed);
         failed = failed.saturating_add(tally.failed);
     }
+
+    let (forest_passed, forest_failed) = forest::run();
+    passed = passed.saturating_add(forest_passed);
+    failed = failed.saturating_add(forest_failed);
 
     instruction_counts(peripherals.SYST, &levels);
 
@@ -522,7 +528,48 @@ fn instruction_counts(syst: SYST, levels: &[Option<Simd>]) {
             defmt::println!("{=str}", line.as_str());
         }
     }
+    repeatable &= forest_instructions(&mut ticks, &cal);
     if !repeatable {
         defmt::println!("warning: some instruction counts did not repeat within one tick");
     }
+}
+
+/// Instructions per row of the bundled forest (mean and maximum over the first rows); returns whether the
+/// counts repeated.
+fn forest_instructions(ticks: &mut Ticks, cal: &Calibration) -> bool {
+    let Ok(model) = emkern::forest::Forest::new(forest::MODEL) else {
+        return true;
+    };
+    let nf = model.n_features();
+    let rows = forest::row_count(nf).min(32);
+    let mut job = forest::RowJob {
+        forest: model,
+        row: [0.0; forest::MAX_FEATURES],
+        out: [0.0],
+    };
+    let (mut total, mut max, mut repeatable) = (0u64, 0u32, true);
+    for r in 0..rows {
+        if !forest::load_row(r, nf, &mut job.row) {
+            break;
+        }
+        let mut runs = [0u32; 3];
+        for t in runs.iter_mut() {
+            *t = ticks.time(forest::predict_job, &mut job);
+        }
+        let [_, t1, t2] = runs;
+        repeatable &= t1.abs_diff(t2) <= 1;
+        let count = cal.instructions(t1.min(t2));
+        total += u64::from(count);
+        max = max.max(count);
+    }
+    let trees = model.summary().trees.max(1) as u64;
+    let mean = total / rows.max(1) as u64;
+    defmt::println!(
+        "forest predict: {=u64} instructions/row on average ({=u64}/tree), at most {=u32}, over {=usize} rows",
+        mean,
+        mean / trees,
+        max,
+        rows
+    );
+    repeatable
 }

@@ -1,0 +1,53 @@
+//! The firmware self-test embeds the bundled demo model and its test rows (`boards/selftest/data/`). This test
+//! rebuilds those files from `data/` and fails if the committed ones differ, so the firmware always checks the
+//! current exporter's blob against XGBoost's own probabilities. `EMKERN_BLESS=1` rewrites them.
+//!
+//! Files: `model.emk` (the blob); `rows.bin` (little-endian f32, rows × 30 features); `expected.bin` (little-endian
+//! f32 pairs per row: XGBoost's probability, the label).
+
+use std::path::{Path, PathBuf};
+
+use emkern_host::{data, export::blob, model};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn le_bytes(values: impl IntoIterator<Item = f32>) -> Vec<u8> {
+    values.into_iter().flat_map(f32::to_le_bytes).collect()
+}
+
+#[test]
+fn board_data_is_current() {
+    let root = root();
+    let loaded = model::load(&root.join("data/breast_cancer_xgboost.json")).unwrap();
+    let ensemble = loaded.ensemble.unwrap();
+    let model = blob::write(&ensemble).unwrap();
+    let test = data::read_csv(&root.join("data/breast_cancer_test.csv")).unwrap();
+    let proba = data::read_csv(&root.join("data/breast_cancer_xgboost_test_proba.csv")).unwrap();
+    let nf = ensemble.n_features as usize;
+    let label = test.columns.iter().position(|c| c == "label").unwrap();
+    assert_eq!(proba.rows, test.rows);
+    let rows = le_bytes((0..test.rows).flat_map(|r| test.row(r)[..nf].to_vec()));
+    let expected = le_bytes((0..test.rows).flat_map(|r| [proba.values[r], test.row(r)[label]]));
+
+    let dir = root.join("boards/selftest/data");
+    let files = [
+        ("model.emk", model),
+        ("rows.bin", rows),
+        ("expected.bin", expected),
+    ];
+    let bless = std::env::var_os("EMKERN_BLESS").is_some();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        if bless {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            committed == bytes,
+            "{} is stale: run `EMKERN_BLESS=1 cargo test -p emkern-host --test board_data`",
+            path.display()
+        );
+    }
+}
