@@ -69,19 +69,33 @@ pub fn read_csv(path: &Path) -> Result<Table, DataError> {
     parse_csv(&text).map_err(|(line, column, message)| err(line, column, message))
 }
 
-/// Parses CSV text; errors are `(line, column, message)`.
-pub fn parse_csv(text: &str) -> Result<Table, (usize, usize, String)> {
+/// A parse error: 1-based line, 1-based column (0 for the whole line), message.
+pub type ParseError = (usize, usize, String);
+
+/// Parses CSV text.
+pub fn parse_csv(text: &str) -> Result<Table, ParseError> {
+    let (columns, values) = parse_cells(text)?;
+    let rows = if columns.is_empty() {
+        0
+    } else {
+        values.len() / columns.len()
+    };
+    Ok(Table {
+        columns,
+        values: values.into_iter().map(|v| v as f32).collect(),
+        rows,
+    })
+}
+
+/// The column names and the row-major f64 cells of CSV text.
+fn parse_cells(text: &str) -> Result<(Vec<String>, Vec<f64>), ParseError> {
     let mut lines = text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .peekable();
     let Some(&(_, first)) = lines.peek() else {
-        return Ok(Table {
-            columns: Vec::new(),
-            values: Vec::new(),
-            rows: 0,
-        });
+        return Ok((Vec::new(), Vec::new()));
     };
     let header = first
         .split(',')
@@ -98,7 +112,6 @@ pub fn parse_csv(text: &str) -> Result<Table, (usize, usize, String)> {
         (0..width).map(|i| format!("f{i}")).collect()
     };
     let mut values = Vec::new();
-    let mut rows = 0;
     for (i, line) in lines {
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();
         if cells.len() != width {
@@ -113,7 +126,7 @@ pub fn parse_csv(text: &str) -> Result<Table, (usize, usize, String)> {
         }
         for (c, cell) in cells.iter().enumerate() {
             let v = if is_missing(cell) {
-                f32::NAN
+                f64::NAN
             } else {
                 cell.trim_matches('"').parse::<f64>().map_err(|_| {
                     (
@@ -121,16 +134,38 @@ pub fn parse_csv(text: &str) -> Result<Table, (usize, usize, String)> {
                         c + 1,
                         format!("`{cell}` is not a number (use an empty cell or nan for missing)"),
                     )
-                })? as f32
+                })?
             };
             values.push(v);
         }
-        rows += 1;
     }
-    Ok(Table {
+    Ok((columns, values))
+}
+
+/// A table of f64 values, for expected outputs that must keep their full precision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableF64 {
+    /// Column names (from the header, or `f0, f1, …`).
+    pub columns: Vec<String>,
+    /// Rows of values.
+    pub rows: Vec<Vec<f64>>,
+}
+
+/// Reads a CSV file like [`read_csv`], keeping the values as f64.
+pub fn read_csv_f64(path: &Path) -> Result<TableF64, DataError> {
+    let err = |line, column, message: String| DataError {
+        file: path.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(0, 0, format!("cannot read: {e}")))?;
+    let (columns, values) =
+        parse_cells(&text).map_err(|(line, column, message)| err(line, column, message))?;
+    let width = columns.len().max(1);
+    Ok(TableF64 {
         columns,
-        values,
-        rows,
+        rows: values.chunks(width).map(<[f64]>::to_vec).collect(),
     })
 }
 

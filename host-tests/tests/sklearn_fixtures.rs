@@ -27,49 +27,19 @@ const ABS: f64 = 1e-7;
 /// Relative tolerance of the IR's f64 reference evaluation (only summation order differs from scikit-learn).
 const REL_REFERENCE: f64 = 1e-9;
 
-/// An expected-output CSV table (a header line, then f64 numbers; an empty cell is NaN). Inputs are read with
-/// [`data::read_csv`] as f32, like every other consumer; expected outputs keep their full f64 precision here.
+/// An expected-output table: column names and rows of f64 values (full precision), read by
+/// [`emkern_host::data::read_csv_f64`].
 struct Table {
     header: Vec<String>,
     rows: Vec<Vec<f64>>,
 }
 
 fn read_csv(path: &Path) -> Result<Table, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header = lines
-        .next()
-        .ok_or_else(|| format!("{}: empty", path.display()))?
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .collect::<Vec<_>>();
-    let mut rows = Vec::new();
-    for (i, line) in lines.enumerate() {
-        let row = line
-            .split(',')
-            .map(|c| {
-                let c = c.trim();
-                if c.is_empty() {
-                    Ok(f64::NAN)
-                } else {
-                    c.parse::<f64>().map_err(|_| {
-                        format!("{}: line {}: `{c}` is not a number", path.display(), i + 2)
-                    })
-                }
-            })
-            .collect::<Result<Vec<f64>, String>>()?;
-        if row.len() != header.len() {
-            return Err(format!(
-                "{}: line {}: {} cells, header has {}",
-                path.display(),
-                i + 2,
-                row.len(),
-                header.len()
-            ));
-        }
-        rows.push(row);
-    }
-    Ok(Table { header, rows })
+    let t = emkern_host::data::read_csv_f64(path).map_err(|e| e.to_string())?;
+    Ok(Table {
+        header: t.columns,
+        rows: t.rows,
+    })
 }
 
 fn close(got: f64, want: f64, rel: f64, abs: f64) -> bool {

@@ -17,48 +17,19 @@ const REL_TOL: f64 = 1e-5;
 /// Absolute slack for values near zero.
 const ABS_TOL: f64 = 1e-6;
 
-/// A CSV table of numbers with a header row; an empty cell or `nan` is NaN.
+/// An expected-output table: column names and rows of f64 values (full precision), read by
+/// [`emkern_host::data::read_csv_f64`].
 struct Table {
     header: Vec<String>,
     rows: Vec<Vec<f64>>,
 }
 
 fn read_csv(path: &Path) -> Result<Table, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header = lines
-        .next()
-        .ok_or_else(|| format!("{}: empty file", path.display()))?
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .collect::<Vec<_>>();
-    let mut rows = Vec::new();
-    for (i, line) in lines.enumerate() {
-        let row = line
-            .split(',')
-            .map(|cell| {
-                let cell = cell.trim();
-                if cell.is_empty() || cell.eq_ignore_ascii_case("nan") {
-                    Ok(f64::NAN)
-                } else {
-                    cell.parse::<f64>().map_err(|_| {
-                        format!("{}: line {}: bad number {cell:?}", path.display(), i + 2)
-                    })
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if row.len() != header.len() {
-            return Err(format!(
-                "{}: line {}: {} cells for {} columns",
-                path.display(),
-                i + 2,
-                row.len(),
-                header.len()
-            ));
-        }
-        rows.push(row);
-    }
-    Ok(Table { header, rows })
+    let t = emkern_host::data::read_csv_f64(path).map_err(|e| e.to_string())?;
+    Ok(Table {
+        header: t.columns,
+        rows: t.rows,
+    })
 }
 
 fn close(got: f64, want: f64) -> bool {
