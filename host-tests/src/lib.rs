@@ -26,4 +26,5 @@ pub mod export;
 pub mod import;
 pub mod ir;
 pub mod model;
+pub mod npy;
 pub mod synth;

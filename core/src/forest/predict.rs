@@ -14,8 +14,12 @@ const CHUNK: usize = 32;
 /// Node flags that leave the common path (numeric split, NaN is missing).
 const SPECIAL: u8 = flags::CATEGORICAL | (flags::MISSING_MASK << flags::MISSING_SHIFT);
 
-/// Trees walked together, interleaved.
+/// Trees walked together, interleaved: four on out-of-order cores, where the walks' dependent loads overlap; one
+/// on 32-bit Arm (Cortex-M cores execute in order, so interleaving only adds instructions).
+#[cfg(not(target_arch = "arm"))]
 const LANES: usize = 4; // `leaf_indices` writes out one step per lane
+#[cfg(target_arch = "arm")]
+const LANES: usize = 1;
 
 /// One tree's record, decoded.
 #[derive(Clone, Copy)]
@@ -435,10 +439,17 @@ impl Forest<'_> {
         }
         while active.iter().any(|&a| a) {
             // Written out per lane so that the compiler keeps each walk's state in registers.
-            self.step::<FB, CB>(row, &trees[0], &mut node[0], &mut leaf[0], &mut active[0]);
-            self.step::<FB, CB>(row, &trees[1], &mut node[1], &mut leaf[1], &mut active[1]);
-            self.step::<FB, CB>(row, &trees[2], &mut node[2], &mut leaf[2], &mut active[2]);
-            self.step::<FB, CB>(row, &trees[3], &mut node[3], &mut leaf[3], &mut active[3]);
+            let ([t0, ..], [n0, ..], [l0, ..], [a0, ..]) =
+                (trees, &mut node, &mut leaf, &mut active);
+            self.step::<FB, CB>(row, t0, n0, l0, a0);
+            #[cfg(not(target_arch = "arm"))]
+            {
+                let ([_, t1, t2, t3], [_, n1, n2, n3], [_, l1, l2, l3], [_, a1, a2, a3]) =
+                    (trees, &mut node, &mut leaf, &mut active);
+                self.step::<FB, CB>(row, t1, n1, l1, a1);
+                self.step::<FB, CB>(row, t2, n2, l2, a2);
+                self.step::<FB, CB>(row, t3, n3, l3, a3);
+            }
         }
         leaf
     }
