@@ -8,6 +8,30 @@ use super::error::ShapeError;
 use super::format::{self, Aggregate, Compare, Transform, flags};
 use super::view::Forest;
 
+/// Calls `$self.$method::<FB, CB, V>(args)` with the node-field widths and value type of the model.
+macro_rules! monomorphize {
+    ($self:ident, $method:ident, $args:tt) => {
+        match ($self.feature_bytes, $self.child_bytes) {
+            (1, 1) => monomorphize!(@wide $self, $method, 1, 1, $args),
+            (1, 2) => monomorphize!(@wide $self, $method, 1, 2, $args),
+            (1, _) => monomorphize!(@wide $self, $method, 1, 4, $args),
+            (2, 1) => monomorphize!(@wide $self, $method, 2, 1, $args),
+            (2, 2) => monomorphize!(@wide $self, $method, 2, 2, $args),
+            (2, _) => monomorphize!(@wide $self, $method, 2, 4, $args),
+            (_, 1) => monomorphize!(@wide $self, $method, 4, 1, $args),
+            (_, 2) => monomorphize!(@wide $self, $method, 4, 2, $args),
+            _ => monomorphize!(@wide $self, $method, 4, 4, $args),
+        }
+    };
+    (@wide $self:ident, $method:ident, $fb:literal, $cb:literal, ($($arg:expr),*)) => {
+        if $self.wide {
+            $self.$method::<$fb, $cb, f64>($($arg),*)
+        } else {
+            $self.$method::<$fb, $cb, f32>($($arg),*)
+        }
+    };
+}
+
 /// Margin columns accumulated per pass over the trees (models with more outputs take several passes).
 const CHUNK: usize = 32;
 
@@ -208,8 +232,22 @@ impl Forest<'_> {
                 got: out.len(),
             });
         }
-        for (r, o) in out.chunks_exact_mut(width.max(1)).take(n_rows).enumerate() {
-            let row = rows.get(r * stride..).unwrap_or_default();
+        let mut outs = out.chunks_exact_mut(width.max(1)).take(n_rows);
+        let mut r = 0;
+        // Groups of LANES rows walk each tree together (their walks interleave); models with more margin columns
+        // than one pass holds take the single-row path.
+        if LANES > 1 && self.n_outputs <= CHUNK {
+            while r + LANES <= n_rows {
+                let group_rows: [&[f32]; LANES] =
+                    core::array::from_fn(|k| rows.get((r + k) * stride..).unwrap_or_default());
+                let mut group_outs: [&mut [f32]; LANES] =
+                    core::array::from_fn(|_| outs.next().unwrap_or_default());
+                monomorphize!(self, run_rows, (&group_rows, &mut group_outs, !margin));
+                r += LANES;
+            }
+        }
+        for (k, o) in outs.enumerate() {
+            let row = rows.get((r + k) * stride..).unwrap_or_default();
             self.dispatch(row, o, !margin);
         }
         Ok(())
@@ -231,26 +269,7 @@ impl Forest<'_> {
     /// Picks the monomorphized kernel for this model's widths and value type. The caller checked
     /// `row.len() >= n_features` and that `out` is long enough.
     fn dispatch(&self, row: &[f32], out: &mut [f32], transform: bool) {
-        macro_rules! go {
-            ($fb:literal, $cb:literal) => {
-                if self.wide {
-                    self.run::<$fb, $cb, f64>(row, out, transform)
-                } else {
-                    self.run::<$fb, $cb, f32>(row, out, transform)
-                }
-            };
-        }
-        match (self.feature_bytes, self.child_bytes) {
-            (1, 1) => go!(1, 1),
-            (1, 2) => go!(1, 2),
-            (1, _) => go!(1, 4),
-            (2, 1) => go!(2, 1),
-            (2, 2) => go!(2, 2),
-            (2, _) => go!(2, 4),
-            (_, 1) => go!(4, 1),
-            (_, 2) => go!(4, 2),
-            _ => go!(4, 4),
-        }
+        monomorphize!(self, run, (row, out, transform))
     }
 
     fn run<const FB: usize, const CB: usize, V: Value>(
@@ -279,6 +298,58 @@ impl Forest<'_> {
             // More columns than one pass holds: transform the f32 margins in place.
             if let Some(margins) = out.get_mut(..n) {
                 transform_in_place_f32(self.transform, margins);
+            }
+        }
+    }
+
+    /// Predicts LANES rows together (`n_outputs <= CHUNK`): each tree is walked for all rows at once, interleaved.
+    /// Every row holds at least `n_features` values and every output slice is long enough (checked by the caller).
+    fn run_rows<const FB: usize, const CB: usize, V: Value>(
+        &self,
+        rows: &[&[f32]; LANES],
+        outs: &mut [&mut [f32]; LANES],
+        transform: bool,
+    ) {
+        let b = self.bytes;
+        let n = self.n_outputs.min(CHUNK);
+        let mean = self.aggregate == Aggregate::Mean;
+        let mut acc = [[V::ZERO; CHUNK]; LANES];
+        for a in acc.iter_mut() {
+            for (k, v) in a.iter_mut().enumerate().take(n) {
+                // SAFETY: k < n_outputs, and the base margins section holds n_outputs values.
+                let base = unsafe { V::read(b, self.base_off + k * V::BYTES) };
+                *v = if mean { V::ZERO } else { base };
+            }
+        }
+        for t in 0..self.n_trees {
+            let tr = self.tree_ref(t);
+            let mut node = [0usize; LANES];
+            let mut leaf = [tr.leaf_start; LANES];
+            let mut active = [tr.nodes > 0; LANES];
+            while active.iter().any(|&a| a) {
+                for k in 0..LANES {
+                    self.step::<FB, CB>(rows[k], &tr, &mut node[k], &mut leaf[k], &mut active[k]);
+                }
+            }
+            for k in 0..LANES {
+                self.add_leaf(rows[k], &tr, leaf[k], 0, &mut acc[k][..n]);
+            }
+        }
+        for (a, out) in acc.iter_mut().zip(outs.iter_mut()) {
+            let a = &mut a[..n];
+            if mean {
+                for (k, v) in a.iter_mut().enumerate() {
+                    // SAFETY: as above.
+                    let base = unsafe { V::read(b, self.base_off + k * V::BYTES) };
+                    *v = (*v).div(V::from_f64(self.divisor)) + base;
+                }
+            }
+            if transform {
+                apply_transform(self.transform, a, out);
+            } else {
+                for (o, v) in out.iter_mut().zip(a.iter()) {
+                    *o = v.to_f32();
+                }
             }
         }
     }
