@@ -4,7 +4,8 @@
 #   1. host:    cargo fmt --check, clippy (host, aarch64 and thumb targets) with -D warnings, cargo test --workspace
 #               (every primitive at every level this CPU has, against the scalar path and f64 oracles), the
 #               per-level self-test counts, and a smoke run of the benchmark table
-#   2. aarch64: cargo test of emkern-simd for aarch64-unknown-linux-gnu under qemu-aarch64 (NEON really executes)
+#   2. aarch64: cargo test of emkern-simd and of the attention kernel for aarch64-unknown-linux-gnu under
+#               qemu-aarch64 (NEON really executes)
 #   3. thumb:   cargo build of emkern and emkern-simd for thumbv7em-none-eabihf (Cortex-M4F) and
 #               thumbv8m.main-none-eabihf with -C target-cpu=cortex-m55 and `helium`, with and without defmt
 #   4. boards:  firmware self-tests on QEMU mps2-an386 (Cortex-M4F, scalar) and mps3-an547 (Cortex-M55, Helium)
@@ -84,6 +85,9 @@ say "2. aarch64 under qemu-aarch64"
 t0=$(date +%s)
 if ((cross_ok)); then
     run "$logs/test-aarch64.log" cargo test -p emkern-simd --target aarch64-unknown-linux-gnu --locked
+    # The attention kernel through every level this CPU has (scalar and NEON) against the f64 reference.
+    run "$logs/test-aarch64-attention.log" cargo test -p emkern-host --test attention --target aarch64-unknown-linux-gnu --locked
+    cat "$logs/test-aarch64-attention.log" >>"$logs/test-aarch64.log"
     grep -q 'neon' "$logs/test-aarch64.log" || { echo "NEON level did not run on aarch64" >&2; exit 1; }
     count_tests "$logs/test-aarch64.log"
     record aarch64 ok "$counts $(($(date +%s) - t0)) s"

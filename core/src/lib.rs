@@ -8,4 +8,5 @@
 
 pub use emkern_simd as simd;
 
+pub mod attention;
 pub mod forest;

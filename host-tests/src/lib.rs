@@ -20,7 +20,9 @@ pub fn describe_levels() -> String {
     s
 }
 
+pub mod attend;
 pub mod bench;
+pub mod bench_attention;
 pub mod data;
 pub mod export;
 pub mod import;

@@ -108,7 +108,11 @@ impl core::fmt::Display for AttentionError {
                 got,
             } => {
                 if needed == usize::MAX {
-                    write!(f, "{}: shape and strides overflow the index range", operand.name())
+                    write!(
+                        f,
+                        "{}: shape and strides overflow the index range",
+                        operand.name()
+                    )
                 } else {
                     write!(f, "{}: {got} elements, {needed} needed", operand.name())
                 }
@@ -122,7 +126,11 @@ impl core::fmt::Display for AttentionError {
                 what,
                 expected,
                 got,
-            } => write!(f, "{}: {what} is {got}, expected {expected}", operand.name()),
+            } => write!(
+                f,
+                "{}: {what} is {got}, expected {expected}",
+                operand.name()
+            ),
             AttentionError::BadParam(what) => write!(f, "parameter out of range: {what}"),
             AttentionError::BadSpan { start, len, total } => write!(
                 f,

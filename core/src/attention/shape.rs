@@ -204,10 +204,12 @@ impl<'a> Tensor<'a> {
         self.data.dtype()
     }
 
-    /// Offset of row `(h, r)`; only called for indices a successful [`check_extent`] covers.
+    /// Offset of row `(h, r)`. Exact for the rows of a view that [`check_extent`] accepted with `dim > 0`; for an
+    /// empty view it may wrap, and is then only used to slice zero elements (through `get`).
     #[inline]
     pub(crate) const fn offset(&self, h: usize, r: usize) -> usize {
-        h * self.head_stride + r * self.row_stride
+        h.wrapping_mul(self.head_stride)
+            .wrapping_add(r.wrapping_mul(self.row_stride))
     }
 }
 
@@ -251,10 +253,12 @@ impl<'a> TensorMut<'a> {
         }
     }
 
-    /// Offset of row `(h, r)`; only called for indices a successful [`check_extent`] covers.
+    /// Offset of row `(h, r)`. Exact for the rows of a view that [`check_extent`] accepted with `dim > 0`; for an
+    /// empty view it may wrap, and is then only used to slice zero elements (through `get`).
     #[inline]
     pub(crate) const fn offset(&self, h: usize, r: usize) -> usize {
-        h * self.head_stride + r * self.row_stride
+        h.wrapping_mul(self.head_stride)
+            .wrapping_add(r.wrapping_mul(self.row_stride))
     }
 }
 
@@ -451,5 +455,28 @@ pub(crate) fn check_len(
             needed: n.unwrap_or(usize::MAX),
             got,
         }),
+    }
+}
+
+/// Where the keys of the K/V views sit in the whole key sequence: the views hold the keys with global indices
+/// `start .. start + k.rows` of a sequence of `total` keys. Masks, positions and ALiBi use global indices, so
+/// one attention can be split into spans (pages of a paged cache, the two halves of a wrapped ring buffer,
+/// chunks processed on different cores) whose partial states merge into the whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct KvSpan {
+    /// Global index of the first key row of the views.
+    pub start: usize,
+    /// Keys in the whole sequence (`len_kv` of the masks and of the position alignment).
+    pub total: usize,
+}
+
+impl KvSpan {
+    /// The views hold the whole sequence of `len` keys.
+    pub const fn whole(len: usize) -> KvSpan {
+        KvSpan {
+            start: 0,
+            total: len,
+        }
     }
 }

@@ -1,0 +1,149 @@
+//! [`Params`]: what an attention call computes (scale, soft-cap, ALiBi, sinks, masks) and how it tiles the work.
+
+use emkern_simd::Level;
+
+use super::error::{AttentionError, Operand};
+use super::mask::{Align, Mask};
+use super::shape::check_len;
+
+/// Tile sizes. Results do not depend on them beyond f32 rounding (the online softmax is exact in real
+/// arithmetic); they trade scratch memory for fewer passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Tiles {
+    /// Keys per K/V tile (≥ 1): each tile's keys are widened once (f16/bf16 storage) and then scored against
+    /// every query row of the block, for every query head of the group.
+    pub kv: usize,
+    /// Query rows per block (≥ 1): the K/V tiles are streamed once per block, and the block's running states
+    /// (`group · q · (d_v + 2)` f32) live in scratch.
+    pub q: usize,
+}
+
+impl Tiles {
+    /// Portable default (the scalar level's).
+    pub const DEFAULT: Tiles = Tiles::for_level(Level::Scalar);
+
+    /// Explicit tile sizes.
+    pub const fn new(kv: usize, q: usize) -> Tiles {
+        Tiles { kv, q }
+    }
+
+    /// Default tile sizes for a SIMD level: wide key tiles where vectors are wide and caches are large, small ones
+    /// on microcontrollers (where scratch is SRAM). Not tuned per core; pass explicit sizes to tune.
+    ///
+    /// | level  | `kv` | `q` |
+    /// |--------|------|-----|
+    /// | scalar | 32   | 4   |
+    /// | helium | 32   | 4   |
+    /// | neon   | 64   | 16  |
+    /// | avx2   | 64   | 16  |
+    /// | avx512 | 128  | 16  |
+    pub const fn for_level(level: Level) -> Tiles {
+        match level {
+            Level::Scalar | Level::Helium => Tiles { kv: 32, q: 4 },
+            Level::Neon | Level::Avx2 => Tiles { kv: 64, q: 16 },
+            Level::Avx512 => Tiles { kv: 128, q: 16 },
+        }
+    }
+}
+
+impl Default for Tiles {
+    fn default() -> Self {
+        Tiles::DEFAULT
+    }
+}
+
+/// ALiBi slopes.
+#[derive(Clone, Copy, Debug)]
+pub enum Alibi<'a> {
+    /// The standard slopes for `heads_q` heads ([`alibi::slope`](super::alibi::slope)), computed in the kernel.
+    Standard,
+    /// One slope per query head (at least `heads_q` values).
+    Slopes(&'a [f32]),
+}
+
+/// What a call computes. The score of query row `i` (head `h`) and key `j` is
+///
+/// `s = softcap(scale · q·k) + alibi(h, i, j) + additive_mask(h, i, j)`
+///
+/// with `softcap(x) = c·tanh(x / c)` when enabled; hidden keys (see [`Mask`]) are left out of the softmax. The
+/// output is `Σ_j e^(s_j) v_j / (Σ_j e^(s_j) + e^(sink_h))`, the sink term present only when sinks are given.
+#[derive(Clone, Copy, Debug)]
+pub struct Params<'a> {
+    /// Multiplier of `q·k`; `None` means `1/√d_k` (1 when `d_k = 0`). Must be finite.
+    pub scale: Option<f32>,
+    /// Logit soft-capping `c` (finite, > 0): scores become `c·tanh(s/c)` after scaling, before biases and masks
+    /// (Gemma 2 convention).
+    pub softcap: Option<f32>,
+    /// ALiBi biases, added after soft-capping (see [`alibi`](super::alibi) for the sign convention).
+    pub alibi: Option<Alibi<'a>>,
+    /// Attention sinks: one learned logit per query head (at least `heads_q` values). A sink joins the softmax
+    /// denominator only (`ℓ += e^(sink − m)`), with no value row. A fully masked row then still outputs zeros,
+    /// and its log-sum-exp is the sink.
+    pub sinks: Option<&'a [f32]>,
+    /// Query/key position alignment, used by the causal mask, the window and ALiBi.
+    pub align: Align,
+    /// Masks.
+    pub mask: Mask<'a>,
+    /// Tile sizes.
+    pub tiles: Tiles,
+}
+
+impl Params<'_> {
+    /// Plain softmax attention: default scale, no soft-cap, ALiBi, sinks or masks, bottom-right alignment,
+    /// [`Tiles::DEFAULT`].
+    pub const fn new() -> Self {
+        Params {
+            scale: None,
+            softcap: None,
+            alibi: None,
+            sinks: None,
+            align: Align::BottomRight,
+            mask: Mask {
+                causal: false,
+                window: None,
+                bits: None,
+                additive: None,
+                tree: None,
+            },
+            tiles: Tiles::DEFAULT,
+        }
+    }
+}
+
+impl Default for Params<'_> {
+    fn default() -> Self {
+        Params::new()
+    }
+}
+
+/// The multiplier actually used for `d_k`.
+pub(crate) fn effective_scale(scale: Option<f32>, d_k: usize) -> Result<f32, AttentionError> {
+    match scale {
+        Some(s) if s.is_finite() => Ok(s),
+        Some(_) => Err(AttentionError::BadParam("scale must be finite")),
+        None if d_k == 0 => Ok(1.0),
+        None => Ok(1.0 / libm::sqrtf(d_k as f32)),
+    }
+}
+
+/// Checks the parameters that do not depend on the views (masks are checked by [`super::mask::check`]).
+pub(crate) fn check(params: &Params<'_>, heads_q: usize) -> Result<(), AttentionError> {
+    if let Some(c) = params.softcap
+        && !(c.is_finite() && c > 0.0)
+    {
+        return Err(AttentionError::BadParam(
+            "soft-cap must be finite and positive",
+        ));
+    }
+    if let Some(Alibi::Slopes(s)) = params.alibi {
+        check_len(Operand::AlibiSlopes, Some(heads_q), s.len())?;
+    }
+    if let Some(s) = params.sinks {
+        check_len(Operand::Sinks, Some(heads_q), s.len())?;
+    }
+    if params.tiles.kv == 0 || params.tiles.q == 0 {
+        return Err(AttentionError::BadParam("tile sizes must be at least 1"));
+    }
+    Ok(())
+}

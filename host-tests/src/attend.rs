@@ -1,0 +1,232 @@
+//! `emkern attention`: streaming attention over NumPy `.npy` inputs through the no_std core, so results can be
+//! compared directly with PyTorch or NumPy.
+//!
+//! Shapes: Q `[heads_q, len_q, d_k]`, K `[heads_kv, len_kv, d_k]`, V `[heads_kv, len_kv, d_v]` (2-D arrays are one
+//! head); output `[heads_q, len_q, d_v]` f32 and, if asked, the log-sum-exp `[heads_q, len_q]`. A mask is
+//! `[len_q, len_kv]` (shared by all heads) or `[heads_q, len_q, len_kv]`: bool where true = may attend (as in
+//! PyTorch), or f32/f64 added to the scores (`-inf` hides a key).
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+
+use emkern::attention::{
+    self, AdditiveMask, Alibi, Align, BitMask, Data, Params, Qkv, Tensor, TensorMut, Tiles,
+};
+use emkern_simd::{Simd, bf16, f16};
+
+use crate::npy::{self, Dtype};
+
+/// Storage type for an input, as the device would hold it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Storage {
+    /// f32.
+    F32,
+    /// IEEE binary16 (values rounded to nearest even on load).
+    F16,
+    /// bfloat16 (values rounded to nearest even on load).
+    Bf16,
+}
+
+impl std::str::FromStr for Storage {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Storage, String> {
+        match s {
+            "f32" => Ok(Storage::F32),
+            "f16" => Ok(Storage::F16),
+            "bf16" => Ok(Storage::Bf16),
+            _ => Err(format!("`{s}`: expected f32, f16 or bf16")),
+        }
+    }
+}
+
+/// Everything `emkern attention` needs.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// Q file.
+    pub q: PathBuf,
+    /// K file.
+    pub k: PathBuf,
+    /// V file.
+    pub v: PathBuf,
+    /// Optional mask file.
+    pub mask: Option<PathBuf>,
+    /// Causal mask.
+    pub causal: bool,
+    /// Query/key alignment.
+    pub align: Align,
+    /// Sliding window.
+    pub window: Option<usize>,
+    /// Score multiplier (default 1/√d_k).
+    pub scale: Option<f32>,
+    /// Logit soft-cap.
+    pub softcap: Option<f32>,
+    /// ALiBi with the standard slopes.
+    pub alibi: bool,
+    /// Storage of K and V.
+    pub kv_dtype: Storage,
+    /// Storage of Q.
+    pub q_dtype: Storage,
+    /// Query rows per tile (default: the level's).
+    pub tile_q: Option<usize>,
+    /// Keys per tile (default: the level's).
+    pub tile_kv: Option<usize>,
+    /// Output file.
+    pub out: PathBuf,
+    /// Optional log-sum-exp output file.
+    pub lse: Option<PathBuf>,
+}
+
+/// Input values converted to their storage type.
+enum Stored {
+    F32(Vec<f32>),
+    F16(Vec<f16>),
+    Bf16(Vec<bf16>),
+}
+
+impl Stored {
+    fn new(values: Vec<f32>, storage: Storage) -> Stored {
+        match storage {
+            Storage::F32 => Stored::F32(values),
+            Storage::F16 => Stored::F16(values.iter().map(|&v| f16::from_f32(v)).collect()),
+            Storage::Bf16 => Stored::Bf16(values.iter().map(|&v| bf16::from_f32(v)).collect()),
+        }
+    }
+    fn data(&self) -> Data<'_> {
+        match self {
+            Stored::F32(v) => Data::F32(v),
+            Stored::F16(v) => Data::F16(v),
+            Stored::Bf16(v) => Data::Bf16(v),
+        }
+    }
+}
+
+/// Reads a `[heads, rows, dim]` (or `[rows, dim]`) array.
+fn read3(path: &Path, what: &str) -> Result<(npy::Array, [usize; 3]), Box<dyn Error>> {
+    let a = npy::read(path)?;
+    let dims = match a.shape[..] {
+        [h, r, d] => [h, r, d],
+        [r, d] => [1, r, d],
+        _ => {
+            return Err(format!(
+                "{}: {what} must be [heads, len, dim] or [len, dim], got {:?}",
+                path.display(),
+                a.shape
+            )
+            .into());
+        }
+    };
+    if a.dtype == Dtype::Bool {
+        return Err(format!("{}: {what} must hold numbers, not bools", path.display()).into());
+    }
+    Ok((a, dims))
+}
+
+/// Runs the request and writes its outputs.
+pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
+    let (q, [hq, lq, dk]) = read3(&req.q, "Q")?;
+    let (k, [hkv, lkv, dk2]) = read3(&req.k, "K")?;
+    let (v, [hkv2, lkv2, dv]) = read3(&req.v, "V")?;
+    if dk2 != dk {
+        return Err(format!("{}: K has d_k = {dk2}, Q has {dk}", req.k.display()).into());
+    }
+    if (hkv2, lkv2) != (hkv, lkv) {
+        return Err(format!(
+            "{}: V is [{hkv2}, {lkv2}, _], K is [{hkv}, {lkv}, _]",
+            req.v.display()
+        )
+        .into());
+    }
+    let (qs, ks, vs) = (
+        Stored::new(q.values, req.q_dtype),
+        Stored::new(k.values, req.kv_dtype),
+        Stored::new(v.values, req.kv_dtype),
+    );
+    let qkv = Qkv {
+        q: Tensor::new(qs.data(), hq, lq, dk),
+        k: Tensor::new(ks.data(), hkv, lkv, dk),
+        v: Tensor::new(vs.data(), hkv, lkv, dv),
+    };
+
+    let simd = Simd::best();
+    let mut params = Params::new();
+    params.mask.causal = req.causal;
+    params.align = req.align;
+    params.mask.window = req.window;
+    params.scale = req.scale;
+    params.softcap = req.softcap;
+    params.alibi = req.alibi.then_some(Alibi::Standard);
+    let level_tiles = Tiles::for_level(simd.level());
+    params.tiles = Tiles::new(
+        req.tile_kv.unwrap_or(level_tiles.kv),
+        req.tile_q.unwrap_or(level_tiles.q),
+    );
+
+    // The mask, as bit-packed rows or additive values; a 2-D mask is shared by every head.
+    // Declared here so that the views in `params` outlive the call.
+    let words: Vec<u64>;
+    let additive: Vec<f32>;
+    if let Some(path) = &req.mask {
+        let m = npy::read(path)?;
+        let (heads, rows, cols) = match m.shape[..] {
+            [r, c] => (1, r, c),
+            [h, r, c] => (h, r, c),
+            _ => {
+                return Err(format!(
+                    "{}: mask must be [len_q, len_kv] or [heads_q, len_q, len_kv]",
+                    path.display()
+                )
+                .into());
+            }
+        };
+        if rows != lq || cols != lkv || (heads != 1 && heads != hq) {
+            return Err(format!(
+                "{}: mask is {:?}, expected [{lq}, {lkv}] or [{hq}, {lq}, {lkv}]",
+                path.display(),
+                m.shape
+            )
+            .into());
+        }
+        let head_rows = if heads == 1 { 0 } else { rows };
+        if m.dtype == Dtype::Bool {
+            let per_row = lkv.div_ceil(64);
+            let mut bits = vec![0u64; heads * rows * per_row];
+            for (i, &b) in m.values.iter().enumerate() {
+                if b != 0.0 {
+                    let (row, col) = (i / lkv, i % lkv);
+                    bits[row * per_row + col / 64] |= 1 << (col % 64);
+                }
+            }
+            words = bits;
+            params.mask.bits = Some(BitMask {
+                words: &words,
+                row_stride: per_row,
+                head_stride: head_rows * per_row,
+            });
+        } else {
+            additive = m.values;
+            params.mask.additive = Some(AdditiveMask {
+                values: &additive,
+                row_stride: lkv,
+                head_stride: head_rows * lkv,
+            });
+        }
+    }
+
+    let mut scratch = vec![0.0f32; attention::scratch_len(qkv.dims(), qkv.dtypes(), params.tiles)];
+    let mut out = vec![0.0f32; hq * lq * dv];
+    let mut lse = vec![0.0f32; hq * lq];
+    attention::attention(
+        simd,
+        &qkv,
+        &params,
+        TensorMut::new(&mut out[..], hq, lq, dv),
+        Some(&mut lse),
+        &mut scratch,
+    )
+    .map_err(|e| format!("attention: {e}"))?;
+    npy::write_f32(&req.out, &[hq, lq, dv], &out)?;
+    if let Some(path) = &req.lse {
+        npy::write_f32(path, &[hq, lq], &lse)?;
+    }
+    Ok(())
+}
