@@ -39,41 +39,76 @@ impl std::str::FromStr for Storage {
     }
 }
 
-/// Everything `emkern attention` needs.
-#[derive(Clone, Debug)]
+/// Everything `emkern attention` needs (also its command-line arguments).
+#[derive(Clone, Debug, clap::Args)]
 pub struct Request {
-    /// Q file.
+    /// Queries.
+    #[arg(long)]
     pub q: PathBuf,
-    /// K file.
+    /// Keys.
+    #[arg(long)]
     pub k: PathBuf,
-    /// V file.
+    /// Values.
+    #[arg(long)]
     pub v: PathBuf,
-    /// Optional mask file.
+    /// `[len_q, len_kv]` (or per head): bool where true = may attend, or f32 added to the scores.
+    #[arg(long)]
     pub mask: Option<PathBuf>,
     /// Causal mask.
+    #[arg(long)]
     pub causal: bool,
-    /// Query/key alignment.
-    pub align: Align,
-    /// Sliding window.
+    /// How queries line up with keys (for the causal mask, the window and ALiBi).
+    #[arg(long, value_enum, default_value_t = AlignArg::BottomRight)]
+    pub causal_align: AlignArg,
+    /// Sliding window: a query at position p sees keys at positions >= p - W + 1.
+    #[arg(long)]
     pub window: Option<usize>,
-    /// Score multiplier (default 1/√d_k).
+    /// Score multiplier (default 1/sqrt(d_k)).
+    #[arg(long)]
     pub scale: Option<f32>,
-    /// Logit soft-cap.
+    /// Logit soft-capping c: scores become c·tanh(s/c).
+    #[arg(long)]
     pub softcap: Option<f32>,
-    /// ALiBi with the standard slopes.
+    /// ALiBi biases with the standard slopes for the number of query heads.
+    #[arg(long)]
     pub alibi: bool,
-    /// Storage of K and V.
+    /// Storage type of K and V (values are rounded to it).
+    #[arg(long, default_value = "f32")]
     pub kv_dtype: Storage,
-    /// Storage of Q.
+    /// Storage type of Q.
+    #[arg(long, default_value = "f32")]
     pub q_dtype: Storage,
-    /// Query rows per tile (default: the level's).
+    /// Query rows per tile (default: tuned for the SIMD level).
+    #[arg(long)]
     pub tile_q: Option<usize>,
-    /// Keys per tile (default: the level's).
+    /// Keys per tile (default: tuned for the SIMD level).
+    #[arg(long)]
     pub tile_kv: Option<usize>,
-    /// Output file.
+    /// Output `.npy` (f32).
+    #[arg(long)]
     pub out: PathBuf,
-    /// Optional log-sum-exp output file.
+    /// Also write the log-sum-exp per query row `[heads_q, len_q]`.
+    #[arg(long)]
     pub lse: Option<PathBuf>,
+}
+
+/// Query/key alignment on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlignArg {
+    /// Query i sees keys <= i + len_kv - len_q (decoding against a cache; FlashAttention >= 2.1).
+    BottomRight,
+    /// Query i sees keys <= i (PyTorch CPU `is_causal`).
+    TopLeft,
+}
+
+impl AlignArg {
+    /// The kernel's alignment.
+    pub fn align(self) -> Align {
+        match self {
+            AlignArg::BottomRight => Align::BottomRight,
+            AlignArg::TopLeft => Align::TopLeft,
+        }
+    }
 }
 
 /// Input values converted to their storage type.
@@ -150,7 +185,7 @@ pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
     let simd = Simd::best();
     let mut params = Params::new();
     params.mask.causal = req.causal;
-    params.align = req.align;
+    params.align = req.causal_align.align();
     params.mask.window = req.window;
     params.scale = req.scale;
     params.softcap = req.softcap;

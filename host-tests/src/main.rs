@@ -72,56 +72,7 @@ enum Command {
     },
     /// Streaming softmax attention over NumPy `.npy` inputs through the no_std core (Q `[heads_q, len_q, d_k]`,
     /// K `[heads_kv, len_kv, d_k]`, V `[heads_kv, len_kv, d_v]`); writes the output `[heads_q, len_q, d_v]`.
-    Attention {
-        /// Queries.
-        #[arg(long)]
-        q: PathBuf,
-        /// Keys.
-        #[arg(long)]
-        k: PathBuf,
-        /// Values.
-        #[arg(long)]
-        v: PathBuf,
-        /// `[len_q, len_kv]` (or per head): bool where true = may attend, or f32 added to the scores.
-        #[arg(long)]
-        mask: Option<PathBuf>,
-        /// Causal mask.
-        #[arg(long)]
-        causal: bool,
-        /// How queries line up with keys (for the causal mask, the window and ALiBi).
-        #[arg(long, value_enum, default_value_t = AlignArg::BottomRight)]
-        causal_align: AlignArg,
-        /// Sliding window: a query at position p sees keys at positions >= p - W + 1.
-        #[arg(long)]
-        window: Option<usize>,
-        /// Score multiplier (default 1/sqrt(d_k)).
-        #[arg(long)]
-        scale: Option<f32>,
-        /// Logit soft-capping c: scores become c·tanh(s/c).
-        #[arg(long)]
-        softcap: Option<f32>,
-        /// ALiBi biases with the standard slopes for the number of query heads.
-        #[arg(long)]
-        alibi: bool,
-        /// Storage type of K and V (values are rounded to it).
-        #[arg(long, default_value = "f32")]
-        kv_dtype: attend::Storage,
-        /// Storage type of Q.
-        #[arg(long, default_value = "f32")]
-        q_dtype: attend::Storage,
-        /// Query rows per tile (default: tuned for the SIMD level).
-        #[arg(long)]
-        tile_q: Option<usize>,
-        /// Keys per tile (default: tuned for the SIMD level).
-        #[arg(long)]
-        tile_kv: Option<usize>,
-        /// Output `.npy` (f32).
-        #[arg(long)]
-        out: PathBuf,
-        /// Also write the log-sum-exp per query row `[heads_q, len_q]`.
-        #[arg(long)]
-        lse: Option<PathBuf>,
-    },
+    Attention(attend::Request),
     /// Describe a model: trees, nodes, depth, bytes per node, flash and RAM needs, worst-case node visits.
     Inspect {
         /// The model (any supported format, or `.emk`).
@@ -176,48 +127,7 @@ fn main() -> ExitCode {
             output,
         } => run(|| predict(model, input, margin, output)),
         Command::Inspect { model } => run(|| inspect(model)),
-        Command::Attention {
-            q,
-            k,
-            v,
-            mask,
-            causal,
-            causal_align,
-            window,
-            scale,
-            softcap,
-            alibi,
-            kv_dtype,
-            q_dtype,
-            tile_q,
-            tile_kv,
-            out,
-            lse,
-        } => run(|| {
-            let align = match causal_align {
-                AlignArg::BottomRight => emkern::attention::Align::BottomRight,
-                AlignArg::TopLeft => emkern::attention::Align::TopLeft,
-            };
-            let req = attend::Request {
-                q,
-                k,
-                v,
-                mask,
-                causal,
-                align,
-                window,
-                scale,
-                softcap,
-                alibi,
-                kv_dtype,
-                q_dtype,
-                tile_q,
-                tile_kv,
-                out,
-                lse,
-            };
-            attend::run(&req)
-        }),
+        Command::Attention(req) => run(|| attend::run(&req)),
         Command::Bench {
             model: Some(model),
             input: Some(input),
@@ -300,15 +210,6 @@ fn main() -> ExitCode {
 }
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
-
-/// Query/key alignment on the command line.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum AlignArg {
-    /// Query i sees keys <= i + len_kv - len_q (decoding against a cache; FlashAttention >= 2.1).
-    BottomRight,
-    /// Query i sees keys <= i (PyTorch CPU `is_causal`).
-    TopLeft,
-}
 
 fn run(f: impl FnOnce() -> CliResult) -> ExitCode {
     match f() {
