@@ -40,6 +40,7 @@ use cortex_m_semihosting::{debug, heprintln};
 use defmt_semihosting as _;
 use emkern_simd::{Level, Simd, bf16, f16, selftest};
 
+mod attn;
 mod forest;
 
 /// At most this many failures are printed per level and primitive (all are counted).
@@ -96,6 +97,9 @@ fn main() -> ! {
     let (forest_passed, forest_failed) = forest::run();
     passed = passed.saturating_add(forest_passed);
     failed = failed.saturating_add(forest_failed);
+    let (attn_passed, attn_failed) = attn::run();
+    passed = passed.saturating_add(attn_passed);
+    failed = failed.saturating_add(attn_failed);
 
     instruction_counts(peripherals.SYST, &levels);
 
@@ -529,9 +533,46 @@ fn instruction_counts(syst: SYST, levels: &[Option<Simd>]) {
         }
     }
     repeatable &= forest_instructions(&mut ticks, &cal);
+    repeatable &= attention_instructions(&mut ticks, &cal, levels);
     if !repeatable {
         defmt::println!("warning: some instruction counts did not repeat within one tick");
     }
+}
+
+/// Instructions per attention call (the self-test problem) at each level; returns whether the counts repeated.
+fn attention_instructions(ticks: &mut Ticks, cal: &Calibration, levels: &[Option<Simd>]) -> bool {
+    let problem = attn::Problem::new();
+    let mut repeatable = true;
+    for half in [false, true] {
+        let mut line = Line::new();
+        let _ = write!(
+            line,
+            "attention call ({} K/V)",
+            if half { "f16" } else { "f32" }
+        );
+        for simd in levels.iter().flatten() {
+            let mut job = attn::Job {
+                problem: &problem,
+                simd: *simd,
+                half,
+                out: [0.0; attn::OUT_LEN],
+            };
+            let mut runs = [0u32; 3];
+            for t in runs.iter_mut() {
+                *t = ticks.time(attn::job, &mut job);
+            }
+            let [_, t1, t2] = runs;
+            repeatable &= t1.abs_diff(t2) <= 1;
+            let _ = write!(
+                line,
+                "  {}: {}",
+                simd.level().name(),
+                cal.instructions(t1.min(t2))
+            );
+        }
+        defmt::println!("{=str}", line.as_str());
+    }
+    repeatable
 }
 
 /// Instructions per row of the bundled forest (mean and maximum over the first rows); returns whether the
