@@ -17,6 +17,9 @@ use emkern_host::import::sklearn;
 use emkern_host::ir::{
     Aggregate, Compare, Ensemble, MissingMode, Node, Precision, Test, Transform,
 };
+mod common;
+
+use common::fixtures::{Outcome, close, read_csv, run_all, score};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -26,43 +29,6 @@ const REL: f64 = 1e-5;
 const ABS: f64 = 1e-7;
 /// Relative tolerance of the IR's f64 reference evaluation (only summation order differs from scikit-learn).
 const REL_REFERENCE: f64 = 1e-9;
-
-/// An expected-output table: column names and rows of f64 values (full precision), read by
-/// [`emkern_host::data::read_csv_f64`].
-struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<f64>>,
-}
-
-fn read_csv(path: &Path) -> Result<Table, String> {
-    let t = emkern_host::data::read_csv_f64(path).map_err(|e| e.to_string())?;
-    Ok(Table {
-        header: t.columns,
-        rows: t.rows,
-    })
-}
-
-fn close(got: f64, want: f64, rel: f64, abs: f64) -> bool {
-    (got.is_nan() && want.is_nan()) || (got - want).abs() <= rel * want.abs() + abs
-}
-
-struct Outcome {
-    rows: usize,
-    outputs: usize,
-    trees: usize,
-    worst_reference: f64,
-    worst_margin: f64,
-    worst_pred: f64,
-    failures: Vec<String>,
-}
-
-/// Largest error relative to the tolerance scale `rel·|want| + abs` (≤ 1 passes).
-fn score(got: f64, want: f64, rel: f64, abs: f64) -> f64 {
-    if got.is_nan() && want.is_nan() {
-        return 0.0;
-    }
-    (got - want).abs() / (rel * want.abs() + abs)
-}
 
 fn run_fixture(dir: &Path) -> Result<Outcome, String> {
     let ensemble = sklearn::load(dir.join("model.json")).map_err(|e| format!("import: {e}"))?;
@@ -150,69 +116,7 @@ fn fixture_root() -> PathBuf {
 
 #[test]
 fn sklearn_fixtures_match_sklearn() {
-    let root = fixture_root();
-    let mut dirs: Vec<PathBuf> = match std::fs::read_dir(&root) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.join("model.json").is_file())
-            .collect(),
-        Err(e) => panic!(
-            "no scikit-learn fixtures: cannot read {}: {e}",
-            root.display()
-        ),
-    };
-    dirs.sort();
-    assert!(
-        !dirs.is_empty(),
-        "no scikit-learn fixtures (directories with model.json) under {}",
-        root.display()
-    );
-    let mut failed = Vec::new();
-    println!(
-        "{:<52} {:>5} {:>4} {:>5} {:>10} {:>10} {:>10}  result",
-        "fixture", "rows", "outs", "trees", "ref/tol", "margin/tol", "pred/tol"
-    );
-    for dir in &dirs {
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        match run_fixture(dir) {
-            Ok(o) => {
-                let ok = o.failures.is_empty();
-                println!(
-                    "{name:<52} {:>5} {:>4} {:>5} {:>10.3e} {:>10.3e} {:>10.3e}  {}",
-                    o.rows,
-                    o.outputs,
-                    o.trees,
-                    o.worst_reference,
-                    o.worst_margin,
-                    o.worst_pred,
-                    if ok {
-                        "ok".to_string()
-                    } else {
-                        format!("FAIL ({} mismatches)", o.failures.len())
-                    }
-                );
-                if !ok {
-                    for f in o.failures.iter().take(5) {
-                        println!("    {f}");
-                    }
-                    failed.push(name);
-                }
-            }
-            Err(e) => {
-                println!("{name:<52} FAIL: {e}");
-                failed.push(name);
-            }
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "{} of {} scikit-learn fixtures failed: {failed:?}",
-        failed.len(),
-        dirs.len()
-    );
+    run_all("scikit-learn", &fixture_root(), "model.json", run_fixture);
 }
 
 /// A small document by the specification: vector leaves, a mean, a categorical split, an `"inf"` threshold.

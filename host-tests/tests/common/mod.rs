@@ -1,0 +1,3 @@
+//! Helpers shared by the fixture tests.
+
+pub mod fixtures;
