@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 
 use emkern::forest::Forest;
-use emkern_host::data;
 use emkern_host::export::blob;
 use emkern_host::import::lightgbm;
 use emkern_host::ir::{
@@ -17,15 +16,8 @@ use emkern_host::ir::{
 };
 mod common;
 
-use common::fixtures::{Outcome, close, read_csv, run_all, score};
+use common::fixtures::{ABS, Outcome, REL, check_fixture, close, run_all};
 use proptest::prelude::*;
-
-/// Relative tolerance of the core's f32 outputs against LightGBM's f64 numbers.
-const REL: f64 = 1e-5;
-/// Absolute slack for values near zero.
-const ABS: f64 = 1e-7;
-/// Relative tolerance of the IR's f64 reference evaluation (only summation order differs from LightGBM).
-const REL_REFERENCE: f64 = 1e-9;
 
 /// LightGBM's `sigmoid:` objective parameter, which the importer folds into the leaves (so the exported margin is
 /// σ times LightGBM's raw score).
@@ -56,80 +48,12 @@ fn run_fixture(dir: &Path) -> Result<Outcome, String> {
     let model_text = std::fs::read_to_string(&model_path)
         .map_err(|e| format!("{}: {e}", model_path.display()))?;
     let ensemble = lightgbm::load(&model_path).map_err(|e| format!("import: {e}"))?;
-    let bytes = blob::write(&ensemble).map_err(|e| format!("export: {e}"))?;
-    let forest = Forest::new(&bytes).map_err(|e| format!("blob: {e:?}"))?;
-    let input = data::read_csv(&dir.join("input.csv")).map_err(|e| e.to_string())?;
-    let margin = read_csv(&dir.join("margin.csv"))?;
-    let pred = read_csv(&dir.join("pred.csv"))?;
-    let n_out = ensemble.n_outputs as usize;
-    let out_len = ensemble.output_len();
-    if input.columns.len() < ensemble.n_features as usize {
-        return Err(format!(
-            "input.csv has {} columns, the model reads {}",
-            input.columns.len(),
-            ensemble.n_features
-        ));
-    }
-    if margin.header.len() != n_out || pred.header.len() != out_len {
-        return Err(format!(
-            "margin.csv/pred.csv have {}/{} columns, the model has {n_out} margins and {out_len} predictions",
-            margin.header.len(),
-            pred.header.len()
-        ));
-    }
-    if margin.rows.len() != input.rows || pred.rows.len() != input.rows {
-        return Err("input.csv, margin.csv and pred.csv differ in row count".into());
-    }
-    let factor = margin_factor(&ensemble, &model_text);
-    let mut o = Outcome {
-        rows: input.rows,
-        outputs: n_out,
-        trees: ensemble.trees.len(),
-        worst_reference: 0.0,
-        worst_margin: 0.0,
-        worst_pred: 0.0,
-        failures: Vec::new(),
-    };
-    let mut m = vec![0f32; n_out];
-    let mut p = vec![0f32; out_len];
-    for r in 0..input.rows {
-        let x = input.row(r);
-        let reference = ensemble.margin_reference(x);
-        forest
-            .predict_margin(x, &mut m)
-            .map_err(|e| format!("predict_margin: {e:?}"))?;
-        forest
-            .predict(x, &mut p)
-            .map_err(|e| format!("predict: {e:?}"))?;
-        for k in 0..n_out {
-            let want = margin.rows[r][k] * factor;
-            let s = score(reference[k], want, REL_REFERENCE, 1e-12);
-            o.worst_reference = o.worst_reference.max(s);
-            if !close(reference[k], want, REL_REFERENCE, 1e-12) {
-                o.failures.push(format!(
-                    "row {r}, margin {k}: IR reference {} vs LightGBM {want}",
-                    reference[k]
-                ));
-            }
-            o.worst_margin = o.worst_margin.max(score(m[k] as f64, want, REL, ABS));
-            if !close(m[k] as f64, want, REL, ABS) {
-                o.failures.push(format!(
-                    "row {r}, margin {k}: core {} vs LightGBM {want}",
-                    m[k]
-                ));
-            }
-        }
-        for (k, &got) in p.iter().enumerate() {
-            let want = pred.rows[r][k];
-            o.worst_pred = o.worst_pred.max(score(got as f64, want, REL, ABS));
-            if !close(got as f64, want, REL, ABS) {
-                o.failures.push(format!(
-                    "row {r}, prediction {k}: core {got} vs LightGBM {want}"
-                ));
-            }
-        }
-    }
-    Ok(o)
+    check_fixture(
+        "LightGBM",
+        dir,
+        &ensemble,
+        margin_factor(&ensemble, &model_text),
+    )
 }
 
 fn fixture_root() -> PathBuf {
