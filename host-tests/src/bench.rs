@@ -372,6 +372,9 @@ pub fn report(
         for &n in lengths {
             let _ = write!(s, "{:<19} {:>6}", prim.name(), n);
             let mut base = None;
+            // A conversion's ceiling: a copy of its working set, measured once for all levels.
+            let copy =
+                (unit == Unit::Bytes).then(|| copy_bandwidth((n as f64 * per) as usize, timing));
             for (i, &l) in levels.iter().enumerate() {
                 progress(done, total);
                 done += 1;
@@ -386,11 +389,7 @@ pub fn report(
                 let speedup = m.rate / base_rate;
                 let ceiling = match unit {
                     Unit::Flops => peaks[i].map(|p| format!("{:>3.0}% peak", 100.0 * m.rate / p)),
-                    Unit::Bytes => {
-                        let bytes = (n as f64 * per) as usize;
-                        let bw = copy_bandwidth(bytes, timing);
-                        Some(format!("{:>3.0}% copy", 100.0 * m.rate / bw))
-                    }
+                    Unit::Bytes => copy.map(|bw| format!("{:>3.0}% copy", 100.0 * m.rate / bw)),
                     Unit::Elements => None,
                 };
                 let _ = write!(
