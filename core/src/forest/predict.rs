@@ -310,16 +310,10 @@ impl Forest<'_> {
         outs: &mut [&mut [f32]; LANES],
         transform: bool,
     ) {
-        let b = self.bytes;
         let n = self.n_outputs.min(CHUNK);
-        let mean = self.aggregate == Aggregate::Mean;
         let mut acc = [[V::ZERO; CHUNK]; LANES];
         for a in acc.iter_mut() {
-            for (k, v) in a.iter_mut().enumerate().take(n) {
-                // SAFETY: k < n_outputs, and the base margins section holds n_outputs values.
-                let base = unsafe { V::read(b, self.base_off + k * V::BYTES) };
-                *v = if mean { V::ZERO } else { base };
-            }
+            self.start_sums(0, &mut a[..n]);
         }
         for t in 0..self.n_trees {
             let tr = self.tree_ref(t);
@@ -337,13 +331,7 @@ impl Forest<'_> {
         }
         for (a, out) in acc.iter_mut().zip(outs.iter_mut()) {
             let a = &mut a[..n];
-            if mean {
-                for (k, v) in a.iter_mut().enumerate() {
-                    // SAFETY: as above.
-                    let base = unsafe { V::read(b, self.base_off + k * V::BYTES) };
-                    *v = (*v).div(V::from_f64(self.divisor)) + base;
-                }
-            }
+            self.finish_sums(0, a);
             if transform {
                 apply_transform(self.transform, a, out);
             } else {
@@ -361,15 +349,7 @@ impl Forest<'_> {
         first: usize,
         acc: &mut [V],
     ) {
-        let b = self.bytes;
-        let mean = self.aggregate == Aggregate::Mean;
-        // Sums start from the base margin and add trees in order (XGBoost's order, so f32 sums match it bit for
-        // bit); means add the base after dividing.
-        for (k, a) in acc.iter_mut().enumerate() {
-            // SAFETY: `first + k < n_outputs`, and the base margins section holds n_outputs values.
-            let base = unsafe { V::read(b, self.base_off + (first + k) * V::BYTES) };
-            *a = if mean { V::ZERO } else { base };
-        }
+        self.start_sums(first, acc);
         // Trees are walked LANES at a time, interleaved, so that the dependent loads of one walk overlap with the
         // others' (a single walk is bound by load latency).
         let mut t = 0;
@@ -385,11 +365,33 @@ impl Forest<'_> {
             }
             t += group;
         }
-        if mean {
+        self.finish_sums(first, acc);
+    }
+
+    /// The base margin of column `k` (`k < n_outputs`).
+    #[inline(always)]
+    fn base<V: Value>(&self, k: usize) -> V {
+        // SAFETY: callers pass k < n_outputs, and the base margins section holds n_outputs values.
+        unsafe { V::read(self.bytes, self.base_off + k * V::BYTES) }
+    }
+
+    /// Starts the sums of columns `first .. first + acc.len()`: sums start from the base margin and add trees in
+    /// order (XGBoost's order, so f32 sums match it bit for bit); means start from zero and add the base after
+    /// dividing ([`Forest::finish_sums`]).
+    #[inline(always)]
+    fn start_sums<V: Value>(&self, first: usize, acc: &mut [V]) {
+        let mean = self.aggregate == Aggregate::Mean;
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = if mean { V::ZERO } else { self.base(first + k) };
+        }
+    }
+
+    /// Finishes sums started by [`Forest::start_sums`]: a mean divides and adds the base margin.
+    #[inline(always)]
+    fn finish_sums<V: Value>(&self, first: usize, acc: &mut [V]) {
+        if self.aggregate == Aggregate::Mean {
             for (k, a) in acc.iter_mut().enumerate() {
-                // SAFETY: as above.
-                let base = unsafe { V::read(b, self.base_off + (first + k) * V::BYTES) };
-                *a = (*a).div(V::from_f64(self.divisor)) + base;
+                *a = (*a).div(V::from_f64(self.divisor)) + self.base(first + k);
             }
         }
     }
