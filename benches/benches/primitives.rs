@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use emkern_host::bench::{Buffers, Primitive, Unit, pseudo_random};
-use emkern_simd::{Simd, calibrate};
+use emkern_simd::{GemmShape, Simd, calibrate};
 
 const LENGTHS: [usize; 3] = [64, 1024, 65536];
 
@@ -121,5 +121,40 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_secs(1))
 }
 
-criterion_group! { name = benches; config = config(); targets = ceilings, dot_peers, primitives }
+/// The register-tiled `gemm` on the shapes attention gives it: a K tile against a block's packed queries
+/// (`m` keys × `n` query rows × `k = d_k`), P·V for a chunk of rows (`m` rows × `n = d_v` × `k` keys) and the
+/// decode shape (8 query heads of one group). FLOP/s (`2·m·n·k`).
+fn gemm_shapes(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gemm");
+    for (name, m, n, k) in [
+        ("scores_64x32x128", 64, 32, 128),
+        ("scores_64x64x128", 64, 64, 128),
+        ("pv_8x128x64", 8, 128, 64),
+        ("pv_16x128x64", 16, 128, 64),
+        ("decode_scores_64x8x128", 64, 8, 128),
+    ] {
+        let shape = GemmShape {
+            m,
+            n,
+            k,
+            lda: k,
+            ldb: n,
+            ldc: n,
+        };
+        let a = pseudo_random(m * k, 1);
+        let b = pseudo_random(k * n, 2);
+        let mut out = vec![0.0f32; m * n];
+        group.throughput(Throughput::Elements(2 * (m * n * k) as u64));
+        for simd in Simd::available() {
+            group.bench_with_input(
+                BenchmarkId::new(simd.level().name(), name),
+                &name,
+                |bch, _| bch.iter(|| simd.gemm(shape, black_box(&a), &b, &mut out, true)),
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group! { name = benches; config = config(); targets = ceilings, dot_peers, primitives, gemm_shapes }
 criterion_main!(benches);

@@ -2,7 +2,7 @@
 
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use crate::kernels::Kernels;
+use crate::kernels::{GemmShape, Kernels};
 use crate::portable::Scalar;
 use crate::{Level, bf16, f16};
 
@@ -191,6 +191,19 @@ impl Simd {
     #[inline]
     pub fn rotate_half_split(self, x: &mut [f32], cos: &[f32], sin: &[f32]) {
         dispatch!(self, k => k.rotate_half_split(x, cos, sin))
+    }
+
+    /// See [`Kernels::gemm`].
+    #[inline]
+    pub fn gemm(
+        self,
+        shape: GemmShape,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        accumulate: bool,
+    ) -> bool {
+        dispatch!(self, k => k.gemm(shape, a, b, c, accumulate))
     }
 }
 

@@ -86,6 +86,73 @@ pub trait Kernels: Copy + Sealed {
     /// `s = sin[i]` and `n = min(h, cos.len(), sin.len())`. Other elements (including the last one of an odd
     /// length) are untouched.
     fn rotate_half_split(self, x: &mut [f32], cos: &[f32], sin: &[f32]);
+
+    /// Small matrix product with row-major operands (the register-tiled core of attention's `Q·Kᵀ` and `P·V`):
+    /// for `i < m`, `j < n`,
+    ///
+    /// `c[i·ldc + j] = c₀ + Σ_{p<k} a[i·lda + p] · b[p·ldb + j]`
+    ///
+    /// where `c₀` is the old `c[i·ldc + j]` when `accumulate` is set and `0` otherwise. The terms are added to
+    /// `c₀` one by one in increasing `p` (one fused multiply-add each where the level has FMA, a multiply then an
+    /// add on the scalar level), so the result does not depend on how a level tiles the work, and `k = 0` gives
+    /// `c₀`. Error bound: `|c − exact| ≤ (k + 1)·2⁻²⁴·(|c₀| + Σ_p |a·b|)` plus underflow.
+    ///
+    /// Returns `false` and touches nothing when the operands are too short for the shape or `ldc < n`
+    /// ([`GemmShape::fits`]); `true` otherwise. Elements of `c` between rows (`j ≥ n`) are never written.
+    fn gemm(self, shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool;
+}
+
+/// Shape and strides (in elements) of a [`Kernels::gemm`] call: `C[m×n] (+)= A[m×k]·B[k×n]`, each operand
+/// row-major with its own row stride.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct GemmShape {
+    /// Rows of `A` and `C`.
+    pub m: usize,
+    /// Columns of `B` and `C`.
+    pub n: usize,
+    /// Columns of `A`, rows of `B` (the summed dimension).
+    pub k: usize,
+    /// Elements from one row of `A` to the next.
+    pub lda: usize,
+    /// Elements from one row of `B` to the next.
+    pub ldb: usize,
+    /// Elements from one row of `C` to the next (at least `n`, so rows of `C` do not overlap).
+    pub ldc: usize,
+}
+
+impl GemmShape {
+    /// Whether slices of these lengths hold every element the shape touches: with `m, n > 0`, `ldc ≥ n` and
+    /// `(m−1)·ldc + n ≤ c_len`, and when also `k > 0`, `(m−1)·lda + k ≤ a_len` and `(k−1)·ldb + n ≤ b_len`.
+    /// An empty product (`m = 0` or `n = 0`) always fits. Never overflows.
+    pub const fn fits(&self, a_len: usize, b_len: usize, c_len: usize) -> bool {
+        let GemmShape {
+            m,
+            n,
+            k,
+            lda,
+            ldb,
+            ldc,
+        } = *self;
+        if m == 0 || n == 0 {
+            return true;
+        }
+        if ldc < n || !extent_fits(m, ldc, n, c_len) {
+            return false;
+        }
+        k == 0 || (extent_fits(m, lda, k, a_len) && extent_fits(k, ldb, n, b_len))
+    }
+}
+
+/// `(rows − 1)·stride + width ≤ len` without overflow (`rows ≥ 1`).
+const fn extent_fits(rows: usize, stride: usize, width: usize, len: usize) -> bool {
+    match (rows - 1).checked_mul(stride) {
+        Some(x) => match x.checked_add(width) {
+            Some(end) => end <= len,
+            None => false,
+        },
+        None => false,
+    }
 }
 
 /// How many leading entries of `out` a [`Kernels::dot_rows`] call fills: the number of `r < out_len` with

@@ -47,7 +47,7 @@ pub mod selftest;
 
 pub use dispatch::{Available, Simd};
 pub use half::{bf16, f16};
-pub use kernels::{Kernels, rows_that_fit};
+pub use kernels::{GemmShape, Kernels, rows_that_fit};
 pub use level::Level;
 
 /// Dot product `Σ a[i]·b[i]` over the common prefix of `a` and `b`, accumulated in f32, on [`Simd::best`].
@@ -133,4 +133,10 @@ pub fn rotate_interleaved(x: &mut [f32], cos: &[f32], sin: &[f32]) {
 #[inline]
 pub fn rotate_half_split(x: &mut [f32], cos: &[f32], sin: &[f32]) {
     Simd::best().rotate_half_split(x, cos, sin)
+}
+
+/// `C (+)= A·B` for small row-major matrices, on [`Simd::best`]. See [`Kernels::gemm`].
+#[inline]
+pub fn gemm(shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool {
+    Simd::best().gemm(shape, a, b, c, accumulate)
 }

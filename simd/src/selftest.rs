@@ -2,7 +2,7 @@
 //! portable scalar oracle ([`Simd::scalar`], [`crate::portable`]).
 //!
 //! It is `no_std`, allocation-free and panic-free, and uses only fixed-size stack buffers (at most 4160 bytes
-//! each, about 21 KiB live at a time), so the same code runs in firmware on a microcontroller and in a host
+//! each, about 26 KiB live at a time, in the `gemm` cases), so the same code runs in firmware on a microcontroller and in a host
 //! integration test.
 //!
 //! # What is run
@@ -13,7 +13,8 @@
 //! special values (±0, subnormals, ±inf, NaN, huge and small magnitudes), rounding ties for the narrowing
 //! conversions, and raw random bit patterns. [`Kernels::dot_rows`](crate::Kernels::dot_rows) is also run with
 //! 0 to 9 rows, contiguous, padded, overlapping and repeated (`stride == 0`) rows, and with a `rows` slice too
-//! short for the last row.
+//! short for the last row. [`Kernels::gemm`](crate::Kernels::gemm) is run on 0 to 25 rows, 0 to 130 columns and
+//! depths 0 to 33, contiguous and padded, accumulating or not, and with operands too short (refused).
 //!
 //! Besides the values, each case checks that nothing outside the processed range was written (the output
 //! buffers carry sentinels around the slices) and the inputs are surrounded by poison values (NaN, or `+inf` for
@@ -57,10 +58,10 @@
 //! }
 //! ```
 
-use crate::{Level, Simd, bf16, f16};
+use crate::{GemmShape, Level, Simd, bf16, f16};
 
 /// How many primitives the self-test checks (the methods of [`Kernels`](crate::Kernels)).
-pub const PRIMITIVE_COUNT: usize = 14;
+pub const PRIMITIVE_COUNT: usize = 15;
 
 /// The names of the checked primitives, in the order of [`Tally::primitives`].
 pub const PRIMITIVES: [&str; PRIMITIVE_COUNT] = [
@@ -78,6 +79,7 @@ pub const PRIMITIVES: [&str; PRIMITIVE_COUNT] = [
     "f32_to_bf16",
     "rotate_interleaved",
     "rotate_half_split",
+    "gemm",
 ];
 
 const P_DOT: usize = 0;
@@ -94,6 +96,7 @@ const P_BF16_TO_F32: usize = 10;
 const P_F32_TO_BF16: usize = 11;
 const P_ROTATE_INTERLEAVED: usize = 12;
 const P_ROTATE_HALF_SPLIT: usize = 13;
+const P_GEMM: usize = 14;
 
 /// Which property of a case failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,9 +121,10 @@ pub struct Failure {
     pub primitive: &'static str,
     /// The input family, e.g. `"unit"`, `"special"`, `"bits"`.
     pub data: &'static str,
-    /// The nominal length of the case (the first input's length; the dimension for `dot_rows`).
+    /// The nominal length of the case (the first input's length; the dimension for `dot_rows`; `m·1000 + n`
+    /// for `gemm`, whose depth `k` is then in `offset`).
     pub len: u32,
-    /// Start offset (in elements) of the first input slice inside its buffer.
+    /// Start offset (in elements) of the first input slice inside its buffer (the depth `k` for `gemm`).
     pub offset: u32,
     /// Index of the wrong element relative to the output slice start (`u32::MAX` for a scalar result); for
     /// [`Check::Untouched`] it may lie before (wrapping) or after the slice.
@@ -220,6 +224,7 @@ pub fn run(simd: Simd, on_failure: &mut dyn FnMut(&Failure)) -> Tally {
     test_f32_to_bf16(&mut ctx);
     test_rotate(&mut ctx, false);
     test_rotate(&mut ctx, true);
+    test_gemm(&mut ctx);
     ctx.tally
 }
 
@@ -737,6 +742,151 @@ fn reduction_close_ftz(got: f32, n: usize, terms: impl Iterator<Item = (f32, f32
     let tol = (n as f64 + 8.0) * f64::from(EPS) * abs_sum
         + (2.0 * n as f64 + 8.0) * f64::from(MIN_NORMAL);
     !got.is_nan() && (got - sum).abs() <= tol
+}
+
+/// `gemm` on every combination of these rows, columns and depths that fits the buffers, with and without
+/// accumulation, contiguous and padded strides (`A`, `B` and `C` padded differently), and with operands one
+/// element too short (which must be refused without writing). Each element of `C` is a reduction of `k + 1`
+/// terms and gets the reduction tolerance; elements between and after the rows of `C` must stay untouched.
+#[inline(never)]
+fn test_gemm(ctx: &mut Ctx<'_>) {
+    const MS: [usize; 9] = [0, 1, 2, 3, 5, 6, 7, 13, 25];
+    const NS: [usize; 19] = [
+        0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 130,
+    ];
+    const KS: [usize; 6] = [0, 1, 2, 7, 16, 33];
+    const DATA: [Data; 3] = [Data::Unit, Data::Wide, Data::Special];
+    let mut a = [POISON; CAP];
+    let mut b = [POISON; CAP];
+    let mut got = [0.0f32; CAP];
+    let sentinel = f32::from_bits(SENTINEL);
+    for (di, &data) in DATA.iter().enumerate() {
+        for &m in &MS {
+            for &n in &NS {
+                for &k in &KS {
+                    for variant in 0..4usize {
+                        let pad = variant & 1;
+                        let accumulate = variant & 2 != 0;
+                        let shape = GemmShape {
+                            m,
+                            n,
+                            k,
+                            lda: k + pad,
+                            ldb: n + 2 * pad,
+                            ldc: n + 3 * pad,
+                        };
+                        let a_len = if m == 0 { 0 } else { (m - 1) * shape.lda + k };
+                        let b_len = if k == 0 { 0 } else { (k - 1) * shape.ldb + n };
+                        let c_len = if m == 0 { 0 } else { (m - 1) * shape.ldc + n };
+                        if a_len.max(b_len).max(c_len) + GUARD + 1 > CAP {
+                            continue;
+                        }
+                        // Offsets 1 for A and C make the starts unaligned.
+                        let (oa, oc) = (1usize, 1usize);
+                        let mut rng = Rng::for_case([P_GEMM, di * 4 + variant, m * 256 + n, k]);
+                        reset(&mut a, oa + a_len + GUARD, POISON);
+                        reset(&mut b, b_len + GUARD, POISON);
+                        fill(&mut rng, data, sub_mut(&mut a, oa, a_len));
+                        fill(&mut rng, data, sub_mut(&mut b, 0, b_len));
+                        reset(&mut got, oc + c_len + GUARD, sentinel);
+                        fill(&mut rng, data, sub_mut(&mut got, oc, c_len));
+                        // Restore the sentinels between rows: only columns < n are C's elements.
+                        for i in 0..m {
+                            for j in n..shape.ldc {
+                                if let Some(x) = got.get_mut(oc + i * shape.ldc + j) {
+                                    *x = sentinel;
+                                }
+                            }
+                        }
+                        let mut want = got;
+                        let before = got;
+                        let (xa, xb) = (sub(&a, oa, a_len), sub(&b, 0, b_len));
+                        let mut case = Case::new(P_GEMM, data, m * 1000 + n, k);
+                        let ok_got =
+                            ctx.simd
+                                .gemm(shape, xa, xb, sub_mut(&mut got, oc, c_len), accumulate);
+                        let ok_want = Simd::scalar().gemm(
+                            shape,
+                            xa,
+                            xb,
+                            sub_mut(&mut want, oc, c_len),
+                            accumulate,
+                        );
+                        if ok_got != ok_want || !ok_got {
+                            case.fail(
+                                Check::Count,
+                                u32::MAX as usize,
+                                ok_got as u32 as f32,
+                                1.0,
+                                0.0,
+                            );
+                        }
+                        for i in 0..m {
+                            for j in 0..n {
+                                let at = oc + i * shape.ldc + j;
+                                let (g, w) = (got.get(at).copied(), want.get(at).copied());
+                                let (Some(g), Some(w)) = (g, w) else { continue };
+                                let c0 = if accumulate {
+                                    before.get(at).copied().unwrap_or(0.0)
+                                } else {
+                                    0.0
+                                };
+                                let terms = (0..k).map(|p| {
+                                    let x = xa.get(i * shape.lda + p).copied().unwrap_or(0.0);
+                                    let y = xb.get(p * shape.ldb + j).copied().unwrap_or(0.0);
+                                    (x, y)
+                                });
+                                let abs_sum: f32 = c0.abs()
+                                    + terms.clone().map(|(x, y)| (x * y).abs()).sum::<f32>();
+                                let (ok, tol) = reduction_close(g, w, k + 1, abs_sum);
+                                let all = core::iter::once((c0, 1.0)).chain(terms);
+                                if !(ok || (ctx.flushes && reduction_close_ftz(g, k + 1, all))) {
+                                    case.fail(Check::Value, at - oc, g, w, tol);
+                                }
+                            }
+                        }
+                        let is_cell = |at: usize| {
+                            at >= oc && at < oc + c_len && (at - oc) % shape.ldc.max(1) < n
+                        };
+                        check_outside(&mut case, &got, &before, oc + c_len + GUARD, is_cell);
+                        // Too-short operands: refused, nothing written.
+                        if m > 0 && n > 0 {
+                            let snapshot = got;
+                            let short_c = sub_mut(&mut got, oc, c_len - 1);
+                            if ctx.simd.gemm(shape, xa, xb, short_c, true) {
+                                case.fail(Check::Count, u32::MAX as usize, 1.0, 0.0, 0.0);
+                            }
+                            let short_a = sub(&a, oa, a_len.saturating_sub(1));
+                            let c_full = sub_mut(&mut got, oc, c_len);
+                            if k > 0 && ctx.simd.gemm(shape, short_a, xb, c_full, true) {
+                                case.fail(Check::Count, u32::MAX as usize, 1.0, 0.0, 0.0);
+                            }
+                            check_outside(&mut case, &got, &snapshot, oc + c_len + GUARD, |_| {
+                                false
+                            });
+                        }
+                        ctx.finish(case);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Fails the case if an element below `end` that is not a result cell (`is_cell`) differs from `before`.
+fn check_outside(
+    case: &mut Case,
+    got: &[f32],
+    before: &[f32],
+    end: usize,
+    is_cell: impl Fn(usize) -> bool,
+) {
+    for (at, (&g, &b)) in got.iter().zip(before).enumerate().take(end) {
+        if !is_cell(at) && g.to_bits() != b.to_bits() {
+            case.fail(Check::Untouched, at, g, b, 0.0);
+            return;
+        }
+    }
 }
 
 /// Σ|a[i]·b[i]| on the scalar path.

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use emkern_simd::{Kernels, Level, Simd, bf16, f16, portable::Scalar, rows_that_fit};
+use emkern_simd::{GemmShape, Kernels, Level, Simd, bf16, f16, portable::Scalar, rows_that_fit};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {
@@ -106,6 +106,44 @@ proptest! {
                 }
                 let row = &rows[r * stride..r * stride + x.len()];
                 check_sum(o, &dot_terms(x, row)).map_err(|e| TestCaseError::fail(format!("{}: row {r}: {e}", simd.level())))?;
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_matches_oracle(
+        m in 0usize..40,
+        n in 0usize..150,
+        k in 0usize..140,
+        pads in (0usize..3, 0usize..3, 0usize..3),
+        accumulate in any::<bool>(),
+        seed in 1u32..1000,
+    ) {
+        let shape = GemmShape { m, n, k, lda: k + pads.0, ldb: n + pads.1, ldc: n + pads.2 };
+        let a = pseudo_random(m * shape.lda + 3, seed);
+        let b = pseudo_random(k * shape.ldb + 3, seed + 1);
+        let c0: Vec<f32> = pseudo_random(m * shape.ldc + 3, seed + 2).iter().map(|v| v * 4.0).collect();
+        for simd in levels() {
+            let mut c = c0.clone();
+            prop_assert!(simd.gemm(shape, &a, &b, &mut c, accumulate), "{}: gemm refused", simd.level());
+            for (at, (&got, &old)) in c.iter().zip(&c0).enumerate() {
+                let (i, j) = (at / shape.ldc.max(1), at % shape.ldc.max(1));
+                if i >= m || j >= n {
+                    prop_assert!(got.to_bits() == old.to_bits(), "{}: gemm wrote outside C at {at}", simd.level());
+                    continue;
+                }
+                let mut terms: Vec<f64> = (0..k).map(|p| a[i * shape.lda + p] as f64 * b[p * shape.ldb + j] as f64).collect();
+                if accumulate {
+                    terms.push(old as f64);
+                }
+                check_sum(got, &terms).map_err(|e| TestCaseError::fail(format!("{}: gemm ({i}, {j}) of {shape:?}: {e}", simd.level())))?;
+            }
+            // One element too few of C: refused, nothing written.
+            if m > 0 && n > 0 {
+                let len = (m - 1) * shape.ldc + n - 1;
+                let mut short = c0[..len].to_vec();
+                prop_assert!(!simd.gemm(shape, &a, &b, &mut short, true), "{}: gemm accepted a short C", simd.level());
+                prop_assert!(short == c0[..len], "{}: a refused gemm wrote", simd.level());
             }
         }
     }

@@ -5,10 +5,11 @@
 pub mod convert;
 pub mod dot;
 pub mod exp;
+pub mod gemm;
 pub mod reduce;
 pub mod rotate;
 
-use crate::kernels::{Kernels, Sealed, rows_that_fit};
+use crate::kernels::{GemmShape, Kernels, Sealed, rows_that_fit};
 use crate::{Level, bf16, f16};
 
 /// Capability token for the portable scalar level. Always available.
@@ -99,5 +100,10 @@ impl Kernels for Scalar {
     #[inline]
     fn rotate_half_split(self, x: &mut [f32], cos: &[f32], sin: &[f32]) {
         rotate::half_split(x, cos, sin)
+    }
+
+    #[inline]
+    fn gemm(self, shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool {
+        gemm::gemm(shape, a, b, c, accumulate)
     }
 }

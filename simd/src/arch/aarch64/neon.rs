@@ -83,7 +83,7 @@ use core::arch::asm;
 use half::slice::HalfFloatSliceExt;
 
 use super::Neon;
-use crate::kernels::{Kernels, Sealed, rows_that_fit};
+use crate::kernels::{GemmShape, Kernels, Sealed, rows_that_fit};
 use crate::portable::exp::{CLAMP_HI, CLAMP_LO, LN2_HI, LN2_LO, LOG2E, P, ROUND_MAGIC};
 use crate::{Level, bf16, f16};
 
@@ -182,6 +182,11 @@ impl Kernels for Neon {
     fn rotate_half_split(self, x: &mut [f32], cos: &[f32], sin: &[f32]) {
         // SAFETY: the `Neon` token proves NEON is available.
         unsafe { rotate_half_split_kernel(x, cos, sin) }
+    }
+
+    #[inline]
+    fn gemm(self, shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool {
+        super::gemm::gemm(self, shape, a, b, c, accumulate)
     }
 }
 

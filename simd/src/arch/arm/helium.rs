@@ -59,7 +59,7 @@
 use core::arch::asm;
 
 use super::Helium;
-use crate::kernels::{Kernels, Sealed, rows_that_fit};
+use crate::kernels::{GemmShape, Kernels, Sealed, rows_that_fit};
 use crate::portable::exp::{CLAMP_HI, CLAMP_LO, LN2_HI, LN2_LO, LOG2E, P, ROUND_MAGIC};
 use crate::{Level, bf16, f16, portable};
 
@@ -202,6 +202,11 @@ impl Kernels for Helium {
         // SAFETY: the token proves MVE; the kernel reads and writes `x[..n]` and `x[h..h + n]` (disjoint, as
         // `n ≤ h`, and inside `x` as `h + n ≤ 2h ≤ x.len()`) and reads `n` elements of `cos` and `sin`.
         unsafe { rotate_half_split_raw(self, p, p.wrapping_add(h), cos.as_ptr(), sin.as_ptr(), n) }
+    }
+
+    #[inline]
+    fn gemm(self, shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool {
+        super::gemm::gemm(self, shape, a, b, c, accumulate)
     }
 }
 

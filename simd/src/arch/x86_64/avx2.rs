@@ -46,7 +46,7 @@
 use core::arch::x86_64::*;
 
 use super::Avx2;
-use crate::kernels::{Kernels, Sealed, rows_that_fit};
+use crate::kernels::{GemmShape, Kernels, Sealed, rows_that_fit};
 use crate::portable::exp::{CLAMP_HI, CLAMP_LO, LN2_HI, LN2_LO, LOG2E, P, ROUND_MAGIC};
 use crate::{Level, bf16, f16};
 
@@ -831,5 +831,10 @@ impl Kernels for Avx2 {
         // SAFETY: the token proves AVX2, FMA and F16C; the kernel touches only x[..n], x[h..h + n], cos[..n],
         // sin[..n] with h = x.len() / 2 and n = min(h, cos.len(), sin.len()).
         unsafe { rotate_half_split_kernel(x, cos, sin) }
+    }
+
+    #[inline]
+    fn gemm(self, shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool {
+        super::gemm::gemm_avx2(self, shape, a, b, c, accumulate)
     }
 }

@@ -39,7 +39,7 @@
 use core::arch::x86_64::*;
 
 use super::Avx512;
-use crate::kernels::{Kernels, Sealed};
+use crate::kernels::{GemmShape, Kernels, Sealed};
 use crate::portable::exp::{CLAMP_HI, CLAMP_LO, LN2_HI, LN2_LO, LOG2E, P, ROUND_MAGIC};
 use crate::{Level, bf16, f16};
 
@@ -290,5 +290,10 @@ impl Kernels for Avx512 {
     #[inline]
     fn rotate_half_split(self, x: &mut [f32], cos: &[f32], sin: &[f32]) {
         self.avx2().rotate_half_split(x, cos, sin)
+    }
+
+    #[inline]
+    fn gemm(self, shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool {
+        super::gemm::gemm_avx512(self, shape, a, b, c, accumulate)
     }
 }

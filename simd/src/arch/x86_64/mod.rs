@@ -5,6 +5,7 @@
 
 pub mod avx2;
 pub mod avx512;
+mod gemm;
 mod peak;
 
 #[cfg(feature = "std")]

@@ -1,0 +1,357 @@
+//! Register-tiled small matrix product ([`Kernels::gemm`](crate::Kernels::gemm)) for AVX2 + FMA and AVX-512.
+//!
+//! # Tiling
+//! `C` is cut into tiles of `MR` rows × `NV` vectors of columns that live in registers for the whole sum over
+//! `p`: per step, `NV` vectors of row `p` of `B` are loaded once and each of the `MR` elements `a[i·lda + p]` is
+//! broadcast and multiplied into its row of accumulators (`MR·NV` fused multiply-adds for `NV` loads and `MR`
+//! broadcasts). Tiles are chosen so that accumulators, the `B` vectors and one broadcast fit the register file:
+//!
+//! | level   | registers | wide tiles (`MR × NV`)                   | rows left over      |
+//! |---------|-----------|------------------------------------------|---------------------|
+//! | AVX2    | 16 × 256  | 6 × 2 (16 columns), then 12 × 1 (8)      | tiles of 4, 2, 1    |
+//! | AVX-512 | 32 × 512  | 6 × 4 (64 columns), 12 × 2 (32), 24 × 1  | tiles of 8, 4, 2, 1 |
+//!
+//! AVX-512 tiles take a `__mmask16` per vector, so a last partial vector of columns is a masked load and store
+//! (masked-out lanes are neither read nor written and cannot fault). AVX2 has no cheap masked store: its
+//! columns past the last full vector go through a scalar loop with the same fused multiply-add
+//! (`vfmadd231ss`), and products at most 8 columns wide on the AVX-512 level use the AVX2 tiles, where a
+//! 256-bit vector is not half empty.
+//!
+//! Every element of `C` receives its terms in increasing `p`, each one fused multiply-add, starting from the old
+//! value or zero: the AVX2 and AVX-512 results are identical, whatever the tiling.
+//!
+//! # Memory safety
+//! The public entry checks the shape once with [`GemmShape::fits`]; the tiles then use raw pointers. A tile at
+//! rows `i0..i0 + MR` and columns `j0..j0 + w` (`w ≤ NV·lanes`) reads `a[i·lda + p]` for `p < k`,
+//! `b[p·ldb + j]` and `c[i·ldc + j]` for `j0 ≤ j < j0 + w`, all inside the extents `fits` proved.
+
+use core::arch::x86_64::*;
+
+use super::{Avx2, Avx512};
+use crate::kernels::GemmShape;
+
+/// Operands of one call, as raw pointers into slices checked by [`GemmShape::fits`].
+#[derive(Clone, Copy)]
+struct Ops {
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    shape: GemmShape,
+    accumulate: bool,
+}
+
+impl Ops {
+    /// Checks the shape and captures the pointers; `None` if the operands are too short.
+    fn new(shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> Option<Ops> {
+        shape.fits(a.len(), b.len(), c.len()).then_some(Ops {
+            a: a.as_ptr(),
+            b: b.as_ptr(),
+            c: c.as_mut_ptr(),
+            shape,
+            accumulate,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// AVX2
+// ---------------------------------------------------------------------------------------------------------------
+
+/// An `MR × 8·NV` tile of `C` at row `i0`, column `j0`, over all `k`.
+///
+/// # Safety
+/// AVX2 and FMA must be available; rows `i0..i0 + MR` and columns `j0..j0 + 8·NV` must lie inside the extents
+/// checked by [`GemmShape::fits`] for `o`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile8<const MR: usize, const NV: usize>(o: &Ops, i0: usize, j0: usize) {
+    let GemmShape {
+        k, lda, ldb, ldc, ..
+    } = o.shape;
+    let mut acc = [[_mm256_setzero_ps(); NV]; MR];
+    // SAFETY: every access below stays within the tile's rows and columns, which the caller guarantees lie inside
+    // the checked extents of `a` (row i, p < k), `b` (row p < k, columns j0..j0 + 8·NV) and `c`.
+    unsafe {
+        let c = o.c.add(i0 * ldc + j0);
+        if o.accumulate {
+            for (i, row) in acc.iter_mut().enumerate() {
+                for (v, x) in row.iter_mut().enumerate() {
+                    *x = _mm256_loadu_ps(c.add(i * ldc + 8 * v));
+                }
+            }
+        }
+        let a = o.a.add(i0 * lda);
+        let mut b = o.b.add(j0);
+        for p in 0..k {
+            let bv: [__m256; NV] = core::array::from_fn(|v| _mm256_loadu_ps(b.add(8 * v)));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm256_broadcast_ss(&*a.add(i * lda + p));
+                for (x, &bj) in row.iter_mut().zip(&bv) {
+                    *x = _mm256_fmadd_ps(ai, bj, *x);
+                }
+            }
+            b = b.add(ldb);
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (v, x) in row.iter().enumerate() {
+                _mm256_storeu_ps(c.add(i * ldc + 8 * v), *x);
+            }
+        }
+    }
+}
+
+/// Rows `0..m` of the column block `j0..j0 + 8·NV`, in tiles of `MR` rows, then 4, 2 and 1.
+///
+/// # Safety
+/// As [`tile8`] for every row `< m` and the block's columns.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rows8<const MR: usize, const NV: usize>(o: &Ops, j0: usize) {
+    let m = o.shape.m;
+    let mut i = 0;
+    // SAFETY: every tile's rows are below m and its columns are the block's.
+    unsafe {
+        while i + MR <= m {
+            tile8::<MR, NV>(o, i, j0);
+            i += MR;
+        }
+        while i + 4 <= m {
+            tile8::<4, NV>(o, i, j0);
+            i += 4;
+        }
+        while i + 2 <= m {
+            tile8::<2, NV>(o, i, j0);
+            i += 2;
+        }
+        while i < m {
+            tile8::<1, NV>(o, i, j0);
+            i += 1;
+        }
+    }
+}
+
+/// Columns `j0..n` one element at a time (fewer than 8 of them), with the same fused multiply-add per term.
+///
+/// # Safety
+/// FMA must be available and the shape checked for `o`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn columns_scalar(o: &Ops, j0: usize) {
+    let GemmShape {
+        m,
+        n,
+        k,
+        lda,
+        ldb,
+        ldc,
+    } = o.shape;
+    for i in 0..m {
+        for j in j0..n {
+            // SAFETY: i < m, j < n and p < k are inside the checked extents.
+            unsafe {
+                let cij = o.c.add(i * ldc + j);
+                let mut x = if o.accumulate {
+                    _mm_set_ss(*cij)
+                } else {
+                    _mm_setzero_ps()
+                };
+                for p in 0..k {
+                    let ap = _mm_set_ss(*o.a.add(i * lda + p));
+                    let bp = _mm_set_ss(*o.b.add(p * ldb + j));
+                    x = _mm_fmadd_ss(ap, bp, x);
+                }
+                *cij = _mm_cvtss_f32(x);
+            }
+        }
+    }
+}
+
+/// The AVX2 product over a checked shape.
+///
+/// # Safety
+/// AVX2 and FMA must be available and `o` checked by [`Ops::new`].
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gemm_avx2_checked(o: &Ops) {
+    let n = o.shape.n;
+    let mut j = 0;
+    // SAFETY: each block's columns lie below n.
+    unsafe {
+        while j + 16 <= n {
+            rows8::<6, 2>(o, j);
+            j += 16;
+        }
+        if j + 8 <= n {
+            rows8::<12, 1>(o, j);
+            j += 8;
+        }
+        if j < n {
+            columns_scalar(o, j);
+        }
+    }
+}
+
+/// [`Kernels::gemm`](crate::Kernels::gemm) for AVX2 + FMA.
+pub(crate) fn gemm_avx2(
+    _: Avx2,
+    shape: GemmShape,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    let Some(o) = Ops::new(shape, a, b, c, accumulate) else {
+        return false;
+    };
+    // SAFETY: the token proves AVX2 and FMA; `o` was checked.
+    unsafe { gemm_avx2_checked(&o) };
+    true
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// AVX-512
+// ---------------------------------------------------------------------------------------------------------------
+
+/// Masks for `NV` vectors covering `w` columns (`w ≤ 16·NV`): full vectors, then the first `w mod 16` lanes.
+#[inline]
+fn lane_masks<const NV: usize>(w: usize) -> [__mmask16; NV] {
+    core::array::from_fn(|v| {
+        let left = w.saturating_sub(16 * v);
+        if left >= 16 {
+            u16::MAX
+        } else {
+            (1u16 << left) - 1
+        }
+    })
+}
+
+/// An `MR × w` tile of `C` at row `i0`, column `j0`, `w ≤ 16·NV` columns selected by `masks`, over all `k`.
+///
+/// # Safety
+/// AVX-512F, AVX2 and FMA must be available; rows `i0..i0 + MR` and the masked-in columns from `j0` must lie
+/// inside the extents checked by [`GemmShape::fits`] for `o`.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn tile16<const MR: usize, const NV: usize>(
+    o: &Ops,
+    i0: usize,
+    j0: usize,
+    masks: [__mmask16; NV],
+) {
+    let GemmShape {
+        k, lda, ldb, ldc, ..
+    } = o.shape;
+    let mut acc = [[_mm512_setzero_ps(); NV]; MR];
+    // SAFETY: every access below stays in bounds: masked loads and stores touch only the masked-in columns, which with the
+    // tile's rows and p < k are inside the checked extents; broadcasts read a[i·lda + p] for rows of the tile.
+    unsafe {
+        let c = o.c.add(i0 * ldc + j0);
+        if o.accumulate {
+            for (i, row) in acc.iter_mut().enumerate() {
+                for (v, x) in row.iter_mut().enumerate() {
+                    *x = _mm512_maskz_loadu_ps(masks[v], c.add(i * ldc + 16 * v));
+                }
+            }
+        }
+        let a = o.a.add(i0 * lda);
+        let mut b = o.b.add(j0);
+        for p in 0..k {
+            let bv: [__m512; NV] =
+                core::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b.add(16 * v)));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm512_set1_ps(*a.add(i * lda + p));
+                for (x, &bj) in row.iter_mut().zip(&bv) {
+                    *x = _mm512_fmadd_ps(ai, bj, *x);
+                }
+            }
+            b = b.add(ldb);
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (v, x) in row.iter().enumerate() {
+                _mm512_mask_storeu_ps(c.add(i * ldc + 16 * v), masks[v], *x);
+            }
+        }
+    }
+}
+
+/// Rows `0..m` of the column block at `j0` (`w` columns), in tiles of `MR` rows, then 8, 4, 2 and 1.
+///
+/// # Safety
+/// As [`tile16`] for every row `< m` and the block's columns.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn rows16<const MR: usize, const NV: usize>(o: &Ops, j0: usize, w: usize) {
+    let m = o.shape.m;
+    let masks = lane_masks::<NV>(w);
+    let mut i = 0;
+    // SAFETY: every tile's rows are below m and its columns are the block's.
+    unsafe {
+        while i + MR <= m {
+            tile16::<MR, NV>(o, i, j0, masks);
+            i += MR;
+        }
+        if MR > 8 {
+            while i + 8 <= m {
+                tile16::<8, NV>(o, i, j0, masks);
+                i += 8;
+            }
+        }
+        while i + 4 <= m {
+            tile16::<4, NV>(o, i, j0, masks);
+            i += 4;
+        }
+        while i + 2 <= m {
+            tile16::<2, NV>(o, i, j0, masks);
+            i += 2;
+        }
+        while i < m {
+            tile16::<1, NV>(o, i, j0, masks);
+            i += 1;
+        }
+    }
+}
+
+/// The AVX-512 product over a checked shape.
+///
+/// # Safety
+/// AVX-512F, AVX2 and FMA must be available and `o` checked by [`Ops::new`].
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn gemm_avx512_checked(o: &Ops) {
+    let n = o.shape.n;
+    let mut j = 0;
+    // SAFETY: each block's columns lie below n.
+    unsafe {
+        while j + 64 <= n {
+            rows16::<6, 4>(o, j, 64);
+            j += 64;
+        }
+        let left = n - j;
+        if left > 32 {
+            rows16::<6, 4>(o, j, left);
+        } else if left > 16 {
+            rows16::<12, 2>(o, j, left);
+        } else if left > 0 {
+            rows16::<24, 1>(o, j, left);
+        }
+    }
+}
+
+/// [`Kernels::gemm`](crate::Kernels::gemm) for AVX-512.
+pub(crate) fn gemm_avx512(
+    token: Avx512,
+    shape: GemmShape,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    if shape.n <= 8 {
+        // One 256-bit vector covers the columns: the AVX2 tiles are taller and waste no lanes.
+        return gemm_avx2(token.avx2(), shape, a, b, c, accumulate);
+    }
+    let Some(o) = Ops::new(shape, a, b, c, accumulate) else {
+        return false;
+    };
+    // SAFETY: the token proves AVX-512F, AVX2 and FMA; `o` was checked.
+    unsafe { gemm_avx512_checked(&o) };
+    true
+}
