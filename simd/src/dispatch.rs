@@ -205,6 +205,26 @@ impl Simd {
     ) -> bool {
         dispatch!(self, k => k.gemm(shape, a, b, c, accumulate))
     }
+
+    /// See [`Kernels::prefetch`].
+    #[inline]
+    pub fn prefetch<T>(self, x: &[T]) {
+        dispatch!(self, k => k.prefetch(x))
+    }
+
+    /// See [`Kernels::transpose`].
+    #[inline]
+    pub fn transpose(
+        self,
+        rows: usize,
+        cols: usize,
+        src: &[f32],
+        lds: usize,
+        dst: &mut [f32],
+        ldd: usize,
+    ) -> bool {
+        dispatch!(self, k => k.transpose(rows, cols, src, lds, dst, ldd))
+    }
 }
 
 fn level_of<K: Kernels>(_: K) -> Level {

@@ -16,7 +16,7 @@ pub(crate) use sealed::Sealed;
 ///
 /// **Subnormals on Helium.** Arm's M-profile Vector Extension evaluates vector floating-point arithmetic with
 /// flush-to-zero and default-NaN semantics whatever `FPSCR` says: at [`Level::Helium`], `dot`, `dot_rows`, `sum`,
-/// `axpy`, `scale` and the rotations read subnormal inputs as zero and flush tiny results to zero (an absolute
+/// `axpy`, `scale`, `gemm` and the rotations read subnormal inputs as zero and flush tiny results to zero (an absolute
 /// difference of at most a few `2⁻¹²⁶` per result). `max`, `exp` and the conversions are written to keep their
 /// full contract there, except that `f32_to_f16` returns the default NaN for every NaN.
 pub trait Kernels: Copy + Sealed {
@@ -100,6 +100,40 @@ pub trait Kernels: Copy + Sealed {
     /// Returns `false` and touches nothing when the operands are too short for the shape or `ldc < n`
     /// ([`GemmShape::fits`]); `true` otherwise. Elements of `c` between rows (`j ≥ n`) are never written.
     fn gemm(self, shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool;
+
+    /// A hint that `x` will be read soon: asks the memory system to bring its cache lines toward the core
+    /// (`prefetcht1` on x86_64, `prfm pldl1keep` on aarch64; nothing on the scalar level and on Helium, whose
+    /// cores usually read tightly coupled memory). Has no effect on any result and never faults.
+    fn prefetch<T>(self, x: &[T]);
+
+    /// Matrix transpose: `dst[j·ldd + i] = src[i·lds + j]` for `i < rows`, `j < cols`. Bit-exact (values are
+    /// moved, never computed). Returns `false` and writes nothing when `src` or `dst` is too short or
+    /// `ldd < rows` ([`transpose_fits`]); elements of `dst` past each row's first `rows` are never written.
+    fn transpose(
+        self,
+        rows: usize,
+        cols: usize,
+        src: &[f32],
+        lds: usize,
+        dst: &mut [f32],
+        ldd: usize,
+    ) -> bool;
+}
+
+/// Whether a [`Kernels::transpose`] of `rows × cols` fits: with both non-zero, `ldd ≥ rows`,
+/// `(rows − 1)·lds + cols ≤ src_len` and `(cols − 1)·ldd + rows ≤ dst_len`. Never overflows.
+pub const fn transpose_fits(
+    rows: usize,
+    cols: usize,
+    src_len: usize,
+    lds: usize,
+    dst_len: usize,
+    ldd: usize,
+) -> bool {
+    if rows == 0 || cols == 0 {
+        return true;
+    }
+    ldd >= rows && extent_fits(rows, lds, cols, src_len) && extent_fits(cols, ldd, rows, dst_len)
 }
 
 /// Shape and strides (in elements) of a [`Kernels::gemm`] call: `C[m×n] (+)= A[m×k]·B[k×n]`, each operand

@@ -14,7 +14,8 @@
 //! conversions, and raw random bit patterns. [`Kernels::dot_rows`](crate::Kernels::dot_rows) is also run with
 //! 0 to 9 rows, contiguous, padded, overlapping and repeated (`stride == 0`) rows, and with a `rows` slice too
 //! short for the last row. [`Kernels::gemm`](crate::Kernels::gemm) is run on 0 to 25 rows, 0 to 130 columns and
-//! depths 0 to 33, contiguous and padded, accumulating or not, and with operands too short (refused).
+//! depths 0 to 33, contiguous and padded, accumulating or not, and with operands too short (refused);
+//! [`Kernels::transpose`](crate::Kernels::transpose) on every shape up to 19 × 19 and a few long ones.
 //!
 //! Besides the values, each case checks that nothing outside the processed range was written (the output
 //! buffers carry sentinels around the slices) and the inputs are surrounded by poison values (NaN, or `+inf` for
@@ -30,7 +31,7 @@
 //! - `exp`, `exp_in_place`: at most 3 ulp from the scalar result (which is itself within 1 ulp of the correctly
 //!   rounded value under the shared contract), where `+inf` counts as one ulp above `f32::MAX` near the overflow
 //!   threshold; exactly `+inf` above `88.75` and exactly `+0` below `-104`; NaN gives NaN.
-//! - `scale` and all conversions: bit-exact, except that NaN results only need to be NaN (quiet for
+//! - `scale`, `transpose` and all conversions: bit-exact, except that NaN results only need to be NaN (quiet for
 //!   `f32_to_f16`; quiet and of the input's sign for `f32_to_bf16`, as their contracts say).
 //! - `max`: bit-exact against the contract evaluated here with comparisons (the largest element that is not a
 //!   NaN, quiet or signalling; `-inf` if there is none), either zero when the maximum is a zero.
@@ -61,7 +62,7 @@
 use crate::{GemmShape, Level, Simd, bf16, f16};
 
 /// How many primitives the self-test checks (the methods of [`Kernels`](crate::Kernels)).
-pub const PRIMITIVE_COUNT: usize = 15;
+pub const PRIMITIVE_COUNT: usize = 16;
 
 /// The names of the checked primitives, in the order of [`Tally::primitives`].
 pub const PRIMITIVES: [&str; PRIMITIVE_COUNT] = [
@@ -80,6 +81,7 @@ pub const PRIMITIVES: [&str; PRIMITIVE_COUNT] = [
     "rotate_interleaved",
     "rotate_half_split",
     "gemm",
+    "transpose",
 ];
 
 const P_DOT: usize = 0;
@@ -97,6 +99,7 @@ const P_F32_TO_BF16: usize = 11;
 const P_ROTATE_INTERLEAVED: usize = 12;
 const P_ROTATE_HALF_SPLIT: usize = 13;
 const P_GEMM: usize = 14;
+const P_TRANSPOSE: usize = 15;
 
 /// Which property of a case failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,6 +228,7 @@ pub fn run(simd: Simd, on_failure: &mut dyn FnMut(&Failure)) -> Tally {
     test_rotate(&mut ctx, false);
     test_rotate(&mut ctx, true);
     test_gemm(&mut ctx);
+    test_transpose(&mut ctx);
     ctx.tally
 }
 
@@ -869,6 +873,78 @@ fn test_gemm(ctx: &mut Ctx<'_>) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// `transpose` of every shape up to 19 × 19 and of 3 × 300, 300 × 3 and 33 × 31, with contiguous, padded and
+/// repeated (`lds = 0`) source rows and padded destination rows, on raw bit patterns (it must move every value,
+/// NaN payloads included, bit for bit); too-short operands must be refused without writing.
+#[inline(never)]
+fn test_transpose(ctx: &mut Ctx<'_>) {
+    let mut src = [POISON; CAP];
+    let mut got = [0.0f32; CAP];
+    let sentinel = f32::from_bits(SENTINEL);
+    let shapes = (0..20usize)
+        .flat_map(|r| (0..20usize).map(move |c| (r, c)))
+        .chain([(3, 300), (300, 3), (33, 31)]);
+    for (rows, cols) in shapes {
+        for variant in 0..3usize {
+            let lds = match variant {
+                0 => cols,
+                1 => cols + 3,
+                _ => 0,
+            };
+            let ldd = rows + (variant & 1) * 2;
+            let s_len = if rows == 0 {
+                0
+            } else {
+                (rows - 1) * lds + cols
+            };
+            let d_len = if cols == 0 {
+                0
+            } else {
+                (cols - 1) * ldd + rows
+            };
+            if s_len.max(d_len) + GUARD + 1 > CAP {
+                continue;
+            }
+            let mut rng = Rng::for_case([P_TRANSPOSE, variant, rows, cols]);
+            reset(&mut src, s_len + GUARD, POISON);
+            fill(&mut rng, Data::Bits, sub_mut(&mut src, 0, s_len));
+            reset(&mut got, 1 + d_len + GUARD, sentinel);
+            let before = got;
+            let mut case = Case::new(P_TRANSPOSE, Data::Bits, rows * 1000 + cols, 0);
+            let xs = sub(&src, 0, s_len);
+            if !ctx
+                .simd
+                .transpose(rows, cols, xs, lds, sub_mut(&mut got, 1, d_len), ldd)
+            {
+                case.fail(Check::Count, u32::MAX as usize, 0.0, 1.0, 0.0);
+            }
+            for j in 0..cols {
+                for i in 0..rows {
+                    let want = xs.get(i * lds + j).copied().unwrap_or(0.0);
+                    let at = 1 + j * ldd + i;
+                    let g = got.get(at).copied().unwrap_or(0.0);
+                    if g.to_bits() != want.to_bits() {
+                        case.fail(Check::Value, at - 1, g, want, 0.0);
+                    }
+                }
+            }
+            let is_cell = |at: usize| at >= 1 && at < 1 + d_len && (at - 1) % ldd.max(1) < rows;
+            check_outside(&mut case, &got, &before, 1 + d_len + GUARD, is_cell);
+            if rows > 0 && cols > 0 {
+                let snapshot = got;
+                if ctx
+                    .simd
+                    .transpose(rows, cols, xs, lds, sub_mut(&mut got, 1, d_len - 1), ldd)
+                {
+                    case.fail(Check::Count, u32::MAX as usize, 1.0, 0.0, 0.0);
+                }
+                check_outside(&mut case, &got, &snapshot, 1 + d_len + GUARD, |_| false);
+            }
+            ctx.finish(case);
         }
     }
 }

@@ -149,6 +149,22 @@ proptest! {
     }
 
     #[test]
+    fn transpose_matches_oracle(rows in 0usize..70, cols in 0usize..70, pads in (0usize..3, 0usize..3), seed in 1u32..1000) {
+        let (lds, ldd) = (cols + pads.0, rows + pads.1);
+        let src = pseudo_random(rows * lds + 2, seed);
+        let d0 = pseudo_random(cols * ldd + 2, seed + 1);
+        for simd in levels() {
+            let mut dst = d0.clone();
+            prop_assert!(simd.transpose(rows, cols, &src, lds, &mut dst, ldd), "{}: transpose refused", simd.level());
+            for (at, (&got, &old)) in dst.iter().zip(&d0).enumerate() {
+                let (j, i) = (at / ldd.max(1), at % ldd.max(1));
+                let want = if j < cols && i < rows { src[i * lds + j] } else { old };
+                prop_assert!(got.to_bits() == want.to_bits(), "{}: transpose {rows}x{cols} at {at}", simd.level());
+            }
+        }
+    }
+
+    #[test]
     fn sum_and_max_match_oracle((x, off) in vec_with_offset(mixed(), 0..2000)) {
         let x = &x[off..];
         let terms: Vec<f64> = x.iter().map(|&v| v as f64).collect();

@@ -106,4 +106,20 @@ impl Kernels for Scalar {
     fn gemm(self, shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool {
         gemm::gemm(shape, a, b, c, accumulate)
     }
+
+    #[inline]
+    fn prefetch<T>(self, _: &[T]) {}
+
+    #[inline]
+    fn transpose(
+        self,
+        rows: usize,
+        cols: usize,
+        src: &[f32],
+        lds: usize,
+        dst: &mut [f32],
+        ldd: usize,
+    ) -> bool {
+        gemm::transpose(rows, cols, src, lds, dst, ldd)
+    }
 }

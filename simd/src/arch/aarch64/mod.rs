@@ -3,6 +3,7 @@
 mod gemm;
 pub mod neon;
 mod peak;
+mod transpose;
 
 /// Capability token for aarch64 NEON (including the half-precision conversions `fcvtl`/`fcvtn`).
 #[derive(Clone, Copy, Debug)]

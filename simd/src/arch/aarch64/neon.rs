@@ -188,6 +188,31 @@ impl Kernels for Neon {
     fn gemm(self, shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool {
         super::gemm::gemm(self, shape, a, b, c, accumulate)
     }
+
+    #[inline]
+    fn prefetch<T>(self, x: &[T]) {
+        let p = x.as_ptr().cast::<u8>();
+        for off in (0..core::mem::size_of_val(x)).step_by(64) {
+            // SAFETY: `off` is below the byte length of `x`, so the address is inside `x`; `prfm` is a hint that never faults, reads
+            // nothing architecturally and writes no register or flag.
+            unsafe {
+                asm!("prfm pldl1keep, [{0}]", in(reg) p.add(off), options(nostack, preserves_flags, readonly))
+            };
+        }
+    }
+
+    #[inline]
+    fn transpose(
+        self,
+        rows: usize,
+        cols: usize,
+        src: &[f32],
+        lds: usize,
+        dst: &mut [f32],
+        ldd: usize,
+    ) -> bool {
+        super::transpose::transpose(self, rows, cols, src, lds, dst, ldd)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

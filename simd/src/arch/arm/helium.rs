@@ -15,10 +15,13 @@
 //! - `dot_rows` runs 4 rows per pass, sharing each load of `x` between 4 accumulators.
 //! - `rotate_interleaved` uses the de-interleaving `vld20`/`vld21` and interleaving `vst20`/`vst21`, which are
 //!   not tail-predicable: a non-predicated loop handles blocks of 4 pairs and the scalar reference the rest.
+//! - `gemm` (in the sibling `gemm` module) keeps 3 × 8 tiles of `C` in `q0`–`q5` over a `wls`/`le` loop of two
+//!   steps of `p`, with `vfma` by a core register holding an element of `A`; its last 1–3 columns are
+//!   `vctp`/`vpst`-predicated.
 //!
 //! # Algorithms and accuracy
-//! - `dot`, `dot_rows`, `sum`, `axpy` and the rotations use fused multiply-adds (`vfma`, `vfms`); the results
-//!   stay within the bounds of [`Kernels`] under IEEE arithmetic.
+//! - `dot`, `dot_rows`, `sum`, `axpy`, the rotations and `gemm` use fused multiply-adds (`vfma`, `vfms`); the
+//!   results stay within the bounds of [`Kernels`] under IEEE arithmetic.
 //! - `max` compares the bit patterns as integers (a signed maximum and an unsigned minimum, which order the
 //!   non-negative and the negative floats), skipping NaN lanes with a `vpt` block: exactly the NaN-ignoring
 //!   maximum, subnormals included, never affected by flush-to-zero.
@@ -39,8 +42,8 @@
 //! `FPSCR.FZ`/`DN` say: subnormal operands are read as zero, results that are tiny before rounding become zero,
 //! and NaN results are the default NaN (QEMU's Cortex-M55 model behaves the same way). `max`, `exp` and the
 //! conversions are written so that this never shows (apart from the default NaN of f32 → f16). In `dot`,
-//! `dot_rows`, `sum`, `axpy`, `scale` and the rotations, subnormal operands and results are flushed to signed
-//! zeros; the self-test checks them against that model (see
+//! `dot_rows`, `sum`, `axpy`, `scale`, the rotations and `gemm`, subnormal operands and results are flushed to
+//! signed zeros; the self-test checks them against that model (see
 //! [`selftest::flushes_subnormals`](crate::selftest::flushes_subnormals)). The final lane reductions run on the
 //! scalar FPU, which follows `FPSCR` (IEEE by default).
 //!
@@ -207,6 +210,24 @@ impl Kernels for Helium {
     #[inline]
     fn gemm(self, shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool {
         super::gemm::gemm(self, shape, a, b, c, accumulate)
+    }
+
+    #[inline]
+    fn prefetch<T>(self, x: &[T]) {
+        let _ = x;
+    }
+
+    #[inline]
+    fn transpose(
+        self,
+        rows: usize,
+        cols: usize,
+        src: &[f32],
+        lds: usize,
+        dst: &mut [f32],
+        ldd: usize,
+    ) -> bool {
+        crate::portable::gemm::transpose(rows, cols, src, lds, dst, ldd)
     }
 }
 

@@ -837,4 +837,27 @@ impl Kernels for Avx2 {
     fn gemm(self, shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool {
         super::gemm::gemm_avx2(self, shape, a, b, c, accumulate)
     }
+
+    #[inline]
+    fn prefetch<T>(self, x: &[T]) {
+        let p = x.as_ptr().cast::<u8>();
+        for off in (0..core::mem::size_of_val(x)).step_by(64) {
+            // SAFETY: `off` is below the byte length of `x`, so the address is inside `x`; a prefetch never faults and reads nothing
+            // architecturally. SSE is part of the x86_64 baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(p.add(off).cast()) };
+        }
+    }
+
+    #[inline]
+    fn transpose(
+        self,
+        rows: usize,
+        cols: usize,
+        src: &[f32],
+        lds: usize,
+        dst: &mut [f32],
+        ldd: usize,
+    ) -> bool {
+        super::transpose::transpose(self, rows, cols, src, lds, dst, ldd)
+    }
 }

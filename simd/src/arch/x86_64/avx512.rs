@@ -296,4 +296,22 @@ impl Kernels for Avx512 {
     fn gemm(self, shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> bool {
         super::gemm::gemm_avx512(self, shape, a, b, c, accumulate)
     }
+
+    #[inline]
+    fn prefetch<T>(self, x: &[T]) {
+        self.avx2().prefetch(x)
+    }
+
+    #[inline]
+    fn transpose(
+        self,
+        rows: usize,
+        cols: usize,
+        src: &[f32],
+        lds: usize,
+        dst: &mut [f32],
+        ldd: usize,
+    ) -> bool {
+        super::transpose::transpose(self.avx2(), rows, cols, src, lds, dst, ldd)
+    }
 }

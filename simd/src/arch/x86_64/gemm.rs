@@ -9,13 +9,19 @@
 //! | level   | registers | wide tiles (`MR × NV`)                   | rows left over      |
 //! |---------|-----------|------------------------------------------|---------------------|
 //! | AVX2    | 16 × 256  | 6 × 2 (16 columns), then 12 × 1 (8)      | tiles of 4, 2, 1    |
-//! | AVX-512 | 32 × 512  | 6 × 4 (64 columns), 12 × 2 (32), 24 × 1  | tiles of 8, 4, 2, 1 |
+//! | AVX-512 | 32 × 512  | 6 × 4 (64 columns), 12 × 2 (32), 24 × 1; 8 × 2 when `m ≤ 8` | tiles of 8, 4, 2, 1 |
 //!
 //! AVX-512 tiles take a `__mmask16` per vector, so a last partial vector of columns is a masked load and store
 //! (masked-out lanes are neither read nor written and cannot fault). AVX2 has no cheap masked store: its
 //! columns past the last full vector go through a scalar loop with the same fused multiply-add
 //! (`vfmadd231ss`), and products at most 8 columns wide on the AVX-512 level use the AVX2 tiles, where a
 //! 256-bit vector is not half empty.
+//!
+//! # Prefetching
+//! Attention streams K and V from memory once per block of queries (decoding is bound by that stream), so the
+//! tiles hint the next data in: at the start of each cache line of their `A` rows they prefetch the same line of
+//! the next `MR` rows, and at each step the row of `B` eight steps ahead. Hints to addresses past the operands
+//! are harmless (see [`prefetch`]).
 //!
 //! Every element of `C` receives its terms in increasing `p`, each one fused multiply-add, starting from the old
 //! value or zero: the AVX2 and AVX-512 results are identical, whatever the tiling.
@@ -54,6 +60,33 @@ impl Ops {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Prefetching
+// ---------------------------------------------------------------------------------------------------------------
+
+/// Rows of `B` ahead of the current one that a tile asks for.
+const B_AHEAD: usize = 8;
+
+/// Hints that the cache line at `p` will be read soon (`prefetcht0`). The address may lie outside every
+/// allocation: a prefetch never faults and reads nothing architecturally, and the pointer is formed with wrapping
+/// arithmetic and never dereferenced.
+#[inline(always)]
+fn prefetch(p: *const f32) {
+    // SAFETY: `prefetcht0` (SSE, part of the x86_64 baseline) is a hint with no architectural effect; it cannot
+    // fault on any address.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+}
+
+/// At the first column `p` of each cache line of a tile's `A` rows, asks for the same line of the next `MR` rows
+/// (the next tile of `C` reads them, or, past the last tile, the rows that follow in memory: the next K tile of
+/// attention when keys are contiguous). Keeps memory busy while the tile computes.
+#[inline(always)]
+fn prefetch_ahead<const MR: usize>(a: *const f32, lda: usize, p: usize) {
+    for i in MR..2 * MR {
+        prefetch(a.wrapping_add(i.wrapping_mul(lda).wrapping_add(p)));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // AVX2
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -83,6 +116,12 @@ unsafe fn tile8<const MR: usize, const NV: usize>(o: &Ops, i0: usize, j0: usize)
         let a = o.a.add(i0 * lda);
         let mut b = o.b.add(j0);
         for p in 0..k {
+            if p % 16 == 0 {
+                prefetch_ahead::<MR>(a, lda, p);
+            }
+            for v in (0..NV).step_by(2) {
+                prefetch(b.wrapping_add(B_AHEAD * ldb + 8 * v));
+            }
             let bv: [__m256; NV] = core::array::from_fn(|v| _mm256_loadu_ps(b.add(8 * v)));
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm256_broadcast_ss(&*a.add(i * lda + p));
@@ -255,6 +294,12 @@ unsafe fn tile16<const MR: usize, const NV: usize>(
         let a = o.a.add(i0 * lda);
         let mut b = o.b.add(j0);
         for p in 0..k {
+            if p % 16 == 0 {
+                prefetch_ahead::<MR>(a, lda, p);
+            }
+            for v in 0..NV {
+                prefetch(b.wrapping_add(B_AHEAD * ldb + 16 * v));
+            }
             let bv: [__m512; NV] =
                 core::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b.add(16 * v)));
             for (i, row) in acc.iter_mut().enumerate() {
@@ -320,6 +365,14 @@ unsafe fn gemm_avx512_checked(o: &Ops) {
     let mut j = 0;
     // SAFETY: each block's columns lie below n.
     unsafe {
+        if o.shape.m <= 8 {
+            // Few rows (one P·V chunk in decoding): 8 × 2 tiles, so that a tile holds every row.
+            while j < n {
+                rows16::<8, 2>(o, j, (n - j).min(32));
+                j += 32;
+            }
+            return;
+        }
         while j + 64 <= n {
             rows16::<6, 4>(o, j, 64);
             j += 64;

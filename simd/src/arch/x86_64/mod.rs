@@ -7,6 +7,7 @@ pub mod avx2;
 pub mod avx512;
 mod gemm;
 mod peak;
+mod transpose;
 
 #[cfg(feature = "std")]
 extern crate std;
