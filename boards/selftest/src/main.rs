@@ -38,7 +38,7 @@ use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use cortex_m_semihosting::{debug, heprintln};
 use defmt_semihosting as _;
-use emkern_simd::{Level, Simd, bf16, f16, selftest};
+use emkern_simd::{GemmShape, Level, Simd, bf16, f16, selftest};
 
 mod attn;
 mod forest;
@@ -532,11 +532,113 @@ fn instruction_counts(syst: SYST, levels: &[Option<Simd>]) {
             defmt::println!("{=str}", line.as_str());
         }
     }
+    repeatable &= gemm_instructions(&mut ticks, &cal, levels);
     repeatable &= forest_instructions(&mut ticks, &cal);
     repeatable &= attention_instructions(&mut ticks, &cal, levels);
     if !repeatable {
         defmt::println!("warning: some instruction counts did not repeat within one tick");
     }
+}
+
+/// Shapes `(m, n, k, accumulate)` of the measured `gemm` calls, like attention's: scores `Sᵀ = K·Qᵀ` (a tile
+/// of keys × queries over the head size, from zero), `P·V` (queries × head size over keys, accumulating), and a
+/// ragged shape that exercises the row and column tails.
+const GEMM_SHAPES: [(usize, usize, usize, bool); 3] =
+    [(8, 32, 32, false), (32, 8, 64, true), (13, 35, 17, false)];
+
+/// One measured `gemm` call: contiguous operands of the largest shape in [`GEMM_SHAPES`].
+struct GemmJob {
+    simd: Simd,
+    shape: GemmShape,
+    accumulate: bool,
+    a: [f32; 2048],
+    b: [f32; 1024],
+    c: [f32; 1024],
+}
+
+extern "C" fn gemm_job(job: *mut GemmJob) {
+    // SAFETY: `Ticks::time` passes the pointer it was given, which `gemm_instructions` derives from a live,
+    // exclusive `&mut GemmJob` that outlives the call.
+    if let Some(job) = unsafe { job.as_mut() } {
+        let GemmJob {
+            simd,
+            shape,
+            accumulate,
+            a,
+            b,
+            c,
+        } = job;
+        black_box(simd.gemm(*shape, a, b, c, *accumulate));
+    }
+}
+
+/// Instructions per `gemm` call for each shape of [`GEMM_SHAPES`] at each level, as rows of the kernel table
+/// (named `gemm m×n×k`, `+=` when accumulating; the `n` column is the number of multiply-adds `m·n·k`); returns
+/// whether the counts repeated.
+fn gemm_instructions(ticks: &mut Ticks, cal: &Calibration, levels: &[Option<Simd>]) -> bool {
+    let mut job = GemmJob {
+        simd: Simd::scalar(),
+        shape: GemmShape::default(),
+        accumulate: false,
+        a: [0.0; 2048],
+        b: [0.0; 1024],
+        c: [0.0; 1024],
+    };
+    for (i, a) in job.a.iter_mut().enumerate() {
+        *a = (i % 13) as f32 * 0.0625 - 0.375;
+    }
+    for (i, b) in job.b.iter_mut().enumerate() {
+        *b = (i % 17) as f32 * 0.125 - 1.0;
+    }
+    let levels_n = levels.iter().flatten().count();
+    let mut repeatable = true;
+    for &(m, n, k, accumulate) in &GEMM_SHAPES {
+        job.shape = GemmShape {
+            m,
+            n,
+            k,
+            lda: k,
+            ldb: n,
+            ldc: n,
+        };
+        job.accumulate = accumulate;
+        let mut line = Line::new();
+        let mut name = Line::new();
+        let _ = write!(
+            name,
+            "gemm {}x{}x{}{}",
+            m,
+            n,
+            k,
+            if accumulate { " +=" } else { "" }
+        );
+        let _ = write!(line, "{:<20} {:>5}", name.as_str(), m * n * k);
+        let (mut first, mut last) = (0u32, 0u32);
+        for (l, simd) in levels.iter().flatten().enumerate() {
+            job.simd = *simd;
+            // As in the kernel table: a warm-up run, then two that must agree; C is reset before each run.
+            let mut runs = [0u32; 3];
+            for t in runs.iter_mut() {
+                job.c = [0.5; 1024];
+                *t = ticks.time(gemm_job, &mut job);
+            }
+            let [_, t1, t2] = runs;
+            repeatable &= t1.abs_diff(t2) <= 1;
+            let count = cal.instructions(t1.min(t2));
+            if l == 0 {
+                first = count;
+            }
+            last = count;
+            let _ = write!(line, " {:>10}", count);
+        }
+        if levels_n > 1 {
+            let tenths =
+                (u64::from(first) * 100 + u64::from(last.max(1)) / 2) / u64::from(last.max(1));
+            let _ = write!(line, " {:>5}.{:02}x", tenths / 100, tenths % 100);
+        }
+        defmt::println!("{=str}", line.as_str());
+    }
+    repeatable
 }
 
 /// Instructions per attention call (the self-test problem) at each level; returns whether the counts repeated.

@@ -20,16 +20,20 @@
 //! Scores, running maxima, sums and outputs are always f32, also when decoding one token. f16/bf16 inputs are
 //! widened exactly (the SIMD conversions), once per K/V tile and once per block of queries; f16/bf16 outputs are
 //! rounded once at the end. Per row the kernel keeps the state `(m, ℓ, O)` of [`state`]: each tile raises the
-//! running maximum `m` and rescales `ℓ` and `O` by `e^(m_old − m_new)`. All arithmetic goes through the
-//! [`Simd`] primitives (`dot_rows` for a query row against a K tile, `max`, `exp_in_place`,
-//! `sum`, `scale`, `axpy` for P·V, the conversions), so every SIMD level runs the same algorithm.
+//! running maximum `m` and rescales `ℓ` and `O` by `e^(m_old − m_new)`. The scale is applied to the queries once
+//! per block (`(scale·q)·k`, which differs from `scale·(q·k)` by f32 rounding only). All arithmetic goes through
+//! the [`Simd`] primitives — the register-tiled `gemm` for `Q·Kᵀ` and `P·V`, `max`, `exp_in_place`, `sum`,
+//! `scale`, `axpy`, the conversions — so every SIMD level runs the same algorithm.
 //!
 //! # Contract
 //! - A row that sees no key (fully masked, or `len_kv = 0`) outputs exact zeros and a log-sum-exp of `−inf`
 //!   (or its sink logit, with sinks), never NaN.
-//! - Hidden keys cannot reach the output: tiles no row sees are skipped, scores of hidden keys are set to `−inf`
-//!   after every other transform (whatever NaN or infinity their K row held) and their V rows are never read
-//!   or multiplied (not even by 0). `(−inf) − (−inf)` is never evaluated.
+//! - Hidden keys cannot reach the output: tiles no row of a block sees are skipped (their K and V rows are never
+//!   read); a key hidden from one row but not from another row of the block is scored for both (one K tile
+//!   serves the whole block), and the hidden row's score is then replaced: by `−inf` after every other
+//!   transform, or outright for keys outside the position masks, whatever NaN or infinity the K row held. A V
+//!   row is only read and multiplied for the rows that see its key with a non-zero probability (never
+//!   multiplied by 0). `(−inf) − (−inf)` is never evaluated.
 //! - Arguments are checked once per call with checked arithmetic against the slice lengths; a bad shape,
 //!   stride, parameter or a short buffer gives an [`AttentionError`] and writes nothing. No call panics,
 //!   allocates or reads out of bounds, and there is no `unsafe` code in this module.
@@ -42,10 +46,13 @@
 //! fixed 64-element f32 staging buffer for narrowing f16/bf16 output rows.
 //!
 //! # Loop order
-//! For each key/value head, for each block of [`Tiles::q`] query rows, for each K/V tile of [`Tiles::kv`]
-//! keys: widen the tile (f16/bf16), then for every query head of the group and every row of the block compute the
-//! tile's scores with `dot_rows`, transform and mask them, and fold them into the row's state; V is widened only
-//! when some row actually sees a key of the tile. A block's states are then finalized into the output.
+//! For each key/value head, for each block of [`Tiles::q`] query positions (times every query head of the group:
+//! `M` rows): pack the block's scaled queries transposed; then for each K/V tile of [`Tiles::kv`] keys, widen
+//! the tile (f16/bf16), compute the `kv × M` scores with one `gemm` (each K element is broadcast against all `M`
+//! rows, so a K tile is read once per block, GQA groups included), transform and mask them row by row and fold
+//! them into the rows' states, and add `P·V` with `gemm` over the keys every row of a chunk sees and `axpy` for
+//! the others; V is widened only when some row actually sees a key of the tile. While a tile computes, the next
+//! tile's K and V rows are prefetched. A block's states are then finalized into the output.
 //!
 //! # Splitting the keys
 //! [`attention_partial`] runs the same loop over the keys of a [`KvSpan`] (a page of a paged cache, one part of
@@ -70,7 +77,7 @@
 //! let mut params = Params::new();
 //! params.mask.causal = true; // bottom-right: query i sees keys <= i + 2
 //!
-//! let mut scratch = [0.0f32; 64];
+//! let mut scratch = [0.0f32; 128];
 //! assert!(attention::scratch_len(qkv.dims(), qkv.dtypes(), params.tiles) <= scratch.len());
 //! let mut out = [0.0f32; 2 * 3 * 2];
 //! let mut lse = [0.0f32; 2 * 3];
@@ -104,7 +111,7 @@ pub use state::{RowState, States, state_len};
 
 use emkern_simd::Simd;
 
-use kernel::{Bufs, Plan, StateIndex};
+use kernel::{Bufs, Plan};
 use shape::{check_len, check_output};
 use state::{finish, reset_row, write_row};
 
@@ -122,7 +129,7 @@ pub fn attention(
     mut lse: Option<&mut [f32]>,
     scratch: &mut [f32],
 ) -> Result<(), AttentionError> {
-    let plan = Plan::new(simd, qkv, params, KvSpan::whole(qkv.k.rows), true)?;
+    let plan = Plan::new(simd, qkv, params, KvSpan::whole(qkv.k.rows))?;
     let heads_q = qkv.q.heads;
     check_output(&out, heads_q, plan.len_q, plan.d_v)?;
     if let Some(l) = lse.as_deref() {
@@ -146,37 +153,32 @@ pub fn attention(
         let mut r0 = 0;
         while r0 < plan.len_q {
             let r1 = r0 + q_block.min(plan.len_q - r0);
-            let rows = r1 - r0;
-            let states = core::mem::take(&mut bufs.states);
-            let used = group * rows * w;
-            if let Some(block) = states.get_mut(..used) {
-                for row in block.chunks_exact_mut(w) {
-                    reset_row(row);
-                }
-                let idx = StateIndex {
-                    base: 0,
-                    head: rows * w,
-                    row: w,
-                };
-                plan.run_block(g, r0, r1, &mut bufs, block, idx);
-                for (n, row) in block.chunks_exact(w).enumerate() {
-                    let (hl, r) = (n / rows, r0 + n % rows);
-                    let h = g * group + hl;
-                    if let [m, l, o @ ..] = row {
-                        let sink = params.sinks.and_then(|s| s.get(h).copied());
-                        let (factor, row_lse) = finish(*m, *l, sink);
-                        let off = out.offset(h, r);
-                        write_row(simd, &mut out.data, off, o, factor);
-                        if let Some(slot) = lse
-                            .as_deref_mut()
-                            .and_then(|l| l.get_mut(h * plan.len_q + r))
-                        {
-                            *slot = row_lse;
-                        }
+            let used = group * (r1 - r0) * w;
+            for row in bufs.states.chunks_exact_mut(w).take(group * (r1 - r0)) {
+                reset_row(row);
+            }
+            plan.run_block(g, r0, r1, &mut bufs);
+            for (mi, row) in bufs
+                .states
+                .get(..used)
+                .unwrap_or_default()
+                .chunks_exact(w)
+                .enumerate()
+            {
+                let (h, r) = plan.row_of(g, r0, mi);
+                if let [m, l, o @ ..] = row {
+                    let sink = params.sinks.and_then(|s| s.get(h).copied());
+                    let (factor, row_lse) = finish(*m, *l, sink);
+                    let off = out.offset(h, r);
+                    write_row(simd, &mut out.data, off, o, factor);
+                    if let Some(slot) = lse
+                        .as_deref_mut()
+                        .and_then(|l| l.get_mut(h * plan.len_q + r))
+                    {
+                        *slot = row_lse;
                     }
                 }
             }
-            bufs.states = states;
             r0 = r1;
         }
     }
@@ -202,7 +204,7 @@ pub fn attention_partial(
     states: &mut States<'_>,
     scratch: &mut [f32],
 ) -> Result<(), AttentionError> {
-    let plan = Plan::new(simd, qkv, params, span, false)?;
+    let plan = Plan::new(simd, qkv, params, span)?;
     shape::expect(Operand::States, "heads", qkv.q.heads, states.heads())?;
     shape::expect(Operand::States, "len_q", plan.len_q, states.len_q())?;
     shape::expect(Operand::States, "d_v", plan.d_v, states.d_v())?;
@@ -224,12 +226,23 @@ pub fn attention_partial(
         let mut r0 = 0;
         while r0 < len_q {
             let r1 = r0 + q_block.min(len_q - r0);
-            let idx = StateIndex {
-                base: (g * group * len_q + r0) * w,
-                head: len_q * w,
-                row: w,
+            let rows = group * (r1 - r0);
+            // The caller's rows (h, r) are at (h·len_q + r)·w.
+            let at = |mi: usize| {
+                let (h, r) = plan.row_of(g, r0, mi);
+                (h * len_q + r) * w
             };
-            plan.run_block(g, r0, r1, &mut bufs, raw, idx);
+            for (mi, row) in bufs.states.chunks_exact_mut(w).take(rows).enumerate() {
+                if let Some(src) = raw.get(at(mi)..at(mi) + w) {
+                    row.copy_from_slice(src);
+                }
+            }
+            plan.run_block(g, r0, r1, &mut bufs);
+            for (mi, row) in bufs.states.chunks_exact(w).take(rows).enumerate() {
+                if let Some(dst) = raw.get_mut(at(mi)..at(mi) + w) {
+                    dst.copy_from_slice(row);
+                }
+            }
             r0 = r1;
         }
     }

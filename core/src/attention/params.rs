@@ -14,8 +14,10 @@ pub struct Tiles {
     /// Keys per K/V tile (≥ 1): each tile's keys are widened once (f16/bf16 storage) and then scored against
     /// every query row of the block, for every query head of the group.
     pub kv: usize,
-    /// Query rows per block (≥ 1): the K/V tiles are streamed once per block, and the block's running states
-    /// (`group · q · (d_v + 2)` f32) live in scratch.
+    /// Query rows per block (≥ 1), counting every query head of a group: a block holds
+    /// [`Tiles::positions`]` = max(1, q / group)` query positions of each of the group's `group` heads, the K/V
+    /// tiles are streamed once per block, and the block's running states (`group · positions · (d_v + 2)` f32)
+    /// live in scratch.
     pub q: usize,
 }
 
@@ -28,21 +30,33 @@ impl Tiles {
         Tiles { kv, q }
     }
 
-    /// Default tile sizes for a SIMD level: wide key tiles where vectors are wide and caches are large, small ones
-    /// on microcontrollers (where scratch is SRAM). Not tuned per core; pass explicit sizes to tune.
+    /// Query positions per block for `group` query heads per key/value head: `max(1, q / group)` (and at least
+    /// 1 for `q = 0` or `group = 0`).
+    pub const fn positions(&self, group: usize) -> usize {
+        let p = match self.q.checked_div(group) {
+            Some(p) => p,
+            None => self.q,
+        };
+        if p == 0 { 1 } else { p }
+    }
+
+    /// Default tile sizes for a SIMD level: wide key tiles and blocks where vectors are wide and caches are
+    /// large (measured on AMD Zen 4 for d 128: blocks of 64 rows keep `Qᵀ` and the block's states in L1/L2),
+    /// small ones on microcontrollers (where scratch is SRAM). Pass explicit sizes to tune for another core.
     ///
     /// | level  | `kv` | `q` |
     /// |--------|------|-----|
-    /// | scalar | 32   | 4   |
-    /// | helium | 32   | 4   |
-    /// | neon   | 64   | 16  |
-    /// | avx2   | 64   | 16  |
-    /// | avx512 | 128  | 16  |
+    /// | scalar | 32   | 8   |
+    /// | helium | 32   | 8   |
+    /// | neon   | 64   | 32  |
+    /// | avx2   | 128  | 32  |
+    /// | avx512 | 128  | 64  |
     pub const fn for_level(level: Level) -> Tiles {
         match level {
-            Level::Scalar | Level::Helium => Tiles { kv: 32, q: 4 },
-            Level::Neon | Level::Avx2 => Tiles { kv: 64, q: 16 },
-            Level::Avx512 => Tiles { kv: 128, q: 16 },
+            Level::Scalar | Level::Helium => Tiles { kv: 32, q: 8 },
+            Level::Neon => Tiles { kv: 64, q: 32 },
+            Level::Avx2 => Tiles { kv: 128, q: 32 },
+            Level::Avx512 => Tiles { kv: 128, q: 64 },
         }
     }
 }
