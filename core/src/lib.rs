@@ -10,3 +10,4 @@ pub use emkern_simd as simd;
 
 pub mod attention;
 pub mod forest;
+pub mod rope;

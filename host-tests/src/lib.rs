@@ -29,4 +29,5 @@ pub mod import;
 pub mod ir;
 pub mod model;
 pub mod npy;
+pub mod rope_cli;
 pub mod synth;

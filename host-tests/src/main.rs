@@ -73,6 +73,9 @@ enum Command {
     /// Streaming softmax attention over NumPy `.npy` inputs through the no_std core (Q `[heads_q, len_q, d_k]`,
     /// K `[heads_kv, len_kv, d_k]`, V `[heads_kv, len_kv, d_v]`); writes the output `[heads_q, len_q, d_v]`.
     Attention(attend::Request),
+    /// Rotary position encoding of NumPy `.npy` rows (`[heads, positions, head_dim]`) through the no_std core,
+    /// configured by a Hugging Face `rope_parameters` JSON; optionally dumps inv_freq and the cos/sin tables.
+    Rope(emkern_host::rope_cli::Request),
     /// Describe a model: trees, nodes, depth, bytes per node, flash and RAM needs, worst-case node visits.
     Inspect {
         /// The model (any supported format, or `.emk`).
@@ -128,6 +131,7 @@ fn main() -> ExitCode {
         } => run(|| predict(model, input, margin, output)),
         Command::Inspect { model } => run(|| inspect(model)),
         Command::Attention(req) => run(|| attend::run(&req)),
+        Command::Rope(req) => run(|| emkern_host::rope_cli::run(&req)),
         Command::Bench {
             model: Some(model),
             input: Some(input),

@@ -1,6 +1,6 @@
 //! NumPy `.npy` files (format versions 1.0, 2.0 and 3.0): reading little-endian `f2`/`f4`/`f8` and `b1` arrays
-//! in C order, and writing `f4` arrays, so that attention inputs and outputs can be exchanged with NumPy and
-//! PyTorch directly.
+//! in C order (and integer arrays as u64, for position ids), and writing `f4` and `f8` arrays, so that attention
+//! and RoPE inputs and outputs can be exchanged with NumPy and PyTorch directly.
 
 use std::path::Path;
 
@@ -71,8 +71,8 @@ fn err(message: impl Into<String>) -> NpyError {
     }
 }
 
-/// Parses the bytes of a `.npy` file.
-pub fn parse(bytes: &[u8]) -> Result<Array, NpyError> {
+/// The parts of a `.npy` file: the `descr` string, the shape and the data bytes after the header.
+fn header(bytes: &[u8]) -> Result<(&str, Vec<usize>, &[u8]), NpyError> {
     if !bytes.starts_with(MAGIC) {
         return Err(err("not a .npy file (magic \\x93NUMPY missing)"));
     }
@@ -102,17 +102,6 @@ pub fn parse(bytes: &[u8]) -> Result<Array, NpyError> {
         ));
     }
     let descr = descr.trim().trim_matches('\'').trim_matches('"');
-    let (dtype, size) = match descr {
-        "<f2" => (Dtype::F16, 2),
-        "<f4" => (Dtype::F32, 4),
-        "<f8" => (Dtype::F64, 8),
-        "|b1" | "<b1" => (Dtype::Bool, 1),
-        other => {
-            return Err(err(format!(
-                "dtype {other} is not supported (expected <f2, <f4, <f8 or |b1)"
-            )));
-        }
-    };
     let shape: Vec<usize> = shape
         .trim()
         .trim_start_matches('(')
@@ -125,11 +114,15 @@ pub fn parse(bytes: &[u8]) -> Result<Array, NpyError> {
                 .map_err(|_| err(format!("bad shape entry `{s}`")))
         })
         .collect::<Result<_, _>>()?;
+    Ok((descr, shape, &bytes[start + len..]))
+}
+
+/// The element count of `shape` and the data bytes it needs at `size` bytes each, checked against `data`.
+fn payload<'a>(shape: &[usize], size: usize, data: &'a [u8]) -> Result<&'a [u8], NpyError> {
     let count = shape
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or_else(|| err("shape overflows"))?;
-    let data = &bytes[start + len..];
     let needed = count
         .checked_mul(size)
         .ok_or_else(|| err("shape overflows"))?;
@@ -140,7 +133,25 @@ pub fn parse(bytes: &[u8]) -> Result<Array, NpyError> {
             shape
         )));
     }
-    let values = data[..needed]
+    Ok(&data[..needed])
+}
+
+/// Parses the bytes of a `.npy` file.
+pub fn parse(bytes: &[u8]) -> Result<Array, NpyError> {
+    let (descr, shape, data) = header(bytes)?;
+    let (dtype, size) = match descr {
+        "<f2" => (Dtype::F16, 2),
+        "<f4" => (Dtype::F32, 4),
+        "<f8" => (Dtype::F64, 8),
+        "|b1" | "<b1" => (Dtype::Bool, 1),
+        other => {
+            return Err(err(format!(
+                "dtype {other} is not supported (expected <f2, <f4, <f8 or |b1)"
+            )));
+        }
+    };
+    let data = payload(&shape, size, data)?;
+    let values = data
         .chunks_exact(size)
         .map(|c| match dtype {
             Dtype::F16 => emkern_simd::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32(),
@@ -156,6 +167,71 @@ pub fn parse(bytes: &[u8]) -> Result<Array, NpyError> {
         dtype,
         values,
     })
+}
+
+/// Reads a `.npy` file of non-negative whole numbers (e.g. position ids) as u64: any integer dtype
+/// (`i1`..`i8`, `u1`..`u8`), or floats that hold whole numbers. Returns the shape and the values.
+pub fn read_u64(path: &Path) -> Result<(Vec<usize>, Vec<u64>), NpyError> {
+    let bytes = std::fs::read(path).map_err(|e| NpyError {
+        file: path.display().to_string(),
+        message: format!("cannot read: {e}"),
+    })?;
+    parse_u64(&bytes).map_err(|mut e| {
+        e.file = path.display().to_string();
+        e
+    })
+}
+
+/// Parses the bytes of a `.npy` file of non-negative whole numbers; see [`read_u64`].
+pub fn parse_u64(bytes: &[u8]) -> Result<(Vec<usize>, Vec<u64>), NpyError> {
+    let (descr, shape, data) = header(bytes)?;
+    let (kind, size) = match descr {
+        "|i1" | "<i1" => ('i', 1),
+        "<i2" => ('i', 2),
+        "<i4" => ('i', 4),
+        "<i8" => ('i', 8),
+        "|u1" | "<u1" => ('u', 1),
+        "<u2" => ('u', 2),
+        "<u4" => ('u', 4),
+        "<u8" => ('u', 8),
+        "<f2" => ('f', 2),
+        "<f4" => ('f', 4),
+        "<f8" => ('f', 8),
+        other => {
+            return Err(err(format!(
+                "dtype {other} is not supported for integers (expected <i8, <i4, <u8, ... or whole <f8)"
+            )));
+        }
+    };
+    let data = payload(&shape, size, data)?;
+    let mut values = Vec::with_capacity(data.len() / size);
+    for (i, c) in data.chunks_exact(size).enumerate() {
+        let mut b = [0u8; 8];
+        b[..size].copy_from_slice(c);
+        let v = match kind {
+            'u' => Some(u64::from_le_bytes(b)),
+            'i' => {
+                // Sign-extend from `size` bytes.
+                let shift = 64 - 8 * size as u32;
+                let v = (i64::from_le_bytes(b) << shift) >> shift;
+                u64::try_from(v).ok()
+            }
+            _ => {
+                let f = match size {
+                    2 => f64::from(
+                        emkern_simd::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32(),
+                    ),
+                    4 => f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                    _ => f64::from_le_bytes(b),
+                };
+                (f >= 0.0 && f.fract() == 0.0 && f < 18_446_744_073_709_551_616.0)
+                    .then_some(f as u64)
+            }
+        };
+        values
+            .push(v.ok_or_else(|| err(format!("element {i} is not a non-negative whole number")))?);
+    }
+    Ok((shape, values))
 }
 
 /// The text after `'key':` in a header dict, up to the next top-level comma (parentheses kept together).
@@ -177,8 +253,8 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     None
 }
 
-/// The bytes of a version-1.0 `.npy` file holding `values` as `<f4` with `shape`.
-pub fn to_bytes_f32(shape: &[usize], values: &[f32]) -> Vec<u8> {
+/// The bytes of a version-1.0 `.npy` file with `descr`, `shape` and the little-endian element bytes.
+fn to_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     let dims = match shape.len() {
         1 => format!("({},)", shape[0]),
         _ => format!(
@@ -190,25 +266,44 @@ pub fn to_bytes_f32(shape: &[usize], values: &[f32]) -> Vec<u8> {
                 .join(", ")
         ),
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {dims}, }}");
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
     // Pad with spaces so that the data starts at a multiple of 64 bytes, ending the header with a newline.
     let total = MAGIC.len() + 4 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + values.len() * 4);
+    let mut out = Vec::with_capacity(10 + header.len() + data.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[1, 0]);
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    out.extend_from_slice(data);
     out
+}
+
+/// The bytes of a version-1.0 `.npy` file holding `values` as `<f4` with `shape`.
+pub fn to_bytes_f32(shape: &[usize], values: &[f32]) -> Vec<u8> {
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    to_bytes("<f4", shape, &data)
+}
+
+/// The bytes of a version-1.0 `.npy` file holding `values` as `<f8` with `shape`.
+pub fn to_bytes_f64(shape: &[usize], values: &[f64]) -> Vec<u8> {
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    to_bytes("<f8", shape, &data)
 }
 
 /// Writes `values` with `shape` as an `<f4` `.npy` file.
 pub fn write_f32(path: &Path, shape: &[usize], values: &[f32]) -> Result<(), NpyError> {
-    std::fs::write(path, to_bytes_f32(shape, values)).map_err(|e| NpyError {
+    write(path, to_bytes_f32(shape, values))
+}
+
+/// Writes `values` with `shape` as an `<f8` `.npy` file.
+pub fn write_f64(path: &Path, shape: &[usize], values: &[f64]) -> Result<(), NpyError> {
+    write(path, to_bytes_f64(shape, values))
+}
+
+fn write(path: &Path, bytes: Vec<u8>) -> Result<(), NpyError> {
+    std::fs::write(path, bytes).map_err(|e| NpyError {
         file: path.display().to_string(),
         message: format!("cannot write: {e}"),
     })
@@ -255,5 +350,35 @@ mod tests {
         );
         let bad = String::from_utf8_lossy(&b).replace("<f4", "<i4");
         assert!(parse(bad.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn integers_and_f64() {
+        // int64 positions as NumPy writes them, including a negative one.
+        let ints: Vec<u8> = [0i64, 7, 1 << 40]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let b = to_bytes("<i8", &[3], &ints);
+        assert_eq!(parse_u64(&b).unwrap(), (vec![3], vec![0, 7, 1 << 40]));
+        let neg: Vec<u8> = [-1i32, 2].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert!(
+            parse_u64(&to_bytes("<i4", &[2], &neg))
+                .unwrap_err()
+                .message
+                .contains("element 0")
+        );
+        let small = to_bytes("|u1", &[2], &[3, 250]);
+        assert_eq!(parse_u64(&small).unwrap().1, vec![3, 250]);
+        assert_eq!(
+            parse_u64(&to_bytes_f64(&[2], &[5.0, 1e9])).unwrap().1,
+            vec![5, 1_000_000_000]
+        );
+        assert!(parse_u64(&to_bytes_f64(&[1], &[0.5])).is_err());
+        let f = parse(&to_bytes_f64(&[1, 2], &[0.25, -3.0])).unwrap();
+        assert_eq!(
+            (f.dtype, f.shape, f.values),
+            (Dtype::F64, vec![1, 2], vec![0.25, -3.0])
+        );
     }
 }
