@@ -84,9 +84,13 @@ pub struct Request {
     /// Keys per tile (default: tuned for the SIMD level).
     #[arg(long)]
     pub tile_kv: Option<usize>,
-    /// Output `.npy` (f32).
+    /// Output `.npy`.
     #[arg(long)]
     pub out: PathBuf,
+    /// Storage type of the output, narrowed by the kernel: f32, f16 (written as `<f2`) or bf16 (NumPy has no
+    /// bfloat16: written as `<f4` holding the bf16 values exactly).
+    #[arg(long, default_value = "f32")]
+    pub out_dtype: Storage,
     /// Also write the log-sum-exp per query row `[heads_q, len_q]`.
     #[arg(long)]
     pub lse: Option<PathBuf>,
@@ -248,18 +252,30 @@ pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
     }
 
     let mut scratch = vec![0.0f32; attention::scratch_len(qkv.dims(), qkv.dtypes(), params.tiles)];
-    let mut out = vec![0.0f32; hq * lq * dv];
     let mut lse = vec![0.0f32; hq * lq];
-    attention::attention(
-        simd,
-        &qkv,
-        &params,
-        TensorMut::new(&mut out[..], hq, lq, dv),
-        Some(&mut lse),
-        &mut scratch,
-    )
-    .map_err(|e| format!("attention: {e}"))?;
-    npy::write_f32(&req.out, &[hq, lq, dv], &out)?;
+    let shape = [hq, lq, dv];
+    let mut run = |out: TensorMut<'_>| {
+        attention::attention(simd, &qkv, &params, out, Some(&mut lse), &mut scratch)
+            .map_err(|e| format!("attention: {e}"))
+    };
+    match req.out_dtype {
+        Storage::F32 => {
+            let mut out = vec![0.0f32; hq * lq * dv];
+            run(TensorMut::new(&mut out[..], hq, lq, dv))?;
+            npy::write_f32(&req.out, &shape, &out)?;
+        }
+        Storage::F16 => {
+            let mut out = vec![f16::ZERO; hq * lq * dv];
+            run(TensorMut::new(&mut out[..], hq, lq, dv))?;
+            npy::write_f16(&req.out, &shape, &out)?;
+        }
+        Storage::Bf16 => {
+            let mut out = vec![bf16::ZERO; hq * lq * dv];
+            run(TensorMut::new(&mut out[..], hq, lq, dv))?;
+            let wide: Vec<f32> = out.iter().map(|v| v.to_f32()).collect();
+            npy::write_f32(&req.out, &shape, &wide)?;
+        }
+    }
     if let Some(path) = &req.lse {
         npy::write_f32(path, &[hq, lq], &lse)?;
     }

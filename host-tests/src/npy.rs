@@ -292,6 +292,24 @@ pub fn to_bytes_f64(shape: &[usize], values: &[f64]) -> Vec<u8> {
     to_bytes("<f8", shape, &data)
 }
 
+/// The bytes of a version-1.0 `.npy` file holding `values` as `<f2` (IEEE binary16) with `shape`.
+pub fn to_bytes_f16(shape: &[usize], values: &[emkern_simd::f16]) -> Vec<u8> {
+    let data: Vec<u8> = values
+        .iter()
+        .flat_map(|v| v.to_bits().to_le_bytes())
+        .collect();
+    to_bytes("<f2", shape, &data)
+}
+
+/// Writes `values` with `shape` as an `<f2` `.npy` file.
+pub fn write_f16(
+    path: &Path,
+    shape: &[usize],
+    values: &[emkern_simd::f16],
+) -> Result<(), NpyError> {
+    write(path, to_bytes_f16(shape, values))
+}
+
 /// Writes `values` with `shape` as an `<f4` `.npy` file.
 pub fn write_f32(path: &Path, shape: &[usize], values: &[f32]) -> Result<(), NpyError> {
     write(path, to_bytes_f32(shape, values))

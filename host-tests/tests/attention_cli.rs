@@ -118,3 +118,51 @@ fn bad_inputs_are_reported_with_the_file() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `--out-dtype f16` and `bf16`: the kernel narrows each output once (round to nearest even), so the files hold
+/// exactly the f32 output rounded to the narrow type (f16 as `<f2`, bf16 widened back to `<f4`).
+#[test]
+fn narrow_outputs_are_the_rounded_f32_output() {
+    let case = cases().into_iter().next().expect("no golden cases found");
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("attention_cli_narrow");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let run = |dtype: &str| {
+        let out = tmp.join(format!("out-{dtype}.npy"));
+        let status = Command::new(env!("CARGO_BIN_EXE_emkern"))
+            .arg("attention")
+            .args(
+                ["--q", "--k", "--v"]
+                    .iter()
+                    .zip(["q.npy", "k.npy", "v.npy"])
+                    .flat_map(|(f, file)| [f.to_string(), case.join(file).display().to_string()]),
+            )
+            .args(["--out-dtype", dtype, "--out"])
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "emkern attention --out-dtype {dtype} failed"
+        );
+        npy::read(&out).unwrap()
+    };
+    let wide = run("f32");
+    let half = run("f16");
+    let brain = run("bf16");
+    assert_eq!(half.dtype, npy::Dtype::F16);
+    assert_eq!(half.shape, wide.shape);
+    assert_eq!(brain.shape, wide.shape);
+    assert!(!wide.values.is_empty());
+    for ((&w, &h), &b) in wide.values.iter().zip(&half.values).zip(&brain.values) {
+        assert_eq!(
+            h.to_bits(),
+            emkern_simd::f16::from_f32(w).to_f32().to_bits(),
+            "f16 of {w}"
+        );
+        assert_eq!(
+            b.to_bits(),
+            emkern_simd::bf16::from_f32(w).to_f32().to_bits(),
+            "bf16 of {w}"
+        );
+    }
+}
