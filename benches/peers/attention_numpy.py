@@ -6,7 +6,8 @@ uses, reported in GFLOP/s over the visible (query, key) pairs and in GB/s of K/V
 
 The script re-executes itself with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from the environment (some
 machines set them so that old OpenBLAS builds run safely; they make a current OpenBLAS pick a slower kernel) and
-with one BLAS thread. It then prints `emkern bench --attention` from the same run, if the release CLI is built.
+with one BLAS thread. It then runs `emkern bench --attention` (through cargo, which rebuilds it if needed) in the
+same run.
 """
 
 import os
@@ -82,11 +83,12 @@ def main():
         v = rng.standard_normal((1, n, 128), dtype=np.float32)
         t = median_seconds(lambda: naive(q, k, v, False))
         print(f"  len_kv {n:>6} f32 {2 * n * 128 * 4 / t / 1e9:>7.1f} GB/s")
-    exe = Path(__file__).resolve().parents[2] / "target" / "release" / "emkern"
-    if exe.exists():
-        print()
-        args = [str(exe), "bench", "--attention"] + (["--quick"] if quick else [])
-        print(subprocess.run(args, check=True, capture_output=True, text=True).stdout, end="")
+    # The emkern table from the same run, built first if the release CLI is stale (cargo decides).
+    root = Path(__file__).resolve().parents[2]
+    args = ["cargo", "run", "--release", "-q", "-p", "emkern-host", "--", "bench", "--attention"]
+    args += ["--quick"] if quick else []
+    print()
+    print(subprocess.run(args, cwd=root, check=True, capture_output=True, text=True).stdout, end="")
 
 
 if __name__ == "__main__":
