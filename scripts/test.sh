@@ -78,6 +78,7 @@ run "$logs/test-host.log" cargo test --workspace --locked
 count_tests "$logs/test-host.log"
 host_counts=$counts
 run "$logs/bench-smoke.log" cargo run -q --release -p emkern-host --locked -- bench --quick --len 1024 --primitive dot,exp
+run "$logs/bench-smoke-attention.log" cargo run -q --release -p emkern-host --locked -- bench --attention --quick --level scalar
 record host ok "$host_counts (levels: $(cargo run -q --release -p emkern-host --locked -- levels | awk '$2=="available"{printf "%s ", $1}')) $(($(date +%s) - t0)) s"
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -85,8 +86,9 @@ say "2. aarch64 under qemu-aarch64"
 t0=$(date +%s)
 if ((cross_ok)); then
     run "$logs/test-aarch64.log" cargo test -p emkern-simd --target aarch64-unknown-linux-gnu --locked
-    # The attention kernel through every level this CPU has (scalar and NEON) against the f64 reference.
-    run "$logs/test-aarch64-attention.log" cargo test -p emkern-host --test attention --target aarch64-unknown-linux-gnu --locked
+    # The attention kernel and the RoPE rotations through every level this CPU has (scalar and NEON) against the
+    # f64 references.
+    run "$logs/test-aarch64-attention.log" cargo test -p emkern-host --test attention --test rope --target aarch64-unknown-linux-gnu --locked
     cat "$logs/test-aarch64-attention.log" >>"$logs/test-aarch64.log"
     grep -q 'neon' "$logs/test-aarch64.log" || { echo "NEON level did not run on aarch64" >&2; exit 1; }
     count_tests "$logs/test-aarch64.log"

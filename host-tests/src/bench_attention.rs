@@ -2,7 +2,6 @@
 //! GB/s of K/V streamed against a copy of the same working set, both beside a naive Rust baseline that
 //! materializes the score matrix, measured in the same run.
 
-use std::fmt::Write;
 use std::hint::black_box;
 
 use emkern::attention::{self, Params, Qkv, Tensor, TensorMut, Tiles};
@@ -95,29 +94,37 @@ pub fn naive_attention(
     }
 }
 
-/// The prefill and decode tables, as text. `quick` uses short samples and short sequences.
-pub fn report(quick: bool) -> String {
+/// The prefill and decode tables, as text, at every level of `levels` (each against the FMA peak measured at
+/// that level in the same run). `quick` uses short samples and short sequences. Lines are passed to `emit` as
+/// soon as they are measured (a full run takes minutes).
+pub fn report(levels: &[Simd], quick: bool, emit: &mut dyn FnMut(&str)) {
+    for &simd in levels {
+        report_level(simd, quick, emit);
+    }
+}
+
+/// The tables for one level. The scalar level skips sequences longer than 1024 (minutes per call otherwise).
+fn report_level(simd: Simd, quick: bool, emit: &mut dyn FnMut(&str)) {
     let timing = if quick {
         Timing::QUICK
     } else {
         Timing::DEFAULT
     };
-    let simd = Simd::best();
-    let mut s = String::new();
     let peak = peak_flops(simd, timing).unwrap_or(f64::NAN);
-    let _ = writeln!(
-        s,
+    emit(&format!(
         "attention, one core, level {} (FMA peak measured in this run: {:.1} GFLOP/s)",
         simd.level(),
         peak / 1e9
-    );
-    let _ = writeln!(
-        s,
-        "\nprefill (heads 8, GQA 1:1)   emkern                         naive (materialized)"
-    );
+    ));
+    emit("\nprefill (heads 8, GQA 1:1)   emkern                         naive (materialized)");
+    let max_len = if simd.level() == emkern_simd::Level::Scalar {
+        1024
+    } else {
+        usize::MAX
+    };
     let lens: &[usize] = if quick { &[256] } else { &[256, 1024, 4096] };
     for &d in &[64usize, 128] {
-        for &len in lens {
+        for &len in lens.iter().filter(|&&l| l <= max_len) {
             for causal in [false, true] {
                 let (h, hkv) = (8, 8);
                 let q = pseudo_random(h * len * d, 1);
@@ -168,20 +175,16 @@ pub fn report(quick: bool) -> String {
                 } else {
                     "(skipped: long)".to_string()
                 };
-                let _ = writeln!(
-                    s,
+                emit(&format!(
                     "  d {d:>3} len {len:>5} {:<7} {:>7.1} GFLOP/s {:>4.0}% peak    {naive}",
                     if causal { "causal" } else { "full" },
                     flops / t / 1e9,
                     100.0 * flops / t / peak
-                );
+                ));
             }
         }
     }
-    let _ = writeln!(
-        s,
-        "\ndecode (len_q 1, 8 query heads sharing 1 KV head, d 128): K/V streamed"
-    );
+    emit("\ndecode (len_q 1, 8 query heads sharing 1 KV head, d 128): K/V streamed");
     let kv_lens: &[usize] = if quick { &[4096] } else { &[1024, 8192, 32768] };
     for &len in kv_lens {
         for half in [false, true] {
@@ -242,16 +245,15 @@ pub fn report(quick: bool) -> String {
                 );
                 black_box(&mut out_naive);
             });
-            let _ = writeln!(
-                s,
+            emit(&format!(
                 "  len_kv {len:>6} {} {:>7.1} GB/s ({:>3.0}% of copy {:.1} GB/s)   naive f32: {:.1}x slower",
                 if half { "f16" } else { "f32" },
                 bytes as f64 / t / 1e9,
                 100.0 * bytes as f64 / t / copy,
                 copy / 1e9,
                 tn / t
-            );
+            ));
         }
     }
-    s
+    emit("");
 }

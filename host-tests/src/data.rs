@@ -53,7 +53,8 @@ impl std::fmt::Display for DataError {
 
 impl std::error::Error for DataError {}
 
-fn is_missing(cell: &str) -> bool {
+/// Whether a (trimmed) cell spells a missing value: empty, `nan`/`NaN`/`NAN`, `NA`/`na` or `null`.
+pub fn is_missing(cell: &str) -> bool {
     matches!(cell, "" | "nan" | "NaN" | "NAN" | "NA" | "na" | "null")
 }
 
@@ -142,6 +143,121 @@ fn parse_cells(text: &str) -> Result<(Vec<String>, Vec<f64>), ParseError> {
     Ok((columns, values))
 }
 
+/// A CSV file read as text cells: a header row and the data rows, each with its 1-based line number, for readers
+/// that decide per column how to interpret the cells (training data with string labels and categories).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Records {
+    /// The header cells (trimmed, quotes removed).
+    pub header: Vec<String>,
+    /// Data rows, each as many cells as the header.
+    pub rows: Vec<Record>,
+}
+
+/// One data row of [`Records`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// The cells, trimmed and unquoted.
+    pub cells: Vec<String>,
+}
+
+/// Splits one CSV line into trimmed cells. A cell may be quoted with `"` (a comma inside quotes belongs to the
+/// cell, `""` is a literal quote); quotes are removed. Errors on an unterminated quote or text after a closing
+/// quote.
+pub fn split_record(line: &str) -> Result<Vec<String>, String> {
+    let mut cells = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t') {
+            chars.next();
+        }
+        let mut cell = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    None => return Err(format!("cell {}: unterminated quote", cells.len() + 1)),
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        cell.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => cell.push(c),
+                }
+            }
+            while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t') {
+                chars.next();
+            }
+            match chars.peek() {
+                None | Some(',') => {}
+                Some(_) => {
+                    return Err(format!(
+                        "cell {}: text after the closing quote",
+                        cells.len() + 1
+                    ));
+                }
+            }
+            cells.push(cell);
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                cell.push(c);
+                chars.next();
+            }
+            cells.push(cell.trim().to_string());
+        }
+        match chars.next() {
+            Some(',') => continue,
+            _ => return Ok(cells),
+        }
+    }
+}
+
+/// Reads a CSV file whose first non-empty line is a header into [`Records`]; blank lines are skipped and every
+/// row must have as many cells as the header. Errors name the file, the line and (for a bad cell) the column.
+pub fn read_records(path: &Path) -> Result<Records, DataError> {
+    let err = |line, column, message: String| DataError {
+        file: path.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(0, 0, format!("cannot read: {e}")))?;
+    parse_records(&text).map_err(|(line, column, message)| err(line, column, message))
+}
+
+/// Parses CSV text with a header row into [`Records`] (see [`read_records`]).
+pub fn parse_records(text: &str) -> Result<Records, ParseError> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((first_index, first)) = lines.next() else {
+        return Err((0, 0, "the file is empty (expected a header row)".into()));
+    };
+    let header = split_record(first).map_err(|m| (first_index + 1, 0, m))?;
+    let mut rows = Vec::new();
+    for (i, line) in lines {
+        let cells = split_record(line).map_err(|m| (i + 1, 0, m))?;
+        if cells.len() != header.len() {
+            return Err((
+                i + 1,
+                0,
+                format!(
+                    "{} cells, expected {} (as in the header)",
+                    cells.len(),
+                    header.len()
+                ),
+            ));
+        }
+        rows.push(Record { line: i + 1, cells });
+    }
+    Ok(Records { header, rows })
+}
+
 /// A table of f64 values, for expected outputs that must keep their full precision.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TableF64 {
@@ -200,5 +316,28 @@ mod tests {
         assert_eq!(parse_csv("a,b\n1,x\n").unwrap_err().0, 2);
         assert_eq!(parse_csv("a,b\n1,x\n").unwrap_err().1, 2);
         assert_eq!(parse_csv("1,2\n3\n").unwrap_err().0, 2);
+    }
+
+    #[test]
+    fn records_quotes_and_errors() {
+        let r = parse_records("a, \"b,c\" ,d\n\n1, \"x \"\"y\"\"\",\n").unwrap();
+        assert_eq!(r.header, ["a", "b,c", "d"]);
+        assert_eq!(r.rows.len(), 1);
+        assert_eq!(r.rows[0].line, 3);
+        assert_eq!(r.rows[0].cells, ["1", "x \"y\"", ""]);
+        assert_eq!(parse_records("a,b\n1\n").unwrap_err().0, 2);
+        assert!(
+            parse_records("a,b\n\"1,2\n")
+                .unwrap_err()
+                .2
+                .contains("unterminated")
+        );
+        assert!(
+            parse_records("a,b\n\"1\"x,2\n")
+                .unwrap_err()
+                .2
+                .contains("after the closing")
+        );
+        assert_eq!(parse_records("\n").unwrap_err().0, 0);
     }
 }

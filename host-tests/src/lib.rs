@@ -23,11 +23,17 @@ pub fn describe_levels() -> String {
 pub mod attend;
 pub mod bench;
 pub mod bench_attention;
+pub mod bench_rope;
+pub mod bench_speculative;
 pub mod data;
+pub mod evaluate;
 pub mod export;
 pub mod import;
 pub mod ir;
+pub mod medusa_cli;
+pub mod metrics;
 pub mod model;
 pub mod npy;
 pub mod rope_cli;
 pub mod synth;
+pub mod train;

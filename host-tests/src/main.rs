@@ -76,6 +76,18 @@ enum Command {
     /// Rotary position encoding of NumPy `.npy` rows (`[heads, positions, head_dim]`) through the no_std core,
     /// configured by a Hugging Face `rope_parameters` JSON; optionally dumps inv_freq and the cos/sin tables.
     Rope(emkern_host::rope_cli::Request),
+    /// Train a decision tree, random forest or extra trees on a CSV file and export the `.emk` blob; reports
+    /// train/validation metrics computed by the no_std core from the blob.
+    Train(emkern_host::train::cli::TrainRequest),
+    /// Score a model (any supported format) on a labelled CSV file through the no_std core: accuracy, log-loss
+    /// and AUC (binary) for classifiers, RMSE/MAE/R² for regressors.
+    Eval(emkern_host::evaluate::EvalRequest),
+    /// Medusa tree buffers (attention mask, tree indices, position ids, retrieve indices) for a list of
+    /// candidate paths, in the Medusa reference's conventions, as JSON.
+    MedusaTree(emkern_host::medusa_cli::TreeRequest),
+    /// Medusa acceptance (greedy or typical) of candidates `[candidates, length]` against the base model's
+    /// logits `[candidates, length, vocab]`; prints the best candidate and its accept length as JSON.
+    MedusaAccept(emkern_host::medusa_cli::AcceptRequest),
     /// Describe a model: trees, nodes, depth, bytes per node, flash and RAM needs, worst-case node visits.
     Inspect {
         /// The model (any supported format, or `.emk`).
@@ -90,6 +102,13 @@ enum Command {
         /// Rows for the model benchmark.
         #[arg(long)]
         input: Option<PathBuf>,
+        /// Benchmark one Medusa verification step (tree-masked attention and acceptance) instead of the
+        /// primitives.
+        #[arg(long)]
+        speculative: bool,
+        /// Benchmark RoPE (rotation in place, table construction) instead of the primitives.
+        #[arg(long)]
+        rope: bool,
         /// Benchmark attention (prefill and decode) instead of the primitives.
         #[arg(long)]
         attention: bool,
@@ -106,6 +125,27 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         level: Vec<String>,
     },
+}
+
+/// The levels named on the command line (every available one if none), or `None` after reporting an unknown or
+/// unavailable name.
+fn parse_levels(names: &[String]) -> Option<Vec<Simd>> {
+    if names.is_empty() {
+        return Some(Simd::available().collect());
+    }
+    let mut v = Vec::new();
+    for name in names {
+        match Level::from_name(name).and_then(Simd::new) {
+            Some(s) => v.push(s),
+            None => {
+                eprintln!(
+                    "error: --level {name}: unknown or not available on this CPU (see `emkern levels`)"
+                );
+                return None;
+            }
+        }
+    }
+    Some(v)
 }
 
 fn main() -> ExitCode {
@@ -132,6 +172,10 @@ fn main() -> ExitCode {
         Command::Inspect { model } => run(|| inspect(model)),
         Command::Attention(req) => run(|| attend::run(&req)),
         Command::Rope(req) => run(|| emkern_host::rope_cli::run(&req)),
+        Command::Train(req) => run(|| emkern_host::train::cli::run(&req)),
+        Command::Eval(req) => run(|| emkern_host::evaluate::run(&req)),
+        Command::MedusaTree(req) => run(|| emkern_host::medusa_cli::run_tree(&req)),
+        Command::MedusaAccept(req) => run(|| emkern_host::medusa_cli::run_accept(&req)),
         Command::Bench {
             model: Some(model),
             input: Some(input),
@@ -139,11 +183,35 @@ fn main() -> ExitCode {
             ..
         } => run(|| bench_model(model, input, quick)),
         Command::Bench {
-            attention: true,
+            speculative: true,
             quick,
             ..
         } => {
-            print!("{}", emkern_host::bench_attention::report(quick));
+            print!("{}", emkern_host::bench_speculative::report(quick));
+            ExitCode::SUCCESS
+        }
+        Command::Bench {
+            rope: true,
+            quick,
+            level,
+            ..
+        } => {
+            let Some(levels) = parse_levels(&level) else {
+                return ExitCode::from(2);
+            };
+            emkern_host::bench_rope::report(&levels, quick, &mut |line| println!("{line}"));
+            ExitCode::SUCCESS
+        }
+        Command::Bench {
+            attention: true,
+            quick,
+            level,
+            ..
+        } => {
+            let Some(levels) = parse_levels(&level) else {
+                return ExitCode::from(2);
+            };
+            emkern_host::bench_attention::report(&levels, quick, &mut |line| println!("{line}"));
             ExitCode::SUCCESS
         }
         Command::Bench {
@@ -173,22 +241,8 @@ fn main() -> ExitCode {
                 }
                 v
             };
-            let levels: Vec<Simd> = if level.is_empty() {
-                Simd::available().collect()
-            } else {
-                let mut v = Vec::new();
-                for name in &level {
-                    match Level::from_name(name).and_then(Simd::new) {
-                        Some(s) => v.push(s),
-                        None => {
-                            eprintln!(
-                                "error: --level {name}: unknown or not available on this CPU (see `emkern levels`)"
-                            );
-                            return ExitCode::from(2);
-                        }
-                    }
-                }
-                v
+            let Some(levels) = parse_levels(&level) else {
+                return ExitCode::from(2);
             };
             let timing = if quick {
                 Timing::QUICK

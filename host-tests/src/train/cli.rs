@@ -1,0 +1,413 @@
+//! `emkern train`: reads a CSV file, trains a tree or a forest, exports the `.emk` blob, and reports metrics on
+//! the training and validation data computed by the `no_std` core from the exported blob.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::ValueEnum;
+use emkern::forest::Forest as CoreForest;
+
+use super::cart::{ClassWeight, DecisionTree, MaxFeatures, SplitStrategy, TreeParams};
+use super::criterion::Criterion;
+use super::dataset::{Dataset, DatasetSpec, FeatureKind, Task};
+use super::forest::{Forest, ForestKind, ForestParams, MaxSamples};
+use super::model::TrainedModel;
+use crate::export::blob;
+use crate::metrics;
+
+/// The training algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Algo {
+    /// One CART decision tree.
+    Cart,
+    /// A random forest.
+    Rf,
+    /// Extremely randomized trees.
+    ExtraTrees,
+}
+
+impl Algo {
+    /// A readable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Cart => "decision tree",
+            Algo::Rf => "random forest",
+            Algo::ExtraTrees => "extra trees",
+        }
+    }
+}
+
+/// The task, when not inferred from the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// Class labels.
+    Classification,
+    /// A real-valued target.
+    Regression,
+}
+
+/// Arguments of `emkern train`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TrainRequest {
+    /// Algorithm.
+    #[arg(long, value_enum)]
+    pub algo: Algo,
+    /// Training data: CSV with a header row (empty cell, nan or NA = missing).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Target column: a header name, or a 0-based column index.
+    #[arg(long)]
+    pub target: String,
+    /// Categorical feature columns, by name (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Sample-weight column, by name.
+    #[arg(long)]
+    pub weight: Option<String>,
+    /// Task (default: inferred; an all-integer target with at most 20 distinct values, or any non-numeric
+    /// label, is a classification target).
+    #[arg(long, value_enum)]
+    pub task: Option<TaskArg>,
+    /// Validation data, with the training file's columns (by name).
+    #[arg(long)]
+    pub valid: Option<PathBuf>,
+    /// Split criterion: gini, entropy (classification), squared_error (regression).
+    #[arg(long)]
+    pub criterion: Option<String>,
+    /// Maximum depth (default: unlimited).
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    /// Fewest rows a node needs to be split.
+    #[arg(long, default_value_t = 2)]
+    pub min_samples_split: usize,
+    /// Fewest rows in a leaf.
+    #[arg(long, default_value_t = 1)]
+    pub min_samples_leaf: usize,
+    /// Smallest leaf weight, as a fraction of the total weight.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_weight_fraction_leaf: f64,
+    /// Smallest weighted impurity decrease for a split (scikit-learn's definition).
+    #[arg(long, default_value_t = 0.0)]
+    pub min_impurity_decrease: f64,
+    /// Grow best-first with at most this many leaves per tree.
+    #[arg(long)]
+    pub max_leaf_nodes: Option<usize>,
+    /// Features per split: sqrt, log2, all, a count (5) or a fraction (0.5). Default: all for cart and for
+    /// regression forests, sqrt for classification forests.
+    #[arg(long)]
+    pub max_features: Option<String>,
+    /// Class weights: balanced, or label:weight pairs (a:1,b:2.5).
+    #[arg(long)]
+    pub class_weight: Option<String>,
+    /// Trees in a forest (default 100).
+    #[arg(long)]
+    pub n_estimators: Option<usize>,
+    /// Bootstrap samples for forests (`--bootstrap` or `--bootstrap=false`; default: on for rf, off for
+    /// extra-trees).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub bootstrap: Option<bool>,
+    /// Bootstrap sample size: a count (200) or a fraction of the rows (0.5).
+    #[arg(long)]
+    pub max_samples: Option<String>,
+    /// Report the out-of-bag score (forests with bootstrap).
+    #[arg(long)]
+    pub oob: bool,
+    /// Random seed (the model depends only on it, not on the thread count).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Where to write the `.emk` blob.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+impl TrainRequest {
+    fn tree_params(&self, task: Task, forest: bool) -> Result<TreeParams, String> {
+        let mut p = TreeParams::new(task);
+        if forest && task == Task::Classification {
+            p.max_features = MaxFeatures::Sqrt;
+        }
+        if let Some(c) = &self.criterion {
+            p.criterion = Criterion::from_name(c).ok_or_else(|| {
+                format!("--criterion {c}: expected gini, entropy or squared_error")
+            })?;
+        }
+        if let Some(m) = &self.max_features {
+            p.max_features = MaxFeatures::from_name(m).ok_or_else(|| {
+                format!(
+                    "--max-features {m}: expected sqrt, log2, all, a count ≥ 1 or a fraction in (0, 1]"
+                )
+            })?;
+        }
+        if let Some(c) = &self.class_weight {
+            p.class_weight =
+                ClassWeight::from_spec(c).map_err(|e| format!("--class-weight: {e}"))?;
+        }
+        p.max_depth = self.max_depth;
+        p.min_samples_split = self.min_samples_split;
+        p.min_samples_leaf = self.min_samples_leaf;
+        p.min_weight_fraction_leaf = self.min_weight_fraction_leaf;
+        p.min_impurity_decrease = self.min_impurity_decrease;
+        p.max_leaf_nodes = self.max_leaf_nodes;
+        Ok(p)
+    }
+
+    fn describe(&self, p: &TreeParams, data: &Dataset) -> String {
+        let mut s = format!(
+            "emkern-host {} train: {} ({}, criterion={}, max_features={}",
+            env!("CARGO_PKG_VERSION"),
+            self.algo.name(),
+            data.task().name(),
+            p.criterion.name(),
+            p.max_features.describe()
+        );
+        if let Some(d) = p.max_depth {
+            s += &format!(", max_depth={d}");
+        }
+        if self.algo != Algo::Cart {
+            s += &format!(", n_estimators={}", self.n_estimators.unwrap_or(100));
+        }
+        s += &format!(", seed={})", self.seed);
+        s
+    }
+}
+
+fn parse_max_samples(s: &str) -> Result<MaxSamples, String> {
+    if s.contains('.') {
+        s.parse::<f64>()
+            .ok()
+            .filter(|f| *f > 0.0 && *f <= 1.0)
+            .map(MaxSamples::Fraction)
+    } else {
+        s.parse::<usize>()
+            .ok()
+            .filter(|&k| k > 0)
+            .map(MaxSamples::Count)
+    }
+    .ok_or_else(|| format!("--max-samples {s}: expected a count ≥ 1 or a fraction in (0, 1]"))
+}
+
+/// Runs `emkern train`.
+pub fn run(req: &TrainRequest) -> CliResult {
+    let spec = DatasetSpec {
+        target: req.target.clone(),
+        categorical: req.categorical.clone(),
+        weight: req.weight.clone(),
+        task: req.task.map(|t| match t {
+            TaskArg::Classification => Task::Classification,
+            TaskArg::Regression => Task::Regression,
+        }),
+    };
+    let data = Dataset::from_csv(&req.data, &spec)?;
+    let valid = match &req.valid {
+        Some(p) => Some(Dataset::from_csv_like(p, &data.schema)?),
+        None => None,
+    };
+    let forest = req.algo != Algo::Cart;
+    if !forest {
+        let forest_only = [
+            ("--n-estimators", req.n_estimators.is_some()),
+            ("--bootstrap", req.bootstrap.is_some()),
+            ("--max-samples", req.max_samples.is_some()),
+            ("--oob", req.oob),
+        ];
+        if let Some((flag, _)) = forest_only.iter().find(|(_, given)| *given) {
+            return Err(format!(
+                "{flag} applies to forests (--algo rf or extra-trees), not to cart"
+            )
+            .into());
+        }
+    }
+    let params = req.tree_params(data.task(), forest)?;
+    let task = data.task();
+    let categorical = data
+        .schema
+        .kinds
+        .iter()
+        .filter(|k| matches!(k, FeatureKind::Categorical(_)))
+        .count();
+    println!(
+        "emkern train: {} on {} ({} rows, {} features{}), {}",
+        req.algo.name(),
+        req.data.display(),
+        data.n_rows,
+        data.n_features(),
+        if categorical > 0 {
+            format!(", {categorical} categorical")
+        } else {
+            String::new()
+        },
+        match &data.schema.classes {
+            Some(c) => format!("classification: {} classes ({})", c.len(), c.join(", ")),
+            None => "regression".into(),
+        }
+    );
+    let start = Instant::now();
+    let model = if forest {
+        TrainedModel::Forest(train_forest(req, &data, &params)?)
+    } else {
+        let mut p = params.clone();
+        p.splitter = SplitStrategy::Best;
+        TrainedModel::Tree(DecisionTree::train(&data, &p, req.seed)?)
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    let ensemble = model.to_ensemble(&data, &req.describe(&params, &data));
+    let bytes = blob::write(&ensemble)?;
+    std::fs::write(&req.output, &bytes).map_err(|e| format!("{}: {e}", req.output.display()))?;
+    let core =
+        CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
+    let s = core.summary();
+    let trees = model.trees();
+    println!(
+        "  trained   {} tree{}, {} nodes ({} leaves), depth ≤ {}, in {:.3} s ({} thread{})",
+        trees.len(),
+        if trees.len() == 1 { "" } else { "s" },
+        model.n_nodes(),
+        trees.iter().map(DecisionTree::n_leaves).sum::<usize>(),
+        trees.iter().map(DecisionTree::depth).max().unwrap_or(0),
+        seconds,
+        threads_used(req.threads, forest),
+        if threads_used(req.threads, forest) == 1 {
+            ""
+        } else {
+            "s"
+        },
+    );
+    if let TrainedModel::Forest(f) = &model
+        && let Some(oob) = &f.oob
+    {
+        let what = if task == Task::Classification {
+            "accuracy"
+        } else {
+            "R²"
+        };
+        println!("  oob       {what} {:.4} ({} rows)", oob.score, oob.rows);
+    }
+    let (line, worst) = evaluate(&core, &model, &data);
+    println!("  train     {line}");
+    if let Some(v) = &valid {
+        let (line, w) = evaluate(&core, &model, v);
+        println!("  valid     {line}");
+        println!(
+            "  core      max |core − trainer| = {:.1e} over the training and validation rows",
+            worst.max(w)
+        );
+    } else {
+        println!("  core      max |core − trainer| = {worst:.1e} over the training rows");
+    }
+    println!(
+        "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
+        req.output.display(),
+        s.blob_bytes,
+        s.node_bytes,
+        s.worst_case_visits
+    );
+    let imp = model.feature_importances();
+    let mut order: Vec<usize> = (0..imp.len()).collect();
+    order.sort_by(|&a, &b| imp[b].total_cmp(&imp[a]).then(a.cmp(&b)));
+    let top: Vec<String> = order
+        .iter()
+        .take(5)
+        .filter(|&&f| imp[f] > 0.0)
+        .map(|&f| format!("{} {:.3}", data.schema.feature_names[f], imp[f]))
+        .collect();
+    if !top.is_empty() {
+        println!("  features  {}", top.join(", "));
+    }
+    Ok(())
+}
+
+/// Trains a forest with a progress bar (trees built / total).
+fn train_forest(
+    req: &TrainRequest,
+    data: &Dataset,
+    params: &TreeParams,
+) -> Result<Forest, Box<dyn std::error::Error>> {
+    let kind = if req.algo == Algo::Rf {
+        ForestKind::RandomForest
+    } else {
+        ForestKind::ExtraTrees
+    };
+    let mut fp = ForestParams::new(kind, data.task());
+    fp.tree = params.clone();
+    fp.n_estimators = req.n_estimators.unwrap_or(fp.n_estimators);
+    if let Some(b) = req.bootstrap {
+        fp.bootstrap = b;
+    }
+    fp.max_samples = req
+        .max_samples
+        .as_deref()
+        .map(parse_max_samples)
+        .transpose()?;
+    fp.oob_score = req.oob;
+    fp.seed = req.seed;
+    fp.threads = req.threads;
+    let bar = if req.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(fp.n_estimators as u64)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "  training {bar:30} {pos}/{len} trees [{elapsed_precise}, eta {eta}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let forest = Forest::train(data, &fp, &|done| bar.set_position(done as u64));
+    bar.finish_and_clear();
+    Ok(forest?)
+}
+
+fn threads_used(threads: Option<usize>, forest: bool) -> usize {
+    if !forest {
+        return 1;
+    }
+    threads
+        .filter(|&t| t > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Metrics of the core's predictions on `data` (one line), and the largest difference between the core's and the
+/// trainer's predictions.
+fn evaluate(core: &CoreForest, model: &TrainedModel, data: &Dataset) -> (String, f64) {
+    let mut out = vec![0.0f32; core.output_len()];
+    let mut row = Vec::new();
+    let mut predictions = Vec::with_capacity(data.n_rows);
+    let mut worst = 0.0f64;
+    for r in 0..data.n_rows {
+        data.row_into(r, &mut row);
+        core.predict(&row, &mut out)
+            .expect("rows have the model's width");
+        let p: Vec<f64> = out.iter().map(|&v| v as f64).collect();
+        for (a, b) in p.iter().zip(model.predict_row(&row)) {
+            worst = worst.max((a - b).abs());
+        }
+        predictions.push(p);
+    }
+    let line = match data.task() {
+        Task::Classification => {
+            let m = metrics::classification(&data.class_indices(), &predictions);
+            let mut line = format!("accuracy {:.4}  log-loss {:.4}", m.accuracy, m.log_loss);
+            if let Some(a) = m.auc {
+                line += &format!("  AUC {a:.4}");
+            }
+            line + &format!("  ({} rows)", m.rows)
+        }
+        Task::Regression => {
+            let p: Vec<f64> = predictions.iter().map(|p| p[0]).collect();
+            let m = metrics::regression(&data.target, &p);
+            format!(
+                "RMSE {:.4}  MAE {:.4}  R² {:.4}  ({} rows)",
+                m.rmse, m.mae, m.r2, m.rows
+            )
+        }
+    };
+    (line, worst)
+}

@@ -1,0 +1,358 @@
+//! Random forests (Breiman, 2001) and extremely randomized trees (Geurts et al., 2006), as scikit-learn 1.9 builds
+//! `RandomForest*` and `ExtraTrees*`.
+//!
+//! - Each tree is a [CART tree](super::cart) on a bootstrap sample (drawn with replacement; with sample or class
+//!   weights, rows are drawn with probability proportional to their weight, and the tree sees the draw counts as
+//!   its weights, as scikit-learn 1.9 does) or on every row with its weight (`bootstrap = false`).
+//! - Random forests search the best split among `max_features` random features per node; extra trees draw one
+//!   uniform threshold in `[min, max]` of the node's values per feature and keep the best of those.
+//! - Predictions average the trees: the mean of the per-tree class fractions (classification), or of the
+//!   per-tree values (regression), summed in tree order.
+//! - Determinism: tree `i`'s seed is the `i`-th output of [`SplitMix64`] seeded with the forest's seed; its
+//!   splitter state and its bootstrap sample come from that seed alone. Trees are built in parallel (rayon) and
+//!   collected in order, so a forest is identical for any thread count.
+//! - The out-of-bag score averages, for every row, the trees whose bootstrap sample missed it, and scores the
+//!   rows that have at least one such tree: accuracy (classification) or R² (regression).
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use super::TrainError;
+use super::cart::{self, DecisionTree, MaxFeatures, SplitStrategy, TreeParams};
+use super::dataset::{Dataset, Task};
+use super::rng::{SplitMix64, SplitterRng};
+use crate::metrics::argmax;
+
+/// Which ensemble.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForestKind {
+    /// Random forest: best splits over random feature subsets, bootstrap samples.
+    RandomForest,
+    /// Extra trees: random thresholds, every row by default.
+    ExtraTrees,
+}
+
+impl ForestKind {
+    /// `random forest` or `extra trees`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ForestKind::RandomForest => "random forest",
+            ForestKind::ExtraTrees => "extra trees",
+        }
+    }
+}
+
+/// The bootstrap sample size.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MaxSamples {
+    /// This many draws.
+    Count(usize),
+    /// `max(1, ⌊f · W⌋)` draws, `W` being the number of rows (or the total weight when rows are weighted).
+    Fraction(f64),
+}
+
+/// Forest parameters (scikit-learn's names and defaults).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForestParams {
+    /// Random forest or extra trees.
+    pub kind: ForestKind,
+    /// Number of trees.
+    pub n_estimators: usize,
+    /// Parameters of every tree (`splitter` is set from `kind`).
+    pub tree: TreeParams,
+    /// Whether each tree sees a bootstrap sample.
+    pub bootstrap: bool,
+    /// Bootstrap sample size (default: as many draws as rows).
+    pub max_samples: Option<MaxSamples>,
+    /// Compute the out-of-bag score (needs `bootstrap`).
+    pub oob_score: bool,
+    /// The master seed.
+    pub seed: u64,
+    /// Worker threads (`None`: one per core). Results do not depend on it.
+    pub threads: Option<usize>,
+}
+
+impl ForestParams {
+    /// scikit-learn's defaults for `kind` and `task`: 100 trees; `max_features` `sqrt` for classification and all
+    /// features for regression; bootstrap for random forests only.
+    pub fn new(kind: ForestKind, task: Task) -> ForestParams {
+        let mut tree = TreeParams::new(task);
+        tree.max_features = match task {
+            Task::Classification => MaxFeatures::Sqrt,
+            Task::Regression => MaxFeatures::All,
+        };
+        ForestParams {
+            kind,
+            n_estimators: 100,
+            tree,
+            bootstrap: kind == ForestKind::RandomForest,
+            max_samples: None,
+            oob_score: false,
+            seed: 0,
+            threads: None,
+        }
+    }
+}
+
+/// The out-of-bag estimate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OobScore {
+    /// Accuracy (classification) or R² (regression) over the rows with at least one out-of-bag tree.
+    pub score: f64,
+    /// How many rows that is.
+    pub rows: usize,
+}
+
+/// A trained forest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Forest {
+    /// Random forest or extra trees.
+    pub kind: ForestKind,
+    /// The trees, in order.
+    pub trees: Vec<DecisionTree>,
+    /// Features a row has.
+    pub n_features: usize,
+    /// Classes (classification) or 0 (regression).
+    pub n_classes: usize,
+    /// The out-of-bag score, when asked for.
+    pub oob: Option<OobScore>,
+}
+
+impl Forest {
+    /// Trains a forest. `progress` is called with the number of finished trees after each tree (from worker
+    /// threads, in completion order).
+    pub fn train(
+        data: &Dataset,
+        params: &ForestParams,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Forest, TrainError> {
+        let mut tree_params = params.tree.clone();
+        tree_params.splitter = match params.kind {
+            ForestKind::RandomForest => SplitStrategy::Best,
+            ForestKind::ExtraTrees => SplitStrategy::Random,
+        };
+        tree_params.validate(data)?;
+        if params.n_estimators == 0 {
+            return Err(TrainError::Invalid(
+                "n_estimators must be at least 1".into(),
+            ));
+        }
+        if params.oob_score && !params.bootstrap {
+            return Err(TrainError::Invalid(
+                "the out-of-bag score needs bootstrap samples".into(),
+            ));
+        }
+        if params.max_samples.is_some() && !params.bootstrap {
+            return Err(TrainError::Invalid(
+                "max_samples needs bootstrap samples".into(),
+            ));
+        }
+        let base = cart::row_weights(data, &tree_params.class_weight)?;
+        let weighted =
+            data.weights.is_some() || tree_params.class_weight != cart::ClassWeight::None;
+        let total: f64 = base.iter().sum();
+        if total.is_nan() || total <= 0.0 {
+            return Err(TrainError::Invalid(
+                "no training row has a positive weight".into(),
+            ));
+        }
+        let n_draws = match params.max_samples {
+            None => data.n_rows,
+            Some(MaxSamples::Count(k)) if k >= 1 => k,
+            Some(MaxSamples::Fraction(f)) if f > 0.0 && f <= 1.0 => {
+                let w = if weighted { total } else { data.n_rows as f64 };
+                ((f * w) as usize).max(1)
+            }
+            Some(m) => {
+                return Err(TrainError::Invalid(format!(
+                    "max_samples {m:?} must be a count ≥ 1 or a fraction in (0, 1]"
+                )));
+            }
+        };
+        let cumulative: Option<Vec<f64>> = weighted.then(|| {
+            base.iter()
+                .scan(0.0, |acc, w| {
+                    *acc += w;
+                    Some(*acc)
+                })
+                .collect()
+        });
+        let mut master = SplitMix64::new(params.seed);
+        let seeds: Vec<u64> = (0..params.n_estimators)
+            .map(|_| master.next_u64())
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(params.threads.unwrap_or(0))
+            .build()
+            .map_err(|e| TrainError::Invalid(format!("cannot start the worker threads: {e}")))?;
+        let done = AtomicUsize::new(0);
+        let grow = |seed: u64| -> Result<(DecisionTree, Option<Vec<u64>>), TrainError> {
+            let mut g = SplitMix64::new(seed);
+            let rng = SplitterRng::from_state((g.next_u64() >> 33) as u32);
+            let (weights, in_bag): (Cow<[f64]>, _) = if params.bootstrap {
+                let counts = bootstrap_counts(&mut g, data.n_rows, n_draws, cumulative.as_deref());
+                let mut bits = vec![0u64; data.n_rows.div_ceil(64)];
+                for (r, &c) in counts.iter().enumerate() {
+                    if c > 0.0 {
+                        bits[r / 64] |= 1 << (r % 64);
+                    }
+                }
+                (Cow::Owned(counts), Some(bits))
+            } else {
+                (Cow::Borrowed(&base[..]), None)
+            };
+            let tree = cart::fit(data, &tree_params, &weights, rng)?;
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+            Ok((tree, in_bag))
+        };
+        let built: Vec<(DecisionTree, Option<Vec<u64>>)> = pool.install(|| {
+            seeds
+                .par_iter()
+                .map(|&s| grow(s))
+                .collect::<Result<Vec<_>, TrainError>>()
+        })?;
+        let (trees, bags): (Vec<DecisionTree>, Vec<Option<Vec<u64>>>) = built.into_iter().unzip();
+        let mut forest = Forest {
+            kind: params.kind,
+            trees,
+            n_features: data.n_features(),
+            n_classes: data.n_classes(),
+            oob: None,
+        };
+        if params.oob_score {
+            let bags: Vec<Vec<u64>> = bags.into_iter().flatten().collect();
+            forest.oob = Some(pool.install(|| forest.oob_score(data, &bags)));
+        }
+        Ok(forest)
+    }
+
+    /// The prediction for `row`: the mean of the trees' class fractions or values, summed in tree order.
+    pub fn predict_row(&self, row: &[f32]) -> Vec<f64> {
+        let mut sum = vec![0.0; self.trees[0].nodes[0].value.len()];
+        for t in &self.trees {
+            for (s, v) in sum.iter_mut().zip(t.predict_row(row)) {
+                *s += v;
+            }
+        }
+        let n = self.trees.len() as f64;
+        sum.iter().map(|s| s / n).collect()
+    }
+
+    /// Impurity-based feature importances: the mean of the trees' normalised importances (trees that are a
+    /// single leaf left out), normalised to sum to 1.
+    pub fn feature_importances(&self) -> Vec<f64> {
+        let mut sum = vec![0.0; self.n_features];
+        let mut n = 0usize;
+        for t in self.trees.iter().filter(|t| t.nodes.len() > 1) {
+            for (s, v) in sum.iter_mut().zip(t.feature_importances()) {
+                *s += v;
+            }
+            n += 1;
+        }
+        if n == 0 {
+            return sum;
+        }
+        sum.iter_mut().for_each(|s| *s /= n as f64);
+        let total: f64 = sum.iter().sum();
+        if total > 0.0 {
+            sum.iter_mut().for_each(|s| *s /= total);
+        }
+        sum
+    }
+
+    fn oob_score(&self, data: &Dataset, bags: &[Vec<u64>]) -> OobScore {
+        let per_row: Vec<Option<Vec<f64>>> = (0..data.n_rows)
+            .into_par_iter()
+            .map(|r| {
+                let row = data.row(r);
+                let mut acc: Option<Vec<f64>> = None;
+                let mut n = 0usize;
+                for (t, bag) in self.trees.iter().zip(bags) {
+                    if bag[r / 64] >> (r % 64) & 1 == 1 {
+                        continue;
+                    }
+                    let v = t.predict_row(&row);
+                    let a = acc.get_or_insert_with(|| vec![0.0; v.len()]);
+                    for (a, v) in a.iter_mut().zip(v) {
+                        *a += v;
+                    }
+                    n += 1;
+                }
+                acc.map(|a| a.iter().map(|s| s / n as f64).collect())
+            })
+            .collect();
+        let scored: Vec<(usize, &Vec<f64>)> = per_row
+            .iter()
+            .enumerate()
+            .filter_map(|(r, p)| p.as_ref().map(|p| (r, p)))
+            .collect();
+        let rows = scored.len();
+        let score = if rows == 0 {
+            f64::NAN
+        } else if self.n_classes > 0 {
+            let correct = scored
+                .iter()
+                .filter(|(r, p)| argmax(p) == data.target[*r] as usize)
+                .count();
+            correct as f64 / rows as f64
+        } else {
+            let mean = scored.iter().map(|(r, _)| data.target[*r]).sum::<f64>() / rows as f64;
+            let ss_res: f64 = scored
+                .iter()
+                .map(|(r, p)| (data.target[*r] - p[0]).powi(2))
+                .sum();
+            let ss_tot: f64 = scored
+                .iter()
+                .map(|(r, _)| (data.target[*r] - mean).powi(2))
+                .sum();
+            1.0 - ss_res / ss_tot
+        };
+        OobScore { score, rows }
+    }
+}
+
+/// Draw counts of a bootstrap sample of `n_draws` rows out of `n_rows`: uniform, or proportional to the weights
+/// whose running sums are `cumulative`.
+fn bootstrap_counts(
+    g: &mut SplitMix64,
+    n_rows: usize,
+    n_draws: usize,
+    cumulative: Option<&[f64]>,
+) -> Vec<f64> {
+    let mut counts = vec![0.0; n_rows];
+    match cumulative {
+        None => {
+            for _ in 0..n_draws {
+                counts[g.below(n_rows as u64) as usize] += 1.0;
+            }
+        }
+        Some(cum) => {
+            let total = cum[n_rows - 1];
+            for _ in 0..n_draws {
+                let u = g.next_f64() * total;
+                let r = cum.partition_point(|&c| c <= u).min(n_rows - 1);
+                counts[r] += 1.0;
+            }
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_bootstrap_follows_the_weights() {
+        let mut g = SplitMix64::new(5);
+        let cum = [1.0, 1.0, 4.0, 8.0]; // weights 1, 0, 3, 4
+        let c = bootstrap_counts(&mut g, 4, 80_000, Some(&cum));
+        assert_eq!(c[1], 0.0, "a zero-weight row is never drawn");
+        assert!((c[0] / 80_000.0 - 0.125).abs() < 0.01, "{c:?}");
+        assert!((c[2] / 80_000.0 - 0.375).abs() < 0.01, "{c:?}");
+        let c = bootstrap_counts(&mut g, 10, 1000, None);
+        assert_eq!(c.iter().sum::<f64>(), 1000.0);
+    }
+}
