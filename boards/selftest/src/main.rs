@@ -4,8 +4,9 @@
 //! - `mps3-an547` (Cortex-M55, `thumbv8m.main-none-eabihf`, feature `helium`): the scalar and Helium levels.
 //!
 //! For every level in [`Simd::available`] the firmware runs [`selftest::run`] and prints the per-level and
-//! per-primitive counts, then a table of instructions per kernel call, and finally one line
-//! `N passed, M failed`. The exit status (through semihosting, so it becomes QEMU's) is 0 only if every case
+//! per-primitive counts, checks the tree-ensemble core, attention, RoPE and speculative-decoding verification
+//! against references (see the `forest`, `attn` and `spec` modules), then a table of instructions per kernel
+//! call, and finally one line `N passed, M failed`. The exit status (through semihosting, so it becomes QEMU's) is 0 only if every case
 //! passed. Logs go out as `defmt` frames over semihosting stdout; faults and panics are reported as text on
 //! semihosting stderr and end the run with a failure status.
 //!
@@ -42,6 +43,7 @@ use emkern_simd::{GemmShape, Level, Simd, bf16, f16, selftest};
 
 mod attn;
 mod forest;
+mod spec;
 
 /// At most this many failures are printed per level and primitive (all are counted).
 const MAX_REPORTED: u32 = 4;
@@ -100,6 +102,9 @@ fn main() -> ! {
     let (attn_passed, attn_failed) = attn::run();
     passed = passed.saturating_add(attn_passed);
     failed = failed.saturating_add(attn_failed);
+    let (spec_passed, spec_failed) = spec::run();
+    passed = passed.saturating_add(spec_passed);
+    failed = failed.saturating_add(spec_failed);
 
     instruction_counts(peripherals.SYST, &levels);
 
