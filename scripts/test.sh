@@ -4,11 +4,12 @@
 #   1. host:    cargo fmt --check, clippy (host, aarch64 and thumb targets) with -D warnings, cargo test --workspace
 #               (every primitive at every level this CPU has, against the scalar path and f64 oracles), the
 #               per-level self-test counts, and a smoke run of the benchmark table
-#   2. aarch64: cargo test of emkern-simd and of the attention kernel for aarch64-unknown-linux-gnu under
-#               qemu-aarch64 (NEON really executes)
+#   2. aarch64: cargo test of emkern-simd, attention, RoPE and speculative decoding for
+#               aarch64-unknown-linux-gnu under qemu-aarch64 (NEON really executes)
 #   3. thumb:   cargo build of emkern and emkern-simd for thumbv7em-none-eabihf (Cortex-M4F) and
 #               thumbv8m.main-none-eabihf with -C target-cpu=cortex-m55 and `helium`, with and without defmt
-#   4. boards:  firmware self-tests on QEMU mps2-an386 (Cortex-M4F, scalar) and mps3-an547 (Cortex-M55, Helium)
+#   4. boards:  firmware self-tests on QEMU mps2-an386 (Cortex-M4F, scalar) and mps3-an547 (Cortex-M55, Helium):
+#               primitives, forest, attention, RoPE and tree verification, and instruction counts
 #
 # Needs: rustup/cargo. Installs if missing (as root, Debian): qemu-system-arm qemu-user gcc-aarch64-linux-gnu
 # libc6-dev-arm64-cross; rustup targets; defmt-print (cargo install). If rustup cannot download a target, the
@@ -86,9 +87,9 @@ say "2. aarch64 under qemu-aarch64"
 t0=$(date +%s)
 if ((cross_ok)); then
     run "$logs/test-aarch64.log" cargo test -p emkern-simd --target aarch64-unknown-linux-gnu --locked
-    # The attention kernel and the RoPE rotations through every level this CPU has (scalar and NEON) against the
-    # f64 references.
-    run "$logs/test-aarch64-attention.log" cargo test -p emkern-host --test attention --test rope --target aarch64-unknown-linux-gnu --locked
+    # The attention kernel, the RoPE rotations and tree verification through every level this CPU has (scalar and
+    # NEON) against the f64 references.
+    run "$logs/test-aarch64-attention.log" cargo test -p emkern-host --test attention --test rope --test speculative --target aarch64-unknown-linux-gnu --locked
     cat "$logs/test-aarch64-attention.log" >>"$logs/test-aarch64.log"
     grep -q 'neon' "$logs/test-aarch64.log" || { echo "NEON level did not run on aarch64" >&2; exit 1; }
     count_tests "$logs/test-aarch64.log"
