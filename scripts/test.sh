@@ -89,7 +89,12 @@ if ((cross_ok)); then
     run "$logs/test-aarch64.log" cargo test -p emkern-simd --target aarch64-unknown-linux-gnu --locked
     # The attention kernel, the RoPE rotations and tree verification through every level this CPU has (scalar and
     # NEON) against the f64 references.
-    run "$logs/test-aarch64-attention.log" cargo test -p emkern-host --test attention --test rope --test speculative --target aarch64-unknown-linux-gnu --locked
+    run "$logs/test-aarch64-attention.log" cargo test -p emkern-host --test attention --test speculative --target aarch64-unknown-linux-gnu --locked
+    # RoPE: the rotation tests (every level, both layouts, f16/bf16, strides); the table-precision sweeps over
+    # 2^20 positions test no SIMD code and take minutes under emulation, so they run on the host only.
+    run "$logs/test-aarch64-rope.log" cargo test -p emkern-host --test rope --target aarch64-unknown-linux-gnu --locked -- \
+        application every_level inverse layouts half_storage strided
+    cat "$logs/test-aarch64-rope.log" >>"$logs/test-aarch64-attention.log"
     cat "$logs/test-aarch64-attention.log" >>"$logs/test-aarch64.log"
     grep -q 'neon' "$logs/test-aarch64.log" || { echo "NEON level did not run on aarch64" >&2; exit 1; }
     count_tests "$logs/test-aarch64.log"
