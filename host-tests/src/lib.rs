@@ -25,6 +25,7 @@ pub mod bench;
 pub mod bench_attention;
 pub mod bench_rope;
 pub mod bench_speculative;
+pub mod bench_train;
 pub mod data;
 pub mod evaluate;
 pub mod export;

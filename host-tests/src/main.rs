@@ -76,9 +76,9 @@ enum Command {
     /// Rotary position encoding of NumPy `.npy` rows (`[heads, positions, head_dim]`) through the no_std core,
     /// configured by a Hugging Face `rope_parameters` JSON; optionally dumps inv_freq and the cos/sin tables.
     Rope(emkern_host::rope_cli::Request),
-    /// Train a decision tree, random forest or extra trees on a CSV file and export the `.emk` blob; reports
+    /// Train a decision tree, a forest or a boosted ensemble on a CSV file and export the `.emk` blob; reports
     /// train/validation metrics computed by the no_std core from the blob.
-    Train(emkern_host::train::cli::TrainRequest),
+    Train(Box<emkern_host::train::cli::TrainRequest>),
     /// Score a model (any supported format) on a labelled CSV file through the no_std core: accuracy, log-loss
     /// and AUC (binary) for classifiers, RMSE/MAE/R² for regressors.
     Eval(emkern_host::evaluate::EvalRequest),
@@ -106,6 +106,10 @@ enum Command {
         /// primitives.
         #[arg(long)]
         speculative: bool,
+        /// Benchmark the histogram booster's training (synthetic 200k × 50 and a bundled dataset, one thread
+        /// and all threads) instead of the primitives.
+        #[arg(long)]
+        train: bool,
         /// Benchmark RoPE (rotation in place, table construction) instead of the primitives.
         #[arg(long)]
         rope: bool,
@@ -188,6 +192,12 @@ fn main() -> ExitCode {
             ..
         } => {
             print!("{}", emkern_host::bench_speculative::report(quick));
+            ExitCode::SUCCESS
+        }
+        Command::Bench {
+            train: true, quick, ..
+        } => {
+            print!("{}", emkern_host::bench_train::report(quick));
             ExitCode::SUCCESS
         }
         Command::Bench {

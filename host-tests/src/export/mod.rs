@@ -2,3 +2,4 @@
 
 pub mod blob;
 pub mod source;
+pub mod xgboost_json;

@@ -24,6 +24,12 @@ pub enum Algo {
     Rf,
     /// Extremely randomized trees.
     ExtraTrees,
+    /// AdaBoost: SAMME (classification) or AdaBoost.R2 (regression).
+    Adaboost,
+    /// Gradient boosting.
+    Gbdt,
+    /// Second-order histogram gradient boosting (XGBoost's `hist` method).
+    HistGbdt,
 }
 
 impl Algo {
@@ -33,6 +39,9 @@ impl Algo {
             Algo::Cart => "decision tree",
             Algo::Rf => "random forest",
             Algo::ExtraTrees => "extra trees",
+            Algo::Adaboost => "AdaBoost",
+            Algo::Gbdt => "gradient boosting",
+            Algo::HistGbdt => "histogram gradient boosting",
         }
     }
 }
@@ -74,7 +83,7 @@ pub struct TrainRequest {
     /// Split criterion: gini, entropy (classification), squared_error (regression).
     #[arg(long)]
     pub criterion: Option<String>,
-    /// Maximum depth (default: unlimited).
+    /// Maximum depth (default: unlimited; gbdt and AdaBoost regression 3, AdaBoost classification 1).
     #[arg(long)]
     pub max_depth: Option<usize>,
     /// Fewest rows a node needs to be split.
@@ -118,6 +127,31 @@ pub struct TrainRequest {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Boosting: shrinkage of every tree (default 0.1 for gbdt, 1 for adaboost).
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    /// Boosting loss. gbdt: squared_error, absolute_error, huber, quantile, log_loss, poisson (default log_loss
+    /// or squared_error); adaboost regression: linear, square, exponential (default linear).
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// gbdt: fraction of the rows each round sees (default 1).
+    #[arg(long)]
+    pub subsample: Option<f64>,
+    /// gbdt huber and quantile losses: the quantile alpha (default 0.9). hist-gbdt: the L1 penalty (default 0).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// gbdt: stop after this many rounds without improving the validation loss, keeping the best round.
+    #[arg(long)]
+    pub n_iter_no_change: Option<usize>,
+    /// gbdt early stopping without --valid: the fraction of the training rows held out (default 0.1).
+    #[arg(long)]
+    pub validation_fraction: Option<f64>,
+    /// gbdt early stopping: the improvement that counts (default 1e-4).
+    #[arg(long)]
+    pub tol: Option<f64>,
+    /// Parameters of --algo hist-gbdt.
+    #[command(flatten)]
+    pub hist: super::hist::cli::HistArgs,
     /// Where to write the `.emk` blob.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -129,7 +163,7 @@ pub struct TrainRequest {
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 impl TrainRequest {
-    fn tree_params(&self, task: Task, forest: bool) -> Result<TreeParams, String> {
+    pub(crate) fn tree_params(&self, task: Task, forest: bool) -> Result<TreeParams, String> {
         let mut p = TreeParams::new(task);
         if forest && task == Task::Classification {
             p.max_features = MaxFeatures::Sqrt;
@@ -210,6 +244,11 @@ pub fn run(req: &TrainRequest) -> CliResult {
         Some(p) => Some(Dataset::from_csv_like(p, &data.schema)?),
         None => None,
     };
+    super::hist::cli::check_flags(req)?;
+    if req.algo == Algo::HistGbdt {
+        return super::hist::cli::run(req, &data, valid.as_ref());
+    }
+    super::boost::cli::check_flags(req)?;
     let forest = req.algo != Algo::Cart;
     if !forest {
         let forest_only = [
@@ -249,6 +288,9 @@ pub fn run(req: &TrainRequest) -> CliResult {
             None => "regression".into(),
         }
     );
+    if matches!(req.algo, Algo::Adaboost | Algo::Gbdt) {
+        return super::boost::cli::run(req, &data, valid.as_ref());
+    }
     let start = Instant::now();
     let model = if forest {
         TrainedModel::Forest(train_forest(req, &data, &params)?)

@@ -5,12 +5,14 @@
 //! Trainers follow scikit-learn's algorithms and parameter names; a model depends only on its data, its
 //! parameters and its seed (see [`rng`]), never on the number of threads.
 
+pub mod boost;
 pub mod cart;
 pub mod cli;
 pub mod criterion;
 pub mod dataset;
 pub mod forest;
 mod heap;
+pub mod hist;
 pub mod model;
 pub mod rng;
 mod splitter;

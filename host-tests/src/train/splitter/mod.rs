@@ -9,11 +9,12 @@
 //!   all drawn so far were constant);
 //! - a feature is constant when all its values are missing, or it has no missing value and `max ≤ min + 1e-7`
 //!   (in f32);
-//! - best splits: the values are sorted with missing values last; candidate positions lie between consecutive
-//!   values more than 1e-7 apart (in f32); the threshold is `a/2 + b/2` in f64 and a row goes left when
-//!   `x ≤ threshold`. With missing values a second pass puts them on the left, and the first pass also tries
-//!   "every present value left, missing right" (threshold +∞). Without missing values in the node, missing values
-//!   later go to the child with more training samples;
+//! - best splits: the values are sorted with missing values last, by scikit-learn's own (unstable) sort, so rows
+//!   with equal values keep scikit-learn's order and the running sums round alike; candidate positions lie
+//!   between consecutive values more than 1e-7 apart (in f32); the threshold is `a/2 + b/2` in f64 and a row
+//!   goes left when `x ≤ threshold`. With missing values a second pass puts them on the left, and the first pass
+//!   also tries "every present value left, missing right" (threshold +∞). Without missing values in the node,
+//!   missing values later go to the child with more training samples;
 //! - random splits (extra trees): a threshold uniform in `[min, max]` of the node's values, missing values sent
 //!   to a random side; the best of the drawn features wins;
 //! - the first candidate with the strictly largest proxy wins.
@@ -25,6 +26,7 @@
 //! majority class. Random splits send each category to a random side.
 
 mod categorical;
+mod sort;
 
 pub use categorical::EXHAUSTIVE_CATEGORIES;
 
@@ -121,8 +123,6 @@ pub(crate) struct Splitter<'a> {
     constant_features: Vec<usize>,
     /// Feature values aligned with `samples` (for the feature being evaluated).
     values: Vec<f32>,
-    pairs: Vec<(f32, u32)>,
-    missing: Vec<u32>,
     stats: NodeStats,
     /// Total weight of every training row (zero weights included).
     pub(crate) weighted_n_samples: f64,
@@ -154,8 +154,6 @@ impl<'a> Splitter<'a> {
             features: (0..data.n_features()).collect(),
             constant_features: vec![0; data.n_features()],
             values: vec![0.0; n],
-            pairs: Vec::with_capacity(n),
-            missing: Vec::new(),
             stats: NodeStats::new(settings.criterion, settings.n_classes),
             weighted_n_samples: weights.iter().sum(),
             start: 0,
@@ -274,32 +272,35 @@ impl<'a> Splitter<'a> {
     }
 
     /// Moves the node's samples with missing values of `feature` to the end and sorts the others by value;
-    /// fills `values` accordingly and returns the number of missing values.
+    /// fills `values` accordingly and returns the number of missing values. Both steps are scikit-learn's (each
+    /// missing value swapped with the right-most present one, then [`sort::sort`]), so the rows keep
+    /// scikit-learn's order from node to node and from feature to feature.
     fn sort_by_feature(&mut self, feature: usize) -> usize {
         let (start, end) = (self.start, self.end);
         let column = self.data.column(feature);
-        self.pairs.clear();
-        self.missing.clear();
-        for &i in &self.samples[start..end] {
-            let x = column[i as usize];
-            if x.is_nan() {
-                self.missing.push(i);
-            } else {
-                self.pairs.push((x, i));
+        let mut n_missing = 0usize;
+        let (mut i, mut last) = (start, end);
+        while i < last {
+            if column[self.samples[last - 1] as usize].is_nan() {
+                n_missing += 1;
+                last -= 1;
+                continue;
             }
+            if column[self.samples[i] as usize].is_nan() {
+                self.samples.swap(i, last - 1);
+                n_missing += 1;
+                last -= 1;
+            }
+            self.values[i] = column[self.samples[i] as usize];
+            i += 1;
         }
-        self.pairs
-            .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let n_present = self.pairs.len();
-        for (k, &(x, i)) in self.pairs.iter().enumerate() {
-            self.samples[start + k] = i;
-            self.values[start + k] = x;
-        }
-        for (k, &i) in self.missing.iter().enumerate() {
-            self.samples[start + n_present + k] = i;
-            self.values[start + n_present + k] = f32::NAN;
-        }
-        self.missing.len()
+        let end_present = end - n_missing;
+        self.values[end_present..end].fill(f32::NAN);
+        sort::sort(
+            &mut self.values[start..end_present],
+            &mut self.samples[start..end_present],
+        );
+        n_missing
     }
 
     /// Whether `min_samples_leaf` holds for a split at `pos`.
@@ -384,6 +385,11 @@ impl<'a> Splitter<'a> {
                     ));
                 }
             }
+        }
+        if passes == 2 {
+            // Back to scikit-learn's order (present values sorted, then the missing ones) for the next feature.
+            self.samples[start..end].rotate_left(n_missing);
+            self.values[start..end].rotate_left(n_missing);
         }
         match best {
             Some((proxy, c)) => Scan::Found(proxy, c, n_missing > 0),

@@ -1,0 +1,396 @@
+//! `emkern train --algo adaboost|gbdt`: trains a boosted model with a progress bar (round, training and
+//! validation loss), exports the blob, and reports metrics computed by the `no_std` core from the exported blob
+//! (AdaBoost.R2, which the blob cannot represent, reports the trainer's own metrics and fails the export).
+
+use std::time::Instant;
+
+use emkern::forest::Forest as CoreForest;
+
+use super::Boosted;
+use super::adaboost::{AdaBoost, AdaBoostParams, R2Loss, Termination};
+use super::gbdt::{EarlyStopping, Gbdt, GbdtParams};
+use super::loss::Loss;
+use crate::export::blob;
+use crate::metrics;
+use crate::train::cli::{Algo, TrainRequest};
+use crate::train::criterion::Criterion;
+use crate::train::dataset::{Dataset, Task};
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Rejects flags that do not apply to the chosen algorithm (boosting flags for trees and forests, forest flags
+/// for boosting, and the flags one boosting algorithm lacks).
+pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
+    let boosting = [
+        ("--learning-rate", req.learning_rate.is_some()),
+        ("--loss", req.loss.is_some()),
+        ("--subsample", req.subsample.is_some()),
+        ("--alpha", req.alpha.is_some()),
+        ("--n-iter-no-change", req.n_iter_no_change.is_some()),
+        ("--validation-fraction", req.validation_fraction.is_some()),
+        ("--tol", req.tol.is_some()),
+    ];
+    let gbdt_only = &boosting[2..];
+    let forest_only = [
+        ("--bootstrap", req.bootstrap.is_some()),
+        ("--max-samples", req.max_samples.is_some()),
+        ("--oob", req.oob),
+    ];
+    let given = |flags: &[(&'static str, bool)]| flags.iter().find(|(_, g)| *g).map(|(f, _)| *f);
+    match req.algo {
+        Algo::Adaboost => {
+            if let Some(f) = given(gbdt_only).or(given(&forest_only)) {
+                return Err(format!("{f} does not apply to --algo adaboost"));
+            }
+        }
+        Algo::Gbdt => {
+            if let Some(f) = given(&forest_only) {
+                return Err(format!("{f} does not apply to --algo gbdt"));
+            }
+            if req.class_weight.is_some() {
+                return Err(
+                    "--class-weight does not apply to --algo gbdt (use a --weight column)".into(),
+                );
+            }
+            if (req.validation_fraction.is_some() || req.tol.is_some())
+                && req.n_iter_no_change.is_none()
+            {
+                return Err(
+                    "--validation-fraction and --tol configure early stopping: add --n-iter-no-change".into(),
+                );
+            }
+        }
+        Algo::Cart | Algo::Rf | Algo::ExtraTrees => {
+            if let Some(f) = given(&boosting) {
+                return Err(format!("{f} applies to boosting (--algo adaboost or gbdt)"));
+            }
+        }
+        #[allow(unreachable_patterns)]
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Trains, exports and reports (the dataset header line is already printed).
+pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
+    let seed = u32::try_from(req.seed).map_err(|_| {
+        format!(
+            "--seed {} is too large for boosting: it is scikit-learn's random_state, below 2^32",
+            req.seed
+        )
+    })?;
+    let task = data.task();
+    let mut tree = req.tree_params(task, false)?;
+    let bar = if req.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(0)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "  boosting {bar:30} {pos}/{len} rounds  {msg} [{elapsed_precise}, eta {eta}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let start = Instant::now();
+    let (model, describe, threads) = match req.algo {
+        Algo::Adaboost => {
+            let mut p = AdaBoostParams::new(task);
+            p.tree.max_depth = req.max_depth.or(p.tree.max_depth);
+            tree.max_depth = p.tree.max_depth;
+            p.tree = tree;
+            p.n_estimators = req.n_estimators.unwrap_or(p.n_estimators);
+            p.learning_rate = req.learning_rate.unwrap_or(p.learning_rate);
+            p.seed = seed;
+            if let Some(l) = &req.loss {
+                if task == Task::Classification {
+                    return Err(format!(
+                        "--loss {l}: AdaBoost classification (SAMME) has no loss option"
+                    )
+                    .into());
+                }
+                p.loss = R2Loss::from_name(l).ok_or_else(|| {
+                    format!("--loss {l}: AdaBoost.R2 takes linear, square or exponential")
+                })?;
+            }
+            let describe = format!(
+                "{} (n_estimators={}, learning_rate={}, max_depth={}, criterion={}{}, seed={seed})",
+                if task == Task::Classification {
+                    "AdaBoost SAMME"
+                } else {
+                    "AdaBoost.R2"
+                },
+                p.n_estimators,
+                p.learning_rate,
+                p.tree.max_depth.map_or("none".into(), |d| d.to_string()),
+                p.tree.criterion.name(),
+                if task == Task::Regression {
+                    format!(", loss={}", p.loss.name())
+                } else {
+                    String::new()
+                },
+            );
+            bar.set_length(p.n_estimators as u64);
+            let model = AdaBoost::train(data, &p, &mut |r| {
+                bar.set_position(r.round as u64);
+                bar.set_message(format!("weighted error {:.4}", r.error));
+            })?;
+            (Boosted::AdaBoost(model), describe, 1)
+        }
+        _ => {
+            let mut p = GbdtParams::new(task);
+            if let Some(c) = &req.criterion {
+                if c != "friedman_mse" && Criterion::from_name(c) != Some(Criterion::SquaredError) {
+                    return Err(format!(
+                        "--criterion {c}: gradient boosting fits regression trees (squared_error)"
+                    )
+                    .into());
+                }
+                tree.criterion = Criterion::SquaredError;
+            } else {
+                tree.criterion = Criterion::SquaredError;
+            }
+            tree.max_depth = req.max_depth.or(p.tree.max_depth);
+            p.tree = tree;
+            let alpha = req.alpha.unwrap_or(0.9);
+            if let Some(l) = &req.loss {
+                p.loss = Loss::from_name(l, alpha).ok_or_else(|| {
+                    format!(
+                        "--loss {l}: expected squared_error, absolute_error, huber, quantile, log_loss or poisson"
+                    )
+                })?;
+            }
+            if req.alpha.is_some() && !matches!(p.loss, Loss::Huber { .. } | Loss::Quantile { .. })
+            {
+                return Err("--alpha applies to the huber and quantile losses".into());
+            }
+            p.n_estimators = req.n_estimators.unwrap_or(p.n_estimators);
+            p.learning_rate = req.learning_rate.unwrap_or(p.learning_rate);
+            p.subsample = req.subsample.unwrap_or(p.subsample);
+            p.seed = seed;
+            p.threads = req.threads;
+            if let Some(n) = req.n_iter_no_change {
+                let mut es = EarlyStopping::new(n);
+                es.validation_fraction = req.validation_fraction.unwrap_or(es.validation_fraction);
+                es.tol = req.tol.unwrap_or(es.tol);
+                p.early_stopping = Some(es);
+            }
+            let describe = format!(
+                "gradient boosting (loss={}, n_estimators={}, learning_rate={}, subsample={}, max_depth={}{}, \
+                 seed={seed})",
+                p.loss.name(),
+                p.n_estimators,
+                p.learning_rate,
+                p.subsample,
+                p.tree.max_depth.map_or("none".into(), |d| d.to_string()),
+                p.early_stopping.map_or(String::new(), |e| format!(
+                    ", n_iter_no_change={}",
+                    e.n_iter_no_change
+                )),
+            );
+            bar.set_length(p.n_estimators as u64);
+            let metric = p.loss.metric_name();
+            let model = Gbdt::train(data, &p, valid, &mut |r| {
+                bar.set_position(r.round as u64);
+                let mut m = format!("train {metric} {:.4}", r.train_loss);
+                if let Some(v) = r.valid_loss {
+                    m += &format!("  valid {v:.4}");
+                }
+                bar.set_message(m);
+            })?;
+            let columns = model.init.len();
+            let threads = if columns > 1 {
+                req.threads
+                    .filter(|&t| t > 0)
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+                    .min(columns)
+            } else {
+                1
+            };
+            (Boosted::Gbdt(model), describe, threads)
+        }
+    };
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    let trees = model.trees();
+    println!(
+        "  trained   {}, {} tree{}, {} nodes ({} leaves), depth ≤ {}, in {:.3} s ({} thread{})",
+        rounds_line(&model),
+        trees.len(),
+        if trees.len() == 1 { "" } else { "s" },
+        trees.iter().map(|t| t.nodes.len()).sum::<usize>(),
+        trees.iter().map(|t| t.n_leaves()).sum::<usize>(),
+        trees.iter().map(|t| t.depth()).max().unwrap_or(0),
+        seconds,
+        threads,
+        if threads == 1 { "" } else { "s" },
+    );
+    if let Boosted::Gbdt(g) = &model
+        && let Some(es) = &held_out(req)
+    {
+        let metric = g.loss.metric_name();
+        let what = if valid.is_some() {
+            "the --valid data".to_string()
+        } else {
+            format!("{} of the training rows", es)
+        };
+        println!(
+            "  stopping  {} of {} rounds trained; best validation {metric} {:.4} at round {} (on {what})",
+            g.rounds_trained,
+            req.n_estimators.unwrap_or(100),
+            g.valid_loss[g.stages.len() - 1],
+            g.stages.len(),
+        );
+    }
+    let source = format!(
+        "emkern-host {} train: {describe}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let ensemble = match model.to_ensemble(Some(data.schema.feature_names.clone()), &source) {
+        Ok(e) => e,
+        Err(e) => {
+            println!(
+                "  train     {}  (trainer)",
+                metrics_line(data, |row| model.predict_row(row))
+            );
+            if let Some(v) = valid {
+                println!(
+                    "  valid     {}  (trainer)",
+                    metrics_line(v, |row| model.predict_row(row))
+                );
+            }
+            return Err(format!("{}: not written: {e}", req.output.display()).into());
+        }
+    };
+    let bytes = blob::write(&ensemble)?;
+    std::fs::write(&req.output, &bytes).map_err(|e| format!("{}: {e}", req.output.display()))?;
+    let core =
+        CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
+    let s = core.summary();
+    let mut worst = 0.0f64;
+    let mut core_predict = |row: &[f32], out: &mut Vec<f64>| {
+        let mut buf = vec![0.0f32; core.output_len()];
+        core.predict(row, &mut buf)
+            .expect("rows have the model's width");
+        out.clear();
+        out.extend(buf.iter().map(|&v| v as f64));
+        for (a, b) in out.iter().zip(model.predict_row(row)) {
+            worst = worst.max(relative_difference(*a, b));
+        }
+    };
+    let mut scored = |d: &Dataset| {
+        metrics_line(d, |row| {
+            let mut out = Vec::new();
+            core_predict(row, &mut out);
+            out
+        })
+    };
+    println!("  train     {}", scored(data));
+    if let Some(v) = valid {
+        println!("  valid     {}", scored(v));
+    }
+    println!(
+        "  core      max |core − trainer| / max(1, |trainer|) = {worst:.1e} over the {} rows",
+        if valid.is_some() {
+            "training and validation"
+        } else {
+            "training"
+        }
+    );
+    println!(
+        "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
+        req.output.display(),
+        s.blob_bytes,
+        s.node_bytes,
+        s.worst_case_visits
+    );
+    let imp = model.feature_importances();
+    let mut order: Vec<usize> = (0..imp.len()).collect();
+    order.sort_by(|&a, &b| imp[b].total_cmp(&imp[a]).then(a.cmp(&b)));
+    let top: Vec<String> = order
+        .iter()
+        .take(5)
+        .filter(|&&f| imp[f] > 0.0)
+        .map(|&f| format!("{} {:.3}", data.schema.feature_names[f], imp[f]))
+        .collect();
+    if !top.is_empty() {
+        println!("  features  {}", top.join(", "));
+    }
+    Ok(())
+}
+
+/// The held-out share of early stopping (`10%`), for the report; `None` without early stopping.
+fn held_out(req: &TrainRequest) -> Option<String> {
+    req.n_iter_no_change
+        .map(|_| format!("{:.0}%", 100.0 * req.validation_fraction.unwrap_or(0.1)))
+}
+
+/// `50 rounds`, `37 of 50 rounds (stopped: ...)`, `3 classes × 100 rounds`.
+fn rounds_line(model: &Boosted) -> String {
+    match model {
+        Boosted::AdaBoost(a) => {
+            let n = a.trees.len();
+            let why = match a.termination {
+                Termination::Completed => "",
+                Termination::Perfect => " (stopped: a tree fitted the training data perfectly)",
+                Termination::NoBetterThanChance => {
+                    " (stopped: the next tree was no better than chance)"
+                }
+                Termination::DegenerateWeights => " (stopped: the sample weights degenerated)",
+            };
+            format!("{n} round{}{why}", if n == 1 { "" } else { "s" })
+        }
+        Boosted::Gbdt(g) => {
+            let n = g.stages.len();
+            let per = g.init.len();
+            if per > 1 {
+                format!("{n} rounds × {per} trees (one per class)")
+            } else {
+                format!("{n} round{}", if n == 1 { "" } else { "s" })
+            }
+        }
+    }
+}
+
+/// `|a − b| / max(1, |b|)`.
+fn relative_difference(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1.0)
+}
+
+/// One line of metrics of `predict` (the exported model's outputs) on `data`.
+fn metrics_line(data: &Dataset, mut predict: impl FnMut(&[f32]) -> Vec<f64>) -> String {
+    let mut row = Vec::new();
+    let mut predictions = Vec::with_capacity(data.n_rows);
+    for r in 0..data.n_rows {
+        data.row_into(r, &mut row);
+        predictions.push(predict(&row));
+    }
+    match data.task() {
+        Task::Classification => {
+            let proba: Vec<Vec<f64>> = predictions
+                .into_iter()
+                .map(|p| {
+                    if p.len() == 1 {
+                        vec![1.0 - p[0], p[0]]
+                    } else {
+                        p
+                    }
+                })
+                .collect();
+            let m = metrics::classification(&data.class_indices(), &proba);
+            let mut line = format!("accuracy {:.4}  log-loss {:.4}", m.accuracy, m.log_loss);
+            if let Some(a) = m.auc {
+                line += &format!("  AUC {a:.4}");
+            }
+            line + &format!("  ({} rows)", m.rows)
+        }
+        Task::Regression => {
+            let p: Vec<f64> = predictions.iter().map(|p| p[0]).collect();
+            let m = metrics::regression(&data.target, &p);
+            format!(
+                "RMSE {:.4}  MAE {:.4}  R² {:.4}  ({} rows)",
+                m.rmse, m.mae, m.r2, m.rows
+            )
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! `emkern train --algo hist-gbdt`: the histogram booster's command-line parameters, training with a progress
+//! bar, export to the `.emk` blob (and optionally XGBoost JSON), and the report: metrics the `no_std` core
+//! computes from the exported blob, and whether its margins equal the trainer's bit for bit.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use emkern::forest::Forest as CoreForest;
+
+use super::booster::{HistBooster, HistParams, RoundReport};
+use super::grow::GrowPolicy;
+use super::objective::Objective;
+use crate::export::blob;
+use crate::metrics;
+use crate::train::cli::{Algo, TrainRequest};
+use crate::train::dataset::{Dataset, Task};
+
+/// Parameters of `--algo hist-gbdt` (XGBoost's names and defaults). `--n-estimators` (default 100),
+/// `--max-depth` (6), `--subsample` (1), `--alpha` (the L1 penalty, 0), `--learning-rate` (the same as `--eta`),
+/// `--seed` and `--threads` are the shared flags.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct HistArgs {
+    /// hist-gbdt: reg:squarederror, binary:logistic, multi:softprob or count:poisson (default from the target).
+    #[arg(long)]
+    pub objective: Option<String>,
+    /// hist-gbdt: learning rate (default 0.3; --learning-rate is accepted too).
+    #[arg(long)]
+    pub eta: Option<f32>,
+    /// hist-gbdt: most leaves per tree (default 0: no limit).
+    #[arg(long)]
+    pub max_leaves: Option<u32>,
+    /// hist-gbdt: depthwise or lossguide (default depthwise).
+    #[arg(long)]
+    pub grow_policy: Option<String>,
+    /// hist-gbdt: L2 penalty on leaf weights (default 1).
+    #[arg(long)]
+    pub lambda: Option<f32>,
+    /// hist-gbdt: smallest loss reduction of a split (min_split_loss) (default 0).
+    #[arg(long)]
+    pub gamma: Option<f32>,
+    /// hist-gbdt: smallest hessian sum of a child (default 1).
+    #[arg(long)]
+    pub min_child_weight: Option<f32>,
+    /// hist-gbdt: largest absolute leaf weight (default 0: none; 0.7 for count:poisson).
+    #[arg(long)]
+    pub max_delta_step: Option<f32>,
+    /// hist-gbdt: most bins of a numeric feature, 2..=256 (default 256).
+    #[arg(long)]
+    pub max_bin: Option<usize>,
+    /// hist-gbdt: fraction of the features per tree (default 1).
+    #[arg(long)]
+    pub colsample_bytree: Option<f32>,
+    /// hist-gbdt: fraction of the tree's features per depth (default 1).
+    #[arg(long)]
+    pub colsample_bylevel: Option<f32>,
+    /// hist-gbdt: fraction of the level's features per node (default 1).
+    #[arg(long)]
+    pub colsample_bynode: Option<f32>,
+    /// hist-gbdt: monotone constraints, one per feature in order: '(1,0,-1)'.
+    #[arg(long)]
+    pub monotone: Option<String>,
+    /// hist-gbdt: stop after this many rounds without a better validation metric, keeping the best round
+    /// (needs --valid).
+    #[arg(long)]
+    pub early_stopping_rounds: Option<usize>,
+    /// hist-gbdt: the intercept in prediction space (default estimated from the target).
+    #[arg(long)]
+    pub base_score: Option<f32>,
+    /// hist-gbdt: categorical features with fewer categories are split one-vs-rest (default 4).
+    #[arg(long)]
+    pub max_cat_to_onehot: Option<u32>,
+    /// hist-gbdt: most categories a partition split considers (default 64).
+    #[arg(long)]
+    pub max_cat_threshold: Option<u32>,
+    /// hist-gbdt: also write the model as XGBoost 3.x JSON here.
+    #[arg(long)]
+    pub xgboost_json: Option<PathBuf>,
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Parses `'(1,0,-1)'` (parentheses and brackets optional).
+pub fn parse_monotone(s: &str) -> Result<Vec<i8>, String> {
+    let inner = s
+        .trim()
+        .trim_start_matches(['(', '['])
+        .trim_end_matches([')', ']']);
+    if inner.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    inner
+        .split(',')
+        .map(|t| match t.trim() {
+            "1" | "+1" => Ok(1),
+            "0" => Ok(0),
+            "-1" => Ok(-1),
+            other => Err(format!("--monotone {s}: `{other}` is not 1, 0 or -1")),
+        })
+        .collect()
+}
+
+impl HistArgs {
+    /// The flags given, by name (to refuse them with other algorithms).
+    fn given(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        let mut add = |name, given: bool| {
+            if given {
+                v.push(name);
+            }
+        };
+        add("--objective", self.objective.is_some());
+        add("--eta", self.eta.is_some());
+        add("--max-leaves", self.max_leaves.is_some());
+        add("--grow-policy", self.grow_policy.is_some());
+        add("--lambda", self.lambda.is_some());
+        add("--gamma", self.gamma.is_some());
+        add("--min-child-weight", self.min_child_weight.is_some());
+        add("--max-delta-step", self.max_delta_step.is_some());
+        add("--max-bin", self.max_bin.is_some());
+        add("--colsample-bytree", self.colsample_bytree.is_some());
+        add("--colsample-bylevel", self.colsample_bylevel.is_some());
+        add("--colsample-bynode", self.colsample_bynode.is_some());
+        add("--monotone", self.monotone.is_some());
+        add(
+            "--early-stopping-rounds",
+            self.early_stopping_rounds.is_some(),
+        );
+        add("--base-score", self.base_score.is_some());
+        add("--max-cat-to-onehot", self.max_cat_to_onehot.is_some());
+        add("--max-cat-threshold", self.max_cat_threshold.is_some());
+        add("--xgboost-json", self.xgboost_json.is_some());
+        v
+    }
+}
+
+/// Refuses hist-gbdt flags with other algorithms.
+pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
+    if req.algo != Algo::HistGbdt
+        && let Some(flag) = req.hist.given().first()
+    {
+        return Err(format!("{flag} applies to --algo hist-gbdt"));
+    }
+    Ok(())
+}
+
+/// The booster's parameters from the command line.
+pub fn params(req: &TrainRequest) -> Result<HistParams, String> {
+    let h = &req.hist;
+    let unsupported = [
+        ("--criterion", req.criterion.is_some()),
+        (
+            "--max-leaf-nodes (use --max-leaves)",
+            req.max_leaf_nodes.is_some(),
+        ),
+        (
+            "--max-features (use --colsample-*)",
+            req.max_features.is_some(),
+        ),
+        ("--class-weight (use --weight)", req.class_weight.is_some()),
+        ("--bootstrap", req.bootstrap.is_some()),
+        ("--max-samples", req.max_samples.is_some()),
+        ("--oob", req.oob),
+        ("--loss (use --objective)", req.loss.is_some()),
+        (
+            "--n-iter-no-change (use --early-stopping-rounds)",
+            req.n_iter_no_change.is_some(),
+        ),
+        ("--validation-fraction", req.validation_fraction.is_some()),
+        ("--tol", req.tol.is_some()),
+    ];
+    if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
+        return Err(format!("{flag} does not apply to --algo hist-gbdt"));
+    }
+    let mut p = HistParams::default();
+    if let Some(o) = &h.objective {
+        p.objective = Some(Objective::from_name(o).ok_or_else(|| {
+            format!(
+                "--objective {o}: expected one of {}",
+                Objective::ALL.map(|o| o.name()).join(", ")
+            )
+        })?);
+    }
+    if let Some(n) = req.n_estimators {
+        p.n_estimators = n;
+    }
+    if let (Some(_), Some(_)) = (h.eta, req.learning_rate) {
+        return Err("give --eta or --learning-rate, not both".into());
+    }
+    if let Some(e) = h.eta.or(req.learning_rate.map(|v| v as f32)) {
+        p.eta = e;
+    }
+    if let Some(d) = req.max_depth {
+        p.max_depth = d as u32;
+    }
+    if let Some(l) = h.max_leaves {
+        p.max_leaves = l;
+    }
+    if let Some(g) = &h.grow_policy {
+        p.grow_policy = match g.as_str() {
+            "depthwise" => GrowPolicy::Depthwise,
+            "lossguide" => GrowPolicy::Lossguide,
+            _ => {
+                return Err(format!(
+                    "--grow-policy {g}: expected depthwise or lossguide"
+                ));
+            }
+        };
+    }
+    if let Some(v) = h.lambda {
+        p.lambda = v;
+    }
+    if let Some(v) = req.alpha {
+        p.alpha = v as f32;
+    }
+    if let Some(v) = h.gamma {
+        p.gamma = v;
+    }
+    if let Some(v) = h.min_child_weight {
+        p.min_child_weight = v;
+    }
+    p.max_delta_step = h.max_delta_step;
+    if let Some(v) = h.max_bin {
+        p.max_bin = v;
+    }
+    if let Some(v) = req.subsample {
+        p.subsample = v as f32;
+    }
+    if let Some(v) = h.colsample_bytree {
+        p.colsample_bytree = v;
+    }
+    if let Some(v) = h.colsample_bylevel {
+        p.colsample_bylevel = v;
+    }
+    if let Some(v) = h.colsample_bynode {
+        p.colsample_bynode = v;
+    }
+    if let Some(m) = &h.monotone {
+        p.monotone = parse_monotone(m)?;
+    }
+    p.early_stopping_rounds = h.early_stopping_rounds;
+    p.base_score = h.base_score;
+    if let Some(v) = h.max_cat_to_onehot {
+        p.max_cat_to_onehot = v;
+    }
+    if let Some(v) = h.max_cat_threshold {
+        p.max_cat_threshold = v;
+    }
+    p.seed = req.seed;
+    p.threads = req.threads;
+    Ok(p)
+}
+
+/// Runs `emkern train --algo hist-gbdt` on loaded data.
+pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
+    let p = params(req)?;
+    let objective = p
+        .objective
+        .unwrap_or_else(|| super::booster::default_objective(data));
+    println!(
+        "emkern train: histogram gradient boosting on {} ({} rows, {} features), {}",
+        req.data.display(),
+        data.n_rows,
+        data.n_features(),
+        match &data.schema.classes {
+            Some(c) => format!("classification: {} classes ({})", c.len(), c.join(", ")),
+            None => "regression".into(),
+        }
+    );
+    println!(
+        "  params    {}, {} rounds, eta {}, {} max_depth {}{}, lambda {}, alpha {}, gamma {}, \
+         min_child_weight {}, max_bin {}, subsample {}, seed {}",
+        objective.name(),
+        p.n_estimators,
+        p.eta,
+        p.grow_policy.name(),
+        p.max_depth,
+        if p.max_leaves > 0 {
+            format!(" max_leaves {}", p.max_leaves)
+        } else {
+            String::new()
+        },
+        p.lambda,
+        p.alpha,
+        p.gamma,
+        p.min_child_weight,
+        p.max_bin,
+        p.subsample,
+        p.seed
+    );
+    let bar = if req.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(p.n_estimators as u64)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "  training {bar:30} {pos}/{len} rounds {msg} [{elapsed_precise}, eta {eta}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let metric = objective.metric_name();
+    let report = |r: &RoundReport| {
+        bar.set_position(r.round as u64);
+        if let (Some(m), Some((b, bm))) = (r.metric, r.best) {
+            bar.set_message(format!(
+                "valid {metric} {m:.5} (best {bm:.5} at round {})",
+                b + 1
+            ));
+        }
+    };
+    let start = Instant::now();
+    let model = HistBooster::train(data, valid, &p, &report);
+    bar.finish_and_clear();
+    let model = model?;
+    let seconds = start.elapsed().as_secs_f64();
+    let ensemble = model.to_ensemble();
+    let bytes = blob::write(&ensemble)?;
+    std::fs::write(&req.output, &bytes).map_err(|e| format!("{}: {e}", req.output.display()))?;
+    let core =
+        CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
+    let threads = p
+        .threads
+        .filter(|&t| t > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let nodes: usize = model.trees.iter().map(|t| t.nodes.len()).sum();
+    let leaves: usize = model.trees.iter().map(|t| t.n_leaves()).sum();
+    let depth = model.trees.iter().map(|t| t.depth()).max().unwrap_or(0);
+    println!(
+        "  trained   {} trees ({} rounds × {} output{}), {nodes} nodes ({leaves} leaves), depth ≤ {depth}, \
+         in {seconds:.3} s ({threads} thread{})",
+        model.trees.len(),
+        model.trees.len() / model.n_outputs,
+        model.n_outputs,
+        if model.n_outputs == 1 { "" } else { "s" },
+        if threads == 1 { "" } else { "s" }
+    );
+    println!(
+        "  intercept base_score {:?} (margin {:?})",
+        model.base_score, model.base_margin
+    );
+    if let Some(b) = model.best_iteration {
+        println!(
+            "  early     best round {} of {} trained (valid {metric} {:.6}); the model keeps rounds 1..={}",
+            b + 1,
+            model.rounds_trained,
+            model.history[b],
+            b + 1
+        );
+    }
+    let (line, mismatches, rows) = evaluate(&core, &model, data);
+    println!("  train     {line}");
+    let (mut mismatches, mut rows) = (mismatches, rows);
+    if let Some(v) = valid {
+        let (line, m, r) = evaluate(&core, &model, v);
+        println!("  valid     {line}");
+        mismatches += m;
+        rows += r;
+    }
+    println!(
+        "  core      margins equal to the trainer's bit for bit on {} of {rows} rows",
+        rows - mismatches
+    );
+    let s = core.summary();
+    println!(
+        "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
+        req.output.display(),
+        s.blob_bytes,
+        s.node_bytes,
+        s.worst_case_visits
+    );
+    if let Some(path) = &req.hist.xgboost_json {
+        let json = model.to_xgboost_json()?;
+        std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("  xgboost   {} (XGBoost 3.x JSON model)", path.display());
+    }
+    let imp = model.feature_importances();
+    let mut order: Vec<usize> = (0..imp.len()).collect();
+    order.sort_by(|&a, &b| imp[b].total_cmp(&imp[a]).then(a.cmp(&b)));
+    let top: Vec<String> = order
+        .iter()
+        .take(5)
+        .filter(|&&f| imp[f] > 0.0)
+        .map(|&f| format!("{} {:.3}", data.schema.feature_names[f], imp[f]))
+        .collect();
+    if !top.is_empty() {
+        println!("  features  {} (share of the total gain)", top.join(", "));
+    }
+    Ok(())
+}
+
+/// Metrics of the core's predictions on `data` (one line), the rows whose core margins differ from the
+/// trainer's in any bit, and the rows scored.
+fn evaluate(core: &CoreForest, model: &HistBooster, data: &Dataset) -> (String, usize, usize) {
+    let mut out = vec![0.0f32; core.output_len()];
+    let mut margin = vec![0.0f32; model.n_outputs];
+    let mut row = Vec::new();
+    let mut predictions = Vec::with_capacity(data.n_rows);
+    let mut flat = Vec::with_capacity(data.n_rows * model.n_outputs);
+    let mut mismatches = 0;
+    for r in 0..data.n_rows {
+        data.row_into(r, &mut row);
+        core.predict(&row, &mut out)
+            .expect("rows have the model's width");
+        core.predict_margin(&row, &mut margin)
+            .expect("rows have the model's width");
+        let ours = model.predict_margin(&row);
+        if ours
+            .iter()
+            .zip(&margin)
+            .any(|(a, b)| a.to_bits() != b.to_bits())
+        {
+            mismatches += 1;
+        }
+        flat.extend_from_slice(&out);
+        predictions.push(out.iter().map(|&v| v as f64).collect::<Vec<f64>>());
+    }
+    let objective_metric = format!(
+        "{} {:.5}",
+        model.objective.metric_name(),
+        model
+            .objective
+            .metric(&flat, &data.target, data.weights.as_deref())
+    );
+    let line = match data.task() {
+        Task::Classification => {
+            let proba: Vec<Vec<f64>> = if model.objective == Objective::BinaryLogistic {
+                predictions.iter().map(|p| vec![1.0 - p[0], p[0]]).collect()
+            } else {
+                predictions
+            };
+            let m = metrics::classification(&data.class_indices(), &proba);
+            let mut line = format!("accuracy {:.4}  log-loss {:.4}", m.accuracy, m.log_loss);
+            if let Some(a) = m.auc {
+                line += &format!("  AUC {a:.4}");
+            }
+            line + &format!("  {objective_metric}  ({} rows)", m.rows)
+        }
+        Task::Regression => {
+            let p: Vec<f64> = predictions.iter().map(|p| p[0]).collect();
+            let m = metrics::regression(&data.target, &p);
+            format!(
+                "RMSE {:.4}  MAE {:.4}  R² {:.4}  {objective_metric}  ({} rows)",
+                m.rmse, m.mae, m.r2, m.rows
+            )
+        }
+    };
+    (line, mismatches, data.n_rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monotone_parsing() {
+        assert_eq!(parse_monotone("(1,0,-1)").unwrap(), vec![1, 0, -1]);
+        assert_eq!(parse_monotone("[ 1 , -1 ]").unwrap(), vec![1, -1]);
+        assert_eq!(parse_monotone("()").unwrap(), Vec::<i8>::new());
+        assert!(parse_monotone("(2)").is_err());
+    }
+}
