@@ -351,18 +351,7 @@ pub fn run(req: &TrainRequest) -> CliResult {
         s.node_bytes,
         s.worst_case_visits
     );
-    let imp = model.feature_importances();
-    let mut order: Vec<usize> = (0..imp.len()).collect();
-    order.sort_by(|&a, &b| imp[b].total_cmp(&imp[a]).then(a.cmp(&b)));
-    let top: Vec<String> = order
-        .iter()
-        .take(5)
-        .filter(|&&f| imp[f] > 0.0)
-        .map(|&f| format!("{} {:.3}", data.schema.feature_names[f], imp[f]))
-        .collect();
-    if !top.is_empty() {
-        println!("  features  {}", top.join(", "));
-    }
+    print_top_features(&data.schema.feature_names, &model.feature_importances(), "");
     Ok(())
 }
 
@@ -452,4 +441,20 @@ fn evaluate(core: &CoreForest, model: &TrainedModel, data: &Dataset) -> (String,
         }
     };
     (line, worst)
+}
+
+/// Prints the five most important features (importance > 0) in decreasing order, ties by index, as
+/// `  features  name 0.123, …` followed by `suffix`.
+pub(crate) fn print_top_features(names: &[String], imp: &[f64], suffix: &str) {
+    let mut order: Vec<usize> = (0..imp.len()).collect();
+    order.sort_by(|&a, &b| imp[b].total_cmp(&imp[a]).then(a.cmp(&b)));
+    let top: Vec<String> = order
+        .iter()
+        .take(5)
+        .filter(|&&f| imp[f] > 0.0)
+        .map(|&f| format!("{} {:.3}", names.get(f).map_or("?", String::as_str), imp[f]))
+        .collect();
+    if !top.is_empty() {
+        println!("  features  {}{suffix}", top.join(", "));
+    }
 }

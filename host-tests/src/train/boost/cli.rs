@@ -304,18 +304,11 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         s.node_bytes,
         s.worst_case_visits
     );
-    let imp = model.feature_importances();
-    let mut order: Vec<usize> = (0..imp.len()).collect();
-    order.sort_by(|&a, &b| imp[b].total_cmp(&imp[a]).then(a.cmp(&b)));
-    let top: Vec<String> = order
-        .iter()
-        .take(5)
-        .filter(|&&f| imp[f] > 0.0)
-        .map(|&f| format!("{} {:.3}", data.schema.feature_names[f], imp[f]))
-        .collect();
-    if !top.is_empty() {
-        println!("  features  {}", top.join(", "));
-    }
+    super::super::cli::print_top_features(
+        &data.schema.feature_names,
+        &model.feature_importances(),
+        "",
+    );
     Ok(())
 }
 
