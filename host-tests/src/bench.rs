@@ -226,6 +226,15 @@ impl Timing {
         sample: Duration::from_micros(300),
         samples: 3,
     };
+
+    /// [`Timing::QUICK`] for a smoke run, [`Timing::DEFAULT`] otherwise.
+    pub const fn new(quick: bool) -> Timing {
+        if quick {
+            Timing::QUICK
+        } else {
+            Timing::DEFAULT
+        }
+    }
 }
 
 /// Median seconds per call of `f`, calling it in batches that last about `timing.sample`.

@@ -105,11 +105,7 @@ pub fn report(levels: &[Simd], quick: bool, emit: &mut dyn FnMut(&str)) {
 
 /// The tables for one level. The scalar level skips sequences longer than 1024 (minutes per call otherwise).
 fn report_level(simd: Simd, quick: bool, emit: &mut dyn FnMut(&str)) {
-    let timing = if quick {
-        Timing::QUICK
-    } else {
-        Timing::DEFAULT
-    };
+    let timing = Timing::new(quick);
     let peak = peak_flops(simd, timing).unwrap_or(f64::NAN);
     emit(&format!(
         "attention, one core, level {} (FMA peak measured in this run: {:.1} GFLOP/s)",

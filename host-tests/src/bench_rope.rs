@@ -13,11 +13,7 @@ use crate::bench::{Timing, copy_bandwidth, pseudo_random, seconds_per_call};
 /// main memory, as Q/K of a long prefill are), or `[32, 256, 128]` when `quick`. Lines go to `emit` as they are
 /// measured.
 pub fn report(levels: &[Simd], quick: bool, emit: &mut dyn FnMut(&str)) {
-    let timing = if quick {
-        Timing::QUICK
-    } else {
-        Timing::DEFAULT
-    };
+    let timing = Timing::new(quick);
     let (heads, positions, dim) = (32usize, if quick { 256 } else { 4096 }, 128usize);
     let half = dim / 2;
     let config = RopeConfig::new(10_000.0, dim);

@@ -114,11 +114,7 @@ pub fn measure(simd: Simd, timing: Timing) -> StepTimes {
 
 /// The benchmark's table, as text. `quick` uses short samples (a smoke test of the benchmark).
 pub fn report(quick: bool) -> String {
-    let timing = if quick {
-        Timing::QUICK
-    } else {
-        Timing::DEFAULT
-    };
+    let timing = Timing::new(quick);
     let simd = Simd::best();
     let t = measure(simd, timing);
     // Dense-equivalent work of the attention: every tree query against every prefix key and its ancestors.

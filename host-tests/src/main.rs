@@ -254,11 +254,7 @@ fn main() -> ExitCode {
             let Some(levels) = parse_levels(&level) else {
                 return ExitCode::from(2);
             };
-            let timing = if quick {
-                Timing::QUICK
-            } else {
-                Timing::DEFAULT
-            };
+            let timing = Timing::new(quick);
             let bar =
                 indicatif::ProgressBar::new((primitives.len() * len.len() * levels.len()) as u64);
             bar.set_style(
@@ -440,11 +436,7 @@ fn bench_model(model: PathBuf, input: PathBuf, quick: bool) -> CliResult {
     let rows: Vec<f32> = (0..table.rows)
         .flat_map(|r| table.row(r)[..nf].to_vec())
         .collect();
-    let timing = if quick {
-        Timing::QUICK
-    } else {
-        Timing::DEFAULT
-    };
+    let timing = Timing::new(quick);
     let (single, batch) = bench::forest_ns_per_row(&f, &rows, table.rows, timing);
     let s = f.summary();
     println!(

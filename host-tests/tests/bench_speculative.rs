@@ -26,11 +26,3 @@ fn quick_report_prints_times() {
     // The step line is the sum of the attention and typical (reference entropy) lines, to print precision.
     assert!((times[4] - (times[0] + times[2])).abs() <= 0.11, "{report}");
 }
-
-/// The full measurement (long samples): `cargo test --release -p emkern-host --test bench_speculative -- --ignored
-/// --nocapture`.
-#[test]
-#[ignore = "a measurement, not a check"]
-fn full_report() {
-    print!("{}", emkern_host::bench_speculative::report(false));
-}

@@ -29,7 +29,7 @@
 use super::RopeError;
 use super::angle::Position;
 use super::freq::{Frequencies, RopeConfig, Rule};
-use super::table::check_table;
+use super::table::{fill_positions_with, fill_range_with};
 
 /// `a^b` in f32, correctly rounded (see the module documentation).
 #[inline]
@@ -164,26 +164,10 @@ pub fn fill_range(
     cos: &mut [f32],
     sin: &mut [f32],
 ) -> Result<(), RopeError> {
-    let half = inv_freq.len();
-    check_table(half, count, cos.len(), sin.len())?;
-    if count > 0 {
-        first
-            .checked_add(count as u64 - 1)
-            .ok_or(RopeError::PositionOverflow)?;
-    }
     let scale = attention_factor as f32;
-    if half == 0 {
-        return Ok(());
-    }
-    for (r, (c, s)) in cos
-        .chunks_exact_mut(half)
-        .zip(sin.chunks_exact_mut(half))
-        .take(count)
-        .enumerate()
-    {
-        row(inv_freq, first + r as u64, scale, c, s);
-    }
-    Ok(())
+    fill_range_with(inv_freq.len(), first, count, cos, sin, |p, c, s| {
+        row(inv_freq, p, scale, c, s)
+    })
 }
 
 /// [`fill_range`] for a list of positions: row `r` is for `positions[r]`.
@@ -194,18 +178,8 @@ pub fn fill_positions<P: Position>(
     cos: &mut [f32],
     sin: &mut [f32],
 ) -> Result<(), RopeError> {
-    let half = inv_freq.len();
-    check_table(half, positions.len(), cos.len(), sin.len())?;
     let scale = attention_factor as f32;
-    if half == 0 {
-        return Ok(());
-    }
-    for ((&p, c), s) in positions
-        .iter()
-        .zip(cos.chunks_exact_mut(half))
-        .zip(sin.chunks_exact_mut(half))
-    {
-        row(inv_freq, p.to_u64(), scale, c, s);
-    }
-    Ok(())
+    fill_positions_with(inv_freq.len(), positions, cos, sin, |p, c, s| {
+        row(inv_freq, p, scale, c, s)
+    })
 }

@@ -66,7 +66,35 @@ pub fn fill_range(
     cos: &mut [f32],
     sin: &mut [f32],
 ) -> Result<(), RopeError> {
-    let half = inv_freq.len();
+    fill_range_with(inv_freq.len(), first, count, cos, sin, |p, c, s| {
+        row(inv_freq, p, scale, c, s)
+    })
+}
+
+/// Tables for a list of positions (any order, repeats allowed): row `r` is for `positions[r]`.
+pub fn fill_positions<P: Position>(
+    inv_freq: &[f64],
+    positions: &[P],
+    scale: f64,
+    cos: &mut [f32],
+    sin: &mut [f32],
+) -> Result<(), RopeError> {
+    fill_positions_with(inv_freq.len(), positions, cos, sin, |p, c, s| {
+        row(inv_freq, p, scale, c, s)
+    })
+}
+
+/// Checks `cos`/`sin` for `count` rows of `half` entries and that `first + count − 1` fits in u64, then calls
+/// `row(position, cos_row, sin_row)` for positions `first .. first + count` (shared by the exact and the
+/// PyTorch-f32 tables).
+pub(crate) fn fill_range_with(
+    half: usize,
+    first: u64,
+    count: usize,
+    cos: &mut [f32],
+    sin: &mut [f32],
+    mut row: impl FnMut(u64, &mut [f32], &mut [f32]),
+) -> Result<(), RopeError> {
     check_table(half, count, cos.len(), sin.len())?;
     if count > 0 {
         first
@@ -82,20 +110,19 @@ pub fn fill_range(
         .take(count)
         .enumerate()
     {
-        row(inv_freq, first + r as u64, scale, c, s);
+        row(first + r as u64, c, s);
     }
     Ok(())
 }
 
-/// Tables for a list of positions (any order, repeats allowed): row `r` is for `positions[r]`.
-pub fn fill_positions<P: Position>(
-    inv_freq: &[f64],
+/// [`fill_range_with`] for a list of positions: row `r` is for `positions[r]`.
+pub(crate) fn fill_positions_with<P: Position>(
+    half: usize,
     positions: &[P],
-    scale: f64,
     cos: &mut [f32],
     sin: &mut [f32],
+    mut row: impl FnMut(u64, &mut [f32], &mut [f32]),
 ) -> Result<(), RopeError> {
-    let half = inv_freq.len();
     check_table(half, positions.len(), cos.len(), sin.len())?;
     if half == 0 {
         return Ok(());
@@ -105,7 +132,7 @@ pub fn fill_positions<P: Position>(
         .zip(cos.chunks_exact_mut(half))
         .zip(sin.chunks_exact_mut(half))
     {
-        row(inv_freq, p.to_u64(), scale, c, s);
+        row(p.to_u64(), c, s);
     }
     Ok(())
 }

@@ -138,3 +138,27 @@ pub fn transpose(
     }
     true
 }
+
+/// The parts of a transpose that a level's `b × b` register blocks leave over, with the scalar [`transpose`]:
+/// the columns `cols_b..cols` of rows `0..rows_b`, and every column of rows `rows_b..rows`. `rows_b ≤ rows` and
+/// `cols_b ≤ cols` are the extents the blocks covered; the shape must fit the slices (as checked by the caller).
+pub(crate) fn transpose_edges(
+    rows: usize,
+    cols: usize,
+    (rows_b, cols_b): (usize, usize),
+    src: &[f32],
+    lds: usize,
+    dst: &mut [f32],
+    ldd: usize,
+) {
+    if cols_b < cols
+        && let (Some(s), Some(d)) = (src.get(cols_b..), dst.get_mut(cols_b * ldd..))
+    {
+        transpose(rows_b, cols - cols_b, s, lds, d, ldd);
+    }
+    if rows_b < rows
+        && let (Some(s), Some(d)) = (src.get(rows_b * lds..), dst.get_mut(rows_b..))
+    {
+        transpose(rows - rows_b, cols, s, lds, d, ldd);
+    }
+}

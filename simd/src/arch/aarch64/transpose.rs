@@ -1,6 +1,6 @@
 //! Matrix transpose ([`Kernels::transpose`](crate::Kernels::transpose)) for NEON: 4 × 4 blocks transposed in
 //! registers (`zip1`/`zip2` on 32-bit lanes pair the rows, then on 64-bit lanes gather the columns), then the
-//! rows and columns left over (fewer than 4) one element at a time. Values are only moved: bit-exact.
+//! rows and columns left over (fewer than 4) through the scalar reference. Values are only moved: bit-exact.
 //!
 //! # Memory safety
 //! The entry checks the shape once with [`transpose_fits`]; a block at rows `i0..i0 + 4`, columns `j0..j0 + 4`
@@ -13,6 +13,7 @@ use core::arch::aarch64::{
 
 use super::Neon;
 use crate::kernels::transpose_fits;
+use crate::portable::gemm::transpose_edges;
 
 /// One 4 × 4 block.
 ///
@@ -54,24 +55,15 @@ pub(crate) fn transpose(
     }
     let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
     let (rows4, cols4) = (rows - rows % 4, cols - cols % 4);
-    // SAFETY: the token proves NEON; every access is at a row i < rows and column j < cols of src (i·lds + j)
-    // or dst (j·ldd + i), inside the extents checked above (nothing runs when rows or cols is 0).
+    // SAFETY: the token proves NEON; every block's rows and columns lie below rows4 ≤ rows and cols4 ≤ cols,
+    // inside the extents checked above (nothing runs when rows or cols is 0).
     unsafe {
         for i0 in (0..rows4).step_by(4) {
             for j0 in (0..cols4).step_by(4) {
                 block4(s.add(i0 * lds + j0), lds, d.add(j0 * ldd + i0), ldd);
             }
-            for j in cols4..cols {
-                for i in i0..i0 + 4 {
-                    *d.add(j * ldd + i) = *s.add(i * lds + j);
-                }
-            }
-        }
-        for i in rows4..rows {
-            for j in 0..cols {
-                *d.add(j * ldd + i) = *s.add(i * lds + j);
-            }
         }
     }
+    transpose_edges(rows, cols, (rows4, cols4), src, lds, dst, ldd);
     true
 }

@@ -1,7 +1,7 @@
 //! Matrix transpose ([`Kernels::transpose`](crate::Kernels::transpose)) for AVX2 (the AVX-512 level uses it as
 //! is): 8 × 8 blocks transposed in registers, the standard three-stage network — `vunpcklps`/`vunpckhps` pair
 //! rows, `vshufps` gathers 2 × 2 blocks, `vperm2f128` swaps the 128-bit halves — then the rows and columns
-//! left over (fewer than 8) one element at a time. Values are only moved, so the result is bit-exact.
+//! left over (fewer than 8) through the scalar reference. Values are only moved, so the result is bit-exact.
 //!
 //! # Memory safety
 //! The entry checks the shape once with [`transpose_fits`]; a block at rows `i0..i0 + 8`, columns `j0..j0 + 8`
@@ -12,6 +12,7 @@ use core::arch::x86_64::*;
 
 use super::Avx2;
 use crate::kernels::transpose_fits;
+use crate::portable::gemm::transpose_edges as edges;
 
 /// One 8 × 8 block.
 ///
@@ -56,36 +57,25 @@ unsafe fn block8(src: *const f32, lds: usize, dst: *mut f32, ldd: usize) {
     }
 }
 
-/// The transpose over a checked shape.
+/// The full 8 × 8 blocks of a checked shape (rows `0..rows8`, columns `0..cols8`, both multiples of 8).
 ///
 /// # Safety
-/// AVX2 must be available and the shape checked with [`transpose_fits`] for `src` and `dst`.
+/// AVX2 must be available and the shape checked with [`transpose_fits`] for `src` and `dst`, with
+/// `rows8 ≤ rows` and `cols8 ≤ cols`.
 #[target_feature(enable = "avx2")]
-unsafe fn transpose_checked(
-    rows: usize,
-    cols: usize,
+unsafe fn blocks(
+    rows8: usize,
+    cols8: usize,
     src: *const f32,
     lds: usize,
     dst: *mut f32,
     ldd: usize,
 ) {
-    let (rows8, cols8) = (rows - rows % 8, cols - cols % 8);
-    // SAFETY: every access is at a row i < rows and column j < cols of src (i·lds + j) or dst (j·ldd + i),
-    // inside the checked extents.
+    // SAFETY: every block's rows and columns lie below rows8 ≤ rows and cols8 ≤ cols, inside the checked extents.
     unsafe {
         for i0 in (0..rows8).step_by(8) {
             for j0 in (0..cols8).step_by(8) {
                 block8(src.add(i0 * lds + j0), lds, dst.add(j0 * ldd + i0), ldd);
-            }
-            for j in cols8..cols {
-                for i in i0..i0 + 8 {
-                    *dst.add(j * ldd + i) = *src.add(i * lds + j);
-                }
-            }
-        }
-        for i in rows8..rows {
-            for j in 0..cols {
-                *dst.add(j * ldd + i) = *src.add(i * lds + j);
             }
         }
     }
@@ -107,7 +97,9 @@ pub(crate) fn transpose(
     if rows == 0 || cols == 0 {
         return true;
     }
-    // SAFETY: the token proves AVX2; the shape was checked against both slices.
-    unsafe { transpose_checked(rows, cols, src.as_ptr(), lds, dst.as_mut_ptr(), ldd) };
+    let (rows8, cols8) = (rows - rows % 8, cols - cols % 8);
+    // SAFETY: the token proves AVX2; the shape was checked against both slices and rows8, cols8 lie within it.
+    unsafe { blocks(rows8, cols8, src.as_ptr(), lds, dst.as_mut_ptr(), ldd) };
+    edges(rows, cols, (rows8, cols8), src, lds, dst, ldd);
     true
 }
