@@ -142,6 +142,7 @@ pub fn transpose(
 /// The parts of a transpose that a level's `b × b` register blocks leave over, with the scalar [`transpose`]:
 /// the columns `cols_b..cols` of rows `0..rows_b`, and every column of rows `rows_b..rows`. `rows_b ≤ rows` and
 /// `cols_b ≤ cols` are the extents the blocks covered; the shape must fit the slices (as checked by the caller).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub(crate) fn transpose_edges(
     rows: usize,
     cols: usize,
