@@ -241,12 +241,19 @@ fn report_level(simd: Simd, quick: bool, emit: &mut dyn FnMut(&str)) {
                 );
                 black_box(&mut out_naive);
             });
+            // Decoding does 4·h·d flops per key (2·h·d for the scores, 2·h·d for P·V) on 2·d stored elements,
+            // so at the FMA peak it cannot stream faster than peak · bytes / flops, whatever the memory does.
+            let bound = peak * bytes as f64 / (4 * h * d * len) as f64;
+            let rate = bytes as f64 / t;
             emit(&format!(
-                "  len_kv {len:>6} {} {:>7.1} GB/s ({:>3.0}% of copy {:.1} GB/s)   naive f32: {:.1}x slower",
+                "  len_kv {len:>6} {} {:>7.1} GB/s ({:>3.0}% of copy {:.1} GB/s; FMA bound {:.1} GB/s; \
+                 {:>3.0}% of the lower)   naive f32: {:.1}x slower",
                 if half { "f16" } else { "f32" },
-                bytes as f64 / t / 1e9,
-                100.0 * bytes as f64 / t / copy,
+                rate / 1e9,
+                100.0 * rate / copy,
                 copy / 1e9,
+                bound / 1e9,
+                100.0 * rate / copy.min(bound),
                 tn / t
             ));
         }

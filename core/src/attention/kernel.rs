@@ -255,7 +255,9 @@ impl<'a> Plan<'a> {
         // The K and V rows PREFETCH_TILES tiles ahead are requested now, so that they stream in while this tile
         // and the next ones compute.
         let ahead = t0 + PREFETCH_TILES * n;
-        self.prefetch_rows(g, ahead, (ahead + n).min(self.span_end));
+        let ahead_end = (ahead + n).min(self.span_end);
+        self.prefetch_rows(&k, g, ahead, ahead_end);
+        self.prefetch_rows(&v, g, ahead, ahead_end);
         // Sᵀ = K·Qᵀ, then S.
         let (k_rows, k_stride) = match k.data {
             Data::F32(x) => (
@@ -318,18 +320,22 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// Asks the memory system for K and V rows `from..to` (global key indices) of key/value head `g`.
-    fn prefetch_rows(&self, g: usize, from: usize, to: usize) {
-        let Qkv { k, v, .. } = self.qkv;
-        for t in [&k, &v] {
-            let d = t.dim;
-            for row in from.saturating_sub(self.span_start)..to.saturating_sub(self.span_start) {
-                let at = t.offset(g, row);
-                match t.data {
-                    Data::F32(x) => self.simd.prefetch(x.get(at..at + d).unwrap_or_default()),
-                    Data::F16(x) => self.simd.prefetch(x.get(at..at + d).unwrap_or_default()),
-                    Data::Bf16(x) => self.simd.prefetch(x.get(at..at + d).unwrap_or_default()),
-                }
+    /// Asks the memory system for rows `from..to` (global key indices) of key/value head `g` of `t`: one hint
+    /// per cache line, over one contiguous range when the rows are packed (one call instead of one per row).
+    fn prefetch_rows(&self, t: &Tensor<'_>, g: usize, from: usize, to: usize) {
+        let (a, b) = (
+            from.saturating_sub(self.span_start),
+            to.saturating_sub(self.span_start),
+        );
+        if a >= b {
+            return;
+        }
+        let d = t.dim;
+        if t.row_stride == d {
+            hint(self.simd, t.data, t.offset(g, a), (b - a) * d);
+        } else {
+            for row in a..b {
+                hint(self.simd, t.data, t.offset(g, row), d);
             }
         }
     }
@@ -550,6 +556,17 @@ impl<'a> Plan<'a> {
             }
         }
         mask::apply(&self.params.mask, &self.geo, h, r, lo, scores);
+    }
+}
+
+/// Prefetch hint for `len` elements of `data` from `at` (clipped to the data).
+#[inline]
+fn hint(simd: Simd, data: Data<'_>, at: usize, len: usize) {
+    let end = at.saturating_add(len);
+    match data {
+        Data::F32(x) => simd.prefetch(x.get(at..end.min(x.len())).unwrap_or_default()),
+        Data::F16(x) => simd.prefetch(x.get(at..end.min(x.len())).unwrap_or_default()),
+        Data::Bf16(x) => simd.prefetch(x.get(at..end.min(x.len())).unwrap_or_default()),
     }
 }
 
