@@ -11,7 +11,7 @@
 //!   that reads back as the same f64 (so values, labels and category names equal the CSV ones);
 //! - UTF-8 strings, plain or dictionary-encoded (and un-annotated byte arrays that are valid UTF-8) → the string.
 //!
-//! Decimals, dates, times, timestamps, `INT96`, fixed-length byte arrays other than 16-bit floats, and nested
+//! An all-null column (logical type `Unknown`) is a column of missing values. Decimals, dates, times, timestamps, `INT96`, fixed-length byte arrays other than 16-bit floats, and nested
 //! (struct, list, map) or repeated columns are rejected with an error naming the file, the column and its type:
 //! cast them to a number or a string first.
 //!
@@ -135,7 +135,11 @@ fn unsupported(field: &Type) -> Option<String> {
     let physical = field.get_physical_type();
     if let Some(logical) = info.logical_type_ref() {
         return match logical {
-            LogicalType::String | LogicalType::Enum | LogicalType::Integer(_) => None,
+            // `Unknown` is the type of an all-null column (pyarrow's `null`): every cell is missing.
+            LogicalType::String
+            | LogicalType::Enum
+            | LogicalType::Integer(_)
+            | LogicalType::Unknown => None,
             LogicalType::Float16 if physical == PhysicalType::FIXED_LEN_BYTE_ARRAY => None,
             LogicalType::Decimal(d) => Some(format!("DECIMAL({}, {})", d.precision, d.scale)),
             LogicalType::Date => Some("DATE".into()),

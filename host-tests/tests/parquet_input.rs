@@ -13,7 +13,8 @@ use emkern_host::data;
 use emkern_host::train::dataset::{Dataset, DatasetSpec, Task};
 use parquet::basic::{Compression, Encoding, GzipLevel, ZstdLevel};
 use parquet::data_type::{
-    BoolType, ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type, Int64Type,
+    BoolType, ByteArray, ByteArrayType, DoubleType, FixedLenByteArray, FixedLenByteArrayType,
+    FloatType, Int32Type, Int64Type, Int96, Int96Type,
 };
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -40,6 +41,10 @@ enum Values {
     F32(Vec<Option<f32>>),
     F64(Vec<Option<f64>>),
     Str(Vec<Option<String>>),
+    /// 16-bit floats: the IEEE half bits and the value they hold.
+    F16(Vec<Option<(u16, f32)>>),
+    /// `n` INT96 values (legacy timestamps), for the rejection test.
+    I96(usize),
 }
 
 impl Values {
@@ -51,6 +56,8 @@ impl Values {
             Values::F32(v) => v.len(),
             Values::F64(v) => v.len(),
             Values::Str(v) => v.len(),
+            Values::F16(v) => v.len(),
+            Values::I96(n) => *n,
         }
     }
 
@@ -66,6 +73,8 @@ impl Values {
             Values::F32(v) => opt(&v[r], |x| format!("{x}")),
             Values::F64(v) => opt(&v[r], |x| format!("{x}")),
             Values::Str(v) => opt(&v[r], |s| format!("\"{s}\"")),
+            Values::F16(v) => opt(&v[r], |(_, x)| format!("{x}")),
+            Values::I96(_) => unreachable!("INT96 has no CSV twin"),
         }
     }
 }
@@ -134,6 +143,16 @@ fn write_parquet(path: &Path, columns: &[Column], group_rows: usize) {
                 Values::F32(v) => put!(FloatType, v, |x| x),
                 Values::F64(v) => put!(DoubleType, v, |x| x),
                 Values::Str(v) => put!(ByteArrayType, v, |s: String| ByteArray::from(s.as_str())),
+                Values::F16(v) => put!(FixedLenByteArrayType, v, |(bits, _): (u16, f32)| {
+                    FixedLenByteArray::from(bits.to_le_bytes().to_vec())
+                }),
+                Values::I96(_) => {
+                    let v = vec![Int96::new(); end - start];
+                    let defs = vec![1i16; end - start];
+                    col.typed::<Int96Type>()
+                        .write_batch(&v, Some(&defs), None)
+                        .unwrap();
+                }
             }
             col.close().unwrap();
         }
@@ -253,6 +272,33 @@ fn table(n: usize, seed: usize) -> Vec<Column> {
             Compression::SNAPPY,
             false,
         ),
+        // pyarrow's type for a column of nulls only.
+        col(
+            "OPTIONAL INT32 empty (UNKNOWN);",
+            "empty",
+            Values::I32(vec![None; n]),
+            Compression::SNAPPY,
+            false,
+        ),
+        col(
+            "OPTIONAL FIXED_LEN_BYTE_ARRAY (2) half (FLOAT16);",
+            "half",
+            Values::F16(
+                (0..n)
+                    .map(|i| {
+                        let halves = [
+                            (0x3E00, 1.5),
+                            (0xC000, -2.0),
+                            (0x3400, 0.25),
+                            (0x4900, 10.0),
+                        ];
+                        (h(i, 15) % 5 != 0).then(|| halves[h(i, 16) % 4])
+                    })
+                    .collect(),
+            ),
+            Compression::SNAPPY,
+            false,
+        ),
     ]
 }
 
@@ -300,6 +346,8 @@ fn parquet_reads_into_the_dataset_of_its_csv_twin() {
     );
     let records = data::read_records(&pq).unwrap();
     assert_eq!(records.row_groups, [20, 20, 17]);
+    assert!(records.rows.iter().all(|r| r.cells[9].is_empty()));
+    assert!(records.rows.iter().any(|r| r.cells[10] == "1.5"));
     assert_eq!(records.rows.len(), 57);
     assert!(records.rows.iter().any(|r| r.cells[0].is_empty()));
 
@@ -411,6 +459,13 @@ fn parquet_errors_name_file_row_group_column_and_value() {
             "day",
             Values::I32((0..n).map(|i| Some(19_000 + i as i32)).collect()),
             "DATE",
+        ),
+        ("OPTIONAL INT96 stamp;", "stamp", Values::I96(n), "INT96"),
+        (
+            "OPTIONAL group nested { OPTIONAL INT32 a; }",
+            "nested",
+            Values::I32(vec![None; n]),
+            "group",
         ),
     ] {
         let mut columns = table(n, 3);
