@@ -30,7 +30,7 @@ impl Table {
 pub struct DataError {
     /// The file.
     pub file: PathBuf,
-    /// 1-based line (0 when the whole file is concerned).
+    /// 1-based line (0 when the whole file is concerned); for a Parquet file, the 0-based row + 1.
     pub line: usize,
     /// 1-based column (0 when the whole line is concerned).
     pub column: usize,
@@ -42,7 +42,12 @@ impl std::fmt::Display for DataError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.file.display())?;
         if self.line > 0 {
-            write!(f, ":{}", self.line)?;
+            if crate::parquet_records::is_parquet(&self.file) {
+                // Parquet rows are numbered from 0 (see `parquet_records`); `line` is that number + 1.
+                write!(f, ": row {}", self.line - 1)?;
+            } else {
+                write!(f, ":{}", self.line)?;
+            }
         }
         if self.column > 0 {
             write!(f, ": column {}", self.column)?;
@@ -143,20 +148,46 @@ fn parse_cells(text: &str) -> Result<(Vec<String>, Vec<f64>), ParseError> {
     Ok((columns, values))
 }
 
-/// A CSV file read as text cells: a header row and the data rows, each with its 1-based line number, for readers
-/// that decide per column how to interpret the cells (training data with string labels and categories).
+/// A CSV (or Parquet) file read as text cells: a header row and the data rows, each with its 1-based line number,
+/// for readers that decide per column how to interpret the cells (training data with string labels and
+/// categories).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Records {
     /// The header cells (trimmed, quotes removed).
     pub header: Vec<String>,
     /// Data rows, each as many cells as the header.
     pub rows: Vec<Record>,
+    /// Rows in each row group of a Parquet file, in file order (empty for CSV).
+    pub row_groups: Vec<usize>,
+}
+
+impl Records {
+    /// An error about `file` (the file these records were read from) at `line` (a [`Record::line`], or 0) and
+    /// 1-based `column` (or 0); for a Parquet row, the message also names the row group.
+    pub fn error(&self, file: &Path, line: usize, column: usize, message: String) -> DataError {
+        let mut message = message;
+        if line > 0 && !self.row_groups.is_empty() {
+            let mut end = 0;
+            if let Some(g) = self.row_groups.iter().position(|&n| {
+                end += n;
+                line <= end
+            }) {
+                message += &format!(" (row group {g})");
+            }
+        }
+        DataError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
 }
 
 /// One data row of [`Records`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {
-    /// 1-based line number in the file.
+    /// 1-based line number in the file (for a Parquet file: the 0-based row + 1).
     pub line: usize,
     /// The cells, trimmed and unquoted.
     pub cells: Vec<String>,
@@ -218,7 +249,12 @@ pub fn split_record(line: &str) -> Result<Vec<String>, String> {
 
 /// Reads a CSV file whose first non-empty line is a header into [`Records`]; blank lines are skipped and every
 /// row must have as many cells as the header. Errors name the file, the line and (for a bad cell) the column.
+/// A `.parquet`/`.parq` file is read by [`parquet_records::read_records`](crate::parquet_records::read_records)
+/// into the cells the same table would have as CSV.
 pub fn read_records(path: &Path) -> Result<Records, DataError> {
+    if crate::parquet_records::is_parquet(path) {
+        return crate::parquet_records::read_records(path);
+    }
     let err = |line, column, message: String| DataError {
         file: path.to_path_buf(),
         line,
@@ -255,7 +291,11 @@ pub fn parse_records(text: &str) -> Result<Records, ParseError> {
         }
         rows.push(Record { line: i + 1, cells });
     }
-    Ok(Records { header, rows })
+    Ok(Records {
+        header,
+        rows,
+        row_groups: Vec::new(),
+    })
 }
 
 /// A table of f64 values, for expected outputs that must keep their full precision.

@@ -7,7 +7,9 @@
 //!
 //! Features are every column but the target and the `--ignore`d ones, in file order, as the trainer reads them;
 //! they must be numeric (categorical columns as their integer codes). Labels are class indices `0..K`, or names
-//! mapped through `--classes` (in the model's class order, which `emkern train` prints).
+//! mapped through the class names `emkern train` stores in the blob, or through `--classes` (in the model's
+//! class order, which `emkern train` prints; when the model stores names too, they must agree). The data may be
+//! CSV or Parquet (`.parquet`, `.parq`), read as [`data::read_records`] describes.
 
 use std::path::PathBuf;
 
@@ -23,7 +25,7 @@ pub struct EvalRequest {
     /// The model (an `.emk` blob, XGBoost JSON/UBJSON, LightGBM text or emkern-sklearn JSON).
     #[arg(long)]
     pub model: PathBuf,
-    /// Labelled rows: CSV with a header row.
+    /// Labelled rows: CSV with a header row, or Parquet (`.parquet`, `.parq`).
     #[arg(long)]
     pub data: PathBuf,
     /// Target column: a header name, or a 0-based column index.
@@ -32,7 +34,8 @@ pub struct EvalRequest {
     /// Columns that are neither features nor the target (e.g. a weight column), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
-    /// Class names in the model's class order, for labels that are not class indices.
+    /// Class names in the model's class order, for labels that are not class indices (default: the names
+    /// stored in the model by `emkern train`).
     #[arg(long, value_delimiter = ',')]
     pub classes: Vec<String>,
 }
@@ -63,6 +66,7 @@ fn reading(f: &Forest) -> Reading {
 pub fn run(req: &EvalRequest) -> Result<(), Box<dyn std::error::Error>> {
     let loaded = model::load(&req.model)?;
     let f = Forest::new(&loaded.blob).map_err(|e| format!("{}: {e}", req.model.display()))?;
+    let classes = class_names(req, &f)?;
     let how = reading(&f);
     let k = match how {
         Reading::Probabilities(k) => Some(k),
@@ -70,21 +74,23 @@ pub fn run(req: &EvalRequest) -> Result<(), Box<dyn std::error::Error>> {
         _ => None,
     };
     if let Some(k) = k
-        && !req.classes.is_empty()
-        && req.classes.len() != k
+        && !classes.is_empty()
+        && classes.len() != k
     {
         return Err(format!(
-            "--classes names {} classes, the model predicts {k}",
-            req.classes.len()
+            "{} name {} classes, the model predicts {k}",
+            if req.classes.is_empty() {
+                "the model's stored class names"
+            } else {
+                "--classes"
+            },
+            classes.len()
         )
         .into());
     }
     let records = data::read_records(&req.data)?;
-    let err = |line: usize, column: usize, message: String| DataError {
-        file: req.data.clone(),
-        line,
-        column,
-        message,
+    let err = |line: usize, column: usize, message: String| {
+        records.error(&req.data, line, column, message)
     };
     let header = &records.header;
     let target = header
@@ -144,7 +150,7 @@ pub fn run(req: &EvalRequest) -> Result<(), Box<dyn std::error::Error>> {
         f.predict(&row, &mut out)
             .map_err(|e| err(rec.line, 0, e.to_string()))?;
         predictions.push(out.iter().map(|&v| v as f64).collect());
-        labels.push(label(rec, target, header, how, &req.classes, &err)?);
+        labels.push(label(rec, target, header, how, &classes, &err)?);
     }
     let n = records.rows.len();
     let s = f.summary();
@@ -192,6 +198,34 @@ pub fn run(req: &EvalRequest) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// The class names labels are mapped through: `--classes`, else the names stored in the model (empty when
+/// neither); both given and different is an error.
+fn class_names(req: &EvalRequest, f: &Forest) -> Result<Vec<String>, String> {
+    let stored: Vec<String> = f.class_names().map(str::to_string).collect();
+    if req.classes.is_empty() {
+        return Ok(stored);
+    }
+    let differ = stored.len() != req.classes.len()
+        || stored
+            .iter()
+            .zip(&req.classes)
+            .any(|(a, b)| !same_label(a, b));
+    if !stored.is_empty() && differ {
+        return Err(format!(
+            "--classes {} differ from the class names stored in {} ({}); leave --classes out to use the stored names",
+            req.classes.join(","),
+            req.model.display(),
+            stored.join(", ")
+        ));
+    }
+    Ok(req.classes.clone())
+}
+
+/// Whether two labels name the same class: the same text, or numbers of the same value (`1` and `1.0`).
+fn same_label(a: &str, b: &str) -> bool {
+    a == b || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
 }
 
 /// A row's label: a class index or a value.
@@ -248,19 +282,16 @@ fn label(
         Reading::Class => None,
     };
     if !classes.is_empty() {
-        let same = |c: &String| {
-            c == s || matches!((c.parse::<f64>(), s.parse::<f64>()), (Ok(a), Ok(b)) if a == b)
-        };
         return classes
             .iter()
-            .position(same)
+            .position(|c| same_label(c, s))
             .map(Label::Class)
             .ok_or_else(|| {
                 err(
                     rec.line,
                     target + 1,
                     format!(
-                        "label `{s}` is not one of --classes ({})",
+                        "label `{s}` in the column `{name}` is not one of the model's classes ({})",
                         classes.join(", ")
                     ),
                 )

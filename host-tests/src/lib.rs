@@ -35,6 +35,7 @@ pub mod medusa_cli;
 pub mod metrics;
 pub mod model;
 pub mod npy;
+pub mod parquet_records;
 pub mod rope_cli;
 pub mod synth;
 pub mod train;

@@ -76,10 +76,11 @@ enum Command {
     /// Rotary position encoding of NumPy `.npy` rows (`[heads, positions, head_dim]`) through the no_std core,
     /// configured by a Hugging Face `rope_parameters` JSON; optionally dumps inv_freq and the cos/sin tables.
     Rope(emkern_host::rope_cli::Request),
-    /// Train a decision tree, a forest or a boosted ensemble on a CSV file and export the `.emk` blob; reports
+    /// Train a decision tree, a forest or a boosted ensemble on a CSV or Parquet file and export the `.emk` blob
+    /// (optionally also as Rust or C source); reports
     /// train/validation metrics computed by the no_std core from the blob.
     Train(Box<emkern_host::train::cli::TrainRequest>),
-    /// Score a model (any supported format) on a labelled CSV file through the no_std core: accuracy, log-loss
+    /// Score a model (any supported format) on a labelled CSV or Parquet file through the no_std core: accuracy, log-loss
     /// and AUC (binary) for classifiers, RMSE/MAE/R² for regressors.
     Eval(emkern_host::evaluate::EvalRequest),
     /// Medusa tree buffers (attention mask, tree indices, position ids, retrieve indices) for a list of
@@ -386,6 +387,12 @@ fn inspect(model: PathBuf) -> CliResult {
         println!("source           {}", e.source);
     }
     println!("transform        {:?}", f.transform());
+    if f.class_names().len() > 0 {
+        println!(
+            "classes          {}",
+            f.class_names().collect::<Vec<_>>().join(", ")
+        );
+    }
     println!("trees            {}", s.trees);
     println!("internal nodes   {}", s.nodes);
     println!(

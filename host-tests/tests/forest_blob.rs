@@ -345,3 +345,197 @@ fn thresholds_round_in_the_safe_direction() {
     assert_eq!(blob::f32_round_down(0.5), 0.5);
     assert_eq!(blob::f32_round_up(0.5), 0.5);
 }
+
+/// Class names with what can go wrong in text: empty, non-ASCII, separators, a long one.
+fn class_names_for(k: usize) -> Vec<String> {
+    let pool = ["", "ünïcødé ✓", "a,b", "setosa", "x\"y", "0", "1.5"];
+    (0..k)
+        .map(|i| {
+            if i == 3 {
+                "long ".repeat(50)
+            } else {
+                format!("{}{i}", pool[i % pool.len()])
+            }
+        })
+        .collect()
+}
+
+/// Sets `total_len` to the buffer's length and recomputes the checksum.
+fn reseal(bytes: &mut [u8]) {
+    let len = bytes.len() as u32;
+    bytes[8..12].copy_from_slice(&len.to_le_bytes());
+    let crc = emkern::forest::crc32(&bytes[16..]);
+    bytes[12..16].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// A blob with class names, and the offset where its metadata section starts.
+fn blob_with_names(seed: u64, names: &[String]) -> (Vec<u8>, usize) {
+    let e = random_ensemble(seed);
+    let plain = blob::write(&e).unwrap();
+    let meta = blob::BlobMetadata {
+        class_names: names.to_vec(),
+    };
+    let bytes = blob::write_with_metadata(&e, &meta).unwrap();
+    (bytes, plain.len().next_multiple_of(8))
+}
+
+#[test]
+fn class_names_round_trip_and_leave_predictions_alone() {
+    for seed in 0..40u64 {
+        let e = random_ensemble(seed);
+        let names = class_names_for(1 + seed as usize % 9);
+        let plain = blob::write(&e).unwrap();
+        let (bytes, meta_at) = blob_with_names(seed, &names);
+        assert_eq!(u16::from_le_bytes([plain[4], plain[5]]), 1);
+        assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 2);
+        // Everything before the metadata but the header's length, checksum and version is the version-1 blob.
+        assert_eq!(bytes[16..plain.len()], plain[16..]);
+        assert!(bytes[plain.len()..meta_at].iter().all(|&b| b == 0));
+        let with = Forest::new(&bytes).unwrap();
+        let without = Forest::new(&plain).unwrap();
+        assert_eq!(without.class_names().count(), 0);
+        assert_eq!(with.class_names().len(), names.len());
+        assert_eq!(with.class_names().collect::<Vec<_>>(), names);
+        let mut rng = Rng(seed | 1);
+        for _ in 0..8 {
+            let row = random_row(&mut rng, e.n_features as usize);
+            let mut a = vec![0.0f32; with.n_outputs()];
+            let mut b = vec![0.0f32; with.n_outputs()];
+            with.predict_margin(&row, &mut a).unwrap();
+            without.predict_margin(&row, &mut b).unwrap();
+            assert_eq!(
+                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+/// Version-1 blobs (the bundled board model, and what the writer emits without metadata) still load; a
+/// version-1 blob cannot carry a metadata section.
+#[test]
+fn version_1_blobs_still_load() {
+    let board = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards/selftest/data/model.emk"),
+    )
+    .unwrap();
+    assert_eq!(u16::from_le_bytes([board[4], board[5]]), 1);
+    let f = Forest::new(&board).unwrap();
+    assert_eq!(f.class_names().count(), 0);
+
+    let (mut bytes, _) = blob_with_names(3, &class_names_for(3));
+    bytes[4..6].copy_from_slice(&1u16.to_le_bytes());
+    reseal(&mut bytes);
+    assert_eq!(Forest::new(&bytes).unwrap_err(), BlobError::BadLayout);
+    // Version 2 without a metadata section is fine too.
+    let mut plain = blob::write(&random_ensemble(3)).unwrap();
+    plain[4..6].copy_from_slice(&2u16.to_le_bytes());
+    reseal(&mut plain);
+    assert_eq!(Forest::new(&plain).unwrap().class_names().count(), 0);
+}
+
+#[test]
+fn metadata_errors_are_typed() {
+    let names = class_names_for(3);
+    let (good, at) = blob_with_names(11, &names);
+    let bad_meta = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = good.clone();
+        edit(&mut b);
+        reseal(&mut b);
+        Forest::new(&b).map(|f| f.class_names().count())
+    };
+    let first_name = at + 8 + 4 + 4; // record head, count, first length
+    let what = |e: Result<usize, BlobError>| match e {
+        Err(BlobError::BadMetadata(w)) => w,
+        other => panic!("expected BadMetadata, got {other:?}"),
+    };
+    // The first name (`0`: "" + index) made invalid UTF-8.
+    assert_eq!(
+        what(bad_meta(&|b| b[first_name] = 0xFF)),
+        "class name is not UTF-8"
+    );
+    // More names than the record holds; fewer (bytes left over).
+    assert_eq!(
+        what(bad_meta(&|b| b[at + 8] = 4)),
+        "class-name length runs past the record"
+    );
+    assert_eq!(
+        what(bad_meta(&|b| b[at + 8] = 2)),
+        "bytes after the last class name"
+    );
+    // A name longer than the record; a record longer than the section; a cut record head.
+    assert_eq!(
+        what(bad_meta(&|b| b[at + 12] = 200)),
+        "class name runs past the record"
+    );
+    assert_eq!(
+        what(bad_meta(&|b| b[at + 4] = 255)),
+        "record runs past the section"
+    );
+    assert_eq!(
+        what(bad_meta(&|b| b.extend([9, 0, 0]))),
+        "record head runs past the section"
+    );
+    // Non-zero padding before the section (when there is padding), and the class-name record twice.
+    let plain_len = blob::write(&random_ensemble(11)).unwrap().len();
+    if plain_len < at {
+        assert_eq!(
+            what(bad_meta(&|b| b[at - 1] = 1)),
+            "padding before the section is not zero"
+        );
+    }
+    let record = good[at..].to_vec();
+    assert_eq!(
+        what(bad_meta(&|b| b.extend(&record))),
+        "class names appear twice"
+    );
+    // An unknown record is skipped; the names still read.
+    assert_eq!(
+        bad_meta(&|b| b.extend([7, 0, 0, 0, 2, 0, 0, 0, 1, 2])),
+        Ok(3)
+    );
+    // total_len inside the padding before the section.
+    let mut b = good.clone();
+    b.truncate(plain_len + 1);
+    if plain_len + 1 < at {
+        reseal(&mut b);
+        assert_eq!(Forest::new(&b).unwrap_err(), BlobError::BadLayout);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Random edits and truncations inside the metadata section, with the length and checksum made consistent
+    /// (so only the metadata checks stand in the way): never a panic; an accepted blob's names iterate to the end
+    /// and are no more than the section can hold.
+    #[test]
+    fn corrupted_metadata_never_panics(
+        seed in any::<u64>(),
+        k in 0usize..6,
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6),
+        cut in any::<usize>(),
+    ) {
+        let (mut bytes, at) = blob_with_names(seed, &class_names_for(k + 1));
+        let section = bytes.len() - at;
+        for (i, v) in edits {
+            let i = at + i % section;
+            bytes[i] = v;
+        }
+        if cut % 3 == 0 {
+            bytes.truncate(at + cut % (section + 1));
+        }
+        reseal(&mut bytes);
+        match Forest::new(&bytes) {
+            Ok(f) => {
+                let names: Vec<&str> = f.class_names().collect();
+                prop_assert_eq!(names.len(), f.class_names().len());
+                prop_assert!(names.iter().map(|n| n.len() + 4).sum::<usize>() <= bytes.len() - at);
+            }
+            Err(e) => prop_assert!(
+                matches!(e, BlobError::BadMetadata(_) | BlobError::BadLayout),
+                "{e:?}"
+            ),
+        }
+    }
+}

@@ -710,7 +710,8 @@ fn cli_train_and_eval() {
         stdout.contains("accuracy") && stdout.contains("log-loss"),
         "{stdout}"
     );
-    // Without --classes the string labels are rejected with the line and column.
+    // Without --classes the class names stored in the blob map the string labels: the same scores.
+    let with_classes = stdout.to_string();
     let out = std::process::Command::new(exe)
         .current_dir(repo())
         .args(["eval", "--model"])
@@ -718,10 +719,28 @@ fn cli_train_and_eval() {
         .args(["--data", "data/iris_test.csv", "--target", "label"])
         .output()
         .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), with_classes);
+    // --classes that disagree with the stored names are an error.
+    let out = std::process::Command::new(exe)
+        .current_dir(repo())
+        .args(["eval", "--model"])
+        .arg(&model)
+        .args([
+            "--data",
+            "data/iris_test.csv",
+            "--target",
+            "label",
+            "--classes",
+            "versicolor,setosa,virginica",
+        ])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        stderr.contains("iris_test.csv:2: column 5") && stderr.contains("--classes"),
+        stderr.contains("differ from the class names stored")
+            && stderr.contains("setosa, versicolor, virginica"),
         "{stderr}"
     );
     // Regression: CART on diabetes, scored by eval.

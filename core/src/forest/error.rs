@@ -30,6 +30,9 @@ pub enum BlobError {
     BadField(&'static str),
     /// The section sizes implied by the header do not add up to `total_len` (or overflow).
     BadLayout,
+    /// The metadata section (version 2) is malformed (`what` says how): a record or a class name runs past its
+    /// end, a class name is not UTF-8, a known tag repeats.
+    BadMetadata(&'static str),
     /// Tree `tree`'s record is inconsistent (`what` says how).
     BadTree {
         /// Tree index.
@@ -56,7 +59,10 @@ impl core::fmt::Display for BlobError {
             }
             BlobError::BadMagic => f.write_str("not an emkern model blob (magic is not EMKF)"),
             BlobError::UnsupportedVersion(v) => {
-                write!(f, "blob version {v} is not supported (this reader: 1)")
+                write!(
+                    f,
+                    "blob version {v} is not supported (this reader: 1 and 2)"
+                )
             }
             BlobError::BadHeaderLength(v) => write!(f, "header length {v}, expected 64"),
             BlobError::ChecksumMismatch { stored, computed } => {
@@ -67,6 +73,7 @@ impl core::fmt::Display for BlobError {
             }
             BlobError::BadField(name) => write!(f, "header field `{name}` is out of range"),
             BlobError::BadLayout => f.write_str("section sizes do not match the blob length"),
+            BlobError::BadMetadata(what) => write!(f, "metadata: {what}"),
             BlobError::BadTree { tree, what } => write!(f, "tree {tree}: {what}"),
             BlobError::BadNode { tree, node, what } => {
                 write!(f, "tree {tree}, node {node}: {what}")

@@ -1,4 +1,4 @@
-//! The `.emk` forest blob, version 1: the one specification that the host's writer
+//! The `.emk` forest blob, versions 1 and 2: the one specification that the host's writer
 //! (`emkern_host::export::blob`) and this crate's reader ([`Forest`](super::Forest)) both follow.
 //!
 //! All integers and floats are little-endian. The blob may start at any address (fields are read byte-wise, so
@@ -7,7 +7,7 @@
 //! ```text
 //! offset size field
 //!      0    4 magic            b"EMKF"
-//!      4    2 version          1
+//!      4    2 version          1, or 2 when a metadata section follows the last section
 //!      6    2 header_len       64
 //!      8    4 total_len        bytes in the whole blob
 //!     12    4 checksum         CRC-32 (IEEE 802.3, reflected, init/xorout 0xFFFFFFFF) of bytes 16..total_len
@@ -37,8 +37,22 @@
 //!             leaf models      only when linear_bytes > 0: n_leaves u32 byte offsets into the linear table, or
 //!                              u32::MAX for a constant leaf
 //!             linear table     linear_bytes bytes of linear-leaf entries
-//!     total_len = end of the last section
+//!             metadata         version 2 only, optional: from the next multiple of 8 after the last section
+//!                              (zero padding before it) to total_len
+//!     total_len = end of the last section (version 1), or of the metadata section when there is one
 //! ```
+//!
+//! **Metadata** (version 2): records back to back, each `tag: u32`, `len: u32`, then `len` bytes of payload; the
+//! records fill the section exactly. A reader skips a record whose tag it does not know (later additions), so
+//! metadata never changes what a model predicts. Known tags (each at most once):
+//!
+//! ```text
+//! tag 1  class names   count: u32, then count entries of `len: u32` and `len` bytes of UTF-8 text; the entries
+//!                      fill the payload exactly. Name i is the label of class i (the model's class order).
+//! ```
+//!
+//! A writer emits version 1 when it has no metadata, so models without it stay readable by version-1 readers;
+//! a version-2 reader reads both.
 //!
 //! **Tree record**: `node_start: u32` (index of the tree's first node in the node section), `leaf_start: u32`
 //! (index of its first leaf), `output: u32` (the margin column its scalar leaves add to, or `u32::MAX` for a tree
@@ -80,8 +94,14 @@
 
 /// The four magic bytes at the start of a blob.
 pub const MAGIC: [u8; 4] = *b"EMKF";
-/// The layout version described above.
-pub const VERSION: u16 = 1;
+/// The newest layout version described above (with the optional metadata section).
+pub const VERSION: u16 = 2;
+/// The layout version without a metadata section, which this reader also reads.
+pub const VERSION_1: u16 = 1;
+/// Metadata record tag: class names (see the module documentation).
+pub const TAG_CLASS_NAMES: u32 = 1;
+/// Bytes in a metadata record's head (`tag`, `len`).
+pub const META_RECORD_HEAD: usize = 8;
 /// Bytes in the header.
 pub const HEADER_LEN: usize = 64;
 /// Bytes in a tree record.

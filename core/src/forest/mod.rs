@@ -26,10 +26,12 @@
 mod crc;
 mod error;
 pub mod format;
+mod metadata;
 mod predict;
 mod view;
 
 pub use crc::crc32;
 pub use error::{BlobError, ShapeError};
 pub use format::{Aggregate, Compare, MissingMode, Transform};
+pub use metadata::ClassNames;
 pub use view::{Forest, Summary};

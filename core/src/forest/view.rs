@@ -2,6 +2,7 @@
 
 use super::error::BlobError;
 use super::format::{self, Aggregate, Compare, Transform, flags};
+use super::metadata::{self, ClassNames, MetadataIndex};
 
 /// A validated tree-ensemble model borrowed from a blob. Cheap to copy; all methods are allocation-free.
 #[derive(Clone, Copy, Debug)]
@@ -34,6 +35,8 @@ pub struct Forest<'a> {
     pub(super) linear: bool,
     pub(super) max_depth: u32,
     pub(super) worst_case_visits: u64,
+    /// Where the metadata's class names are (none for version 1).
+    pub(super) metadata: MetadataIndex,
 }
 
 /// Numbers that describe a model, for `inspect`-style reports.
@@ -166,7 +169,7 @@ fn header_u8(b: &[u8], off: usize) -> u8 {
 }
 
 impl<'a> Forest<'a> {
-    /// Validates `bytes` as a version-1 blob (see [`format`](super::format)) and returns the view.
+    /// Validates `bytes` as a version-1 or version-2 blob (see [`format`](super::format)) and returns the view.
     ///
     /// Trailing bytes after `total_len` are ignored. Cost: one pass over the blob (checksum) and one over the
     /// nodes and leaves.
@@ -183,7 +186,7 @@ impl<'a> Forest<'a> {
             return Err(BlobError::BadMagic);
         }
         let version = get_u16(bytes, 4).ok_or(truncated(h))?;
-        if version != format::VERSION {
+        if version != format::VERSION && version != format::VERSION_1 {
             return Err(BlobError::UnsupportedVersion(version));
         }
         let header_len = get_u16(bytes, 6).ok_or(truncated(h))?;
@@ -282,9 +285,25 @@ impl<'a> Forest<'a> {
         if linear_bytes > 0 && leaf_width != 1 {
             return Err(BlobError::BadField("linear leaves need leaf_width = 1"));
         }
-        if end != total_len {
-            return Err(BlobError::BadLayout);
-        }
+        let metadata = if version == format::VERSION_1 || end == total_len {
+            if end != total_len {
+                return Err(BlobError::BadLayout);
+            }
+            MetadataIndex::default()
+        } else {
+            let start = format::align8(end)
+                .filter(|&s| end < total_len && s <= total_len)
+                .ok_or(BlobError::BadLayout)?;
+            if bytes
+                .get(end..start)
+                .is_none_or(|p| p.iter().any(|&b| b != 0))
+            {
+                return Err(BlobError::BadMetadata(
+                    "padding before the section is not zero",
+                ));
+            }
+            metadata::validate(bytes, start, total_len)?
+        };
 
         let mut forest = Forest {
             bytes,
@@ -313,6 +332,7 @@ impl<'a> Forest<'a> {
             linear: linear_bytes > 0,
             max_depth: 0,
             worst_case_visits: 0,
+            metadata,
         };
         forest.validate_values()?;
         forest.validate_linear(linear_bytes)?;
@@ -567,6 +587,12 @@ impl<'a> Forest<'a> {
     /// one leaf read per tree, this bounds the work of a prediction, for WCET analysis.
     pub fn worst_case_visits(&self) -> u64 {
         self.worst_case_visits
+    }
+
+    /// The class names stored with the model (version-2 metadata), in class order; empty when the blob has none.
+    /// Validated by [`Forest::new`]; never allocates.
+    pub fn class_names(&self) -> ClassNames<'a> {
+        ClassNames::new(self.bytes, self.metadata)
     }
 
     /// Sizes and counts of the model.

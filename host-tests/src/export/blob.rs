@@ -125,8 +125,55 @@ fn bfs(tree: &Tree, t: usize) -> Result<Bfs, ExportError> {
     Ok(out)
 }
 
-/// Writes `e` as a version-1 blob.
+/// What a blob may carry besides the model (the format's version-2 metadata section).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlobMetadata {
+    /// Class labels by class index (empty: none stored).
+    pub class_names: Vec<String>,
+}
+
+impl BlobMetadata {
+    /// The metadata section's bytes (records as the format specifies), empty when there is nothing to store.
+    fn encode(&self) -> Result<Vec<u8>, ExportError> {
+        let mut out = Vec::new();
+        if self.class_names.is_empty() {
+            return Ok(out);
+        }
+        let too_large = || ExportError::TooLarge("class names");
+        let mut payload = Vec::new();
+        payload.extend(
+            u32::try_from(self.class_names.len())
+                .map_err(|_| too_large())?
+                .to_le_bytes(),
+        );
+        for name in &self.class_names {
+            payload.extend(
+                u32::try_from(name.len())
+                    .map_err(|_| too_large())?
+                    .to_le_bytes(),
+            );
+            payload.extend(name.as_bytes());
+        }
+        out.extend(format::TAG_CLASS_NAMES.to_le_bytes());
+        out.extend(
+            u32::try_from(payload.len())
+                .map_err(|_| too_large())?
+                .to_le_bytes(),
+        );
+        out.extend(payload);
+        Ok(out)
+    }
+}
+
+/// Writes `e` as a version-1 blob (no metadata).
 pub fn write(e: &Ensemble) -> Result<Vec<u8>, ExportError> {
+    write_with_metadata(e, &BlobMetadata::default())
+}
+
+/// Writes `e` with `meta`: a version-2 blob whose metadata section holds `meta`, or a version-1 blob (readable by
+/// older readers) when `meta` is empty.
+pub fn write_with_metadata(e: &Ensemble, meta: &BlobMetadata) -> Result<Vec<u8>, ExportError> {
+    let metadata = meta.encode()?;
     let n_out = e.n_outputs as usize;
     if n_out == 0 || e.base_margin.len() != n_out {
         return Err(ExportError::Invalid(format!(
@@ -347,17 +394,29 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, ExportError> {
         let lo = format::align8(lm + 4 * n_leaves).ok_or(ExportError::TooLarge("layout"))?;
         (lm, lo, lo + linear.len())
     };
+    let (meta_off, total) = if metadata.is_empty() {
+        (total, total)
+    } else {
+        let at = format::align8(total).ok_or(ExportError::TooLarge("layout"))?;
+        (at, at + metadata.len())
+    };
     let mut b = vec![0u8; total];
+    b[meta_off..].copy_from_slice(&metadata);
     if !linear.is_empty() {
         for (k, m) in leaf_models.iter().enumerate() {
             b[leaf_models_off + 4 * k..leaf_models_off + 4 * k + 4]
                 .copy_from_slice(&m.to_le_bytes());
         }
-        b[linear_off..].copy_from_slice(&linear);
+        b[linear_off..linear_off + linear.len()].copy_from_slice(&linear);
         b[52..56].copy_from_slice(&u32_of(linear.len(), "linear table")?.to_le_bytes());
     }
     b[0..4].copy_from_slice(&format::MAGIC);
-    b[4..6].copy_from_slice(&format::VERSION.to_le_bytes());
+    let version = if metadata.is_empty() {
+        format::VERSION_1
+    } else {
+        format::VERSION
+    };
+    b[4..6].copy_from_slice(&version.to_le_bytes());
     b[6..8].copy_from_slice(&(header as u16).to_le_bytes());
     b[8..12].copy_from_slice(&u32_of(total, "blob bytes")?.to_le_bytes());
     for (off, v, what) in [

@@ -12,7 +12,6 @@ use super::criterion::Criterion;
 use super::dataset::{Dataset, DatasetSpec, FeatureKind, Task};
 use super::forest::{Forest, ForestKind, ForestParams, MaxSamples};
 use super::model::TrainedModel;
-use crate::export::blob;
 use crate::metrics;
 
 /// The training algorithm.
@@ -61,7 +60,8 @@ pub struct TrainRequest {
     /// Algorithm.
     #[arg(long, value_enum)]
     pub algo: Algo,
-    /// Training data: CSV with a header row (empty cell, nan or NA = missing).
+    /// Training data: CSV with a header row (empty cell, nan or NA = missing), or Parquet (`.parquet`,
+    /// `.parq`; null = missing).
     #[arg(long)]
     pub data: PathBuf,
     /// Target column: a header name, or a 0-based column index.
@@ -77,7 +77,7 @@ pub struct TrainRequest {
     /// label, is a classification target).
     #[arg(long, value_enum)]
     pub task: Option<TaskArg>,
-    /// Validation data, with the training file's columns (by name).
+    /// Validation data (CSV or Parquet), with the training file's columns (by name).
     #[arg(long)]
     pub valid: Option<PathBuf>,
     /// Split criterion: gini, entropy (classification), squared_error (regression).
@@ -155,6 +155,12 @@ pub struct TrainRequest {
     /// Where to write the `.emk` blob.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Also write a Rust source embedding the blob as an aligned `static` (named after the blob file's stem).
+    #[arg(long)]
+    pub rust: Option<PathBuf>,
+    /// Also write a C header embedding the blob as a byte array (named after the blob file's stem).
+    #[arg(long)]
+    pub c_header: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -301,8 +307,7 @@ pub fn run(req: &TrainRequest) -> CliResult {
     };
     let seconds = start.elapsed().as_secs_f64();
     let ensemble = model.to_ensemble(&data, &req.describe(&params, &data));
-    let bytes = blob::write(&ensemble)?;
-    std::fs::write(&req.output, &bytes).map_err(|e| format!("{}: {e}", req.output.display()))?;
+    let bytes = super::output::write_model(req, &ensemble, &data)?;
     let core =
         CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
     let s = core.summary();

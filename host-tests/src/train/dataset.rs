@@ -1,6 +1,7 @@
 //! Training data: a table of f32 features stored column by column, an f64 target, optional sample weights.
 //!
-//! Reading a CSV file ([`Dataset::from_csv`]):
+//! Reading a CSV file ([`Dataset::from_csv`]; a `.parquet`/`.parq` file is read into the same cells by
+//! [`crate::parquet_records`], so the rules below apply to it unchanged, with rows in place of lines):
 //! - the first non-empty line is the header; cells may be quoted (`"a,b"`); every row has as many cells;
 //! - the target column is named (or given as a 0-based column index); an optional weight column is named too;
 //!   every other column is a feature, in file order;
@@ -16,7 +17,7 @@
 //! Every error names the file, the line, the column and the offending value.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::data::{self, DataError, Records};
 
@@ -181,10 +182,13 @@ impl Dataset {
         })
     }
 
-    /// Reads a training CSV file (see the module documentation).
+    /// Reads a training CSV or Parquet file (see the module documentation).
     pub fn from_csv(path: &Path, spec: &DatasetSpec) -> Result<Dataset, DataError> {
         let records = data::read_records(path)?;
-        let ctx = Ctx { path };
+        let ctx = Ctx {
+            path,
+            records: &records,
+        };
         let header = &records.header;
         let target_col = match header.iter().position(|h| *h == spec.target) {
             Some(c) => c,
@@ -271,11 +275,14 @@ impl Dataset {
         )
     }
 
-    /// Reads another CSV file (validation or test data) with this dataset's schema: columns are found by name
+    /// Reads another CSV or Parquet file (validation or test data) with this dataset's schema: columns are found by name
     /// (in any order, extra columns ignored), categories use the training codes, labels must be known classes.
     pub fn from_csv_like(path: &Path, schema: &Schema) -> Result<Dataset, DataError> {
         let records = data::read_records(path)?;
-        let ctx = Ctx { path };
+        let ctx = Ctx {
+            path,
+            records: &records,
+        };
         let find = |name: &str| {
             records
                 .header
@@ -362,16 +369,12 @@ impl Dataset {
 
 struct Ctx<'a> {
     path: &'a Path,
+    records: &'a Records,
 }
 
 impl Ctx<'_> {
     fn err(&self, line: usize, column: usize, message: String) -> DataError {
-        DataError {
-            file: PathBuf::from(self.path),
-            line,
-            column,
-            message,
-        }
+        self.records.error(self.path, line, column, message)
     }
 }
 
@@ -491,7 +494,7 @@ fn read_with_schema(
     target_col: usize,
     weight_col: Option<usize>,
 ) -> Result<Dataset, DataError> {
-    let ctx = Ctx { path };
+    let ctx = Ctx { path, records };
     let n_rows = records.rows.len();
     let header = &records.header;
     let mut values = vec![0.0f32; n_rows * feature_cols.len()];
@@ -654,7 +657,7 @@ fn read_with_schema(
 mod tests {
     use super::*;
 
-    fn write(name: &str, text: &str) -> PathBuf {
+    fn write(name: &str, text: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("emkern-dataset-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join(name);

@@ -10,7 +10,6 @@ use super::Boosted;
 use super::adaboost::{AdaBoost, AdaBoostParams, R2Loss, Termination};
 use super::gbdt::{EarlyStopping, Gbdt, GbdtParams};
 use super::loss::Loss;
-use crate::export::blob;
 use crate::metrics;
 use crate::train::cli::{Algo, TrainRequest};
 use crate::train::criterion::Criterion;
@@ -262,8 +261,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             return Err(format!("{}: not written: {e}", req.output.display()).into());
         }
     };
-    let bytes = blob::write(&ensemble)?;
-    std::fs::write(&req.output, &bytes).map_err(|e| format!("{}: {e}", req.output.display()))?;
+    let bytes = crate::train::output::write_model(req, &ensemble, data)?;
     let core =
         CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
     let s = core.summary();

@@ -10,7 +10,6 @@ use emkern::forest::Forest as CoreForest;
 use super::booster::{HistBooster, HistParams, RoundReport};
 use super::grow::GrowPolicy;
 use super::objective::Objective;
-use crate::export::blob;
 use crate::metrics;
 use crate::train::cli::{Algo, TrainRequest};
 use crate::train::dataset::{Dataset, Task};
@@ -314,8 +313,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     let model = model?;
     let seconds = start.elapsed().as_secs_f64();
     let ensemble = model.to_ensemble();
-    let bytes = blob::write(&ensemble)?;
-    std::fs::write(&req.output, &bytes).map_err(|e| format!("{}: {e}", req.output.display()))?;
+    let bytes = crate::train::output::write_model(req, &ensemble, data)?;
     let core =
         CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
     let threads = p

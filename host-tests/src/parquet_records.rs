@@ -1,0 +1,215 @@
+//! Reading a Parquet file as text cells ([`Records`]), so training and evaluation read Parquet exactly as they
+//! read the same table written as CSV: one schema inference, one set of rules for labels, categories and missing
+//! values.
+//!
+//! Every top-level column of the file is a column of the table, in file order. Each value becomes the cell a
+//! CSV file of the same table would hold:
+//! - null → an empty cell (a missing value), and so does a floating-point NaN;
+//! - booleans → `1` / `0`;
+//! - signed and unsigned integers (8 to 64 bits) → their decimal digits (exact);
+//! - `FLOAT` and 16-bit floats → the shortest decimal that reads back as the same f32, `DOUBLE` → the shortest
+//!   that reads back as the same f64 (so values, labels and category names equal the CSV ones);
+//! - UTF-8 strings, plain or dictionary-encoded (and un-annotated byte arrays that are valid UTF-8) → the string.
+//!
+//! An all-null column (logical type `Unknown`) is a column of missing values. Decimals, dates, times, timestamps, `INT96`, fixed-length byte arrays other than 16-bit floats, and nested
+//! (struct, list, map) or repeated columns are rejected with an error naming the file, the column and its type:
+//! cast them to a number or a string first.
+//!
+//! The file is read one row group at a time; large files show a progress bar. A row is numbered from 0 across the
+//! whole file (as pandas and pyarrow number them); it is stored in [`Record::line`](crate::data::Record) as
+//! `row + 1` so that 0 still means "the whole file", and errors name the row and its row group.
+
+use std::fs::File;
+use std::path::Path;
+
+use parquet::basic::{ConvertedType, LogicalType, Repetition, Type as PhysicalType};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::record::Field;
+use parquet::schema::types::Type;
+
+use crate::data::{DataError, Record, Records};
+
+/// Files with at least this many rows show a progress bar while they are read.
+pub const PROGRESS_ROWS: u64 = 1_000_000;
+
+/// Whether `path` names a Parquet file (extension `.parquet` or `.parq`, any case).
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("parq"))
+}
+
+/// Reads a Parquet file into [`Records`] (see the module documentation).
+pub fn read_records(path: &Path) -> Result<Records, DataError> {
+    let err = |line: usize, column: usize, message: String| DataError {
+        file: path.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    let file = File::open(path).map_err(|e| err(0, 0, format!("cannot read: {e}")))?;
+    let reader = SerializedFileReader::new(file)
+        .map_err(|e| err(0, 0, format!("not a readable Parquet file: {e}")))?;
+    let meta = reader.metadata();
+    let root = meta.file_metadata().schema();
+    let header: Vec<String> = root
+        .get_fields()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
+    for (c, field) in root.get_fields().iter().enumerate() {
+        if let Some(why) = unsupported(field) {
+            return Err(err(
+                0,
+                c + 1,
+                format!(
+                    "the column `{}` has the type {why}, which training data cannot hold (cast it to a number \
+                     or a string)",
+                    field.name()
+                ),
+            ));
+        }
+    }
+    let total = meta.file_metadata().num_rows().max(0) as u64;
+    let bar = if total >= PROGRESS_ROWS {
+        indicatif::ProgressBar::new(total)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "  reading {msg} {bar:30} {pos}/{len} rows [{elapsed_precise}, eta {eta}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(
+        path.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+    );
+    let mut rows = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    let mut row_groups = Vec::with_capacity(reader.num_row_groups());
+    for g in 0..reader.num_row_groups() {
+        let group = reader
+            .get_row_group(g)
+            .map_err(|e| err(0, 0, format!("row group {g}: {e}")))?;
+        let first = rows.len();
+        let iter = group
+            .get_row_iter(None)
+            .map_err(|e| err(0, 0, format!("row group {g}: {e}")))?;
+        for row in iter {
+            let line = rows.len() + 1;
+            let row = row.map_err(|e| err(line, 0, format!("(row group {g}) {e}")))?;
+            let mut cells = Vec::with_capacity(header.len());
+            for (c, (name, field)) in row.get_column_iter().enumerate() {
+                let cell = cell(field).map_err(|why| {
+                    err(
+                        line,
+                        c + 1,
+                        format!("the column `{name}`: {why} (row group {g})"),
+                    )
+                })?;
+                cells.push(cell);
+            }
+            rows.push(Record { line, cells });
+        }
+        row_groups.push(rows.len() - first);
+        bar.set_position(rows.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(Records {
+        header,
+        rows,
+        row_groups,
+    })
+}
+
+/// Why a top-level column cannot be read as a table column, or `None` when it can.
+fn unsupported(field: &Type) -> Option<String> {
+    if field.is_group() {
+        return Some("group (a struct, list or map column)".into());
+    }
+    let info = field.get_basic_info();
+    if info.has_repetition() && info.repetition() == Repetition::REPEATED {
+        return Some("repeated (a list of values per row)".into());
+    }
+    let physical = field.get_physical_type();
+    if let Some(logical) = info.logical_type_ref() {
+        return match logical {
+            // `Unknown` is the type of an all-null column (pyarrow's `null`): every cell is missing.
+            LogicalType::String
+            | LogicalType::Enum
+            | LogicalType::Integer(_)
+            | LogicalType::Unknown => None,
+            LogicalType::Float16 if physical == PhysicalType::FIXED_LEN_BYTE_ARRAY => None,
+            LogicalType::Decimal(d) => Some(format!("DECIMAL({}, {})", d.precision, d.scale)),
+            LogicalType::Date => Some("DATE".into()),
+            LogicalType::Time(_) => Some("TIME".into()),
+            LogicalType::Timestamp(_) => Some("TIMESTAMP".into()),
+            other => Some(format!("{other:?}")),
+        };
+    }
+    match info.converted_type() {
+        ConvertedType::NONE
+        | ConvertedType::UTF8
+        | ConvertedType::ENUM
+        | ConvertedType::INT_8
+        | ConvertedType::INT_16
+        | ConvertedType::INT_32
+        | ConvertedType::INT_64
+        | ConvertedType::UINT_8
+        | ConvertedType::UINT_16
+        | ConvertedType::UINT_32
+        | ConvertedType::UINT_64 => {}
+        ConvertedType::DECIMAL => {
+            return Some(format!(
+                "DECIMAL({}, {})",
+                field.get_precision(),
+                field.get_scale()
+            ));
+        }
+        other => return Some(format!("{other:?}")),
+    }
+    match physical {
+        PhysicalType::INT96 => Some("INT96 (a legacy timestamp)".into()),
+        PhysicalType::FIXED_LEN_BYTE_ARRAY => Some("FIXED_LEN_BYTE_ARRAY".into()),
+        _ => None,
+    }
+}
+
+/// The CSV cell of one value (see the module documentation), or why the value cannot be one.
+fn cell(field: &Field) -> Result<String, String> {
+    Ok(match field {
+        Field::Null => String::new(),
+        Field::Bool(b) => if *b { "1" } else { "0" }.into(),
+        Field::Byte(v) => v.to_string(),
+        Field::Short(v) => v.to_string(),
+        Field::Int(v) => v.to_string(),
+        Field::Long(v) => v.to_string(),
+        Field::UByte(v) => v.to_string(),
+        Field::UShort(v) => v.to_string(),
+        Field::UInt(v) => v.to_string(),
+        Field::ULong(v) => v.to_string(),
+        Field::Float16(v) => float32(v.to_f32()),
+        Field::Float(v) => float32(*v),
+        Field::Double(v) if v.is_nan() => String::new(),
+        Field::Double(v) => format!("{v}"),
+        Field::Str(s) => s.clone(),
+        Field::Bytes(b) => match std::str::from_utf8(b.data()) {
+            Ok(s) => s.to_string(),
+            Err(e) => return Err(format!("a byte string is not UTF-8 text ({e})")),
+        },
+        other => {
+            return Err(format!(
+                "the value `{other}` has a type training data cannot hold"
+            ));
+        }
+    })
+}
+
+fn float32(v: f32) -> String {
+    if v.is_nan() {
+        String::new()
+    } else {
+        format!("{v}")
+    }
+}

@@ -1,0 +1,53 @@
+//! What `emkern train` writes once a model is trained, for every algorithm: the `.emk` blob (with the class
+//! names of a classifier in its metadata, so `emkern eval` needs no `--classes`), and on request a Rust source
+//! (`--rust`) and a C header (`--c-header`) that embed the same bytes in firmware.
+
+use std::path::Path;
+
+use super::cli::TrainRequest;
+use super::dataset::Dataset;
+use crate::export::blob::{self, BlobMetadata};
+use crate::export::source;
+use crate::ir::Ensemble;
+
+/// Writes `ensemble` (trained on `data`) to `req.output` and to the source files `req` asks for; returns the blob.
+pub fn write_model(
+    req: &TrainRequest,
+    ensemble: &Ensemble,
+    data: &Dataset,
+) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let meta = BlobMetadata {
+        class_names: data.schema.classes.clone().unwrap_or_default(),
+    };
+    let bytes = blob::write_with_metadata(ensemble, &meta)?;
+    write_file(&req.output, &bytes)?;
+    let name = source_name(&req.output);
+    let origin = format!(
+        "{} (`emkern train --algo {}`)",
+        req.data
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        clap::ValueEnum::to_possible_value(&req.algo)
+            .map_or_else(String::new, |v| v.get_name().to_string())
+    );
+    if let Some(p) = &req.rust {
+        write_file(p, source::rust_source(&name, &bytes, &origin).as_bytes())?;
+    }
+    if let Some(p) = &req.c_header {
+        write_file(p, source::c_header(&name, &bytes, &origin).as_bytes())?;
+    }
+    Ok(bytes)
+}
+
+/// The identifier base of the generated sources: the blob file's stem (`iris.emk` → `iris`), or `model`.
+pub fn source_name(output: &Path) -> String {
+    output
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "model".into())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
