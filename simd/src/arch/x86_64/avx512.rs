@@ -40,7 +40,7 @@ use core::arch::x86_64::*;
 
 use super::Avx512;
 use crate::kernels::{GemmShape, Kernels, Sealed};
-use crate::portable::exp::{CLAMP_HI, CLAMP_LO, LN2_HI, LN2_LO, LOG2E, P, ROUND_MAGIC};
+use crate::portable::exp::{CLAMP_HI, CLAMP_LO, LN2_HI, LN2_LO, LOG2E, P};
 use crate::{Level, bf16, f16};
 
 /// f32 lanes per vector.
@@ -57,22 +57,26 @@ fn first_lanes(n: usize) -> __mmask16 {
 }
 
 /// `e^x` lane-wise with the shared algorithm of [`crate::portable::exp`].
+///
+/// Two AVX-512 instructions shorten it without changing a bit of the result: `vrndscaleps` rounds `x·log₂e` to
+/// the nearest integer (ties to even) as the add-and-subtract of the rounding constant does, and `vscalefps`
+/// forms `e·2ⁿ` with one rounding, which is what the reference's two exact-then-rounding power-of-two products
+/// give (the first product is exact for every `n` the clamp allows).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
 fn exp16(x: __m512) -> __m512 {
     let [p0, p1, p2, p3, p4, p5] = P;
-    let magic = _mm512_set1_ps(ROUND_MAGIC);
     // max/min return their second operand for a NaN first operand: NaN lanes are computed as CLAMP_LO and
     // restored by the final blend.
     let xc = _mm512_min_ps(
         _mm512_max_ps(x, _mm512_set1_ps(CLAMP_LO)),
         _mm512_set1_ps(CLAMP_HI),
     );
-    // Multiply then add, as the scalar reference: the same `n` on every level.
-    let n = _mm512_sub_ps(
-        _mm512_add_ps(_mm512_mul_ps(xc, _mm512_set1_ps(LOG2E)), magic),
-        magic,
-    );
+    // Multiply (rounded), then round to an integer: the same `n` on every level.
+    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(
+        xc,
+        _mm512_set1_ps(LOG2E),
+    ));
     // n·LN2_HI is exact, so the first step equals the scalar `x − n·LN2_HI`.
     let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), xc);
     let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
@@ -86,14 +90,8 @@ fn exp16(x: __m512) -> __m512 {
         _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r),
         _mm512_set1_ps(1.0),
     );
-    // n is an integer in [-150, 129]: the conversion is exact in any rounding mode.
-    let ni = _mm512_cvtps_epi32(n);
-    let n1 = _mm512_srai_epi32::<1>(ni);
-    let n2 = _mm512_sub_epi32(ni, n1);
-    let bias = _mm512_set1_epi32(127);
-    let s1 = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(n1, bias)));
-    let s2 = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(n2, bias)));
-    let y = _mm512_mul_ps(_mm512_mul_ps(e, s1), s2);
+    // n is an integer in [-150, 129] and e in [0.7, 1.5]: e·2ⁿ rounds once, at most to a subnormal or zero.
+    let y = _mm512_scalef_ps(e, n);
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x), y, x)
 }
 
