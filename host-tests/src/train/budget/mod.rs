@@ -333,10 +333,11 @@ pub fn fit<M: Shrink>(
         )),
     }
     println!(
-        "  budget    {}; chosen on {} from {} candidates that fit",
+        "  budget    {}; chosen on {} from {} candidate{} that fit",
         what.join(", "),
         sel.what,
-        f.scored
+        f.scored,
+        if f.scored == 1 { "" } else { "s" }
     );
     Ok((f.model, f.ensemble))
 }
