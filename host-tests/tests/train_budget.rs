@@ -423,7 +423,7 @@ fn core_predict(e: &Ensemble, rows: &[Vec<f32>]) -> Vec<Vec<f32>> {
 fn sweep_budgets<M: Shrink>(
     name: &str,
     model: &M,
-    to_ir: &dyn Fn(&M) -> Ensemble,
+    to_ir: &(dyn Fn(&M) -> Ensemble + Sync),
     predict: &dyn Fn(&M, &[f32]) -> Vec<f64>,
     sel: &Selection,
 ) -> Vec<(usize, usize, usize, f64, Precision, f64)> {

@@ -31,6 +31,7 @@ pub mod select;
 pub mod size;
 
 use emkern::forest::Forest as CoreForest;
+use rayon::prelude::*;
 
 use crate::export::blob;
 use crate::ir::{Ensemble, Precision};
@@ -127,13 +128,13 @@ pub struct Fitted<M> {
 
 /// Searches the candidates derived from `model` (see the module documentation) for the best one whose blob takes
 /// at most `budget` bytes, scored on `sel`. `to_ir` is the model's translation into the IR; `progress(done, of)`
-/// is called after each pruning level.
+/// is called after each pruning level (levels are scored in parallel on the current rayon pool).
 pub fn fit_to_budget<M: Shrink>(
     model: &M,
     budget: usize,
     sel: &Selection,
-    to_ir: &dyn Fn(&M) -> Ensemble,
-    progress: &dyn Fn(usize, usize),
+    to_ir: &(dyn Fn(&M) -> Ensemble + Sync),
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Fitted<M>, TooSmall> {
     let full = to_ir(model);
     let native = full.precision;
@@ -142,26 +143,39 @@ pub fn fit_to_budget<M: Shrink>(
         Precision::F32 => vec![Precision::F32],
     };
     let alphas = model.alphas();
+    // The pruning levels are independent: score them in parallel, then combine them in order.
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let sweeps: Vec<select::SweepResult> = alphas
+        .par_iter()
+        .enumerate()
+        .map(|(level, &alpha)| {
+            let m = model.pruned(alpha);
+            let e = if level == 0 && alpha == 0.0 {
+                full.clone()
+            } else {
+                to_ir(&m)
+            };
+            let units = m.units();
+            let shape = Prefixes {
+                units,
+                trees_per_unit: m.trees_per_unit(),
+                min_units: m.min_units().min(units),
+                aggregates: (0..=units)
+                    .map(|k| m.prefix_aggregate(k, e.aggregate))
+                    .collect(),
+            };
+            let r = select::sweep(&e, &shape, &precisions, budget, sel);
+            progress(
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                alphas.len(),
+            );
+            r
+        })
+        .collect();
     let mut best: Vec<Option<(Candidate, usize)>> = vec![None; precisions.len()];
     let mut smallest = usize::MAX;
     let mut scored = 0;
-    for (level, &alpha) in alphas.iter().enumerate() {
-        let m = model.pruned(alpha);
-        let e = if level == 0 && alpha == 0.0 {
-            full.clone()
-        } else {
-            to_ir(&m)
-        };
-        let units = m.units();
-        let shape = Prefixes {
-            units,
-            trees_per_unit: m.trees_per_unit(),
-            min_units: m.min_units().min(units),
-            aggregates: (0..=units)
-                .map(|k| m.prefix_aggregate(k, e.aggregate))
-                .collect(),
-        };
-        let r = select::sweep(&e, &shape, &precisions, budget, sel);
+    for (level, r) in sweeps.into_iter().enumerate() {
         scored += r.scored;
         smallest = smallest.min(r.smallest.iter().copied().min().unwrap_or(usize::MAX));
         for (slot, found) in best.iter_mut().zip(r.best) {
@@ -171,7 +185,6 @@ pub fn fit_to_budget<M: Shrink>(
                 *slot = Some((c, level));
             }
         }
-        progress(level + 1, alphas.len());
     }
     let chosen = match (&best[0], best.get(1).cloned().flatten()) {
         (Some(b), Some(lower)) if lower.0.metrics.clearly_better_than(&b.0.metrics) => {
@@ -244,7 +257,7 @@ pub fn fit<M: Shrink>(
     model: M,
     data: &Dataset,
     valid: Option<&Dataset>,
-    to_ir: impl Fn(&M) -> Ensemble,
+    to_ir: impl Fn(&M) -> Ensemble + Sync,
 ) -> Result<(M, Ensemble), Box<dyn std::error::Error>> {
     let Some(budget) = req.max_bytes else {
         let e = to_ir(&model);
@@ -252,10 +265,11 @@ pub fn fit<M: Shrink>(
     };
     let sel = match valid {
         Some(v) => Selection::of(v, "the --valid data"),
-        None => Selection::of(
-            data,
-            "the training data (no --valid given; training metrics favour bigger models)",
-        ),
+        None => {
+            let mut s = Selection::of(data, "the training data");
+            s.what += " (no --valid given: training metrics favour bigger models)";
+            s
+        }
     };
     let bar = if req.quiet {
         indicatif::ProgressBar::hidden()
@@ -268,9 +282,15 @@ pub fn fit<M: Shrink>(
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let fitted = fit_to_budget(&model, budget, &sel, &to_ir, &|done, of| {
-        bar.set_length(of as u64);
-        bar.set_position(done as u64);
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = req.threads.filter(|&t| t > 0) {
+        pool = pool.num_threads(t);
+    }
+    let fitted = pool.build()?.install(|| {
+        fit_to_budget(&model, budget, &sel, &to_ir, &|done, of| {
+            bar.set_length(of as u64);
+            bar.set_position(done as u64);
+        })
     });
     bar.finish_and_clear();
     let f = fitted?;
@@ -296,7 +316,12 @@ pub fn fit<M: Shrink>(
         lost.abs()
     );
     let unit = model.unit();
-    let mut what = vec![format!("kept {} of {} {unit}s", f.candidate.units, f.units)];
+    let mut what = vec![format!(
+        "kept {} of {} {unit}{}",
+        f.candidate.units,
+        f.units,
+        if f.units == 1 { "" } else { "s" }
+    )];
     if f.alpha > 0.0 {
         what.push(format!(
             "cost-complexity pruned at ccp_alpha {:.3e} ({} of {} leaves removed)",
@@ -332,8 +357,15 @@ pub fn fit<M: Shrink>(
             if p == Precision::F64 { "f64" } else { "f32" }
         )),
     }
+    let unchanged =
+        f.candidate.units == f.units && f.alpha == 0.0 && f.ensemble.precision == f.native;
+    let note = match (full_bytes.len() <= budget, unchanged) {
+        (true, true) => "; the unconstrained model fits and is kept",
+        (true, false) => "; the unconstrained model fits too, but scores lower there",
+        (false, _) => "",
+    };
     println!(
-        "  budget    {}; chosen on {} from {} candidate{} that fit",
+        "  budget    {}; chosen on {} from {} candidate{} that fit{note}",
         what.join(", "),
         sel.what,
         f.scored,
@@ -350,7 +382,7 @@ pub fn fit_exportable<M: Shrink, E>(
     model: M,
     data: &Dataset,
     valid: Option<&Dataset>,
-    to_ir: impl Fn(&M) -> Result<Ensemble, E>,
+    to_ir: impl Fn(&M) -> Result<Ensemble, E> + Sync,
 ) -> Result<(M, Result<Ensemble, E>), Box<dyn std::error::Error>> {
     let full = to_ir(&model);
     if full.is_err() || req.max_bytes.is_none() {

@@ -15,7 +15,7 @@ pub const TREE_LEVELS: usize = 512;
 pub const FOREST_LEVELS: usize = 32;
 
 /// A trained model the budget search can shrink.
-pub trait Shrink: Clone {
+pub trait Shrink: Clone + Send + Sync {
     /// What a unit is (`tree`, `round`).
     fn unit(&self) -> &'static str;
     /// Units in the model.
