@@ -124,6 +124,10 @@ pub struct Fitted<M> {
     pub unconstrained_bytes: usize,
     /// Candidates that fit and were scored.
     pub scored: usize,
+    /// Pruning levels searched (1: no pruning).
+    pub levels: usize,
+    /// The fewest units a candidate had.
+    pub min_units: usize,
 }
 
 /// Searches the candidates derived from `model` (see the module documentation) for the best one whose blob takes
@@ -233,6 +237,8 @@ pub fn fit_to_budget<M: Shrink>(
         native,
         unconstrained_bytes,
         scored,
+        levels: alphas.len(),
+        min_units: model.min_units(),
     })
 }
 
@@ -364,12 +370,24 @@ pub fn fit<M: Shrink>(
         (true, false) => "; the unconstrained model fits too, but scores lower there",
         (false, _) => "",
     };
+    let mut searched = Vec::new();
+    if f.units > 1 {
+        searched.push(format!("the first {}..{} {unit}s", f.min_units, f.units));
+    }
+    if f.levels > 1 {
+        searched.push(format!("{} cost-complexity alphas", f.levels));
+    }
+    searched.push(match f.native {
+        Precision::F64 => "f64 or f32 values".to_string(),
+        Precision::F32 => "f32 values".to_string(),
+    });
     println!(
-        "  budget    {}; chosen on {} from {} candidate{} that fit{note}",
+        "  budget    {}; chosen on {} from {} candidate{} that fit (searched: {}){note}",
         what.join(", "),
         sel.what,
         f.scored,
-        if f.scored == 1 { "" } else { "s" }
+        if f.scored == 1 { "" } else { "s" },
+        searched.join(" × ")
     );
     Ok((f.model, f.ensemble))
 }
