@@ -763,3 +763,57 @@ fn cli_reports_the_fit() {
     assert!(!ok && text.contains("unknown unit `q`"), "{text}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Selected on its own training rows, a single tree fitted to a budget is the largest subtree on its pruning path
+/// that fits (pruning never improves a tree's training accuracy or log-loss), at f64 unless f32 fits a larger one.
+#[test]
+fn cart_on_training_data_keeps_the_largest_fitting_subtree() {
+    let train = load("breast_cancer", "train");
+    let sel = Selection::of(&train, "the training split");
+    let model = cart(&train);
+    let TrainedModel::Tree(tree) = &model else {
+        unreachable!()
+    };
+    let path = prune::path(tree);
+    let to_ir = |m: &TrainedModel| m.to_ensemble(&train, "test");
+    let subtrees: Vec<(usize, usize, usize)> = (0..=path.steps.len())
+        .map(|s| {
+            let t = TrainedModel::Tree(prune::prune(tree, &path, s));
+            let mut e = to_ir(&t);
+            let f64_bytes = blob::write(&e).unwrap().len();
+            e.precision = Precision::F32;
+            (t.leaves(), f64_bytes, blob::write(&e).unwrap().len())
+        })
+        .collect();
+    let full = subtrees[0].1;
+    let mut checked = 0;
+    for budget in (subtrees.last().unwrap().2..=full + 64).step_by(8) {
+        let expected = subtrees
+            .iter()
+            .filter(|(_, b64, b32)| *b64 <= budget || *b32 <= budget)
+            .map(|(leaves, _, _)| *leaves)
+            .max()
+            .unwrap();
+        let f = fit_to_budget(&model, budget, &sel, &to_ir, &|_, _| {}).unwrap();
+        assert_eq!(
+            f.model.leaves(),
+            expected,
+            "budget {budget}: chose {:?}",
+            f.candidate
+        );
+        let fits_f64 = subtrees
+            .iter()
+            .any(|(leaves, b64, _)| *leaves == expected && *b64 <= budget);
+        assert_eq!(
+            f.ensemble.precision,
+            if fits_f64 {
+                Precision::F64
+            } else {
+                Precision::F32
+            },
+            "budget {budget}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 20);
+}

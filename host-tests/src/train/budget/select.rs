@@ -289,3 +289,26 @@ pub fn sweep(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_order() {
+        let c = |accuracy, log_loss| Metrics::Classification { accuracy, log_loss };
+        assert!(c(0.9, 0.5).better_than(&c(0.8, 0.1)), "accuracy first");
+        assert!(
+            c(0.9, 0.1).better_than(&c(0.9, 0.2)),
+            "log-loss breaks ties"
+        );
+        assert!(!c(0.9, 0.1).better_than(&c(0.9, 0.1)));
+        assert!(!c(0.9, 0.1 - 1e-9).clearly_better_than(&c(0.9, 0.1)));
+        assert!(c(0.9, 0.09).clearly_better_than(&c(0.9, 0.1)));
+        assert!(c(0.91, 0.2).clearly_better_than(&c(0.9, 0.1)));
+        let r = |r2, rmse| Metrics::Regression { r2, rmse };
+        assert!(r(0.5, 3.0).better_than(&r(0.4, 1.0)));
+        assert!(!r(0.5, 1.0).clearly_better_than(&r(0.5 - 1e-9, 1.0 + 1e-9)));
+        assert_eq!(r(0.5, 1.0).headline_name(), "R²");
+    }
+}
