@@ -761,6 +761,63 @@ fn cli_reports_the_fit() {
         "12Q",
     ]);
     assert!(!ok && text.contains("unknown unit `q`"), "{text}");
+    // Ranking by log-loss: never a worse log-loss than ranking by accuracy at the same budget.
+    let log_loss_of = |text: &str| -> f64 {
+        let line = text.lines().find(|l| l.contains("→ fitted")).unwrap();
+        let after = &line[line.find("→ fitted").unwrap()..];
+        let at = after.find("log-loss ").unwrap() + "log-loss ".len();
+        after[at..].split(')').next().unwrap().parse().unwrap()
+    };
+    let out = dir.join("iris.emk");
+    let iris = [
+        "train",
+        "--algo",
+        "hist-gbdt",
+        "--data",
+        "data/iris_train.csv",
+        "--valid",
+        "data/iris_test.csv",
+        "--target",
+        "label",
+        "--quiet",
+        "--max-bytes",
+        "1.5K",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let (ok, by_accuracy) = run(&iris);
+    assert!(ok, "{by_accuracy}");
+    let mut args = iris.to_vec();
+    args.extend(["--budget-metric", "log-loss"]);
+    let (ok, by_log_loss) = run(&args);
+    assert!(ok, "{by_log_loss}");
+    assert!(
+        log_loss_of(&by_log_loss) <= log_loss_of(&by_accuracy),
+        "{by_accuracy}\n{by_log_loss}"
+    );
+    let (ok, text) = run(&args[..args.len() - 6]
+        .iter()
+        .chain(&["-o", out.to_str().unwrap(), "--budget-metric", "log-loss"])
+        .copied()
+        .collect::<Vec<_>>());
+    assert!(!ok && text.contains("add --max-bytes"), "{text}");
+    let (ok, text) = run(&[
+        "train",
+        "--algo",
+        "gbdt",
+        "--data",
+        "data/diabetes_train.csv",
+        "--target",
+        "target",
+        "--quiet",
+        "--max-bytes",
+        "2K",
+        "--budget-metric",
+        "log-loss",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && text.contains("applies to classification"), "{text}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -157,6 +157,10 @@ pub struct TrainRequest {
     /// (else the training data), and the accuracy lost is reported.
     #[arg(long, value_parser = super::budget::parse_bytes)]
     pub max_bytes: Option<usize>,
+    /// --max-bytes with a classifier: rank the candidates by accuracy (log-loss breaks ties) or by log-loss
+    /// (accuracy breaks ties) (default accuracy).
+    #[arg(long, value_enum)]
+    pub budget_metric: Option<super::budget::select::Rank>,
     /// Where to write the `.emk` blob.
     #[arg(short, long)]
     pub output: PathBuf,

@@ -18,7 +18,8 @@
 //!   clearly worse (by more than a millionth of the metric) or none fits.
 //!
 //! Among the candidates that fit, the one with the best metric on the selection data wins — accuracy for
-//! classification (log-loss breaks ties), R² for regression (RMSE breaks ties), then the smaller blob. The
+//! classification (log-loss breaks ties; `--budget-metric log-loss` ranks by log-loss instead, steadier on few
+//! rows), R² for regression (RMSE breaks ties), then the smaller blob. The
 //! selection data are the `--valid` rows when given, otherwise the training rows (which favour the bigger
 //! candidates; the report says which). A bigger budget never picks a worse candidate on the selection data, since
 //! the candidates only grow. Candidates are scored with the IR's reference arithmetic ([`select`]); the report

@@ -10,7 +10,7 @@ use super::select::{Metrics, Selection};
 use crate::export::blob;
 use crate::ir::{Ensemble, Precision};
 use crate::train::cli::TrainRequest;
-use crate::train::dataset::Dataset;
+use crate::train::dataset::{Dataset, Task};
 
 /// The core's predictions for the selection rows from `bytes`.
 fn core_predictions(bytes: &[u8], sel: &Selection) -> Result<Vec<Vec<f64>>, String> {
@@ -36,10 +36,20 @@ pub fn fit<M: Shrink>(
     to_ir: impl Fn(&M) -> Ensemble + Sync,
 ) -> Result<(M, Ensemble), Box<dyn std::error::Error>> {
     let Some(budget) = req.max_bytes else {
+        if req.budget_metric.is_some() {
+            return Err(
+                "--budget-metric ranks the candidates of --max-bytes: add --max-bytes".into(),
+            );
+        }
         let e = to_ir(&model);
         return Ok((model, e));
     };
-    let sel = match valid {
+    if req.budget_metric.is_some() && data.task() == Task::Regression {
+        return Err(
+            "--budget-metric applies to classification (regressors are ranked by R²)".into(),
+        );
+    }
+    let mut sel = match valid {
         Some(v) => Selection::of(v, "the --valid data"),
         None => {
             let mut s = Selection::of(data, "the training data");
@@ -47,6 +57,7 @@ pub fn fit<M: Shrink>(
             s
         }
     };
+    sel.rank = req.budget_metric.unwrap_or_default();
     let bar = if req.quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -173,7 +184,7 @@ pub fn fit_exportable<M: Shrink, E>(
     to_ir: impl Fn(&M) -> Result<Ensemble, E> + Sync,
 ) -> Result<(M, Result<Ensemble, E>), Box<dyn std::error::Error>> {
     let full = to_ir(&model);
-    if full.is_err() || req.max_bytes.is_none() {
+    if full.is_err() {
         return Ok((model, full));
     }
     let (m, e) = fit(req, model, data, valid, |m| match to_ir(m) {

@@ -22,6 +22,8 @@ pub struct Selection {
     pub task: Task,
     /// What the rows are, for the report (`the --valid data (143 rows)`).
     pub what: String,
+    /// What ranks classifiers.
+    pub rank: Rank,
 }
 
 impl Selection {
@@ -32,6 +34,7 @@ impl Selection {
             target: data.target.clone(),
             task: data.task(),
             what: format!("{what} ({} rows)", data.n_rows),
+            rank: Rank::Accuracy,
         }
     }
 
@@ -54,6 +57,7 @@ impl Selection {
                 Metrics::Classification {
                     accuracy: m.accuracy,
                     log_loss: m.log_loss,
+                    rank: self.rank,
                 }
             }
             Task::Regression => {
@@ -68,15 +72,27 @@ impl Selection {
     }
 }
 
+/// What ranks classifiers (regressors are ranked by R², then RMSE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Rank {
+    /// Accuracy first, log-loss to break ties.
+    #[default]
+    Accuracy,
+    /// Log-loss first, accuracy to break ties.
+    LogLoss,
+}
+
 /// Quality of a candidate on the selection data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Metrics {
-    /// Classification: accuracy first, log-loss to break ties.
+    /// Classification.
     Classification {
         /// Fraction of rows classified correctly.
         accuracy: f64,
         /// Mean negative log-probability of the true class.
         log_loss: f64,
+        /// Which of the two ranks first.
+        rank: Rank,
     },
     /// Regression: the squared error (as R²).
     Regression {
@@ -91,7 +107,16 @@ impl Metrics {
     /// `(primary, secondary)`, both larger-is-better.
     pub fn key(&self) -> (f64, f64) {
         match *self {
-            Metrics::Classification { accuracy, log_loss } => (accuracy, -log_loss),
+            Metrics::Classification {
+                accuracy,
+                log_loss,
+                rank: Rank::Accuracy,
+            } => (accuracy, -log_loss),
+            Metrics::Classification {
+                accuracy,
+                log_loss,
+                rank: Rank::LogLoss,
+            } => (-log_loss, accuracy),
             Metrics::Regression { r2, rmse } => (r2, -rmse),
         }
     }
@@ -112,7 +137,10 @@ impl Metrics {
 
     /// The headline number: accuracy or R².
     pub fn headline(&self) -> f64 {
-        self.key().0
+        match *self {
+            Metrics::Classification { accuracy, .. } => accuracy,
+            Metrics::Regression { r2, .. } => r2,
+        }
     }
 
     /// The headline's name.
@@ -127,9 +155,9 @@ impl Metrics {
 impl std::fmt::Display for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Metrics::Classification { accuracy, log_loss } => {
-                write!(f, "accuracy {accuracy:.4}, log-loss {log_loss:.4}")
-            }
+            Metrics::Classification {
+                accuracy, log_loss, ..
+            } => write!(f, "accuracy {accuracy:.4}, log-loss {log_loss:.4}"),
             Metrics::Regression { r2, rmse } => write!(f, "R² {r2:.4}, RMSE {rmse:.4}"),
         }
     }
@@ -296,7 +324,21 @@ mod tests {
 
     #[test]
     fn metrics_order() {
-        let c = |accuracy, log_loss| Metrics::Classification { accuracy, log_loss };
+        let c = |accuracy, log_loss| Metrics::Classification {
+            accuracy,
+            log_loss,
+            rank: Rank::Accuracy,
+        };
+        let l = |accuracy, log_loss| Metrics::Classification {
+            accuracy,
+            log_loss,
+            rank: Rank::LogLoss,
+        };
+        assert!(l(0.8, 0.1).better_than(&l(0.9, 0.5)), "log-loss first");
+        assert!(
+            l(0.9, 0.1).better_than(&l(0.8, 0.1)),
+            "accuracy breaks ties"
+        );
         assert!(c(0.9, 0.5).better_than(&c(0.8, 0.1)), "accuracy first");
         assert!(
             c(0.9, 0.1).better_than(&c(0.9, 0.2)),
