@@ -152,6 +152,15 @@ pub struct TrainRequest {
     /// Parameters of --algo hist-gbdt.
     #[command(flatten)]
     pub hist: super::hist::cli::HistArgs,
+    /// Flash budget of the blob: bytes, or with a unit K/KB/KiB (1024) or M/MB/MiB (1024²). The trained model
+    /// is shrunk to the best model that fits (fewer rounds or trees, pruned trees, f32 values), chosen on --valid
+    /// (else the training data), and the accuracy lost is reported.
+    #[arg(long, value_parser = super::budget::parse_bytes)]
+    pub max_bytes: Option<usize>,
+    /// --max-bytes with a classifier: rank the candidates by accuracy (log-loss breaks ties) or by log-loss
+    /// (accuracy breaks ties) (default accuracy).
+    #[arg(long, value_enum)]
+    pub budget_metric: Option<super::budget::select::Rank>,
     /// Where to write the `.emk` blob.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -306,7 +315,9 @@ pub fn run(req: &TrainRequest) -> CliResult {
         TrainedModel::Tree(DecisionTree::train(&data, &p, req.seed)?)
     };
     let seconds = start.elapsed().as_secs_f64();
-    let ensemble = model.to_ensemble(&data, &req.describe(&params, &data));
+    let (model, ensemble) = super::budget::fit(req, model, &data, valid.as_ref(), |m| {
+        m.to_ensemble(&data, &req.describe(&params, &data))
+    })?;
     let bytes = super::output::write_model(req, &ensemble, &data)?;
     let core =
         CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;

@@ -6,6 +6,7 @@
 //! parameters and its seed (see [`rng`]), never on the number of threads.
 
 pub mod boost;
+pub mod budget;
 pub mod cart;
 pub mod cli;
 pub mod criterion;

@@ -245,7 +245,10 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         "emkern-host {} train: {describe}",
         env!("CARGO_PKG_VERSION")
     );
-    let ensemble = match model.to_ensemble(Some(data.schema.feature_names.clone()), &source) {
+    let (model, ensemble) = crate::train::budget::fit_exportable(req, model, data, valid, |m| {
+        m.to_ensemble(Some(data.schema.feature_names.clone()), &source)
+    })?;
+    let ensemble = match ensemble {
         Ok(e) => e,
         Err(e) => {
             println!(

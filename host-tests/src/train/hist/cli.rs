@@ -312,7 +312,8 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     bar.finish_and_clear();
     let model = model?;
     let seconds = start.elapsed().as_secs_f64();
-    let ensemble = model.to_ensemble();
+    let (model, ensemble) =
+        crate::train::budget::fit(req, model, data, valid, |m| m.to_ensemble())?;
     let bytes = crate::train::output::write_model(req, &ensemble, data)?;
     let core =
         CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
