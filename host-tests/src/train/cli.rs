@@ -152,6 +152,10 @@ pub struct TrainRequest {
     /// Parameters of --algo hist-gbdt.
     #[command(flatten)]
     pub hist: super::hist::cli::HistArgs,
+    /// Also write a training report: `.html` (a self-contained page with the summary, the metrics, the training
+    /// curves and the feature importances) or `.svg` (the plots in one image).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Where to write the `.emk` blob.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -239,6 +243,9 @@ pub fn run(req: &TrainRequest) -> CliResult {
             TaskArg::Regression => Task::Regression,
         }),
     };
+    if let Some(path) = &req.report {
+        super::report::ReportFormat::from_path(path)?;
+    }
     let data = Dataset::from_csv(&req.data, &spec)?;
     let valid = match &req.valid {
         Some(p) => Some(Dataset::from_csv_like(p, &data.schema)?),
@@ -334,9 +341,11 @@ pub fn run(req: &TrainRequest) -> CliResult {
     }
     let (line, worst) = evaluate(&core, &model, &data);
     println!("  train     {line}");
+    let mut printed = vec![("train", line)];
     if let Some(v) = &valid {
         let (line, w) = evaluate(&core, &model, v);
         println!("  valid     {line}");
+        printed.push(("valid", line));
         println!(
             "  core      max |core − trainer| = {:.1e} over the training and validation rows",
             worst.max(w)
@@ -352,6 +361,45 @@ pub fn run(req: &TrainRequest) -> CliResult {
         s.worst_case_visits
     );
     print_top_features(&data.schema.feature_names, &model.feature_importances(), "");
+    if let Some(path) = &req.report {
+        use super::report::{RunFacts, staged, write_run};
+        let curves = match &model {
+            TrainedModel::Tree(t) => staged::cart(t, &data, valid.as_ref()),
+            TrainedModel::Forest(f) => staged::forest(f, &data, valid.as_ref()),
+        };
+        if let TrainedModel::Forest(f) = &model
+            && let Some(oob) = &f.oob
+        {
+            let what = if task == Task::Classification {
+                "accuracy"
+            } else {
+                "R²"
+            };
+            printed.push((
+                "OOB",
+                format!("{what} {:.4}  ({} rows)", oob.score, oob.rows),
+            ));
+        }
+        let facts = RunFacts::from_trees(
+            req.describe(&params, &data),
+            &trees.iter().collect::<Vec<_>>(),
+            seconds,
+            threads_used(req.threads, forest),
+            Ok((req.output.display().to_string(), s.blob_bytes)),
+        );
+        let imp = model.feature_importances();
+        write_run(
+            path,
+            req,
+            &data,
+            valid.as_ref(),
+            facts,
+            &printed,
+            curves,
+            "impurity decrease (share)",
+            &imp,
+        )?;
+    }
     Ok(())
 }
 

@@ -14,6 +14,7 @@ pub mod forest;
 mod heap;
 pub mod hist;
 pub mod model;
+pub mod report;
 pub mod rng;
 mod splitter;
 

@@ -93,6 +93,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let start = Instant::now();
+    let mut errors = Vec::new();
     let (model, describe, threads) = match req.algo {
         Algo::Adaboost => {
             let mut p = AdaBoostParams::new(task);
@@ -134,6 +135,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             let model = AdaBoost::train(data, &p, &mut |r| {
                 bar.set_position(r.round as u64);
                 bar.set_message(format!("weighted error {:.4}", r.error));
+                errors.push(r.error);
             })?;
             (Boosted::AdaBoost(model), describe, 1)
         }
@@ -246,19 +248,49 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         "emkern-host {} train: {describe}",
         env!("CARGO_PKG_VERSION")
     );
+    let report = |printed: &[(&str, String)], blob| -> Result<(), String> {
+        use crate::train::report::{RunFacts, staged, write_run};
+        let Some(path) = &req.report else {
+            return Ok(());
+        };
+        let curves = match &model {
+            Boosted::AdaBoost(a) => staged::adaboost(a, &errors, data, valid),
+            Boosted::Gbdt(g) => staged::gbdt(g, req, data, valid),
+        };
+        let facts = RunFacts::from_trees(describe.clone(), &trees, seconds, threads, blob);
+        let imp = model.feature_importances();
+        write_run(
+            path,
+            req,
+            data,
+            valid,
+            facts,
+            printed,
+            curves,
+            "impurity decrease (share)",
+            &imp,
+        )
+    };
     let ensemble = match model.to_ensemble(Some(data.schema.feature_names.clone()), &source) {
         Ok(e) => e,
         Err(e) => {
-            println!(
-                "  train     {}  (trainer)",
-                metrics_line(data, |row| model.predict_row(row))
-            );
+            let mut printed = vec![(
+                "train",
+                format!(
+                    "{}  (trainer)",
+                    metrics_line(data, |row| model.predict_row(row))
+                ),
+            )];
+            println!("  train     {}", printed[0].1);
             if let Some(v) = valid {
-                println!(
-                    "  valid     {}  (trainer)",
+                let line = format!(
+                    "{}  (trainer)",
                     metrics_line(v, |row| model.predict_row(row))
                 );
+                println!("  valid     {line}");
+                printed.push(("valid", line));
             }
+            report(&printed, Err(e.to_string()))?;
             return Err(format!("{}: not written: {e}", req.output.display()).into());
         }
     };
@@ -285,9 +317,11 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             out
         })
     };
-    println!("  train     {}", scored(data));
+    let mut printed = vec![("train", scored(data))];
+    println!("  train     {}", printed[0].1);
     if let Some(v) = valid {
-        println!("  valid     {}", scored(v));
+        printed.push(("valid", scored(v)));
+        println!("  valid     {}", printed[1].1);
     }
     println!(
         "  core      max |core − trainer| / max(1, |trainer|) = {worst:.1e} over the {} rows",
@@ -309,6 +343,10 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         &model.feature_importances(),
         "",
     );
+    report(
+        &printed,
+        Ok((req.output.display().to_string(), s.blob_bytes)),
+    )?;
     Ok(())
 }
 

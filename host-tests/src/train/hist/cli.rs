@@ -266,8 +266,8 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             None => "regression".into(),
         }
     );
-    println!(
-        "  params    {}, {} rounds, eta {}, {} max_depth {}{}, lambda {}, alpha {}, gamma {}, \
+    let parameters = format!(
+        "{}, {} rounds, eta {}, {} max_depth {}{}, lambda {}, alpha {}, gamma {}, \
          min_child_weight {}, max_bin {}, subsample {}, seed {}",
         objective.name(),
         p.n_estimators,
@@ -287,6 +287,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         p.subsample,
         p.seed
     );
+    println!("  params    {parameters}");
     let bar = if req.quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -299,7 +300,19 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let metric = objective.metric_name();
+    let train_curve = std::sync::Mutex::new(Vec::new());
     let report = |r: &RoundReport| {
+        if req.report.is_some() {
+            let k = r.train_margins.len() / data.n_rows;
+            let m = super::booster::eval_metric(
+                objective,
+                r.train_margins,
+                k,
+                &data.target,
+                data.weights.as_deref(),
+            );
+            train_curve.lock().map(|mut c| c.push(m)).ok();
+        }
         bar.set_position(r.round as u64);
         if let (Some(m), Some((b, bm))) = (r.metric, r.best) {
             bar.set_message(format!(
@@ -349,10 +362,12 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     }
     let (line, mismatches, rows) = evaluate(&core, &model, data);
     println!("  train     {line}");
+    let mut printed = vec![("train", line)];
     let (mut mismatches, mut rows) = (mismatches, rows);
     if let Some(v) = valid {
         let (line, m, r) = evaluate(&core, &model, v);
         println!("  valid     {line}");
+        printed.push(("valid", line));
         mismatches += m;
         rows += r;
     }
@@ -378,6 +393,33 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         &model.feature_importances(),
         " (share of the total gain)",
     );
+    if let Some(path) = &req.report {
+        use crate::train::report::{RunFacts, staged, write_run};
+        let train_curve = train_curve.into_inner().unwrap_or_default();
+        let curves = staged::hist(metric, &train_curve, &model.history, model.best_iteration);
+        let facts = RunFacts {
+            parameters,
+            trees: model.trees.len(),
+            nodes,
+            leaves,
+            depth,
+            seconds,
+            threads,
+            blob: Ok((req.output.display().to_string(), s.blob_bytes)),
+        };
+        let imp = model.feature_importances();
+        write_run(
+            path,
+            req,
+            data,
+            valid,
+            facts,
+            &printed,
+            curves,
+            "share of the total gain",
+            &imp,
+        )?;
+    }
     Ok(())
 }
 
