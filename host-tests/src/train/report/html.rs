@@ -23,7 +23,7 @@ pub fn escape(s: &str) -> String {
 const STYLE: &str = "body{font-family:sans-serif;color:#282828;max-width:920px;margin:24px auto;padding:0 16px}\
 h1{font-size:22px}h2{font-size:18px;margin-top:28px}\
 table{border-collapse:collapse;margin:8px 0}th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}\
-td.num{text-align:right;font-variant-numeric:tabular-nums}th{font-weight:600}\
+td.num{text-align:right;font-variant-numeric:tabular-nums}th{font-weight:600;white-space:nowrap}\
 figure{margin:12px 0}svg{max-width:100%;height:auto}p.note{color:#555}";
 
 /// The metrics table: one row per split, one column per metric name (in first-seen order), and the rows scored.

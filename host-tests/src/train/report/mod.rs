@@ -315,7 +315,12 @@ pub fn write_run(
     importances: &[f64],
 ) -> Result<(), String> {
     let mut r = ReportData::for_run(req, data, valid);
-    r.fact("parameters", &facts.parameters);
+    // The blob's source line starts `emkern-host <version> train: `; the summary needs what follows.
+    let parameters = facts
+        .parameters
+        .split_once(" train: ")
+        .map_or(facts.parameters.as_str(), |(_, p)| p);
+    r.fact("parameters", parameters);
     r.fact("trees", facts.trees);
     r.fact("nodes", facts.nodes);
     r.fact("leaves", facts.leaves);
@@ -392,6 +397,41 @@ mod tests {
         assert_eq!(r.values[2], ("R²".to_string(), "0.4".to_string()));
         assert_eq!(r.rows.as_deref(), Some("89"));
         assert_eq!(r.note.as_deref(), Some("trainer"));
+    }
+
+    #[test]
+    fn degenerate_reports_render_in_both_formats() {
+        let empty = ReportData::default();
+        let one_point = ReportData {
+            title: "one round".into(),
+            charts: vec![Chart {
+                title: "loss per round".into(),
+                x_label: "round".into(),
+                y_label: "loss".into(),
+                series: vec![
+                    Series::from_rounds("train", &[0.5]),
+                    Series::from_rounds("valid", &[f64::NAN]),
+                ],
+                marker: Some(Marker {
+                    x: 1.0,
+                    label: "best round 1".into(),
+                }),
+            }],
+            importance: Importance {
+                measure: "gain".into(),
+                names: vec!["only".into()],
+                values: vec![0.0],
+            },
+            ..ReportData::default()
+        };
+        for data in [empty, one_point] {
+            for format in [ReportFormat::Svg, ReportFormat::Html] {
+                let text = render(&data, format).unwrap();
+                assert_eq!(text.matches("<svg").count(), text.matches("</svg>").count());
+                assert!(text.contains("every importance is 0"));
+                assert!(!text.contains("NaN"));
+            }
+        }
     }
 
     #[test]
