@@ -361,45 +361,17 @@ pub fn run(req: &TrainRequest) -> CliResult {
         s.worst_case_visits
     );
     print_top_features(&data.schema.feature_names, &model.feature_importances(), "");
-    if let Some(path) = &req.report {
-        use super::report::{RunFacts, staged, write_run};
-        let curves = match &model {
-            TrainedModel::Tree(t) => staged::cart(t, &data, valid.as_ref()),
-            TrainedModel::Forest(f) => staged::forest(f, &data, valid.as_ref()),
-        };
-        if let TrainedModel::Forest(f) = &model
-            && let Some(oob) = &f.oob
-        {
-            let what = if task == Task::Classification {
-                "accuracy"
-            } else {
-                "R²"
-            };
-            printed.push((
-                "OOB",
-                format!("{what} {:.4}  ({} rows)", oob.score, oob.rows),
-            ));
-        }
-        let facts = RunFacts::from_trees(
-            req.describe(&params, &data),
-            &trees.iter().collect::<Vec<_>>(),
-            seconds,
-            threads_used(req.threads, forest),
-            Ok((req.output.display().to_string(), s.blob_bytes)),
-        );
-        let imp = model.feature_importances();
-        write_run(
-            path,
-            req,
-            &data,
-            valid.as_ref(),
-            facts,
-            &printed,
-            curves,
-            "impurity decrease (share)",
-            &imp,
-        )?;
+    super::report::run::Run {
+        req,
+        data: &data,
+        valid: valid.as_ref(),
+        parameters: req.describe(&params, &data),
+        seconds,
+        threads: threads_used(req.threads, forest),
+        blob: Ok((req.output.display().to_string(), s.blob_bytes)),
+        printed,
     }
+    .trees(&model)?;
     Ok(())
 }
 

@@ -248,28 +248,15 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         "emkern-host {} train: {describe}",
         env!("CARGO_PKG_VERSION")
     );
-    let report = |printed: &[(&str, String)], blob| -> Result<(), String> {
-        use crate::train::report::{RunFacts, staged, write_run};
-        let Some(path) = &req.report else {
-            return Ok(());
-        };
-        let curves = match &model {
-            Boosted::AdaBoost(a) => staged::adaboost(a, &errors, data, valid),
-            Boosted::Gbdt(g) => staged::gbdt(g, req, data, valid),
-        };
-        let facts = RunFacts::from_trees(describe.clone(), &trees, seconds, threads, blob);
-        let imp = model.feature_importances();
-        write_run(
-            path,
-            req,
-            data,
-            valid,
-            facts,
-            printed,
-            curves,
-            "impurity decrease (share)",
-            &imp,
-        )
+    let report = |printed, blob| crate::train::report::run::Run {
+        req,
+        data,
+        valid,
+        parameters: describe.clone(),
+        seconds,
+        threads,
+        blob,
+        printed,
     };
     let ensemble = match model.to_ensemble(Some(data.schema.feature_names.clone()), &source) {
         Ok(e) => e,
@@ -290,7 +277,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
                 println!("  valid     {line}");
                 printed.push(("valid", line));
             }
-            report(&printed, Err(e.to_string()))?;
+            report(printed, Err(e.to_string())).boosted(&model, &errors)?;
             return Err(format!("{}: not written: {e}", req.output.display()).into());
         }
     };
@@ -344,9 +331,10 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         "",
     );
     report(
-        &printed,
+        printed,
         Ok((req.output.display().to_string(), s.blob_bytes)),
-    )?;
+    )
+    .boosted(&model, &errors)?;
     Ok(())
 }
 

@@ -393,33 +393,17 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         &model.feature_importances(),
         " (share of the total gain)",
     );
-    if let Some(path) = &req.report {
-        use crate::train::report::{RunFacts, staged, write_run};
-        let train_curve = train_curve.into_inner().unwrap_or_default();
-        let curves = staged::hist(metric, &train_curve, &model.history, model.best_iteration);
-        let facts = RunFacts {
-            parameters,
-            trees: model.trees.len(),
-            nodes,
-            leaves,
-            depth,
-            seconds,
-            threads,
-            blob: Ok((req.output.display().to_string(), s.blob_bytes)),
-        };
-        let imp = model.feature_importances();
-        write_run(
-            path,
-            req,
-            data,
-            valid,
-            facts,
-            &printed,
-            curves,
-            "share of the total gain",
-            &imp,
-        )?;
+    crate::train::report::run::Run {
+        req,
+        data,
+        valid,
+        parameters,
+        seconds,
+        threads,
+        blob: Ok((req.output.display().to_string(), s.blob_bytes)),
+        printed,
     }
+    .hist(&model, &train_curve.into_inner().unwrap_or_default())?;
     Ok(())
 }
 

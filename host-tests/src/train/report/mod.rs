@@ -13,12 +13,12 @@
 
 pub mod html;
 pub mod plot;
+pub mod run;
 pub mod staged;
 
 use std::fmt::Display;
 use std::path::Path;
 
-use crate::train::cart::DecisionTree;
 use crate::train::cli::TrainRequest;
 use crate::train::dataset::Dataset;
 
@@ -254,92 +254,6 @@ impl ReportData {
             values: values.to_vec(),
         };
     }
-}
-
-/// Facts about a finished training run, for the summary table.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunFacts {
-    /// The parameters, as the blob's source line describes them.
-    pub parameters: String,
-    /// Trees in the model.
-    pub trees: usize,
-    /// Nodes (splits and leaves) over all trees.
-    pub nodes: usize,
-    /// Leaves over all trees.
-    pub leaves: usize,
-    /// The deepest tree's depth.
-    pub depth: usize,
-    /// Training time.
-    pub seconds: f64,
-    /// Worker threads.
-    pub threads: usize,
-    /// The blob written and its size in bytes, or why none was.
-    pub blob: Result<(String, usize), String>,
-}
-
-impl RunFacts {
-    /// The facts of a model made of `trees`.
-    pub fn from_trees(
-        parameters: String,
-        trees: &[&DecisionTree],
-        seconds: f64,
-        threads: usize,
-        blob: Result<(String, usize), String>,
-    ) -> RunFacts {
-        RunFacts {
-            parameters,
-            trees: trees.len(),
-            nodes: trees.iter().map(|t| t.nodes.len()).sum(),
-            leaves: trees.iter().map(|t| t.n_leaves()).sum(),
-            depth: trees.iter().map(|t| t.depth()).max().unwrap_or(0),
-            seconds,
-            threads,
-            blob,
-        }
-    }
-}
-
-/// Writes the report of a training run to `path` and says so on stdout: the facts, the metric `lines` printed
-/// for each split (`("train", "accuracy 0.9561  …  (455 rows)")`), the training `curves`, and the
-/// `importances` (column order) measured as `measure`.
-#[allow(clippy::too_many_arguments)]
-pub fn write_run(
-    path: &Path,
-    req: &TrainRequest,
-    data: &Dataset,
-    valid: Option<&Dataset>,
-    facts: RunFacts,
-    lines: &[(&str, String)],
-    curves: staged::Curves,
-    measure: &str,
-    importances: &[f64],
-) -> Result<(), String> {
-    let mut r = ReportData::for_run(req, data, valid);
-    // The blob's source line starts `emkern-host <version> train: `; the summary needs what follows.
-    let parameters = facts
-        .parameters
-        .split_once(" train: ")
-        .map_or(facts.parameters.as_str(), |(_, p)| p);
-    r.fact("parameters", parameters);
-    r.fact("trees", facts.trees);
-    r.fact("nodes", facts.nodes);
-    r.fact("leaves", facts.leaves);
-    r.fact("depth", facts.depth);
-    match &facts.blob {
-        Ok((file, bytes)) => r.fact("blob", format!("{file}: {bytes} bytes")),
-        Err(why) => r.fact("blob", format!("not written: {why}")),
-    }
-    r.fact("training time", format!("{:.3} s", facts.seconds));
-    r.fact("threads", facts.threads);
-    for (split, line) in lines {
-        r.metrics_line(split, line);
-    }
-    r.charts = curves.charts;
-    r.notes = curves.notes;
-    r.importances(measure, &data.schema.feature_names, importances);
-    write(path, &r)?;
-    println!("  report    {}", path.display());
-    Ok(())
 }
 
 /// Renders `data` as `format`.
