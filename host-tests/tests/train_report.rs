@@ -485,7 +485,10 @@ fn cart_shows_the_tree_cut_at_each_depth() {
     // Depths 0..=depth: accuracy and log-loss, train and valid.
     check_curves(&run.report, &[(depth + 1, 4)]);
     assert!(run.report.contains("Accuracy by depth"));
-    assert!(run.report.contains("cut at each depth"));
+    assert!(
+        run.report
+            .contains(&format!("cut at each depth from 0 to {depth}"))
+    );
     check_features(&run);
     check_summary(&run);
 }

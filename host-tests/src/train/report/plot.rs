@@ -58,7 +58,7 @@ fn color_of(name: &str, index: usize) -> RGBColor {
 }
 
 /// The range an axis shows for `values` (finite ones only): padded by `pad` of the span on each side; a single
-/// value gets `±5%` of itself (±0.5 for zero), no value the unit range.
+/// value (or values equal but for rounding) gets `±5%` of itself (±0.5 for zero), no value the unit range.
 pub fn axis_range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
@@ -73,7 +73,8 @@ pub fn axis_range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
         // Values near ±f64::MAX: halve them so that the span is finite.
         return (lo / 2.0, hi / 2.0);
     }
-    if span <= f64::EPSILON * lo.abs().max(hi.abs()) {
+    // Differences of rounding only (a relative 1e-9) count as a constant: ticks cannot tell them apart.
+    if span <= 1e-9 * lo.abs().max(hi.abs()) || span == 0.0 {
         let d = if lo == 0.0 { 0.5 } else { 0.05 * lo.abs() };
         return (lo - d, hi + d);
     }
@@ -191,6 +192,13 @@ pub fn draw_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Cha
     } else {
         10
     };
+    // Room for the widest tick label (about 8 pixels per character at size 15) and the axis caption.
+    let widest = [y0, y1]
+        .iter()
+        .map(|v| format!("{v:.y_decimals$}").chars().count())
+        .max()
+        .unwrap_or(4) as u32;
+    let y_label_width = (widest * 8 + 36).max(72);
     let (strip, plot) = area.split_vertically(HEADING);
     draw_heading(&strip, chart)?;
     let mut c = ChartBuilder::on(&plot)
@@ -198,11 +206,15 @@ pub fn draw_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, chart: &Cha
         .margin_top(4)
         .margin_right(24)
         .x_label_area_size(48)
-        .y_label_area_size(72)
+        .y_label_area_size(y_label_width)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
+    let non_negative_x = xs.iter().all(|&x| x >= 0.0);
     let x_fmt = |v: &f64| {
-        if integral_x {
+        if non_negative_x && *v < 0.0 {
+            // The padding left of depth 0 or round 1 has no label.
+            String::new()
+        } else if integral_x {
             format!("{v:.0}")
         } else {
             format!("{v:.2}")
@@ -511,6 +523,10 @@ mod tests {
         assert_eq!(axis_range([0.0, 0.0].into_iter(), 0.1), (-0.5, 0.5));
         let (lo, hi) = axis_range([2.0].into_iter(), 0.1);
         assert!(lo < 2.0 && hi > 2.0);
+        // Equal but for rounding: a band around the value, wide enough for readable ticks.
+        let v = 1.0986122886681098f64;
+        let (lo, hi) = axis_range([v, v + 4.0 * f64::EPSILON].into_iter(), 0.1);
+        assert!(hi - lo > 0.1, "{lo} {hi}");
         let (lo, hi) = axis_range([1.0, 3.0, f64::NAN].into_iter(), 0.1);
         assert!((lo - 0.8).abs() < 1e-12 && (hi - 3.2).abs() < 1e-12);
         let (lo, hi) = axis_range([-f64::MAX, f64::MAX].into_iter(), 0.1);

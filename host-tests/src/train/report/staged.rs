@@ -241,18 +241,20 @@ pub fn cart(tree: &DecisionTree, data: &Dataset, valid: Option<&Dataset>) -> Cur
         }
     };
     let splits = train_and_valid(data, valid, depth + 1, &predict);
-    let mut notes = vec![format!(
-        "A single tree has no rounds: the curves show the trained tree cut at each depth 0..={depth} (the nodes \
-         at the cut predict their training rows' {}), without retraining. The last point is the trained tree.",
-        if data.task() == Task::Classification {
-            "class fractions"
-        } else {
-            "mean target"
-        }
-    )];
-    if depth == 0 {
-        notes.push("The tree is a single leaf: each curve is one point.".into());
-    }
+    let notes = vec![if depth == 0 {
+        "The tree is a single leaf (depth 0): each curve is one point.".to_string()
+    } else {
+        format!(
+            "A single tree has no rounds: the curves show the trained tree cut at each depth from 0 to {depth} (the \
+             nodes at the cut predict their training rows' {}), without retraining. The last point is the trained \
+             tree.",
+            if data.task() == Task::Classification {
+                "class fractions"
+            } else {
+                "mean target"
+            }
+        )
+    }];
     Curves {
         charts: score_charts(Axis::Depth, &named(&splits)).to_vec(),
         notes,
