@@ -608,6 +608,92 @@ mod tests {
         assert_eq!(acc.series[2].points[11].1, oob.score);
     }
 
+    fn load(name: &str, target: &str) -> Dataset {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../data/{name}.csv"));
+        let spec = DatasetSpec {
+            target: target.into(),
+            ..DatasetSpec::default()
+        };
+        Dataset::from_csv(&path, &spec).unwrap()
+    }
+
+    /// Metrics of `predict` on every row of `d`: (accuracy, log-loss) or (RMSE, R²).
+    fn final_scores(d: &Dataset, predict: &dyn Fn(&[f32]) -> Vec<f64>) -> (f64, f64) {
+        let rows: Vec<Vec<f64>> = (0..d.n_rows).map(|r| predict(&d.row(r))).collect();
+        if d.task() == Task::Classification {
+            let m = metrics::classification(&d.class_indices(), &rows);
+            (m.accuracy, m.log_loss)
+        } else {
+            let p: Vec<f64> = rows.iter().map(|p| p[0]).collect();
+            let m = metrics::regression(&d.target, &p);
+            (m.rmse, m.r2)
+        }
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        req: TrainRequest,
+    }
+
+    #[test]
+    fn boosting_curves_end_at_the_trained_models_scores() {
+        use crate::train::boost::adaboost::AdaBoostParams;
+        use crate::train::boost::gbdt::GbdtParams;
+        use clap::Parser;
+        let req = Cli::parse_from([
+            "x", "--algo", "gbdt", "--data", "d.csv", "--target", "y", "-o", "m.emk",
+        ])
+        .req;
+        for (name, target) in [
+            ("iris_train", "label"),
+            ("breast_cancer_train", "label"),
+            ("diabetes_train", "target"),
+        ] {
+            let d = load(name, target);
+            let mut p = GbdtParams::new(d.task());
+            p.n_estimators = 7;
+            let g = Gbdt::train(&d, &p, None, &mut |_| {}).unwrap();
+            let curves = gbdt(&g, &req, &d, None);
+            let loss = &curves.charts[0].series[0].points;
+            assert_eq!(loss.len(), 7);
+            assert_eq!(loss[6].1, g.train_loss[6]);
+            let scores = &curves.charts[1].series[0].points;
+            assert_eq!(scores.len(), 7);
+            let (first, _) = final_scores(&d, &|row| {
+                if d.task() == Task::Classification {
+                    g.predict_proba(row)
+                } else {
+                    g.predict_row(row)
+                }
+            });
+            assert!(
+                (scores[6].1 - first).abs() < 1e-12,
+                "{name}: {} vs {first}",
+                scores[6].1
+            );
+
+            let mut p = AdaBoostParams::new(d.task());
+            p.n_estimators = 6;
+            let mut errors = Vec::new();
+            let a = AdaBoost::train(&d, &p, &mut |r| errors.push(r.error)).unwrap();
+            let curves = adaboost(&a, &errors, &d, None);
+            assert_eq!(curves.charts[0].series[0].points.len(), errors.len());
+            let scores = &curves.charts[1].series[0].points;
+            assert_eq!(scores.len(), a.trees.len());
+            let (first, _) = final_scores(&d, &|row| {
+                if d.task() == Task::Classification {
+                    a.predict_proba(row)
+                } else {
+                    a.predict_row(row)
+                }
+            });
+            let last = scores.last().unwrap().1;
+            assert!((last - first).abs() < 1e-12, "{name}: {last} vs {first}");
+        }
+    }
+
     #[test]
     fn oob_r2_by_tree_ends_at_the_oob_score() {
         use crate::train::forest::{ForestKind, ForestParams};
