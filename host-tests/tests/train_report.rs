@@ -9,7 +9,9 @@
 //! - in HTML, the metrics table holds exactly the numbers of stdout's `train`, `valid` (and `oob`) lines, and the
 //!   summary the printed trees, nodes, blob bytes and training time.
 //!
-//! An unknown extension is refused before any data is read.
+//! An unknown extension is refused before any data is read. When Python with XGBoost ≥ 3.1 is available
+//! (`EMKERN_PYTHON` or `python3`), hist-gbdt's per-round training and validation metrics are XGBoost's own
+//! `evals_result` for the same data and parameters (skipped loudly otherwise).
 
 use std::path::{Path, PathBuf};
 
@@ -599,5 +601,118 @@ fn unknown_report_extension_fails_before_training() {
         assert!(stdout.is_empty(), "nothing is read or trained: {stdout}");
         assert!(!blob.exists());
         assert!(!dir.join(report).exists());
+    }
+}
+
+/// A Python interpreter with XGBoost ≥ 3.1, if there is one.
+fn python_with_xgboost() -> Option<String> {
+    let candidates: Vec<String> = std::env::var("EMKERN_PYTHON")
+        .into_iter()
+        .chain(["python3".to_string()])
+        .collect();
+    candidates.into_iter().find(|py| {
+        std::process::Command::new(py)
+            .args([
+                "-c",
+                "import xgboost, sys; v = tuple(int(p) for p in xgboost.__version__.split('.')[:2]); \
+                 sys.exit(0 if v >= (3, 1) else 1)",
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// XGBoost's per-round metric on train and valid (`evals_result`) for `rounds` rounds of default `hist` boosting.
+const XGBOOST_EVALS: &str = r#"
+import json, sys
+import numpy as np
+import xgboost as xgb
+train, valid, target, objective, rounds = sys.argv[1:6]
+def load(path):
+    with open(path) as f:
+        header = f.readline().strip().split(",")
+    x = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    t = header.index(target)
+    return xgb.DMatrix(np.delete(x, t, axis=1), label=x[:, t])
+dt, dv = load(train), load(valid)
+params = {"objective": objective, "tree_method": "hist", "seed": 0}
+if objective == "multi:softprob":
+    params["num_class"] = int(max(dt.get_label())) + 1
+log = {}
+xgb.train(params, dt, int(rounds), evals=[(dt, "train"), (dv, "valid")], evals_result=log, verbose_eval=False)
+print(json.dumps({k: list(v.values())[0] for k, v in log.items()}))
+"#;
+
+#[test]
+fn hist_gbdt_curves_are_xgboosts_eval_log() {
+    use emkern_host::train::dataset::{Dataset, DatasetSpec};
+    use emkern_host::train::hist::booster::eval_metric;
+    use emkern_host::train::hist::{HistBooster, HistParams, Objective};
+    let Some(py) = python_with_xgboost() else {
+        // Written to the stream directly, past the test harness's capture, so that the skip is seen.
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(
+            b"\n*** SKIPPED hist_gbdt_curves_are_xgboosts_eval_log: no Python with XGBoost >= 3.1 \
+              (set EMKERN_PYTHON to one) ***\n\n",
+        );
+        return;
+    };
+    for (name, target, objective) in [
+        ("breast_cancer", "label", Objective::BinaryLogistic),
+        ("wine", "label", Objective::MultiSoftprob),
+        ("diabetes", "target", Objective::SquaredError),
+    ] {
+        let train_path = repo().join(format!("data/{name}_train.csv"));
+        let valid_path = repo().join(format!("data/{name}_test.csv"));
+        let spec = DatasetSpec {
+            target: target.into(),
+            ..DatasetSpec::default()
+        };
+        let train = Dataset::from_csv(&train_path, &spec).unwrap();
+        let valid = Dataset::from_csv_like(&valid_path, &train.schema).unwrap();
+        let p = HistParams {
+            objective: Some(objective),
+            n_estimators: 12,
+            ..HistParams::default()
+        };
+        // What `emkern train --report` records: the metric of the training margins after every round.
+        let curve = std::sync::Mutex::new(Vec::new());
+        let model = HistBooster::train(&train, Some(&valid), &p, &|r| {
+            let k = r.train_margins.len() / train.n_rows;
+            let m = eval_metric(objective, r.train_margins, k, &train.target, None);
+            curve.lock().unwrap().push(m);
+        })
+        .unwrap();
+        let ours = [curve.into_inner().unwrap(), model.history.clone()];
+        let out = std::process::Command::new(&py)
+            .args(["-c", XGBOOST_EVALS])
+            .arg(&train_path)
+            .arg(&valid_path)
+            .args([target, objective.name(), "12"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for (split, ours) in ["train", "valid"].iter().zip(&ours) {
+            let theirs: Vec<f64> = theirs[split]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            assert_eq!(ours.len(), theirs.len(), "{name} {split}");
+            for (round, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+                // XGBoost accumulates its metric in its own order (and prints it from f32 partial sums).
+                assert!(
+                    (a - b).abs() <= 1e-6 * b.abs().max(1e-3),
+                    "{name} {split} round {}: {a} vs XGBoost {b}",
+                    round + 1
+                );
+            }
+        }
     }
 }
