@@ -161,6 +161,10 @@ pub struct TrainRequest {
     /// (accuracy breaks ties) (default accuracy).
     #[arg(long, value_enum)]
     pub budget_metric: Option<super::budget::select::Rank>,
+    /// Also write a training report: `.html` (a self-contained page with the summary, the metrics, the training
+    /// curves and the feature importances) or `.svg` (the plots in one image).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Where to write the `.emk` blob.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -254,6 +258,9 @@ pub fn run(req: &TrainRequest) -> CliResult {
             TaskArg::Regression => Task::Regression,
         }),
     };
+    if let Some(path) = &req.report {
+        super::report::ReportFormat::from_path(path)?;
+    }
     let data = Dataset::from_csv(&req.data, &spec)?;
     let valid = match &req.valid {
         Some(p) => Some(Dataset::from_csv_like(p, &data.schema)?),
@@ -350,9 +357,11 @@ pub fn run(req: &TrainRequest) -> CliResult {
     }
     let (line, worst) = evaluate(&core, &model, &data);
     println!("  train     {line}");
+    let mut printed = vec![("train", line)];
     if let Some(v) = &valid {
         let (line, w) = evaluate(&core, &model, v);
         println!("  valid     {line}");
+        printed.push(("valid", line));
         println!(
             "  core      max |core − trainer| = {:.1e} over the training and validation rows",
             worst.max(w)
@@ -368,6 +377,17 @@ pub fn run(req: &TrainRequest) -> CliResult {
         s.worst_case_visits
     );
     print_top_features(&data.schema.feature_names, &model.feature_importances(), "");
+    super::report::run::Run {
+        req,
+        data: &data,
+        valid: valid.as_ref(),
+        parameters: req.describe(&params, &data),
+        seconds,
+        threads: threads_used(req.threads, forest),
+        blob: Ok((req.output.display().to_string(), s.blob_bytes)),
+        printed,
+    }
+    .trees(&model)?;
     Ok(())
 }
 

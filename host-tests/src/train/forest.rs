@@ -103,7 +103,25 @@ pub struct OobScore {
     pub score: f64,
     /// How many rows that is.
     pub rows: usize,
+    /// The score of the first `t + 1` trees at index `t`: each row averages its out-of-bag trees among them, and
+    /// the rows that have one are scored (NaN while no row has). The last entry is `score`, up to rounding (its
+    /// R² comes from running sums).
+    pub by_tree: Vec<f64>,
 }
+
+/// Running sums of one forest size's out-of-bag scores.
+#[derive(Clone, Copy, Debug, Default)]
+struct OobSums {
+    rows: f64,
+    correct: f64,
+    /// Σ y, Σ y² (targets less the mean of all targets), Σ (y − prediction)².
+    sum_y: f64,
+    sum_yy: f64,
+    sum_se: f64,
+}
+
+/// Rows per parallel work item of the out-of-bag score (fixed, so that its sums do not depend on the threads).
+const OOB_CHUNK: usize = 256;
 
 /// A trained forest.
 #[derive(Clone, Debug, PartialEq)]
@@ -263,24 +281,74 @@ impl Forest {
     }
 
     fn oob_score(&self, data: &Dataset, bags: &[Vec<u64>]) -> OobScore {
-        let per_row: Vec<Option<Vec<f64>>> = (0..data.n_rows)
-            .into_par_iter()
-            .map(|r| {
-                let row = data.row(r);
-                let mut acc: Option<Vec<f64>> = None;
-                let mut n = 0usize;
-                for (t, bag) in self.trees.iter().zip(bags) {
-                    if bag[r / 64] >> (r % 64) & 1 == 1 {
-                        continue;
-                    }
-                    let v = t.predict_row(&row);
-                    let a = acc.get_or_insert_with(|| vec![0.0; v.len()]);
-                    for (a, v) in a.iter_mut().zip(v) {
-                        *a += v;
-                    }
-                    n += 1;
+        let n_trees = self.trees.len();
+        let classification = self.n_classes > 0;
+        let centre = data.target.iter().sum::<f64>() / data.n_rows as f64;
+        let rows: Vec<usize> = (0..data.n_rows).collect();
+        // Per chunk: each row's out-of-bag prediction (if any), and the chunk's sums per forest size.
+        type Chunk = (Vec<Option<Vec<f64>>>, Vec<OobSums>);
+        let chunks: Vec<Chunk> = rows
+            .par_chunks(OOB_CHUNK)
+            .map(|chunk| {
+                let mut sums = vec![OobSums::default(); n_trees];
+                let mut mean = Vec::new();
+                let predictions = chunk
+                    .iter()
+                    .map(|&r| {
+                        let row = data.row(r);
+                        let y = data.target[r];
+                        let mut acc: Option<Vec<f64>> = None;
+                        let mut n = 0usize;
+                        for (t, (tree, bag)) in self.trees.iter().zip(bags).enumerate() {
+                            if bag[r / 64] >> (r % 64) & 1 == 0 {
+                                let v = tree.predict_row(&row);
+                                let a = acc.get_or_insert_with(|| vec![0.0; v.len()]);
+                                for (a, v) in a.iter_mut().zip(v) {
+                                    *a += v;
+                                }
+                                n += 1;
+                            }
+                            let Some(a) = &acc else { continue };
+                            mean.clear();
+                            mean.extend(a.iter().map(|s| s / n as f64));
+                            let s = &mut sums[t];
+                            s.rows += 1.0;
+                            if classification {
+                                s.correct += f64::from(u8::from(argmax(&mean) == y as usize));
+                            } else {
+                                s.sum_y += y - centre;
+                                s.sum_yy += (y - centre) * (y - centre);
+                                s.sum_se += (y - mean[0]) * (y - mean[0]);
+                            }
+                        }
+                        acc.map(|a| a.iter().map(|s| s / n as f64).collect())
+                    })
+                    .collect();
+                (predictions, sums)
+            })
+            .collect();
+        let mut totals = vec![OobSums::default(); n_trees];
+        let mut per_row: Vec<Option<Vec<f64>>> = Vec::with_capacity(data.n_rows);
+        for (predictions, sums) in chunks {
+            per_row.extend(predictions);
+            for (t, s) in totals.iter_mut().zip(sums) {
+                t.rows += s.rows;
+                t.correct += s.correct;
+                t.sum_y += s.sum_y;
+                t.sum_yy += s.sum_yy;
+                t.sum_se += s.sum_se;
+            }
+        }
+        let by_tree = totals
+            .iter()
+            .map(|s| {
+                if s.rows == 0.0 {
+                    f64::NAN
+                } else if classification {
+                    s.correct / s.rows
+                } else {
+                    1.0 - s.sum_se / (s.sum_yy - s.sum_y * s.sum_y / s.rows)
                 }
-                acc.map(|a| a.iter().map(|s| s / n as f64).collect())
             })
             .collect();
         let scored: Vec<(usize, &Vec<f64>)> = per_row
@@ -309,7 +377,11 @@ impl Forest {
                 .sum();
             1.0 - ss_res / ss_tot
         };
-        OobScore { score, rows }
+        OobScore {
+            score,
+            rows,
+            by_tree,
+        }
     }
 }
 

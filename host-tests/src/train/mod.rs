@@ -16,6 +16,7 @@ mod heap;
 pub mod hist;
 pub mod model;
 pub mod output;
+pub mod report;
 pub mod rng;
 mod splitter;
 

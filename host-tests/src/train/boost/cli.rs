@@ -92,6 +92,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let start = Instant::now();
+    let mut errors = Vec::new();
     let (model, describe, threads) = match req.algo {
         Algo::Adaboost => {
             let mut p = AdaBoostParams::new(task);
@@ -133,6 +134,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             let model = AdaBoost::train(data, &p, &mut |r| {
                 bar.set_position(r.round as u64);
                 bar.set_message(format!("weighted error {:.4}", r.error));
+                errors.push(r.error);
             })?;
             (Boosted::AdaBoost(model), describe, 1)
         }
@@ -245,22 +247,39 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         "emkern-host {} train: {describe}",
         env!("CARGO_PKG_VERSION")
     );
+    let report = |printed, blob| crate::train::report::run::Run {
+        req,
+        data,
+        valid,
+        parameters: describe.clone(),
+        seconds,
+        threads,
+        blob,
+        printed,
+    };
     let (model, ensemble) = crate::train::budget::fit_exportable(req, model, data, valid, |m| {
         m.to_ensemble(Some(data.schema.feature_names.clone()), &source)
     })?;
     let ensemble = match ensemble {
         Ok(e) => e,
         Err(e) => {
-            println!(
-                "  train     {}  (trainer)",
-                metrics_line(data, |row| model.predict_row(row))
-            );
+            let mut printed = vec![(
+                "train",
+                format!(
+                    "{}  (trainer)",
+                    metrics_line(data, |row| model.predict_row(row))
+                ),
+            )];
+            println!("  train     {}", printed[0].1);
             if let Some(v) = valid {
-                println!(
-                    "  valid     {}  (trainer)",
+                let line = format!(
+                    "{}  (trainer)",
                     metrics_line(v, |row| model.predict_row(row))
                 );
+                println!("  valid     {line}");
+                printed.push(("valid", line));
             }
+            report(printed, Err(e.to_string())).boosted(&model, &errors)?;
             return Err(format!("{}: not written: {e}", req.output.display()).into());
         }
     };
@@ -286,9 +305,11 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             out
         })
     };
-    println!("  train     {}", scored(data));
+    let mut printed = vec![("train", scored(data))];
+    println!("  train     {}", printed[0].1);
     if let Some(v) = valid {
-        println!("  valid     {}", scored(v));
+        printed.push(("valid", scored(v)));
+        println!("  valid     {}", printed[1].1);
     }
     println!(
         "  core      max |core − trainer| / max(1, |trainer|) = {worst:.1e} over the {} rows",
@@ -310,6 +331,11 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         &model.feature_importances(),
         "",
     );
+    report(
+        printed,
+        Ok((req.output.display().to_string(), s.blob_bytes)),
+    )
+    .boosted(&model, &errors)?;
     Ok(())
 }
 

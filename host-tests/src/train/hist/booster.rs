@@ -107,7 +107,7 @@ impl Default for HistParams {
 
 /// What the trainer reports after each round.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RoundReport {
+pub struct RoundReport<'a> {
     /// Rounds done (1-based).
     pub round: usize,
     /// Rounds asked for.
@@ -116,6 +116,29 @@ pub struct RoundReport {
     pub metric: Option<f64>,
     /// The best round so far (0-based) and its metric, with validation data.
     pub best: Option<(usize, f64)>,
+    /// The training rows' margins after this round (row-major, `n_outputs` per row): XGBoost's prediction cache,
+    /// from which [`eval_metric`] gives the training metric XGBoost would print.
+    pub train_margins: &'a [f32],
+}
+
+/// The evaluation metric of `margins` (row-major, `k` per row) against `target`: the objective's transform in
+/// `f32` (XGBoost's own sigmoid for `binary:logistic`), then [`Objective::metric`].
+pub fn eval_metric(
+    objective: Objective,
+    margins: &[f32],
+    k: usize,
+    target: &[f64],
+    weights: Option<&[f64]>,
+) -> f64 {
+    let mut pred = margins.to_vec();
+    for p in pred.chunks_mut(k) {
+        if objective == Objective::BinaryLogistic {
+            p[0] = sigmoid(p[0]);
+        } else {
+            transform_f32(objective.transform(), p);
+        }
+    }
+    objective.metric(&pred, target, weights)
 }
 
 /// A trained histogram gradient-boosting model.
@@ -211,7 +234,7 @@ impl HistBooster {
         data: &Dataset,
         valid: Option<&Dataset>,
         params: &HistParams,
-        progress: &(dyn Fn(&RoundReport) + Sync),
+        progress: &(dyn Fn(&RoundReport<'_>) + Sync),
     ) -> Result<HistBooster, TrainError> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(params.threads.unwrap_or(0))
@@ -320,7 +343,7 @@ fn train_inner(
     data: &Dataset,
     valid: Option<&Dataset>,
     params: &HistParams,
-    progress: &(dyn Fn(&RoundReport) + Sync),
+    progress: &(dyn Fn(&RoundReport<'_>) + Sync),
 ) -> Result<HistBooster, TrainError> {
     let objective = params.objective.unwrap_or_else(|| default_objective(data));
     let nf = data.n_features();
@@ -613,16 +636,13 @@ fn train_inner(
 
         let mut metric = None;
         if let Some(v) = valid {
-            let mut pred = valid_margins.clone();
-            for p in pred.chunks_mut(k) {
-                if objective == Objective::BinaryLogistic {
-                    // XGBoost's own sigmoid for its metric.
-                    p[0] = sigmoid(p[0]);
-                } else {
-                    transform_f32(objective.transform(), p);
-                }
-            }
-            let score = objective.metric(&pred, &v.target, v.weights.as_deref());
+            let score = eval_metric(
+                objective,
+                &valid_margins,
+                k,
+                &v.target,
+                v.weights.as_deref(),
+            );
             booster.history.push(score);
             metric = Some(score);
             if best.is_none_or(|(_, b)| score < b) {
@@ -634,6 +654,7 @@ fn train_inner(
             n_rounds: params.n_estimators,
             metric,
             best,
+            train_margins: &margins,
         });
         if let (Some(rounds), Some((best_round, _))) = (params.early_stopping_rounds, best)
             && round - best_round >= rounds

@@ -265,8 +265,8 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             None => "regression".into(),
         }
     );
-    println!(
-        "  params    {}, {} rounds, eta {}, {} max_depth {}{}, lambda {}, alpha {}, gamma {}, \
+    let parameters = format!(
+        "{}, {} rounds, eta {}, {} max_depth {}{}, lambda {}, alpha {}, gamma {}, \
          min_child_weight {}, max_bin {}, subsample {}, seed {}",
         objective.name(),
         p.n_estimators,
@@ -286,6 +286,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         p.subsample,
         p.seed
     );
+    println!("  params    {parameters}");
     let bar = if req.quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -298,7 +299,19 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let metric = objective.metric_name();
+    let train_curve = std::sync::Mutex::new(Vec::new());
     let report = |r: &RoundReport| {
+        if req.report.is_some() {
+            let k = r.train_margins.len() / data.n_rows;
+            let m = super::booster::eval_metric(
+                objective,
+                r.train_margins,
+                k,
+                &data.target,
+                data.weights.as_deref(),
+            );
+            train_curve.lock().map(|mut c| c.push(m)).ok();
+        }
         bar.set_position(r.round as u64);
         if let (Some(m), Some((b, bm))) = (r.metric, r.best) {
             bar.set_message(format!(
@@ -348,10 +361,12 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     }
     let (line, mismatches, rows) = evaluate(&core, &model, data);
     println!("  train     {line}");
+    let mut printed = vec![("train", line)];
     let (mut mismatches, mut rows) = (mismatches, rows);
     if let Some(v) = valid {
         let (line, m, r) = evaluate(&core, &model, v);
         println!("  valid     {line}");
+        printed.push(("valid", line));
         mismatches += m;
         rows += r;
     }
@@ -377,6 +392,17 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         &model.feature_importances(),
         " (share of the total gain)",
     );
+    crate::train::report::run::Run {
+        req,
+        data,
+        valid,
+        parameters,
+        seconds,
+        threads,
+        blob: Ok((req.output.display().to_string(), s.blob_bytes)),
+        printed,
+    }
+    .hist(&model, &train_curve.into_inner().unwrap_or_default())?;
     Ok(())
 }
 
