@@ -30,6 +30,8 @@ pub enum Algo {
     Gbdt,
     /// Second-order histogram gradient boosting (XGBoost's `hist` method).
     HistGbdt,
+    /// Stacking: a linear meta-model over base ensembles, fitted on out-of-fold predictions.
+    Stack,
 }
 
 impl Algo {
@@ -42,6 +44,7 @@ impl Algo {
             Algo::Adaboost => "AdaBoost",
             Algo::Gbdt => "gradient boosting",
             Algo::HistGbdt => "histogram gradient boosting",
+            Algo::Stack => "stacking",
         }
     }
 }
@@ -152,6 +155,9 @@ pub struct TrainRequest {
     /// Parameters of --algo hist-gbdt.
     #[command(flatten)]
     pub hist: super::hist::cli::HistArgs,
+    /// Parameters of --algo stack.
+    #[command(flatten)]
+    pub stack: super::stack::cli::StackArgs,
     /// Where to write the `.emk` blob.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -244,6 +250,10 @@ pub fn run(req: &TrainRequest) -> CliResult {
         Some(p) => Some(Dataset::from_csv_like(p, &data.schema)?),
         None => None,
     };
+    super::stack::cli::check_flags(req)?;
+    if req.algo == Algo::Stack {
+        return super::stack::cli::run(req, &data, valid.as_ref());
+    }
     super::hist::cli::check_flags(req)?;
     if req.algo == Algo::HistGbdt {
         return super::hist::cli::run(req, &data, valid.as_ref());
@@ -356,7 +366,7 @@ pub fn run(req: &TrainRequest) -> CliResult {
 }
 
 /// Trains a forest with a progress bar (trees built / total).
-fn train_forest(
+pub(crate) fn train_forest(
     req: &TrainRequest,
     data: &Dataset,
     params: &TreeParams,
