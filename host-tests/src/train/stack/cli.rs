@@ -390,7 +390,8 @@ fn print_meta(stack: &Stack) {
     }
 }
 
-/// The stack in XGBoost's semantics (`x < t`, f32 leaves), when it has one margin; the leaves round to f32.
+/// The stack in XGBoost's semantics (`x < t` on the equivalent f32 thresholds, f32 leaves and base margin),
+/// when it has one margin. Only the rounding of leaves and base margin to f32 changes its predictions.
 pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, String> {
     if e.n_outputs != 1 {
         return Err(format!(
@@ -412,6 +413,14 @@ pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, String> {
         }
         x.compare = Compare::Less;
     }
+    for t in &mut x.trees {
+        for n in &mut t.nodes {
+            if let crate::ir::Node::Leaf(v) = n {
+                v.iter_mut().for_each(|a| *a = *a as f32 as f64);
+            }
+        }
+    }
+    x.base_margin.iter_mut().for_each(|m| *m = *m as f32 as f64);
     x.precision = Precision::F32;
     Ok(x)
 }

@@ -57,8 +57,10 @@ pub fn stratified(labels: &[usize], k: usize, seed: u32) -> Result<Vec<usize>, S
     let mut rng = RandomState::new(seed);
     let mut fold = vec![0usize; labels.len()];
     for c in 0..counts.len() {
-        let mut folds_for_class: Vec<usize> = (0..k)
-            .flat_map(|f| std::iter::repeat_n(f, allocation[f][c]))
+        let mut folds_for_class: Vec<usize> = allocation
+            .iter()
+            .enumerate()
+            .flat_map(|(f, share)| std::iter::repeat_n(f, share[c]))
             .collect();
         rng.shuffle(&mut folds_for_class);
         let rows = encoded

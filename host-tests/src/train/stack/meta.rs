@@ -138,7 +138,7 @@ fn cholesky_solve(a: &[f64], n: usize, b: &mut [f64]) -> Option<()> {
                 s -= l[i * n + k] * l[j * n + k];
             }
             if i == j {
-                if !(s > 0.0) {
+                if s.is_nan() || s <= 0.0 {
                     return None;
                 }
                 l[i * n + i] = s.sqrt();
@@ -323,7 +323,7 @@ pub fn fit_logistic(
     };
     let m = problem.dim();
     let total: f64 = problem.s.iter().sum();
-    if !(total > 0.0) {
+    if total.is_nan() || total <= 0.0 {
         return Err("the sample weights sum to zero".into());
     }
     let mut theta = vec![0.0; m];
@@ -421,7 +421,7 @@ pub fn fit_ridge(
     let s = check_weights(w, n)?;
     let lambda = penalty_of(c)?;
     let total: f64 = s.iter().sum();
-    if !(total > 0.0) {
+    if total.is_nan() || total <= 0.0 {
         return Err("the sample weights sum to zero".into());
     }
     let mut mean = vec![0.0; p];
