@@ -287,11 +287,17 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     let core =
         CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
     let sum = core.summary();
+    let meta_fit = match task {
+        Task::Classification => format!(
+            "meta-model in {} Newton step{}",
+            stack.meta.iterations,
+            if stack.meta.iterations == 1 { "" } else { "s" }
+        ),
+        Task::Regression => "meta-model in closed form".to_string(),
+    };
     println!(
-        "  trained   {} base fits in {seconds:.3} s; meta-model in {} Newton step{}",
+        "  trained   {} base fits in {seconds:.3} s; {meta_fit}",
         s.bases.len() * (s.cv + 1),
-        stack.meta.iterations,
-        if stack.meta.iterations == 1 { "" } else { "s" }
     );
     println!("  bases     (oof: out-of-fold on the training rows; valid: refitted on all rows)");
     for (b, sb) in stack.bases.iter().enumerate() {
