@@ -80,7 +80,11 @@ fn request(data: &str, extra: &[&str]) -> TrainRequest {
     } else {
         "label"
     };
-    let path = data_path(data, "train");
+    request_for_file(&data_path(data, "train"), target, extra)
+}
+
+/// `emkern train --algo stack` arguments for the CSV file `path`, plus `extra`.
+fn request_for_file(path: &Path, target: &str, extra: &[&str]) -> TrainRequest {
     let mut argv = vec![
         "train".to_string(),
         "--algo".into(),
@@ -300,16 +304,20 @@ fn stacks_match_scikit_learn_stacking() {
 /// Checks the exported stack against the meta-model over its bases' margins on every training and test row:
 /// the IR's f64 margins within 1e-9, the core's f32 margins and predictions within one f32 rounding.
 fn check_exact(name: &str, data: &Dataset, stack: &Stack) {
+    let test = load_like(name, "test", &data.schema);
+    check_exact_on(name, data, &test, stack);
+}
+
+fn check_exact_on(name: &str, data: &Dataset, test: &Dataset, stack: &Stack) {
     let e = stack
         .to_ensemble(Some(data.schema.feature_names.clone()), "test")
         .unwrap();
     let bytes = blob::write(&e).unwrap();
     let core = CoreForest::new(&bytes).unwrap();
-    let test = load_like(name, "test", &data.schema);
     let mut margin = vec![0.0f32; e.n_outputs as usize];
     let mut out = vec![0.0f32; core.output_len()];
     let (mut worst_ir, mut worst_core) = (0.0f64, 0.0f64);
-    for d in [data, &test] {
+    for d in [data, test] {
         for r in 0..d.n_rows {
             let row = d.row(r);
             let want_margin = stack.meta.margin(&meta_inputs(&stack.bases, &row));
@@ -388,6 +396,49 @@ fn regression_stack_is_exact() {
         ],
     );
     check_exact("diabetes", &data, &stack);
+}
+
+/// Sample weights reach the bases and the meta-model (the weighted stack differs from the unweighted one on the
+/// same rows), and the weighted stack is exported exactly.
+#[test]
+fn weighted_stack_is_exact_and_uses_the_weights() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/train/hist_weighted_breast_cancer_train.csv");
+    let extra = ["--base", "rf,gbdt", "--n-estimators", "15", "--cv", "4"];
+    let fit_with = |weighted: bool| {
+        let mut args = extra.to_vec();
+        if weighted {
+            args.extend(["--weight", "w"]);
+        }
+        let req = request_for_file(&path, "label", &args);
+        let spec = DatasetSpec {
+            target: "label".into(),
+            weight: weighted.then(|| "w".to_string()),
+            task: Some(Task::Classification),
+            ..DatasetSpec::default()
+        };
+        let mut data = Dataset::from_csv(&path, &spec).unwrap_or_else(|e| panic!("{e}"));
+        if !weighted {
+            // Drop the weight column from the features too, so both stacks read the same features.
+            let spec = DatasetSpec {
+                weight: Some("w".into()),
+                ..spec
+            };
+            data = Dataset::from_csv(&path, &spec).unwrap();
+            data.weights = None;
+        }
+        let s = settings(&req, &data).unwrap();
+        let stack = fit(&req, &s, &data, &mut |_, _, _| {}).unwrap_or_else(|e| panic!("{e}"));
+        (data, stack)
+    };
+    let (data, weighted) = fit_with(true);
+    assert!(data.weights.is_some());
+    let (_, plain) = fit_with(false);
+    assert_ne!(weighted.meta.coef, plain.meta.coef);
+    let mut schema = data.schema.clone();
+    schema.weight_name = None;
+    let test = load_like("breast_cancer", "test", &schema);
+    check_exact_on("weighted breast_cancer", &data, &test, &weighted);
 }
 
 #[test]

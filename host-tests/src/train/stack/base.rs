@@ -310,3 +310,111 @@ pub fn stack_base(
         inputs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Aggregate, Compare, Node, Precision, Tree};
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Args {
+        #[command(flatten)]
+        req: TrainRequest,
+    }
+
+    fn req(extra: &[&str]) -> TrainRequest {
+        let mut argv = vec![
+            "train", "--algo", "stack", "--data", "x.csv", "--target", "y", "-o", "x.emk",
+        ];
+        argv.extend(extra);
+        Args::try_parse_from(argv).unwrap().req
+    }
+
+    #[test]
+    fn flags_reach_only_the_bases_that_take_them() {
+        let r = req(&[
+            "--learning-rate",
+            "0.05",
+            "--bootstrap=false",
+            "--lambda",
+            "2",
+            "--loss",
+            "log_loss",
+            "--alpha",
+            "0.5",
+            "--max-depth",
+            "4",
+        ]);
+        let rf = request_for(&r, Algo::Rf);
+        assert_eq!(rf.algo, Algo::Rf);
+        assert!(rf.quiet);
+        assert_eq!(
+            (rf.learning_rate, rf.bootstrap, rf.hist.lambda, rf.max_depth),
+            (None, Some(false), None, Some(4))
+        );
+        let gb = request_for(&r, Algo::Gbdt);
+        assert_eq!(
+            (gb.learning_rate, gb.bootstrap, gb.loss.as_deref(), gb.alpha),
+            (Some(0.05), None, Some("log_loss"), None)
+        );
+        let h = request_for(&r, Algo::HistGbdt);
+        assert_eq!(
+            (h.learning_rate, h.hist.lambda, h.alpha, h.loss.as_deref()),
+            (Some(0.05), Some(2.0), Some(0.5), None)
+        );
+        assert_eq!(
+            unused_flags(&r, &[Algo::Rf, Algo::Gbdt]),
+            vec!["--alpha".to_string(), "--lambda".to_string()]
+        );
+        assert!(unused_flags(&r, &[Algo::Rf, Algo::Gbdt, Algo::HistGbdt]).is_empty());
+        assert!(unused_flags(&req(&["--xgboost-json", "m.json"]), &[Algo::Rf]).is_empty());
+    }
+
+    fn ensemble(k: u32, transform: Transform) -> Ensemble {
+        Ensemble {
+            n_features: 1,
+            n_outputs: k,
+            trees: vec![Tree {
+                nodes: vec![Node::Leaf(vec![0.5; k as usize])],
+                output: None,
+                weight: 1.0,
+            }],
+            base_margin: vec![0.0; k as usize],
+            compare: Compare::LessEqual,
+            aggregate: Aggregate::Sum,
+            transform,
+            precision: Precision::F64,
+            feature_names: None,
+            source: String::new(),
+        }
+    }
+
+    #[test]
+    fn meta_inputs_follow_scikit_learn() {
+        let two: Vec<String> = vec!["a".into(), "b".into()];
+        let three: Vec<String> = vec!["a".into(), "b".into(), "c".into()];
+        // Binary probabilities: the second column only.
+        let b = stack_base(Algo::Rf, ensemble(2, Transform::Identity), Some(&two)).unwrap();
+        assert_eq!(b.map, vec![vec![0.0, 1.0]]);
+        assert_eq!(b.inputs, vec!["p(b)"]);
+        // Binary margins: as they are.
+        let b = stack_base(Algo::Gbdt, ensemble(1, Transform::Sigmoid), Some(&two)).unwrap();
+        assert_eq!(b.map, vec![vec![1.0]]);
+        // SAMME's multi-class margin times K − 1 is scikit-learn's decision_function.
+        let b = stack_base(
+            Algo::Adaboost,
+            ensemble(3, Transform::Softmax),
+            Some(&three),
+        )
+        .unwrap();
+        assert_eq!(b.map[1], vec![0.0, 2.0, 0.0]);
+        let b = stack_base(Algo::Gbdt, ensemble(3, Transform::Softmax), Some(&three)).unwrap();
+        assert_eq!(b.map[2], vec![0.0, 0.0, 1.0]);
+        // Regression: identity links only.
+        assert!(stack_base(Algo::Gbdt, ensemble(1, Transform::Identity), None).is_ok());
+        assert!(stack_base(Algo::Gbdt, ensemble(1, Transform::Exp), None).is_err());
+        assert!(check_supported(Algo::Adaboost, Task::Regression).is_err());
+        assert!(check_supported(Algo::Stack, Task::Classification).is_err());
+    }
+}

@@ -286,7 +286,7 @@ mod tests {
     use crate::ir::{MissingMode, Split};
 
     #[test]
-    fn less_thresholds_become_equivalent_less_equal_thresholds() {
+    fn thresholds_convert_between_less_and_less_equal_exactly() {
         let ts = [
             0.1f64,
             -0.1,
@@ -316,8 +316,10 @@ mod tests {
                 f32::NEG_INFINITY,
             ];
             probes.retain(|x| !x.is_nan());
+            let t3 = less_equal_as_less(t);
             for x in probes {
                 assert_eq!((x as f64) < t, (x as f64) <= t2, "t {t}, x {x}");
+                assert_eq!((x as f64) <= t, (x as f64) < t3, "t {t}, x {x} (≤ as <)");
             }
         }
     }
