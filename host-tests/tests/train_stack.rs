@@ -719,3 +719,112 @@ fn cli_refuses_what_a_stack_cannot_do() {
         "{stderr}"
     );
 }
+
+/// A Python interpreter with XGBoost ≥ 3.1, if there is one (`EMKERN_PYTHON`, else `python3`).
+fn python_with_xgboost() -> Option<String> {
+    let candidates: Vec<String> = std::env::var("EMKERN_PYTHON")
+        .into_iter()
+        .chain(["python3".to_string()])
+        .collect();
+    candidates.into_iter().find(|py| {
+        Command::new(py)
+            .args([
+                "-c",
+                "import xgboost, sys; v = tuple(int(p) for p in xgboost.__version__.split('.')[:2]); \
+                 sys.exit(0 if v >= (3, 1) else 1)",
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// XGBoost loads a stack's `--xgboost-json` (deep forest trees included) and predicts what the blob predicts,
+/// within the f32 rounding of leaves and sums (1e-5 relative).
+#[test]
+fn xgboost_predicts_the_stacks_json() {
+    let Some(py) = python_with_xgboost() else {
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(
+            b"\n*** SKIPPED xgboost_predicts_the_stacks_json: no Python with XGBoost >= 3.1 (set EMKERN_PYTHON \
+              to one) ***\n\n",
+        );
+        return;
+    };
+    let script = r#"
+import json, sys
+import numpy as np
+import xgboost as xgb
+model, rows, n_features = sys.argv[1], sys.argv[2], int(sys.argv[3])
+names = json.load(open(model))["learner"]["feature_names"]
+x = np.fromfile(rows, dtype="<f4").reshape(-1, n_features)
+b = xgb.Booster()
+b.load_model(model)
+p = np.asarray(b.predict(xgb.DMatrix(x, feature_names=names)), dtype=np.float64).ravel()
+print(" ".join(repr(float(v)) for v in p))
+"#;
+    let script_path = temp("predict.py");
+    std::fs::write(&script_path, script).unwrap();
+    for (name, target, bases) in [
+        ("diabetes", "target", "rf,gbdt,hist-gbdt,cart"),
+        ("breast_cancer", "label", "rf,extra-trees,hist-gbdt"),
+    ] {
+        let out = temp(&format!("{name}-xgb.emk"));
+        let json = temp(&format!("{name}-xgb.json"));
+        let train = data_path(name, "train");
+        let (ok, stdout, stderr) = emkern(&[
+            "train",
+            "--algo",
+            "stack",
+            "--base",
+            bases,
+            "--n-estimators",
+            "25",
+            "--data",
+            train.to_str().unwrap(),
+            "--target",
+            target,
+            "-o",
+            out.to_str().unwrap(),
+            "--xgboost-json",
+            json.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(ok, "{stdout}\n{stderr}");
+        let data = load(name, "train");
+        let test = load_like(name, "test", &data.schema);
+        let rows: Vec<u8> = (0..test.n_rows)
+            .flat_map(|r| test.row(r))
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let rows_path = temp(&format!("{name}.f32"));
+        std::fs::write(&rows_path, rows).unwrap();
+        let res = Command::new(&py)
+            .arg(&script_path)
+            .arg(&json)
+            .arg(&rows_path)
+            .arg(test.n_features().to_string())
+            .output()
+            .unwrap();
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let xgb: Vec<f64> = String::from_utf8_lossy(&res.stdout)
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(xgb.len(), test.n_rows);
+        let bytes = std::fs::read(&out).unwrap();
+        let core = CoreForest::new(&bytes).unwrap();
+        let mut p = [0.0f32];
+        for (r, &x) in xgb.iter().enumerate() {
+            core.predict(&test.row(r), &mut p).unwrap();
+            let want = p[0] as f64;
+            assert!(
+                (x - want).abs() <= 1e-5 * want.abs().max(1e-3),
+                "{name} row {r}: XGBoost {x} vs blob {want}"
+            );
+        }
+    }
+}

@@ -396,8 +396,45 @@ fn print_meta(stack: &Stack) {
     }
 }
 
+/// `tree` renumbered breadth-first, every split's children adjacent (`right = left + 1`), as XGBoost numbers its
+/// own trees: XGBoost's predictor finds a right child as the left child plus one below the top levels, so
+/// scikit-learn's depth-first numbering (right children far from their left siblings) is read wrongly by it.
+fn breadth_first(tree: &crate::ir::Tree) -> crate::ir::Tree {
+    use crate::ir::Node;
+    let mut order = vec![0usize];
+    let mut new_of = vec![usize::MAX; tree.nodes.len()];
+    new_of[0] = 0;
+    let mut i = 0;
+    while i < order.len() {
+        if let Node::Split(s) = &tree.nodes[order[i]] {
+            for c in [s.left, s.right] {
+                new_of[c] = order.len();
+                order.push(c);
+            }
+        }
+        i += 1;
+    }
+    let nodes = order
+        .iter()
+        .map(|&old| {
+            let mut n = tree.nodes[old].clone();
+            if let Node::Split(s) = &mut n {
+                s.left = new_of[s.left];
+                s.right = new_of[s.right];
+            }
+            n
+        })
+        .collect();
+    crate::ir::Tree {
+        nodes,
+        output: tree.output,
+        weight: tree.weight,
+    }
+}
+
 /// The stack in XGBoost's semantics (`x < t` on the equivalent f32 thresholds, f32 leaves and base margin),
-/// when it has one margin. Only the rounding of leaves and base margin to f32 changes its predictions.
+/// when it has one margin, its trees numbered as XGBoost numbers them. Only the rounding of leaves and base
+/// margin to f32 (and XGBoost's f32 sums) changes its predictions.
 pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, String> {
     if e.n_outputs != 1 {
         return Err(format!(
@@ -420,6 +457,7 @@ pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, String> {
         x.compare = Compare::Less;
     }
     for t in &mut x.trees {
+        *t = breadth_first(t);
         for n in &mut t.nodes {
             if let crate::ir::Node::Leaf(v) = n {
                 v.iter_mut().for_each(|a| *a = *a as f32 as f64);
