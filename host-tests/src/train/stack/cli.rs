@@ -250,6 +250,23 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         },
         s.seed
     );
+    if let Some(classes) = &data.schema.classes {
+        let labels = data.class_indices();
+        let counts: Vec<usize> = (0..classes.len())
+            .map(|c| labels.iter().filter(|&&y| y == c).count())
+            .collect();
+        let largest = counts.iter().copied().max().unwrap_or(0);
+        if let Some((c, &n)) = counts.iter().enumerate().min_by_key(|(_, n)| **n)
+            && n < s.cv
+            && largest >= s.cv
+        {
+            println!(
+                "  warning   class {} has {n} training rows, fewer than the {} folds: some test folds hold none of \
+                 its rows (scikit-learn warns likewise)",
+                classes[c], s.cv
+            );
+        }
+    }
     let bar = if req.quiet {
         indicatif::ProgressBar::hidden()
     } else {
