@@ -29,6 +29,8 @@ pub enum Algo {
     Gbdt,
     /// Second-order histogram gradient boosting (XGBoost's `hist` method).
     HistGbdt,
+    /// Stacking: a linear meta-model over base ensembles, fitted on out-of-fold predictions.
+    Stack,
 }
 
 impl Algo {
@@ -41,6 +43,7 @@ impl Algo {
             Algo::Adaboost => "AdaBoost",
             Algo::Gbdt => "gradient boosting",
             Algo::HistGbdt => "histogram gradient boosting",
+            Algo::Stack => "stacking",
         }
     }
 }
@@ -165,6 +168,9 @@ pub struct TrainRequest {
     /// curves and the feature importances) or `.svg` (the plots in one image).
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Parameters of --algo stack.
+    #[command(flatten)]
+    pub stack: super::stack::cli::StackArgs,
     /// Where to write the `.emk` blob.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -266,6 +272,10 @@ pub fn run(req: &TrainRequest) -> CliResult {
         Some(p) => Some(Dataset::from_csv_like(p, &data.schema)?),
         None => None,
     };
+    super::stack::cli::check_flags(req)?;
+    if req.algo == Algo::Stack {
+        return super::stack::cli::run(req, &data, valid.as_ref());
+    }
     super::hist::cli::check_flags(req)?;
     if req.algo == Algo::HistGbdt {
         return super::hist::cli::run(req, &data, valid.as_ref());
@@ -392,7 +402,7 @@ pub fn run(req: &TrainRequest) -> CliResult {
 }
 
 /// Trains a forest with a progress bar (trees built / total).
-fn train_forest(
+pub(crate) fn train_forest(
     req: &TrainRequest,
     data: &Dataset,
     params: &TreeParams,

@@ -1,6 +1,7 @@
 //! Training tree ensembles on tabular data: the [`dataset`] reader, [CART trees](cart), [random forests
-//! and extra trees](forest), and the translation of every trained model into the [ensemble IR](crate::ir)
-//! ([`model::TrainedModel::to_ensemble`]), from which the exporters write blobs and sources.
+//! and extra trees](forest), [boosting](boost), [histogram boosting](hist), [stacking](stack), and the
+//! translation of every trained model into the [ensemble IR](crate::ir) ([`model::TrainedModel::to_ensemble`]),
+//! from which the exporters write blobs and sources.
 //!
 //! Trainers follow scikit-learn's algorithms and parameter names; a model depends only on its data, its
 //! parameters and its seed (see [`rng`]), never on the number of threads.
@@ -19,6 +20,7 @@ pub mod output;
 pub mod report;
 pub mod rng;
 mod splitter;
+pub mod stack;
 
 pub use splitter::{EXHAUSTIVE_CATEGORIES, Rule};
 

@@ -72,14 +72,8 @@ pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
 
 /// Trains, exports and reports (the dataset header line is already printed).
 pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
-    let seed = u32::try_from(req.seed).map_err(|_| {
-        format!(
-            "--seed {} is too large for boosting: it is scikit-learn's random_state, below 2^32",
-            req.seed
-        )
-    })?;
+    let seed = boost_seed(req)?;
     let task = data.task();
-    let mut tree = req.tree_params(task, false)?;
     let bar = if req.quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -95,41 +89,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     let mut errors = Vec::new();
     let (model, describe, threads) = match req.algo {
         Algo::Adaboost => {
-            let mut p = AdaBoostParams::new(task);
-            p.tree.max_depth = req.max_depth.or(p.tree.max_depth);
-            tree.max_depth = p.tree.max_depth;
-            p.tree = tree;
-            p.n_estimators = req.n_estimators.unwrap_or(p.n_estimators);
-            p.learning_rate = req.learning_rate.unwrap_or(p.learning_rate);
-            p.seed = seed;
-            if let Some(l) = &req.loss {
-                if task == Task::Classification {
-                    return Err(format!(
-                        "--loss {l}: AdaBoost classification (SAMME) has no loss option"
-                    )
-                    .into());
-                }
-                p.loss = R2Loss::from_name(l).ok_or_else(|| {
-                    format!("--loss {l}: AdaBoost.R2 takes linear, square or exponential")
-                })?;
-            }
-            let describe = format!(
-                "{} (n_estimators={}, learning_rate={}, max_depth={}, criterion={}{}, seed={seed})",
-                if task == Task::Classification {
-                    "AdaBoost SAMME"
-                } else {
-                    "AdaBoost.R2"
-                },
-                p.n_estimators,
-                p.learning_rate,
-                p.tree.max_depth.map_or("none".into(), |d| d.to_string()),
-                p.tree.criterion.name(),
-                if task == Task::Regression {
-                    format!(", loss={}", p.loss.name())
-                } else {
-                    String::new()
-                },
-            );
+            let (p, describe) = adaboost_params(req, task, seed)?;
             bar.set_length(p.n_estimators as u64);
             let model = AdaBoost::train(data, &p, &mut |r| {
                 bar.set_position(r.round as u64);
@@ -139,56 +99,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             (Boosted::AdaBoost(model), describe, 1)
         }
         _ => {
-            let mut p = GbdtParams::new(task);
-            if let Some(c) = &req.criterion {
-                if c != "friedman_mse" && Criterion::from_name(c) != Some(Criterion::SquaredError) {
-                    return Err(format!(
-                        "--criterion {c}: gradient boosting fits regression trees (squared_error)"
-                    )
-                    .into());
-                }
-                tree.criterion = Criterion::SquaredError;
-            } else {
-                tree.criterion = Criterion::SquaredError;
-            }
-            tree.max_depth = req.max_depth.or(p.tree.max_depth);
-            p.tree = tree;
-            let alpha = req.alpha.unwrap_or(0.9);
-            if let Some(l) = &req.loss {
-                p.loss = Loss::from_name(l, alpha).ok_or_else(|| {
-                    format!(
-                        "--loss {l}: expected squared_error, absolute_error, huber, quantile, log_loss or poisson"
-                    )
-                })?;
-            }
-            if req.alpha.is_some() && !matches!(p.loss, Loss::Huber { .. } | Loss::Quantile { .. })
-            {
-                return Err("--alpha applies to the huber and quantile losses".into());
-            }
-            p.n_estimators = req.n_estimators.unwrap_or(p.n_estimators);
-            p.learning_rate = req.learning_rate.unwrap_or(p.learning_rate);
-            p.subsample = req.subsample.unwrap_or(p.subsample);
-            p.seed = seed;
-            p.threads = req.threads;
-            if let Some(n) = req.n_iter_no_change {
-                let mut es = EarlyStopping::new(n);
-                es.validation_fraction = req.validation_fraction.unwrap_or(es.validation_fraction);
-                es.tol = req.tol.unwrap_or(es.tol);
-                p.early_stopping = Some(es);
-            }
-            let describe = format!(
-                "gradient boosting (loss={}, n_estimators={}, learning_rate={}, subsample={}, max_depth={}{}, \
-                 seed={seed})",
-                p.loss.name(),
-                p.n_estimators,
-                p.learning_rate,
-                p.subsample,
-                p.tree.max_depth.map_or("none".into(), |d| d.to_string()),
-                p.early_stopping.map_or(String::new(), |e| format!(
-                    ", n_iter_no_change={}",
-                    e.n_iter_no_change
-                )),
-            );
+            let (p, describe) = gbdt_params(req, task, seed)?;
             bar.set_length(p.n_estimators as u64);
             let metric = p.loss.metric_name();
             let model = Gbdt::train(data, &p, valid, &mut |r| {
@@ -339,6 +250,118 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     Ok(())
 }
 
+/// `--seed` as scikit-learn's `random_state` (below 2³²).
+pub(crate) fn boost_seed(req: &TrainRequest) -> Result<u32, String> {
+    u32::try_from(req.seed).map_err(|_| {
+        format!(
+            "--seed {} is too large for boosting: it is scikit-learn's random_state, below 2^32",
+            req.seed
+        )
+    })
+}
+
+/// AdaBoost's parameters from the command line, and their description for the model's source line.
+pub(crate) fn adaboost_params(
+    req: &TrainRequest,
+    task: Task,
+    seed: u32,
+) -> Result<(AdaBoostParams, String), String> {
+    let mut tree = req.tree_params(task, false)?;
+    let mut p = AdaBoostParams::new(task);
+    p.tree.max_depth = req.max_depth.or(p.tree.max_depth);
+    tree.max_depth = p.tree.max_depth;
+    p.tree = tree;
+    p.n_estimators = req.n_estimators.unwrap_or(p.n_estimators);
+    p.learning_rate = req.learning_rate.unwrap_or(p.learning_rate);
+    p.seed = seed;
+    if let Some(l) = &req.loss {
+        if task == Task::Classification {
+            return Err(format!(
+                "--loss {l}: AdaBoost classification (SAMME) has no loss option"
+            ));
+        }
+        p.loss = R2Loss::from_name(l).ok_or_else(|| {
+            format!("--loss {l}: AdaBoost.R2 takes linear, square or exponential")
+        })?;
+    }
+    let describe = format!(
+        "{} (n_estimators={}, learning_rate={}, max_depth={}, criterion={}{}, seed={seed})",
+        if task == Task::Classification {
+            "AdaBoost SAMME"
+        } else {
+            "AdaBoost.R2"
+        },
+        p.n_estimators,
+        p.learning_rate,
+        p.tree.max_depth.map_or("none".into(), |d| d.to_string()),
+        p.tree.criterion.name(),
+        if task == Task::Regression {
+            format!(", loss={}", p.loss.name())
+        } else {
+            String::new()
+        },
+    );
+    Ok((p, describe))
+}
+
+/// Gradient boosting's parameters from the command line, and their description for the model's source line.
+pub(crate) fn gbdt_params(
+    req: &TrainRequest,
+    task: Task,
+    seed: u32,
+) -> Result<(GbdtParams, String), String> {
+    let mut tree = req.tree_params(task, false)?;
+    let mut p = GbdtParams::new(task);
+    if let Some(c) = &req.criterion {
+        if c != "friedman_mse" && Criterion::from_name(c) != Some(Criterion::SquaredError) {
+            return Err(format!(
+                "--criterion {c}: gradient boosting fits regression trees (squared_error)"
+            ));
+        }
+        tree.criterion = Criterion::SquaredError;
+    } else {
+        tree.criterion = Criterion::SquaredError;
+    }
+    tree.max_depth = req.max_depth.or(p.tree.max_depth);
+    p.tree = tree;
+    let alpha = req.alpha.unwrap_or(0.9);
+    if let Some(l) = &req.loss {
+        p.loss = Loss::from_name(l, alpha).ok_or_else(|| {
+            format!(
+                "--loss {l}: expected squared_error, absolute_error, huber, quantile, log_loss or poisson"
+            )
+        })?;
+    }
+    if req.alpha.is_some() && !matches!(p.loss, Loss::Huber { .. } | Loss::Quantile { .. }) {
+        return Err("--alpha applies to the huber and quantile losses".into());
+    }
+    p.n_estimators = req.n_estimators.unwrap_or(p.n_estimators);
+    p.learning_rate = req.learning_rate.unwrap_or(p.learning_rate);
+    p.subsample = req.subsample.unwrap_or(p.subsample);
+    p.seed = seed;
+    p.threads = req.threads;
+    if let Some(n) = req.n_iter_no_change {
+        let mut es = EarlyStopping::new(n);
+        es.validation_fraction = req.validation_fraction.unwrap_or(es.validation_fraction);
+        es.tol = req.tol.unwrap_or(es.tol);
+        p.early_stopping = Some(es);
+    }
+    let describe = format!(
+        "gradient boosting (loss={}, n_estimators={}, learning_rate={}, subsample={}, max_depth={}{}, \
+         seed={seed})",
+        p.loss.name(),
+        p.n_estimators,
+        p.learning_rate,
+        p.subsample,
+        p.tree.max_depth.map_or("none".into(), |d| d.to_string()),
+        p.early_stopping.map_or(String::new(), |e| format!(
+            ", n_iter_no_change={}",
+            e.n_iter_no_change
+        )),
+    );
+    Ok((p, describe))
+}
+
 /// The held-out share of early stopping (`10%`), for the report; `None` without early stopping.
 fn held_out(req: &TrainRequest) -> Option<String> {
     req.n_iter_no_change
@@ -378,7 +401,7 @@ fn relative_difference(a: f64, b: f64) -> f64 {
 }
 
 /// One line of metrics of `predict` (the exported model's outputs) on `data`.
-fn metrics_line(data: &Dataset, mut predict: impl FnMut(&[f32]) -> Vec<f64>) -> String {
+pub(crate) fn metrics_line(data: &Dataset, mut predict: impl FnMut(&[f32]) -> Vec<f64>) -> String {
     let mut row = Vec::new();
     let mut predictions = Vec::with_capacity(data.n_rows);
     for r in 0..data.n_rows {

@@ -100,7 +100,7 @@ pub fn parse_monotone(s: &str) -> Result<Vec<i8>, String> {
 
 impl HistArgs {
     /// The flags given, by name (to refuse them with other algorithms).
-    fn given(&self) -> Vec<&'static str> {
+    pub(crate) fn given(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
         let mut add = |name, given: bool| {
             if given {
@@ -132,9 +132,9 @@ impl HistArgs {
     }
 }
 
-/// Refuses hist-gbdt flags with other algorithms.
+/// Refuses hist-gbdt flags with other algorithms (a stack checks them against its bases).
 pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
-    if req.algo != Algo::HistGbdt
+    if !matches!(req.algo, Algo::HistGbdt | Algo::Stack)
         && let Some(flag) = req.hist.given().first()
     {
         return Err(format!("{flag} applies to --algo hist-gbdt"));

@@ -1,0 +1,514 @@
+//! `emkern train --algo stack`: fits the base models on cross-validation folds, the meta-model on their
+//! out-of-fold outputs, refits the bases on all rows, writes the combined model as one `.emk` blob, and reports
+//! each base's metrics next to the stack's (computed by the `no_std` core from the exported blobs).
+
+use std::path::Path;
+use std::time::Instant;
+
+use emkern::forest::Forest as CoreForest;
+
+use super::base::{self, name};
+use super::combine::{self, StackBase, less_equal_as_less};
+use super::folds;
+use super::meta::{self, LinearMeta};
+use crate::export::{blob, xgboost_json};
+use crate::ir::{Compare, Ensemble, Precision};
+use crate::train::boost::cli::metrics_line;
+use crate::train::cli::{Algo, TrainRequest};
+use crate::train::dataset::{Dataset, Task};
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Parameters of `--algo stack`. The base models take the shared flags (`--n-estimators`, `--max-depth`,
+/// `--learning-rate`, `--seed`, …) that apply to them, with each algorithm's own defaults otherwise.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct StackArgs {
+    /// stack: the base models, comma-separated: cart, rf, extra-trees, adaboost, gbdt, hist-gbdt (default
+    /// rf,hist-gbdt).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub base: Vec<Algo>,
+    /// stack: cross-validation folds for the out-of-fold predictions the meta-model is fitted on (default 5;
+    /// stratified for classification, shuffled with --seed).
+    #[arg(long)]
+    pub cv: Option<usize>,
+    /// stack: the meta-model's inverse L2 regularization strength, scikit-learn's C (default 1; inf for none).
+    #[arg(long)]
+    pub meta_c: Option<f64>,
+}
+
+/// The default bases.
+pub const DEFAULT_BASES: [Algo; 2] = [Algo::Rf, Algo::HistGbdt];
+
+/// Refuses stack flags with other algorithms.
+pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
+    if req.algo == Algo::Stack {
+        return Ok(());
+    }
+    let s = &req.stack;
+    for (flag, given) in [
+        ("--base", !s.base.is_empty()),
+        ("--cv", s.cv.is_some()),
+        ("--meta-c", s.meta_c.is_some()),
+    ] {
+        if given {
+            return Err(format!("{flag} applies to --algo stack"));
+        }
+    }
+    Ok(())
+}
+
+/// A fitted stack: the bases refitted on all rows, the meta-model, and what the out-of-fold fit saw.
+#[derive(Clone, Debug)]
+pub struct Stack {
+    /// The bases, in `--base` order.
+    pub bases: Vec<StackBase>,
+    /// The meta-model over the bases' concatenated inputs.
+    pub meta: LinearMeta,
+    /// Each base's out-of-fold predictions (its own transform applied), one row per training row.
+    pub oof_predictions: Vec<Vec<Vec<f64>>>,
+    /// The test fold of every training row.
+    pub folds: Vec<usize>,
+}
+
+impl Stack {
+    /// The stack's prediction for `row` computed in f64 from the bases and the meta-model.
+    pub fn predict_reference(&self, row: &[f32]) -> Vec<f64> {
+        combine::predict_reference(&self.bases, &self.meta, row)
+    }
+
+    /// The combined model (see [`combine::combine`]).
+    pub fn to_ensemble(
+        &self,
+        feature_names: Option<Vec<String>>,
+        source: &str,
+    ) -> Result<Ensemble, String> {
+        combine::combine(&self.bases, &self.meta, feature_names, source)
+    }
+}
+
+/// The stack's settings after defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackSettings {
+    /// Base algorithms, in order.
+    pub bases: Vec<Algo>,
+    /// Folds.
+    pub cv: usize,
+    /// The meta-model's C.
+    pub meta_c: f64,
+    /// The fold shuffle seed.
+    pub seed: u32,
+}
+
+/// Checks the stack flags against the data and fills in defaults.
+pub fn settings(req: &TrainRequest, data: &Dataset) -> Result<StackSettings, String> {
+    let bases = if req.stack.base.is_empty() {
+        DEFAULT_BASES.to_vec()
+    } else {
+        req.stack.base.clone()
+    };
+    for (i, a) in bases.iter().enumerate() {
+        base::check_supported(*a, data.task())?;
+        if bases[..i].contains(a) {
+            return Err(format!(
+                "--base lists {} twice (the same algorithm with the same flags fits the same model)",
+                name(*a)
+            ));
+        }
+    }
+    let unused = base::unused_flags(req, &bases);
+    if !unused.is_empty() {
+        return Err(format!(
+            "{} applies to none of the bases ({})",
+            unused.join(", "),
+            bases
+                .iter()
+                .map(|a| name(*a))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if req.oob {
+        return Err("--oob does not apply to --algo stack".into());
+    }
+    if req.hist.early_stopping_rounds.is_some() {
+        return Err(
+            "--early-stopping-rounds does not apply to --algo stack (the bases never see the --valid data)"
+                .into(),
+        );
+    }
+    let meta_c = req.stack.meta_c.unwrap_or(1.0);
+    if meta_c.is_nan() || meta_c <= 0.0 {
+        return Err(format!(
+            "--meta-c {meta_c}: expected a positive number (inf for no penalty)"
+        ));
+    }
+    let seed = u32::try_from(req.seed).map_err(|_| {
+        format!(
+            "--seed {} is too large for a stack: it seeds scikit-learn's fold shuffle, below 2^32",
+            req.seed
+        )
+    })?;
+    Ok(StackSettings {
+        bases,
+        cv: req.stack.cv.unwrap_or(5),
+        meta_c,
+        seed,
+    })
+}
+
+/// Fits a stack on `data`. `progress(step, total, what)` is called before each base fit.
+pub fn fit(
+    req: &TrainRequest,
+    s: &StackSettings,
+    data: &Dataset,
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<Stack, String> {
+    let fold = folds::assign(data, s.cv, s.seed)?;
+    let classes = data.schema.classes.as_deref();
+    let total = s.bases.len() * (s.cv + 1);
+    let mut step = 0;
+    let mut oof_inputs: Vec<Vec<Vec<f64>>> = vec![Vec::new(); data.n_rows];
+    let mut oof_predictions = vec![vec![Vec::new(); data.n_rows]; s.bases.len()];
+    let mut row = Vec::new();
+    for f in 0..s.cv {
+        let train_rows: Vec<usize> = (0..data.n_rows).filter(|&r| fold[r] != f).collect();
+        let test_rows: Vec<usize> = (0..data.n_rows).filter(|&r| fold[r] == f).collect();
+        let part = folds::subset(data, &train_rows);
+        for (b, &algo) in s.bases.iter().enumerate() {
+            progress(
+                step,
+                total,
+                &format!("fold {}/{}: {}", f + 1, s.cv, name(algo)),
+            );
+            step += 1;
+            let e = base::train(&base::request_for(req, algo), algo, &part)?;
+            let sb = base::stack_base(algo, e, classes)?;
+            for &r in &test_rows {
+                data.row_into(r, &mut row);
+                let m = sb.ensemble.margin_reference(&row);
+                oof_inputs[r].push(sb.apply_map(&m));
+                oof_predictions[b][r] = sb.ensemble.transform_reference(&m);
+            }
+        }
+    }
+    let mut bases = Vec::with_capacity(s.bases.len());
+    for &algo in &s.bases {
+        progress(step, total, &format!("all rows: {}", name(algo)));
+        step += 1;
+        let e = base::train(&base::request_for(req, algo), algo, data)?;
+        bases.push(base::stack_base(algo, e, classes)?);
+    }
+    progress(step, total, "meta-model");
+    let p: usize = bases.iter().map(|b| b.map.len()).sum();
+    let x: Vec<f64> = oof_inputs.into_iter().flatten().flatten().collect();
+    let w = data.weights.as_deref();
+    let meta = match data.task() {
+        Task::Classification => {
+            meta::fit_logistic(&x, p, &data.class_indices(), data.n_classes(), w, s.meta_c)
+        }
+        Task::Regression => meta::fit_ridge(&x, p, &data.target, w, s.meta_c),
+    }
+    .map_err(|e| format!("meta-model: {e}"))?;
+    Ok(Stack {
+        bases,
+        meta,
+        oof_predictions,
+        folds: fold,
+    })
+}
+
+/// Runs `emkern train --algo stack` on loaded data.
+pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
+    let s = settings(req, data)?;
+    let task = data.task();
+    println!(
+        "emkern train: stacking on {} ({} rows, {} features), {}",
+        req.data.display(),
+        data.n_rows,
+        data.n_features(),
+        match &data.schema.classes {
+            Some(c) => format!("classification: {} classes ({})", c.len(), c.join(", ")),
+            None => "regression".into(),
+        }
+    );
+    let meta_name = match task {
+        Task::Classification => format!("logistic regression (C={})", s.meta_c),
+        Task::Regression => format!("ridge regression (alpha=1/C, C={})", s.meta_c),
+    };
+    println!(
+        "  stack     bases {}; meta-model {meta_name} on {}-fold {}out-of-fold outputs (fold seed {})",
+        s.bases
+            .iter()
+            .map(|a| name(*a))
+            .collect::<Vec<_>>()
+            .join(", "),
+        s.cv,
+        if task == Task::Classification {
+            "stratified "
+        } else {
+            ""
+        },
+        s.seed
+    );
+    if let Some(classes) = &data.schema.classes {
+        let labels = data.class_indices();
+        let counts: Vec<usize> = (0..classes.len())
+            .map(|c| labels.iter().filter(|&&y| y == c).count())
+            .collect();
+        let largest = counts.iter().copied().max().unwrap_or(0);
+        if let Some((c, &n)) = counts.iter().enumerate().min_by_key(|(_, n)| **n)
+            && n < s.cv
+            && largest >= s.cv
+        {
+            println!(
+                "  warning   class {} has {n} training rows, fewer than the {} folds: some test folds hold none of \
+                 its rows (scikit-learn warns likewise)",
+                classes[c], s.cv
+            );
+        }
+    }
+    let bar = if req.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(0)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "  training {bar:30} {pos}/{len} base fits  {msg} [{elapsed_precise}, eta {eta}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let start = Instant::now();
+    let stack = fit(req, &s, data, &mut |step, total, what| {
+        bar.set_length(total as u64);
+        bar.set_position(step as u64);
+        bar.set_message(what.to_string());
+    });
+    bar.finish_and_clear();
+    let stack = stack?;
+    let seconds = start.elapsed().as_secs_f64();
+    let source = format!(
+        "emkern-host {} train: stacking ({}; meta {meta_name}, cv={}, seed={})",
+        env!("CARGO_PKG_VERSION"),
+        s.bases
+            .iter()
+            .map(|a| name(*a))
+            .collect::<Vec<_>>()
+            .join(", "),
+        s.cv,
+        s.seed
+    );
+    let ensemble = stack.to_ensemble(Some(data.schema.feature_names.clone()), &source)?;
+    let bytes = crate::train::output::write_model(req, &ensemble, data)?;
+    let core =
+        CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
+    let sum = core.summary();
+    let meta_fit = match task {
+        Task::Classification => format!(
+            "meta-model in {} Newton step{}",
+            stack.meta.iterations,
+            if stack.meta.iterations == 1 { "" } else { "s" }
+        ),
+        Task::Regression => "meta-model in closed form".to_string(),
+    };
+    println!(
+        "  trained   {} base fits in {seconds:.3} s; {meta_fit}",
+        s.bases.len() * (s.cv + 1),
+    );
+    println!("  bases     (oof: out-of-fold on the training rows; valid: refitted on all rows)");
+    for (b, sb) in stack.bases.iter().enumerate() {
+        let oof = &stack.oof_predictions[b];
+        let mut i = 0;
+        let line = metrics_line(data, |_| {
+            i += 1;
+            oof[i - 1].clone()
+        });
+        println!("    {:<11} oof   {line}", sb.name);
+        if let Some(v) = valid {
+            let b_bytes = blob::write(&sb.ensemble)?;
+            let b_core = CoreForest::new(&b_bytes)
+                .map_err(|e| format!("base {}: the exported blob does not load: {e}", sb.name))?;
+            let line = metrics_line(v, |row| core_predict(&b_core, row));
+            println!("    {:<11} valid {line}", "");
+        }
+    }
+    print_meta(&stack);
+    let mut worst = 0.0f64;
+    let mut scored = |d: &Dataset| {
+        metrics_line(d, |row| {
+            let got = core_predict(&core, row);
+            for (a, b) in got.iter().zip(stack.predict_reference(row)) {
+                worst = worst.max((a - b).abs() / b.abs().max(1.0));
+            }
+            got
+        })
+    };
+    println!("  train     {}", scored(data));
+    if let Some(v) = valid {
+        println!("  valid     {}", scored(v));
+    }
+    println!(
+        "  core      max |core − meta(bases)| / max(1, |meta(bases)|) = {worst:.1e} over the {} rows (f32 \
+         output)",
+        if valid.is_some() {
+            "training and validation"
+        } else {
+            "training"
+        }
+    );
+    println!(
+        "  blob      {}: {} bytes, {} trees, {} nodes ({} leaves, {} value{} each), worst case {} node visits per row",
+        req.output.display(),
+        sum.blob_bytes,
+        sum.trees,
+        sum.nodes + sum.leaves,
+        sum.leaves,
+        sum.leaf_width,
+        if sum.leaf_width == 1 { "" } else { "s" },
+        sum.worst_case_visits
+    );
+    if let Some(path) = &req.hist.xgboost_json {
+        write_xgboost_json(&ensemble, path, data, valid)?;
+    }
+    Ok(())
+}
+
+fn core_predict(core: &CoreForest, row: &[f32]) -> Vec<f64> {
+    let mut out = vec![0.0f32; core.output_len()];
+    core.predict(row, &mut out)
+        .expect("rows have the model's width");
+    out.iter().map(|&v| v as f64).collect()
+}
+
+/// Prints the meta-model's weights, one line per margin.
+fn print_meta(stack: &Stack) {
+    let labels: Vec<String> = stack
+        .bases
+        .iter()
+        .flat_map(|b| b.inputs.iter().map(move |i| format!("{} {i}", b.name)))
+        .collect();
+    let n = stack.meta.coef.len();
+    for (o, (w, c)) in stack
+        .meta
+        .coef
+        .iter()
+        .zip(&stack.meta.intercept)
+        .enumerate()
+    {
+        let terms: Vec<String> = labels
+            .iter()
+            .zip(w)
+            .map(|(l, w)| format!("{l} {w:+.4}"))
+            .collect();
+        println!(
+            "  meta      {}intercept {c:+.4}; {}",
+            if n > 1 {
+                format!("margin {o}: ")
+            } else {
+                String::new()
+            },
+            terms.join(", ")
+        );
+    }
+}
+
+/// `tree` renumbered breadth-first, every split's children adjacent (`right = left + 1`), as XGBoost numbers its
+/// own trees: XGBoost's predictor finds a right child as the left child plus one below the top levels, so
+/// scikit-learn's depth-first numbering (right children far from their left siblings) is read wrongly by it.
+fn breadth_first(tree: &crate::ir::Tree) -> crate::ir::Tree {
+    use crate::ir::Node;
+    let mut order = vec![0usize];
+    let mut new_of = vec![usize::MAX; tree.nodes.len()];
+    new_of[0] = 0;
+    let mut i = 0;
+    while i < order.len() {
+        if let Node::Split(s) = &tree.nodes[order[i]] {
+            for c in [s.left, s.right] {
+                new_of[c] = order.len();
+                order.push(c);
+            }
+        }
+        i += 1;
+    }
+    let nodes = order
+        .iter()
+        .map(|&old| {
+            let mut n = tree.nodes[old].clone();
+            if let Node::Split(s) = &mut n {
+                s.left = new_of[s.left];
+                s.right = new_of[s.right];
+            }
+            n
+        })
+        .collect();
+    crate::ir::Tree {
+        nodes,
+        output: tree.output,
+        weight: tree.weight,
+    }
+}
+
+/// The stack in XGBoost's semantics (`x < t` on the equivalent f32 thresholds, f32 leaves and base margin),
+/// when it has one margin, its trees numbered as XGBoost numbers them. Only the rounding of leaves and base
+/// margin to f32 (and XGBoost's f32 sums) changes its predictions.
+pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, String> {
+    if e.n_outputs != 1 {
+        return Err(format!(
+            "a multi-class stack has {}-value vector leaves (every tree adds to every class margin), which \
+             XGBoost's JSON model format cannot hold; the .emk blob is the exported model",
+            e.n_outputs
+        ));
+    }
+    let mut x = e.clone();
+    if x.compare == Compare::LessEqual {
+        for t in &mut x.trees {
+            for n in &mut t.nodes {
+                if let crate::ir::Node::Split(sp) = n
+                    && let crate::ir::Test::Numeric(th) = &mut sp.test
+                {
+                    *th = less_equal_as_less(*th);
+                }
+            }
+        }
+        x.compare = Compare::Less;
+    }
+    for t in &mut x.trees {
+        *t = breadth_first(t);
+        for n in &mut t.nodes {
+            if let crate::ir::Node::Leaf(v) = n {
+                v.iter_mut().for_each(|a| *a = *a as f32 as f64);
+            }
+        }
+    }
+    x.base_margin.iter_mut().for_each(|m| *m = *m as f32 as f64);
+    x.precision = Precision::F32;
+    Ok(x)
+}
+
+fn write_xgboost_json(
+    e: &Ensemble,
+    path: &Path,
+    data: &Dataset,
+    valid: Option<&Dataset>,
+) -> Result<(), String> {
+    let x = to_xgboost_semantics(e).map_err(|m| format!("--xgboost-json: {m}"))?;
+    let json =
+        xgboost_json::write(&x, &Default::default()).map_err(|m| format!("--xgboost-json: {m}"))?;
+    std::fs::write(path, json).map_err(|m| format!("{}: {m}", path.display()))?;
+    let mut worst = 0.0f64;
+    for d in std::iter::once(data).chain(valid) {
+        for r in 0..d.n_rows {
+            let row = d.row(r);
+            let a = e.transform_reference(&e.margin_reference(&row));
+            let b = x.transform_reference(&x.margin_reference(&row));
+            for (a, b) in a.iter().zip(&b) {
+                worst = worst.max((a - b).abs() / a.abs().max(1.0));
+            }
+        }
+    }
+    println!(
+        "  xgboost   {} (XGBoost 3.x JSON; f32 leaves: max relative difference to the blob {worst:.1e})",
+        path.display()
+    );
+    Ok(())
+}
