@@ -61,6 +61,7 @@ print_summary() {
 # ---------------------------------------------------------------------------------------------------------------
 say "setup"
 t0=$(date +%s)
+want_python=1
 source scripts/setup.sh
 record setup ok "$(($(date +%s) - t0)) s"
 

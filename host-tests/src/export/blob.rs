@@ -134,7 +134,7 @@ pub struct BlobMetadata {
 
 impl BlobMetadata {
     /// The metadata section's bytes (records as the format specifies), empty when there is nothing to store.
-    fn encode(&self) -> Result<Vec<u8>, ExportError> {
+    pub fn encode(&self) -> Result<Vec<u8>, ExportError> {
         let mut out = Vec::new();
         if self.class_names.is_empty() {
             return Ok(out);

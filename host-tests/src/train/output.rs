@@ -16,10 +16,7 @@ pub fn write_model(
     ensemble: &Ensemble,
     data: &Dataset,
 ) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-    let meta = BlobMetadata {
-        class_names: data.schema.classes.clone().unwrap_or_default(),
-    };
-    let bytes = blob::write_with_metadata(ensemble, &meta)?;
+    let bytes = blob::write_with_metadata(ensemble, &metadata(data))?;
     write_file(&req.output, &bytes)?;
     let name = source_name(&req.output);
     let origin = format!(
@@ -37,6 +34,13 @@ pub fn write_model(
         write_file(p, source::c_header(&name, &bytes, &origin).as_bytes())?;
     }
     Ok(bytes)
+}
+
+/// What `emkern train` stores in a blob besides the model: the class names of a classifier.
+pub fn metadata(data: &Dataset) -> BlobMetadata {
+    BlobMetadata {
+        class_names: data.schema.classes.clone().unwrap_or_default(),
+    }
 }
 
 /// The identifier base of the generated sources: the blob file's stem (`iris.emk` → `iris`), or `model`.
