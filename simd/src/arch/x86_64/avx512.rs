@@ -73,10 +73,9 @@ fn exp16(x: __m512) -> __m512 {
         _mm512_set1_ps(CLAMP_HI),
     );
     // Multiply (rounded), then round to an integer: the same `n` on every level.
-    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(
-        xc,
-        _mm512_set1_ps(LOG2E),
-    ));
+    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+        _mm512_mul_ps(xc, _mm512_set1_ps(LOG2E)),
+    );
     // n·LN2_HI is exact, so the first step equals the scalar `x − n·LN2_HI`.
     let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), xc);
     let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
