@@ -639,19 +639,7 @@ fn cli_refuses_what_a_stack_cannot_do() {
     let wine = data_path("wine", "train");
     let diabetes = data_path("diabetes", "train");
     let out = temp("refused.emk");
-    let json = temp("refused.json");
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (
-            vec![
-                "--data",
-                wine.to_str().unwrap(),
-                "--target",
-                "label",
-                "--xgboost-json",
-                json.to_str().unwrap(),
-            ],
-            "vector leaves",
-        ),
         (
             vec![
                 "--data",

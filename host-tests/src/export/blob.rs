@@ -38,6 +38,16 @@ pub fn f32_round_down(t: f64) -> f32 {
     if (r as f64) > t { next_down(r) } else { r }
 }
 
+/// The threshold `t′` with `x < t′ ⇔ x ≤ t` for every f32 `x` (`t` not NaN): XGBoost's comparison.
+pub fn less_equal_as_less(t: f64) -> f64 {
+    let d = f32_round_down(t);
+    if d == f32::INFINITY {
+        d as f64
+    } else {
+        d.next_up() as f64
+    }
+}
+
 /// The smallest f32 that is ≥ `t` (for `x < t` on f32 inputs).
 pub fn f32_round_up(t: f64) -> f32 {
     let r = t as f32;

@@ -386,6 +386,9 @@ pub fn run(req: &TrainRequest) -> CliResult {
         s.node_bytes,
         s.worst_case_visits
     );
+    if let Some(path) = &req.hist.xgboost_json {
+        super::output::write_xgboost_json(path, &ensemble, &data, valid.as_ref())?;
+    }
     print_top_features(&data.schema.feature_names, &model.feature_importances(), "");
     super::report::run::Run {
         req,

@@ -2,17 +2,16 @@
 //! out-of-fold outputs, refits the bases on all rows, writes the combined model as one `.emk` blob, and reports
 //! each base's metrics next to the stack's (computed by the `no_std` core from the exported blobs).
 
-use std::path::Path;
 use std::time::Instant;
 
 use emkern::forest::Forest as CoreForest;
 
 use super::base::{self, name};
-use super::combine::{self, StackBase, less_equal_as_less};
+use super::combine::{self, StackBase};
 use super::folds;
 use super::meta::{self, LinearMeta};
-use crate::export::{blob, xgboost_json};
-use crate::ir::{Compare, Ensemble, Precision};
+use crate::export::blob;
+use crate::ir::Ensemble;
 use crate::train::boost::cli::metrics_line;
 use crate::train::cli::{Algo, TrainRequest};
 use crate::train::dataset::{Dataset, Task};
@@ -368,7 +367,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         sum.worst_case_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
-        write_xgboost_json(&ensemble, path, data, valid)?;
+        crate::train::output::write_xgboost_json(path, &ensemble, data, valid)?;
     }
     Ok(())
 }
@@ -410,105 +409,4 @@ fn print_meta(stack: &Stack) {
             terms.join(", ")
         );
     }
-}
-
-/// `tree` renumbered breadth-first, every split's children adjacent (`right = left + 1`), as XGBoost numbers its
-/// own trees: XGBoost's predictor finds a right child as the left child plus one below the top levels, so
-/// scikit-learn's depth-first numbering (right children far from their left siblings) is read wrongly by it.
-fn breadth_first(tree: &crate::ir::Tree) -> crate::ir::Tree {
-    use crate::ir::Node;
-    let mut order = vec![0usize];
-    let mut new_of = vec![usize::MAX; tree.nodes.len()];
-    new_of[0] = 0;
-    let mut i = 0;
-    while i < order.len() {
-        if let Node::Split(s) = &tree.nodes[order[i]] {
-            for c in [s.left, s.right] {
-                new_of[c] = order.len();
-                order.push(c);
-            }
-        }
-        i += 1;
-    }
-    let nodes = order
-        .iter()
-        .map(|&old| {
-            let mut n = tree.nodes[old].clone();
-            if let Node::Split(s) = &mut n {
-                s.left = new_of[s.left];
-                s.right = new_of[s.right];
-            }
-            n
-        })
-        .collect();
-    crate::ir::Tree {
-        nodes,
-        output: tree.output,
-        weight: tree.weight,
-    }
-}
-
-/// The stack in XGBoost's semantics (`x < t` on the equivalent f32 thresholds, f32 leaves and base margin),
-/// when it has one margin, its trees numbered as XGBoost numbers them. Only the rounding of leaves and base
-/// margin to f32 (and XGBoost's f32 sums) changes its predictions.
-pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, String> {
-    if e.n_outputs != 1 {
-        return Err(format!(
-            "a multi-class stack has {}-value vector leaves (every tree adds to every class margin), which \
-             XGBoost's JSON model format cannot hold; the .emk blob is the exported model",
-            e.n_outputs
-        ));
-    }
-    let mut x = e.clone();
-    if x.compare == Compare::LessEqual {
-        for t in &mut x.trees {
-            for n in &mut t.nodes {
-                if let crate::ir::Node::Split(sp) = n
-                    && let crate::ir::Test::Numeric(th) = &mut sp.test
-                {
-                    *th = less_equal_as_less(*th);
-                }
-            }
-        }
-        x.compare = Compare::Less;
-    }
-    for t in &mut x.trees {
-        *t = breadth_first(t);
-        for n in &mut t.nodes {
-            if let crate::ir::Node::Leaf(v) = n {
-                v.iter_mut().for_each(|a| *a = *a as f32 as f64);
-            }
-        }
-    }
-    x.base_margin.iter_mut().for_each(|m| *m = *m as f32 as f64);
-    x.precision = Precision::F32;
-    Ok(x)
-}
-
-fn write_xgboost_json(
-    e: &Ensemble,
-    path: &Path,
-    data: &Dataset,
-    valid: Option<&Dataset>,
-) -> Result<(), String> {
-    let x = to_xgboost_semantics(e).map_err(|m| format!("--xgboost-json: {m}"))?;
-    let json =
-        xgboost_json::write(&x, &Default::default()).map_err(|m| format!("--xgboost-json: {m}"))?;
-    std::fs::write(path, json).map_err(|m| format!("{}: {m}", path.display()))?;
-    let mut worst = 0.0f64;
-    for d in std::iter::once(data).chain(valid) {
-        for r in 0..d.n_rows {
-            let row = d.row(r);
-            let a = e.transform_reference(&e.margin_reference(&row));
-            let b = x.transform_reference(&x.margin_reference(&row));
-            for (a, b) in a.iter().zip(&b) {
-                worst = worst.max((a - b).abs() / a.abs().max(1.0));
-            }
-        }
-    }
-    println!(
-        "  xgboost   {} (XGBoost 3.x JSON; f32 leaves: max relative difference to the blob {worst:.1e})",
-        path.display()
-    );
-    Ok(())
 }
