@@ -175,6 +175,31 @@ impl BlobMetadata {
     }
 }
 
+impl BlobMetadata {
+    /// Bytes a blob written with `self` takes when the model alone (as [`write`] lays it out) takes
+    /// `model_bytes`: the same without metadata, else the model padded to 8 bytes plus the metadata section.
+    pub fn blob_bytes(&self, model_bytes: usize) -> Result<usize, ExportError> {
+        let m = self.encode()?.len();
+        Ok(if m == 0 {
+            model_bytes
+        } else {
+            model_bytes.div_ceil(8) * 8 + m
+        })
+    }
+
+    /// The largest model size (as [`write`] lays it out) whose blob with `self` fits in `budget` bytes; `None`
+    /// when the metadata alone does not leave room.
+    pub fn model_budget(&self, budget: usize) -> Result<Option<usize>, ExportError> {
+        let m = self.encode()?.len();
+        Ok(if m == 0 {
+            Some(budget)
+        } else {
+            // 8·⌈b/8⌉ + m ≤ budget ⇔ b ≤ 8·⌊(budget − m)/8⌋.
+            budget.checked_sub(m).map(|r| r / 8 * 8)
+        })
+    }
+}
+
 /// Writes `e` as a version-1 blob (no metadata).
 pub fn write(e: &Ensemble) -> Result<Vec<u8>, ExportError> {
     write_with_metadata(e, &BlobMetadata::default())

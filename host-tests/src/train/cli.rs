@@ -445,7 +445,7 @@ pub(crate) fn train_forest(
     Ok(forest?)
 }
 
-fn threads_used(threads: Option<usize>, forest: bool) -> usize {
+pub(crate) fn threads_used(threads: Option<usize>, forest: bool) -> usize {
     if !forest {
         return 1;
     }

@@ -7,7 +7,7 @@ use emkern::forest::Forest as CoreForest;
 use super::fit_to_budget;
 use super::models::Shrink;
 use super::select::{Metrics, Selection};
-use crate::export::blob;
+use crate::export::blob::{self, BlobMetadata};
 use crate::ir::{Ensemble, Precision};
 use crate::train::cli::TrainRequest;
 use crate::train::dataset::{Dataset, Task};
@@ -73,16 +73,30 @@ pub fn fit<M: Shrink>(
     if let Some(t) = req.threads.filter(|&t| t > 0) {
         pool = pool.num_threads(t);
     }
+    // The blob carries a classifier's class names after the model: the search sizes the model alone, within
+    // what the names leave of the budget.
+    let meta = BlobMetadata {
+        class_names: data.schema.classes.clone().unwrap_or_default(),
+    };
+    let model_budget = meta.model_budget(budget)?.unwrap_or(0);
     let fitted = pool.build()?.install(|| {
-        fit_to_budget(&model, budget, &sel, &to_ir, &|done, of| {
+        fit_to_budget(&model, model_budget, &sel, &to_ir, &|done, of| {
             bar.set_length(of as u64);
             bar.set_position(done as u64);
         })
     });
     bar.finish_and_clear();
-    let f = fitted?;
-    let full_bytes = blob::write(&to_ir(&model))?;
-    let fitted_bytes = blob::write(&f.ensemble)?;
+    let f = match fitted {
+        Ok(f) => f,
+        Err(mut e) => {
+            e.budget = budget;
+            e.smallest = meta.blob_bytes(e.smallest)?;
+            e.unconstrained = meta.blob_bytes(e.unconstrained)?;
+            return Err(e.into());
+        }
+    };
+    let full_bytes = blob::write_with_metadata(&to_ir(&model), &meta)?;
+    let fitted_bytes = blob::write_with_metadata(&f.ensemble, &meta)?;
     if fitted_bytes.len() > budget {
         return Err(format!(
             "internal error: the fitted blob takes {} bytes, over the budget of {budget}",
