@@ -730,7 +730,8 @@ fn cli_reports_the_fit() {
             "{algo}: the blob line reports the written size\n{text}"
         );
     }
-    // Too small: a clear error naming the smallest model.
+    // Too small: a clear error naming the smallest model, with the blob's class names (22 bytes after the
+    // model's 96).
     let out = dir.join("tiny.emk");
     let mut args = common.to_vec();
     args.extend([
@@ -874,4 +875,79 @@ fn cart_on_training_data_keeps_the_largest_fitting_subtree() {
         checked += 1;
     }
     assert!(checked > 20);
+}
+
+/// A stack refuses a flash budget and says why and what to do instead (no blob is written).
+#[test]
+fn cli_refuses_a_budget_for_a_stack() {
+    let dir = std::env::temp_dir().join(format!("emkern-budget-stack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("stack.emk");
+    let _ = std::fs::remove_file(&out);
+    for extra in [
+        &["--max-bytes", "4K"][..],
+        &["--max-bytes", "4K", "--budget-metric", "log-loss"][..],
+        &["--budget-metric", "log-loss"][..],
+    ] {
+        let mut args = vec![
+            "train",
+            "--algo",
+            "stack",
+            "--data",
+            "data/breast_cancer_train.csv",
+            "--target",
+            "label",
+            "--quiet",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let (ok, text) = run(&args);
+        assert!(!ok, "{extra:?}: {text}");
+        for needle in [
+            "--max-bytes does not apply to --algo stack",
+            "out-of-fold outputs of the full bases",
+            "--n-estimators",
+        ] {
+            assert!(
+                text.contains(needle),
+                "{extra:?}: `{needle}` missing from {text}"
+            );
+        }
+        assert!(!out.exists(), "{extra:?}: a blob was written");
+    }
+}
+
+/// The class names a classifier's blob stores after the model are sized exactly, and the model budget they
+/// leave is the largest model size whose blob fits.
+#[test]
+fn class_names_are_sized_and_budgeted_exactly() {
+    use emkern_host::export::blob::BlobMetadata;
+    for (seed, names) in [
+        (1u64, vec!["0", "1"]),
+        (2, vec!["setosa", "versicolor", "virginica"]),
+        (3, vec![]),
+    ] {
+        let meta = BlobMetadata {
+            class_names: names.iter().map(|n| n.to_string()).collect(),
+        };
+        let e = random_ensemble(seed);
+        let model = blob::write(&e).unwrap().len();
+        let whole = blob::write_with_metadata(&e, &meta).unwrap().len();
+        assert_eq!(meta.blob_bytes(model).unwrap(), whole, "seed {seed}");
+        for budget in whole.saturating_sub(40)..whole + 40 {
+            let fits = whole <= budget;
+            let room = meta.model_budget(budget).unwrap();
+            assert_eq!(
+                room.is_some_and(|r| model <= r),
+                fits,
+                "budget {budget}, seed {seed}"
+            );
+            // The room is the largest model size that fits once the names are added.
+            if let Some(r) = room {
+                assert!(meta.blob_bytes(r).unwrap() <= budget);
+                assert!(meta.blob_bytes(r + 1).unwrap() > budget);
+            }
+        }
+    }
 }

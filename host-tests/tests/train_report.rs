@@ -717,3 +717,172 @@ fn hist_gbdt_curves_are_xgboosts_eval_log() {
         }
     }
 }
+
+/// Each base's metric lines from a stack's stdout: `(split (base), printed line)` for the `oof`, `train` and
+/// `valid` lines under `bases`.
+fn stack_base_lines(stdout: &str) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    let mut base = String::new();
+    let mut inside = false;
+    for l in stdout.lines() {
+        if l.starts_with("  bases ") {
+            inside = true;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if !l.starts_with("    ") {
+            break;
+        }
+        let mut words = l.split_whitespace();
+        let first = words.next().unwrap();
+        let split = if ["oof", "train", "valid"].contains(&first) {
+            first
+        } else {
+            base = first.to_string();
+            words.next().unwrap()
+        };
+        let at = l.find(&format!(" {split} ")).unwrap() + split.len() + 2;
+        rows.push((format!("{split} ({base})"), l[at..].trim().to_string()));
+    }
+    rows
+}
+
+#[test]
+fn stack_html_has_every_base_and_no_curve() {
+    let run = train(
+        "stack",
+        &args(
+            &CANCER,
+            &[
+                "--algo",
+                "stack",
+                "--base",
+                "rf,gbdt",
+                "--n-estimators",
+                "15",
+                "--cv",
+                "3",
+            ],
+        ),
+        "report.html",
+    );
+    assert!(run.ok, "{}\n{}", run.stdout, run.stderr);
+    check_html(&run.report);
+    // No curve (a stack has no stages), a note saying why, and the importance chart.
+    check_curves(&run.report, &[]);
+    assert!(
+        run.report
+            .contains("No training curve: a stack is not grown in stages")
+    );
+    check_features(&run);
+    // The stack's metrics, then every base's, exactly as printed.
+    for split in ["train", "valid"] {
+        let printed = line(&run.stdout, split).unwrap();
+        assert_eq!(metrics_row(&run.report, split), numbers(printed), "{split}");
+    }
+    let bases = stack_base_lines(&run.stdout);
+    let labels: Vec<&str> = bases.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "oof (rf)",
+            "train (rf)",
+            "valid (rf)",
+            "oof (gbdt)",
+            "train (gbdt)",
+            "valid (gbdt)"
+        ]
+    );
+    for (label, printed) in &bases {
+        assert_eq!(metrics_row(&run.report, label), numbers(printed), "{label}");
+    }
+    // The summary: bases, folds, meta-model and its weights as printed, the blob and the time.
+    assert_eq!(fact(&run.report, "bases"), "rf, gbdt");
+    assert_eq!(
+        fact(&run.report, "cross-validation"),
+        "3 folds, stratified, fold seed 0"
+    );
+    assert!(fact(&run.report, "meta-model").starts_with("logistic regression (C=1), fitted in"));
+    assert_eq!(
+        fact(&run.report, "meta weights"),
+        line(&run.stdout, "meta").unwrap()
+    );
+    let shares = fact(&run.report, "base shares of the meta margin");
+    let total: f64 = shares
+        .split(", ")
+        .map(|s| s.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 2e-3, "{shares}");
+    assert_eq!(fact(&run.report, "base fits"), "8");
+    let trained = line(&run.stdout, "trained").unwrap();
+    assert!(trained.starts_with("8 base fits in "), "{trained}");
+    let seconds = trained
+        .split(" in ")
+        .nth(1)
+        .unwrap()
+        .split(" s")
+        .next()
+        .unwrap();
+    assert_eq!(fact(&run.report, "training time"), format!("{seconds} s"));
+    let blob = line(&run.stdout, "blob").unwrap();
+    assert_eq!(
+        fact(&run.report, "blob"),
+        format!(
+            "{}: {} bytes",
+            run.blob.display(),
+            number_before(blob, "bytes,")
+        )
+    );
+    assert_eq!(
+        fact(&run.report, "trees"),
+        number_before(blob, "trees,").to_string()
+    );
+    assert_eq!(
+        fact(&run.report, "nodes"),
+        number_before(blob, "nodes").to_string()
+    );
+}
+
+#[test]
+fn multiclass_stack_svg_has_importances_and_the_note() {
+    let run = train(
+        "stack-wine",
+        &args(
+            &WINE,
+            &["--algo", "stack", "--n-estimators", "10", "--cv", "3"],
+        ),
+        "report.svg",
+    );
+    assert!(run.ok, "{}\n{}", run.stdout, run.stderr);
+    check_svg(&run.report);
+    check_curves(&run.report, &[]);
+    check_features(&run);
+    assert!(run.report.contains("No training curve"));
+    // The HTML of the same run names each margin's meta weights.
+    let html = train(
+        "stack-wine-html",
+        &args(
+            &WINE,
+            &["--algo", "stack", "--n-estimators", "10", "--cv", "3"],
+        ),
+        "report.html",
+    );
+    assert!(html.ok, "{}\n{}", html.stdout, html.stderr);
+    for o in 0..3 {
+        let printed = html
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("  meta      margin {o}: ")))
+            .unwrap();
+        assert_eq!(
+            fact(&html.report, &format!("meta weights (margin {o})")),
+            printed
+        );
+    }
+    assert_eq!(
+        metrics_row(&html.report, "valid (hist-gbdt)"),
+        numbers(&stack_base_lines(&html.stdout)[5].1)
+    );
+}

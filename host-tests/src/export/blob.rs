@@ -38,6 +38,16 @@ pub fn f32_round_down(t: f64) -> f32 {
     if (r as f64) > t { next_down(r) } else { r }
 }
 
+/// The threshold `t′` with `x < t′ ⇔ x ≤ t` for every f32 `x` (`t` not NaN): XGBoost's comparison.
+pub fn less_equal_as_less(t: f64) -> f64 {
+    let d = f32_round_down(t);
+    if d == f32::INFINITY {
+        d as f64
+    } else {
+        d.next_up() as f64
+    }
+}
+
 /// The smallest f32 that is ≥ `t` (for `x < t` on f32 inputs).
 pub fn f32_round_up(t: f64) -> f32 {
     let r = t as f32;
@@ -134,7 +144,7 @@ pub struct BlobMetadata {
 
 impl BlobMetadata {
     /// The metadata section's bytes (records as the format specifies), empty when there is nothing to store.
-    pub fn encode(&self) -> Result<Vec<u8>, ExportError> {
+    fn encode(&self) -> Result<Vec<u8>, ExportError> {
         let mut out = Vec::new();
         if self.class_names.is_empty() {
             return Ok(out);
@@ -162,6 +172,31 @@ impl BlobMetadata {
         );
         out.extend(payload);
         Ok(out)
+    }
+}
+
+impl BlobMetadata {
+    /// Bytes a blob written with `self` takes when the model alone (as [`write`] lays it out) takes
+    /// `model_bytes`: the same without metadata, else the model padded to 8 bytes plus the metadata section.
+    pub fn blob_bytes(&self, model_bytes: usize) -> Result<usize, ExportError> {
+        let m = self.encode()?.len();
+        Ok(if m == 0 {
+            model_bytes
+        } else {
+            model_bytes.div_ceil(8) * 8 + m
+        })
+    }
+
+    /// The largest model size (as [`write`] lays it out) whose blob with `self` fits in `budget` bytes; `None`
+    /// when the metadata alone does not leave room.
+    pub fn model_budget(&self, budget: usize) -> Result<Option<usize>, ExportError> {
+        let m = self.encode()?.len();
+        Ok(if m == 0 {
+            Some(budget)
+        } else {
+            // 8·⌈b/8⌉ + m ≤ budget ⇔ b ≤ 8·⌊(budget − m)/8⌋.
+            budget.checked_sub(m).map(|r| r / 8 * 8)
+        })
     }
 }
 

@@ -21,20 +21,27 @@
 //!   `loss_changes`, `sum_hessian` (statistics: zeros, or the leaf value for `base_weights` at leaves, unless
 //!   given), `tree_param`.
 //!
-//! Nodes keep the IR's numbering when every node is reachable from the root (a trained model's numbering is
-//! XGBoost's own), else they are renumbered breadth-first (unreachable nodes are dropped). Numbers are written as the
-//! shortest decimal that reads back as the same `f32`; `±∞` as XGBoost writes them (`-Infinity`).
+//! Nodes are always renumbered as XGBoost numbers its own trees ([`xgboost_order`]): breadth-first from the root,
+//! the two children of a split adjacent (`right = left + 1`), parents before children, unreachable nodes
+//! dropped. XGBoost's CPU predictor reads a numeric split's right child as `left + 1` (`GetNextNode` in
+//! `predictor/predict_fn.h`: `node.LeftChild() + !(fvalue < node.SplitCond())`) whatever `right_children`
+//! says, so a depth-first numbering (scikit-learn's, which the CART, forest and boosting trainers keep) would
+//! load but predict wrongly. Numbers are written as the shortest decimal that reads back as the same `f32`;
+//! `±∞` as XGBoost writes them (`-Infinity`).
 //!
 //! Only models with XGBoost's semantics can be written: `x < t` comparisons, `f32` precision, plain sums (tree
 //! weights 1), scalar leaves, NaN as the only missing value, category sets that go right. Anything else is an
-//! [`ExportError::Invalid`] naming what does not fit.
+//! [`ExportError::Invalid`] naming what does not fit. [`to_xgboost_semantics`] converts other models (`x <= t`,
+//! f64 leaves, averaged or weighted trees, vector leaves under softmax) into those semantics first.
 
 use std::collections::VecDeque;
 use std::fmt::Write;
 
-use super::blob::{ExportError, f32_round_up};
+use super::blob::{ExportError, f32_round_up, less_equal_as_less};
 use crate::import::xgboost::objective as xgb_objective;
-use crate::ir::{Aggregate, Compare, Ensemble, MissingMode, Node, Precision, Test, Transform};
+use crate::ir::{
+    Aggregate, Compare, Ensemble, MissingMode, Node, Precision, Test, Transform, Tree,
+};
 
 /// A tree's XGBoost statistics, indexed like the IR tree's nodes.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -147,6 +154,120 @@ fn base_score_for(objective: &str, margin: f32) -> Result<f32, ExportError> {
     })
 }
 
+/// XGBoost's numbering of `tree`'s reachable nodes: `order[j]` is the IR node written as node `j`, and
+/// `new_id[i]` the number of IR node `i` (`usize::MAX` when unreachable). Breadth-first from the root, each
+/// split's children numbered consecutively (left, then right), so every split's right child is its left child
+/// plus one and every parent precedes its children, as in the trees XGBoost writes itself.
+pub fn xgboost_order(tree: &Tree) -> Result<(Vec<usize>, Vec<usize>), String> {
+    let mut order = Vec::new();
+    let mut new_id = vec![usize::MAX; tree.nodes.len()];
+    let mut queue = VecDeque::from([0usize]);
+    while let Some(i) = queue.pop_front() {
+        if i >= tree.nodes.len() || new_id[i] != usize::MAX {
+            return Err(format!("node {i} is out of range or reached twice"));
+        }
+        new_id[i] = order.len();
+        order.push(i);
+        if let Node::Split(s) = &tree.nodes[i] {
+            queue.push_back(s.left);
+            queue.push_back(s.right);
+        }
+    }
+    Ok((order, new_id))
+}
+
+/// `e` in XGBoost's semantics, for [`write`]: `x <= t` splits become `x < t′` on the next `f32` threshold
+/// (exact for `f32` inputs); tree weights and a random forest's divisor are multiplied into the leaves; leaves
+/// and base margins are rounded to `f32`; a vector-leaf tree of a `K`-class softmax (or argmax) model becomes `K`
+/// scalar trees, one per class, and the trees are regrouped into rounds of `K` (one per class, in class order;
+/// a class with fewer trees is padded with single-leaf zero trees). Predictions change only by the `f32`
+/// rounding of leaves, base margins and sums.
+///
+/// Refused: several outputs under the identity (class probabilities of a forest: XGBoost's multi-class
+/// objectives apply softmax), linear leaves, and what [`write`] refuses.
+pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, ExportError> {
+    let k = e.n_outputs as usize;
+    if k > 1 && !matches!(e.transform, Transform::Softmax | Transform::ArgMax) {
+        return Err(invalid(format!(
+            "{k} output columns under the {:?} transform (a forest's class probabilities): XGBoost's \
+             multi-class objectives apply softmax to the margins",
+            e.transform
+        )));
+    }
+    let divisor = match e.aggregate {
+        Aggregate::Sum => 1.0,
+        Aggregate::Mean { divisor } => divisor,
+    };
+    let mut per_class: Vec<Vec<Tree>> = vec![Vec::new(); k.max(1)];
+    for (t, tree) in e.trees.iter().enumerate() {
+        let scale = tree.weight as f64 / divisor;
+        let mut base = tree.clone();
+        base.weight = 1.0;
+        for (i, n) in base.nodes.iter_mut().enumerate() {
+            match n {
+                Node::Split(s) => {
+                    if e.compare == Compare::LessEqual
+                        && let Test::Numeric(th) = &mut s.test
+                    {
+                        *th = less_equal_as_less(*th);
+                    }
+                }
+                Node::Leaf(v) => v.iter_mut().for_each(|a| *a = (*a * scale) as f32 as f64),
+                Node::LinearLeaf(_) => {
+                    return Err(invalid(format!(
+                        "tree {t}: node {i} is a linear leaf (XGBoost trees have constant leaves)"
+                    )));
+                }
+            }
+        }
+        match tree.output {
+            Some(o) if (o as usize) < k.max(1) => per_class[o as usize].push(base),
+            Some(o) => {
+                return Err(invalid(format!(
+                    "tree {t} adds to output {o} of a {k}-output model"
+                )));
+            }
+            None => {
+                for (c, trees) in per_class.iter_mut().enumerate() {
+                    let mut one = base.clone();
+                    for n in &mut one.nodes {
+                        if let Node::Leaf(v) = n {
+                            let Some(&x) = v.get(c) else {
+                                return Err(invalid(format!(
+                                    "tree {t}: a leaf has {} values for {k} outputs",
+                                    v.len()
+                                )));
+                            };
+                            *v = vec![x];
+                        }
+                    }
+                    one.output = Some(c as u32);
+                    trees.push(one);
+                }
+            }
+        }
+    }
+    let rounds = per_class.iter().map(Vec::len).max().unwrap_or(0);
+    let mut queues: Vec<_> = per_class.into_iter().map(Vec::into_iter).collect();
+    let mut trees = Vec::with_capacity(rounds * queues.len());
+    for _ in 0..rounds {
+        for (c, q) in queues.iter_mut().enumerate() {
+            trees.push(q.next().unwrap_or_else(|| Tree {
+                nodes: vec![Node::Leaf(vec![0.0])],
+                output: Some(c as u32),
+                weight: 1.0,
+            }));
+        }
+    }
+    let mut x = e.clone();
+    x.trees = trees;
+    x.compare = Compare::Less;
+    x.aggregate = Aggregate::Sum;
+    x.precision = Precision::F32;
+    x.base_margin.iter_mut().for_each(|m| *m = *m as f32 as f64);
+    Ok(x)
+}
+
 /// Writes `e` as an XGBoost 3.x JSON model (see the module documentation).
 pub fn write(e: &Ensemble, x: &Extras) -> Result<String, ExportError> {
     if e.compare != Compare::Less {
@@ -245,27 +366,7 @@ pub fn write(e: &Ensemble, x: &Extras) -> Result<String, ExportError> {
             )));
         };
         let _ = out;
-        // Breadth-first order of the reachable nodes; the IR's own numbering when every node is reachable.
-        let mut order = Vec::new();
-        let mut new_id = vec![usize::MAX; tree.nodes.len()];
-        let mut queue = VecDeque::from([0usize]);
-        while let Some(i) = queue.pop_front() {
-            if i >= tree.nodes.len() || new_id[i] != usize::MAX {
-                return Err(invalid(format!(
-                    "tree {t}: node {i} is out of range or reached twice"
-                )));
-            }
-            new_id[i] = order.len();
-            order.push(i);
-            if let Node::Split(s) = &tree.nodes[i] {
-                queue.push_back(s.left);
-                queue.push_back(s.right);
-            }
-        }
-        if order.len() == tree.nodes.len() {
-            order = (0..tree.nodes.len()).collect();
-            new_id = order.clone();
-        }
+        let (order, new_id) = xgboost_order(tree).map_err(|m| invalid(format!("tree {t}: {m}")))?;
         let nn = order.len();
         let mut left = vec![-1i64; nn];
         let mut right = vec![-1i64; nn];
@@ -573,6 +674,148 @@ mod tests {
             }
             assert_eq!(back.feature_names, e.feature_names);
         }
+    }
+
+    /// A scikit-learn-style (depth-first) tree: node 1's subtree is numbered before node 1's right sibling.
+    fn depth_first_tree(output: Option<u32>, leaves: &[Vec<f64>; 4]) -> Tree {
+        let split = |feature, t, left, right| {
+            Node::Split(Split {
+                feature,
+                test: Test::Numeric(t),
+                default_left: false,
+                missing: MissingMode::Nan,
+                left,
+                right,
+            })
+        };
+        Tree {
+            nodes: vec![
+                split(0, 0.5, 1, 4),
+                split(1, 1.5, 2, 3),
+                Node::Leaf(leaves[0].clone()),
+                Node::Leaf(leaves[1].clone()),
+                split(1, -0.5, 5, 6),
+                Node::Leaf(leaves[2].clone()),
+                Node::Leaf(leaves[3].clone()),
+            ],
+            output,
+            weight: 1.0,
+        }
+    }
+
+    fn ints(v: &serde_json::Value) -> Vec<i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_i64().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn numbers_nodes_as_xgboost_does() {
+        let mut e = model(Transform::Identity, 0.5);
+        e.trees = vec![depth_first_tree(
+            Some(0),
+            &[vec![1.0], vec![2.0], vec![3.0], vec![4.0]],
+        )];
+        e.feature_names = None;
+        let text = write(&e, &Extras::default()).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let tree = &doc["learner"]["gradient_booster"]["model"]["trees"][0];
+        let left = ints(&tree["left_children"]);
+        let right = ints(&tree["right_children"]);
+        let parents = ints(&tree["parents"]);
+        assert_eq!(left, [1, 3, 5, -1, -1, -1, -1]);
+        let mut next_child = 1;
+        for j in 0..left.len() {
+            if left[j] == -1 {
+                assert_eq!(right[j], -1, "node {j}");
+                continue;
+            }
+            // Children adjacent, numbered in breadth-first order, after their parent.
+            assert_eq!(right[j], left[j] + 1, "node {j}");
+            assert_eq!(left[j], next_child, "node {j}");
+            assert!(left[j] > j as i64);
+            assert_eq!(parents[left[j] as usize], j as i64);
+            assert_eq!(parents[right[j] as usize], j as i64);
+            next_child += 2;
+        }
+        assert_eq!(parents[0], 2147483647);
+        // Leaves moved with their nodes: the model predicts what the IR does.
+        let back = xgboost::from_json_bytes(text.as_bytes()).unwrap();
+        for row in [[0.0f32, 1.0], [0.0, 2.0], [1.0, -1.0], [1.0, 0.0]] {
+            assert_eq!(back.margin_reference(&row), e.margin_reference(&row));
+        }
+    }
+
+    #[test]
+    fn converts_forests_and_vector_leaves() {
+        let probes = [
+            [0.0f32, 1.5],
+            [0.5, 1.5],
+            [0.5, -0.5],
+            [0.4999, 1.4999],
+            [1.0, -0.6],
+            [f32::NAN, 0.0],
+        ];
+        // A regression forest: `x <= t`, averaged, f64 leaves.
+        let mut forest = model(Transform::Identity, 0.0);
+        forest.compare = Compare::LessEqual;
+        forest.precision = Precision::F64;
+        forest.aggregate = Aggregate::Mean { divisor: 3.0 };
+        forest.trees = (0..3)
+            .map(|i| {
+                let a = i as f64 * 0.1;
+                depth_first_tree(None, &[vec![a], vec![1.0 + a], vec![2.0], vec![3.0 - a]])
+            })
+            .collect();
+        // A three-class softmax model whose trees add to every class (a stack's) next to one scalar tree.
+        let mut multi = forest.clone();
+        multi.n_outputs = 3;
+        multi.base_margin = vec![0.1, 0.2, 0.3];
+        multi.transform = Transform::Softmax;
+        multi.aggregate = Aggregate::Sum;
+        multi.trees = vec![
+            depth_first_tree(
+                None,
+                &[
+                    vec![1.0, 2.0, 3.0],
+                    vec![0.5, 0.25, 0.125],
+                    vec![-1.0, 0.0, 1.0],
+                    vec![0.3, 0.2, 0.1],
+                ],
+            ),
+            depth_first_tree(Some(2), &[vec![1.0], vec![2.0], vec![3.0], vec![4.0]]),
+        ];
+        multi.trees[1].weight = 0.5;
+        for e in [forest, multi] {
+            let x = to_xgboost_semantics(&e).unwrap();
+            let text = write(&x, &Extras::default()).unwrap();
+            let back = xgboost::from_json_bytes(text.as_bytes()).unwrap();
+            for row in probes {
+                let want = e.margin_reference(&row);
+                for got in [x.margin_reference(&row), back.margin_reference(&row)] {
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!(
+                            (g - w).abs() <= 1e-6 * w.abs().max(1.0),
+                            "{row:?}: {got:?} vs {want:?}"
+                        );
+                    }
+                }
+            }
+            if e.n_outputs == 3 {
+                // Rounds of three, class order, the missing class-2 partner padded with a zero leaf.
+                let outs: Vec<_> = x.trees.iter().map(|t| t.output).collect();
+                assert_eq!(outs, [Some(0), Some(1), Some(2), Some(0), Some(1), Some(2)]);
+                assert_eq!(x.trees[3].nodes, vec![Node::Leaf(vec![0.0])]);
+            }
+        }
+        // Class probabilities summed without a link cannot be written.
+        let mut probs = model(Transform::Identity, 0.0);
+        probs.n_outputs = 2;
+        probs.base_margin = vec![0.0, 0.0];
+        let err = to_xgboost_semantics(&probs).unwrap_err().to_string();
+        assert!(err.contains("softmax"), "{err}");
     }
 
     #[test]

@@ -386,6 +386,9 @@ pub fn run(req: &TrainRequest) -> CliResult {
         s.node_bytes,
         s.worst_case_visits
     );
+    if let Some(path) = &req.hist.xgboost_json {
+        super::output::write_xgboost_json(path, &ensemble, &data, valid.as_ref())?;
+    }
     print_top_features(&data.schema.feature_names, &model.feature_importances(), "");
     super::report::run::Run {
         req,
@@ -442,7 +445,7 @@ pub(crate) fn train_forest(
     Ok(forest?)
 }
 
-fn threads_used(threads: Option<usize>, forest: bool) -> usize {
+pub(crate) fn threads_used(threads: Option<usize>, forest: bool) -> usize {
     if !forest {
         return 1;
     }

@@ -1,13 +1,14 @@
 //! What `emkern train` writes once a model is trained, for every algorithm: the `.emk` blob (with the class
 //! names of a classifier in its metadata, so `emkern eval` needs no `--classes`), and on request a Rust source
-//! (`--rust`) and a C header (`--c-header`) that embed the same bytes in firmware.
+//! (`--rust`) and a C header (`--c-header`) that embed the same bytes in firmware, and an XGBoost JSON model
+//! (`--xgboost-json`).
 
 use std::path::Path;
 
 use super::cli::TrainRequest;
 use super::dataset::Dataset;
 use crate::export::blob::{self, BlobMetadata};
-use crate::export::source;
+use crate::export::{source, xgboost_json};
 use crate::ir::Ensemble;
 
 /// Writes `ensemble` (trained on `data`) to `req.output` and to the source files `req` asks for; returns the blob.
@@ -54,4 +55,36 @@ pub fn source_name(output: &Path) -> String {
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Writes `e` (trained on `data`) as an XGBoost 3.x JSON model to `path` (`--xgboost-json`), through
+/// [`xgboost_json::to_xgboost_semantics`], and prints how far the written model's predictions are from the
+/// blob's on the training (and validation) rows: only the f32 rounding of leaves and sums differs.
+pub fn write_xgboost_json(
+    path: &Path,
+    e: &Ensemble,
+    data: &Dataset,
+    valid: Option<&Dataset>,
+) -> Result<(), String> {
+    let x = xgboost_json::to_xgboost_semantics(e).map_err(|m| format!("--xgboost-json: {m}"))?;
+    let json =
+        xgboost_json::write(&x, &Default::default()).map_err(|m| format!("--xgboost-json: {m}"))?;
+    write_file(path, json.as_bytes())?;
+    let mut worst = 0.0f64;
+    for d in std::iter::once(data).chain(valid) {
+        for r in 0..d.n_rows {
+            let row = d.row(r);
+            let a = e.transform_reference(&e.margin_reference(&row));
+            let b = x.transform_reference(&x.margin_reference(&row));
+            for (a, b) in a.iter().zip(&b) {
+                worst = worst.max((a - b).abs() / a.abs().max(1.0));
+            }
+        }
+    }
+    println!(
+        "  xgboost   {} (XGBoost 3.x JSON, {} trees; f32 leaves: max relative difference to the blob {worst:.1e})",
+        path.display(),
+        x.trees.len()
+    );
+    Ok(())
 }

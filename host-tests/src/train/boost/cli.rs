@@ -237,6 +237,9 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         s.node_bytes,
         s.worst_case_visits
     );
+    if let Some(path) = &req.hist.xgboost_json {
+        crate::train::output::write_xgboost_json(path, &ensemble, data, valid)?;
+    }
     super::super::cli::print_top_features(
         &data.schema.feature_names,
         &model.feature_importances(),

@@ -2,7 +2,8 @@
 //!
 //! The trainer first trains the model it was asked for (the *unconstrained* model), then looks for the best model
 //! derived from it whose `.emk` blob takes at most `N` bytes. Sizes are exact, not estimated: [`size`] computes
-//! the writer's layout byte for byte. The candidates depend on the algorithm:
+//! the writer's layout byte for byte, and the search leaves room for the class names a classifier's blob stores
+//! after the model ([`crate::export::blob::BlobMetadata::model_budget`]). The candidates depend on the algorithm:
 //!
 //! - **boosting** (adaboost, gbdt, hist-gbdt): every prefix of the rounds. A boosted model's first `k` rounds are a
 //!   valid model (what scikit-learn's `staged_predict` and XGBoost's `iteration_range` evaluate); gradient and

@@ -73,34 +73,26 @@ pub fn fit<M: Shrink>(
     if let Some(t) = req.threads.filter(|&t| t > 0) {
         pool = pool.num_threads(t);
     }
-    // The blob also carries the class names (a metadata section after the model, 8-aligned): the search gets
-    // the budget less the section and its largest padding.
+    // The blob carries a classifier's class names after the model: the search sizes the model alone, within
+    // what the names leave of the budget.
     let meta = crate::train::output::metadata(data);
-    let meta_len = meta.encode()?.len();
-    let overhead = if meta_len == 0 { 0 } else { meta_len + 7 };
+    let model_budget = meta.model_budget(budget)?.unwrap_or(0);
     let fitted = pool.build()?.install(|| {
-        fit_to_budget(
-            &model,
-            budget.saturating_sub(overhead),
-            &sel,
-            &to_ir,
-            &|done, of| {
-                bar.set_length(of as u64);
-                bar.set_position(done as u64);
-            },
-        )
+        fit_to_budget(&model, model_budget, &sel, &to_ir, &|done, of| {
+            bar.set_length(of as u64);
+            bar.set_position(done as u64);
+        })
     });
     bar.finish_and_clear();
-    let with_meta = |bytes: usize| match meta_len {
-        0 => bytes,
-        _ => bytes.next_multiple_of(8) + meta_len,
+    let f = match fitted {
+        Ok(f) => f,
+        Err(mut e) => {
+            e.budget = budget;
+            e.smallest = meta.blob_bytes(e.smallest)?;
+            e.unconstrained = meta.blob_bytes(e.unconstrained)?;
+            return Err(e.into());
+        }
     };
-    let f = fitted.map_err(|mut e| {
-        e.budget = budget;
-        e.smallest = with_meta(e.smallest);
-        e.unconstrained = with_meta(e.unconstrained);
-        e
-    })?;
     let full_bytes = blob::write_with_metadata(&to_ir(&model), &meta)?;
     let fitted_bytes = blob::write_with_metadata(&f.ensemble, &meta)?;
     if fitted_bytes.len() > budget {

@@ -71,7 +71,8 @@ pub struct HistArgs {
     /// hist-gbdt: most categories a partition split considers (default 64).
     #[arg(long)]
     pub max_cat_threshold: Option<u32>,
-    /// hist-gbdt: also write the model as XGBoost 3.x JSON here.
+    /// Also write the model as XGBoost 3.x JSON here: hist-gbdt, gbdt, adaboost (classification), stack,
+    /// and regression cart, rf and extra-trees (a forest's class probabilities have no XGBoost objective).
     #[arg(long)]
     pub xgboost_json: Option<PathBuf>,
 }
@@ -127,7 +128,6 @@ impl HistArgs {
         add("--base-score", self.base_score.is_some());
         add("--max-cat-to-onehot", self.max_cat_to_onehot.is_some());
         add("--max-cat-threshold", self.max_cat_threshold.is_some());
-        add("--xgboost-json", self.xgboost_json.is_some());
         v
     }
 }

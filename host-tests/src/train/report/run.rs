@@ -11,6 +11,39 @@ use crate::train::dataset::{Dataset, Task};
 use crate::train::hist::HistBooster;
 use crate::train::model::TrainedModel;
 
+/// What a stack's report shows besides a [`Run`]'s facts (`emkern train --algo stack`).
+#[derive(Clone, Debug, Default)]
+pub struct StackReport {
+    /// The bases, comma-separated, in order.
+    pub bases: String,
+    /// The cross-validation: folds, stratification, seed.
+    pub cv: String,
+    /// The meta-model and how it was fitted.
+    pub meta_model: String,
+    /// The meta-model's weights, one line per margin.
+    pub meta_weights: Vec<String>,
+    /// Each base's share of the meta-model's margin (`rf 0.620, hist-gbdt 0.380`).
+    pub base_shares: String,
+    /// Base models fitted (folds and the refits on all rows).
+    pub base_fits: usize,
+    /// Trees in the exported model.
+    pub trees: usize,
+    /// Nodes (splits and leaves) in the exported model.
+    pub nodes: usize,
+    /// Each base's metric lines as printed, labelled `oof (rf)`, `train (rf)`, `valid (rf)`.
+    pub base_rows: Vec<(String, String)>,
+    /// The stacked model's feature importances (see the stack's `feature_importances`).
+    pub importances: Vec<f64>,
+}
+
+/// Why a stack's report has no curve.
+pub const STACK_NO_CURVE: &str = "No training curve: a stack is not grown in stages. Each base is fitted whole \
+     (on every fold's complement, then on all rows) and the meta-model in one solve, so there is no round, tree or \
+     depth count along which the stack's metric could be drawn. The table lists each base's metrics (out-of-fold \
+     on the training rows; refitted on all rows, on the training and validation rows) next to the stack's. The \
+     importances are the bases' own (impurity decrease, or gain for hist-gbdt) weighted by each base's share of \
+     the meta-model's margin (|weight| × standard deviation of its out-of-fold inputs), normalized to sum to 1.";
+
 /// A finished training run, as the command line saw it.
 #[derive(Clone, Debug)]
 pub struct Run<'a> {
@@ -116,6 +149,47 @@ impl Run<'_> {
         )
     }
 
+    /// The report of a stack, when asked for: the stack's facts and meta weights, the stack's and every base's
+    /// metrics, no curve (see [`STACK_NO_CURVE`]), the stacked importances.
+    pub fn stack(self, s: &StackReport) -> Result<(), String> {
+        let Some(path) = &self.req.report else {
+            return Ok(());
+        };
+        let mut r = self.start();
+        r.fact("bases", &s.bases);
+        r.fact("cross-validation", &s.cv);
+        r.fact("meta-model", &s.meta_model);
+        let many = s.meta_weights.len() > 1;
+        for (o, w) in s.meta_weights.iter().enumerate() {
+            // A multi-class line starts `margin o: `, which the fact's name says instead.
+            let w = w
+                .split_once(": ")
+                .filter(|_| many)
+                .map_or(w.as_str(), |(_, w)| w);
+            if many {
+                r.fact(&format!("meta weights (margin {o})"), w);
+            } else {
+                r.fact("meta weights", w);
+            }
+        }
+        r.fact("base shares of the meta margin", &s.base_shares);
+        r.fact("base fits", s.base_fits);
+        r.fact("trees", s.trees);
+        r.fact("nodes", s.nodes);
+        let curves = staged::Curves {
+            charts: Vec::new(),
+            notes: vec![STACK_NO_CURVE.to_string()],
+        };
+        self.finish_with(
+            path,
+            r,
+            curves,
+            "bases' importances × meta share",
+            &s.importances,
+            &s.base_rows,
+        )
+    }
+
     /// Writes the report of a model made of `trees`.
     fn write(
         &self,
@@ -149,10 +223,23 @@ impl Run<'_> {
     fn finish(
         &self,
         path: &Path,
+        r: ReportData,
+        curves: staged::Curves,
+        measure: &str,
+        importances: &[f64],
+    ) -> Result<(), String> {
+        self.finish_with(path, r, curves, measure, importances, &[])
+    }
+
+    /// [`Self::finish`], with metric rows (`(split, printed line)`) after the run's own.
+    fn finish_with(
+        &self,
+        path: &Path,
         mut r: ReportData,
         curves: staged::Curves,
         measure: &str,
         importances: &[f64],
+        extra_rows: &[(String, String)],
     ) -> Result<(), String> {
         match &self.blob {
             Ok((file, bytes)) => r.fact("blob", format!("{file}: {bytes} bytes")),
@@ -161,6 +248,9 @@ impl Run<'_> {
         r.fact("training time", format!("{:.3} s", self.seconds));
         r.fact("threads", self.threads);
         for (split, line) in &self.printed {
+            r.metrics_line(split, line);
+        }
+        for (split, line) in extra_rows {
             r.metrics_line(split, line);
         }
         r.charts = curves.charts;

@@ -187,6 +187,16 @@ pub fn unused_flags(req: &TrainRequest, bases: &[Algo]) -> Vec<String> {
 
 /// Trains base `algo` on `data` with `req` (from [`request_for`]) and returns its exported form.
 pub fn train(req: &TrainRequest, algo: Algo, data: &Dataset) -> Result<Ensemble, String> {
+    train_with_importances(req, algo, data).map(|(e, _)| e)
+}
+
+/// [`train`], with the base's feature importances as its trainer computes them (shares summing to 1, or all
+/// 0): impurity decrease for cart, the forests and scikit-learn-style boosting, total gain for hist-gbdt.
+pub fn train_with_importances(
+    req: &TrainRequest,
+    algo: Algo,
+    data: &Dataset,
+) -> Result<(Ensemble, Vec<f64>), String> {
     let task = data.task();
     let names = Some(data.schema.feature_names.clone());
     let err = |e: &dyn std::fmt::Display| format!("base {}: {e}", name(algo));
@@ -200,34 +210,43 @@ pub fn train(req: &TrainRequest, algo: Algo, data: &Dataset) -> Result<Ensemble,
         Algo::Cart => {
             let mut p = req.tree_params(task, false).map_err(|e| err(&e))?;
             p.splitter = SplitStrategy::Best;
-            let t = DecisionTree::train(data, &p, req.seed).map_err(|e| err(&e))?;
-            Ok(TrainedModel::Tree(t).to_ensemble(data, &source("decision tree")))
+            let t =
+                TrainedModel::Tree(DecisionTree::train(data, &p, req.seed).map_err(|e| err(&e))?);
+            Ok((
+                t.to_ensemble(data, &source("decision tree")),
+                t.feature_importances(),
+            ))
         }
         Algo::Rf | Algo::ExtraTrees => {
             let p = req.tree_params(task, true).map_err(|e| err(&e))?;
-            let f = train_forest(req, data, &p).map_err(|e| err(&e))?;
-            Ok(TrainedModel::Forest(f).to_ensemble(data, &source(algo.name())))
+            let f = TrainedModel::Forest(train_forest(req, data, &p).map_err(|e| err(&e))?);
+            Ok((
+                f.to_ensemble(data, &source(algo.name())),
+                f.feature_importances(),
+            ))
         }
         Algo::Adaboost => {
             let seed = boost_seed(req)?;
             let (p, describe) = adaboost_params(req, task, seed).map_err(|e| err(&e))?;
-            let m = AdaBoost::train(data, &p, &mut |_| {}).map_err(|e| err(&e))?;
-            Boosted::AdaBoost(m)
+            let m = Boosted::AdaBoost(AdaBoost::train(data, &p, &mut |_| {}).map_err(|e| err(&e))?);
+            let e = m
                 .to_ensemble(names, &source(&describe))
-                .map_err(|e| err(&e))
+                .map_err(|e| err(&e))?;
+            Ok((e, m.feature_importances()))
         }
         Algo::Gbdt => {
             let seed = boost_seed(req)?;
             let (p, describe) = gbdt_params(req, task, seed).map_err(|e| err(&e))?;
-            let m = Gbdt::train(data, &p, None, &mut |_| {}).map_err(|e| err(&e))?;
-            Boosted::Gbdt(m)
+            let m = Boosted::Gbdt(Gbdt::train(data, &p, None, &mut |_| {}).map_err(|e| err(&e))?);
+            let e = m
                 .to_ensemble(names, &source(&describe))
-                .map_err(|e| err(&e))
+                .map_err(|e| err(&e))?;
+            Ok((e, m.feature_importances()))
         }
         Algo::HistGbdt => {
             let p = crate::train::hist::cli::params(req).map_err(|e| err(&e))?;
             let m = HistBooster::train(data, None, &p, &|_| {}).map_err(|e| err(&e))?;
-            Ok(m.to_ensemble())
+            Ok((m.to_ensemble(), m.feature_importances()))
         }
         Algo::Stack => Err("a stack cannot be a base of a stack".into()),
     }

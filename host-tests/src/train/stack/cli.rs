@@ -2,17 +2,16 @@
 //! out-of-fold outputs, refits the bases on all rows, writes the combined model as one `.emk` blob, and reports
 //! each base's metrics next to the stack's (computed by the `no_std` core from the exported blobs).
 
-use std::path::Path;
 use std::time::Instant;
 
 use emkern::forest::Forest as CoreForest;
 
 use super::base::{self, name};
-use super::combine::{self, StackBase, less_equal_as_less};
+use super::combine::{self, StackBase};
 use super::folds;
 use super::meta::{self, LinearMeta};
-use crate::export::{blob, xgboost_json};
-use crate::ir::{Compare, Ensemble, Precision};
+use crate::export::blob;
+use crate::ir::Ensemble;
 use crate::train::boost::cli::metrics_line;
 use crate::train::cli::{Algo, TrainRequest};
 use crate::train::dataset::{Dataset, Task};
@@ -68,12 +67,65 @@ pub struct Stack {
     pub oof_predictions: Vec<Vec<Vec<f64>>>,
     /// The test fold of every training row.
     pub folds: Vec<usize>,
+    /// Each base's feature importances, from its trainer (see [`base::train_with_importances`]).
+    pub base_importances: Vec<Vec<f64>>,
+    /// The standard deviation of every meta-model input over the out-of-fold rows, in input order.
+    pub input_sd: Vec<f64>,
 }
 
 impl Stack {
     /// The stack's prediction for `row` computed in f64 from the bases and the meta-model.
     pub fn predict_reference(&self, row: &[f32]) -> Vec<f64> {
         combine::predict_reference(&self.bases, &self.meta, row)
+    }
+
+    /// How much of the meta-model's margin each base carries: for base `b`, the sum over the meta-model's
+    /// margins `o` and the base's inputs `i` of `|coef[o][i]| · sd_i`, where `sd_i` is the standard deviation of
+    /// input `i` over the out-of-fold rows (the spread of the margin that input moves it by: a raw coefficient
+    /// alone would depend on the input's scale, probabilities against boosting margins); divided by the total
+    /// over the bases, so the shares sum to 1 (all 0 when every weight is 0).
+    pub fn base_shares(&self) -> Vec<f64> {
+        let mut shares = Vec::with_capacity(self.bases.len());
+        let mut at = 0;
+        for b in &self.bases {
+            let n = b.map.len();
+            let s: f64 = self
+                .meta
+                .coef
+                .iter()
+                .map(|w| {
+                    (at..at + n)
+                        .map(|i| w[i].abs() * self.input_sd[i])
+                        .sum::<f64>()
+                })
+                .sum();
+            shares.push(s);
+            at += n;
+        }
+        let total: f64 = shares.iter().sum();
+        if total > 0.0 {
+            shares.iter_mut().for_each(|s| *s /= total);
+        }
+        shares
+    }
+
+    /// The stacked model's feature importances: each base's own importances (shares summing to 1: impurity
+    /// decrease, or gain for hist-gbdt) weighted by the base's [share of the meta-model's margin](Self::base_shares),
+    /// `I(f) = Σ_b share_b · I_b(f)`, normalized to sum to 1. A feature matters to the stack as much as it matters
+    /// to the bases the meta-model leans on.
+    pub fn feature_importances(&self) -> Vec<f64> {
+        let n = self.base_importances.first().map_or(0, Vec::len);
+        let mut imp = vec![0.0; n];
+        for (share, base) in self.base_shares().iter().zip(&self.base_importances) {
+            for (a, v) in imp.iter_mut().zip(base) {
+                *a += share * v;
+            }
+        }
+        let total: f64 = imp.iter().sum();
+        if total > 0.0 {
+            imp.iter_mut().for_each(|a| *a /= total);
+        }
+        imp
     }
 
     /// The combined model (see [`combine::combine`]).
@@ -98,6 +150,19 @@ pub struct StackSettings {
     /// The fold shuffle seed.
     pub seed: u32,
 }
+
+/// Why `--max-bytes` (and `--budget-metric`) are refused with `--algo stack`, and what to do instead.
+///
+/// Shrinking a fitted stack to a budget would mean shrinking its bases (fewer rounds or trees, pruned trees),
+/// but the meta-model's weights were fitted on the out-of-fold outputs of the full bases: kept as they are, they
+/// weigh models they were not fitted for; refitted, they would need out-of-fold outputs of every shrunken
+/// candidate of every base (each fold's models shrunk the same way) and one meta-model fit per combination of
+/// candidates, which this trainer does not do. The stack's size is set by its bases' flags instead.
+pub const STACK_BUDGET_REFUSED: &str = "--max-bytes does not apply to --algo stack: the meta-model's weights \
+     are fitted on the out-of-fold outputs of the full bases, so shrinking the bases after the fit would leave \
+     weights fitted for other models. Bound the stack's size through its bases instead (--n-estimators, \
+     --max-depth, --max-leaf-nodes or --max-leaves; the blob's size is printed), or train a single model with \
+     --max-bytes";
 
 /// Checks the stack flags against the data and fills in defaults.
 pub fn settings(req: &TrainRequest, data: &Dataset) -> Result<StackSettings, String> {
@@ -129,6 +194,9 @@ pub fn settings(req: &TrainRequest, data: &Dataset) -> Result<StackSettings, Str
     }
     if req.oob {
         return Err("--oob does not apply to --algo stack".into());
+    }
+    if req.max_bytes.is_some() || req.budget_metric.is_some() {
+        return Err(STACK_BUDGET_REFUSED.into());
     }
     if req.hist.early_stopping_rounds.is_some() {
         return Err(
@@ -192,15 +260,28 @@ pub fn fit(
         }
     }
     let mut bases = Vec::with_capacity(s.bases.len());
+    let mut base_importances = Vec::with_capacity(s.bases.len());
     for &algo in &s.bases {
         progress(step, total, &format!("all rows: {}", name(algo)));
         step += 1;
-        let e = base::train(&base::request_for(req, algo), algo, data)?;
+        let (e, imp) = base::train_with_importances(&base::request_for(req, algo), algo, data)?;
         bases.push(base::stack_base(algo, e, classes)?);
+        base_importances.push(imp);
     }
     progress(step, total, "meta-model");
     let p: usize = bases.iter().map(|b| b.map.len()).sum();
     let x: Vec<f64> = oof_inputs.into_iter().flatten().flatten().collect();
+    let input_sd: Vec<f64> = (0..p)
+        .map(|i| {
+            let n = data.n_rows.max(1) as f64;
+            let mean = (0..data.n_rows).map(|r| x[r * p + i]).sum::<f64>() / n;
+            ((0..data.n_rows)
+                .map(|r| (x[r * p + i] - mean).powi(2))
+                .sum::<f64>()
+                / n)
+                .sqrt()
+        })
+        .collect();
     let w = data.weights.as_deref();
     let meta = match data.task() {
         Task::Classification => {
@@ -214,6 +295,8 @@ pub fn fit(
         meta,
         oof_predictions,
         folds: fold,
+        base_importances,
+        input_sd,
     })
 }
 
@@ -315,7 +398,10 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         "  trained   {} base fits in {seconds:.3} s; {meta_fit}",
         s.bases.len() * (s.cv + 1),
     );
-    println!("  bases     (oof: out-of-fold on the training rows; valid: refitted on all rows)");
+    println!(
+        "  bases     (oof: out-of-fold on the training rows; train, valid: refitted on all rows)"
+    );
+    let mut base_rows = Vec::new();
     for (b, sb) in stack.bases.iter().enumerate() {
         let oof = &stack.oof_predictions[b];
         let mut i = 0;
@@ -324,12 +410,17 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             oof[i - 1].clone()
         });
         println!("    {:<11} oof   {line}", sb.name);
+        base_rows.push((format!("oof ({})", sb.name), line));
+        let b_bytes = blob::write(&sb.ensemble)?;
+        let b_core = CoreForest::new(&b_bytes)
+            .map_err(|e| format!("base {}: the exported blob does not load: {e}", sb.name))?;
+        let line = metrics_line(data, |row| core_predict(&b_core, row));
+        println!("    {:<11} train {line}", "");
+        base_rows.push((format!("train ({})", sb.name), line));
         if let Some(v) = valid {
-            let b_bytes = blob::write(&sb.ensemble)?;
-            let b_core = CoreForest::new(&b_bytes)
-                .map_err(|e| format!("base {}: the exported blob does not load: {e}", sb.name))?;
             let line = metrics_line(v, |row| core_predict(&b_core, row));
             println!("    {:<11} valid {line}", "");
+            base_rows.push((format!("valid ({})", sb.name), line));
         }
     }
     print_meta(&stack);
@@ -343,9 +434,11 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             got
         })
     };
-    println!("  train     {}", scored(data));
+    let mut printed = vec![("train", scored(data))];
+    println!("  train     {}", printed[0].1);
     if let Some(v) = valid {
-        println!("  valid     {}", scored(v));
+        printed.push(("valid", scored(v)));
+        println!("  valid     {}", printed[1].1);
     }
     println!(
         "  core      max |core − meta(bases)| / max(1, |meta(bases)|) = {worst:.1e} over the {} rows (f32 \
@@ -368,8 +461,66 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         sum.worst_case_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
-        write_xgboost_json(&ensemble, path, data, valid)?;
+        crate::train::output::write_xgboost_json(path, &ensemble, data, valid)?;
     }
+    let importances = stack.feature_importances();
+    crate::train::cli::print_top_features(
+        &data.schema.feature_names,
+        &importances,
+        " (the bases' importances weighted by their share of the meta-model's margin)",
+    );
+    let shares = stack.base_shares();
+    let report = crate::train::report::run::StackReport {
+        bases: s
+            .bases
+            .iter()
+            .map(|a| name(*a))
+            .collect::<Vec<_>>()
+            .join(", "),
+        cv: format!(
+            "{} folds{}, fold seed {}",
+            s.cv,
+            if task == Task::Classification {
+                ", stratified"
+            } else {
+                ""
+            },
+            s.seed
+        ),
+        meta_model: format!(
+            "{meta_name}, fitted {}",
+            meta_fit.trim_start_matches("meta-model ")
+        ),
+        meta_weights: meta_lines(&stack),
+        base_shares: stack
+            .bases
+            .iter()
+            .zip(&shares)
+            .map(|(b, s)| format!("{} {s:.3}", b.name))
+            .collect::<Vec<_>>()
+            .join(", "),
+        base_fits: s.bases.len() * (s.cv + 1),
+        trees: sum.trees,
+        nodes: sum.nodes + sum.leaves,
+        base_rows,
+        importances,
+    };
+    crate::train::report::run::Run {
+        req,
+        data,
+        valid,
+        parameters: source.clone(),
+        seconds,
+        threads: crate::train::cli::threads_used(
+            req.threads,
+            s.bases
+                .iter()
+                .any(|a| matches!(a, Algo::Rf | Algo::ExtraTrees)),
+        ),
+        blob: Ok((req.output.display().to_string(), sum.blob_bytes)),
+        printed,
+    }
+    .stack(&report)?;
     Ok(())
 }
 
@@ -380,135 +531,105 @@ fn core_predict(core: &CoreForest, row: &[f32]) -> Vec<f64> {
     out.iter().map(|&v| v as f64).collect()
 }
 
-/// Prints the meta-model's weights, one line per margin.
-fn print_meta(stack: &Stack) {
+/// The meta-model's weights, one line per margin: `intercept +0.1234; rf 1 +2.0000, …`, prefixed by
+/// `margin o: ` when there are several.
+fn meta_lines(stack: &Stack) -> Vec<String> {
     let labels: Vec<String> = stack
         .bases
         .iter()
         .flat_map(|b| b.inputs.iter().map(move |i| format!("{} {i}", b.name)))
         .collect();
     let n = stack.meta.coef.len();
-    for (o, (w, c)) in stack
+    stack
         .meta
         .coef
         .iter()
         .zip(&stack.meta.intercept)
         .enumerate()
-    {
-        let terms: Vec<String> = labels
-            .iter()
-            .zip(w)
-            .map(|(l, w)| format!("{l} {w:+.4}"))
-            .collect();
-        println!(
-            "  meta      {}intercept {c:+.4}; {}",
-            if n > 1 {
-                format!("margin {o}: ")
-            } else {
-                String::new()
-            },
-            terms.join(", ")
-        );
-    }
-}
-
-/// `tree` renumbered breadth-first, every split's children adjacent (`right = left + 1`), as XGBoost numbers its
-/// own trees: XGBoost's predictor finds a right child as the left child plus one below the top levels, so
-/// scikit-learn's depth-first numbering (right children far from their left siblings) is read wrongly by it.
-fn breadth_first(tree: &crate::ir::Tree) -> crate::ir::Tree {
-    use crate::ir::Node;
-    let mut order = vec![0usize];
-    let mut new_of = vec![usize::MAX; tree.nodes.len()];
-    new_of[0] = 0;
-    let mut i = 0;
-    while i < order.len() {
-        if let Node::Split(s) = &tree.nodes[order[i]] {
-            for c in [s.left, s.right] {
-                new_of[c] = order.len();
-                order.push(c);
-            }
-        }
-        i += 1;
-    }
-    let nodes = order
-        .iter()
-        .map(|&old| {
-            let mut n = tree.nodes[old].clone();
-            if let Node::Split(s) = &mut n {
-                s.left = new_of[s.left];
-                s.right = new_of[s.right];
-            }
-            n
+        .map(|(o, (w, c))| {
+            let terms: Vec<String> = labels
+                .iter()
+                .zip(w)
+                .map(|(l, w)| format!("{l} {w:+.4}"))
+                .collect();
+            format!(
+                "{}intercept {c:+.4}; {}",
+                if n > 1 {
+                    format!("margin {o}: ")
+                } else {
+                    String::new()
+                },
+                terms.join(", ")
+            )
         })
-        .collect();
-    crate::ir::Tree {
-        nodes,
-        output: tree.output,
-        weight: tree.weight,
+        .collect()
+}
+
+/// Prints the meta-model's weights, one line per margin.
+fn print_meta(stack: &Stack) {
+    for line in meta_lines(stack) {
+        println!("  meta      {line}");
     }
 }
 
-/// The stack in XGBoost's semantics (`x < t` on the equivalent f32 thresholds, f32 leaves and base margin),
-/// when it has one margin, its trees numbered as XGBoost numbers them. Only the rounding of leaves and base
-/// margin to f32 (and XGBoost's f32 sums) changes its predictions.
-pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, String> {
-    if e.n_outputs != 1 {
-        return Err(format!(
-            "a multi-class stack has {}-value vector leaves (every tree adds to every class margin), which \
-             XGBoost's JSON model format cannot hold; the .emk blob is the exported model",
-            e.n_outputs
-        ));
-    }
-    let mut x = e.clone();
-    if x.compare == Compare::LessEqual {
-        for t in &mut x.trees {
-            for n in &mut t.nodes {
-                if let crate::ir::Node::Split(sp) = n
-                    && let crate::ir::Test::Numeric(th) = &mut sp.test
-                {
-                    *th = less_equal_as_less(*th);
-                }
-            }
-        }
-        x.compare = Compare::Less;
-    }
-    for t in &mut x.trees {
-        *t = breadth_first(t);
-        for n in &mut t.nodes {
-            if let crate::ir::Node::Leaf(v) = n {
-                v.iter_mut().for_each(|a| *a = *a as f32 as f64);
-            }
-        }
-    }
-    x.base_margin.iter_mut().for_each(|m| *m = *m as f32 as f64);
-    x.precision = Precision::F32;
-    Ok(x)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Aggregate, Compare, Node, Precision, Transform, Tree};
+    use crate::train::stack::meta::Link;
 
-fn write_xgboost_json(
-    e: &Ensemble,
-    path: &Path,
-    data: &Dataset,
-    valid: Option<&Dataset>,
-) -> Result<(), String> {
-    let x = to_xgboost_semantics(e).map_err(|m| format!("--xgboost-json: {m}"))?;
-    let json =
-        xgboost_json::write(&x, &Default::default()).map_err(|m| format!("--xgboost-json: {m}"))?;
-    std::fs::write(path, json).map_err(|m| format!("{}: {m}", path.display()))?;
-    let mut worst = 0.0f64;
-    for d in std::iter::once(data).chain(valid) {
-        for r in 0..d.n_rows {
-            let row = d.row(r);
-            let a = e.transform_reference(&e.margin_reference(&row));
-            let b = x.transform_reference(&x.margin_reference(&row));
-            for (a, b) in a.iter().zip(&b) {
-                worst = worst.max((a - b).abs() / a.abs().max(1.0));
-            }
+    fn base(name: &str, inputs: usize) -> StackBase {
+        StackBase {
+            name: name.into(),
+            ensemble: Ensemble {
+                n_features: 3,
+                n_outputs: 1,
+                trees: vec![Tree {
+                    nodes: vec![Node::Leaf(vec![0.0])],
+                    output: Some(0),
+                    weight: 1.0,
+                }],
+                base_margin: vec![0.0],
+                compare: Compare::LessEqual,
+                aggregate: Aggregate::Sum,
+                transform: Transform::Identity,
+                precision: Precision::F64,
+                feature_names: None,
+                source: String::new(),
+            },
+            map: vec![vec![1.0]; inputs],
+            inputs: (0..inputs).map(|i| i.to_string()).collect(),
         }
     }
-    println!(
-        "  xgboost   {} (XGBoost 3.x JSON; f32 leaves: max relative difference to the blob {worst:.1e})",
-        path.display()
-    );
-    Ok(())
+
+    #[test]
+    fn importances_weigh_bases_by_their_share_of_the_margin() {
+        // Base a: one input, weight −2 (sign ignored), spread 0.5 → 1. Base b: two inputs over two margins,
+        // |w|·sd = (1·1 + 0·4) + (0.5·1 + 0.5·4) = 3.5, so shares 1/4.5 and 3.5/4.5.
+        let stack = Stack {
+            bases: vec![base("a", 1), base("b", 2)],
+            meta: LinearMeta {
+                coef: vec![vec![-2.0, 1.0, 0.0], vec![0.0, -0.5, 0.5]],
+                intercept: vec![0.0, 0.0],
+                link: Link::Softmax,
+                iterations: 0,
+            },
+            oof_predictions: Vec::new(),
+            folds: Vec::new(),
+            base_importances: vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.25, 0.75]],
+            input_sd: vec![0.5, 1.0, 4.0],
+        };
+        let shares = stack.base_shares();
+        assert!((shares[0] - 1.0 / 4.5).abs() < 1e-15 && (shares[1] - 3.5 / 4.5).abs() < 1e-15);
+        let imp = stack.feature_importances();
+        let want = [1.0 / 4.5, 3.5 / 4.5 * 0.25, 3.5 / 4.5 * 0.75];
+        for (g, w) in imp.iter().zip(want) {
+            assert!((g - w).abs() < 1e-15, "{imp:?}");
+        }
+        // No weight at all: every share and importance is 0, not NaN.
+        let mut flat = stack.clone();
+        flat.meta.coef = vec![vec![0.0; 3]; 2];
+        assert_eq!(flat.base_shares(), [0.0, 0.0]);
+        assert_eq!(flat.feature_importances(), [0.0, 0.0, 0.0]);
+    }
 }

@@ -17,7 +17,7 @@
 //! differently (scikit-learn's `x ≤ t`, XGBoost's `x < t`) are put on `x ≤ t`: for an f32 input `x`,
 //! `x < t ⇔ x ≤ t′` with `t′` the largest f32 below the smallest f32 `≥ t`, exactly.
 
-use crate::export::blob::{f32_round_down, f32_round_up};
+use crate::export::blob::f32_round_up;
 use crate::ir::{Aggregate, Compare, Ensemble, Node, Precision, Test, Transform, Tree};
 
 use super::meta::{LinearMeta, Link};
@@ -75,15 +75,7 @@ pub fn less_as_less_equal(t: f64) -> f64 {
     f32_below(f32_round_up(t)) as f64
 }
 
-/// The threshold `t′` with `x < t′ ⇔ x ≤ t` for every f32 `x` (`t` not NaN): XGBoost's comparison.
-pub fn less_equal_as_less(t: f64) -> f64 {
-    let d = f32_round_down(t);
-    if d == f32::INFINITY {
-        d as f64
-    } else {
-        d.next_up() as f64
-    }
-}
+pub use crate::export::blob::less_equal_as_less;
 
 /// Multiplies every leaf value by `a`; linear leaves scale their constant, coefficients and missing value.
 fn scale_scalar_tree(tree: &Tree, a: f64) -> Tree {
