@@ -157,6 +157,12 @@ impl Simd {
         dispatch!(self, k => k.exp_in_place(x))
     }
 
+    /// See [`Kernels::exp_shifted_sum`].
+    #[inline]
+    pub fn exp_shifted_sum(self, shift: f32, x: &mut [f32]) -> f32 {
+        dispatch!(self, k => k.exp_shifted_sum(shift, x))
+    }
+
     /// See [`Kernels::f16_to_f32`].
     #[inline]
     pub fn f16_to_f32(self, src: &[f16], dst: &mut [f32]) {

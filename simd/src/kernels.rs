@@ -62,6 +62,20 @@ pub trait Kernels: Copy + Sealed {
     /// [`Kernels::exp`] in place.
     fn exp_in_place(self, x: &mut [f32]);
 
+    /// The softmax step: `x[i] = e^(x[i] − shift)` in place, returning `Σ x[i]` (of the results).
+    ///
+    /// Each result is bit for bit this level's [`Kernels::exp`] of the rounded difference `x[i] − shift`, so
+    /// `(−inf) − shift` gives exactly 0 for a finite shift. The sum is accumulated in f32 with level-specific
+    /// partial sums, with [`Kernels::sum`]'s error bound. The default does the three passes (subtract,
+    /// [`Kernels::exp_in_place`], [`Kernels::sum`]); the x86 levels fuse them into one.
+    fn exp_shifted_sum(self, shift: f32, x: &mut [f32]) -> f32 {
+        for v in x.iter_mut() {
+            *v -= shift;
+        }
+        self.exp_in_place(x);
+        self.sum(x)
+    }
+
     /// Widens IEEE binary16 to f32 over `min(src.len(), dst.len())` elements. Exact; NaN stays NaN.
     fn f16_to_f32(self, src: &[f16], dst: &mut [f32]);
 

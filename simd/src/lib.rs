@@ -99,6 +99,13 @@ pub fn exp_in_place(x: &mut [f32]) {
     Simd::best().exp_in_place(x)
 }
 
+/// `x[i] = e^(x[i] − shift)` in place, returning the sum of the results (the softmax step). See
+/// [`Kernels::exp_shifted_sum`].
+#[inline]
+pub fn exp_shifted_sum(shift: f32, x: &mut [f32]) -> f32 {
+    Simd::best().exp_shifted_sum(shift, x)
+}
+
 /// Widens IEEE binary16 to f32 (exact) over the common prefix.
 #[inline]
 pub fn f16_to_f32(src: &[f16], dst: &mut [f32]) {

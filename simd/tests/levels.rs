@@ -212,6 +212,27 @@ proptest! {
     }
 
     #[test]
+    fn exp_shifted_sum_is_exp_of_the_difference_and_its_sum(
+        (x, off) in vec_with_offset(prop_oneof![6 => -60.0f32..20.0, 1 => mixed(), 1 => Just(f32::NEG_INFINITY)], 0..600),
+        shift in prop_oneof![4 => -20.0f32..40.0, 1 => mixed()],
+    ) {
+        let x = &x[off..];
+        for simd in levels() {
+            // The composition this primitive replaces, on the same level: subtract, exp, sum.
+            let mut want: Vec<f32> = x.iter().map(|&v| v - shift).collect();
+            simd.exp_in_place(&mut want);
+            let mut got = x.to_vec();
+            let total = simd.exp_shifted_sum(shift, &mut got);
+            for i in 0..x.len() {
+                prop_assert!(got[i].to_bits() == want[i].to_bits() || (got[i].is_nan() && want[i].is_nan()),
+                    "{}: e^({:e} - {:e}) = {:e}, exp gives {:e}", simd.level(), x[i], shift, got[i], want[i]);
+            }
+            let terms: Vec<f64> = want.iter().map(|&v| v as f64).collect();
+            check_sum(total, &terms).map_err(|e| TestCaseError::fail(format!("{}: sum: {e}", simd.level())))?;
+        }
+    }
+
+    #[test]
     fn f16_roundtrips_match_scalar((bits, off) in (0usize..1100, 0usize..4).prop_flat_map(|(n, o)| (proptest::collection::vec(any::<u32>(), n + o), Just(o)))) {
         let src: Vec<f32> = bits[off..].iter().map(|&b| f32::from_bits(b)).collect();
         let mut h_ref = vec![f16::ZERO; src.len()];

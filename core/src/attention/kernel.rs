@@ -373,11 +373,7 @@ impl<'a> Plan<'a> {
         }
         let m_old = *m;
         let m_new = if m_tile > m_old { m_tile } else { m_old };
-        for x in seen.iter_mut() {
-            *x -= m_new;
-        }
-        simd.exp_in_place(seen);
-        let tile_sum = simd.sum(seen);
+        let tile_sum = simd.exp_shifted_sum(m_new, seen);
         if m_old == f32::NEG_INFINITY {
             // Empty state: ℓ = 0 and O = 0 already.
             *l = tile_sum;

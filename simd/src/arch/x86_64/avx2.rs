@@ -512,6 +512,52 @@ unsafe fn exp_raw(src: *const f32, dst: *mut f32, n: usize) {
     }
 }
 
+/// `x[i] = e^(x[i] − shift)` for every element, and the f32 sum of the results: one pass, two pairs of
+/// accumulators for the full vectors, the tail's lanes added last.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn exp_shifted_sum_kernel(shift: f32, x: &mut [f32]) -> f32 {
+    let n = x.len();
+    let p = x.as_mut_ptr();
+    let s = _mm256_set1_ps(shift);
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut i = 0;
+    while i + 2 * W <= n {
+        // SAFETY: i + 2W ≤ n = x.len(); each store writes elements this iteration has already loaded.
+        unsafe {
+            let a = exp8(_mm256_sub_ps(_mm256_loadu_ps(p.add(i)), s));
+            let b = exp8(_mm256_sub_ps(_mm256_loadu_ps(p.add(i + W)), s));
+            _mm256_storeu_ps(p.add(i), a);
+            _mm256_storeu_ps(p.add(i + W), b);
+            acc[0] = _mm256_add_ps(acc[0], a);
+            acc[1] = _mm256_add_ps(acc[1], b);
+        }
+        i += 2 * W;
+    }
+    if i + W <= n {
+        // SAFETY: i + W ≤ n; the store writes only elements just loaded.
+        unsafe {
+            let a = exp8(_mm256_sub_ps(_mm256_loadu_ps(p.add(i)), s));
+            _mm256_storeu_ps(p.add(i), a);
+            acc[2] = _mm256_add_ps(acc[2], a);
+        }
+        i += W;
+    }
+    if i < n {
+        let lanes = first_lanes(n - i);
+        // SAFETY: i < n; the masked load reads and `store_first` writes only the first n − i (< 8) elements, the
+        // writes after the read. Lanes past the slice are zeroed before they are summed.
+        unsafe {
+            let e = exp8(_mm256_sub_ps(_mm256_maskload_ps(p.add(i), lanes), s));
+            store_first(p.add(i), e, n - i);
+            acc[3] = _mm256_and_ps(e, _mm256_castsi256_ps(lanes));
+        }
+    }
+    reduce_sum(acc)
+}
+
 /// binary16 → f32 over the common prefix.
 ///
 /// # Safety
@@ -793,6 +839,12 @@ impl Kernels for Avx2 {
         // SAFETY: the token proves AVX2, FMA and F16C; source and destination are the same `x.len()` elements,
         // which `exp_raw` allows, both derived from one mutable borrow.
         unsafe { exp_raw(p.cast_const(), p, x.len()) }
+    }
+
+    #[inline]
+    fn exp_shifted_sum(self, shift: f32, x: &mut [f32]) -> f32 {
+        // SAFETY: the token proves AVX2, FMA and F16C; the kernel stays within `x`.
+        unsafe { exp_shifted_sum_kernel(shift, x) }
     }
 
     #[inline]

@@ -144,6 +144,44 @@ unsafe fn exp_raw(src: *const f32, dst: *mut f32, n: usize) {
     }
 }
 
+/// `x[i] = e^(x[i] − shift)` for every element, and the f32 sum of the results: one pass, two accumulators for
+/// the full pairs of vectors, the masked tail last.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, BW, VL, AVX2, FMA and F16C.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+unsafe fn exp_shifted_sum_kernel(shift: f32, x: &mut [f32]) -> f32 {
+    let n = x.len();
+    let p = x.as_mut_ptr();
+    let s = _mm512_set1_ps(shift);
+    let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    let mut i = 0;
+    while i + 2 * W <= n {
+        // SAFETY: i + 2W ≤ n = x.len(); each store writes elements this iteration has already loaded.
+        unsafe {
+            let a = exp16(_mm512_sub_ps(_mm512_loadu_ps(p.add(i)), s));
+            let b = exp16(_mm512_sub_ps(_mm512_loadu_ps(p.add(i + W)), s));
+            _mm512_storeu_ps(p.add(i), a);
+            _mm512_storeu_ps(p.add(i + W), b);
+            acc0 = _mm512_add_ps(acc0, a);
+            acc1 = _mm512_add_ps(acc1, b);
+        }
+        i += 2 * W;
+    }
+    while i < n {
+        let mask = first_lanes(n - i);
+        // SAFETY: i < n; the masked load and store access only the first min(16, n − i) lanes, all below n; the
+        // store writes only lanes just loaded. Masked-out lanes are not added.
+        unsafe {
+            let e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, p.add(i)), s));
+            _mm512_mask_storeu_ps(p.add(i), mask, e);
+            acc0 = _mm512_mask_add_ps(acc0, mask, acc0, e);
+        }
+        i += W;
+    }
+    _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1))
+}
+
 /// f32 → binary16 (round to nearest even) over the common prefix.
 ///
 /// # Safety
@@ -255,6 +293,12 @@ impl Kernels for Avx512 {
         // SAFETY: the token proves the CPU features; source and destination are the same `x.len()` elements,
         // which `exp_raw` allows, both derived from one mutable borrow.
         unsafe { exp_raw(p.cast_const(), p, x.len()) }
+    }
+
+    #[inline]
+    fn exp_shifted_sum(self, shift: f32, x: &mut [f32]) -> f32 {
+        // SAFETY: the token proves the CPU features; the kernel stays within `x`.
+        unsafe { exp_shifted_sum_kernel(shift, x) }
     }
 
     #[inline]
