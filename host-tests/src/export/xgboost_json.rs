@@ -39,7 +39,7 @@
 //! probabilities of a CART tree or a random or extra-trees forest (K ≥ 2 columns under the identity, binary
 //! models included) are written as XGBoost's multi-target regression: `reg:squarederror` with `num_target` K,
 //! `num_class` 0, base scores 0, and each vector-leaf tree split into K scalar trees (`tree_info` naming the
-//! target, rounds of K as `iteration_indptr` says). XGBoost ≥ 2.0 loads it, and `Booster.predict` returns the
+//! target, rounds of K as `iteration_indptr` says). XGBoost 3.x loads it, and `Booster.predict` returns the
 //! forest's K class probabilities per row (an XGBoost classifier's `predict_proba` does not apply: the model is
 //! a regressor whose outputs are the probabilities).
 
