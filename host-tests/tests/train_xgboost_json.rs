@@ -1,6 +1,7 @@
 //! `emkern train --xgboost-json` for the algorithms whose models XGBoost can hold (cart, rf and extra-trees for
-//! regression, gbdt, adaboost's SAMME): XGBoost 3.x loads the written model and gives the blob's margins and
-//! predictions to within f32 rounding. Deep trees matter here: the trainers number nodes depth-first as
+//! regression and classification, gbdt, adaboost's SAMME): XGBoost 3.x loads the written model and gives the
+//! blob's margins and predictions to within f32 rounding; for a classification forest, `Booster.predict` gives
+//! its class probabilities (a multi-target `reg:squarederror` model, one target per class). Deep trees matter here: the trainers number nodes depth-first as
 //! scikit-learn does, and XGBoost only reads its own numbering (children adjacent, breadth-first).
 //!
 //! The XGBoost check needs a Python with XGBoost >= 3.1 (`EMKERN_PYTHON`, else `python3`); without one it
@@ -168,7 +169,7 @@ for out in (b.predict(d, output_margin=True), b.predict(d)):
 
 /// XGBoost's margins and predictions for `rows` (two lines of floats, row-major).
 fn xgboost_predict(py: &str, json: &Path, data: &Dataset, tag: &str) -> (Vec<f64>, Vec<f64>) {
-    let script = scratch("predict.py");
+    let script = scratch(&format!("{tag}.py"));
     std::fs::write(&script, PREDICT).unwrap();
     let rows: Vec<u8> = (0..data.n_rows)
         .flat_map(|r| data.row(r))
@@ -197,19 +198,21 @@ fn xgboost_predict(py: &str, json: &Path, data: &Dataset, tag: &str) -> (Vec<f64
     (lines.next().unwrap(), lines.next().unwrap())
 }
 
-/// XGBoost predicts what the blob predicts, margins and outputs, on the training and test rows, for deep
-/// depth-first-numbered trees of every exportable algorithm.
-#[test]
-fn xgboost_predicts_what_the_blob_predicts() {
-    let Some(py) = python_with_xgboost() else {
-        use std::io::Write;
-        let _ = std::io::stderr().write_all(
-            b"\n*** SKIPPED xgboost_predicts_what_the_blob_predicts: no Python with XGBoost >= 3.1 (set \
-              EMKERN_PYTHON to one) ***\n\n",
-        );
-        return;
-    };
-    for (tag, data, algo, extra) in CASES {
+/// The loud line printed when no Python with XGBoost is found.
+fn skipped(test: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(
+        format!(
+            "\n*** SKIPPED {test}: no Python with XGBoost >= 3.1 (set EMKERN_PYTHON to one) ***\n\n"
+        )
+        .as_bytes(),
+    );
+}
+
+/// Trains every case and checks that XGBoost's margins and predictions equal the blob's on the training and
+/// test rows.
+fn check_cases(py: &str, cases: &[(&str, &str, &str, &[&str])]) {
+    for &(tag, data, algo, extra) in cases {
         let (out, json, _) = train(tag, data, algo, extra);
         let bytes = std::fs::read(&out).unwrap();
         let core = CoreForest::new(&bytes).unwrap();
@@ -217,7 +220,7 @@ fn xgboost_predicts_what_the_blob_predicts() {
         let len = core.output_len();
         for split in ["train", "test"] {
             let d = load(data, split);
-            let (margins, preds) = xgboost_predict(&py, &json, &d, &format!("{tag}_{split}"));
+            let (margins, preds) = xgboost_predict(py, &json, &d, &format!("{tag}_{split}"));
             assert_eq!(margins.len(), d.n_rows * k, "{tag} {split}: margins");
             assert_eq!(preds.len(), d.n_rows * len, "{tag} {split}: predictions");
             let mut m = vec![0.0f32; k];
@@ -246,33 +249,68 @@ fn xgboost_predicts_what_the_blob_predicts() {
     }
 }
 
-/// A forest's class probabilities have no XGBoost objective: refused with the reason, no file written.
+/// XGBoost predicts what the blob predicts, margins and outputs, on the training and test rows, for deep
+/// depth-first-numbered trees of every exportable algorithm.
 #[test]
-fn refuses_class_probability_forests() {
-    let out = scratch("wine_rf.emk");
-    let json = scratch("wine_rf.json");
-    let _ = std::fs::remove_file(&json);
-    let train = data_path("wine", "train");
-    let (ok, stdout, stderr) = emkern(&[
-        "train",
-        "--algo",
-        "rf",
-        "--n-estimators",
-        "3",
-        "--data",
-        train.to_str().unwrap(),
-        "--target",
-        "label",
-        "-o",
-        out.to_str().unwrap(),
-        "--xgboost-json",
-        json.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(!ok, "{stdout}");
-    assert!(
-        stderr.contains("--xgboost-json") && stderr.contains("softmax"),
-        "{stderr}"
-    );
-    assert!(!json.exists());
+fn xgboost_predicts_what_the_blob_predicts() {
+    let Some(py) = python_with_xgboost() else {
+        skipped("xgboost_predicts_what_the_blob_predicts");
+        return;
+    };
+    check_cases(&py, &CASES);
+}
+
+/// Class-probability trees and forests (binary and three classes): cart, rf and extra-trees.
+const CLASS_CASES: [(&str, &str, &str, &[&str]); 6] = [
+    ("bc_cart", "breast_cancer", "cart", &[]),
+    ("bc_rf", "breast_cancer", "rf", &["--n-estimators", "25"]),
+    (
+        "bc_extra",
+        "breast_cancer",
+        "extra-trees",
+        &["--n-estimators", "20"],
+    ),
+    ("wine_cart", "wine", "cart", &[]),
+    ("wine_rf", "wine", "rf", &["--n-estimators", "25"]),
+    (
+        "iris_extra",
+        "iris",
+        "extra-trees",
+        &["--n-estimators", "20"],
+    ),
+];
+
+/// XGBoost's `Booster.predict` on the multi-target model gives the forest's class probabilities (every
+/// class's column, binary models included), on the training and test rows.
+#[test]
+fn xgboost_predicts_forest_class_probabilities() {
+    let Some(py) = python_with_xgboost() else {
+        skipped("xgboost_predicts_forest_class_probabilities");
+        return;
+    };
+    check_cases(&py, &CLASS_CASES);
+}
+
+/// A forest's class probabilities are written as XGBoost's multi-target regression: `reg:squarederror`, one
+/// target per class, one scalar tree per class and forest tree.
+#[test]
+fn writes_class_probability_forests_as_multi_target_regression() {
+    let (_, json, _) = train("wine_rf3", "wine", "rf", &["--n-estimators", "3"]);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let learner = &doc["learner"];
+    assert_eq!(learner["objective"]["name"], "reg:squarederror");
+    let param = &learner["learner_model_param"];
+    assert_eq!(param["num_target"], "3");
+    assert_eq!(param["num_class"], "0");
+    assert_eq!(param["base_score"], "[0e0,0e0,0e0]");
+    let model = &learner["gradient_booster"]["model"];
+    assert_eq!(model["gbtree_model_param"]["num_trees"], "9");
+    let info: Vec<u64> = model["tree_info"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(info, [0, 1, 2, 0, 1, 2, 0, 1, 2]);
 }

@@ -6,8 +6,8 @@
 //! 1) in XGBoost 3.4's layout:
 //!
 //! - `learner.learner_model_param`: `base_score` as a vector in a string (`"[6.281407E-1]"`, 3.1+), in
-//!   prediction space; `num_class` (K for multi-class models, else 0), `num_feature`, `num_target` 1,
-//!   `boost_from_average` 1;
+//!   prediction space; `num_class` (K for multi-class models, else 0), `num_feature`, `num_target` (K for
+//!   multi-target models, else 1), `boost_from_average` 1;
 //! - `learner.objective`: the name with its parameter object (`reg_loss_param`, `softmax_multiclass_param`,
 //!   `poisson_regression_param`);
 //! - `learner.feature_names`, `learner.feature_types` (`"q"` numeric, `"c"` categorical) and an empty
@@ -33,6 +33,15 @@
 //! weights 1), scalar leaves, NaN as the only missing value, category sets that go right. Anything else is an
 //! [`ExportError::Invalid`] naming what does not fit. [`to_xgboost_semantics`] converts other models (`x <= t`,
 //! f64 leaves, averaged or weighted trees, vector leaves under softmax) into those semantics first.
+//!
+//! The objective follows the model's transform: `reg:squarederror` for the identity, `binary:logistic` for the
+//! sigmoid, `count:poisson` for exp, `multi:softprob` (`multi:softmax`) for a K-class softmax (argmax). The class
+//! probabilities of a CART tree or a random or extra-trees forest (K ≥ 2 columns under the identity, binary
+//! models included) are written as XGBoost's multi-target regression: `reg:squarederror` with `num_target` K,
+//! `num_class` 0, base scores 0, and each vector-leaf tree split into K scalar trees (`tree_info` naming the
+//! target, rounds of K as `iteration_indptr` says). XGBoost 3.x loads it, and `Booster.predict` returns the
+//! forest's K class probabilities per row (an XGBoost classifier's `predict_proba` does not apply: the model is
+//! a regressor whose outputs are the probabilities).
 
 use std::collections::VecDeque;
 use std::fmt::Write;
@@ -180,17 +189,23 @@ pub fn xgboost_order(tree: &Tree) -> Result<(Vec<usize>, Vec<usize>), String> {
 /// (exact for `f32` inputs); tree weights and a random forest's divisor are multiplied into the leaves; leaves
 /// and base margins are rounded to `f32`; a vector-leaf tree of a `K`-class softmax (or argmax) model becomes `K`
 /// scalar trees, one per class, and the trees are regrouped into rounds of `K` (one per class, in class order;
-/// a class with fewer trees is padded with single-leaf zero trees). Predictions change only by the `f32`
-/// rounding of leaves, base margins and sums.
+/// a class with fewer trees is padded with single-leaf zero trees). The `K` identity outputs of a forest's class
+/// probabilities are split the same way, one scalar tree per output (XGBoost's multi-target regression).
+/// Predictions change only by the `f32` rounding of leaves, base margins and sums.
 ///
-/// Refused: several outputs under the identity (class probabilities of a forest: XGBoost's multi-class
-/// objectives apply softmax), linear leaves, and what [`write`] refuses.
+/// Refused: several outputs under a transform other than softmax, argmax or the identity, linear leaves, and
+/// what [`write`] refuses.
 pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, ExportError> {
     let k = e.n_outputs as usize;
-    if k > 1 && !matches!(e.transform, Transform::Softmax | Transform::ArgMax) {
+    if k > 1
+        && !matches!(
+            e.transform,
+            Transform::Softmax | Transform::ArgMax | Transform::Identity
+        )
+    {
         return Err(invalid(format!(
-            "{k} output columns under the {:?} transform (a forest's class probabilities): XGBoost's \
-             multi-class objectives apply softmax to the margins",
+            "{k} output columns under the {:?} transform: XGBoost has multi-output objectives for softmax \
+             (multi:softprob), argmax (multi:softmax) and identity (multi-target reg:squarederror) only",
             e.transform
         )));
     }
@@ -307,9 +322,12 @@ pub fn write(e: &Ensemble, x: &Extras) -> Result<String, ExportError> {
         )));
     }
     let multi = objective.starts_with("multi:");
-    if k > 1 && !multi {
+    // Several identity outputs: XGBoost's multi-target regression, one scalar tree per target and round.
+    let multi_target = k > 1 && objective == "reg:squarederror";
+    if k > 1 && !multi && !multi_target {
         return Err(invalid(format!(
-            "{k} output columns need a multi-class objective (multi:softprob or multi:softmax)"
+            "{k} output columns need a multi-class objective (multi:softprob or multi:softmax) or \
+             multi-target reg:squarederror"
         )));
     }
     if e.base_margin.len() != k {
@@ -344,7 +362,7 @@ pub fn write(e: &Ensemble, x: &Extras) -> Result<String, ExportError> {
                 .all(|(i, t)| t.output == Some((i % k) as u32));
         if !grouped {
             return Err(invalid(format!(
-                "a {k}-class model needs its trees in rounds of {k}, one per class in class order"
+                "a {k}-output model needs its trees in rounds of {k}, one per output in output order"
             )));
         }
     }
@@ -565,9 +583,10 @@ pub fn write(e: &Ensemble, x: &Extras) -> Result<String, ExportError> {
     }
     let _ = write!(
         s,
-        "]\",\"boost_from_average\":\"1\",\"num_class\":\"{}\",\"num_feature\":\"{}\",\"num_target\":\"1\"}},",
+        "]\",\"boost_from_average\":\"1\",\"num_class\":\"{}\",\"num_feature\":\"{}\",\"num_target\":\"{}\"}},",
         if multi { k } else { 0 },
-        e.n_features
+        e.n_features,
+        if multi_target { k } else { 1 }
     );
     s.push_str("\"objective\":{\"name\":");
     push_str(&mut s, &objective);
@@ -810,12 +829,64 @@ mod tests {
                 assert_eq!(x.trees[3].nodes, vec![Node::Leaf(vec![0.0])]);
             }
         }
-        // Class probabilities summed without a link cannot be written.
+        // Class probabilities summed without a link: a multi-target regression, one scalar tree per output.
+        let mut probs = forest_probabilities();
+        let x = to_xgboost_semantics(&probs).unwrap();
+        let outs: Vec<_> = x.trees.iter().map(|t| t.output).collect();
+        assert_eq!(outs, [Some(0), Some(1), Some(0), Some(1)]);
+        let text = write(&x, &Extras::default()).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let learner = &doc["learner"];
+        assert_eq!(learner["objective"]["name"], "reg:squarederror");
+        assert_eq!(learner["learner_model_param"]["num_target"], "2");
+        assert_eq!(learner["learner_model_param"]["num_class"], "0");
+        let model = &learner["gradient_booster"]["model"];
+        assert_eq!(ints(&model["tree_info"]), [0, 1, 0, 1]);
+        assert_eq!(ints(&model["iteration_indptr"]), [0, 2, 4]);
+        let back = xgboost::from_json_bytes(text.as_bytes()).unwrap();
+        for row in probes {
+            let want = probs.transform_reference(&probs.margin_reference(&row));
+            let got = back.transform_reference(&back.margin_reference(&row));
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-6, "{row:?}: {got:?} vs {want:?}");
+            }
+        }
+        // Under a sigmoid, several outputs have no XGBoost objective.
+        probs.transform = Transform::Sigmoid;
+        let err = to_xgboost_semantics(&probs).unwrap_err().to_string();
+        assert!(err.contains("Sigmoid"), "{err}");
+    }
+
+    /// A two-tree forest's class probabilities as `TrainedModel::to_ensemble` makes them: two columns under the
+    /// identity, vector leaves, averaged `x <= t` trees.
+    fn forest_probabilities() -> Ensemble {
         let mut probs = model(Transform::Identity, 0.0);
         probs.n_outputs = 2;
         probs.base_margin = vec![0.0, 0.0];
-        let err = to_xgboost_semantics(&probs).unwrap_err().to_string();
-        assert!(err.contains("softmax"), "{err}");
+        probs.compare = Compare::LessEqual;
+        probs.precision = Precision::F64;
+        probs.aggregate = Aggregate::Mean { divisor: 2.0 };
+        probs.trees = vec![
+            depth_first_tree(
+                None,
+                &[
+                    vec![1.0, 0.0],
+                    vec![0.25, 0.75],
+                    vec![0.5, 0.5],
+                    vec![0.0, 1.0],
+                ],
+            ),
+            depth_first_tree(
+                None,
+                &[
+                    vec![0.9, 0.1],
+                    vec![1.0 / 3.0, 2.0 / 3.0],
+                    vec![0.6, 0.4],
+                    vec![0.2, 0.8],
+                ],
+            ),
+        ];
+        probs
     }
 
     #[test]

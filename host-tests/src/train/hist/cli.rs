@@ -72,7 +72,8 @@ pub struct HistArgs {
     #[arg(long)]
     pub max_cat_threshold: Option<u32>,
     /// Also write the model as XGBoost 3.x JSON here: hist-gbdt, gbdt, adaboost (classification), stack,
-    /// and regression cart, rf and extra-trees (a forest's class probabilities have no XGBoost objective).
+    /// cart, rf and extra-trees (a classifier's class probabilities as a multi-target `reg:squarederror` model
+    /// whose `Booster.predict` returns them).
     #[arg(long)]
     pub xgboost_json: Option<PathBuf>,
 }
