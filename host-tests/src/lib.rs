@@ -36,6 +36,7 @@ pub mod metrics;
 pub mod model;
 pub mod npy;
 pub mod parquet_records;
+pub mod progress;
 pub mod rope_cli;
 pub mod synth;
 pub mod train;

@@ -256,13 +256,10 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             };
             let timing = Timing::new(quick);
-            let bar =
-                indicatif::ProgressBar::new((primitives.len() * len.len() * levels.len()) as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "measuring {bar:30} {pos}/{len} [{elapsed_precise}]",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            let bar = emkern_host::progress::bar(
+                false,
+                (primitives.len() * len.len() * levels.len()) as u64,
+                "measuring {bar:30} {pos}/{len} [{elapsed_precise}]",
             );
             let table = bench::report(&levels, &len, &primitives, timing, |done, _| {
                 bar.set_position(done as u64)

@@ -71,16 +71,10 @@ pub fn read_records(path: &Path) -> Result<Records, DataError> {
         }
     }
     let total = meta.file_metadata().num_rows().max(0) as u64;
-    let bar = if total >= PROGRESS_ROWS {
-        indicatif::ProgressBar::new(total)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "  reading {msg} {bar:30} {pos}/{len} rows [{elapsed_precise}, eta {eta}]",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let bar = crate::progress::bar(
+        total < PROGRESS_ROWS,
+        total,
+        "  reading {msg} {bar:30} {pos}/{len} rows [{elapsed_precise}, eta {eta}]",
     );
     bar.set_message(
         path.file_name()

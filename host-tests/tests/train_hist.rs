@@ -21,6 +21,9 @@
 //! `python3`), XGBoost itself loads the JSON and predicts the same margins bit for bit (skipped loudly
 //! otherwise).
 
+#[path = "common/xgboost_python.rs"]
+mod xgboost_python;
+
 use std::path::{Path, PathBuf};
 
 use emkern::forest::Forest as CoreForest;
@@ -342,33 +345,11 @@ fn xgboost_json_round_trips_through_the_importer() {
     }
 }
 
-/// A Python interpreter with XGBoost ≥ 3.1, if there is one.
-fn python_with_xgboost() -> Option<String> {
-    let candidates: Vec<String> = std::env::var("EMKERN_PYTHON")
-        .into_iter()
-        .chain(["python3".to_string()])
-        .collect();
-    candidates.into_iter().find(|py| {
-        std::process::Command::new(py)
-            .args([
-                "-c",
-                "import xgboost, sys; v = tuple(int(p) for p in xgboost.__version__.split('.')[:2]); \
-                 sys.exit(0 if v >= (3, 1) else 1)",
-            ])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
 #[test]
 fn xgboost_predicts_the_exported_json_bit_for_bit() {
-    let Some(py) = python_with_xgboost() else {
-        // Written to the stream directly, past the test harness's capture, so that the skip is seen.
-        use std::io::Write;
-        let _ = std::io::stderr().write_all(
-            b"\n*** SKIPPED xgboost_predicts_the_exported_json_bit_for_bit: no Python with XGBoost >= 3.1 \
-              (set EMKERN_PYTHON to one) ***\n\n",
-        );
+    let Some(py) =
+        xgboost_python::python_or_skip("xgboost_predicts_the_exported_json_bit_for_bit", (3, 1))
+    else {
         return;
     };
     let dir = std::env::temp_dir().join(format!("emkern-hist-xgb-{}", std::process::id()));

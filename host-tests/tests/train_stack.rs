@@ -20,6 +20,9 @@
 //! margins within 1e-9 relative (the two differ only in the order of f64 additions); the core, which sums in
 //! f64 and returns f32, is within one f32 rounding of that (`2⁻²⁴·|v|`, plus 1e-12 for the f64 sums).
 
+#[path = "common/xgboost_python.rs"]
+mod xgboost_python;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -725,35 +728,13 @@ fn cli_refuses_what_a_stack_cannot_do() {
     );
 }
 
-/// A Python interpreter with XGBoost ≥ 3.1, if there is one (`EMKERN_PYTHON`, else `python3`).
-fn python_with_xgboost() -> Option<String> {
-    let candidates: Vec<String> = std::env::var("EMKERN_PYTHON")
-        .into_iter()
-        .chain(["python3".to_string()])
-        .collect();
-    candidates.into_iter().find(|py| {
-        Command::new(py)
-            .args([
-                "-c",
-                "import xgboost, sys; v = tuple(int(p) for p in xgboost.__version__.split('.')[:2]); \
-                 sys.exit(0 if v >= (3, 1) else 1)",
-            ])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
 /// XGBoost loads a stack's `--xgboost-json` (deep forest trees included; a multi-class stack's vector leaves split
 /// into per-class trees) and predicts what the blob predicts, within the f32 rounding of leaves and sums (1e-5
 /// relative).
 #[test]
 fn xgboost_predicts_the_stacks_json() {
-    let Some(py) = python_with_xgboost() else {
-        use std::io::Write;
-        let _ = std::io::stderr().write_all(
-            b"\n*** SKIPPED xgboost_predicts_the_stacks_json: no Python with XGBoost >= 3.1 (set EMKERN_PYTHON \
-              to one) ***\n\n",
-        );
+    let Some(py) = xgboost_python::python_or_skip("xgboost_predicts_the_stacks_json", (3, 1))
+    else {
         return;
     };
     let script = r#"

@@ -7,6 +7,9 @@
 //! The XGBoost check needs a Python with XGBoost >= 3.1 (`EMKERN_PYTHON`, else `python3`); without one it
 //! prints a SKIPPED line and checks only what needs no Python.
 
+#[path = "common/xgboost_python.rs"]
+mod xgboost_python;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -135,24 +138,6 @@ const CASES: [(&str, &str, &str, &[&str]); 8] = [
     ),
 ];
 
-/// A Python interpreter with XGBoost ≥ 3.1, if there is one (`EMKERN_PYTHON`, else `python3`).
-fn python_with_xgboost() -> Option<String> {
-    let candidates: Vec<String> = std::env::var("EMKERN_PYTHON")
-        .into_iter()
-        .chain(["python3".to_string()])
-        .collect();
-    candidates.into_iter().find(|py| {
-        Command::new(py)
-            .args([
-                "-c",
-                "import xgboost, sys; v = tuple(int(p) for p in xgboost.__version__.split('.')[:2]); \
-                 sys.exit(0 if v >= (3, 1) else 1)",
-            ])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
 const PREDICT: &str = r#"
 import json, sys
 import numpy as np
@@ -196,17 +181,6 @@ fn xgboost_predict(py: &str, json: &Path, data: &Dataset, tag: &str) -> (Vec<f64
             .collect::<Vec<_>>()
     });
     (lines.next().unwrap(), lines.next().unwrap())
-}
-
-/// The loud line printed when no Python with XGBoost is found.
-fn skipped(test: &str) {
-    use std::io::Write;
-    let _ = std::io::stderr().write_all(
-        format!(
-            "\n*** SKIPPED {test}: no Python with XGBoost >= 3.1 (set EMKERN_PYTHON to one) ***\n\n"
-        )
-        .as_bytes(),
-    );
 }
 
 /// Trains every case and checks that XGBoost's margins and predictions equal the blob's on the training and
@@ -253,8 +227,9 @@ fn check_cases(py: &str, cases: &[(&str, &str, &str, &[&str])]) {
 /// depth-first-numbered trees of every exportable algorithm.
 #[test]
 fn xgboost_predicts_what_the_blob_predicts() {
-    let Some(py) = python_with_xgboost() else {
-        skipped("xgboost_predicts_what_the_blob_predicts");
+    let Some(py) =
+        xgboost_python::python_or_skip("xgboost_predicts_what_the_blob_predicts", (3, 1))
+    else {
         return;
     };
     check_cases(&py, &CASES);
@@ -284,8 +259,9 @@ const CLASS_CASES: [(&str, &str, &str, &[&str]); 6] = [
 /// class's column, binary models included), on the training and test rows.
 #[test]
 fn xgboost_predicts_forest_class_probabilities() {
-    let Some(py) = python_with_xgboost() else {
-        skipped("xgboost_predicts_forest_class_probabilities");
+    let Some(py) =
+        xgboost_python::python_or_skip("xgboost_predicts_forest_class_probabilities", (3, 1))
+    else {
         return;
     };
     check_cases(&py, &CLASS_CASES);

@@ -429,16 +429,10 @@ pub(crate) fn train_forest(
     fp.oob_score = req.oob;
     fp.seed = req.seed;
     fp.threads = req.threads;
-    let bar = if req.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(fp.n_estimators as u64)
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "  training {bar:30} {pos}/{len} trees [{elapsed_precise}, eta {eta}]",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let bar = crate::progress::bar(
+        req.quiet,
+        fp.n_estimators as u64,
+        "  training {bar:30} {pos}/{len} trees [{elapsed_precise}, eta {eta}]",
     );
     let forest = Forest::train(data, &fp, &|done| bar.set_position(done as u64));
     bar.finish_and_clear();

@@ -74,16 +74,10 @@ pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
 pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
     let seed = boost_seed(req)?;
     let task = data.task();
-    let bar = if req.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(0)
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "  boosting {bar:30} {pos}/{len} rounds  {msg} [{elapsed_precise}, eta {eta}]",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let bar = crate::progress::bar(
+        req.quiet,
+        0,
+        "  boosting {bar:30} {pos}/{len} rounds  {msg} [{elapsed_precise}, eta {eta}]",
     );
     let start = Instant::now();
     let mut errors = Vec::new();

@@ -58,16 +58,10 @@ pub fn fit<M: Shrink>(
         }
     };
     sel.rank = req.budget_metric.unwrap_or_default();
-    let bar = if req.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(0)
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "  budget    {bar:30} {pos}/{len} pruning levels [{elapsed_precise}, eta {eta}]",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let bar = crate::progress::bar(
+        req.quiet,
+        0,
+        "  budget    {bar:30} {pos}/{len} pruning levels [{elapsed_precise}, eta {eta}]",
     );
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(t) = req.threads.filter(|&t| t > 0) {

@@ -288,16 +288,10 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         p.seed
     );
     println!("  params    {parameters}");
-    let bar = if req.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(p.n_estimators as u64)
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "  training {bar:30} {pos}/{len} rounds {msg} [{elapsed_precise}, eta {eta}]",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let bar = crate::progress::bar(
+        req.quiet,
+        p.n_estimators as u64,
+        "  training {bar:30} {pos}/{len} rounds {msg} [{elapsed_precise}, eta {eta}]",
     );
     let metric = objective.metric_name();
     let train_curve = std::sync::Mutex::new(Vec::new());

@@ -350,16 +350,10 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             );
         }
     }
-    let bar = if req.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(0)
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "  training {bar:30} {pos}/{len} base fits  {msg} [{elapsed_precise}, eta {eta}]",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let bar = crate::progress::bar(
+        req.quiet,
+        0,
+        "  training {bar:30} {pos}/{len} base fits  {msg} [{elapsed_precise}, eta {eta}]",
     );
     let start = Instant::now();
     let stack = fit(req, &s, data, &mut |step, total, what| {
