@@ -49,13 +49,14 @@ impl Tiles {
     /// | scalar | 32   | 8   |
     /// | helium | 32   | 8   |
     /// | neon   | 64   | 32  |
-    /// | avx2   | 128  | 32  |
+    /// | avx2   | 96   | 96  |
     /// | avx512 | 128  | 64  |
     pub const fn for_level(level: Level) -> Tiles {
         match level {
             Level::Scalar | Level::Helium => Tiles { kv: 32, q: 8 },
             Level::Neon => Tiles { kv: 64, q: 32 },
-            Level::Avx2 => Tiles { kv: 128, q: 32 },
+            // 96 = 16 tiles of the 6-row AVX2 gemm (key rows of `K·Qᵀ`) and 6 vectors of 16 columns (query rows).
+            Level::Avx2 => Tiles { kv: 96, q: 96 },
             Level::Avx512 => Tiles { kv: 128, q: 64 },
         }
     }
