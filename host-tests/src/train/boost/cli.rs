@@ -10,7 +10,6 @@ use super::Boosted;
 use super::adaboost::{AdaBoost, AdaBoostParams, R2Loss, Termination};
 use super::gbdt::{EarlyStopping, Gbdt, GbdtParams};
 use super::loss::Loss;
-use crate::metrics;
 use crate::train::cli::{Algo, TrainRequest};
 use crate::train::criterion::Criterion;
 use crate::train::dataset::{Dataset, Task};
@@ -405,32 +404,5 @@ pub(crate) fn metrics_line(data: &Dataset, mut predict: impl FnMut(&[f32]) -> Ve
         data.row_into(r, &mut row);
         predictions.push(predict(&row));
     }
-    match data.task() {
-        Task::Classification => {
-            let proba: Vec<Vec<f64>> = predictions
-                .into_iter()
-                .map(|p| {
-                    if p.len() == 1 {
-                        vec![1.0 - p[0], p[0]]
-                    } else {
-                        p
-                    }
-                })
-                .collect();
-            let m = metrics::classification(&data.class_indices(), &proba);
-            let mut line = format!("accuracy {:.4}  log-loss {:.4}", m.accuracy, m.log_loss);
-            if let Some(a) = m.auc {
-                line += &format!("  AUC {a:.4}");
-            }
-            line + &format!("  ({} rows)", m.rows)
-        }
-        Task::Regression => {
-            let p: Vec<f64> = predictions.iter().map(|p| p[0]).collect();
-            let m = metrics::regression(&data.target, &p);
-            format!(
-                "RMSE {:.4}  MAE {:.4}  R² {:.4}  ({} rows)",
-                m.rmse, m.mae, m.r2, m.rows
-            )
-        }
-    }
+    crate::train::cli::metrics_summary(data, predictions, "")
 }

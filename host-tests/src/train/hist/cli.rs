@@ -10,9 +10,8 @@ use emkern::forest::Forest as CoreForest;
 use super::booster::{HistBooster, HistParams, RoundReport};
 use super::grow::GrowPolicy;
 use super::objective::Objective;
-use crate::metrics;
 use crate::train::cli::{Algo, TrainRequest};
-use crate::train::dataset::{Dataset, Task};
+use crate::train::dataset::Dataset;
 
 /// Parameters of `--algo hist-gbdt` (XGBoost's names and defaults). `--n-estimators` (default 100),
 /// `--max-depth` (6), `--subsample` (1), `--alpha` (the L1 penalty, 0), `--learning-rate` (the same as `--eta`),
@@ -434,29 +433,7 @@ fn evaluate(core: &CoreForest, model: &HistBooster, data: &Dataset) -> (String, 
             .objective
             .metric(&flat, &data.target, data.weights.as_deref())
     );
-    let line = match data.task() {
-        Task::Classification => {
-            let proba: Vec<Vec<f64>> = if model.objective == Objective::BinaryLogistic {
-                predictions.iter().map(|p| vec![1.0 - p[0], p[0]]).collect()
-            } else {
-                predictions
-            };
-            let m = metrics::classification(&data.class_indices(), &proba);
-            let mut line = format!("accuracy {:.4}  log-loss {:.4}", m.accuracy, m.log_loss);
-            if let Some(a) = m.auc {
-                line += &format!("  AUC {a:.4}");
-            }
-            line + &format!("  {objective_metric}  ({} rows)", m.rows)
-        }
-        Task::Regression => {
-            let p: Vec<f64> = predictions.iter().map(|p| p[0]).collect();
-            let m = metrics::regression(&data.target, &p);
-            format!(
-                "RMSE {:.4}  MAE {:.4}  R² {:.4}  {objective_metric}  ({} rows)",
-                m.rmse, m.mae, m.r2, m.rows
-            )
-        }
-    };
+    let line = crate::train::cli::metrics_summary(data, predictions, &objective_metric);
     (line, mismatches, data.n_rows)
 }
 
