@@ -6,6 +6,8 @@
 //!
 //! `EMKERN_LIGHTGBM_FIXTURES` overrides the fixture directory.
 
+#[path = "common/proptest_config.rs"]
+mod proptest_config;
 use std::path::{Path, PathBuf};
 
 use emkern::forest::Forest;
@@ -18,6 +20,7 @@ mod common;
 
 use common::fixtures::{ABS, Outcome, REL, check_fixture, close, run_all};
 use proptest::prelude::*;
+use proptest_config::proptest_config;
 
 /// LightGBM's `sigmoid:` objective parameter, which the importer folds into the leaves (so the exported margin is
 /// σ times LightGBM's raw score).
@@ -470,6 +473,8 @@ const TOKENS: [&str; 14] = [
 ];
 
 proptest! {
+    #![proptest_config(proptest_config(256))]
+
     /// Any prefix that cuts before `end of trees` is an error, never a panic.
     #[test]
     fn truncated_models_are_errors(which in 0usize..2, cut in 0usize..10_000) {

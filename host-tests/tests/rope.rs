@@ -7,6 +7,8 @@
 //!
 //! Run with `--nocapture` to see the measured error figures.
 
+#[path = "common/proptest_config.rs"]
+mod proptest_config;
 use emkern::rope::apply::{self, Direction, Layout, Positions, Rows, Tables};
 use emkern::rope::freq::{self, Frequencies, Llama3, LongRope, RopeConfig, Scaling, Yarn};
 use emkern::rope::incremental::{F32x2, Generator, StateFloat};
@@ -14,6 +16,7 @@ use emkern::rope::sinusoidal::{self, SinusoidalLayout};
 use emkern::rope::{RopeError, hf_f32, linear_attention, table};
 use emkern::simd::{Level, Simd, bf16, f16};
 use proptest::prelude::*;
+use proptest_config::proptest_config;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Oracles
@@ -83,14 +86,6 @@ impl Rng {
     /// Uniform in [-1, 1).
     fn sym(&mut self) -> f32 {
         ((self.next() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-}
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
     }
 }
 
@@ -775,7 +770,7 @@ impl ApplyCase {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(proptest_config(256))]
 
     /// Rotation against f64 with the exact angle; partial rotary tails untouched.
     #[test]

@@ -8,6 +8,8 @@
 //!
 //! `EMKERN_SKLEARN_FIXTURES` overrides the fixture directory.
 
+#[path = "common/proptest_config.rs"]
+mod proptest_config;
 use std::path::{Path, PathBuf};
 
 use emkern::forest::Forest;
@@ -20,6 +22,7 @@ mod common;
 
 use common::fixtures::{ABS, Outcome, REL, check_fixture, close, run_all};
 use proptest::prelude::*;
+use proptest_config::proptest_config;
 use serde_json::Value;
 
 fn run_fixture(dir: &Path) -> Result<Outcome, String> {
@@ -299,6 +302,8 @@ fn replacement(i: usize) -> Value {
 }
 
 proptest! {
+    #![proptest_config(proptest_config(256))]
+
     /// Any strict prefix of a document is an error, never a panic.
     #[test]
     fn truncated_documents_are_errors(which in 0usize..2, cut in 0usize..10_000) {

@@ -10,6 +10,8 @@
 //!   tie-breaking, the tree form against the candidate form, the golden acceptance cases;
 //! - compaction: random caches in several layouts and element types, moved rows bit-exact, other rows untouched.
 
+#[path = "common/proptest_config.rs"]
+mod proptest_config;
 use std::path::Path;
 
 use emkern::attention::{self, Params, Qkv, Tensor, TensorMut, Tiles};
@@ -24,6 +26,7 @@ use emkern::speculative::{Choices, MAX_NODES, Tree, TreeConfig, TreeError, verif
 use emkern_host::medusa_cli::MC_SIM_7B_63;
 use emkern_host::npy;
 use proptest::prelude::*;
+use proptest_config::proptest_config;
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -431,7 +434,7 @@ fn tree_errors_name_the_choice() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(proptest_config(300))]
 
     #[test]
     fn random_trees_match_the_reference_steps(seed in any::<u64>(), count in 1usize..=63, topk in 1u16..=12,

@@ -18,6 +18,8 @@
 //! The core checks: each model is exported with `export::blob`, loaded by `emkern::forest::Forest`, and its
 //! prediction for every training and test row must equal the trainer's own f64 prediction rounded to f32.
 
+#[path = "common/proptest_config.rs"]
+mod proptest_config;
 use std::path::{Path, PathBuf};
 
 use emkern::forest::Forest as CoreForest;
@@ -33,6 +35,7 @@ use emkern_host::train::forest::{Forest, ForestKind, ForestParams};
 use emkern_host::train::model::TrainedModel;
 use emkern_host::train::rng::SplitterRng;
 use proptest::prelude::*;
+use proptest_config::proptest_config;
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -913,7 +916,7 @@ fn criterion_for(k: u8) -> (Criterion, Task) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(proptest_config(96))]
 
     /// Integer sample weights train the same tree as repeating each row that many times (weight 0 = dropped).
     #[test]

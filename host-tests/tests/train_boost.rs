@@ -21,6 +21,8 @@
 //! prediction for every training and test row must equal the trainer's own f64 prediction within 1e-6 relative
 //! (`max(1, |v|)` scale; the core returns f32). AdaBoost.R2 must refuse to export.
 
+#[path = "common/proptest_config.rs"]
+mod proptest_config;
 use std::path::{Path, PathBuf};
 
 use emkern::forest::Forest as CoreForest;
@@ -34,6 +36,7 @@ use emkern_host::train::boost::split::train_test_split;
 use emkern_host::train::cart::MaxFeatures;
 use emkern_host::train::dataset::{Categories, Dataset, DatasetSpec, FeatureKind, Schema, Task};
 use proptest::prelude::*;
+use proptest_config::proptest_config;
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -418,7 +421,7 @@ fn grid_table(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config(24))]
 
     /// Squared error: every round fits leaf means of the residuals, so with a learning rate in (0, 1] the training
     /// loss never increases.

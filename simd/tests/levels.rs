@@ -3,17 +3,14 @@
 //! Run natively on x86_64 (scalar, AVX2, AVX-512) and under `qemu-aarch64` (scalar, NEON).
 
 mod common;
+// One configuration for every crate's property tests: fixed seed unless asked otherwise.
+#[path = "../../host-tests/tests/common/proptest_config.rs"]
+mod proptest_config;
 
 use common::*;
 use emkern_simd::{GemmShape, Kernels, Level, Simd, bf16, f16, portable::Scalar, rows_that_fit};
 use proptest::prelude::*;
-
-fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: 192,
-        ..ProptestConfig::default()
-    }
-}
+use proptest_config::proptest_config;
 
 fn dot_terms(a: &[f32], b: &[f32]) -> Vec<f64> {
     a.iter()
@@ -70,7 +67,7 @@ fn check_exp(simd: Simd, x: &[f32]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(proptest_config(192))]
 
     #[test]
     fn dot_matches_oracle((a, off) in vec_with_offset(mixed(), 0..2000), skew in 0usize..3) {

@@ -1032,7 +1032,12 @@ fn parse_tree(
 }
 
 #[cfg(test)]
+#[path = "../../tests/common/proptest_config.rs"]
+mod proptest_config;
+
+#[cfg(test)]
 mod tests {
+    use super::proptest_config::proptest_config;
     use super::*;
     use crate::export::blob;
     use proptest::prelude::*;
@@ -1506,7 +1511,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
+        #![proptest_config(proptest_config(256))]
 
         #[test]
         fn truncated_documents_are_errors(doc in 0usize..8, cut in 0.0f64..1.0) {
