@@ -30,6 +30,7 @@ use emkern_host::train::cart::{ClassWeight, DecisionTree, MaxFeatures, TreeParam
 use emkern_host::train::criterion::Criterion;
 use emkern_host::train::dataset::{Dataset, DatasetSpec, Task};
 use emkern_host::train::forest::{Forest, ForestKind, ForestParams, MaxSamples};
+use emkern_host::train::model::TrainedModel;
 use emkern_host::train::random_state::RandomState;
 use serde_json::Value;
 
@@ -266,30 +267,25 @@ fn check_library(case: &Value, dir: &Path, rows: &[Vec<f32>]) -> Result<String, 
         fp.tree.clone()
     };
     library_params(case, &mut tp, &mut fp);
-    let (trees, predict, oob): (Vec<DecisionTree>, Box<dyn Fn(&[f32]) -> Vec<f64>>, _) =
-        if algo == "cart" {
-            let t = DecisionTree::train(&data, &tp, seed).map_err(|e| e.to_string())?;
-            let t2 = t.clone();
-            (vec![t], Box::new(move |r| t2.predict_row(r).to_vec()), None)
-        } else {
-            fp.tree = tp;
-            fp.seed = seed;
-            let want: Vec<u32> = case["tree_seeds"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s.as_u64().unwrap() as u32)
-                .collect();
-            let mut master = RandomState::new(seed);
-            let ours: Vec<u32> = want.iter().map(|_| master.estimator_seed()).collect();
-            if ours != want {
-                return Err(format!("tree seeds {ours:?}, scikit-learn {want:?}"));
-            }
-            let f = Forest::train(&data, &fp, &|_| {}).map_err(|e| e.to_string())?;
-            let oob = f.oob.clone();
-            let trees = f.trees.clone();
-            (trees, Box::new(move |r| f.predict_row(r)), oob)
-        };
+    let model = if algo == "cart" {
+        TrainedModel::Tree(DecisionTree::train(&data, &tp, seed).map_err(|e| e.to_string())?)
+    } else {
+        fp.tree = tp;
+        fp.seed = seed;
+        let want: Vec<u32> = case["tree_seeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_u64().unwrap() as u32)
+            .collect();
+        let mut master = RandomState::new(seed);
+        let ours: Vec<u32> = want.iter().map(|_| master.estimator_seed()).collect();
+        if ours != want {
+            return Err(format!("tree seeds {ours:?}, scikit-learn {want:?}"));
+        }
+        TrainedModel::Forest(Forest::train(&data, &fp, &|_| {}).map_err(|e| e.to_string())?)
+    };
+    let trees = model.trees();
     let sk_trees = case["trees"].as_array().unwrap();
     if trees.len() != sk_trees.len() {
         return Err(format!(
@@ -309,7 +305,7 @@ fn check_library(case: &Value, dir: &Path, rows: &[Vec<f32>]) -> Result<String, 
         .zip(case["prediction"].as_array().unwrap())
         .enumerate()
     {
-        let got = predict(row);
+        let got = model.predict_row(row);
         let want: Vec<f64> = want
             .as_array()
             .unwrap()
@@ -325,7 +321,9 @@ fn check_library(case: &Value, dir: &Path, rows: &[Vec<f32>]) -> Result<String, 
             .fold(worst, |m, (a, b)| m.max((a - b).abs()));
     }
     if let Some(want) = case["oob_score"].as_f64() {
-        let oob = oob.ok_or("no out-of-bag score")?;
+        let TrainedModel::Forest(Forest { oob: Some(oob), .. }) = &model else {
+            return Err("no out-of-bag score".into());
+        };
         let n = case["n_train"].as_u64().unwrap() as usize;
         if oob.rows != n || (oob.score - want).abs() > 1e-12 {
             return Err(format!(

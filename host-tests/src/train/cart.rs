@@ -13,8 +13,9 @@
 //!
 //! [`DecisionTree::train`] with seed `s` is scikit-learn's `DecisionTree*(random_state=s)` (or `ExtraTree*`): the
 //! splitter state is the first `randint(0, 2³¹ − 1)` of NumPy's `RandomState(s)` ([`SplitterRng::from_random_state`]).
-//! With the same splitter state and integer sample weights, the trees equal scikit-learn 1.9's node for node: same
-//! features, bit-identical thresholds, same values (see the splitter's documentation for the split rules).
+//! With the same splitter state, weights and numeric features, the trees equal scikit-learn 1.9's node for node:
+//! same features, bit-identical thresholds, the same values up to rounding (see the splitter's documentation for
+//! the split rules; `tests/train_random_state.rs` checks integer, fractional and class weights).
 
 use super::TrainError;
 use super::criterion::Criterion;
@@ -86,7 +87,8 @@ impl MaxFeatures {
 pub enum ClassWeight {
     /// Every class weighs 1.
     None,
-    /// `n / (K · n_k)` for class `k` with `n_k` rows of `n` (computed without sample weights, as scikit-learn).
+    /// `n / (K · n_k)` for class `k` with `n_k` rows of `n` (computed without sample weights, as scikit-learn's
+    /// single trees do; forests count sample weights, see [`crate::train::forest`]).
     Balanced,
     /// A weight per class label; labels not listed weigh 1.
     Explicit(Vec<(String, f64)>),

@@ -16,7 +16,8 @@
 //!   fitted with `random_state = seed_i`). Trees are built in parallel (rayon) and collected in order, so a forest
 //!   is identical for any thread count.
 //! - The out-of-bag score averages, for every row, the trees whose bootstrap sample missed it, and scores the
-//!   rows that have at least one such tree: accuracy (classification) or R² (regression).
+//!   rows that have at least one such tree: accuracy (classification) or R² (regression). That is scikit-learn's
+//!   `oob_score_` when every row has one (scikit-learn scores the others too, with a zero prediction).
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
