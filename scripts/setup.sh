@@ -1,7 +1,8 @@
 # Installs what emkern's harness and demo need, if missing (sourced by scripts/test.sh and scripts/demo.sh):
 # Debian packages qemu-system-arm, qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross (as root, or via sudo);
 # rustfmt and clippy; rustup targets for aarch64 Linux and the two Cortex-M targets; defmt-print; a Python
-# virtual environment with XGBoost (target/pyenv) for the XGBoost round-trip tests (when want_python=1).
+# virtual environment with XGBoost and scikit-learn (target/pyenv) for the tests that compare with them (when
+# want_python=1).
 # Sets cross_ok=0 (and says so loudly) when a rustup target cannot be installed.
 cross_ok=1
 apt_missing=()
@@ -32,19 +33,20 @@ if ! command -v defmt-print >/dev/null; then
     echo "installing defmt-print (decodes the boards' defmt logs)"
     cargo install defmt-print --locked --quiet
 fi
-# Python with XGBoost and NumPy, for the tests that load emkern's XGBoost JSON exports into XGBoost itself and
-# compare its predictions and evaluation log with emkern's (they print SKIPPED without it). A virtual environment
-# under target/, made once; EMKERN_PYTHON set by the caller wins.
+# Python with XGBoost, scikit-learn and NumPy, for the tests that load emkern's XGBoost JSON exports into XGBoost
+# itself and compare its predictions and evaluation log with emkern's, and for the tests that train the same models
+# with scikit-learn (they print SKIPPED without them). A virtual environment under target/, made once; EMKERN_PYTHON
+# set by the caller wins.
 if [ "${want_python:-0}" = 1 ] && [ -z "${EMKERN_PYTHON:-}" ]; then
     pyenv_dir="$(pwd)/target/pyenv"
-    if ! "$pyenv_dir/bin/python" -c "import xgboost, numpy" >/dev/null 2>&1; then
-        echo "installing xgboost-cpu and numpy into target/pyenv"
+    if ! "$pyenv_dir/bin/python" -c "import xgboost, sklearn, numpy" >/dev/null 2>&1; then
+        echo "installing xgboost-cpu, scikit-learn and numpy into target/pyenv"
         if ! { python3 -m venv "$pyenv_dir" && "$pyenv_dir/bin/pip" install -q --disable-pip-version-check \
-            "xgboost-cpu>=3.1,<4" "numpy>=1.26"; }; then
-            echo "!!!! could not install XGBoost for Python: the XGBoost round-trip tests will be SKIPPED !!!!" >&2
+            "xgboost-cpu>=3.1,<4" "scikit-learn>=1.5,<2" "numpy>=1.26"; }; then
+            echo "!!!! could not install XGBoost and scikit-learn for Python: the tests that need them will be SKIPPED !!!!" >&2
         fi
     fi
-    if "$pyenv_dir/bin/python" -c "import xgboost, numpy" >/dev/null 2>&1; then
+    if "$pyenv_dir/bin/python" -c "import xgboost, sklearn, numpy" >/dev/null 2>&1; then
         export EMKERN_PYTHON="$pyenv_dir/bin/python"
     fi
 fi

@@ -21,8 +21,8 @@
 //! `python3`), XGBoost itself loads the JSON and predicts the same margins bit for bit (skipped loudly
 //! otherwise).
 
-#[path = "common/xgboost_python.rs"]
-mod xgboost_python;
+#[path = "common/python.rs"]
+mod python;
 
 use std::path::{Path, PathBuf};
 
@@ -347,9 +347,11 @@ fn xgboost_json_round_trips_through_the_importer() {
 
 #[test]
 fn xgboost_predicts_the_exported_json_bit_for_bit() {
-    let Some(py) =
-        xgboost_python::python_or_skip("xgboost_predicts_the_exported_json_bit_for_bit", (3, 1))
-    else {
+    let Some(py) = python::python_or_skip(
+        "xgboost_predicts_the_exported_json_bit_for_bit",
+        "xgboost",
+        (3, 1),
+    ) else {
         return;
     };
     let dir = std::env::temp_dir().join(format!("emkern-hist-xgb-{}", std::process::id()));

@@ -13,8 +13,8 @@
 //! (`EMKERN_PYTHON` or `python3`), hist-gbdt's per-round training and validation metrics are XGBoost's own
 //! `evals_result` for the same data and parameters (skipped loudly otherwise).
 
-#[path = "common/xgboost_python.rs"]
-mod xgboost_python;
+#[path = "common/python.rs"]
+mod python;
 
 use std::path::{Path, PathBuf};
 
@@ -634,7 +634,8 @@ fn hist_gbdt_curves_are_xgboosts_eval_log() {
     use emkern_host::train::hist::booster::eval_metric;
     use emkern_host::train::hist::{HistBooster, HistParams, Objective};
     // XGBoost's own training: 3.4 grows the trees emkern's booster reproduces (earlier releases differ).
-    let Some(py) = xgboost_python::python_or_skip("hist_gbdt_curves_are_xgboosts_eval_log", (3, 4))
+    let Some(py) =
+        python::python_or_skip("hist_gbdt_curves_are_xgboosts_eval_log", "xgboost", (3, 4))
     else {
         return;
     };

@@ -20,8 +20,8 @@
 //! margins within 1e-9 relative (the two differ only in the order of f64 additions); the core, which sums in
 //! f64 and returns f32, is within one f32 rounding of that (`2⁻²⁴·|v|`, plus 1e-12 for the f64 sums).
 
-#[path = "common/xgboost_python.rs"]
-mod xgboost_python;
+#[path = "common/python.rs"]
+mod python;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -733,7 +733,7 @@ fn cli_refuses_what_a_stack_cannot_do() {
 /// relative).
 #[test]
 fn xgboost_predicts_the_stacks_json() {
-    let Some(py) = xgboost_python::python_or_skip("xgboost_predicts_the_stacks_json", (3, 1))
+    let Some(py) = python::python_or_skip("xgboost_predicts_the_stacks_json", "xgboost", (3, 1))
     else {
         return;
     };

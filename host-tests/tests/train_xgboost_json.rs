@@ -7,8 +7,8 @@
 //! The XGBoost check needs a Python with XGBoost >= 3.1 (`EMKERN_PYTHON`, else `python3`); without one it
 //! prints a SKIPPED line and checks only what needs no Python.
 
-#[path = "common/xgboost_python.rs"]
-mod xgboost_python;
+#[path = "common/python.rs"]
+mod python;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -228,7 +228,7 @@ fn check_cases(py: &str, cases: &[(&str, &str, &str, &[&str])]) {
 #[test]
 fn xgboost_predicts_what_the_blob_predicts() {
     let Some(py) =
-        xgboost_python::python_or_skip("xgboost_predicts_what_the_blob_predicts", (3, 1))
+        python::python_or_skip("xgboost_predicts_what_the_blob_predicts", "xgboost", (3, 1))
     else {
         return;
     };
@@ -259,9 +259,11 @@ const CLASS_CASES: [(&str, &str, &str, &[&str]); 6] = [
 /// class's column, binary models included), on the training and test rows.
 #[test]
 fn xgboost_predicts_forest_class_probabilities() {
-    let Some(py) =
-        xgboost_python::python_or_skip("xgboost_predicts_forest_class_probabilities", (3, 1))
-    else {
+    let Some(py) = python::python_or_skip(
+        "xgboost_predicts_forest_class_probabilities",
+        "xgboost",
+        (3, 1),
+    ) else {
         return;
     };
     check_cases(&py, &CLASS_CASES);

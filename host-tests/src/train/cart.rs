@@ -11,14 +11,17 @@
 //! - Leaves hold class fractions (classification) or the weighted mean (regression).
 //! - Sample weights multiply the class weights (`balanced`: `n / (K · n_k)`, scikit-learn's definition).
 //!
-//! With the same splitter state ([`SplitterRng::from_state`]) and integer sample weights, the trees equal
-//! scikit-learn 1.9's node for node: same features, bit-identical thresholds, same values (see the splitter's
-//! documentation for the split rules).
+//! [`DecisionTree::train`] with seed `s` is scikit-learn's `DecisionTree*(random_state=s)` (or `ExtraTree*`): the
+//! splitter state is the first `randint(0, 2³¹ − 1)` of NumPy's `RandomState(s)` ([`SplitterRng::from_random_state`]).
+//! With the same splitter state, weights and numeric features, the trees equal scikit-learn 1.9's node for node:
+//! same features, bit-identical thresholds, the same values up to rounding (see the splitter's documentation for
+//! the split rules; `tests/train_random_state.rs` checks integer, fractional and class weights).
 
 use super::TrainError;
 use super::criterion::Criterion;
 use super::dataset::{Dataset, FeatureKind, Task};
 use super::heap::Heap;
+use super::numeric;
 use super::rng::SplitterRng;
 use super::splitter::{Rule, SplitRecord, SplitSettings, Splitter};
 
@@ -84,7 +87,8 @@ impl MaxFeatures {
 pub enum ClassWeight {
     /// Every class weighs 1.
     None,
-    /// `n / (K · n_k)` for class `k` with `n_k` rows of `n` (computed without sample weights, as scikit-learn).
+    /// `n / (K · n_k)` for class `k` with `n_k` rows of `n` (computed without sample weights, as scikit-learn's
+    /// single trees do; forests count sample weights, see [`crate::train::forest`]).
     Balanced,
     /// A weight per class label; labels not listed weigh 1.
     Explicit(Vec<(String, f64)>),
@@ -311,15 +315,15 @@ pub struct DecisionTree {
 const EPSILON: f64 = f64::EPSILON;
 
 impl DecisionTree {
-    /// Trains a tree on `data` with its sample weights (if any) and `params.class_weight`; `seed` sets the
-    /// splitter's random state.
+    /// Trains a tree on `data` with its sample weights (if any) and `params.class_weight`, as scikit-learn fits
+    /// its tree with `random_state = seed` (see [`SplitterRng::from_random_state`]).
     pub fn train(
         data: &Dataset,
         params: &TreeParams,
-        seed: u64,
+        seed: u32,
     ) -> Result<DecisionTree, TrainError> {
         let weights = row_weights(data, &params.class_weight)?;
-        fit(data, params, &weights, SplitterRng::from_seed(seed))
+        fit(data, params, &weights, SplitterRng::from_random_state(seed))
     }
 
     /// Index of the leaf `row` reaches.
@@ -437,7 +441,8 @@ pub fn fit(
             )));
         }
     }
-    let total: f64 = weights.iter().sum();
+    // scikit-learn's `min_weight_fraction_leaf * np.sum(sample_weight)`.
+    let total = numeric::sum(weights);
     if total.is_nan() || total <= 0.0 {
         return Err(TrainError::Invalid(
             "no training row has a positive weight".into(),

@@ -124,7 +124,9 @@ pub struct TrainRequest {
     /// Report the out-of-bag score (forests with bootstrap).
     #[arg(long)]
     pub oob: bool,
-    /// Random seed (the model depends only on it, not on the thread count).
+    /// Random seed: scikit-learn's `random_state` for cart, rf, extra-trees, adaboost, gbdt and stack (below
+    /// 2^32; the same seed grows the same model as scikit-learn), hist-gbdt's own seed. The model depends only on
+    /// it, not on the thread count.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Worker threads (default: one per core).
@@ -188,6 +190,19 @@ pub struct TrainRequest {
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 impl TrainRequest {
+    /// `--seed` as scikit-learn's `random_state` (below 2³²).
+    pub(crate) fn random_state(&self) -> Result<u32, String> {
+        u32::try_from(self.seed).map_err(|_| {
+            format!(
+                "--seed {} is too large for --algo {}: it is scikit-learn's random_state, below 2^32",
+                self.seed,
+                self.algo
+                    .to_possible_value()
+                    .map_or_else(|| self.algo.name().to_string(), |v| v.get_name().to_string())
+            )
+        })
+    }
+
     pub(crate) fn tree_params(&self, task: Task, forest: bool) -> Result<TreeParams, String> {
         let mut p = TreeParams::new(task);
         if forest && task == Task::Classification {
@@ -329,7 +344,7 @@ pub fn run(req: &TrainRequest) -> CliResult {
     } else {
         let mut p = params.clone();
         p.splitter = SplitStrategy::Best;
-        TrainedModel::Tree(DecisionTree::train(&data, &p, req.seed)?)
+        TrainedModel::Tree(DecisionTree::train(&data, &p, req.random_state()?)?)
     };
     let seconds = start.elapsed().as_secs_f64();
     let (model, ensemble) = super::budget::fit(req, model, &data, valid.as_ref(), |m| {
@@ -427,7 +442,7 @@ pub(crate) fn train_forest(
         .map(parse_max_samples)
         .transpose()?;
     fp.oob_score = req.oob;
-    fp.seed = req.seed;
+    fp.seed = req.random_state()?;
     fp.threads = req.threads;
     let bar = crate::progress::bar(
         req.quiet,

@@ -3,16 +3,21 @@
 //!
 //! - Each tree is a [CART tree](super::cart) on a bootstrap sample (drawn with replacement; with sample or class
 //!   weights, rows are drawn with probability proportional to their weight, and the tree sees the draw counts as
-//!   its weights, as scikit-learn 1.9 does) or on every row with its weight (`bootstrap = false`).
+//!   its weights, as scikit-learn 1.9 does) or on every row with its weight (`bootstrap = false`). Balanced class
+//!   weights count the classes' sample weights here (scikit-learn's forests do; its single trees count rows).
 //! - Random forests search the best split among `max_features` random features per node; extra trees draw one
 //!   uniform threshold in `[min, max]` of the node's values per feature and keep the best of those.
 //! - Predictions average the trees: the mean of the per-tree class fractions (classification), or of the
 //!   per-tree values (regression), summed in tree order.
-//! - Determinism: tree `i`'s seed is the `i`-th output of [`SplitMix64`] seeded with the forest's seed; its
-//!   splitter state and its bootstrap sample come from that seed alone. Trees are built in parallel (rayon) and
-//!   collected in order, so a forest is identical for any thread count.
+//! - Randomness is scikit-learn's for `random_state = seed`: tree `i`'s seed is the `i`-th
+//!   [`RandomState::estimator_seed`] of NumPy's `RandomState(seed)`; its bootstrap sample is
+//!   `RandomState(seed_i).randint(0, n, n_draws)` (or, with weights, `RandomState(seed_i).choice(n, n_draws,
+//!   p = w / Σw)`) and its splitter state the first draw of another fresh `RandomState(seed_i)` (the tree is
+//!   fitted with `random_state = seed_i`). Trees are built in parallel (rayon) and collected in order, so a forest
+//!   is identical for any thread count.
 //! - The out-of-bag score averages, for every row, the trees whose bootstrap sample missed it, and scores the
-//!   rows that have at least one such tree: accuracy (classification) or R² (regression).
+//!   rows that have at least one such tree: accuracy (classification) or R² (regression). That is scikit-learn's
+//!   `oob_score_` when every row has one (scikit-learn scores the others too, with a zero prediction).
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +27,9 @@ use rayon::prelude::*;
 use super::TrainError;
 use super::cart::{self, DecisionTree, MaxFeatures, SplitStrategy, TreeParams};
 use super::dataset::{Dataset, Task};
-use super::rng::{SplitMix64, SplitterRng};
+use super::numeric;
+use super::random_state::RandomState;
+use super::rng::SplitterRng;
 use crate::metrics::argmax;
 
 /// Which ensemble.
@@ -68,8 +75,8 @@ pub struct ForestParams {
     pub max_samples: Option<MaxSamples>,
     /// Compute the out-of-bag score (needs `bootstrap`).
     pub oob_score: bool,
-    /// The master seed.
-    pub seed: u64,
+    /// The seed: scikit-learn's `random_state`.
+    pub seed: u32,
     /// Worker threads (`None`: one per core). Results do not depend on it.
     pub threads: Option<usize>,
 }
@@ -167,10 +174,10 @@ impl Forest {
                 "max_samples needs bootstrap samples".into(),
             ));
         }
-        let base = cart::row_weights(data, &tree_params.class_weight)?;
+        let base = row_weights(data, &tree_params.class_weight)?;
         let weighted =
             data.weights.is_some() || tree_params.class_weight != cart::ClassWeight::None;
-        let total: f64 = base.iter().sum();
+        let total = numeric::sum(&base);
         if total.is_nan() || total <= 0.0 {
             return Err(TrainError::Invalid(
                 "no training row has a positive weight".into(),
@@ -189,28 +196,22 @@ impl Forest {
                 )));
             }
         };
-        let cumulative: Option<Vec<f64>> = weighted.then(|| {
-            base.iter()
-                .scan(0.0, |acc, w| {
-                    *acc += w;
-                    Some(*acc)
-                })
-                .collect()
-        });
-        let mut master = SplitMix64::new(params.seed);
-        let seeds: Vec<u64> = (0..params.n_estimators)
-            .map(|_| master.next_u64())
+        // scikit-learn's `sample_weight / np.sum(sample_weight)`, the probabilities of its weighted draws.
+        let probabilities: Option<Vec<f64>> =
+            weighted.then(|| base.iter().map(|w| w / total).collect());
+        let mut master = RandomState::new(params.seed);
+        let seeds: Vec<u32> = (0..params.n_estimators)
+            .map(|_| master.estimator_seed())
             .collect();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(params.threads.unwrap_or(0))
             .build()
             .map_err(|e| TrainError::Invalid(format!("cannot start the worker threads: {e}")))?;
         let done = AtomicUsize::new(0);
-        let grow = |seed: u64| -> Result<(DecisionTree, Option<Vec<u64>>), TrainError> {
-            let mut g = SplitMix64::new(seed);
-            let rng = SplitterRng::from_state((g.next_u64() >> 33) as u32);
+        let grow = |seed: u32| -> Result<(DecisionTree, Option<Vec<u64>>), TrainError> {
+            let rng = SplitterRng::from_random_state(seed);
             let (weights, in_bag): (Cow<[f64]>, _) = if params.bootstrap {
-                let counts = bootstrap_counts(&mut g, data.n_rows, n_draws, cumulative.as_deref());
+                let counts = bootstrap_counts(seed, data.n_rows, n_draws, probabilities.as_deref());
                 let mut bits = vec![0u64; data.n_rows.div_ceil(64)];
                 for (r, &c) in counts.iter().enumerate() {
                     if c > 0.0 {
@@ -385,26 +386,55 @@ impl Forest {
     }
 }
 
-/// Draw counts of a bootstrap sample of `n_draws` rows out of `n_rows`: uniform, or proportional to the weights
-/// whose running sums are `cumulative`.
+/// Each row's weight before bootstrapping: its sample weight (1 without) times its class weight. Balanced class
+/// weights come from the classes' total sample weights, `W / (K · W_k)`, as scikit-learn's forests compute them
+/// (`compute_class_weight("balanced", …, sample_weight=…)`); without sample weights that is [`cart::row_weights`].
+fn row_weights(data: &Dataset, class_weight: &cart::ClassWeight) -> Result<Vec<f64>, TrainError> {
+    let (Some(sample), cart::ClassWeight::Balanced, Some(classes)) =
+        (&data.weights, class_weight, &data.schema.classes)
+    else {
+        return cart::row_weights(data, class_weight);
+    };
+    let mut by_class = vec![0.0; classes.len()];
+    let mut present = vec![false; classes.len()];
+    for (&w, &y) in sample.iter().zip(&data.target) {
+        by_class[y as usize] += w;
+        present[y as usize] = true;
+    }
+    let counts: Vec<f64> = by_class
+        .iter()
+        .zip(&present)
+        .filter_map(|(&c, &p)| p.then_some(c))
+        .collect();
+    let k = counts.len() as f64;
+    let all = numeric::sum(&counts);
+    Ok(sample
+        .iter()
+        .zip(&data.target)
+        .map(|(&w, &y)| w * (all / (k * by_class[y as usize])))
+        .collect())
+}
+
+/// Draw counts of the bootstrap sample of the tree whose `random_state` is `seed`: `n_draws` rows out of
+/// `n_rows`, uniform (`randint(0, n_rows, n_draws)`) or with the `probabilities` of the rows (`choice(n_rows,
+/// n_draws, p = probabilities)`), from a fresh `RandomState(seed)`.
 fn bootstrap_counts(
-    g: &mut SplitMix64,
+    seed: u32,
     n_rows: usize,
     n_draws: usize,
-    cumulative: Option<&[f64]>,
+    probabilities: Option<&[f64]>,
 ) -> Vec<f64> {
+    let mut g = RandomState::new(seed);
     let mut counts = vec![0.0; n_rows];
-    match cumulative {
+    match probabilities {
         None => {
+            let n = u32::try_from(n_rows).expect("a bootstrap sample of fewer than 2^32 rows");
             for _ in 0..n_draws {
-                counts[g.below(n_rows as u64) as usize] += 1.0;
+                counts[g.randint(n) as usize] += 1.0;
             }
         }
-        Some(cum) => {
-            let total = cum[n_rows - 1];
-            for _ in 0..n_draws {
-                let u = g.next_f64() * total;
-                let r = cum.partition_point(|&c| c <= u).min(n_rows - 1);
+        Some(p) => {
+            for r in g.choice_weighted(p, n_draws) {
                 counts[r] += 1.0;
             }
         }
@@ -418,13 +448,12 @@ mod tests {
 
     #[test]
     fn weighted_bootstrap_follows_the_weights() {
-        let mut g = SplitMix64::new(5);
-        let cum = [1.0, 1.0, 4.0, 8.0]; // weights 1, 0, 3, 4
-        let c = bootstrap_counts(&mut g, 4, 80_000, Some(&cum));
+        let p = [0.125, 0.0, 0.375, 0.5]; // weights 1, 0, 3, 4
+        let c = bootstrap_counts(5, 4, 80_000, Some(&p));
         assert_eq!(c[1], 0.0, "a zero-weight row is never drawn");
         assert!((c[0] / 80_000.0 - 0.125).abs() < 0.01, "{c:?}");
         assert!((c[2] / 80_000.0 - 0.375).abs() < 0.01, "{c:?}");
-        let c = bootstrap_counts(&mut g, 10, 1000, None);
+        let c = bootstrap_counts(5, 10, 1000, None);
         assert_eq!(c.iter().sum::<f64>(), 1000.0);
     }
 }

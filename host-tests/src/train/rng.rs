@@ -1,15 +1,15 @@
-//! The random number generators of the trainers, both small and fully specified so that a model depends only on
-//! its seed (never on the thread count, the platform or a crate's version).
+//! Small, fully specified random number generators, so that a model depends only on its seed (never on the
+//! thread count, the platform or a crate's version). The scikit-learn trainers (trees, forests, boosting) take
+//! their seeds and samples from NumPy's [`RandomState`](super::random_state::RandomState) instead.
 //!
-//! - [`SplitMix64`] derives seeds (one per tree from a forest's master seed) and draws bootstrap samples.
+//! - [`SplitMix64`] drives histogram boosting's row and column samples and the synthetic benchmark data.
 //! - [`SplitterRng`] drives a tree's split search (which features a node looks at, in which order, and the random
 //!   thresholds of extra trees). It is the 32-bit xorshift (shifts 13, 17, 5) reduced to 31 bits that
 //!   scikit-learn's tree splitters use, with the same integer and uniform draws, so a tree grown from the same
 //!   splitter state visits features in the same order as scikit-learn's and breaks ties between equally good
 //!   splits the same way (see [`SplitterRng::from_state`]).
 
-/// SplitMix64 (Steele, Lea and Flood, 2014): a 64-bit generator with a 64-bit state, used for seed derivation and
-/// sampling.
+/// SplitMix64 (Steele, Lea and Flood, 2014): a 64-bit generator with a 64-bit state.
 #[derive(Clone, Debug)]
 pub struct SplitMix64 {
     state: u64,
@@ -67,10 +67,13 @@ impl SplitterRng {
         SplitterRng { state }
     }
 
-    /// A generator whose state is derived from a 64-bit `seed` through [`SplitMix64`] (31 bits, as scikit-learn's
-    /// states are).
-    pub fn from_seed(seed: u64) -> SplitterRng {
-        SplitterRng::from_state((SplitMix64::new(seed).next_u64() >> 33) as u32)
+    /// The generator of a scikit-learn tree fitted with the integer `random_state`: [`Self::from_state`] of the
+    /// first [`RandomState::splitter_state`](super::random_state::RandomState::splitter_state) of
+    /// `RandomState(random_state)`.
+    pub fn from_random_state(random_state: u32) -> SplitterRng {
+        SplitterRng::from_state(
+            super::random_state::RandomState::new(random_state).splitter_state(),
+        )
     }
 
     /// The next value in `[0, 2³¹ − 1]`.
@@ -133,7 +136,12 @@ mod tests {
         assert_eq!(g.draw(), 2647435461 % (1 << 31));
         let mut z = SplitterRng::from_state(0);
         assert_eq!(z.draw(), 270369, "state 0 behaves as state 1");
-        let mut g = SplitterRng::from_seed(42);
+        // NumPy: RandomState(0).randint(0, 2**31 - 1) == 209652396.
+        assert_eq!(
+            SplitterRng::from_random_state(0),
+            SplitterRng::from_state(209652396)
+        );
+        let mut g = SplitterRng::from_random_state(42);
         for _ in 0..1000 {
             let i = g.int(3, 10);
             assert!((3..10).contains(&i));

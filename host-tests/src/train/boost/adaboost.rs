@@ -36,8 +36,6 @@
 //! [`UnsupportedExport`]).
 
 use super::UnsupportedExport;
-use super::numeric;
-use super::random_state::{RAND_R_MAX, RandomState};
 use super::split;
 use crate::ir::{Aggregate, Compare, Ensemble, Node, Precision, Transform};
 use crate::metrics::argmax;
@@ -45,6 +43,8 @@ use crate::train::TrainError;
 use crate::train::cart::{self, DecisionTree, TreeParams};
 use crate::train::dataset::{Dataset, Task};
 use crate::train::model::tree_to_ir;
+use crate::train::numeric;
+use crate::train::random_state::RandomState;
 use crate::train::rng::SplitterRng;
 
 /// AdaBoost.R2's per-row loss.
@@ -217,8 +217,8 @@ impl AdaBoost {
             for (w, &z) in sw.iter_mut().zip(&zero) {
                 *w = if z { 0.0 } else { w.max(f64::EPSILON) };
             }
-            let tree_seed = rng.randint(RAND_R_MAX);
-            let splitter = SplitterRng::from_state(RandomState::new(tree_seed).splitter_state());
+            let tree_seed = rng.estimator_seed();
+            let splitter = SplitterRng::from_random_state(tree_seed);
             let (tree, alpha, error, stop) = if classification {
                 let fit_w: Vec<f64> = if class_w.is_empty() {
                     sw.clone()

@@ -71,7 +71,7 @@ pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
 
 /// Trains, exports and reports (the dataset header line is already printed).
 pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
-    let seed = boost_seed(req)?;
+    let seed = req.random_state()?;
     let task = data.task();
     let bar = crate::progress::bar(
         req.quiet,
@@ -244,16 +244,6 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     )
     .boosted(&model, &errors)?;
     Ok(())
-}
-
-/// `--seed` as scikit-learn's `random_state` (below 2³²).
-pub(crate) fn boost_seed(req: &TrainRequest) -> Result<u32, String> {
-    u32::try_from(req.seed).map_err(|_| {
-        format!(
-            "--seed {} is too large for boosting: it is scikit-learn's random_state, below 2^32",
-            req.seed
-        )
-    })
 }
 
 /// AdaBoost's parameters from the command line, and their description for the model's source line.

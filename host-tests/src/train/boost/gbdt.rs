@@ -30,8 +30,6 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::loss::{self, LeafRows, Loss};
-use super::numeric;
-use super::random_state::RandomState;
 use super::split;
 use crate::ir::{Aggregate, Compare, Ensemble, Node, Precision, Transform};
 use crate::train::TrainError;
@@ -39,6 +37,8 @@ use crate::train::cart::{self, ClassWeight, DecisionTree, TreeParams};
 use crate::train::criterion::Criterion;
 use crate::train::dataset::{Dataset, Task};
 use crate::train::model::tree_to_ir;
+use crate::train::numeric;
+use crate::train::random_state::RandomState;
 use crate::train::rng::SplitterRng;
 
 /// Early stopping on a validation set.

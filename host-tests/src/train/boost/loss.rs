@@ -27,7 +27,7 @@
 //! `∣y − F∣`, the Huber loss with the current `δ`, the pinball loss, the binomial deviance `2·(log(1 + e^F) −
 //! y·F)`, the multinomial cross-entropy, and the Poisson deviance `2·(y·log(y/μ) − y + μ)`.
 
-use super::numeric;
+use crate::train::numeric;
 
 /// A gradient-boosting loss.
 #[derive(Clone, Copy, Debug, PartialEq)]

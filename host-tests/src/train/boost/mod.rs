@@ -1,9 +1,9 @@
 //! Boosted tree ensembles: [AdaBoost](adaboost) (SAMME for classification, AdaBoost.R2 for regression) and
 //! [gradient boosting](gbdt), with scikit-learn 1.9's algorithms, parameter names and defaults.
 //!
-//! Both replay scikit-learn's random numbers ([`random_state`]): with the same data, parameters and seed
+//! Both replay scikit-learn's random numbers ([`random_state`](crate::train::random_state)): with the same data, parameters and seed
 //! (`random_state`), the base trees are grown from the same splitter states, subsamples and bootstrap samples as
-//! scikit-learn's, the reductions that feed them ([`numeric`]) round as NumPy's do, and the trees sort a node's
+//! scikit-learn's, the reductions that feed them ([`numeric`](crate::train::numeric)) round as NumPy's do, and the trees sort a node's
 //! rows as scikit-learn does (so splits that tie mathematically resolve the same way). On the bundled datasets the
 //! models equal scikit-learn's: test predictions agree to a few ulps (`tests/train_boost.rs`).
 //!
@@ -14,8 +14,6 @@ pub mod adaboost;
 pub mod cli;
 pub mod gbdt;
 pub mod loss;
-pub mod numeric;
-pub mod random_state;
 pub mod split;
 
 use adaboost::AdaBoost;

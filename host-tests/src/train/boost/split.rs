@@ -11,9 +11,9 @@
 //!   training part, then for the validation part from what is left; each class's rows (in row order) are
 //!   permuted and split; both parts are permuted once more.
 
-use super::random_state::RandomState;
 use crate::train::TrainError;
 use crate::train::dataset::Dataset;
+use crate::train::random_state::RandomState;
 
 /// Indices of the training and validation rows, in scikit-learn's order. `stratify` holds one class index per
 /// row for a stratified split.
@@ -95,7 +95,7 @@ fn approximate_mode(counts: &[usize], n_draws: usize, rng: &mut RandomState) -> 
         .collect();
     let floored: Vec<f64> = continuous.iter().map(|c| c.floor()).collect();
     let mut result: Vec<usize> = floored.iter().map(|&f| f as usize).collect();
-    let mut need = (n_draws as f64 - super::numeric::sum(&floored)) as i64;
+    let mut need = (n_draws as f64 - crate::train::numeric::sum(&floored)) as i64;
     if need > 0 {
         let remainder: Vec<f64> = continuous
             .iter()

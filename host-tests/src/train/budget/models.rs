@@ -4,10 +4,10 @@
 use super::prune;
 use crate::ir::Aggregate;
 use crate::train::boost::Boosted;
-use crate::train::boost::numeric;
 use crate::train::cart::DecisionTree;
 use crate::train::hist::booster::HistBooster;
 use crate::train::model::TrainedModel;
+use crate::train::numeric;
 
 /// Most pruning levels tried for a single tree (every alpha of its path when it has fewer).
 pub const TREE_LEVELS: usize = 512;

@@ -16,7 +16,9 @@
 //!   also tries "every present value left, missing right" (threshold +∞). Without missing values in the node,
 //!   missing values later go to the child with more training samples;
 //! - random splits (extra trees): a threshold uniform in `[min, max]` of the node's values, missing values sent
-//!   to a random side; the best of the drawn features wins;
+//!   to a random side; the best of the drawn features wins; each drawn feature partitions the node's rows, and
+//!   the best feature's partition is redone at the end only when it was not the last one drawn (as
+//!   scikit-learn does, so the children's rows keep its order);
 //! - the first candidate with the strictly largest proxy wins.
 //!
 //! Categorical features (not in scikit-learn's trees) are split into two sets of categories. The best split sorts
@@ -201,6 +203,8 @@ impl<'a> Splitter<'a> {
         let mut n_found_constants = 0usize;
         let mut n_drawn_constants = 0usize;
         let mut n_total_constants = n_known_constants;
+        // The last feature scanned: a random scan leaves the samples partitioned by its candidate.
+        let mut last_scanned = None;
         while f_i > n_total_constants
             && (n_visited < max_features || n_visited <= n_found_constants + n_drawn_constants)
         {
@@ -213,6 +217,7 @@ impl<'a> Splitter<'a> {
             }
             f_j += n_found_constants;
             let feature = self.features[f_j];
+            last_scanned = Some(feature);
             let outcome = if self.settings.random {
                 self.random_feature_split(feature)
             } else {
@@ -243,7 +248,11 @@ impl<'a> Splitter<'a> {
         let Some((feature, candidate, missing_seen)) = best else {
             return (None, n_total_constants);
         };
-        self.partition(feature, &candidate.rule, candidate.missing_left);
+        // scikit-learn's random splitter partitions again only when the last feature it scanned is not the best
+        // one (the partition would otherwise reverse the right child's rows, and the sums round differently).
+        if !(self.settings.random && last_scanned == Some(feature)) {
+            self.partition(feature, &candidate.rule, candidate.missing_left);
+        }
         self.stats.reset();
         self.stats
             .update(&self.sample, &self.samples, candidate.pos);
@@ -386,11 +395,8 @@ impl<'a> Splitter<'a> {
                 }
             }
         }
-        if passes == 2 {
-            // Back to scikit-learn's order (present values sorted, then the missing ones) for the next feature.
-            self.samples[start..end].rotate_left(n_missing);
-            self.values[start..end].rotate_left(n_missing);
-        }
+        // With missing values the rows stay as the second pass left them (missing ones first), where the next
+        // feature's sort starts from, as in scikit-learn.
         match best {
             Some((proxy, c)) => Scan::Found(proxy, c, n_missing > 0),
             None => Scan::Nothing,

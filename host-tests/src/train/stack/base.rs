@@ -15,7 +15,7 @@
 use crate::ir::{Ensemble, Transform};
 use crate::train::boost::Boosted;
 use crate::train::boost::adaboost::AdaBoost;
-use crate::train::boost::cli::{adaboost_params, boost_seed, gbdt_params};
+use crate::train::boost::cli::{adaboost_params, gbdt_params};
 use crate::train::boost::gbdt::Gbdt;
 use crate::train::cart::{DecisionTree, SplitStrategy};
 use crate::train::cli::{Algo, TrainRequest, train_forest};
@@ -210,8 +210,9 @@ pub fn train_with_importances(
         Algo::Cart => {
             let mut p = req.tree_params(task, false).map_err(|e| err(&e))?;
             p.splitter = SplitStrategy::Best;
-            let t =
-                TrainedModel::Tree(DecisionTree::train(data, &p, req.seed).map_err(|e| err(&e))?);
+            let t = TrainedModel::Tree(
+                DecisionTree::train(data, &p, req.random_state()?).map_err(|e| err(&e))?,
+            );
             Ok((
                 t.to_ensemble(data, &source("decision tree")),
                 t.feature_importances(),
@@ -226,7 +227,7 @@ pub fn train_with_importances(
             ))
         }
         Algo::Adaboost => {
-            let seed = boost_seed(req)?;
+            let seed = req.random_state()?;
             let (p, describe) = adaboost_params(req, task, seed).map_err(|e| err(&e))?;
             let m = Boosted::AdaBoost(AdaBoost::train(data, &p, &mut |_| {}).map_err(|e| err(&e))?);
             let e = m
@@ -235,7 +236,7 @@ pub fn train_with_importances(
             Ok((e, m.feature_importances()))
         }
         Algo::Gbdt => {
-            let seed = boost_seed(req)?;
+            let seed = req.random_state()?;
             let (p, describe) = gbdt_params(req, task, seed).map_err(|e| err(&e))?;
             let m = Boosted::Gbdt(Gbdt::train(data, &p, None, &mut |_| {}).map_err(|e| err(&e))?);
             let e = m

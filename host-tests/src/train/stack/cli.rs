@@ -210,12 +210,8 @@ pub fn settings(req: &TrainRequest, data: &Dataset) -> Result<StackSettings, Str
             "--meta-c {meta_c}: expected a positive number (inf for no penalty)"
         ));
     }
-    let seed = u32::try_from(req.seed).map_err(|_| {
-        format!(
-            "--seed {} is too large for a stack: it seeds scikit-learn's fold shuffle, below 2^32",
-            req.seed
-        )
-    })?;
+    // The folds' shuffle is scikit-learn's with `random_state = seed`.
+    let seed = req.random_state()?;
     Ok(StackSettings {
         bases,
         cv: req.stack.cv.unwrap_or(5),

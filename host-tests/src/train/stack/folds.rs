@@ -13,8 +13,8 @@
 //! Every row is in exactly one test fold; a training fold is every other row, in row order (as
 //! `cross_val_predict` fits them).
 
-use crate::train::boost::random_state::RandomState;
 use crate::train::dataset::Dataset;
+use crate::train::random_state::RandomState;
 
 /// The test fold of every row, stratified by class (`StratifiedKFold(k, shuffle=True, random_state=seed)`).
 ///

@@ -1,10 +1,14 @@
 //! NumPy's legacy `RandomState`: the 32-bit Mersenne Twister MT19937 (Matsumoto and Nishimura, 1998) with
 //! NumPy's integer, uniform, shuffle and choice draws, bit for bit.
 //!
-//! scikit-learn's boosting estimators draw every random number from `check_random_state(random_state)`, a NumPy
-//! `RandomState`. Replaying the same generator lets a boosted model trained here with seed `s` follow the same
-//! random path as scikit-learn with `random_state=s`: the same splitter states for the trees, the same
-//! subsamples, the same AdaBoost.R2 bootstrap samples and the same early-stopping validation split.
+//! scikit-learn draws every random number of its tree estimators from `check_random_state(random_state)`, a NumPy
+//! `RandomState`. Replaying the same generator lets a model trained here with seed `s` follow the same random path
+//! as scikit-learn with `random_state=s`:
+//! - a single tree seeds its splitter with [`RandomState::splitter_state`] of `RandomState(s)`;
+//! - a forest draws one seed per tree ([`RandomState::estimator_seed`], in tree order); tree `i` draws its
+//!   bootstrap sample from a fresh `RandomState(seed_i)` and seeds its splitter from another fresh one;
+//! - boosting draws its trees' splitter states, its subsamples, AdaBoost.R2's bootstrap samples and the
+//!   early-stopping validation split from `RandomState(s)`, and stacking its shuffled folds.
 //!
 //! The draws are NumPy's legacy ones:
 //! - seeding with an integer is `init_genrand` (Knuth's multiplier 1812433253);
@@ -113,6 +117,13 @@ impl RandomState {
     /// The state a scikit-learn tree seeds its splitter with when it is fitted with this generator as its
     /// `random_state`: `randint(0, RAND_R_MAX)`.
     pub fn splitter_state(&mut self) -> u32 {
+        self.randint(RAND_R_MAX)
+    }
+
+    /// The integer `random_state` an ensemble gives its next estimator: `randint(np.iinfo(np.int32).max)`
+    /// (scikit-learn's `_set_random_states`), a value in `[0, 2³¹ − 2]`. The same draw as
+    /// [`splitter_state`](Self::splitter_state).
+    pub fn estimator_seed(&mut self) -> u32 {
         self.randint(RAND_R_MAX)
     }
 
