@@ -335,7 +335,7 @@ mod tests {
             Test::Categorical { .. } if x.is_nan() => false,
             Test::Categorical { categories, .. } => {
                 let c = x.trunc();
-                c >= 0.0 && c < CATEGORY_END && categories.contains(&(c as u32))
+                (0.0..CATEGORY_END).contains(&c) && categories.contains(&(c as u32))
             }
         }
     }
@@ -359,7 +359,12 @@ mod tests {
 
     /// Values around `t`: on it, a few f64 steps either side, and the f32 values next to it.
     fn around(t: f64, steps: u32) -> Vec<f64> {
-        let mut v = vec![t, t as f32 as f64, (t as f32).next_up() as f64, (t as f32).next_down() as f64];
+        let mut v = vec![
+            t,
+            t as f32 as f64,
+            (t as f32).next_up() as f64,
+            (t as f32).next_down() as f64,
+        ];
         let (mut up, mut down) = (t, t);
         for _ in 0..steps {
             up = up.next_up();
@@ -406,7 +411,14 @@ mod tests {
     fn f32_inputs_map_to_themselves_and_unmodelled_features_round() {
         let e = model(vec![(Test::Numeric(0.1), MissingMode::Nan)]);
         let inputs = F64Inputs::new(&e, true).unwrap();
-        for y in [0.1f32, 0.1f32.next_up(), -3.5, 1e30, f32::INFINITY, f32::NEG_INFINITY] {
+        for y in [
+            0.1f32,
+            0.1f32.next_up(),
+            -3.5,
+            1e30,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ] {
             assert_eq!(inputs.map(0, y as f64).value.to_bits(), y.to_bits());
         }
         assert!(inputs.map(0, f64::NAN).value.is_nan());
@@ -466,8 +478,26 @@ mod tests {
             },
             MissingMode::Nan,
         )];
-        let mut xs = vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300, 2.0f64.powi(31)];
-        for c in [-1.0, 0.0, 1.0, 3.0, 4.0, 31.0, 32.0, 33.0, 16_777_215.0, 16_777_216.0] {
+        let mut xs = vec![
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+            -1e300,
+            2.0f64.powi(31),
+        ];
+        for c in [
+            -1.0,
+            0.0,
+            1.0,
+            3.0,
+            4.0,
+            31.0,
+            32.0,
+            33.0,
+            16_777_215.0,
+            16_777_216.0,
+        ] {
             xs.extend(around(c, 2));
         }
         check(&cats, &xs).unwrap();

@@ -589,7 +589,9 @@ fn sorted_outputs_are_the_sorted_margins() {
         let rows: Vec<Vec<f32>> = (0..9).map(|_| random_row(&mut rng, 3)).collect();
         let flat: Vec<f32> = rows.concat();
         let mut batch = vec![0f32; rows.len() * k];
-        forest.predict_batch(&flat, 3, rows.len(), &mut batch, false).unwrap();
+        forest
+            .predict_batch(&flat, 3, rows.len(), &mut batch, false)
+            .unwrap();
         let mut unsorted_rows = 0;
         for (r, row) in rows.iter().enumerate() {
             let (mut m, mut p) = (vec![0f32; k], vec![0f32; k]);
@@ -599,8 +601,15 @@ fn sorted_outputs_are_the_sorted_margins() {
             let want = xgboost_sorted(&m);
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&p), bits(&want), "{k} outputs, {precision:?}, row {r}");
-            assert_eq!(bits(&batch[r * k..(r + 1) * k]), bits(&want), "batch row {r}");
+            assert_eq!(
+                bits(&batch[r * k..(r + 1) * k]),
+                bits(&want),
+                "batch row {r}"
+            );
         }
-        assert!(unsorted_rows > 0, "{k} outputs: every row's margins were already sorted");
+        assert!(
+            unsorted_rows > 0,
+            "{k} outputs: every row's margins were already sorted"
+        );
     }
 }

@@ -273,7 +273,10 @@ fn crossing_quantiles_follow_the_saving_release() {
             .zip(&pred.rows)
             .filter(|(m, p)| m.iter().zip(p.iter()).any(|(&a, &b)| !close(a, b)))
             .count();
-        assert!(crossing > 0, "{name}: no row with crossing quantile margins");
+        assert!(
+            crossing > 0,
+            "{name}: no row with crossing quantile margins"
+        );
         if sorts {
             assert!(
                 detectable > 0,

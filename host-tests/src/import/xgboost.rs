@@ -542,11 +542,12 @@ pub fn from_document(doc: &Value) -> Result<Ensemble> {
             "unsupported objective `{obj_name}` (custom objectives cannot be imported; supported: {OBJECTIVES})"
         ))
     })?;
-    let transform = if obj_name == "reg:quantileerror" && n_out > 1 && sorts_quantiles(&version_parts) {
-        Transform::SortAscending
-    } else {
-        transform
-    };
+    let transform =
+        if obj_name == "reg:quantileerror" && n_out > 1 && sorts_quantiles(&version_parts) {
+            Transform::SortAscending
+        } else {
+            transform
+        };
 
     // Base score, broadcast and mapped to margin space.
     let bs_at = mp.key("base_score")?;
@@ -1375,7 +1376,10 @@ mod tests {
             V1_MODEL
                 .replace("[1, 0, 0]", version)
                 .replace("binary:logistic", "reg:quantileerror")
-                .replace(r#""num_class": "0""#, &format!(r#""num_target": "{targets}""#))
+                .replace(
+                    r#""num_class": "0""#,
+                    &format!(r#""num_target": "{targets}""#),
+                )
                 .replace(r#""tree_info": [0, 0]"#, r#""tree_info": [0, 1]"#)
         };
         for (version, targets, want) in [
