@@ -194,6 +194,18 @@ impl Ensemble {
                 }
                 vec![best as f64]
             }
+            Transform::SortAscending => {
+                // XGBoost 3.4's insertion sort: each value moves left past every value greater than it.
+                let mut v = margins.to_vec();
+                for i in 1..v.len() {
+                    let mut j = i;
+                    while j > 0 && v[j - 1] > v[j] {
+                        v.swap(j - 1, j);
+                        j -= 1;
+                    }
+                }
+                v
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod bench_train;
 pub mod data;
 pub mod evaluate;
 pub mod export;
+pub mod f64_inputs;
 pub mod import;
 pub mod ir;
 pub mod medusa_cli;

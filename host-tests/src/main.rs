@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use emkern::forest::Forest;
 use emkern_host::bench::{self, Primitive, Timing};
 use emkern_host::export::source;
-use emkern_host::{attend, data, model};
+use emkern_host::{attend, data, f64_inputs, model};
 use emkern_simd::{Level, Simd};
 
 #[derive(Parser)]
@@ -56,6 +56,7 @@ enum Command {
         f32: bool,
     },
     /// Predict every row of a CSV file (header optional; empty or `nan` = missing) through the no_std core.
+    /// With a LightGBM text model the cells are read as f64 and take LightGBM's f64 decisions.
     Predict {
         /// The model (any supported format, or `.emk`).
         #[arg(long)]
@@ -338,7 +339,12 @@ fn import(
 fn predict(model: PathBuf, input: PathBuf, margin: bool, output: Option<PathBuf>) -> CliResult {
     let loaded = load(&model, false)?;
     let f = forest(&model, &loaded.blob)?;
-    let table = data::read_csv(&input)?;
+    // LightGBM compares in f64: its rows are read as f64 and mapped to f32 values with the same decisions.
+    let rows = f64_inputs::read_csv(&input, &loaded)?;
+    if let Some(w) = rows.warning(&input) {
+        eprintln!("{w}");
+    }
+    let table = rows.table;
     if table.columns.len() < f.n_features() {
         return Err(format!(
             "{}: rows have {} columns, the model reads {} features",

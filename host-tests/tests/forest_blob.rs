@@ -140,12 +140,13 @@ fn random_ensemble(seed: u64) -> Ensemble {
             random_tree(&mut rng, n_features, width, output, max_depth)
         })
         .collect();
-    let transform = match rng.below(6) {
+    let transform = match rng.below(7) {
         0 => Transform::Identity,
         1 => Transform::Sigmoid,
         2 => Transform::Softmax,
         3 => Transform::ArgMax,
         4 => Transform::Exp,
+        5 => Transform::SortAscending,
         _ => Transform::HingeStep,
     };
     Ensemble {
@@ -544,5 +545,78 @@ proptest! {
                 "{e:?}"
             ),
         }
+    }
+}
+
+/// XGBoost 3.4's sorted quantiles, stated without its algorithm: a NaN stays where it is (its insertion sort's `>`
+/// is false for it, so nothing crosses it), and the values between NaNs are sorted ascending, stably (so `-0`
+/// and `0` keep their order).
+fn xgboost_sorted(m: &[f32]) -> Vec<f32> {
+    let mut v = m.to_vec();
+    for segment in v.split_mut(|x| x.is_nan()) {
+        segment.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    }
+    v
+}
+
+/// `SortAscending`: each row's predictions are its margins in ascending order (checked against the standard
+/// library's stable sort, around NaNs, which the random leaves' infinities produce), on the single-row and batch
+/// paths, with f32 and f64 values, for a few outputs and for more than one accumulation pass holds (40); margins
+/// stay unsorted.
+#[test]
+fn sorted_outputs_are_the_sorted_margins() {
+    for (n_outputs, precision) in [
+        (5u32, Precision::F32),
+        (5, Precision::F64),
+        (40, Precision::F32),
+        (40, Precision::F64),
+    ] {
+        let mut rng = Rng(0x5EED ^ n_outputs as u64);
+        let n_features = 3;
+        let trees = (0..3 * n_outputs)
+            .map(|t| random_tree(&mut rng, n_features, 1, Some(t % n_outputs), 4))
+            .collect();
+        let e = Ensemble {
+            n_features,
+            n_outputs,
+            trees,
+            base_margin: (0..n_outputs).map(|_| rng.unit() - 0.5).collect(),
+            compare: Compare::Less,
+            aggregate: Aggregate::Sum,
+            transform: Transform::SortAscending,
+            precision,
+            feature_names: None,
+            source: "sorted outputs".into(),
+        };
+        let bytes = blob::write(&e).unwrap();
+        let forest = Forest::new(&bytes).unwrap();
+        assert_eq!(forest.transform(), Transform::SortAscending);
+        assert_eq!(forest.output_len(), n_outputs as usize);
+        let k = n_outputs as usize;
+        let rows: Vec<Vec<f32>> = (0..9).map(|_| random_row(&mut rng, 3)).collect();
+        let flat: Vec<f32> = rows.concat();
+        let mut batch = vec![0f32; rows.len() * k];
+        forest
+            .predict_batch(&flat, 3, rows.len(), &mut batch, false)
+            .unwrap();
+        let mut unsorted_rows = 0;
+        for (r, row) in rows.iter().enumerate() {
+            let (mut m, mut p) = (vec![0f32; k], vec![0f32; k]);
+            forest.predict_margin(row, &mut m).unwrap();
+            forest.predict(row, &mut p).unwrap();
+            unsorted_rows += m.windows(2).any(|w| w[0] > w[1]) as usize;
+            let want = xgboost_sorted(&m);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&p), bits(&want), "{k} outputs, {precision:?}, row {r}");
+            assert_eq!(
+                bits(&batch[r * k..(r + 1) * k]),
+                bits(&want),
+                "batch row {r}"
+            );
+        }
+        assert!(
+            unsorted_rows > 0,
+            "{k} outputs: every row's margins were already sorted"
+        );
     }
 }

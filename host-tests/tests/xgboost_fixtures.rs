@@ -223,3 +223,110 @@ fn xgboost_fixtures_match_xgboost() {
         failures.join("\n")
     );
 }
+
+/// The release from a fixture's `meta.json` (`"version": "3.4.1"`) as numbers.
+fn fixture_version(dir: &Path) -> Result<Vec<i64>, String> {
+    let path = dir.join("meta.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let meta: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let v = meta["version"]
+        .as_str()
+        .ok_or_else(|| format!("{}: no version", path.display()))?;
+    v.split('.')
+        .map(|p| p.parse::<i64>().map_err(|e| format!("version {v}: {e}")))
+        .collect()
+}
+
+/// Rows whose raw quantile outputs are out of order (a lower alpha's margin above a higher one's).
+fn crossing_rows(margin: &Table) -> usize {
+    margin
+        .rows
+        .iter()
+        .filter(|r| r.windows(2).any(|w| w[0] > w[1]))
+        .count()
+}
+
+/// Multi-quantile models with crossing outputs, from every release that has `reg:quantileerror`: the fixture
+/// really crosses (rows whose margins are out of order by more than the comparison tolerance, so unsorted
+/// outputs would fail), XGBoost's predictions follow its release's rule (3.4+ sorts each row, earlier releases
+/// do not), and the core reproduces the predictions and the margins bit for bit from JSON and UBJSON.
+#[test]
+fn crossing_quantiles_follow_the_saving_release() {
+    let dirs: Vec<PathBuf> = fixture_dirs()
+        .into_iter()
+        .filter(|d| d.to_string_lossy().ends_with("-reg-quantileerror-crossing"))
+        .collect();
+    let mut releases = Vec::new();
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let version = fixture_version(dir).unwrap();
+        let sorts = xgboost::sorts_quantiles(&version);
+        let input = read_csv(&dir.join("input.csv")).unwrap();
+        let margin = read_csv(&dir.join("margin.csv")).unwrap();
+        let pred = read_csv(&dir.join("pred.csv")).unwrap();
+        let crossing = crossing_rows(&margin);
+        // Rows where the unsorted margins miss the sorted predictions by more than the general tolerance.
+        let detectable = margin
+            .rows
+            .iter()
+            .zip(&pred.rows)
+            .filter(|(m, p)| m.iter().zip(p.iter()).any(|(&a, &b)| !close(a, b)))
+            .count();
+        assert!(
+            crossing > 0,
+            "{name}: no row with crossing quantile margins"
+        );
+        if sorts {
+            assert!(
+                detectable > 0,
+                "{name}: XGBoost's sorted predictions equal the margins within tolerance on every row"
+            );
+        } else {
+            assert_eq!(
+                detectable, 0,
+                "{name}: a release before 3.4 returned predictions other than the margins"
+            );
+        }
+        for file in ["model.json", "model.ubj"] {
+            let ensemble = xgboost::load(&dir.join(file)).unwrap();
+            let bytes = blob::write(&ensemble).unwrap();
+            let forest = Forest::new(&bytes).unwrap();
+            let k = forest.n_outputs();
+            let (mut m, mut p) = (vec![0f32; k], vec![0f32; k]);
+            for (r, row) in input.rows.iter().enumerate() {
+                let x: Vec<f32> = row.iter().map(|&v| v as f32).collect();
+                forest.predict_margin(&x, &mut m).unwrap();
+                forest.predict(&x, &mut p).unwrap();
+                for c in 0..k {
+                    assert_eq!(
+                        (m[c] as f64).to_bits(),
+                        margin.rows[r][c].to_bits(),
+                        "{name}/{file}: row {r} margin {c}: core {}, XGBoost {}",
+                        m[c],
+                        margin.rows[r][c]
+                    );
+                    assert_eq!(
+                        (p[c] as f64).to_bits(),
+                        pred.rows[r][c].to_bits(),
+                        "{name}/{file}: row {r} prediction {c}: core {}, XGBoost {}",
+                        p[c],
+                        pred.rows[r][c]
+                    );
+                }
+            }
+        }
+        println!(
+            "{name:<48} {} rows, {crossing} with crossing margins, {detectable} predictions differ from the margins ({})",
+            input.rows.len(),
+            if sorts { "sorted" } else { "not sorted" }
+        );
+        releases.push(sorts);
+    }
+    // Both rules are exercised: releases that sort and releases that do not.
+    assert!(
+        releases.contains(&true) && releases.contains(&false),
+        "expected crossing-quantile fixtures from releases before and after 3.4, found {} fixtures",
+        dirs.len()
+    );
+}

@@ -23,7 +23,7 @@
 //!     46    1 compare          0: go left when x < t (XGBoost); 1: when x <= t (LightGBM, scikit-learn)
 //!     47    1 aggregate        0: sum; 1: sum divided by `divisor` (random-forest mean)
 //!     48    1 transform        output transform, see `Transform` (0 identity, 1 sigmoid, 2 softmax, 3 argmax of
-//!                              the margins, 4 exp, 5 hinge step `x > 0`)
+//!                              the margins, 4 exp, 5 hinge step `x > 0`, 6 the margins sorted ascending)
 //!     49    1 value_bytes      4: leaves, margins and sums are f32; 8: f64
 //!     50    2 reserved         zero
 //!     52    4 linear_bytes     bytes in the linear-leaf table (0: no linear leaves)
@@ -189,6 +189,10 @@ pub enum Transform {
     Exp = 4,
     /// `1` if `m > 0`, else `0` (XGBoost `binary:hinge`).
     HingeStep = 5,
+    /// The row's margins sorted ascending, so that they do not cross (XGBoost 3.4+ `reg:quantileerror` with
+    /// several `quantile_alpha`s). Sorted by insertion with `>` as XGBoost does: a NaN never moves and no value
+    /// moves past it.
+    SortAscending = 6,
 }
 
 impl Transform {
@@ -201,6 +205,7 @@ impl Transform {
             3 => Transform::ArgMax,
             4 => Transform::Exp,
             5 => Transform::HingeStep,
+            6 => Transform::SortAscending,
             _ => return None,
         })
     }

@@ -679,6 +679,18 @@ fn apply_transform<V: Value>(t: Transform, m: &mut [V], out: &mut [f32]) {
                 *v = if *v > V::ZERO { V::ONE } else { V::ZERO };
             }
         }
+        Transform::SortAscending => {
+            // Sorted after rounding to f32: rounding is monotone, so this is the rounding of the sorted values
+            // (and one f32 sort serves both value types).
+            let len = m.len();
+            for (o, v) in out.iter_mut().zip(m.iter()) {
+                *o = v.to_f32();
+            }
+            if let Some(o) = out.get_mut(..len) {
+                sort_ascending(o);
+            }
+            return;
+        }
     }
     for (o, v) in out.iter_mut().zip(m.iter()) {
         *o = v.to_f32();
@@ -715,12 +727,28 @@ fn transform_in_place_f32(t: Transform, out: &mut [f32]) {
                 *o = best as f32;
             }
         }
+        Transform::SortAscending => sort_ascending(out),
         _ => {
             let mut tmp = [0.0f32; 1];
             for v in out.iter_mut() {
                 tmp[0] = *v;
                 apply_transform(t, &mut tmp, core::slice::from_mut(v));
             }
+        }
+    }
+}
+
+/// Sorts `m` ascending in place by insertion, comparing with `>` as XGBoost 3.4's quantile `PredTransform` does,
+/// so the result is XGBoost's bit for bit, NaN included (a NaN compares false: it never moves and no value moves
+/// past it). Quadratic, for the few outputs of a quantile model; one small out-of-line copy.
+#[inline(never)]
+fn sort_ascending(m: &mut [f32]) {
+    for i in 1..m.len() {
+        let mut j = i;
+        // 0 < j <= i < m.len(): both indices are in bounds.
+        while j > 0 && m[j - 1] > m[j] {
+            m.swap(j - 1, j);
+            j -= 1;
         }
     }
 }

@@ -310,6 +310,12 @@ pub fn write(e: &Ensemble, x: &Extras) -> Result<String, ExportError> {
             Transform::Softmax => "multi:softprob",
             Transform::ArgMax => "multi:softmax",
             Transform::HingeStep => "binary:hinge",
+            Transform::SortAscending => {
+                return Err(invalid(
+                    "sorted outputs are XGBoost 3.4+ multi-quantile regression (reg:quantileerror), whose \
+                     quantile_alpha list the model does not keep",
+                ));
+            }
         }
         .to_string(),
     };

@@ -10,7 +10,9 @@
 //!   identity) maps it to margin space, computed in `f32` exactly as XGBoost does (`-logf(1/b - 1)`,
 //!   `logf(b)`, with the logit's input clamped to `[1e-6, 1 - 1e-6]` as 3.2+ does).
 //! - `learner.objective.name` → [`Transform`] (sigmoid, exp, softmax, argmax, hinge step or identity); any
-//!   objective outside XGBoost's set is an error naming it.
+//!   objective outside XGBoost's set is an error naming it. `reg:quantileerror` with several `quantile_alpha`s
+//!   saved by XGBoost 3.4 or later sorts each row's predictions ([`Transform::SortAscending`], see
+//!   [`sorts_quantiles`]); the `version` field decides, so the blob predicts what the saving release predicts.
 //! - `gradient_booster`: `gbtree`, or `dart` with the trees in a nested `gbtree`; DART's `weight_drop` beside
 //!   the nested booster (before 3.4) or inside `model` (3.4, and DART models saved as `gbtree` from 3.3);
 //!   trees placed by their `id`; `tree_info` (output column of each tree); `iteration_indptr` and
@@ -250,6 +252,14 @@ pub fn objective(name: &str) -> Option<(Transform, Link)> {
         | "rank:map" => (Transform::Identity, Link::Identity),
         _ => return None,
     })
+}
+
+/// Whether the XGBoost release that saved a model (its `version` field) sorts each row's `reg:quantileerror`
+/// predictions: 3.4.0 and later do (the objective's `PredTransform`, an insertion sort per row, so that the
+/// quantiles of several `quantile_alpha`s do not cross; margins are left as they are); earlier releases return
+/// the margins. A model without a version is taken as older.
+pub fn sorts_quantiles(version: &[i64]) -> bool {
+    version.get(..2).is_some_and(|v| (v[0], v[1]) >= (3, 4))
 }
 
 /// The objectives [`objective`] knows, for error messages.
@@ -532,6 +542,12 @@ pub fn from_document(doc: &Value) -> Result<Ensemble> {
             "unsupported objective `{obj_name}` (custom objectives cannot be imported; supported: {OBJECTIVES})"
         ))
     })?;
+    let transform =
+        if obj_name == "reg:quantileerror" && n_out > 1 && sorts_quantiles(&version_parts) {
+            Transform::SortAscending
+        } else {
+            transform
+        };
 
     // Base score, broadcast and mapped to margin space.
     let bs_at = mp.key("base_score")?;
@@ -1357,6 +1373,37 @@ mod tests {
             e.trees.iter().map(|t| t.weight).collect::<Vec<_>>(),
             vec![2.0, 1.0]
         );
+    }
+
+    #[test]
+    fn quantiles_are_sorted_for_models_saved_by_3_4_and_later() {
+        let doc = |version: &str, targets: &str| {
+            V1_MODEL
+                .replace("[1, 0, 0]", version)
+                .replace("binary:logistic", "reg:quantileerror")
+                .replace(
+                    r#""num_class": "0""#,
+                    &format!(r#""num_target": "{targets}""#),
+                )
+                .replace(r#""tree_info": [0, 0]"#, r#""tree_info": [0, 1]"#)
+        };
+        for (version, targets, want) in [
+            ("[3, 4, 1]", "2", Transform::SortAscending),
+            ("[3, 4, 0]", "2", Transform::SortAscending),
+            ("[4, 0, 0]", "2", Transform::SortAscending),
+            ("[3, 3, 0]", "2", Transform::Identity),
+            ("[2, 1, 4]", "2", Transform::Identity),
+            ("[3, 4, 1]", "1", Transform::Identity),
+        ] {
+            let mut text = doc(version, targets);
+            if targets == "1" {
+                text = text.replace(r#""tree_info": [0, 1]"#, r#""tree_info": [0, 0]"#);
+            }
+            let e = from_json_bytes(text.as_bytes()).unwrap();
+            assert_eq!(e.transform, want, "version {version}, {targets} quantiles");
+            assert_eq!(from_ubjson_bytes(&ubj(&text)).unwrap().transform, want);
+        }
+        assert!(!sorts_quantiles(&[]));
     }
 
     #[test]
