@@ -279,10 +279,15 @@ pub fn read_csv(path: &Path, loaded: &Loaded) -> Result<Mapped, DataError> {
 }
 
 #[cfg(test)]
+#[path = "../tests/common/proptest_config.rs"]
+mod proptest_config;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::ir::{Aggregate, Precision, Split, Transform, Tree};
     use proptest::prelude::*;
+    use super::proptest_config::proptest_config;
 
     /// One single-split tree per test, all on feature 0.
     fn model(tests: Vec<(Test, MissingMode)>) -> Ensemble {
@@ -504,6 +509,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(proptest_config(256))]
+
         /// Random thresholds (some within one f32 step of each other, some f32 values, some huge) and inputs on
         /// and around them: every exactly mapped input makes LightGBM's f64 decision at every split, and an input
         /// is reported inexact only between two cut points that no f32 separates.
