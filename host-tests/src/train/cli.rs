@@ -13,6 +13,7 @@ use super::dataset::{Dataset, DatasetSpec, FeatureKind, Task};
 use super::forest::{Forest, ForestKind, ForestParams, MaxSamples};
 use super::model::TrainedModel;
 use crate::metrics;
+use crate::output::Outputs;
 
 /// The training algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -253,8 +254,47 @@ fn parse_max_samples(s: &str) -> Result<MaxSamples, String> {
     .ok_or_else(|| format!("--max-samples {s}: expected a count ≥ 1 or a fraction in (0, 1]"))
 }
 
-/// Runs `emkern train`.
+/// Most trees or rounds `--n-estimators` accepts.
+pub const MAX_ESTIMATORS: usize = 1_000_000;
+
+/// Most worker threads `--threads` accepts.
+pub const MAX_THREADS: usize = 1024;
+
+/// Refuses counts that no training run can honour before anything is read or allocated.
+fn check_counts(req: &TrainRequest) -> Result<(), String> {
+    if let Some(n) = req.n_estimators
+        && n > MAX_ESTIMATORS
+    {
+        return Err(format!(
+            "--n-estimators {n}: at most {MAX_ESTIMATORS} trees or rounds"
+        ));
+    }
+    if let Some(t) = req.threads
+        && t > MAX_THREADS
+    {
+        return Err(format!(
+            "--threads {t}: at most {MAX_THREADS} worker threads (this machine has {} cores; the model does not \
+             depend on the thread count)",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `emkern train`: checks the arguments and the output paths, trains, and writes every output file only
+/// when the whole run succeeded (see [`crate::output`]).
 pub fn run(req: &TrainRequest) -> CliResult {
+    check_counts(req)?;
+    if let Some(path) = &req.report {
+        super::report::ReportFormat::from_path(path)?;
+    }
+    let out = Outputs::plan(&super::output::targets(req), &super::output::inputs(req))?;
+    train(req, &out)?;
+    out.commit()?;
+    Ok(())
+}
+
+fn train(req: &TrainRequest, out: &Outputs) -> CliResult {
     let spec = DatasetSpec {
         target: req.target.clone(),
         categorical: req.categorical.clone(),
@@ -264,9 +304,6 @@ pub fn run(req: &TrainRequest) -> CliResult {
             TaskArg::Regression => Task::Regression,
         }),
     };
-    if let Some(path) = &req.report {
-        super::report::ReportFormat::from_path(path)?;
-    }
     let data = Dataset::from_csv(&req.data, &spec)?;
     let valid = match &req.valid {
         Some(p) => Some(Dataset::from_csv_like(p, &data.schema)?),
@@ -274,11 +311,11 @@ pub fn run(req: &TrainRequest) -> CliResult {
     };
     super::stack::cli::check_flags(req)?;
     if req.algo == Algo::Stack {
-        return super::stack::cli::run(req, &data, valid.as_ref());
+        return super::stack::cli::run(req, &data, valid.as_ref(), out);
     }
     super::hist::cli::check_flags(req)?;
     if req.algo == Algo::HistGbdt {
-        return super::hist::cli::run(req, &data, valid.as_ref());
+        return super::hist::cli::run(req, &data, valid.as_ref(), out);
     }
     super::boost::cli::check_flags(req)?;
     let forest = req.algo != Algo::Cart;
@@ -316,12 +353,16 @@ pub fn run(req: &TrainRequest) -> CliResult {
             String::new()
         },
         match &data.schema.classes {
-            Some(c) => format!("classification: {} classes ({})", c.len(), c.join(", ")),
+            Some(c) => format!(
+                "classification: {} classes ({})",
+                c.len(),
+                crate::data::printable(&c.join(", "))
+            ),
             None => "regression".into(),
         }
     );
     if matches!(req.algo, Algo::Adaboost | Algo::Gbdt) {
-        return super::boost::cli::run(req, &data, valid.as_ref());
+        return super::boost::cli::run(req, &data, valid.as_ref(), out);
     }
     let start = Instant::now();
     let model = if forest {
@@ -335,9 +376,8 @@ pub fn run(req: &TrainRequest) -> CliResult {
     let (model, ensemble) = super::budget::fit(req, model, &data, valid.as_ref(), |m| {
         m.to_ensemble(&data, &req.describe(&params, &data))
     })?;
-    let bytes = super::output::write_model(req, &ensemble, &data)?;
-    let core =
-        CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
+    let bytes = super::output::write_model(req, &ensemble, &data, out)?;
+    let core = super::output::load_exported(req, &bytes)?;
     let s = core.summary();
     let trees = model.trees();
     println!(
@@ -387,10 +427,11 @@ pub fn run(req: &TrainRequest) -> CliResult {
         s.worst_case_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
-        super::output::write_xgboost_json(path, &ensemble, &data, valid.as_ref())?;
+        super::output::write_xgboost_json(path, &ensemble, &data, valid.as_ref(), out)?;
     }
     print_top_features(&data.schema.feature_names, &model.feature_importances(), "");
     super::report::run::Run {
+        outputs: out,
         req,
         data: &data,
         valid: valid.as_ref(),

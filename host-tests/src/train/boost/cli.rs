@@ -2,9 +2,8 @@
 //! validation loss), exports the blob, and reports metrics computed by the `no_std` core from the exported blob
 //! (AdaBoost.R2, which the blob cannot represent, reports the trainer's own metrics and fails the export).
 
+use crate::output::Outputs;
 use std::time::Instant;
-
-use emkern::forest::Forest as CoreForest;
 
 use super::Boosted;
 use super::adaboost::{AdaBoost, AdaBoostParams, R2Loss, Termination};
@@ -70,7 +69,12 @@ pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
 }
 
 /// Trains, exports and reports (the dataset header line is already printed).
-pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
+pub fn run(
+    req: &TrainRequest,
+    data: &Dataset,
+    valid: Option<&Dataset>,
+    out: &Outputs,
+) -> CliResult {
     let seed = boost_seed(req)?;
     let task = data.task();
     let bar = crate::progress::bar(
@@ -152,6 +156,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         env!("CARGO_PKG_VERSION")
     );
     let report = |printed, blob| crate::train::report::run::Run {
+        outputs: out,
         req,
         data,
         valid,
@@ -184,12 +189,13 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
                 printed.push(("valid", line));
             }
             report(printed, Err(e.to_string())).boosted(&model, &errors)?;
+            // The report says why there is no blob: it is written, the other outputs are not.
+            out.commit_written()?;
             return Err(format!("{}: not written: {e}", req.output.display()).into());
         }
     };
-    let bytes = crate::train::output::write_model(req, &ensemble, data)?;
-    let core =
-        CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
+    let bytes = crate::train::output::write_model(req, &ensemble, data, out)?;
+    let core = crate::train::output::load_exported(req, &bytes)?;
     let s = core.summary();
     let mut worst = 0.0f64;
     let mut core_predict = |row: &[f32], out: &mut Vec<f64>| {
@@ -231,7 +237,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         s.worst_case_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
-        crate::train::output::write_xgboost_json(path, &ensemble, data, valid)?;
+        crate::train::output::write_xgboost_json(path, &ensemble, data, valid, out)?;
     }
     super::super::cli::print_top_features(
         &data.schema.feature_names,

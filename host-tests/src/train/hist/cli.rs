@@ -2,6 +2,7 @@
 //! bar, export to the `.emk` blob (and optionally XGBoost JSON), and the report: metrics the `no_std` core
 //! computes from the exported blob, and whether its margins equal the trainer's bit for bit.
 
+use crate::output::Outputs;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -250,7 +251,12 @@ pub fn params(req: &TrainRequest) -> Result<HistParams, String> {
 }
 
 /// Runs `emkern train --algo hist-gbdt` on loaded data.
-pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
+pub fn run(
+    req: &TrainRequest,
+    data: &Dataset,
+    valid: Option<&Dataset>,
+    out: &Outputs,
+) -> CliResult {
     let p = params(req)?;
     let objective = p
         .objective
@@ -321,9 +327,8 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     let seconds = start.elapsed().as_secs_f64();
     let (model, ensemble) =
         crate::train::budget::fit(req, model, data, valid, |m| m.to_ensemble())?;
-    let bytes = crate::train::output::write_model(req, &ensemble, data)?;
-    let core =
-        CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
+    let bytes = crate::train::output::write_model(req, &ensemble, data, out)?;
+    let core = crate::train::output::load_exported(req, &bytes)?;
     let threads = p
         .threads
         .filter(|&t| t > 0)
@@ -378,7 +383,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     );
     if let Some(path) = &req.hist.xgboost_json {
         let json = model.to_xgboost_json()?;
-        std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+        out.write(path, json.as_bytes())?;
         println!("  xgboost   {} (XGBoost 3.x JSON model)", path.display());
     }
     super::super::cli::print_top_features(
@@ -387,6 +392,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         " (share of the total gain)",
     );
     crate::train::report::run::Run {
+        outputs: out,
         req,
         data,
         valid,

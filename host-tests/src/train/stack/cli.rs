@@ -2,6 +2,7 @@
 //! out-of-fold outputs, refits the bases on all rows, writes the combined model as one `.emk` blob, and reports
 //! each base's metrics next to the stack's (computed by the `no_std` core from the exported blobs).
 
+use crate::output::Outputs;
 use std::time::Instant;
 
 use emkern::forest::Forest as CoreForest;
@@ -301,7 +302,12 @@ pub fn fit(
 }
 
 /// Runs `emkern train --algo stack` on loaded data.
-pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
+pub fn run(
+    req: &TrainRequest,
+    data: &Dataset,
+    valid: Option<&Dataset>,
+    out: &Outputs,
+) -> CliResult {
     let s = settings(req, data)?;
     let task = data.task();
     println!(
@@ -376,9 +382,8 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         s.seed
     );
     let ensemble = stack.to_ensemble(Some(data.schema.feature_names.clone()), &source)?;
-    let bytes = crate::train::output::write_model(req, &ensemble, data)?;
-    let core =
-        CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
+    let bytes = crate::train::output::write_model(req, &ensemble, data, out)?;
+    let core = crate::train::output::load_exported(req, &bytes)?;
     let sum = core.summary();
     let meta_fit = match task {
         Task::Classification => format!(
@@ -455,7 +460,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         sum.worst_case_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
-        crate::train::output::write_xgboost_json(path, &ensemble, data, valid)?;
+        crate::train::output::write_xgboost_json(path, &ensemble, data, valid, out)?;
     }
     let importances = stack.feature_importances();
     crate::train::cli::print_top_features(
@@ -500,6 +505,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         importances,
     };
     crate::train::report::run::Run {
+        outputs: out,
         req,
         data,
         valid,
