@@ -296,7 +296,8 @@ fn print_lines(report: impl FnOnce(&mut dyn FnMut(&str))) -> CliResult {
 }
 
 fn run(f: impl FnOnce() -> CliResult) -> ExitCode {
-    match f() {
+    // A line that could not be printed fails the command, though the command went on.
+    match f().and_then(|()| output::stdout_error().map_or(Ok(()), |e| Err(e.into()))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -474,11 +475,11 @@ fn demo(dir: PathBuf) -> CliResult {
     let model_path = dir.join("breast_cancer_xgboost.json");
     let test_path = dir.join("breast_cancer_test.csv");
     let proba_path = dir.join("breast_cancer_xgboost_test_proba.csv");
-    println!("emkern demo: XGBoost model -> .emk blob -> no_std core");
+    emkern_host::say!("emkern demo: XGBoost model -> .emk blob -> no_std core");
     let loaded = load(&model_path, false)?;
     let f = forest(&model_path, &loaded.blob)?;
     let s = f.summary();
-    println!(
+    emkern_host::say!(
         "  model     {} ({}), {} trees, {} nodes, depth <= {}",
         model_path.display(),
         loaded.format.name(),
@@ -486,9 +487,11 @@ fn demo(dir: PathBuf) -> CliResult {
         s.nodes,
         s.max_depth
     );
-    println!(
+    emkern_host::say!(
         "  blob      {} bytes ({} bytes/node), worst case {} node visits per row",
-        s.blob_bytes, s.node_bytes, s.worst_case_visits
+        s.blob_bytes,
+        s.node_bytes,
+        s.worst_case_visits
     );
     let table = data::read_csv(&test_path)?;
     let label = table
@@ -514,18 +517,18 @@ fn demo(dir: PathBuf) -> CliResult {
             max_diff = max_diff.max((p[0] - q).abs());
         }
     }
-    println!(
+    emkern_host::say!(
         "  accuracy  {:.4} on {} test rows ({} correct)",
         correct as f64 / table.rows as f64,
         table.rows,
         correct
     );
-    println!(
+    emkern_host::say!(
         "  vs XGBoost max |p_emkern - p_xgboost| = {max_diff:.2e} over {} rows",
         reference.rows
     );
     let (single, batch) = bench::forest_ns_per_row(&f, &rows, table.rows, Timing::DEFAULT);
-    println!(
+    emkern_host::say!(
         "  speed     {single:.0} ns/row single-row ({:.1} ns/row·tree), {batch:.0} ns/row batched, one core, {} level",
         single / s.trees.max(1) as f64,
         emkern_simd::Simd::best().level()

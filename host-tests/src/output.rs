@@ -7,8 +7,8 @@
 //! is flushed and synced to disk; only [`Outputs::commit`], called when everything succeeded, renames the
 //! temporary files over the targets. A command that fails (bad data, a full disk, a file size limit) leaves every
 //! existing output as it was and no partial file: dropping [`Outputs`] removes the temporary files. Every error
-//! names the output file. An output that exists and is not a regular file (`/dev/stdout`, a pipe) is written in
-//! place, as a stream.
+//! names the output file. An output that exists and is not a regular file (a pipe, a terminal), or a device path
+//! (`/dev/stdout`), is written in place, as a stream.
 //!
 //! Terminal: text for standard output goes through [`stdout`] or [`print`], whose errors (a closed pipe, a full
 //! disk behind a redirection) are reported as `writing to standard output: …` instead of panicking.
@@ -127,11 +127,14 @@ impl Outputs {
                     other_path.display()
                 ));
             }
+            // Device paths (`/dev/stdout`, `/proc/self/fd/1`) name a stream that may be a redirected file: it is
+            // written in place, never replaced.
+            let device = path.starts_with("/dev") || path.starts_with("/proc");
             let temp = match fs::metadata(path) {
                 Ok(m) if m.is_dir() => {
                     return Err(format!("{flag} {}: is a directory", path.display()));
                 }
-                Ok(m) if !m.is_file() => None,
+                Ok(m) if !m.is_file() || device => None,
                 _ => Some(create_temp(flag, path, &dest)?),
             };
             planned.files.borrow_mut().push(Planned {
@@ -169,7 +172,14 @@ impl Outputs {
                 f.try_clone().map_err(cannot)?,
                 Some(f.try_clone().map_err(cannot)?),
             ),
-            None => (File::create(&p.dest).map_err(cannot)?, None),
+            // A stream is appended to: `>>` keeps what it had, `>` started it empty.
+            None => (
+                fs::OpenOptions::new()
+                    .append(true)
+                    .open(&p.target)
+                    .map_err(cannot)?,
+                None,
+            ),
         };
         p.written = true;
         Ok(NamedWriter {
@@ -289,4 +299,41 @@ pub fn print(text: &str) -> io::Result<()> {
     let mut out = stdout();
     out.write_all(text.as_bytes())?;
     out.finish()
+}
+
+/// The first error met by [`say`], if any.
+static STDOUT_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Prints one line of a command's progress to standard output. A failure to write does not stop the command:
+/// it is kept, later lines are dropped, and [`stdout_error`] reports it so that the command can fail (before it
+/// commits its outputs) instead of panicking as `println!` does. Used through [`say!`](crate::say).
+pub fn say(line: std::fmt::Arguments) {
+    let mut error = STDOUT_ERROR.lock().unwrap_or_else(|e| e.into_inner());
+    if error.is_some() {
+        return;
+    }
+    let mut out = io::stdout().lock();
+    if let Err(e) = out
+        .write_fmt(line)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+    {
+        *error = Some(format!("writing to standard output: {e}"));
+    }
+}
+
+/// The error of the first line [`say`] could not print, if any.
+pub fn stdout_error() -> Option<String> {
+    STDOUT_ERROR
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
+
+/// `println!` that does not panic when standard output fails: see [`output::say`](crate::output::say).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::output::say(format_args!($($arg)*))
+    };
 }

@@ -47,7 +47,8 @@ struct Case {
     files: Vec<(&'static str, Vec<u8>)>,
     args: Vec<&'static str>,
     stdout: Stdout,
-    /// `ulimit -f` in 512-byte blocks, if any.
+    /// `ulimit -f`, if any: in 512-byte blocks (dash) or 1024-byte blocks (bash); every limit here is below the
+    /// output in either unit.
     file_blocks: Option<u64>,
     expect: Expect,
     /// Files the run may create or replace; every other file must keep its bytes.
@@ -417,6 +418,22 @@ fn cases() -> Vec<Case> {
         .file("p.csv", "old predictions\n")
         .file_blocks(40),
         Case::new(
+            "predict: --output /dev/stdout streams to the pipe (a device is not replaced)",
+            &[
+                "predict",
+                "--model",
+                "iris.emk",
+                "--input",
+                "rows.csv",
+                "--output",
+                "/dev/stdout",
+            ],
+            Ok(&[]),
+        )
+        .file("iris.emk", iris_blob())
+        .file("rows.csv", iris_rows(3))
+        .check(|_, stdout| assert_eq!(line_count(stdout), 3, "{stdout}")),
+        Case::new(
             "predict: standard output is a full disk",
             &["predict", "--model", "iris.emk", "--input", "rows.csv"],
             Fail(&["writing to standard output"]),
@@ -543,6 +560,16 @@ fn cases() -> Vec<Case> {
         .outputs(&["m.emk"])
         .check(|_, stdout| assert!(!stdout.contains('\u{1b}'), "{stdout}")),
         Case::new(
+            "train: standard output is a full disk keeps the existing -o",
+            &[
+                "train", "--algo", "cart", "--data", "iris.csv", "--target", "label", "-o", "m.emk",
+            ],
+            Fail(&["writing to standard output", "No space left on device"]),
+        )
+        .file("iris.csv", bundled("iris_train.csv"))
+        .file("m.emk", b"old".to_vec())
+        .stdout_full(),
+        Case::new(
             "train: -o is --data",
             &[
                 "train", "--algo", "cart", "--data", "iris.csv", "--target", "label", "-o",
@@ -611,7 +638,7 @@ fn cases() -> Vec<Case> {
                 "-o",
                 "m.emk",
                 "--n-estimators",
-                "50",
+                "200",
                 "--quiet",
             ],
             Fail(&["m.emk: cannot write", "too large"]),
@@ -658,6 +685,26 @@ fn cases() -> Vec<Case> {
         .file("q.npy", npy_f32(&[1, 2, 4], &[0.5; 8]))
         .file("k.npy", npy_f32(&[1, 3, 4], &[0.25; 12]))
         .file("v.npy", npy_f32(&[1, 3, 4], &[1.0; 12])),
+        Case::new(
+            "attention: --out hits a file size limit and keeps the old file",
+            &[
+                "attention",
+                "--q",
+                "q.npy",
+                "--k",
+                "k.npy",
+                "--v",
+                "v.npy",
+                "--out",
+                "o.npy",
+            ],
+            Fail(&["o.npy: cannot write", "too large"]),
+        )
+        .file("q.npy", npy_f32(&[2, 64, 64], &[0.5; 8192]))
+        .file("k.npy", npy_f32(&[2, 64, 64], &[0.25; 8192]))
+        .file("v.npy", npy_f32(&[2, 64, 64], &[1.0; 8192]))
+        .file("o.npy", b"old".to_vec())
+        .file_blocks(20),
         Case::new(
             "attention: --out is --k",
             &[

@@ -290,6 +290,10 @@ pub fn run(req: &TrainRequest) -> CliResult {
     }
     let out = Outputs::plan(&super::output::targets(req), &super::output::inputs(req))?;
     train(req, &out)?;
+    // Lines that could not be printed fail the run before any output replaces an existing file.
+    if let Some(e) = crate::output::stdout_error() {
+        return Err(e.into());
+    }
     out.commit()?;
     Ok(())
 }
@@ -341,7 +345,7 @@ fn train(req: &TrainRequest, out: &Outputs) -> CliResult {
         .iter()
         .filter(|k| matches!(k, FeatureKind::Categorical(_)))
         .count();
-    println!(
+    crate::say!(
         "emkern train: {} on {} ({} rows, {} features{}), {}",
         req.algo.name(),
         req.data.display(),
@@ -380,7 +384,7 @@ fn train(req: &TrainRequest, out: &Outputs) -> CliResult {
     let core = super::output::load_exported(req, &bytes)?;
     let s = core.summary();
     let trees = model.trees();
-    println!(
+    crate::say!(
         "  trained   {} tree{}, {} nodes ({} leaves), depth ≤ {}, in {:.3} s ({} thread{})",
         trees.len(),
         if trees.len() == 1 { "" } else { "s" },
@@ -403,23 +407,23 @@ fn train(req: &TrainRequest, out: &Outputs) -> CliResult {
         } else {
             "R²"
         };
-        println!("  oob       {what} {:.4} ({} rows)", oob.score, oob.rows);
+        crate::say!("  oob       {what} {:.4} ({} rows)", oob.score, oob.rows);
     }
     let (line, worst) = evaluate(&core, &model, &data);
-    println!("  train     {line}");
+    crate::say!("  train     {line}");
     let mut printed = vec![("train", line)];
     if let Some(v) = &valid {
         let (line, w) = evaluate(&core, &model, v);
-        println!("  valid     {line}");
+        crate::say!("  valid     {line}");
         printed.push(("valid", line));
-        println!(
+        crate::say!(
             "  core      max |core − trainer| = {:.1e} over the training and validation rows",
             worst.max(w)
         );
     } else {
-        println!("  core      max |core − trainer| = {worst:.1e} over the training rows");
+        crate::say!("  core      max |core − trainer| = {worst:.1e} over the training rows");
     }
-    println!(
+    crate::say!(
         "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
         req.output.display(),
         s.blob_bytes,
@@ -560,6 +564,6 @@ pub(crate) fn print_top_features(names: &[String], imp: &[f64], suffix: &str) {
         .map(|&f| format!("{} {:.3}", names.get(f).map_or("?", String::as_str), imp[f]))
         .collect();
     if !top.is_empty() {
-        println!("  features  {}{suffix}", top.join(", "));
+        crate::say!("  features  {}{suffix}", top.join(", "));
     }
 }

@@ -115,7 +115,7 @@ pub fn write_xgboost_json(
             }
         }
     }
-    println!(
+    crate::say!(
         "  xgboost   {} (XGBoost 3.x JSON, {} trees; f32 leaves: max relative difference to the blob {worst:.1e})",
         path.display(),
         x.trees.len()

@@ -122,7 +122,7 @@ pub fn run(
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     let trees = model.trees();
-    println!(
+    crate::say!(
         "  trained   {}, {} tree{}, {} nodes ({} leaves), depth ≤ {}, in {:.3} s ({} thread{})",
         rounds_line(&model),
         trees.len(),
@@ -143,7 +143,7 @@ pub fn run(
         } else {
             format!("{} of the training rows", es)
         };
-        println!(
+        crate::say!(
             "  stopping  {} of {} rounds trained; best validation {metric} {:.4} at round {} (on {what})",
             g.rounds_trained,
             req.n_estimators.unwrap_or(100),
@@ -179,13 +179,13 @@ pub fn run(
                     metrics_line(data, |row| model.predict_row(row))
                 ),
             )];
-            println!("  train     {}", printed[0].1);
+            crate::say!("  train     {}", printed[0].1);
             if let Some(v) = valid {
                 let line = format!(
                     "{}  (trainer)",
                     metrics_line(v, |row| model.predict_row(row))
                 );
-                println!("  valid     {line}");
+                crate::say!("  valid     {line}");
                 printed.push(("valid", line));
             }
             report(printed, Err(e.to_string())).boosted(&model, &errors)?;
@@ -216,12 +216,12 @@ pub fn run(
         })
     };
     let mut printed = vec![("train", scored(data))];
-    println!("  train     {}", printed[0].1);
+    crate::say!("  train     {}", printed[0].1);
     if let Some(v) = valid {
         printed.push(("valid", scored(v)));
-        println!("  valid     {}", printed[1].1);
+        crate::say!("  valid     {}", printed[1].1);
     }
-    println!(
+    crate::say!(
         "  core      max |core − trainer| / max(1, |trainer|) = {worst:.1e} over the {} rows",
         if valid.is_some() {
             "training and validation"
@@ -229,7 +229,7 @@ pub fn run(
             "training"
         }
     );
-    println!(
+    crate::say!(
         "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
         req.output.display(),
         s.blob_bytes,

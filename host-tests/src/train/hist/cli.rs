@@ -261,7 +261,7 @@ pub fn run(
     let objective = p
         .objective
         .unwrap_or_else(|| super::booster::default_objective(data));
-    println!(
+    crate::say!(
         "emkern train: histogram gradient boosting on {} ({} rows, {} features), {}",
         req.data.display(),
         data.n_rows,
@@ -292,7 +292,7 @@ pub fn run(
         p.subsample,
         p.seed
     );
-    println!("  params    {parameters}");
+    crate::say!("  params    {parameters}");
     let bar = crate::progress::bar(
         req.quiet,
         p.n_estimators as u64,
@@ -336,7 +336,7 @@ pub fn run(
     let nodes: usize = model.trees.iter().map(|t| t.nodes.len()).sum();
     let leaves: usize = model.trees.iter().map(|t| t.n_leaves()).sum();
     let depth = model.trees.iter().map(|t| t.depth()).max().unwrap_or(0);
-    println!(
+    crate::say!(
         "  trained   {} trees ({} rounds × {} output{}), {nodes} nodes ({leaves} leaves), depth ≤ {depth}, \
          in {seconds:.3} s ({threads} thread{})",
         model.trees.len(),
@@ -345,12 +345,13 @@ pub fn run(
         if model.n_outputs == 1 { "" } else { "s" },
         if threads == 1 { "" } else { "s" }
     );
-    println!(
+    crate::say!(
         "  intercept base_score {:?} (margin {:?})",
-        model.base_score, model.base_margin
+        model.base_score,
+        model.base_margin
     );
     if let Some(b) = model.best_iteration {
-        println!(
+        crate::say!(
             "  early     best round {} of {} trained (valid {metric} {:.6}); the model keeps rounds 1..={}",
             b + 1,
             model.rounds_trained,
@@ -359,22 +360,22 @@ pub fn run(
         );
     }
     let (line, mismatches, rows) = evaluate(&core, &model, data);
-    println!("  train     {line}");
+    crate::say!("  train     {line}");
     let mut printed = vec![("train", line)];
     let (mut mismatches, mut rows) = (mismatches, rows);
     if let Some(v) = valid {
         let (line, m, r) = evaluate(&core, &model, v);
-        println!("  valid     {line}");
+        crate::say!("  valid     {line}");
         printed.push(("valid", line));
         mismatches += m;
         rows += r;
     }
-    println!(
+    crate::say!(
         "  core      margins equal to the trainer's bit for bit on {} of {rows} rows",
         rows - mismatches
     );
     let s = core.summary();
-    println!(
+    crate::say!(
         "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
         req.output.display(),
         s.blob_bytes,
@@ -384,7 +385,7 @@ pub fn run(
     if let Some(path) = &req.hist.xgboost_json {
         let json = model.to_xgboost_json()?;
         out.write(path, json.as_bytes())?;
-        println!("  xgboost   {} (XGBoost 3.x JSON model)", path.display());
+        crate::say!("  xgboost   {} (XGBoost 3.x JSON model)", path.display());
     }
     super::super::cli::print_top_features(
         &data.schema.feature_names,

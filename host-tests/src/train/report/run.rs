@@ -261,7 +261,7 @@ impl Run<'_> {
         r.notes = curves.notes;
         r.importances(measure, &self.data.schema.feature_names, importances);
         write(path, &r, self.outputs)?;
-        println!("  report    {}", path.display());
+        crate::say!("  report    {}", path.display());
         Ok(())
     }
 }

@@ -310,7 +310,7 @@ pub fn run(
 ) -> CliResult {
     let s = settings(req, data)?;
     let task = data.task();
-    println!(
+    crate::say!(
         "emkern train: stacking on {} ({} rows, {} features), {}",
         req.data.display(),
         data.n_rows,
@@ -324,7 +324,7 @@ pub fn run(
         Task::Classification => format!("logistic regression (C={})", s.meta_c),
         Task::Regression => format!("ridge regression (alpha=1/C, C={})", s.meta_c),
     };
-    println!(
+    crate::say!(
         "  stack     bases {}; meta-model {meta_name} on {}-fold {}out-of-fold outputs (fold seed {})",
         s.bases
             .iter()
@@ -349,10 +349,11 @@ pub fn run(
             && n < s.cv
             && largest >= s.cv
         {
-            println!(
+            crate::say!(
                 "  warning   class {} has {n} training rows, fewer than the {} folds: some test folds hold none of \
                  its rows (scikit-learn warns likewise)",
-                classes[c], s.cv
+                classes[c],
+                s.cv
             );
         }
     }
@@ -393,11 +394,11 @@ pub fn run(
         ),
         Task::Regression => "meta-model in closed form".to_string(),
     };
-    println!(
+    crate::say!(
         "  trained   {} base fits in {seconds:.3} s; {meta_fit}",
         s.bases.len() * (s.cv + 1),
     );
-    println!(
+    crate::say!(
         "  bases     (oof: out-of-fold on the training rows; train, valid: refitted on all rows)"
     );
     let mut base_rows = Vec::new();
@@ -408,17 +409,17 @@ pub fn run(
             i += 1;
             oof[i - 1].clone()
         });
-        println!("    {:<11} oof   {line}", sb.name);
+        crate::say!("    {:<11} oof   {line}", sb.name);
         base_rows.push((format!("oof ({})", sb.name), line));
         let b_bytes = blob::write(&sb.ensemble)?;
         let b_core = CoreForest::new(&b_bytes)
             .map_err(|e| format!("base {}: the exported blob does not load: {e}", sb.name))?;
         let line = metrics_line(data, |row| core_predict(&b_core, row));
-        println!("    {:<11} train {line}", "");
+        crate::say!("    {:<11} train {line}", "");
         base_rows.push((format!("train ({})", sb.name), line));
         if let Some(v) = valid {
             let line = metrics_line(v, |row| core_predict(&b_core, row));
-            println!("    {:<11} valid {line}", "");
+            crate::say!("    {:<11} valid {line}", "");
             base_rows.push((format!("valid ({})", sb.name), line));
         }
     }
@@ -434,12 +435,12 @@ pub fn run(
         })
     };
     let mut printed = vec![("train", scored(data))];
-    println!("  train     {}", printed[0].1);
+    crate::say!("  train     {}", printed[0].1);
     if let Some(v) = valid {
         printed.push(("valid", scored(v)));
-        println!("  valid     {}", printed[1].1);
+        crate::say!("  valid     {}", printed[1].1);
     }
-    println!(
+    crate::say!(
         "  core      max |core − meta(bases)| / max(1, |meta(bases)|) = {worst:.1e} over the {} rows (f32 \
          output)",
         if valid.is_some() {
@@ -448,7 +449,7 @@ pub fn run(
             "training"
         }
     );
-    println!(
+    crate::say!(
         "  blob      {}: {} bytes, {} trees, {} nodes ({} leaves, {} value{} each), worst case {} node visits per row",
         req.output.display(),
         sum.blob_bytes,
@@ -568,7 +569,7 @@ fn meta_lines(stack: &Stack) -> Vec<String> {
 /// Prints the meta-model's weights, one line per margin.
 fn print_meta(stack: &Stack) {
     for line in meta_lines(stack) {
-        println!("  meta      {line}");
+        crate::say!("  meta      {line}");
     }
 }
 
