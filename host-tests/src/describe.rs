@@ -102,6 +102,15 @@ pub fn model(path: &Path, format: Format, ensemble: Option<&Ensemble>, f: &Fores
             c.node_visits, c.tree_walks, c.passes, s.trees, s.outputs, s.worst_case_visits, s.trees
         );
     }
+    if s.leaf_width > 1 {
+        let _ = writeln!(
+            o,
+            "                 and {} leaf values added per row ({} trees × {} values per leaf)",
+            (s.trees as u64).saturating_mul(s.leaf_width as u64),
+            s.trees,
+            s.leaf_width
+        );
+    }
     o
 }
 

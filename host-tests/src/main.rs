@@ -350,7 +350,6 @@ fn import(
     if let Some(p) = &c_header {
         out.write(p, source::c_header(name, &loaded.blob, &origin).as_bytes())?;
     }
-    out.commit()?;
     let s = f.summary();
     output::print(&format!(
         "{} ({}) -> {}: {} trees, {} nodes, {} bytes\n",
@@ -361,6 +360,7 @@ fn import(
         s.nodes,
         s.blob_bytes
     ))?;
+    out.commit()?;
     Ok(())
 }
 
@@ -491,7 +491,7 @@ fn demo(dir: PathBuf) -> CliResult {
         "  blob      {} bytes ({} bytes/node), worst case {} node visits per row",
         s.blob_bytes,
         s.node_bytes,
-        s.worst_case_visits
+        emkern_host::describe::Cost::of(&f).node_visits
     );
     let table = data::read_csv(&test_path)?;
     let label = table

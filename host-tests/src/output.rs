@@ -337,3 +337,89 @@ macro_rules! say {
         $crate::output::say(format_args!($($arg)*))
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("emkern-output-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn outputs_replace_targets_only_on_commit() {
+        let dir = scratch("commit");
+        let (a, b) = (dir.join("a.txt"), dir.join("b.txt"));
+        fs::write(&a, "old a").unwrap();
+        {
+            let out = Outputs::plan(&[("-a", &a), ("-b", &b)], &[]).unwrap();
+            out.write(&a, b"new a").unwrap();
+            // Dropped without commit: the old file stays, no temporary file is left.
+        }
+        assert_eq!(fs::read_to_string(&a).unwrap(), "old a");
+        assert_eq!(names(&dir), ["a.txt"]);
+        let out = Outputs::plan(&[("-a", &a), ("-b", &b)], &[]).unwrap();
+        out.write(&a, b"new a").unwrap();
+        assert!(
+            out.commit().unwrap_err().contains("-b"),
+            "b was not written"
+        );
+        drop(out);
+        assert_eq!(fs::read_to_string(&a).unwrap(), "old a");
+        assert_eq!(names(&dir), ["a.txt"]);
+        let out = Outputs::plan(&[("-a", &a), ("-b", &b)], &[]).unwrap();
+        out.write(&a, b"new a").unwrap();
+        out.write(&b, b"new b").unwrap();
+        out.commit().unwrap();
+        drop(out);
+        assert_eq!(names(&dir), ["a.txt", "b.txt"]);
+        assert_eq!(fs::read_to_string(&b).unwrap(), "new b");
+    }
+
+    #[test]
+    fn outputs_equal_to_inputs_or_each_other_are_refused() {
+        let dir = scratch("same");
+        let input = dir.join("in.csv");
+        fs::write(&input, "1\n").unwrap();
+        let via_dots = dir.join("sub/../in.csv");
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        let e = Outputs::plan(&[("--output", &via_dots)], &[("--input", &input)]).unwrap_err();
+        assert!(e.contains("--input"), "{e}");
+        let o = dir.join("o.bin");
+        let e = Outputs::plan(&[("-o", &o), ("--rust", &o)], &[]).unwrap_err();
+        assert!(e.contains("--rust") && e.contains("-o"), "{e}");
+        let e = Outputs::plan(&[("-o", &dir.join("missing/o.bin"))], &[]).unwrap_err();
+        assert!(e.contains("missing"), "{e}");
+        assert!(Outputs::plan(&[("-o", &dir)], &[]).is_err());
+        assert_eq!(fs::read_to_string(&input).unwrap(), "1\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_keeps_pointing_at_the_replaced_file() {
+        let dir = scratch("link");
+        let (file, link) = (dir.join("model.emk"), dir.join("link.emk"));
+        fs::write(&file, "old").unwrap();
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        write_file(&link, b"new").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&file).unwrap(), "new");
+    }
+}

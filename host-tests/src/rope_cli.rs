@@ -495,7 +495,6 @@ pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
         }
     };
     outputs.write(&req.out, &npy::to_bytes_f32(&[heads, rows, head_dim], &out))?;
-    outputs.commit()?;
     crate::output::print(&format!(
         "rotary dim {} of {head_dim}, attention factor {attention_factor}, seq_len {seq_len}, {} arithmetic\n",
         2 * half,
@@ -505,5 +504,6 @@ pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
             "exact-angle"
         }
     ))?;
+    outputs.commit()?;
     Ok(())
 }

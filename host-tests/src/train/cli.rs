@@ -428,7 +428,7 @@ fn train(req: &TrainRequest, out: &Outputs) -> CliResult {
         req.output.display(),
         s.blob_bytes,
         s.node_bytes,
-        s.worst_case_visits
+        crate::describe::Cost::of(&core).node_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
         super::output::write_xgboost_json(path, &ensemble, &data, valid.as_ref(), out)?;

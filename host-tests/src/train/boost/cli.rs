@@ -234,7 +234,7 @@ pub fn run(
         req.output.display(),
         s.blob_bytes,
         s.node_bytes,
-        s.worst_case_visits
+        crate::describe::Cost::of(&core).node_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
         crate::train::output::write_xgboost_json(path, &ensemble, data, valid, out)?;

@@ -380,7 +380,7 @@ pub fn run(
         req.output.display(),
         s.blob_bytes,
         s.node_bytes,
-        s.worst_case_visits
+        crate::describe::Cost::of(&core).node_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
         let json = model.to_xgboost_json()?;

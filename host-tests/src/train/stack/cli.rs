@@ -458,7 +458,7 @@ pub fn run(
         sum.leaves,
         sum.leaf_width,
         if sum.leaf_width == 1 { "" } else { "s" },
-        sum.worst_case_visits
+        crate::describe::Cost::of(&core).node_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
         crate::train::output::write_xgboost_json(path, &ensemble, data, valid, out)?;
