@@ -14,7 +14,9 @@ use emkern::attention::{
 };
 use emkern_simd::{Simd, bf16, f16};
 
+use crate::buffer;
 use crate::npy::{self, Dtype};
+use crate::output::Outputs;
 
 /// Storage type for an input, as the device would hold it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,11 +159,28 @@ fn read3(path: &Path, what: &str) -> Result<(npy::Array, [usize; 3]), Box<dyn Er
     if a.dtype == Dtype::Bool {
         return Err(format!("{}: {what} must hold numbers, not bools", path.display()).into());
     }
+    if a.values.is_empty() {
+        return Err(format!(
+            "{}: {what} has shape {:?}: no values (every dimension must be at least 1)",
+            path.display(),
+            a.shape
+        )
+        .into());
+    }
     Ok((a, dims))
 }
 
 /// Runs the request and writes its outputs.
 pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
+    let mut targets = vec![("--out", req.out.as_path())];
+    targets.extend(req.lse.as_deref().map(|p| ("--lse", p)));
+    let mut inputs = vec![
+        ("--q", req.q.as_path()),
+        ("--k", req.k.as_path()),
+        ("--v", req.v.as_path()),
+    ];
+    inputs.extend(req.mask.as_deref().map(|p| ("--mask", p)));
+    let outputs = Outputs::plan(&targets, &inputs)?;
     let (q, [hq, lq, dk]) = read3(&req.q, "Q")?;
     let (k, [hkv, lkv, dk2]) = read3(&req.k, "K")?;
     let (v, [hkv2, lkv2, dv]) = read3(&req.v, "V")?;
@@ -251,33 +270,42 @@ pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
         }
     }
 
-    let mut scratch = vec![0.0f32; attention::scratch_len(qkv.dims(), qkv.dtypes(), params.tiles)];
+    let mut scratch = buffer::filled(
+        attention::scratch_len(qkv.dims(), qkv.dtypes(), params.tiles),
+        0.0f32,
+        "the attention scratch (see --tile-q and --tile-kv)",
+    )?;
+    // Q holds hq × lq × dk ≥ hq × lq values, so the log-sum-exp is no larger than Q.
     let mut lse = vec![0.0f32; hq * lq];
     let shape = [hq, lq, dv];
+    let out_len = buffer::product(&shape, "the output")?;
+    let out_what = format!("the output {shape:?}");
     let mut run = |out: TensorMut<'_>| {
         attention::attention(simd, &qkv, &params, out, Some(&mut lse), &mut scratch)
             .map_err(|e| format!("attention: {e}"))
     };
-    match req.out_dtype {
+    let bytes = match req.out_dtype {
         Storage::F32 => {
-            let mut out = vec![0.0f32; hq * lq * dv];
+            let mut out = buffer::filled(out_len, 0.0f32, &out_what)?;
             run(TensorMut::new(&mut out[..], hq, lq, dv))?;
-            npy::write_f32(&req.out, &shape, &out)?;
+            npy::to_bytes_f32(&shape, &out)
         }
         Storage::F16 => {
-            let mut out = vec![f16::ZERO; hq * lq * dv];
+            let mut out = buffer::filled(out_len, f16::ZERO, &out_what)?;
             run(TensorMut::new(&mut out[..], hq, lq, dv))?;
-            npy::write_f16(&req.out, &shape, &out)?;
+            npy::to_bytes_f16(&shape, &out)
         }
         Storage::Bf16 => {
-            let mut out = vec![bf16::ZERO; hq * lq * dv];
+            let mut out = buffer::filled(out_len, bf16::ZERO, &out_what)?;
             run(TensorMut::new(&mut out[..], hq, lq, dv))?;
             let wide: Vec<f32> = out.iter().map(|v| v.to_f32()).collect();
-            npy::write_f32(&req.out, &shape, &wide)?;
+            npy::to_bytes_f32(&shape, &wide)
         }
-    }
+    };
+    outputs.write(&req.out, &bytes)?;
     if let Some(path) = &req.lse {
-        npy::write_f32(path, &[hq, lq], &lse)?;
+        outputs.write(path, &npy::to_bytes_f32(&[hq, lq], &lse))?;
     }
+    outputs.commit()?;
     Ok(())
 }

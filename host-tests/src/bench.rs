@@ -138,6 +138,20 @@ pub fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
+/// Longest `--len` measured: the buffers of one length take about 32 bytes per element, so 2²⁷ elements need
+/// about 4 GiB.
+pub const MAX_LEN: usize = 1 << 27;
+
+/// Checks the element counts asked for (`1..=MAX_LEN`), before any buffer is allocated.
+pub fn check_lengths(lengths: &[usize]) -> Result<(), String> {
+    match lengths.iter().find(|&&n| n == 0 || n > MAX_LEN) {
+        Some(n) => Err(format!(
+            "--len {n}: lengths are 1 to {MAX_LEN} elements (the buffers take about 32 bytes per element)"
+        )),
+        None => Ok(()),
+    }
+}
+
 impl Buffers {
     /// Buffers for `n` elements.
     pub fn new(n: usize) -> Buffers {

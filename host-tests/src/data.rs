@@ -1,6 +1,10 @@
 //! Reading feature tables (CSV) for prediction, evaluation and benchmarks.
 //!
-//! CSV rules: comma-separated; an optional header row (detected when a cell of the first row is neither a
+//! One CSV reader serves every command ([`csv_lines`] and [`split_record`]): the text is UTF-8, a leading
+//! byte-order mark is dropped, lines end with `\n`, `\r\n` or a lone `\r`, blank lines are skipped, cells are
+//! comma-separated and may be quoted (`"a,b"`, `""` for a quote).
+//!
+//! Numeric tables ([`read_csv`]): an optional header row (detected when a cell of the first row is neither a
 //! number, empty, nor `nan`); an empty cell or `nan`/`NaN`/`NA` is a missing value (NaN); every row has the same
 //! number of cells. Values are parsed as f64 and stored as f32, the precision the firmware sees.
 
@@ -52,7 +56,8 @@ impl std::fmt::Display for DataError {
         if self.column > 0 {
             write!(f, ": column {}", self.column)?;
         }
-        write!(f, ": {}", self.message)
+        // Messages quote cells from the file: control characters in them must not reach a terminal raw.
+        write!(f, ": {}", printable(&self.message))
     }
 }
 
@@ -71,8 +76,53 @@ pub fn read_csv(path: &Path) -> Result<Table, DataError> {
         column,
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(0, 0, format!("cannot read: {e}")))?;
+    let text = read_text(path)?;
     parse_csv(&text).map_err(|(line, column, message)| err(line, column, message))
+}
+
+/// Reads a text file for [`csv_lines`]: errors name the file (and, for bytes that are not UTF-8, the line).
+pub fn read_text(path: &Path) -> Result<String, DataError> {
+    let err = |line, message: String| DataError {
+        file: path.to_path_buf(),
+        line,
+        column: 0,
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = 1 + valid
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && valid.get(i + 1) != Some(&b'\n')))
+            .count();
+        err(line, "not UTF-8 text".into())
+    })
+}
+
+/// The non-blank lines of CSV text with their 1-based line numbers: a leading UTF-8 byte-order mark is dropped,
+/// and a line ends at `\n`, `\r\n` or a lone `\r` (old Mac files), so every file gives the same rows whatever
+/// its line endings.
+pub fn csv_lines(text: &str) -> Vec<(usize, &str)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = Vec::new();
+    let mut number = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        number += 1;
+        let (line, next) = match rest.find(['\n', '\r']) {
+            None => (rest, ""),
+            Some(i) => {
+                let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+                (&rest[..i], &rest[i + skip..])
+            }
+        };
+        if !line.trim().is_empty() {
+            lines.push((number, line));
+        }
+        rest = next;
+    }
+    lines
 }
 
 /// A parse error: 1-based line, 1-based column (0 for the whole line), message.
@@ -95,34 +145,27 @@ pub fn parse_csv(text: &str) -> Result<Table, ParseError> {
 
 /// The column names and the row-major f64 cells of CSV text.
 fn parse_cells(text: &str) -> Result<(Vec<String>, Vec<f64>), ParseError> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .peekable();
-    let Some(&(_, first)) = lines.peek() else {
+    let mut lines = csv_lines(text).into_iter().peekable();
+    let Some(&(first_line, first)) = lines.peek() else {
         return Ok((Vec::new(), Vec::new()));
     };
+    let first = split_record(first).map_err(|m| (first_line, 0, m))?;
     let header = first
-        .split(',')
-        .map(str::trim)
+        .iter()
         .any(|c| !is_missing(c) && c.parse::<f64>().is_err());
-    let width = first.split(',').count();
+    let width = first.len();
     let columns = if header {
         lines.next();
         first
-            .split(',')
-            .map(|c| c.trim().trim_matches('"').to_string())
-            .collect()
     } else {
         (0..width).map(|i| format!("f{i}")).collect()
     };
     let mut values = Vec::new();
-    for (i, line) in lines {
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+    for (line, text) in lines {
+        let cells = split_record(text).map_err(|m| (line, 0, m))?;
         if cells.len() != width {
             return Err((
-                i + 1,
+                line,
                 0,
                 format!(
                     "{} cells, expected {width} (as in the first row)",
@@ -134,9 +177,9 @@ fn parse_cells(text: &str) -> Result<(Vec<String>, Vec<f64>), ParseError> {
             let v = if is_missing(cell) {
                 f64::NAN
             } else {
-                cell.trim_matches('"').parse::<f64>().map_err(|_| {
+                cell.parse::<f64>().map_err(|_| {
                     (
-                        i + 1,
+                        line,
                         c + 1,
                         format!("`{cell}` is not a number (use an empty cell or nan for missing)"),
                     )
@@ -146,6 +189,22 @@ fn parse_cells(text: &str) -> Result<(Vec<String>, Vec<f64>), ParseError> {
         }
     }
     Ok((columns, values))
+}
+
+/// `s` with control characters escaped (`\u{1b}`, `\n`, …), for printing text read from a file to a terminal.
+pub fn printable(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() || c == '\u{feff}') {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{feff}' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// A CSV (or Parquet) file read as text cells: a header row and the data rows, each with its 1-based line number,
@@ -261,26 +320,23 @@ pub fn read_records(path: &Path) -> Result<Records, DataError> {
         column,
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(0, 0, format!("cannot read: {e}")))?;
+    let text = read_text(path)?;
     parse_records(&text).map_err(|(line, column, message)| err(line, column, message))
 }
 
 /// Parses CSV text with a header row into [`Records`] (see [`read_records`]).
 pub fn parse_records(text: &str) -> Result<Records, ParseError> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((first_index, first)) = lines.next() else {
+    let mut lines = csv_lines(text).into_iter();
+    let Some((first_line, first)) = lines.next() else {
         return Err((0, 0, "the file is empty (expected a header row)".into()));
     };
-    let header = split_record(first).map_err(|m| (first_index + 1, 0, m))?;
+    let header = split_record(first).map_err(|m| (first_line, 0, m))?;
     let mut rows = Vec::new();
-    for (i, line) in lines {
-        let cells = split_record(line).map_err(|m| (i + 1, 0, m))?;
+    for (line, text) in lines {
+        let cells = split_record(text).map_err(|m| (line, 0, m))?;
         if cells.len() != header.len() {
             return Err((
-                i + 1,
+                line,
                 0,
                 format!(
                     "{} cells, expected {} (as in the header)",
@@ -289,7 +345,7 @@ pub fn parse_records(text: &str) -> Result<Records, ParseError> {
                 ),
             ));
         }
-        rows.push(Record { line: i + 1, cells });
+        rows.push(Record { line, cells });
     }
     Ok(Records {
         header,
@@ -315,7 +371,7 @@ pub fn read_csv_f64(path: &Path) -> Result<TableF64, DataError> {
         column,
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(0, 0, format!("cannot read: {e}")))?;
+    let text = read_text(path)?;
     let (columns, values) =
         parse_cells(&text).map_err(|(line, column, message)| err(line, column, message))?;
     let width = columns.len().max(1);
@@ -379,5 +435,42 @@ mod tests {
                 .contains("after the closing")
         );
         assert_eq!(parse_records("\n").unwrap_err().0, 0);
+    }
+
+    #[test]
+    fn byte_order_mark_and_line_endings() {
+        // A byte-order mark is not part of the first cell: a headerless file keeps its first row, and a header
+        // keeps its first name.
+        let t = parse_csv("\u{feff}1,2\n3,4\n").unwrap();
+        assert_eq!(
+            (t.columns.clone(), t.rows),
+            (vec!["f0".into(), "f1".into()], 2)
+        );
+        assert_eq!(
+            parse_records("\u{feff}label,x\n1,2\n").unwrap().header,
+            ["label", "x"]
+        );
+        // \n, \r\n and a lone \r all end a line, and line numbers count each of them.
+        for text in [
+            "a,b\n1,2\n3,4\n",
+            "a,b\r\n1,2\r\n3,4\r\n",
+            "a,b\r1,2\r3,4\r",
+            "a,b\r1,2\n3,4",
+        ] {
+            let t = parse_csv(text).unwrap();
+            assert_eq!(
+                (t.rows, t.values.clone()),
+                (2, vec![1.0, 2.0, 3.0, 4.0]),
+                "{text:?}"
+            );
+        }
+        assert_eq!(parse_csv("a,b\r1,2\r\r3,x\r").unwrap_err().0, 4);
+        assert_eq!(csv_lines("a\r\n\r\nb"), [(1, "a"), (3, "b")]);
+    }
+
+    #[test]
+    fn control_characters_are_escaped_in_messages() {
+        assert_eq!(printable("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(printable("plain é"), "plain é");
     }
 }

@@ -11,6 +11,7 @@
 //! class order, which `emkern train` prints; when the model stores names too, they must agree). The data may be
 //! CSV or Parquet (`.parquet`, `.parq`), read as [`data::read_records`] describes.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use emkern::forest::{Forest, Transform};
@@ -65,7 +66,7 @@ fn reading(f: &Forest) -> Reading {
 /// Runs `emkern eval`.
 pub fn run(req: &EvalRequest) -> Result<(), Box<dyn std::error::Error>> {
     let loaded = model::load(&req.model)?;
-    let f = Forest::new(&loaded.blob).map_err(|e| format!("{}: {e}", req.model.display()))?;
+    let f = crate::describe::open_blob(&req.model, &loaded.blob)?;
     let classes = class_names(req, &f)?;
     let how = reading(&f);
     let k = match how {
@@ -92,6 +93,14 @@ pub fn run(req: &EvalRequest) -> Result<(), Box<dyn std::error::Error>> {
     let err = |line: usize, column: usize, message: String| {
         records.error(&req.data, line, column, message)
     };
+    if records.rows.is_empty() {
+        return Err(err(
+            0,
+            0,
+            "no data rows after the header: nothing to score".into(),
+        )
+        .into());
+    }
     let header = &records.header;
     let target = header
         .iter()
@@ -154,7 +163,9 @@ pub fn run(req: &EvalRequest) -> Result<(), Box<dyn std::error::Error>> {
     }
     let n = records.rows.len();
     let s = f.summary();
-    println!(
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
         "emkern eval: {} ({}, {} trees) on {} ({n} rows)",
         req.model.display(),
         loaded.format.name(),
@@ -166,9 +177,9 @@ pub fn run(req: &EvalRequest) -> Result<(), Box<dyn std::error::Error>> {
             let y: Vec<f64> = labels.iter().map(|l| l.value()).collect();
             let p: Vec<f64> = predictions.iter().map(|p| p[0]).collect();
             let m = metrics::regression(&y, &p);
-            println!("  RMSE      {:.6}", m.rmse);
-            println!("  MAE       {:.6}", m.mae);
-            println!("  R²        {:.6}", m.r2);
+            let _ = writeln!(o, "  RMSE      {:.6}", m.rmse);
+            let _ = writeln!(o, "  MAE       {:.6}", m.mae);
+            let _ = writeln!(o, "  R²        {:.6}", m.r2);
         }
         Reading::Class => {
             let correct = labels
@@ -176,7 +187,8 @@ pub fn run(req: &EvalRequest) -> Result<(), Box<dyn std::error::Error>> {
                 .zip(&predictions)
                 .filter(|(l, p)| l.class() == p[0] as usize)
                 .count();
-            println!(
+            let _ = writeln!(
+                o,
                 "  accuracy  {:.6} ({correct} of {n}; the model predicts classes, no probabilities)",
                 correct as f64 / n as f64
             );
@@ -190,13 +202,14 @@ pub fn run(req: &EvalRequest) -> Result<(), Box<dyn std::error::Error>> {
             let classes: Vec<usize> = labels.iter().map(Label::class).collect();
             let m = metrics::classification(&classes, &proba);
             let correct = (m.accuracy * n as f64).round() as usize;
-            println!("  accuracy  {:.6} ({correct} of {n})", m.accuracy);
-            println!("  log-loss  {:.6}", m.log_loss);
+            let _ = writeln!(o, "  accuracy  {:.6} ({correct} of {n})", m.accuracy);
+            let _ = writeln!(o, "  log-loss  {:.6}", m.log_loss);
             if let Some(a) = m.auc {
-                println!("  AUC       {a:.6}");
+                let _ = writeln!(o, "  AUC       {a:.6}");
             }
         }
     }
+    crate::output::print(&o)?;
     Ok(())
 }
 
@@ -215,9 +228,9 @@ fn class_names(req: &EvalRequest, f: &Forest) -> Result<Vec<String>, String> {
     if !stored.is_empty() && differ {
         return Err(format!(
             "--classes {} differ from the class names stored in {} ({}); leave --classes out to use the stored names",
-            req.classes.join(","),
+            crate::data::printable(&req.classes.join(",")),
             req.model.display(),
-            stored.join(", ")
+            crate::data::printable(&stored.join(", "))
         ));
     }
     Ok(req.classes.clone())

@@ -1,13 +1,14 @@
 //! The `emkern` command-line tool.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use emkern::forest::Forest;
 use emkern_host::bench::{self, Primitive, Timing};
 use emkern_host::export::source;
+use emkern_host::output::{self, Outputs};
 use emkern_host::{attend, data, f64_inputs, model};
 use emkern_simd::{Level, Simd};
 
@@ -155,11 +156,15 @@ fn parse_levels(names: &[String]) -> Option<Vec<Simd>> {
 }
 
 fn main() -> ExitCode {
+    // Past a file size limit (`ulimit -f`) the kernel sends SIGXFSZ, whose default action kills the process
+    // mid-write; ignored, the write fails with EFBIG instead, which the output path reports and cleans up.
+    #[cfg(unix)]
+    // SAFETY: `signal` with `SIG_IGN` installs no handler code; it runs before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     match Cli::parse().command {
-        Command::Levels => {
-            print!("{}", emkern_host::describe_levels());
-            ExitCode::SUCCESS
-        }
+        Command::Levels => run(|| Ok(output::print(&emkern_host::describe_levels())?)),
         Command::Demo { data } => run(|| demo(data)),
         Command::Import {
             model,
@@ -192,16 +197,14 @@ fn main() -> ExitCode {
             speculative: true,
             quick,
             ..
-        } => {
-            print!("{}", emkern_host::bench_speculative::report(quick));
-            ExitCode::SUCCESS
-        }
+        } => run(|| {
+            Ok(output::print(&emkern_host::bench_speculative::report(
+                quick,
+            ))?)
+        }),
         Command::Bench {
             train: true, quick, ..
-        } => {
-            print!("{}", emkern_host::bench_train::report(quick));
-            ExitCode::SUCCESS
-        }
+        } => run(|| Ok(output::print(&emkern_host::bench_train::report(quick))?)),
         Command::Bench {
             rope: true,
             quick,
@@ -211,8 +214,7 @@ fn main() -> ExitCode {
             let Some(levels) = parse_levels(&level) else {
                 return ExitCode::from(2);
             };
-            emkern_host::bench_rope::report(&levels, quick, &mut |line| println!("{line}"));
-            ExitCode::SUCCESS
+            run(|| print_lines(|emit| emkern_host::bench_rope::report(&levels, quick, emit)))
         }
         Command::Bench {
             attention: true,
@@ -223,8 +225,7 @@ fn main() -> ExitCode {
             let Some(levels) = parse_levels(&level) else {
                 return ExitCode::from(2);
             };
-            emkern_host::bench_attention::report(&levels, quick, &mut |line| println!("{line}"));
-            ExitCode::SUCCESS
+            run(|| print_lines(|emit| emkern_host::bench_attention::report(&levels, quick, emit)))
         }
         Command::Bench {
             quick,
@@ -256,6 +257,10 @@ fn main() -> ExitCode {
             let Some(levels) = parse_levels(&level) else {
                 return ExitCode::from(2);
             };
+            if let Err(e) = bench::check_lengths(&len) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
             let timing = Timing::new(quick);
             let bar = emkern_host::progress::bar(
                 false,
@@ -266,16 +271,34 @@ fn main() -> ExitCode {
                 bar.set_position(done as u64)
             });
             bar.finish_and_clear();
-            print!("{table}");
-            ExitCode::SUCCESS
+            run(|| Ok(output::print(&table)?))
         }
     }
 }
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
+/// Runs a report that emits lines as it measures, printing each at once; the first failure to write is the
+/// command's error.
+fn print_lines(report: impl FnOnce(&mut dyn FnMut(&str))) -> CliResult {
+    let mut out = output::stdout();
+    let mut failed = None;
+    report(&mut |line| {
+        if failed.is_none()
+            && let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush())
+        {
+            failed = Some(e);
+        }
+    });
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(out.finish()?),
+    }
+}
+
 fn run(f: impl FnOnce() -> CliResult) -> ExitCode {
-    match f() {
+    // A line that could not be printed fails the command, though the command went on.
+    match f().and_then(|()| output::stdout_error().map_or(Ok(()), |e| Err(e.into()))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -297,7 +320,7 @@ fn load(
 }
 
 fn forest<'a>(path: &std::path::Path, blob: &'a [u8]) -> Result<Forest<'a>, String> {
-    Forest::new(blob).map_err(|e| format!("{}: {e}", path.display()))
+    emkern_host::describe::open_blob(path, blob)
 }
 
 fn import(
@@ -308,35 +331,50 @@ fn import(
     name: &str,
     f32: bool,
 ) -> CliResult {
+    let mut targets = vec![("--output", output.as_path())];
+    targets.extend(rust.as_deref().map(|p| ("--rust", p)));
+    targets.extend(c_header.as_deref().map(|p| ("--c-header", p)));
+    let out = Outputs::plan(&targets, &[("the model", model.as_path())])?;
     let loaded = load(&model, f32)?;
     let f = forest(&model, &loaded.blob)?;
-    std::fs::write(&output, &loaded.blob).map_err(|e| format!("{}: {e}", output.display()))?;
     let origin = model
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if let Some(p) = rust {
-        std::fs::write(&p, source::rust_source(name, &loaded.blob, &origin))
-            .map_err(|e| format!("{}: {e}", p.display()))?;
+    out.write(&output, &loaded.blob)?;
+    if let Some(p) = &rust {
+        out.write(
+            p,
+            source::rust_source(name, &loaded.blob, &origin).as_bytes(),
+        )?;
     }
-    if let Some(p) = c_header {
-        std::fs::write(&p, source::c_header(name, &loaded.blob, &origin))
-            .map_err(|e| format!("{}: {e}", p.display()))?;
+    if let Some(p) = &c_header {
+        out.write(p, source::c_header(name, &loaded.blob, &origin).as_bytes())?;
     }
     let s = f.summary();
-    println!(
-        "{} ({}) -> {}: {} trees, {} nodes, {} bytes",
+    output::print(&format!(
+        "{} ({}) -> {}: {} trees, {} nodes, {} bytes\n",
         model.display(),
         loaded.format.name(),
         output.display(),
         s.trees,
         s.nodes,
         s.blob_bytes
-    );
+    ))?;
+    out.commit()?;
     Ok(())
 }
 
 fn predict(model: PathBuf, input: PathBuf, margin: bool, output: Option<PathBuf>) -> CliResult {
+    let targets: Vec<(&str, &Path)> = output
+        .as_deref()
+        .map(|p| ("--output", p))
+        .into_iter()
+        .collect();
+    let out = Outputs::plan(
+        &targets,
+        &[("--model", model.as_path()), ("--input", input.as_path())],
+    )?;
     let loaded = load(&model, false)?;
     let f = forest(&model, &loaded.blob)?;
     // LightGBM compares in f64: its rows are read as f64 and mapped to f32 values with the same decisions.
@@ -345,6 +383,9 @@ fn predict(model: PathBuf, input: PathBuf, margin: bool, output: Option<PathBuf>
         eprintln!("{w}");
     }
     let table = rows.table;
+    if table.rows == 0 {
+        return Err(format!("{}: no data rows", input.display()).into());
+    }
     if table.columns.len() < f.n_features() {
         return Err(format!(
             "{}: rows have {} columns, the model reads {} features",
@@ -359,74 +400,45 @@ fn predict(model: PathBuf, input: PathBuf, margin: bool, output: Option<PathBuf>
     } else {
         f.output_len()
     };
-    let mut out: Box<dyn Write> = match &output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    let mut values = vec![0.0f32; width];
-    for r in 0..table.rows {
-        let row = table.row(r);
-        if margin {
-            f.predict_margin(row, &mut values)
-        } else {
-            f.predict(row, &mut values)
+    let write_rows = |w: &mut dyn Write| -> CliResult {
+        let mut values = vec![0.0f32; width];
+        for r in 0..table.rows {
+            let row = table.row(r);
+            if margin {
+                f.predict_margin(row, &mut values)
+            } else {
+                f.predict(row, &mut values)
+            }
+            .map_err(|e| format!("{}: row {}: {e}", input.display(), r + 1))?;
+            writeln!(w, "{}", data::csv_line(&values))?;
         }
-        .map_err(|e| format!("{}: row {}: {e}", input.display(), r + 1))?;
-        writeln!(out, "{}", data::csv_line(&values))?;
+        Ok(())
+    };
+    match &output {
+        Some(p) => {
+            let mut w = out.writer(p)?;
+            write_rows(&mut w)?;
+            w.finish()?;
+        }
+        None => {
+            let mut w = output::stdout();
+            write_rows(&mut w)?;
+            w.finish()?;
+        }
     }
-    out.flush()?;
+    out.commit()?;
     Ok(())
 }
 
 fn inspect(model: PathBuf) -> CliResult {
     let loaded = load(&model, false)?;
     let f = forest(&model, &loaded.blob)?;
-    let s = f.summary();
-    println!("model            {}", model.display());
-    println!("format           {}", loaded.format.name());
-    if let Some(e) = &loaded.ensemble {
-        println!("source           {}", e.source);
-    }
-    println!("transform        {:?}", f.transform());
-    if f.class_names().len() > 0 {
-        println!(
-            "classes          {}",
-            f.class_names().collect::<Vec<_>>().join(", ")
-        );
-    }
-    println!("trees            {}", s.trees);
-    println!("internal nodes   {}", s.nodes);
-    println!(
-        "leaves           {} ({} value{} each, {})",
-        s.leaves,
-        s.leaf_width,
-        if s.leaf_width == 1 { "" } else { "s" },
-        if s.wide_values { "f64" } else { "f32" }
-    );
-    println!("features         {}", s.features);
-    println!(
-        "outputs          {} margin column{}, {} prediction value{}",
-        s.outputs,
-        if s.outputs == 1 { "" } else { "s" },
-        f.output_len(),
-        if f.output_len() == 1 { "" } else { "s" }
-    );
-    println!("max depth        {}", s.max_depth);
-    println!("bytes per node   {}", s.node_bytes);
-    println!(
-        "flash            {} bytes (the blob; read in place)",
-        s.blob_bytes
-    );
-    println!(
-        "RAM              no heap; stack for one prediction ≈ {} bytes of accumulators",
-        32 * if s.wide_values { 8 } else { 4 }
-    );
-    println!(
-        "worst case       {} node visits per row (sum of tree depths) + {} leaf reads",
-        s.worst_case_visits, s.trees
-    );
+    output::print(&emkern_host::describe::model(
+        &model,
+        loaded.format,
+        loaded.ensemble.as_ref(),
+        &f,
+    ))?;
     Ok(())
 }
 
@@ -434,6 +446,9 @@ fn bench_model(model: PathBuf, input: PathBuf, quick: bool) -> CliResult {
     let loaded = load(&model, false)?;
     let f = forest(&model, &loaded.blob)?;
     let table = data::read_csv(&input)?;
+    if table.rows == 0 {
+        return Err(format!("{}: no data rows to time", input.display()).into());
+    }
     let nf = f.n_features();
     if table.columns.len() < nf {
         return Err(format!(
@@ -449,21 +464,16 @@ fn bench_model(model: PathBuf, input: PathBuf, quick: bool) -> CliResult {
     let timing = Timing::new(quick);
     let (single, batch) = bench::forest_ns_per_row(&f, &rows, table.rows, timing);
     let s = f.summary();
-    println!(
-        "{}: {} rows, {} trees, depth ≤ {}",
+    output::print(&format!(
+        "{}: {} rows, {} trees, depth ≤ {}\nsingle row   {single:>10.1} ns/row   {:>6.2} ns/row·tree\n\
+         batch        {batch:>10.1} ns/row   {:>6.2} ns/row·tree\n",
         model.display(),
         table.rows,
         s.trees,
-        s.max_depth
-    );
-    println!(
-        "single row   {single:>10.1} ns/row   {:>6.2} ns/row·tree",
-        single / s.trees.max(1) as f64
-    );
-    println!(
-        "batch        {batch:>10.1} ns/row   {:>6.2} ns/row·tree",
+        s.max_depth,
+        single / s.trees.max(1) as f64,
         batch / s.trees.max(1) as f64
-    );
+    ))?;
     Ok(())
 }
 
@@ -471,11 +481,11 @@ fn demo(dir: PathBuf) -> CliResult {
     let model_path = dir.join("breast_cancer_xgboost.json");
     let test_path = dir.join("breast_cancer_test.csv");
     let proba_path = dir.join("breast_cancer_xgboost_test_proba.csv");
-    println!("emkern demo: XGBoost model -> .emk blob -> no_std core");
+    emkern_host::say!("emkern demo: XGBoost model -> .emk blob -> no_std core");
     let loaded = load(&model_path, false)?;
     let f = forest(&model_path, &loaded.blob)?;
     let s = f.summary();
-    println!(
+    emkern_host::say!(
         "  model     {} ({}), {} trees, {} nodes, depth <= {}",
         model_path.display(),
         loaded.format.name(),
@@ -483,9 +493,11 @@ fn demo(dir: PathBuf) -> CliResult {
         s.nodes,
         s.max_depth
     );
-    println!(
+    emkern_host::say!(
         "  blob      {} bytes ({} bytes/node), worst case {} node visits per row",
-        s.blob_bytes, s.node_bytes, s.worst_case_visits
+        s.blob_bytes,
+        s.node_bytes,
+        emkern_host::describe::Cost::of(&f).node_visits
     );
     let table = data::read_csv(&test_path)?;
     let label = table
@@ -511,18 +523,18 @@ fn demo(dir: PathBuf) -> CliResult {
             max_diff = max_diff.max((p[0] - q).abs());
         }
     }
-    println!(
+    emkern_host::say!(
         "  accuracy  {:.4} on {} test rows ({} correct)",
         correct as f64 / table.rows as f64,
         table.rows,
         correct
     );
-    println!(
+    emkern_host::say!(
         "  vs XGBoost max |p_emkern - p_xgboost| = {max_diff:.2e} over {} rows",
         reference.rows
     );
     let (single, batch) = bench::forest_ns_per_row(&f, &rows, table.rows, Timing::DEFAULT);
-    println!(
+    emkern_host::say!(
         "  speed     {single:.0} ns/row single-row ({:.1} ns/row·tree), {batch:.0} ns/row batched, one core, {} level",
         single / s.trees.max(1) as f64,
         emkern_simd::Simd::best().level()

@@ -237,9 +237,12 @@ pub fn run_tree(req: &TreeRequest) -> Result<(), Box<dyn Error>> {
     let tree = build_tree(&choices, config)?;
     let text = format!("{}\n", tree_json(&tree)?);
     match &req.out {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?,
-        None => print!("{text}"),
+        Some(path) => {
+            let out = crate::output::Outputs::plan(&[("--out", path.as_path())], &[])?;
+            out.write(path, text.as_bytes())?;
+            out.commit()?;
+        }
+        None => crate::output::print(&text)?,
     }
     Ok(())
 }
@@ -331,7 +334,12 @@ pub fn accept(req: &AcceptRequest) -> Result<(usize, usize), Box<dyn Error>> {
         })
         .collect::<Result<_, _>>()?;
     if c == 0 {
-        return Ok((0, 0));
+        return Err(format!(
+            "{}: logits shape {:?} has no candidates: there is nothing to accept",
+            shown(&req.logits),
+            logits.shape
+        )
+        .into());
     }
     let site = |row: usize| format!("candidate {}, position {}", row / l, row % l);
     let decision = accept::evaluate(
@@ -372,6 +380,8 @@ pub fn accept(req: &AcceptRequest) -> Result<(usize, usize), Box<dyn Error>> {
 /// Runs `emkern medusa-accept`: prints `{"best_candidate": i, "accept_length": n}`.
 pub fn run_accept(req: &AcceptRequest) -> Result<(), Box<dyn Error>> {
     let (best, length) = accept(req)?;
-    println!("{{\"best_candidate\": {best}, \"accept_length\": {length}}}");
+    crate::output::print(&format!(
+        "{{\"best_candidate\": {best}, \"accept_length\": {length}}}\n"
+    ))?;
     Ok(())
 }

@@ -35,26 +35,28 @@ impl Format {
     }
 }
 
-/// Guesses the format from the first bytes.
+/// Guesses the format from the first bytes (after an optional UTF-8 byte-order mark). JSON and UBJSON are told
+/// apart by [`import::xgboost::sniff`], the one rule for both; a JSON document that names `emkern-sklearn` near
+/// its start is the scikit-learn export.
 pub fn sniff(bytes: &[u8]) -> Option<Format> {
+    let bytes = strip_bom(bytes);
     if bytes.starts_with(b"EMKF") {
         return Some(Format::Blob);
     }
+    match import::xgboost::sniff(bytes) {
+        Some(import::xgboost::Format::Ubjson) => return Some(Format::XgboostUbjson),
+        Some(import::xgboost::Format::Json) => {
+            let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+            return Some(if head.contains("emkern-sklearn") {
+                Format::Sklearn
+            } else {
+                Format::XgboostJson
+            });
+        }
+        None => {}
+    }
     let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
     let rest = &bytes[start..];
-    if rest.first() == Some(&b'{') {
-        // JSON continues with whitespace or a quoted key; UBJSON with a length marker of the first key.
-        let next = rest.get(1).copied().unwrap_or(b'}');
-        if next == b'"' || next.is_ascii_whitespace() || next == b'}' {
-            let head = &rest[..rest.len().min(4096)];
-            let text = String::from_utf8_lossy(head);
-            if text.contains("emkern-sklearn") {
-                return Some(Format::Sklearn);
-            }
-            return Some(Format::XgboostJson);
-        }
-        return Some(Format::XgboostUbjson);
-    }
     let text = String::from_utf8_lossy(&rest[..rest.len().min(4096)]);
     if text.starts_with("tree")
         || text
@@ -64,6 +66,11 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
         return Some(Format::LightGbm);
     }
     None
+}
+
+/// `bytes` without a leading UTF-8 byte-order mark (text editors on Windows add one).
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)
 }
 
 /// A loaded model: its format, the IR (absent for a blob), and the blob the core runs.
@@ -79,7 +86,10 @@ pub struct Loaded {
 
 /// Loads and, unless it is already a blob, imports and exports `path`.
 pub fn load(path: &Path) -> Result<Loaded, ImportError> {
-    let bytes = ImportError::read_file(path)?;
+    let mut bytes = ImportError::read_file(path)?;
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        bytes.drain(..3);
+    }
     let format = sniff(&bytes).ok_or_else(|| {
         ImportError::whole(
             "unknown model format: expected an emkern blob, XGBoost JSON/UBJSON, a LightGBM text model or an \

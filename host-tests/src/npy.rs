@@ -320,10 +320,11 @@ pub fn write_f64(path: &Path, shape: &[usize], values: &[f64]) -> Result<(), Npy
     write(path, to_bytes_f64(shape, values))
 }
 
+/// Writes through the CLI's one output path ([`crate::output::write_file`]: temporary file, sync, rename).
 fn write(path: &Path, bytes: Vec<u8>) -> Result<(), NpyError> {
-    std::fs::write(path, bytes).map_err(|e| NpyError {
-        file: path.display().to_string(),
-        message: format!("cannot write: {e}"),
+    crate::output::write_file(path, &bytes).map_err(|message| NpyError {
+        file: String::new(),
+        message,
     })
 }
 

@@ -24,6 +24,7 @@ use serde_json::{Map, Value};
 
 use crate::attend::Storage;
 use crate::npy;
+use crate::output::Outputs;
 
 /// Everything `emkern rope` needs (also its command-line arguments).
 #[derive(Clone, Debug, clap::Args)]
@@ -353,6 +354,16 @@ fn read_x(path: &Path, head_dim: usize) -> Result<(npy::Array, [usize; 3]), Box<
     if a.dtype == npy::Dtype::Bool {
         return Err(format!("{}: x must hold numbers, not bools", path.display()).into());
     }
+    if a.values.is_empty() {
+        // The tables are sized by the positions and the head dimension: with no values they would not be
+        // bounded by the data.
+        return Err(format!(
+            "{}: x has shape {:?}: no values (every dimension must be at least 1)",
+            path.display(),
+            a.shape
+        )
+        .into());
+    }
     if dims[2] != head_dim {
         return Err(format!(
             "{}: the last dimension is {}, --head-dim is {head_dim}",
@@ -366,6 +377,22 @@ fn read_x(path: &Path, head_dim: usize) -> Result<(npy::Array, [usize; 3]), Box<
 
 /// Runs the request and writes its outputs.
 pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
+    let tables: Option<[PathBuf; 2]> = req
+        .dump_tables
+        .as_ref()
+        .map(|prefix| ["cos", "sin"].map(|name| PathBuf::from(format!("{prefix}{name}.npy"))));
+    let mut targets = vec![("--out", req.out.as_path())];
+    targets.extend(req.dump_inv_freq.as_deref().map(|p| ("--dump-inv-freq", p)));
+    for p in tables.iter().flatten() {
+        targets.push(("--dump-tables", p.as_path()));
+    }
+    let outputs = Outputs::plan(
+        &targets,
+        &[
+            ("--x", req.x.as_path()),
+            ("--positions", req.positions.as_path()),
+        ],
+    )?;
     let (x, [heads, rows, head_dim]) = read_x(&req.x, req.head_dim)?;
     let (pshape, positions) = npy::read_u64(&req.positions)?;
     if positions.len() != rows || pshape.iter().filter(|&&d| d != 1).count() > 1 {
@@ -393,27 +420,23 @@ pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
         hf_f32::inv_freq(&config, Some(seq_len), &mut w)?;
         hf_f32::fill_positions(&w, &positions, attention_factor, &mut cos, &mut sin)?;
         if let Some(path) = &req.dump_inv_freq {
-            npy::write_f32(path, &[half], &w)?;
+            outputs.write(path, &npy::to_bytes_f32(&[half], &w))?;
         }
     } else {
         let mut w = vec![0.0f64; half];
         freq::inv_freq(&config, Some(seq_len), &mut w)?;
         table::fill_positions(&w, &positions, attention_factor, &mut cos, &mut sin)?;
         if let Some(path) = &req.dump_inv_freq {
-            npy::write_f64(path, &[half], &w)?;
+            outputs.write(path, &npy::to_bytes_f64(&[half], &w))?;
         }
     }
-    if let Some(prefix) = &req.dump_tables {
-        for (name, t) in [("cos", &cos), ("sin", &sin)] {
+    if let Some(paths) = &tables {
+        for (path, t) in paths.iter().zip([&cos, &sin]) {
             let hf: Vec<f32> = t
                 .chunks_exact(half.max(1))
                 .flat_map(|row| row.iter().chain(row).copied())
                 .collect();
-            npy::write_f32(
-                Path::new(&format!("{prefix}{name}.npy")),
-                &[rows, 2 * half],
-                &hf,
-            )?;
+            outputs.write(path, &npy::to_bytes_f32(&[rows, 2 * half], &hf))?;
         }
     }
 
@@ -471,15 +494,16 @@ pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
             v.iter().map(|e| e.to_f32()).collect()
         }
     };
-    npy::write_f32(&req.out, &[heads, rows, head_dim], &out)?;
-    println!(
-        "rotary dim {} of {head_dim}, attention factor {attention_factor}, seq_len {seq_len}, {} arithmetic",
+    outputs.write(&req.out, &npy::to_bytes_f32(&[heads, rows, head_dim], &out))?;
+    crate::output::print(&format!(
+        "rotary dim {} of {head_dim}, attention factor {attention_factor}, seq_len {seq_len}, {} arithmetic\n",
         2 * half,
         if req.hf_f32 {
             "PyTorch f32"
         } else {
             "exact-angle"
         }
-    );
+    ))?;
+    outputs.commit()?;
     Ok(())
 }

@@ -89,7 +89,8 @@ impl fmt::Display for ImportError {
         if self.location != Location::Whole {
             write!(f, "{}: ", self.location)?;
         }
-        f.write_str(&self.message)
+        // Messages quote text from the model file: control characters must not reach a terminal raw.
+        f.write_str(&crate::data::printable(&self.message))
     }
 }
 

@@ -21,9 +21,10 @@ use super::{ImportError, Location};
 /// Deepest container nesting accepted (the same limit `serde_json` applies to JSON).
 pub const MAX_DEPTH: usize = 128;
 
-/// Most elements accepted in a counted container whose elements take no bytes (`[$Z#…`, `[$T#…`): such a
-/// count is not bounded by the input's length.
-pub const MAX_EMPTY_ELEMENTS: usize = 1 << 24;
+/// Payload-free elements (`[$Z#…`, `[$T#…`, `[$F#…`) take no bytes of the input, so their count is not bounded
+/// by its length; the whole document may hold at most this many of them per byte of input, which keeps the memory
+/// of the parsed document proportional to the file (XGBoost writes no such containers).
+pub const EMPTY_ELEMENTS_PER_BYTE: usize = 1;
 
 /// A document value (JSON or UBJSON).
 #[derive(Clone, Debug, PartialEq)]
@@ -151,7 +152,11 @@ impl fmt::Display for TypedArray {
 
 /// Parses a whole UBJSON document (one value, nothing after it but no-op markers).
 pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
-    let mut r = Reader { bytes, pos: 0 };
+    let mut r = Reader {
+        bytes,
+        pos: 0,
+        empty_budget: bytes.len().saturating_mul(EMPTY_ELEMENTS_PER_BYTE),
+    };
     let marker = r.marker_skipping_noop()?;
     let v = r.value(marker, 0)?;
     while r.pos < bytes.len() {
@@ -166,6 +171,8 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ImportError> {
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Payload-free elements still allowed in the document (see [`EMPTY_ELEMENTS_PER_BYTE`]).
+    empty_budget: usize,
 }
 
 impl Reader<'_> {
@@ -333,14 +340,19 @@ impl Reader<'_> {
             return Ok(Value::Typed(t));
         }
         if let (Some(tm), Some(n)) = (elem_type, count) {
-            // Elements without a payload are not bounded by the input's length.
-            if matches!(tm, b'Z' | b'T' | b'F') && n > MAX_EMPTY_ELEMENTS {
-                return Err(self.error_at(
-                    at,
-                    format!(
-                        "container of {n} payload-free elements (more than {MAX_EMPTY_ELEMENTS})"
-                    ),
-                ));
+            // Elements without a payload are not bounded by the input's length: the document's budget is.
+            if matches!(tm, b'Z' | b'T' | b'F') {
+                if n > self.empty_budget {
+                    return Err(self.error_at(
+                        at,
+                        format!(
+                            "container of {n} payload-free elements: a {}-byte document may hold at most {} in all",
+                            self.bytes.len(),
+                            self.bytes.len().saturating_mul(EMPTY_ELEMENTS_PER_BYTE)
+                        ),
+                    ));
+                }
+                self.empty_budget -= n;
             }
         }
 
@@ -686,5 +698,29 @@ mod tests {
         }
         let deep = vec![b'['; MAX_DEPTH + 5];
         assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn payload_free_elements_are_bounded_by_the_document_length() {
+        // Ten arrays declaring 2^24 nulls each in a document of under 200 bytes.
+        let mut doc = b"{".to_vec();
+        for k in 0..10u8 {
+            doc.extend([b'U', 1, b'a' + k]);
+            doc.extend(b"[$Z#");
+            doc.extend(len_l(1 << 24));
+        }
+        doc.push(b'}');
+        let e = parse(&doc).unwrap_err();
+        assert!(e.message.contains("payload-free"), "{e}");
+        // Nested: every inner array is small, the total is not.
+        let mut nested = b"[$[#".to_vec();
+        nested.extend(len_l(4));
+        for _ in 0..4 {
+            nested.extend(b"$Z#");
+            nested.extend(len_l(20));
+        }
+        assert!(parse(&nested).is_err());
+        // Within the budget they parse.
+        assert_eq!(parse(b"[$T#U\x03").unwrap().array_len(), Some(3));
     }
 }

@@ -549,6 +549,15 @@ pub fn from_document(doc: &Value) -> Result<Ensemble> {
             transform
         };
 
+    // A binary objective predicts one probability (or margin) per target: a class count says the file is
+    // inconsistent (LightGBM's importer refuses the same for its binary objective).
+    let binary = obj_name.starts_with("binary:") || obj_name == "reg:logistic";
+    if binary && num_class > 1 {
+        return Err(mp.key("num_class")?.err(format!(
+            "`{obj_name}` has one output per target, but num_class is {num_class} (expected 0 or 1)"
+        )));
+    }
+
     // Base score, broadcast and mapped to margin space.
     let bs_at = mp.key("base_score")?;
     let mut scores = base_scores(&bs_at)?;
@@ -1447,6 +1456,24 @@ mod tests {
             parse_json(br#"{"a\"NaN": 1}"#).unwrap().get("a\"NaN"),
             Some(&Value::Int(1))
         );
+    }
+
+    #[test]
+    fn binary_objectives_refuse_a_class_count() {
+        let doc = |num_class: &str| {
+            format!(
+                r#"{{"learner": {{"learner_model_param": {{"base_score": "5E-1", "num_class": "{num_class}",
+                "num_feature": "1"}}, "objective": {{"name": "binary:logistic"}},
+                "gradient_booster": {{"name": "gbtree", "model": {{"trees": [], "tree_info": []}}}}}}}}"#
+            )
+        };
+        let e = from_json_bytes(doc("65536").as_bytes()).unwrap_err();
+        assert_eq!(
+            e.location,
+            super::super::Location::Path("learner.learner_model_param.num_class".into())
+        );
+        assert!(e.message.contains("num_class is 65536"), "{e}");
+        assert!(from_json_bytes(doc("0").as_bytes()).is_ok());
     }
 
     #[test]

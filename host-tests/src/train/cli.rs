@@ -13,6 +13,7 @@ use super::dataset::{Dataset, DatasetSpec, FeatureKind, Task};
 use super::forest::{Forest, ForestKind, ForestParams, MaxSamples};
 use super::model::TrainedModel;
 use crate::metrics;
+use crate::output::Outputs;
 
 /// The training algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -268,8 +269,51 @@ fn parse_max_samples(s: &str) -> Result<MaxSamples, String> {
     .ok_or_else(|| format!("--max-samples {s}: expected a count ≥ 1 or a fraction in (0, 1]"))
 }
 
-/// Runs `emkern train`.
+/// Most trees or rounds `--n-estimators` accepts.
+pub const MAX_ESTIMATORS: usize = 1_000_000;
+
+/// Most worker threads `--threads` accepts.
+pub const MAX_THREADS: usize = 1024;
+
+/// Refuses counts that no training run can honour before anything is read or allocated.
+fn check_counts(req: &TrainRequest) -> Result<(), String> {
+    if let Some(n) = req.n_estimators
+        && n > MAX_ESTIMATORS
+    {
+        return Err(format!(
+            "--n-estimators {n}: at most {MAX_ESTIMATORS} trees or rounds"
+        ));
+    }
+    if let Some(t) = req.threads
+        && t > MAX_THREADS
+    {
+        return Err(format!(
+            "--threads {t}: at most {MAX_THREADS} worker threads (this machine has {} cores; the model does not \
+             depend on the thread count)",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `emkern train`: checks the arguments and the output paths, trains, and writes every output file only
+/// when the whole run succeeded (see [`crate::output`]).
 pub fn run(req: &TrainRequest) -> CliResult {
+    check_counts(req)?;
+    if let Some(path) = &req.report {
+        super::report::ReportFormat::from_path(path)?;
+    }
+    let out = Outputs::plan(&super::output::targets(req), &super::output::inputs(req))?;
+    train(req, &out)?;
+    // Lines that could not be printed fail the run before any output replaces an existing file.
+    if let Some(e) = crate::output::stdout_error() {
+        return Err(e.into());
+    }
+    out.commit()?;
+    Ok(())
+}
+
+fn train(req: &TrainRequest, out: &Outputs) -> CliResult {
     let spec = DatasetSpec {
         target: req.target.clone(),
         categorical: req.categorical.clone(),
@@ -279,9 +323,6 @@ pub fn run(req: &TrainRequest) -> CliResult {
             TaskArg::Regression => Task::Regression,
         }),
     };
-    if let Some(path) = &req.report {
-        super::report::ReportFormat::from_path(path)?;
-    }
     let data = Dataset::from_csv(&req.data, &spec)?;
     let valid = match &req.valid {
         Some(p) => Some(Dataset::from_csv_like(p, &data.schema)?),
@@ -289,11 +330,11 @@ pub fn run(req: &TrainRequest) -> CliResult {
     };
     super::stack::cli::check_flags(req)?;
     if req.algo == Algo::Stack {
-        return super::stack::cli::run(req, &data, valid.as_ref());
+        return super::stack::cli::run(req, &data, valid.as_ref(), out);
     }
     super::hist::cli::check_flags(req)?;
     if req.algo == Algo::HistGbdt {
-        return super::hist::cli::run(req, &data, valid.as_ref());
+        return super::hist::cli::run(req, &data, valid.as_ref(), out);
     }
     super::boost::cli::check_flags(req)?;
     let forest = req.algo != Algo::Cart;
@@ -319,7 +360,7 @@ pub fn run(req: &TrainRequest) -> CliResult {
         .iter()
         .filter(|k| matches!(k, FeatureKind::Categorical(_)))
         .count();
-    println!(
+    crate::say!(
         "emkern train: {} on {} ({} rows, {} features{}), {}",
         req.algo.name(),
         req.data.display(),
@@ -331,12 +372,16 @@ pub fn run(req: &TrainRequest) -> CliResult {
             String::new()
         },
         match &data.schema.classes {
-            Some(c) => format!("classification: {} classes ({})", c.len(), c.join(", ")),
+            Some(c) => format!(
+                "classification: {} classes ({})",
+                c.len(),
+                crate::data::printable(&c.join(", "))
+            ),
             None => "regression".into(),
         }
     );
     if matches!(req.algo, Algo::Adaboost | Algo::Gbdt) {
-        return super::boost::cli::run(req, &data, valid.as_ref());
+        return super::boost::cli::run(req, &data, valid.as_ref(), out);
     }
     let start = Instant::now();
     let model = if forest {
@@ -350,12 +395,11 @@ pub fn run(req: &TrainRequest) -> CliResult {
     let (model, ensemble) = super::budget::fit(req, model, &data, valid.as_ref(), |m| {
         m.to_ensemble(&data, &req.describe(&params, &data))
     })?;
-    let bytes = super::output::write_model(req, &ensemble, &data)?;
-    let core =
-        CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
+    let bytes = super::output::write_model(req, &ensemble, &data, out)?;
+    let core = super::output::load_exported(req, &bytes)?;
     let s = core.summary();
     let trees = model.trees();
-    println!(
+    crate::say!(
         "  trained   {} tree{}, {} nodes ({} leaves), depth ≤ {}, in {:.3} s ({} thread{})",
         trees.len(),
         if trees.len() == 1 { "" } else { "s" },
@@ -378,34 +422,35 @@ pub fn run(req: &TrainRequest) -> CliResult {
         } else {
             "R²"
         };
-        println!("  oob       {what} {:.4} ({} rows)", oob.score, oob.rows);
+        crate::say!("  oob       {what} {:.4} ({} rows)", oob.score, oob.rows);
     }
     let (line, worst) = evaluate(&core, &model, &data);
-    println!("  train     {line}");
+    crate::say!("  train     {line}");
     let mut printed = vec![("train", line)];
     if let Some(v) = &valid {
         let (line, w) = evaluate(&core, &model, v);
-        println!("  valid     {line}");
+        crate::say!("  valid     {line}");
         printed.push(("valid", line));
-        println!(
+        crate::say!(
             "  core      max |core − trainer| = {:.1e} over the training and validation rows",
             worst.max(w)
         );
     } else {
-        println!("  core      max |core − trainer| = {worst:.1e} over the training rows");
+        crate::say!("  core      max |core − trainer| = {worst:.1e} over the training rows");
     }
-    println!(
+    crate::say!(
         "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
         req.output.display(),
         s.blob_bytes,
         s.node_bytes,
-        s.worst_case_visits
+        crate::describe::Cost::of(&core).node_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
-        super::output::write_xgboost_json(path, &ensemble, &data, valid.as_ref())?;
+        super::output::write_xgboost_json(path, &ensemble, &data, valid.as_ref(), out)?;
     }
     print_top_features(&data.schema.feature_names, &model.feature_importances(), "");
     super::report::run::Run {
+        outputs: out,
         req,
         data: &data,
         valid: valid.as_ref(),
@@ -534,6 +579,6 @@ pub(crate) fn print_top_features(names: &[String], imp: &[f64], suffix: &str) {
         .map(|&f| format!("{} {:.3}", names.get(f).map_or("?", String::as_str), imp[f]))
         .collect();
     if !top.is_empty() {
-        println!("  features  {}{suffix}", top.join(", "));
+        crate::say!("  features  {}{suffix}", top.join(", "));
     }
 }

@@ -265,14 +265,35 @@ impl Dataset {
             weight_name: weight_col.map(|c| header[c].clone()),
             classes,
         };
-        read_with_schema(
+        let data = read_with_schema(
             path,
             &records,
             schema,
             &feature_cols,
             target_col,
             weight_col,
-        )
+        )?;
+        // Nothing can be learned from one label or one row, and the model written would not load.
+        match &data.schema.classes {
+            Some(c) if c.len() < 2 => {
+                return Err(ctx.err(
+                    0,
+                    target_col + 1,
+                    format!(
+                        "the target column `{}` holds one class (`{}`) in its {} rows: classification needs at \
+                         least two",
+                        header[target_col],
+                        c.first().map_or("", String::as_str),
+                        records.rows.len()
+                    ),
+                ));
+            }
+            None if records.rows.len() < 2 => {
+                return Err(ctx.err(0, 0, "one data row: regression needs at least two".into()));
+            }
+            _ => {}
+        }
+        Ok(data)
     }
 
     /// Reads another CSV or Parquet file (validation or test data) with this dataset's schema: columns are found by name
@@ -306,6 +327,9 @@ impl Dataset {
             Some(n) => Some(find(n)?),
             None => None,
         };
+        if records.rows.is_empty() {
+            return Err(ctx.err(0, 0, "no data rows after the header".into()));
+        }
         read_with_schema(
             path,
             &records,

@@ -1,7 +1,8 @@
 //! What `emkern train` writes once a model is trained, for every algorithm: the `.emk` blob (with the class
 //! names of a classifier in its metadata, so `emkern eval` needs no `--classes`), and on request a Rust source
 //! (`--rust`) and a C header (`--c-header`) that embed the same bytes in firmware, and an XGBoost JSON model
-//! (`--xgboost-json`).
+//! (`--xgboost-json`). Every file goes through the command's planned [`Outputs`], which replace the targets only
+//! when the whole run succeeded.
 
 use std::path::Path;
 
@@ -10,15 +11,51 @@ use super::dataset::Dataset;
 use crate::export::blob::{self, BlobMetadata};
 use crate::export::{source, xgboost_json};
 use crate::ir::Ensemble;
+use crate::output::Outputs;
+use emkern::forest::Forest as CoreForest;
+
+/// The files `req` writes, with their flags, for [`Outputs::plan`].
+pub fn targets(req: &TrainRequest) -> Vec<(&'static str, &Path)> {
+    let mut t = vec![("--output", req.output.as_path())];
+    t.extend(req.rust.as_deref().map(|p| ("--rust", p)));
+    t.extend(req.c_header.as_deref().map(|p| ("--c-header", p)));
+    t.extend(
+        req.hist
+            .xgboost_json
+            .as_deref()
+            .map(|p| ("--xgboost-json", p)),
+    );
+    t.extend(req.report.as_deref().map(|p| ("--report", p)));
+    t
+}
+
+/// The files `req` reads, with their flags, for [`Outputs::plan`].
+pub fn inputs(req: &TrainRequest) -> Vec<(&'static str, &Path)> {
+    let mut i = vec![("--data", req.data.as_path())];
+    i.extend(req.valid.as_deref().map(|p| ("--valid", p)));
+    i
+}
+
+/// Loads the blob about to be written to `req.output` in the core; an error names the file and what is wrong.
+pub fn load_exported<'a>(req: &TrainRequest, bytes: &'a [u8]) -> Result<CoreForest<'a>, String> {
+    CoreForest::new(bytes).map_err(|e| {
+        format!(
+            "{}: not written: the exported blob does not load: {}",
+            req.output.display(),
+            crate::describe::blob_error(bytes, e)
+        )
+    })
+}
 
 /// Writes `ensemble` (trained on `data`) to `req.output` and to the source files `req` asks for; returns the blob.
 pub fn write_model(
     req: &TrainRequest,
     ensemble: &Ensemble,
     data: &Dataset,
+    out: &Outputs,
 ) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     let bytes = blob::write_with_metadata(ensemble, &metadata(data))?;
-    write_file(&req.output, &bytes)?;
+    out.write(&req.output, &bytes)?;
     let name = source_name(&req.output);
     let origin = format!(
         "{} (`emkern train --algo {}`)",
@@ -29,10 +66,10 @@ pub fn write_model(
             .map_or_else(String::new, |v| v.get_name().to_string())
     );
     if let Some(p) = &req.rust {
-        write_file(p, source::rust_source(&name, &bytes, &origin).as_bytes())?;
+        out.write(p, source::rust_source(&name, &bytes, &origin).as_bytes())?;
     }
     if let Some(p) = &req.c_header {
-        write_file(p, source::c_header(&name, &bytes, &origin).as_bytes())?;
+        out.write(p, source::c_header(&name, &bytes, &origin).as_bytes())?;
     }
     Ok(bytes)
 }
@@ -53,10 +90,6 @@ pub fn source_name(output: &Path) -> String {
         .unwrap_or_else(|| "model".into())
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// Writes `e` (trained on `data`) as an XGBoost 3.x JSON model to `path` (`--xgboost-json`), through
 /// [`xgboost_json::to_xgboost_semantics`], and prints how far the written model's predictions are from the
 /// blob's on the training (and validation) rows: only the f32 rounding of leaves and sums differs.
@@ -65,11 +98,12 @@ pub fn write_xgboost_json(
     e: &Ensemble,
     data: &Dataset,
     valid: Option<&Dataset>,
+    out: &Outputs,
 ) -> Result<(), String> {
     let x = xgboost_json::to_xgboost_semantics(e).map_err(|m| format!("--xgboost-json: {m}"))?;
     let json =
         xgboost_json::write(&x, &Default::default()).map_err(|m| format!("--xgboost-json: {m}"))?;
-    write_file(path, json.as_bytes())?;
+    out.write(path, json.as_bytes())?;
     let mut worst = 0.0f64;
     for d in std::iter::once(data).chain(valid) {
         for r in 0..d.n_rows {
@@ -81,7 +115,7 @@ pub fn write_xgboost_json(
             }
         }
     }
-    println!(
+    crate::say!(
         "  xgboost   {} (XGBoost 3.x JSON, {} trees; f32 leaves: max relative difference to the blob {worst:.1e})",
         path.display(),
         x.trees.len()

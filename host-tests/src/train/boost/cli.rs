@@ -2,9 +2,8 @@
 //! validation loss), exports the blob, and reports metrics computed by the `no_std` core from the exported blob
 //! (AdaBoost.R2, which the blob cannot represent, reports the trainer's own metrics and fails the export).
 
+use crate::output::Outputs;
 use std::time::Instant;
-
-use emkern::forest::Forest as CoreForest;
 
 use super::Boosted;
 use super::adaboost::{AdaBoost, AdaBoostParams, R2Loss, Termination};
@@ -70,7 +69,12 @@ pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
 }
 
 /// Trains, exports and reports (the dataset header line is already printed).
-pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
+pub fn run(
+    req: &TrainRequest,
+    data: &Dataset,
+    valid: Option<&Dataset>,
+    out: &Outputs,
+) -> CliResult {
     let seed = req.random_state()?;
     let task = data.task();
     let bar = crate::progress::bar(
@@ -118,7 +122,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     let trees = model.trees();
-    println!(
+    crate::say!(
         "  trained   {}, {} tree{}, {} nodes ({} leaves), depth ≤ {}, in {:.3} s ({} thread{})",
         rounds_line(&model),
         trees.len(),
@@ -139,7 +143,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         } else {
             format!("{} of the training rows", es)
         };
-        println!(
+        crate::say!(
             "  stopping  {} of {} rounds trained; best validation {metric} {:.4} at round {} (on {what})",
             g.rounds_trained,
             req.n_estimators.unwrap_or(100),
@@ -152,6 +156,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         env!("CARGO_PKG_VERSION")
     );
     let report = |printed, blob| crate::train::report::run::Run {
+        outputs: out,
         req,
         data,
         valid,
@@ -174,22 +179,23 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
                     metrics_line(data, |row| model.predict_row(row))
                 ),
             )];
-            println!("  train     {}", printed[0].1);
+            crate::say!("  train     {}", printed[0].1);
             if let Some(v) = valid {
                 let line = format!(
                     "{}  (trainer)",
                     metrics_line(v, |row| model.predict_row(row))
                 );
-                println!("  valid     {line}");
+                crate::say!("  valid     {line}");
                 printed.push(("valid", line));
             }
             report(printed, Err(e.to_string())).boosted(&model, &errors)?;
+            // The report says why there is no blob: it is written, the other outputs are not.
+            out.commit_written()?;
             return Err(format!("{}: not written: {e}", req.output.display()).into());
         }
     };
-    let bytes = crate::train::output::write_model(req, &ensemble, data)?;
-    let core =
-        CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
+    let bytes = crate::train::output::write_model(req, &ensemble, data, out)?;
+    let core = crate::train::output::load_exported(req, &bytes)?;
     let s = core.summary();
     let mut worst = 0.0f64;
     let mut core_predict = |row: &[f32], out: &mut Vec<f64>| {
@@ -210,12 +216,12 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         })
     };
     let mut printed = vec![("train", scored(data))];
-    println!("  train     {}", printed[0].1);
+    crate::say!("  train     {}", printed[0].1);
     if let Some(v) = valid {
         printed.push(("valid", scored(v)));
-        println!("  valid     {}", printed[1].1);
+        crate::say!("  valid     {}", printed[1].1);
     }
-    println!(
+    crate::say!(
         "  core      max |core − trainer| / max(1, |trainer|) = {worst:.1e} over the {} rows",
         if valid.is_some() {
             "training and validation"
@@ -223,15 +229,15 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             "training"
         }
     );
-    println!(
+    crate::say!(
         "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
         req.output.display(),
         s.blob_bytes,
         s.node_bytes,
-        s.worst_case_visits
+        crate::describe::Cost::of(&core).node_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
-        crate::train::output::write_xgboost_json(path, &ensemble, data, valid)?;
+        crate::train::output::write_xgboost_json(path, &ensemble, data, valid, out)?;
     }
     super::super::cli::print_top_features(
         &data.schema.feature_names,

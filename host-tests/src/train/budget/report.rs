@@ -100,7 +100,7 @@ pub fn fit<M: Shrink>(
     let fitted_predictions = core_predictions(&fitted_bytes, &sel)?;
     let after = sel.metrics(&fitted_predictions);
     let lost = before.headline() - after.headline();
-    println!(
+    crate::say!(
         "  budget    {budget} bytes: unconstrained {} bytes ({before}) → fitted {} bytes ({after}), {} {} {:.4}",
         full_bytes.len(),
         fitted_bytes.len(),
@@ -168,7 +168,7 @@ pub fn fit<M: Shrink>(
         Precision::F64 => "f64 or f32 values".to_string(),
         Precision::F32 => "f32 values".to_string(),
     });
-    println!(
+    crate::say!(
         "  budget    {}; chosen on {} from {} candidate{} that fit (searched: {}){note}",
         what.join(", "),
         sel.what,

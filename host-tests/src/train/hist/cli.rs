@@ -2,6 +2,7 @@
 //! bar, export to the `.emk` blob (and optionally XGBoost JSON), and the report: metrics the `no_std` core
 //! computes from the exported blob, and whether its margins equal the trainer's bit for bit.
 
+use crate::output::Outputs;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -250,12 +251,17 @@ pub fn params(req: &TrainRequest) -> Result<HistParams, String> {
 }
 
 /// Runs `emkern train --algo hist-gbdt` on loaded data.
-pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
+pub fn run(
+    req: &TrainRequest,
+    data: &Dataset,
+    valid: Option<&Dataset>,
+    out: &Outputs,
+) -> CliResult {
     let p = params(req)?;
     let objective = p
         .objective
         .unwrap_or_else(|| super::booster::default_objective(data));
-    println!(
+    crate::say!(
         "emkern train: histogram gradient boosting on {} ({} rows, {} features), {}",
         req.data.display(),
         data.n_rows,
@@ -286,7 +292,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         p.subsample,
         p.seed
     );
-    println!("  params    {parameters}");
+    crate::say!("  params    {parameters}");
     let bar = crate::progress::bar(
         req.quiet,
         p.n_estimators as u64,
@@ -321,9 +327,8 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     let seconds = start.elapsed().as_secs_f64();
     let (model, ensemble) =
         crate::train::budget::fit(req, model, data, valid, |m| m.to_ensemble())?;
-    let bytes = crate::train::output::write_model(req, &ensemble, data)?;
-    let core =
-        CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
+    let bytes = crate::train::output::write_model(req, &ensemble, data, out)?;
+    let core = crate::train::output::load_exported(req, &bytes)?;
     let threads = p
         .threads
         .filter(|&t| t > 0)
@@ -331,7 +336,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
     let nodes: usize = model.trees.iter().map(|t| t.nodes.len()).sum();
     let leaves: usize = model.trees.iter().map(|t| t.n_leaves()).sum();
     let depth = model.trees.iter().map(|t| t.depth()).max().unwrap_or(0);
-    println!(
+    crate::say!(
         "  trained   {} trees ({} rounds × {} output{}), {nodes} nodes ({leaves} leaves), depth ≤ {depth}, \
          in {seconds:.3} s ({threads} thread{})",
         model.trees.len(),
@@ -340,12 +345,13 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         if model.n_outputs == 1 { "" } else { "s" },
         if threads == 1 { "" } else { "s" }
     );
-    println!(
+    crate::say!(
         "  intercept base_score {:?} (margin {:?})",
-        model.base_score, model.base_margin
+        model.base_score,
+        model.base_margin
     );
     if let Some(b) = model.best_iteration {
-        println!(
+        crate::say!(
             "  early     best round {} of {} trained (valid {metric} {:.6}); the model keeps rounds 1..={}",
             b + 1,
             model.rounds_trained,
@@ -354,32 +360,32 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         );
     }
     let (line, mismatches, rows) = evaluate(&core, &model, data);
-    println!("  train     {line}");
+    crate::say!("  train     {line}");
     let mut printed = vec![("train", line)];
     let (mut mismatches, mut rows) = (mismatches, rows);
     if let Some(v) = valid {
         let (line, m, r) = evaluate(&core, &model, v);
-        println!("  valid     {line}");
+        crate::say!("  valid     {line}");
         printed.push(("valid", line));
         mismatches += m;
         rows += r;
     }
-    println!(
+    crate::say!(
         "  core      margins equal to the trainer's bit for bit on {} of {rows} rows",
         rows - mismatches
     );
     let s = core.summary();
-    println!(
+    crate::say!(
         "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
         req.output.display(),
         s.blob_bytes,
         s.node_bytes,
-        s.worst_case_visits
+        crate::describe::Cost::of(&core).node_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
         let json = model.to_xgboost_json()?;
-        std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("  xgboost   {} (XGBoost 3.x JSON model)", path.display());
+        out.write(path, json.as_bytes())?;
+        crate::say!("  xgboost   {} (XGBoost 3.x JSON model)", path.display());
     }
     super::super::cli::print_top_features(
         &data.schema.feature_names,
@@ -387,6 +393,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         " (share of the total gain)",
     );
     crate::train::report::run::Run {
+        outputs: out,
         req,
         data,
         valid,

@@ -264,10 +264,14 @@ pub fn render(data: &ReportData, format: ReportFormat) -> Result<String, String>
     }
 }
 
-/// Writes `data` to `path` in the format its extension names.
-pub fn write(path: &Path, data: &ReportData) -> Result<(), String> {
+/// Writes `data` to `path` (one of the command's planned `outputs`) in the format its extension names.
+pub fn write(
+    path: &Path,
+    data: &ReportData,
+    outputs: &crate::output::Outputs,
+) -> Result<(), String> {
     let text = render(data, ReportFormat::from_path(path)?)?;
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    outputs.write(path, text.as_bytes())
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use crate::output::Outputs;
+
 use super::{ReportData, staged, write};
 use crate::train::boost::Boosted;
 use crate::train::cart::DecisionTree;
@@ -47,6 +49,8 @@ pub const STACK_NO_CURVE: &str = "No training curve: a stack is not grown in sta
 /// A finished training run, as the command line saw it.
 #[derive(Clone, Debug)]
 pub struct Run<'a> {
+    /// The command's output files (the report is written through them).
+    pub outputs: &'a Outputs,
     /// The command line.
     pub req: &'a TrainRequest,
     /// The training data.
@@ -256,8 +260,8 @@ impl Run<'_> {
         r.charts = curves.charts;
         r.notes = curves.notes;
         r.importances(measure, &self.data.schema.feature_names, importances);
-        write(path, &r)?;
-        println!("  report    {}", path.display());
+        write(path, &r, self.outputs)?;
+        crate::say!("  report    {}", path.display());
         Ok(())
     }
 }

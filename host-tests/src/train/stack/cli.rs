@@ -2,6 +2,7 @@
 //! out-of-fold outputs, refits the bases on all rows, writes the combined model as one `.emk` blob, and reports
 //! each base's metrics next to the stack's (computed by the `no_std` core from the exported blobs).
 
+use crate::output::Outputs;
 use std::time::Instant;
 
 use emkern::forest::Forest as CoreForest;
@@ -297,10 +298,15 @@ pub fn fit(
 }
 
 /// Runs `emkern train --algo stack` on loaded data.
-pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
+pub fn run(
+    req: &TrainRequest,
+    data: &Dataset,
+    valid: Option<&Dataset>,
+    out: &Outputs,
+) -> CliResult {
     let s = settings(req, data)?;
     let task = data.task();
-    println!(
+    crate::say!(
         "emkern train: stacking on {} ({} rows, {} features), {}",
         req.data.display(),
         data.n_rows,
@@ -314,7 +320,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         Task::Classification => format!("logistic regression (C={})", s.meta_c),
         Task::Regression => format!("ridge regression (alpha=1/C, C={})", s.meta_c),
     };
-    println!(
+    crate::say!(
         "  stack     bases {}; meta-model {meta_name} on {}-fold {}out-of-fold outputs (fold seed {})",
         s.bases
             .iter()
@@ -339,10 +345,11 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             && n < s.cv
             && largest >= s.cv
         {
-            println!(
+            crate::say!(
                 "  warning   class {} has {n} training rows, fewer than the {} folds: some test folds hold none of \
                  its rows (scikit-learn warns likewise)",
-                classes[c], s.cv
+                classes[c],
+                s.cv
             );
         }
     }
@@ -372,9 +379,8 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         s.seed
     );
     let ensemble = stack.to_ensemble(Some(data.schema.feature_names.clone()), &source)?;
-    let bytes = crate::train::output::write_model(req, &ensemble, data)?;
-    let core =
-        CoreForest::new(&bytes).map_err(|e| format!("the exported blob does not load: {e}"))?;
+    let bytes = crate::train::output::write_model(req, &ensemble, data, out)?;
+    let core = crate::train::output::load_exported(req, &bytes)?;
     let sum = core.summary();
     let meta_fit = match task {
         Task::Classification => format!(
@@ -384,11 +390,11 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         ),
         Task::Regression => "meta-model in closed form".to_string(),
     };
-    println!(
+    crate::say!(
         "  trained   {} base fits in {seconds:.3} s; {meta_fit}",
         s.bases.len() * (s.cv + 1),
     );
-    println!(
+    crate::say!(
         "  bases     (oof: out-of-fold on the training rows; train, valid: refitted on all rows)"
     );
     let mut base_rows = Vec::new();
@@ -399,17 +405,17 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             i += 1;
             oof[i - 1].clone()
         });
-        println!("    {:<11} oof   {line}", sb.name);
+        crate::say!("    {:<11} oof   {line}", sb.name);
         base_rows.push((format!("oof ({})", sb.name), line));
         let b_bytes = blob::write(&sb.ensemble)?;
         let b_core = CoreForest::new(&b_bytes)
             .map_err(|e| format!("base {}: the exported blob does not load: {e}", sb.name))?;
         let line = metrics_line(data, |row| core_predict(&b_core, row));
-        println!("    {:<11} train {line}", "");
+        crate::say!("    {:<11} train {line}", "");
         base_rows.push((format!("train ({})", sb.name), line));
         if let Some(v) = valid {
             let line = metrics_line(v, |row| core_predict(&b_core, row));
-            println!("    {:<11} valid {line}", "");
+            crate::say!("    {:<11} valid {line}", "");
             base_rows.push((format!("valid ({})", sb.name), line));
         }
     }
@@ -425,12 +431,12 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         })
     };
     let mut printed = vec![("train", scored(data))];
-    println!("  train     {}", printed[0].1);
+    crate::say!("  train     {}", printed[0].1);
     if let Some(v) = valid {
         printed.push(("valid", scored(v)));
-        println!("  valid     {}", printed[1].1);
+        crate::say!("  valid     {}", printed[1].1);
     }
-    println!(
+    crate::say!(
         "  core      max |core − meta(bases)| / max(1, |meta(bases)|) = {worst:.1e} over the {} rows (f32 \
          output)",
         if valid.is_some() {
@@ -439,7 +445,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
             "training"
         }
     );
-    println!(
+    crate::say!(
         "  blob      {}: {} bytes, {} trees, {} nodes ({} leaves, {} value{} each), worst case {} node visits per row",
         req.output.display(),
         sum.blob_bytes,
@@ -448,10 +454,10 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         sum.leaves,
         sum.leaf_width,
         if sum.leaf_width == 1 { "" } else { "s" },
-        sum.worst_case_visits
+        crate::describe::Cost::of(&core).node_visits
     );
     if let Some(path) = &req.hist.xgboost_json {
-        crate::train::output::write_xgboost_json(path, &ensemble, data, valid)?;
+        crate::train::output::write_xgboost_json(path, &ensemble, data, valid, out)?;
     }
     let importances = stack.feature_importances();
     crate::train::cli::print_top_features(
@@ -496,6 +502,7 @@ pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliRe
         importances,
     };
     crate::train::report::run::Run {
+        outputs: out,
         req,
         data,
         valid,
@@ -558,7 +565,7 @@ fn meta_lines(stack: &Stack) -> Vec<String> {
 /// Prints the meta-model's weights, one line per margin.
 fn print_meta(stack: &Stack) {
     for line in meta_lines(stack) {
-        println!("  meta      {line}");
+        crate::say!("  meta      {line}");
     }
 }
 
