@@ -625,7 +625,7 @@ fn prefixes_export_as_the_search_assumes() {
             let p = m.prefix(k).to_ensemble(None, "t").unwrap();
             assert_eq!(
                 p.aggregate,
-                m.prefix_aggregate(k, full.aggregate),
+                m.prefix_aggregate(k, &full.aggregate),
                 "{name}: {k} units"
             );
             assert_eq!(
@@ -641,7 +641,7 @@ fn prefixes_export_as_the_search_assumes() {
     let full = rf.to_ensemble(&wine, "t");
     for k in 1..=8 {
         let p = rf.prefix(k).to_ensemble(&wine, "t");
-        assert_eq!(p.aggregate, rf.prefix_aggregate(k, full.aggregate));
+        assert_eq!(p.aggregate, rf.prefix_aggregate(k, &full.aggregate));
         assert_eq!(p.trees[..], full.trees[..k]);
     }
 }

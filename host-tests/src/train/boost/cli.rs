@@ -1,6 +1,7 @@
 //! `emkern train --algo adaboost|gbdt`: trains a boosted model with a progress bar (round, training and
 //! validation loss), exports the blob, and reports metrics computed by the `no_std` core from the exported blob
-//! (AdaBoost.R2, which the blob cannot represent, reports the trainer's own metrics and fails the export).
+//! (a model the blob cannot hold — an AdaBoost.R2 weight that overflowed — reports the trainer's own metrics and
+//! fails the export).
 
 use std::time::Instant;
 
