@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use emkern::forest::Forest;
+use emkern::forest::{Aggregate, Forest};
 use emkern_host::bench::{self, Primitive, Timing};
 use emkern_host::export::source;
 use emkern_host::{attend, data, model};
@@ -384,6 +384,16 @@ fn inspect(model: PathBuf) -> CliResult {
         println!("source           {}", e.source);
     }
     println!("transform        {:?}", f.transform());
+    let aggregate = match f.aggregate() {
+        Aggregate::Sum => "sum of the trees".to_string(),
+        Aggregate::Mean => "mean of the trees (sum ÷ divisor)".to_string(),
+        Aggregate::WeightedMedian => format!(
+            "weighted median of the tree outputs (AdaBoost.R2), {} pass{} over the trees per row",
+            f.median_passes(),
+            if f.median_passes() == 1 { "" } else { "es" }
+        ),
+    };
+    println!("aggregate        {aggregate}");
     if f.class_names().len() > 0 {
         println!(
             "classes          {}",
@@ -413,14 +423,26 @@ fn inspect(model: PathBuf) -> CliResult {
         "flash            {} bytes (the blob; read in place)",
         s.blob_bytes
     );
-    println!(
-        "RAM              no heap; stack for one prediction ≈ {} bytes of accumulators",
-        32 * if s.wide_values { 8 } else { 4 }
-    );
-    println!(
-        "worst case       {} node visits per row (sum of tree depths) + {} leaf reads",
-        s.worst_case_visits, s.trees
-    );
+    if s.aggregate == Aggregate::WeightedMedian {
+        println!(
+            "RAM              no heap; stack for one prediction ≈ {} bytes of sorted tree outputs",
+            12 * emkern::forest::format::MEDIAN_CHUNK
+        );
+        println!(
+            "worst case       {} node visits per row (sum of tree depths × passes) + {} leaf reads",
+            s.worst_case_visits,
+            s.trees * f.median_passes()
+        );
+    } else {
+        println!(
+            "RAM              no heap; stack for one prediction ≈ {} bytes of accumulators",
+            32 * if s.wide_values { 8 } else { 4 }
+        );
+        println!(
+            "worst case       {} node visits per row (sum of tree depths) + {} leaf reads",
+            s.worst_case_visits, s.trees
+        );
+    }
     Ok(())
 }
 

@@ -387,10 +387,10 @@ impl<'a> Forest<'a> {
         Ok(())
     }
 
-    /// Walks of every tree one weighted-median prediction takes at most: one when the trees fit one sorted
-    /// chunk, else two enumerations of `⌈T / MEDIAN_CHUNK⌉` passes.
-    pub(super) fn median_passes(&self) -> usize {
-        if self.n_trees <= format::MEDIAN_CHUNK {
+    /// Walks of every tree one prediction takes at most: one, except for a weighted median over more than
+    /// [`format::MEDIAN_CHUNK`] trees, which takes two enumerations of `⌈T / MEDIAN_CHUNK⌉` passes.
+    pub fn median_passes(&self) -> usize {
+        if self.aggregate != Aggregate::WeightedMedian || self.n_trees <= format::MEDIAN_CHUNK {
             1
         } else {
             2 * self.n_trees.div_ceil(format::MEDIAN_CHUNK)
