@@ -74,6 +74,12 @@ pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
 pub fn run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> CliResult {
     let seed = boost_seed(req)?;
     let task = data.task();
+    if req.algo == Algo::Adaboost && task == Task::Regression && req.hist.xgboost_json.is_some() {
+        return Err("--xgboost-json: AdaBoost.R2 predicts the weighted median of its trees' outputs, and XGBoost \
+                    only sums trees (no sum of trees selects a median); write the .emk blob, --rust or \
+                    --c-header instead"
+            .into());
+    }
     let bar = crate::progress::bar(
         req.quiet,
         0,
