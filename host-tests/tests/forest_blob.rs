@@ -558,7 +558,9 @@ fn random_median_ensemble(seed: u64) -> Ensemble {
         _ => MEDIAN_CHUNK as u64 + 1 + rng.below(150),
     } as usize;
     let palette: Vec<f64> = (0..1 + rng.below(6))
-        .map(|_| GRID[rng.below(GRID.len() as u64) as usize] * if rng.chance(30) { 1.1 } else { 1.0 })
+        .map(|_| {
+            GRID[rng.below(GRID.len() as u64) as usize] * if rng.chance(30) { 1.1 } else { 1.0 }
+        })
         .collect();
     let max_depth = rng.below(5) as u32;
     let trees = (0..n_trees)
@@ -587,7 +589,11 @@ fn random_median_ensemble(seed: u64) -> Ensemble {
         n_features,
         n_outputs: 1,
         trees,
-        base_margin: vec![if rng.chance(50) { 0.0 } else { rng.unit() - 0.5 }],
+        base_margin: vec![if rng.chance(50) {
+            0.0
+        } else {
+            rng.unit() - 0.5
+        }],
         compare: if rng.chance(50) {
             Compare::Less
         } else {
@@ -764,8 +770,16 @@ fn median_errors_are_typed() {
         reseal(&mut b);
         Forest::new(&b).map(|_| ())
     };
-    let put = |b: &mut Vec<u8>, t: usize, w: f64| b[at + 8 * t..at + 8 * t + 8].copy_from_slice(&w.to_le_bytes());
-    for bad in [-1.0, -f64::MIN_POSITIVE, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+    let put = |b: &mut Vec<u8>, t: usize, w: f64| {
+        b[at + 8 * t..at + 8 * t + 8].copy_from_slice(&w.to_le_bytes())
+    };
+    for bad in [
+        -1.0,
+        -f64::MIN_POSITIVE,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ] {
         assert_eq!(
             with(&|b| put(b, n - 1, bad)),
             Err(BlobError::BadTree {
@@ -782,10 +796,7 @@ fn median_errors_are_typed() {
         ))
     );
     // A weighted median needs version 3 and one output.
-    assert_eq!(
-        with(&|b| b[4] = 2),
-        Err(BlobError::BadField("aggregate"))
-    );
+    assert_eq!(with(&|b| b[4] = 2), Err(BlobError::BadField("aggregate")));
     assert_eq!(
         with(&|b| b[20] = 2),
         Err(BlobError::BadField(
@@ -804,22 +815,27 @@ fn median_errors_are_typed() {
             other => panic!("expected a refusal, got {other:?}"),
         }
     };
-    let set_weights = |x: &mut Ensemble, w: Vec<f64>| x.aggregate = Aggregate::WeightedMedian { weights: w };
+    let set_weights =
+        |x: &mut Ensemble, w: Vec<f64>| x.aggregate = Aggregate::WeightedMedian { weights: w };
     assert!(refuse(&|x| set_weights(x, vec![1.0; n + 1])).contains("one weight per tree"));
     assert!(refuse(&|x| set_weights(x, vec![-0.5; n])).contains("negative or not finite"));
-    assert!(refuse(&|x| {
-        x.n_outputs = 2;
-        x.base_margin = vec![0.0, 0.0];
-    })
-    .contains("one output"));
-    assert!(refuse(&|x| {
-        x.trees[0].nodes = vec![Node::LinearLeaf(LinearLeaf {
-            value: 1.0,
-            constant: 0.0,
-            terms: vec![],
-        })];
-    })
-    .contains("linear leaves"));
+    assert!(
+        refuse(&|x| {
+            x.n_outputs = 2;
+            x.base_margin = vec![0.0, 0.0];
+        })
+        .contains("one output")
+    );
+    assert!(
+        refuse(&|x| {
+            x.trees[0].nodes = vec![Node::LinearLeaf(LinearLeaf {
+                value: 1.0,
+                constant: 0.0,
+                terms: vec![],
+            })];
+        })
+        .contains("linear leaves")
+    );
 
     // All weights zero: the smallest output, whatever the order of the trees.
     let mut zero = e.clone();

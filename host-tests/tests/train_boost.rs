@@ -383,7 +383,11 @@ fn r2_core(a: &AdaBoost, train: &Dataset) -> Vec<u8> {
         .to_ensemble(Some(train.schema.feature_names.clone()), "test")
         .expect("AdaBoost.R2 exports");
     let bytes = blob::write(&e).expect("export");
-    assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 3, "format version 3");
+    assert_eq!(
+        u16::from_le_bytes([bytes[4], bytes[5]]),
+        3,
+        "format version 3"
+    );
     bytes
 }
 
@@ -425,10 +429,7 @@ fn adaboost_r2_exports_its_weighted_median() {
         let a = AdaBoost::train(&train, &p, &mut |_| {}).unwrap();
         let bytes = r2_core(&a, &train);
         let core = CoreForest::new(&bytes).unwrap();
-        assert_eq!(
-            core.aggregate(),
-            emkern::forest::Aggregate::WeightedMedian
-        );
+        assert_eq!(core.aggregate(), emkern::forest::Aggregate::WeightedMedian);
         let depths: u64 = a.trees.iter().map(|t| t.depth() as u64).sum();
         let t = a.trees.len();
         let chunk = emkern::forest::format::MEDIAN_CHUNK;
@@ -702,7 +703,9 @@ fn adaboost_invariants_and_early_termination() {
     // AdaBoost.R2 on targets no stump can fit: the first tree's error is ≥ ½ and scikit-learn keeps it alone
     // with weight 0; the exported weighted median (all weights 0) predicts with it.
     let columns = vec![(0..16).map(|i| i as f32).collect::<Vec<f32>>()];
-    let targets: Vec<f64> = (0..16).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+    let targets: Vec<f64> = (0..16)
+        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
     let data = random_data(16, columns, targets, None);
     let mut p = AdaBoostParams::new(Task::Regression);
     p.tree.max_depth = Some(1);
@@ -901,8 +904,16 @@ fn cli_trains_boosted_models() {
     let blob = std::fs::read(&r2).unwrap();
     let core = CoreForest::new(&blob).unwrap();
     assert_eq!(core.aggregate(), emkern::forest::Aggregate::WeightedMedian);
-    assert!(std::fs::read_to_string(&rs).unwrap().contains(&blob.len().to_string()));
-    assert!(std::fs::read_to_string(&h).unwrap().contains(&blob.len().to_string()));
+    assert!(
+        std::fs::read_to_string(&rs)
+            .unwrap()
+            .contains(&blob.len().to_string())
+    );
+    assert!(
+        std::fs::read_to_string(&h)
+            .unwrap()
+            .contains(&blob.len().to_string())
+    );
     let run = |args: &[&str]| {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_emkern"))
             .current_dir(repo())

@@ -610,7 +610,11 @@ fn regression_and_multiclass_fit_too() {
         &|m: &Boosted, row: &[f32]| m.predict_row(row),
         &sel,
     );
-    assert_eq!(r2.first().unwrap().2, 1, "the smallest AdaBoost.R2 is one tree");
+    assert_eq!(
+        r2.first().unwrap().2,
+        1,
+        "the smallest AdaBoost.R2 is one tree"
+    );
     let wine = load("wine", "train");
     let wine_test = load_like("wine", "test", &wine.schema);
     let sel = Selection::of(&wine_test, "the test split");
@@ -784,7 +788,8 @@ fn cli_reports_the_fit() {
     assert_eq!(f.aggregate(), emkern::forest::Aggregate::WeightedMedian);
     let (ok, text) = run(&[&r2[..], &["150"]].concat());
     assert!(
-        !ok && text.contains("--max-bytes 150: no model fits; the smallest, one round, f32 values, takes"),
+        !ok && text
+            .contains("--max-bytes 150: no model fits; the smallest, one round, f32 values, takes"),
         "{text}"
     );
     // Too small: a clear error naming the smallest model, with the blob's class names (22 bytes after the

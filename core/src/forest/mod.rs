@@ -26,6 +26,8 @@
 mod crc;
 mod error;
 pub mod format;
+#[cfg(feature = "weighted-median")]
+mod median;
 mod metadata;
 mod predict;
 mod view;

@@ -3,7 +3,7 @@
 //! The hot path reads the validated blob without bounds checks (each read's justification is the validation in
 //! `view.rs`, named at every `unsafe` block). Traversal is monomorphized over the node record's index widths and
 //! over the value type (f32 or f64), chosen once per call. The weighted median (AdaBoost.R2) takes its own,
-//! non-generic path ([`Forest::median_margin`]), kept small and out of the sums' loops.
+//! non-generic path (`median.rs`), kept small and out of the sums' loops.
 
 use super::error::ShapeError;
 use super::format::{self, Aggregate, Compare, Transform, flags};
@@ -48,12 +48,12 @@ const LANES: usize = 1;
 
 /// One tree's record, decoded.
 #[derive(Clone, Copy)]
-struct TreeRef {
-    node_start: usize,
-    nodes: usize,
-    leaf_start: usize,
+pub(super) struct TreeRef {
+    pub(super) node_start: usize,
+    pub(super) nodes: usize,
+    pub(super) leaf_start: usize,
     output: u32,
-    weight: f32,
+    pub(super) weight: f32,
 }
 
 impl TreeRef {
@@ -67,7 +67,7 @@ impl TreeRef {
 }
 
 /// The value type leaves, margins and sums are stored and accumulated in.
-trait Value:
+pub(super) trait Value:
     Copy
     + core::ops::Add<Output = Self>
     + core::ops::Sub<Output = Self>
@@ -151,25 +151,9 @@ impl Value for f64 {
 /// # Safety
 /// `off + 4 <= bytes.len()`.
 #[inline(always)]
-unsafe fn read_u32(bytes: &[u8], off: usize) -> u32 {
+pub(super) unsafe fn read_u32(bytes: &[u8], off: usize) -> u32 {
     // SAFETY: the caller guarantees 4 readable bytes at `off`; `read_unaligned` needs no alignment.
     u32::from_le_bytes(unsafe { bytes.as_ptr().add(off).cast::<[u8; 4]>().read_unaligned() })
-}
-
-/// Reads an index of `width` bytes (1, 2 or 4, known at run time) without bounds checks.
-///
-/// # Safety
-/// `off + width <= bytes.len()`.
-#[inline(always)]
-unsafe fn read_index_dyn(bytes: &[u8], off: usize, width: usize) -> usize {
-    match width {
-        // SAFETY: the caller guarantees 1 readable byte at `off`.
-        1 => unsafe { read_index::<1>(bytes, off) },
-        // SAFETY: the caller guarantees 2 readable bytes at `off`.
-        2 => unsafe { read_index::<2>(bytes, off) },
-        // SAFETY: the caller guarantees 4 readable bytes at `off` (validated widths are 1, 2 or 4).
-        _ => unsafe { read_index::<4>(bytes, off) },
-    }
 }
 
 /// Reads an index of `W` bytes (1, 2 or 4) without bounds checks.
@@ -177,7 +161,7 @@ unsafe fn read_index_dyn(bytes: &[u8], off: usize, width: usize) -> usize {
 /// # Safety
 /// `off + W <= bytes.len()`.
 #[inline(always)]
-unsafe fn read_index<const W: usize>(bytes: &[u8], off: usize) -> usize {
+pub(super) unsafe fn read_index<const W: usize>(bytes: &[u8], off: usize) -> usize {
     match W {
         // SAFETY: the caller guarantees W = 1 readable byte at `off`.
         1 => unsafe { *bytes.get_unchecked(off) as usize },
@@ -286,171 +270,11 @@ impl Forest<'_> {
     /// Picks the monomorphized kernel for this model's widths and value type. The caller checked
     /// `row.len() >= n_features` and that `out` is long enough.
     fn dispatch(&self, row: &[f32], out: &mut [f32], transform: bool) {
+        #[cfg(feature = "weighted-median")]
         if self.aggregate == Aggregate::WeightedMedian {
             return self.run_median(row, out, transform);
         }
         monomorphize!(self, run, (row, out, transform))
-    }
-
-    /// A weighted median's prediction (one margin column): base margin plus the median, in the model's
-    /// precision, then the transform.
-    #[inline(never)]
-    fn run_median(&self, row: &[f32], out: &mut [f32], transform: bool) {
-        let median = self.median_margin(row);
-        if self.wide {
-            finish_one(self.transform, [self.base::<f64>(0) + median], out, transform);
-        } else {
-            // An f32 model's outputs are f32 values: narrowing the median back is exact.
-            finish_one(
-                self.transform,
-                [self.base::<f32>(0) + median as f32],
-                out,
-                transform,
-            );
-        }
-    }
-
-    /// The weighted median of the tree outputs (see [`format`]'s module documentation for the rule), widened to
-    /// f64. Trees are enumerated in the order of `(output, tree index)` in chunks of [`format::MEDIAN_CHUNK`]
-    /// kept sorted in a stack buffer: one enumeration sums the weights (the total, in sorted order as NumPy's
-    /// `cumsum`), a second one runs the same sums up to the first that reaches half of it. When every tree fits
-    /// one chunk, the buffer from the first enumeration serves the second, and each tree is walked once.
-    #[inline(never)]
-    fn median_margin(&self, row: &[f32]) -> f64 {
-        let n = self.n_trees;
-        let mut values = [0.0f64; format::MEDIAN_CHUNK];
-        let mut trees = [0u32; format::MEDIAN_CHUNK];
-        let mut total = 0.0f64;
-        let mut after = None;
-        let mut seen = 0;
-        while seen < n {
-            let len = self.median_chunk(row, after, &mut values, &mut trees);
-            if len == 0 {
-                break; // not reached: every chunk of a validated model holds the next trees
-            }
-            for &t in trees.iter().take(len) {
-                total += self.median_weight(t);
-            }
-            after = values.get(len - 1).copied().zip(trees.get(len - 1).copied());
-            seen += len;
-        }
-        let half = 0.5 * total;
-        let mut cumulative = 0.0f64;
-        let mut after = None;
-        let single = n <= format::MEDIAN_CHUNK;
-        let mut last = 0.0f64;
-        loop {
-            let len = if single {
-                n
-            } else {
-                self.median_chunk(row, after, &mut values, &mut trees)
-            };
-            for (&v, &t) in values.iter().zip(&trees).take(len) {
-                cumulative += self.median_weight(t);
-                if cumulative >= half {
-                    return v;
-                }
-                last = v;
-            }
-            // The running sum ends at `total` (the same additions in the same order), so a validated model
-            // returns above; a pass that finds nothing new ends the search with the largest output.
-            if single || len == 0 {
-                return last;
-            }
-            after = values.get(len - 1).copied().zip(trees.get(len - 1).copied());
-        }
-    }
-
-    /// Fills `values`/`trees` with the smallest `(output, tree index)` pairs after `after` (all of them when
-    /// `None`), in increasing order, up to the buffer's length, by walking every tree once; returns how many.
-    fn median_chunk(
-        &self,
-        row: &[f32],
-        after: Option<(f64, u32)>,
-        values: &mut [f64; format::MEDIAN_CHUNK],
-        trees: &mut [u32; format::MEDIAN_CHUNK],
-    ) -> usize {
-        let mut len = 0usize;
-        for t in 0..self.n_trees {
-            let v = self.tree_output(row, t);
-            let t = t as u32; // n_trees is a u32 field
-            if let Some((av, at)) = after
-                && !(v > av || (v == av && t > at))
-            {
-                continue;
-            }
-            // Trees arrive in index order, so a pair is larger than every pair already kept with an equal output:
-            // inserting after them keeps the (output, index) order. A full buffer drops its largest pair when the
-            // new one is smaller.
-            if len == format::MEDIAN_CHUNK {
-                if !(v < values[format::MEDIAN_CHUNK - 1]) {
-                    continue;
-                }
-                len -= 1;
-            }
-            let mut j = len;
-            while j > 0 && values[j - 1] > v {
-                values[j] = values[j - 1];
-                trees[j] = trees[j - 1];
-                j -= 1;
-            }
-            values[j] = v;
-            trees[j] = t;
-            len += 1;
-        }
-        len
-    }
-
-    /// Tree `t`'s weight in the median (`t < n_trees`; 0 past the section, which validation rules out).
-    fn median_weight(&self, t: u32) -> f64 {
-        let off = self.weights_off + t as usize * format::MEDIAN_WEIGHT;
-        match self.bytes.get(off..off + format::MEDIAN_WEIGHT) {
-            Some(&[a, b, c, d, e, f, g, h]) => f64::from_le_bytes([a, b, c, d, e, f, g, h]),
-            _ => 0.0,
-        }
-    }
-
-    /// Tree `t`'s output for `row` (`t < n_trees`, scalar leaves): its record weight times the leaf it reaches,
-    /// in the model's precision, widened to f64. The walk reads the node widths at run time, so this path has one
-    /// copy in the binary instead of one per width.
-    fn tree_output(&self, row: &[f32], t: usize) -> f64 {
-        let tr = self.tree_ref(t);
-        let b = self.bytes;
-        let mut leaf = tr.leaf_start;
-        let mut node = 0usize;
-        let (fb, cb) = (self.feature_bytes, self.child_bytes);
-        while tr.nodes > 0 {
-            let off = self.nodes_off + (tr.node_start + node) * self.node_size;
-            // SAFETY: `node` is a node of this tree (its root, or a node child, which validation proved is <
-            // tr.nodes), so its record of `node_size = 4 + fb + 1 + 2·cb` bytes lies inside the node section.
-            let (threshold, feature, fl) = unsafe {
-                (
-                    read_u32(b, off),
-                    read_index_dyn(b, off + 4, fb),
-                    *b.get_unchecked(off + 4 + fb),
-                )
-            };
-            // SAFETY: validation proved feature < n_features, and callers checked row.len() >= n_features.
-            let x = unsafe { *row.get_unchecked(feature) };
-            let side = (!self.go_left(x, threshold, fl)) as usize;
-            // SAFETY: both child fields lie inside the record (see above); side ∈ {0, 1}.
-            let child = unsafe { read_index_dyn(b, off + 5 + fb + side * cb, cb) };
-            if fl & (flags::LEFT_LEAF << side) != 0 {
-                leaf = tr.leaf_start + child;
-                break;
-            }
-            // Node children are numbered after their parent (validated): the walk ends within `tr.nodes` steps.
-            node = child;
-        }
-        let off = self.leaves_off + leaf * if self.wide { 8 } else { 4 };
-        // SAFETY: `leaf` is a validated leaf index and a weighted median has scalar leaves (leaf_width = 1).
-        unsafe {
-            if self.wide {
-                tr.weight as f64 * <f64 as Value>::read(b, off)
-            } else {
-                (tr.weight * <f32 as Value>::read(b, off)) as f64
-            }
-        }
     }
 
     fn run<const FB: usize, const CB: usize, V: Value>(
@@ -551,7 +375,7 @@ impl Forest<'_> {
 
     /// The base margin of column `k` (`k < n_outputs`).
     #[inline(always)]
-    fn base<V: Value>(&self, k: usize) -> V {
+    pub(super) fn base<V: Value>(&self, k: usize) -> V {
         // SAFETY: callers pass k < n_outputs, and the base margins section holds n_outputs values.
         unsafe { V::read(self.bytes, self.base_off + k * V::BYTES) }
     }
@@ -579,7 +403,7 @@ impl Forest<'_> {
 
     /// Tree `t`'s record. `t < n_trees`.
     #[inline(always)]
-    fn tree_ref(&self, t: usize) -> TreeRef {
+    pub(super) fn tree_ref(&self, t: usize) -> TreeRef {
         let b = self.bytes;
         let rec = self.trees_off + t * format::TREE_RECORD;
         // SAFETY: `validate_trees` checked that all `n_trees` records lie inside the blob, and t < n_trees.
@@ -755,7 +579,7 @@ impl Forest<'_> {
 
     /// A node's decision for value `x`: its threshold field and flags as stored.
     #[inline(always)]
-    fn go_left(&self, x: f32, threshold: u32, fl: u8) -> bool {
+    pub(super) fn go_left(&self, x: f32, threshold: u32, fl: u8) -> bool {
         if fl & SPECIAL == 0 {
             // The common node: numeric, NaN is missing. `x < t` is false for NaN.
             let t = f32::from_bits(threshold);
@@ -819,17 +643,8 @@ impl Forest<'_> {
     }
 }
 
-/// Writes one margin (`transform` false) or its prediction: the tail of [`Forest::run_median`].
-fn finish_one<V: Value>(t: Transform, mut m: [V; 1], out: &mut [f32], transform: bool) {
-    if transform {
-        apply_transform(t, &mut m, out);
-    } else if let Some(o) = out.first_mut() {
-        *o = m[0].to_f32();
-    }
-}
-
 /// Applies `t` to margins held in the model's precision and writes the predictions.
-fn apply_transform<V: Value>(t: Transform, m: &mut [V], out: &mut [f32]) {
+pub(super) fn apply_transform<V: Value>(t: Transform, m: &mut [V], out: &mut [f32]) {
     match t {
         Transform::Identity => {}
         Transform::Sigmoid => {

@@ -25,6 +25,7 @@ pub struct Forest<'a> {
     pub(super) base_off: usize,
     pub(super) trees_off: usize,
     /// Offset of the tree-weights section (meaningful for [`Aggregate::WeightedMedian`]).
+    #[cfg_attr(not(feature = "weighted-median"), allow(dead_code))]
     pub(super) weights_off: usize,
     pub(super) nodes_off: usize,
     pub(super) leaves_off: usize,
@@ -145,7 +146,7 @@ fn get_u16(b: &[u8], off: usize) -> Option<u16> {
 }
 
 #[inline]
-fn get_f64(b: &[u8], off: usize) -> Option<f64> {
+pub(super) fn get_f64(b: &[u8], off: usize) -> Option<f64> {
     let s = b.get(off..off.checked_add(8)?)?;
     let mut a = [0u8; 8];
     a.copy_from_slice(s);
@@ -242,7 +243,14 @@ impl<'a> Forest<'a> {
         let aggregate = match header_u8(bytes, 47) {
             0 => Aggregate::Sum,
             1 => Aggregate::Mean,
+            #[cfg(feature = "weighted-median")]
             2 if version >= format::VERSION => Aggregate::WeightedMedian,
+            #[cfg(not(feature = "weighted-median"))]
+            2 if version >= format::VERSION => {
+                return Err(BlobError::BadField(
+                    "aggregate 2 (weighted median) needs emkern's `weighted-median` feature",
+                ));
+            }
             _ => return Err(BlobError::BadField("aggregate")),
         };
         let median = aggregate == Aggregate::WeightedMedian;
@@ -358,33 +366,11 @@ impl<'a> Forest<'a> {
         forest.validate_values()?;
         forest.validate_linear(linear_bytes)?;
         forest.validate_trees()?;
+        #[cfg(feature = "weighted-median")]
         if median {
             forest.validate_median_weights()?;
         }
         Ok(forest)
-    }
-
-    /// The weighted median's weights are finite and ≥ 0 with a finite sum; the worst case counts its passes.
-    fn validate_median_weights(&mut self) -> Result<(), BlobError> {
-        let mut total = 0.0f64;
-        for t in 0..self.n_trees {
-            let w = get_f64(self.bytes, self.weights_off + t * format::MEDIAN_WEIGHT)
-                .ok_or(BlobError::BadLayout)?;
-            if !(w.is_finite() && w >= 0.0) {
-                return Err(BlobError::BadTree {
-                    tree: t as u32,
-                    what: "median weight is negative or not finite",
-                });
-            }
-            total += w;
-        }
-        // Any order of summation stays finite when this one has room to spare (T·ε relative at most).
-        if !(total <= f64::MAX / 2.0) {
-            return Err(BlobError::BadField("median weights sum to more than f64 holds"));
-        }
-        let passes = self.median_passes() as u64;
-        self.worst_case_visits = self.worst_case_visits.saturating_mul(passes);
-        Ok(())
     }
 
     /// Walks of every tree one prediction takes at most: one, except for a weighted median over more than

@@ -243,7 +243,8 @@ pub fn sweep(
     let mut sums: Vec<Vec<f64>> = precisions.iter().map(|_| vec![0.0; rows * n_out]).collect();
     // A weighted median's tree outputs so far, per precision and row.
     let median = matches!(e.aggregate, Aggregate::WeightedMedian { .. });
-    let mut outputs: Vec<Vec<Vec<f64>>> = precisions.iter().map(|_| vec![Vec::new(); rows]).collect();
+    let mut outputs: Vec<Vec<Vec<f64>>> =
+        precisions.iter().map(|_| vec![Vec::new(); rows]).collect();
     let mut out = SweepResult {
         best: vec![None; precisions.len()],
         smallest: vec![usize::MAX; precisions.len()],
