@@ -224,7 +224,7 @@ fn adaboost_regressor_fixtures_select_scikit_learns_tree() {
         forest
             .predict_batch(&rows, e.n_features as usize, input.rows, &mut batch, false)
             .unwrap();
-        for r in 0..input.rows {
+        for (r, batched) in batch.iter().enumerate() {
             let row = input.row(r);
             let sk = want.rows[r][0];
             assert_eq!(e.margin_reference(row)[0], sk, "{}: row {r}", dir.display());
@@ -236,7 +236,7 @@ fn adaboost_regressor_fixtures_select_scikit_learns_tree() {
                 dir.display(),
                 out[0]
             );
-            assert_eq!(batch[r].to_bits(), out[0].to_bits());
+            assert_eq!(batched.to_bits(), out[0].to_bits());
         }
     }
 }

@@ -107,6 +107,10 @@
 //! One pass costs about 3× a mean of the same trees (one walk at a time with the node widths read at run time,
 //! and the insertion sort); each further pass costs a walk of every tree and a bounded insertion again.
 //!
+//! The predictor is compiled only with the crate's `weighted-median` feature (on by default; about 2.5 KB of
+//! Cortex-M4 flash). Without it a reader rejects aggregate 2 with [`BlobError::BadField`](super::BlobError), so
+//! firmware without such models carries none of this code.
+//!
 //! **Tree record**: `node_start: u32` (index of the tree's first node in the node section), `leaf_start: u32`
 //! (index of its first leaf), `output: u32` (the margin column its scalar leaves add to, or `u32::MAX` for a tree
 //! of vector leaves that add to every column), `weight: f32` (multiplies the tree's leaves: DART, boosting

@@ -8,7 +8,7 @@
 
 use super::error::BlobError;
 use super::format::{self, Transform, flags};
-use super::predict::{Value, apply_transform, read_index, read_u32};
+use super::predict::{TreeRef, Value, apply_transform, read_index, read_u32};
 use super::view::{Forest, get_f64};
 
 impl Forest<'_> {
@@ -27,7 +27,8 @@ impl Forest<'_> {
             total += w;
         }
         // Any order of summation stays finite when this one has room to spare (T·ε relative at most).
-        if !(total <= f64::MAX / 2.0) {
+        // (Finite weights ≥ 0 sum to a number or +∞, never NaN.)
+        if total > f64::MAX / 2.0 {
             return Err(BlobError::BadField(
                 "median weights sum to more than f64 holds",
             ));
@@ -156,11 +157,28 @@ impl Forest<'_> {
     /// copy in the binary instead of one per width.
     fn tree_output(&self, row: &[f32], t: usize) -> f64 {
         let tr = self.tree_ref(t);
+        let leaf = self.leaf_of(row, &tr);
+        let off = self.leaves_off + leaf * if self.wide { 8 } else { 4 };
+        // SAFETY: `leaf` is a validated leaf index and a weighted median has scalar leaves (leaf_width = 1).
+        unsafe {
+            if self.wide {
+                tr.weight as f64 * <f64 as Value>::read(self.bytes, off)
+            } else {
+                (tr.weight * <f32 as Value>::read(self.bytes, off)) as f64
+            }
+        }
+    }
+
+    /// The global index of the leaf `row` reaches in tree `tr`.
+    #[inline(always)]
+    fn leaf_of(&self, row: &[f32], tr: &TreeRef) -> usize {
+        if tr.nodes == 0 {
+            return tr.leaf_start;
+        }
         let b = self.bytes;
-        let mut leaf = tr.leaf_start;
-        let mut node = 0usize;
         let (fb, cb) = (self.feature_bytes, self.child_bytes);
-        while tr.nodes > 0 {
+        let mut node = 0usize;
+        loop {
             let off = self.nodes_off + (tr.node_start + node) * self.node_size;
             // SAFETY: `node` is a node of this tree (its root, or a node child, which validation proved is <
             // tr.nodes), so its record of `node_size = 4 + fb + 1 + 2·cb` bytes lies inside the node section.
@@ -177,20 +195,10 @@ impl Forest<'_> {
             // SAFETY: both child fields lie inside the record (see above); side ∈ {0, 1}.
             let child = unsafe { read_index_dyn(b, off + 5 + fb + side * cb, cb) };
             if fl & (flags::LEFT_LEAF << side) != 0 {
-                leaf = tr.leaf_start + child;
-                break;
+                return tr.leaf_start + child;
             }
             // Node children are numbered after their parent (validated): the walk ends within `tr.nodes` steps.
             node = child;
-        }
-        let off = self.leaves_off + leaf * if self.wide { 8 } else { 4 };
-        // SAFETY: `leaf` is a validated leaf index and a weighted median has scalar leaves (leaf_width = 1).
-        unsafe {
-            if self.wide {
-                tr.weight as f64 * <f64 as Value>::read(b, off)
-            } else {
-                (tr.weight * <f32 as Value>::read(b, off)) as f64
-            }
         }
     }
 }

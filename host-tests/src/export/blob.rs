@@ -161,7 +161,7 @@ fn check_median(e: &Ensemble, weights: &[f64], vector: bool) -> Result<(), Expor
             "tree {t}: weighted-median weight {w} is negative or not finite"
         ));
     }
-    if !(weights.iter().sum::<f64>() <= f64::MAX / 2.0) {
+    if weights.iter().sum::<f64>() > f64::MAX / 2.0 {
         return invalid("the weighted-median weights sum to more than f64 holds".into());
     }
     let linear = e
