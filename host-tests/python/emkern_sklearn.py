@@ -12,8 +12,8 @@ Usage::
     margin, pred = evaluate(doc, X)  # pure-Python reference evaluation of a document
 
 Supported: DecisionTree{Classifier,Regressor}, ExtraTree{Classifier,Regressor}, RandomForest{Classifier,Regressor},
-ExtraTrees{Classifier,Regressor}, GradientBoosting{Classifier,Regressor}, HistGradientBoosting{Classifier,Regressor}
-and AdaBoostClassifier (SAMME) over decision trees.
+ExtraTrees{Classifier,Regressor}, GradientBoosting{Classifier,Regressor}, HistGradientBoosting{Classifier,Regressor},
+AdaBoostClassifier (SAMME) and AdaBoostRegressor (AdaBoost.R2, a weighted median) over decision trees.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 import sklearn
 from sklearn.ensemble import (
     AdaBoostClassifier,
+    AdaBoostRegressor,
     ExtraTreesClassifier,
     ExtraTreesRegressor,
     GradientBoostingClassifier,
@@ -448,6 +449,40 @@ def _export_adaboost(est) -> dict:
 
 
 # --------------------------------------------------------------------------------------------------------------
+# AdaBoost.R2 (weighted median)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _export_adaboost_regressor(est) -> dict:
+    n = len(est.estimators_)
+    # `estimator_weights_` has n_estimators entries; those after the last fitted estimator (boosting stopped
+    # early, or its last tree was dropped for an error >= 0.5) are 0 and belong to no tree.
+    weights = np.asarray(est.estimator_weights_, dtype=np.float64)[:n]
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ExportError("AdaBoostRegressor has a negative or non-finite estimator weight")
+    doc = _header(est, 1, "identity", {"weighted_median": [float(w) for w in weights]}, [0.0], "predict(X)",
+                  "predict(X)", f"loss={est.loss}, n_estimators={n}")
+    trees = []
+    for tr in est.estimators_:
+        if not isinstance(tr, (DecisionTreeRegressor, ExtraTreeRegressor)) or int(tr.n_outputs_) != 1:
+            raise ExportError(f"AdaBoostRegressor base estimator {type(tr).__name__} is not a single-output "
+                              "regression tree")
+        trees.append(_regression_tree(tr.tree_, np.asarray(tr.tree_.value, dtype=np.float64)[:, :, 0], 1))
+    doc["trees"] = trees
+    return doc
+
+
+def weighted_median(values, weights) -> float:
+    """scikit-learn's weighted median (``AdaBoostRegressor._get_median_predict``) with a stable sort: the value
+    at the first position whose running weight sum (``np.cumsum``, in increasing order of the values) reaches half
+    the last one."""
+    values = np.asarray(values, dtype=np.float64)
+    order = np.argsort(values, kind="stable")
+    cdf = np.cumsum(np.asarray(weights, dtype=np.float64)[order])
+    return float(values[order[int(np.argmax(cdf >= 0.5 * cdf[-1]))]])
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Entry points
 # --------------------------------------------------------------------------------------------------------------
 
@@ -460,6 +495,8 @@ def export(est) -> dict:
         return _export_gradient_boosting(est)
     if isinstance(est, AdaBoostClassifier):
         return _export_adaboost(est)
+    if isinstance(est, AdaBoostRegressor):
+        return _export_adaboost_regressor(est)
     if isinstance(est, (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor)):
         return _export_forest(est)
     if isinstance(est, (DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier, ExtraTreeRegressor)):
@@ -525,12 +562,14 @@ def evaluate(doc: dict, X) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=np.float32)
     n_out = doc["n_outputs"]
     agg = doc["aggregate"]
-    divisor = 1.0 if agg == "sum" else _f(agg["mean"])
+    median = None if agg == "sum" else agg.get("weighted_median")
+    divisor = 1.0 if agg == "sum" or median is not None else _f(agg["mean"])
     base = [_f(b) for b in doc["base_margin"]]
     margins = np.empty((X.shape[0], n_out), dtype=np.float64)
     for r in range(X.shape[0]):
         row = [float(v) for v in X[r]]
         s = [0.0] * n_out
+        outputs = []
         for tree in doc["trees"]:
             nodes = tree["nodes"]
             i = 0
@@ -539,12 +578,17 @@ def evaluate(doc: dict, X) -> tuple[np.ndarray, np.ndarray]:
                 i = nd["left"] if _goes_left(nd["split"], row[nd["split"]["feature"]]) else nd["right"]
             leaf = nodes[i]["leaf"]
             w = float(tree["weight"])
-            if tree["output"] is None:
+            if median is not None:
+                outputs.append(w * leaf[0])
+            elif tree["output"] is None:
                 for j in range(n_out):
                     s[j] += w * leaf[j]
             else:
                 s[tree["output"]] += w * leaf[0]
-        margins[r] = [b + v / divisor for b, v in zip(base, s)]
+        if median is not None:
+            margins[r] = [base[0] + weighted_median(outputs, [_f(m) for m in median])]
+        else:
+            margins[r] = [b + v / divisor for b, v in zip(base, s)]
     return margins, transform(doc["transform"], margins)
 
 
@@ -567,4 +611,5 @@ def transform(name: str, margins: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown transform {name}")
 
 
-__all__ = ["export", "dump", "dumps", "evaluate", "transform", "ExportError", "FORMAT", "VERSION"]
+__all__ = ["export", "dump", "dumps", "evaluate", "transform", "weighted_median", "ExportError", "FORMAT",
+           "VERSION"]

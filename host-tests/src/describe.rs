@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use emkern::forest::{BlobError, Forest};
+use emkern::forest::{Aggregate, BlobError, Forest};
 
 use crate::data::printable;
 use crate::ir::Ensemble;
@@ -32,6 +32,15 @@ impl Cost {
     /// The worst-case cost of one row of `f`.
     pub fn of(f: &Forest) -> Cost {
         let s = f.summary();
+        if s.aggregate == Aggregate::WeightedMedian {
+            // One output; the core's bound already counts the passes of the median's sorted chunks.
+            let passes = f.median_passes() as u64;
+            return Cost {
+                passes,
+                tree_walks: passes.saturating_mul(s.trees as u64),
+                node_visits: s.worst_case_visits,
+            };
+        }
         let passes = s.outputs.div_ceil(CORE_COLUMNS_PER_PASS).max(1) as u64;
         Cost {
             passes,
@@ -52,6 +61,16 @@ pub fn model(path: &Path, format: Format, ensemble: Option<&Ensemble>, f: &Fores
         let _ = writeln!(o, "source           {}", printable(&e.source));
     }
     let _ = writeln!(o, "transform        {:?}", f.transform());
+    let aggregate = match s.aggregate {
+        Aggregate::Sum => "sum of the trees".to_string(),
+        Aggregate::Mean => "mean of the trees (sum ÷ divisor)".to_string(),
+        Aggregate::WeightedMedian => format!(
+            "weighted median of the tree outputs (AdaBoost.R2), {} pass{} over the trees per row",
+            f.median_passes(),
+            if f.median_passes() == 1 { "" } else { "es" }
+        ),
+    };
+    let _ = writeln!(o, "aggregate        {aggregate}");
     if f.class_names().len() > 0 {
         let names: Vec<String> = f.class_names().map(printable).collect();
         let _ = writeln!(o, "classes          {}", names.join(", "));
@@ -82,12 +101,25 @@ pub fn model(path: &Path, format: Format, ensemble: Option<&Ensemble>, f: &Fores
         "flash            {} bytes (the blob; read in place)",
         s.blob_bytes
     );
+    let c = Cost::of(f);
+    if s.aggregate == Aggregate::WeightedMedian {
+        let _ = writeln!(
+            o,
+            "RAM              no heap; stack for one prediction ≈ {} bytes of sorted tree outputs",
+            12 * emkern::forest::format::MEDIAN_CHUNK
+        );
+        let _ = writeln!(
+            o,
+            "worst case       {} node visits per row (sum of tree depths × passes) + {} leaf reads",
+            c.node_visits, c.tree_walks
+        );
+        return o;
+    }
     let _ = writeln!(
         o,
         "RAM              no heap; stack for one prediction ≈ {} bytes of accumulators",
         CORE_COLUMNS_PER_PASS * if s.wide_values { 8 } else { 4 }
     );
-    let c = Cost::of(f);
     if c.passes == 1 {
         let _ = writeln!(
             o,

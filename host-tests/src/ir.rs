@@ -30,7 +30,7 @@ pub struct Ensemble {
 pub use emkern::forest::{Compare, MissingMode, Transform};
 
 /// How tree outputs are combined.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Aggregate {
     /// Base margin plus the sum of (weighted) leaves.
     Sum,
@@ -39,6 +39,37 @@ pub enum Aggregate {
         /// The divisor (usually the number of trees).
         divisor: f64,
     },
+    /// Base margin plus the weighted median of the tree outputs (scikit-learn's `AdaBoostRegressor`, one output,
+    /// scalar leaves): see [`weighted_median`].
+    WeightedMedian {
+        /// One weight per tree (scikit-learn's `estimator_weights_`), finite and ≥ 0.
+        weights: Vec<f64>,
+    },
+}
+
+/// scikit-learn's weighted median (`AdaBoostRegressor._get_median_predict`) of `values` with `weights`, in its
+/// arithmetic: the values sorted by a stable sort, the f64 running sums of their weights in that order (NumPy's
+/// `cumsum`), and the value at the first position whose running sum reaches half the last one. With all weights 0
+/// that is the smallest value. Panics when the slices are empty or of different lengths.
+pub fn weighted_median(values: &[f64], weights: &[f64]) -> f64 {
+    assert!(!values.is_empty() && values.len() == weights.len());
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    // Stable: ties (as `==` sees them, so -0 and 0 too) keep the tree order.
+    order.sort_by(|&a, &b| {
+        values[a]
+            .partial_cmp(&values[b])
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let cdf: Vec<f64> = order
+        .iter()
+        .scan(0.0, |acc, &i| {
+            *acc += weights[i];
+            Some(*acc)
+        })
+        .collect();
+    let half = 0.5 * cdf[cdf.len() - 1];
+    let at = cdf.iter().position(|&c| c >= half).unwrap_or(0);
+    values[order[at]]
 }
 
 /// Value precision of the exported blob.
@@ -146,6 +177,14 @@ impl Ensemble {
     /// tricks): the oracle the property tests hold the core against.
     pub fn margin_reference(&self, row: &[f32]) -> Vec<f64> {
         let n = self.n_outputs as usize;
+        if let Aggregate::WeightedMedian { weights } = &self.aggregate {
+            let outputs: Vec<f64> = self
+                .trees
+                .iter()
+                .map(|t| t.weight as f64 * t.leaf_reference(row, self.compare)[0])
+                .collect();
+            return vec![self.base_margin[0] + weighted_median(&outputs, weights)];
+        }
         let mut sum = vec![0.0f64; n];
         for tree in &self.trees {
             let leaf = tree.leaf_reference(row, self.compare);
@@ -160,8 +199,8 @@ impl Ensemble {
             }
         }
         let div = match self.aggregate {
-            Aggregate::Sum => 1.0,
             Aggregate::Mean { divisor } => divisor,
+            _ => 1.0,
         };
         sum.iter()
             .zip(&self.base_margin)

@@ -4,6 +4,7 @@
 
 #[path = "common/proptest_config.rs"]
 mod proptest_config;
+use emkern::forest::format::MEDIAN_CHUNK;
 use emkern::forest::{BlobError, Compare, Forest, MissingMode, Transform};
 use emkern_host::export::blob;
 use emkern_host::ir::{Aggregate, Ensemble, LinearLeaf, Node, Precision, Split, Test, Tree};
@@ -618,5 +619,320 @@ fn sorted_outputs_are_the_sorted_margins() {
             unsorted_rows > 0,
             "{k} outputs: every row's margins were already sorted"
         );
+    }
+}
+
+// ----------------------------------------------------------------------------------------------------------------
+// Weighted median (AdaBoost.R2)
+// ----------------------------------------------------------------------------------------------------------------
+
+/// A random weighted median: 1 to 3 trees, up to [`MEDIAN_CHUNK`] (one pass) or up to 150 more (several passes);
+/// leaves drawn from a palette of a few values, so that trees tie; weights from a few dyadic values (whose sums
+/// are exact in any order, so exactly-half running sums are common), all equal, all zero, or random reals, with
+/// zeros mixed in.
+fn random_median_ensemble(seed: u64) -> Ensemble {
+    let mut rng = Rng(seed | 1);
+    let n_features = 1 + rng.below(6) as u32;
+    let n_trees = match rng.below(4) {
+        0 => 1 + rng.below(3),
+        1 | 2 => 1 + rng.below(MEDIAN_CHUNK as u64),
+        _ => MEDIAN_CHUNK as u64 + 1 + rng.below(150),
+    } as usize;
+    let palette: Vec<f64> = (0..1 + rng.below(6))
+        .map(|_| {
+            GRID[rng.below(GRID.len() as u64) as usize] * if rng.chance(30) { 1.1 } else { 1.0 }
+        })
+        .collect();
+    let max_depth = rng.below(5) as u32;
+    let trees = (0..n_trees)
+        .map(|_| {
+            let mut t = random_tree(&mut rng, n_features, 1, Some(0), max_depth);
+            for n in &mut t.nodes {
+                if matches!(n, Node::Leaf(_) | Node::LinearLeaf(_)) {
+                    *n = Node::Leaf(vec![palette[rng.below(palette.len() as u64) as usize]]);
+                }
+            }
+            t
+        })
+        .collect();
+    let dyadic = [0.0, 0.25, 0.5, 1.0, 2.0, 3.0];
+    let mode = rng.below(10);
+    let weights = (0..n_trees)
+        .map(|_| match mode {
+            0 => 0.0,
+            1 => 1.0,
+            2..=5 => dyadic[rng.below(dyadic.len() as u64) as usize],
+            _ if rng.chance(10) => 0.0,
+            _ => rng.unit() * 3.0,
+        })
+        .collect();
+    Ensemble {
+        n_features,
+        n_outputs: 1,
+        trees,
+        base_margin: vec![if rng.chance(50) {
+            0.0
+        } else {
+            rng.unit() - 0.5
+        }],
+        compare: if rng.chance(50) {
+            Compare::Less
+        } else {
+            Compare::LessEqual
+        },
+        aggregate: Aggregate::WeightedMedian { weights },
+        transform: if rng.chance(70) {
+            Transform::Identity
+        } else {
+            Transform::Exp
+        },
+        precision: if rng.chance(50) {
+            Precision::F32
+        } else {
+            Precision::F64
+        },
+        feature_names: None,
+        source: format!("random weighted median, seed {seed}"),
+    }
+}
+
+/// The straightforward oracle: sort the outputs (stably: ties keep the tree order), running sums of the weights in
+/// that order, the first output whose running sum reaches half the total.
+fn median_oracle(outputs: &[f64], weights: &[f64]) -> f64 {
+    let mut order: Vec<usize> = (0..outputs.len()).collect();
+    order.sort_by(|&a, &b| outputs[a].partial_cmp(&outputs[b]).unwrap());
+    let total = order.iter().fold(0.0, |s, &i| s + weights[i]);
+    let mut running = 0.0;
+    for &i in &order {
+        running += weights[i];
+        if running >= 0.5 * total {
+            return outputs[i];
+        }
+    }
+    unreachable!("the last running sum is the total")
+}
+
+/// The margin the oracle gives for `row`, in the blob's precision (f32 models: f32 leaves, products and sums).
+fn median_margin_oracle(e: &Ensemble, weights: &[f64], row: &[f32]) -> f32 {
+    let f32_model = e.precision == Precision::F32;
+    let outputs: Vec<f64> = e
+        .trees
+        .iter()
+        .map(|t| {
+            let leaf = t.leaf_reference(row, e.compare)[0];
+            if f32_model {
+                (t.weight * leaf as f32) as f64
+            } else {
+                t.weight as f64 * leaf
+            }
+        })
+        .collect();
+    let m = median_oracle(&outputs, weights);
+    if f32_model {
+        e.base_margin[0] as f32 + m as f32
+    } else {
+        (e.base_margin[0] + m) as f32
+    }
+}
+
+fn median_weights(e: &Ensemble) -> Vec<f64> {
+    match &e.aggregate {
+        Aggregate::WeightedMedian { weights } => weights.clone(),
+        other => panic!("not a weighted median: {other:?}"),
+    }
+}
+
+/// Offset of the tree-weights section in a blob written from `e` (the format's layout).
+fn median_weights_offset(e: &Ensemble) -> usize {
+    let vb = if e.precision == Precision::F64 { 8 } else { 4 };
+    let trees_off = (64 + vb as usize).next_multiple_of(8);
+    (trees_off + 16 * e.trees.len()).next_multiple_of(8)
+}
+
+proptest! {
+    #![proptest_config(proptest_config(300))]
+
+    /// The core's weighted median equals the sort-based oracle bit for bit (many ties, exactly-half sums, zero
+    /// weights, several passes), through `predict`, `predict_margin` and `predict_batch`.
+    #[test]
+    fn median_matches_the_sort_oracle(seed in any::<u64>()) {
+        let e = random_median_ensemble(seed);
+        let weights = median_weights(&e);
+        let bytes = blob::write(&e).unwrap();
+        prop_assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 3);
+        let f = Forest::new(&bytes).unwrap();
+        prop_assert_eq!(f.aggregate(), emkern::forest::Aggregate::WeightedMedian);
+        let passes = if e.trees.len() <= MEDIAN_CHUNK { 1 } else { 2 * e.trees.len().div_ceil(MEDIAN_CHUNK) };
+        prop_assert_eq!(f.median_passes(), passes);
+        let mut rng = Rng(seed.rotate_left(17) | 1);
+        let n = 12;
+        let nf = e.n_features as usize;
+        let rows: Vec<f32> = (0..n).flat_map(|_| random_row(&mut rng, nf)).collect();
+        let mut batch = vec![0.0f32; n];
+        f.predict_batch(&rows, nf, n, &mut batch, true).unwrap();
+        for r in 0..n {
+            let row = &rows[r * nf..(r + 1) * nf];
+            let want = median_margin_oracle(&e, &weights, row);
+            let mut got = [0.0f32];
+            f.predict_margin(row, &mut got).unwrap();
+            prop_assert_eq!(got[0].to_bits(), want.to_bits(), "row {:?}: core {}, oracle {}", row, got[0], want);
+            prop_assert_eq!(batch[r].to_bits(), want.to_bits());
+            // The IR's reference is the same rule in f64.
+            let reference = e.margin_reference(row)[0];
+            if e.precision == Precision::F64 {
+                prop_assert_eq!(reference as f32, want);
+            }
+            // The transform applies to the median (e^m within the f32 rounding of m, |m| < 8).
+            let mut pred = [0.0f32];
+            f.predict(row, &mut pred).unwrap();
+            let expect = match e.transform {
+                Transform::Exp => (want as f64).exp(),
+                _ => want as f64,
+            };
+            prop_assert!((pred[0] as f64 - expect).abs() <= 1e-6 * expect.abs().max(1.0), "{} vs {}", pred[0], expect);
+        }
+    }
+
+    /// Damaged weight sections (and median header fields), with the checksum made consistent: never a panic; an
+    /// accepted blob has finite weights ≥ 0 and predicts the oracle's median with the weights it holds.
+    #[test]
+    fn damaged_median_weights_never_panic(
+        seed in any::<u64>(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        header in proptest::option::of((0usize..6, any::<u8>())),
+    ) {
+        let e = random_median_ensemble(seed);
+        let mut bytes = blob::write(&e).unwrap();
+        let at = median_weights_offset(&e);
+        let len = 8 * e.trees.len();
+        for (i, v) in edits {
+            bytes[at + i % len] = v;
+        }
+        if let Some((field, v)) = header {
+            // version, n_outputs, n_trees, leaf_width, aggregate, value_bytes
+            let off = [4, 20, 24, 36, 47, 49][field];
+            bytes[off] = v;
+        }
+        reseal(&mut bytes);
+        let Ok(f) = Forest::new(&bytes) else {
+            return Ok(());
+        };
+        let mut rng = Rng(seed | 1);
+        let row = random_row(&mut rng, f.n_features());
+        let mut out = vec![0.0f32; f.n_outputs().max(1)];
+        prop_assert!(f.predict(&row, &mut out).is_ok());
+        prop_assert!(f.predict_margin(&row, &mut out).is_ok());
+        if header.is_none() {
+            let weights: Vec<f64> = (0..e.trees.len())
+                .map(|t| f64::from_le_bytes(bytes[at + 8 * t..at + 8 * t + 8].try_into().unwrap()))
+                .collect();
+            prop_assert!(weights.iter().all(|w| w.is_finite() && *w >= 0.0), "{weights:?}");
+            prop_assert_eq!(out[0].to_bits(), median_margin_oracle(&e, &weights, &row).to_bits());
+        }
+    }
+}
+
+/// Bad weights and median headers are typed errors; writers refuse what the format cannot hold; all-zero weights
+/// load and predict the smallest output (scikit-learn's lone zero-weight tree).
+#[test]
+fn median_errors_are_typed() {
+    let e = random_median_ensemble(5);
+    let n = e.trees.len();
+    let at = median_weights_offset(&e);
+    let good = blob::write(&e).unwrap();
+    let with = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = good.clone();
+        edit(&mut b);
+        reseal(&mut b);
+        Forest::new(&b).map(|_| ())
+    };
+    let put = |b: &mut Vec<u8>, t: usize, w: f64| {
+        b[at + 8 * t..at + 8 * t + 8].copy_from_slice(&w.to_le_bytes())
+    };
+    for bad in [
+        -1.0,
+        -f64::MIN_POSITIVE,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ] {
+        assert_eq!(
+            with(&|b| put(b, n - 1, bad)),
+            Err(BlobError::BadTree {
+                tree: (n - 1) as u32,
+                what: "median weight is negative or not finite"
+            }),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        with(&|b| put(b, 0, f64::MAX)),
+        Err(BlobError::BadField(
+            "median weights sum to more than f64 holds"
+        ))
+    );
+    // A weighted median needs version 3 and one output.
+    assert_eq!(with(&|b| b[4] = 2), Err(BlobError::BadField("aggregate")));
+    assert_eq!(
+        with(&|b| b[20] = 2),
+        Err(BlobError::BadField(
+            "a weighted median needs one output, one tree or more and no linear leaves"
+        ))
+    );
+    // An unknown aggregate.
+    assert_eq!(with(&|b| b[47] = 3), Err(BlobError::BadField("aggregate")));
+
+    // The writer refuses what the format cannot hold.
+    let refuse = |edit: &dyn Fn(&mut Ensemble)| {
+        let mut x = e.clone();
+        edit(&mut x);
+        match blob::write(&x) {
+            Err(blob::ExportError::Invalid(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    };
+    let set_weights =
+        |x: &mut Ensemble, w: Vec<f64>| x.aggregate = Aggregate::WeightedMedian { weights: w };
+    assert!(refuse(&|x| set_weights(x, vec![1.0; n + 1])).contains("one weight per tree"));
+    assert!(refuse(&|x| set_weights(x, vec![-0.5; n])).contains("negative or not finite"));
+    assert!(
+        refuse(&|x| {
+            x.n_outputs = 2;
+            x.base_margin = vec![0.0, 0.0];
+        })
+        .contains("one output")
+    );
+    assert!(
+        refuse(&|x| {
+            x.trees[0].nodes = vec![Node::LinearLeaf(LinearLeaf {
+                value: 1.0,
+                constant: 0.0,
+                terms: vec![],
+            })];
+        })
+        .contains("linear leaves")
+    );
+
+    // All weights zero: the smallest output, whatever the order of the trees.
+    let mut zero = e.clone();
+    set_weights(&mut zero, vec![0.0; n]);
+    let bytes = blob::write(&zero).unwrap();
+    let f = Forest::new(&bytes).unwrap();
+    let mut rng = Rng(99);
+    for _ in 0..20 {
+        let row = random_row(&mut rng, e.n_features as usize);
+        let smallest = e
+            .trees
+            .iter()
+            .map(|t| t.weight as f64 * t.leaf_reference(&row, e.compare)[0])
+            .fold(f64::INFINITY, f64::min);
+        let mut m = [0.0f32];
+        f.predict_margin(&row, &mut m).unwrap();
+        let want = if e.precision == Precision::F32 {
+            e.base_margin[0] as f32 + smallest as f32
+        } else {
+            (e.base_margin[0] + smallest) as f32
+        };
+        assert_eq!(m[0], want);
     }
 }

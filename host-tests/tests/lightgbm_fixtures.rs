@@ -40,8 +40,8 @@ fn sigmoid_scale(model_text: &str) -> f64 {
 /// number of iterations in random-forest mode (LightGBM's raw score is the undivided sum there).
 fn margin_factor(e: &Ensemble, model_text: &str) -> f64 {
     let div = match e.aggregate {
-        Aggregate::Sum => 1.0,
         Aggregate::Mean { divisor } => divisor,
+        _ => 1.0, // LightGBM sums (or averages): never a weighted median
     };
     sigmoid_scale(model_text) / div
 }

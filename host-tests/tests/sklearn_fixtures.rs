@@ -4,7 +4,9 @@
 //! (`margin.csv` and `pred.csv`; `meta.json` names the scikit-learn expression each reproduces, which is what the
 //! document's `margin_equals` / `prediction_equals` promise). Each model is imported, checked against
 //! scikit-learn with the IR's f64 reference evaluator, exported as a blob, loaded by the no_std core and checked
-//! again row by row.
+//! again row by row. The `AdaBoostRegressor` fixtures (a weighted median: the prediction is one tree's output)
+//! are held to more: the IR's reference equals scikit-learn's `predict` exactly and the core returns its f32
+//! rounding, bit for bit.
 //!
 //! `EMKERN_SKLEARN_FIXTURES` overrides the fixture directory.
 
@@ -81,6 +83,26 @@ const SMALL_SCALAR_DOC: &str = r#"{
   ]
 }"#;
 
+/// A small AdaBoostRegressor-like document: a weighted median of three trees (two give equal outputs).
+const SMALL_MEDIAN_DOC: &str = r#"{
+  "format": "emkern-sklearn", "version": 1, "source": "hand-written, AdaBoostRegressor-like",
+  "n_features": 2, "n_outputs": 1, "compare": "le", "aggregate": {"weighted_median": [0.5, 1.25, 0.75]},
+  "transform": "identity", "precision": "f64", "base_margin": [0.0],
+  "trees": [
+    {"output": 0, "weight": 1.0, "nodes": [
+      {"split": {"feature": 0, "threshold": 0.5, "default_left": true, "missing": "nan"}, "left": 1, "right": 2},
+      {"leaf": [-1.5]},
+      {"leaf": [2.0]}
+    ]},
+    {"output": 0, "weight": 1.0, "nodes": [
+      {"split": {"feature": 1, "threshold": -0.25, "default_left": false, "missing": "nan"}, "left": 1, "right": 2},
+      {"leaf": [2.0]},
+      {"leaf": [0.5]}
+    ]},
+    {"output": 0, "weight": 1.0, "nodes": [{"leaf": [1.0]}]}
+  ]
+}"#;
+
 /// Rows that reach every kind of branch.
 const PROBE_ROWS: [[f32; 3]; 6] = [
     [f32::NAN, f32::NAN, f32::NAN],
@@ -153,6 +175,73 @@ fn small_documents_import_one_to_one() {
     assert_eq!(e.trees[1].nodes, [Node::Leaf(vec![0.03])]);
     assert_eq!(e.transform, Transform::Softmax);
     check_consistent(&e).unwrap();
+
+    let e = sklearn::from_str(SMALL_MEDIAN_DOC, "model.json").unwrap();
+    assert_eq!(
+        e.aggregate,
+        Aggregate::WeightedMedian {
+            weights: vec![0.5, 1.25, 0.75]
+        }
+    );
+    // By hand: outputs sorted with their weights (total 2.5, half 1.25), running sums, first sum ≥ 1.25.
+    // x = (0, 0): −1.5 (0.5), 0.5 (1.25), 1.0 (0.75): sums 0.5, 1.75 → 0.5.
+    assert_eq!(e.margin_reference(&[0.0, 0.0]), [0.5]);
+    // x = (1, −1): 1.0 (0.75), 2.0 (0.5), 2.0 (1.25): sums 0.75, 1.25 → 2.0 (inside the tie).
+    assert_eq!(e.margin_reference(&[1.0, -1.0]), [2.0]);
+    // x = (0, −1): −1.5 (0.5), 1.0 (0.75), 2.0 (1.25): sums 0.5, 1.25, exactly half → 1.0.
+    assert_eq!(e.margin_reference(&[0.0, -1.0]), [1.0]);
+    check_consistent(&e).unwrap();
+}
+
+/// The AdaBoostRegressor fixtures select scikit-learn's tree on every row: the IR's reference is scikit-learn's
+/// `predict` exactly, and the core returns that value rounded to f32 (the core's output type), bit for bit.
+#[test]
+fn adaboost_regressor_fixtures_select_scikit_learns_tree() {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixture_root())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("-adaboost-regressor"))
+        })
+        .collect();
+    dirs.sort();
+    assert!(
+        dirs.len() >= 6,
+        "expected the six AdaBoostRegressor fixtures, found {dirs:?}"
+    );
+    for dir in &dirs {
+        let e = sklearn::load(dir.join("model.json")).unwrap();
+        assert!(matches!(e.aggregate, Aggregate::WeightedMedian { .. }));
+        let bytes = blob::write(&e).unwrap();
+        assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 3, "version 3");
+        let forest = Forest::new(&bytes).unwrap();
+        let input = emkern_host::data::read_csv(&dir.join("input.csv")).unwrap();
+        let want = common::fixtures::read_csv(&dir.join("pred.csv")).unwrap();
+        assert_eq!(want.rows.len(), input.rows);
+        let mut out = [0.0f32];
+        let mut batch = vec![0.0f32; input.rows];
+        let rows: Vec<f32> = (0..input.rows)
+            .flat_map(|r| input.row(r)[..e.n_features as usize].to_vec())
+            .collect();
+        forest
+            .predict_batch(&rows, e.n_features as usize, input.rows, &mut batch, false)
+            .unwrap();
+        for (r, batched) in batch.iter().enumerate() {
+            let row = input.row(r);
+            let sk = want.rows[r][0];
+            assert_eq!(e.margin_reference(row)[0], sk, "{}: row {r}", dir.display());
+            forest.predict(row, &mut out).unwrap();
+            assert_eq!(
+                out[0].to_bits(),
+                (sk as f32).to_bits(),
+                "{}: row {r}: core {}, scikit-learn {sk}",
+                dir.display(),
+                out[0]
+            );
+            assert_eq!(batched.to_bits(), out[0].to_bits());
+        }
+    }
 }
 
 #[test]
@@ -233,6 +322,28 @@ fn errors_name_the_json_path() {
     let e = err(&SMALL_DOC[..SMALL_DOC.len() / 2]);
     assert!(e.starts_with("model.json: line "), "{e}");
     assert!(e.contains("not valid JSON"), "{e}");
+    let e = err(&SMALL_MEDIAN_DOC.replace("[0.5, 1.25, 0.75]", "[0.5, 1.25]"));
+    assert!(
+        e.starts_with(
+            "model.json: aggregate.weighted_median: expected one weight per tree (3 trees, at least one), found 2"
+        ),
+        "{e}"
+    );
+    let e = err(&SMALL_MEDIAN_DOC.replace("[0.5, 1.25, 0.75]", "[0.5, -1.25, 0.75]"));
+    assert!(
+        e.starts_with("model.json: aggregate.weighted_median[1]: a weight must be ≥ 0"),
+        "{e}"
+    );
+    let e = err(&SMALL_MEDIAN_DOC.replace("[0.5, 1.25, 0.75]", "[0.5, \"inf\", 0.75]"));
+    assert!(
+        e.starts_with("model.json: aggregate.weighted_median[1]: expected a finite number"),
+        "{e}"
+    );
+    let e = err(&SMALL_MEDIAN_DOC.replace("\"n_outputs\": 1", "\"n_outputs\": 2"));
+    assert!(
+        e.contains("a weighted median has one output, but n_outputs is 2"),
+        "{e}"
+    );
 }
 
 /// Every position of a value in a JSON document, as a path of object keys and array indices.
@@ -297,6 +408,8 @@ fn replacement(i: usize) -> Value {
         "{\"mean\": 0}",
         "\"sum\"",
         "\"le\"",
+        "{\"weighted_median\": [1.0, 0.0]}",
+        "{\"weighted_median\": [0.0, 0.0, 0.0]}",
     ];
     serde_json::from_str(all[i % all.len()]).unwrap()
 }
@@ -306,8 +419,8 @@ proptest! {
 
     /// Any strict prefix of a document is an error, never a panic.
     #[test]
-    fn truncated_documents_are_errors(which in 0usize..2, cut in 0usize..10_000) {
-        let text = [SMALL_DOC, SMALL_SCALAR_DOC][which].trim_end();
+    fn truncated_documents_are_errors(which in 0usize..3, cut in 0usize..10_000) {
+        let text = [SMALL_DOC, SMALL_SCALAR_DOC, SMALL_MEDIAN_DOC][which].trim_end();
         let cut = cut % text.len();
         prop_assert!(sklearn::from_str(&text[..cut], "model.json").is_err());
     }
@@ -315,12 +428,13 @@ proptest! {
     /// One value replaced (or removed from its object): an error or a model that exports consistently.
     #[test]
     fn mutated_documents_never_panic(
-        which in 0usize..2,
+        which in 0usize..3,
         at in 0usize..10_000,
         with in 0usize..100,
         remove in proptest::bool::weighted(0.2),
     ) {
-        let mut doc: Value = serde_json::from_str([SMALL_DOC, SMALL_SCALAR_DOC][which]).unwrap();
+        let mut doc: Value =
+            serde_json::from_str([SMALL_DOC, SMALL_SCALAR_DOC, SMALL_MEDIAN_DOC][which]).unwrap();
         let mut paths = Vec::new();
         value_paths(&doc, &mut Vec::new(), &mut paths);
         let path = &paths[at % paths.len()];

@@ -19,7 +19,9 @@
 //!
 //! The core checks: each model is exported with `export::blob`, loaded by `emkern::forest::Forest`, and its
 //! prediction for every training and test row must equal the trainer's own f64 prediction within 1e-6 relative
-//! (`max(1, |v|)` scale; the core returns f32). AdaBoost.R2 must refuse to export.
+//! (`max(1, |v|)` scale; the core returns f32). AdaBoost.R2 (a weighted median: the prediction is one tree's
+//! output) is held to more: the core returns the f32 rounding of the trainer's prediction bit for bit on every
+//! row, and of scikit-learn's `predict` on every test row.
 
 #[path = "common/proptest_config.rs"]
 mod proptest_config;
@@ -284,17 +286,28 @@ fn boosting_matches_scikit_learn() {
                 failures.push(format!("{name}: test {k} {ours}, scikit-learn {want}"));
             }
         }
-        // The exported blob reproduces the trainer (AdaBoost.R2 cannot be exported).
-        match &model {
-            Boosted::AdaBoost(a) if a.n_classes == 0 => {
-                let e = model.to_ensemble(None, "test").unwrap_err();
-                assert!(e.to_string().contains("weighted median"), "{e}");
+        // The exported blob reproduces the trainer (and AdaBoost.R2 scikit-learn's own predictions).
+        let d = core_difference(&model, &train, &[&train, &test]);
+        assert!(d <= 1e-6, "{name}: core and trainer differ by {d:e}");
+        line += &format!("  core {d:.0e}");
+        if let Boosted::AdaBoost(a) = &model
+            && a.n_classes == 0
+        {
+            let core = r2_core(a, &train);
+            let core = CoreForest::new(&core).unwrap();
+            assert_r2_core_selects(&core, a, &[&train, &test], name);
+            let mut out = [0.0f32];
+            for r in 0..test.n_rows {
+                core.predict(&test.row(r), &mut out).unwrap();
+                let sk = case["predict"][r].as_f64().unwrap();
+                assert_eq!(
+                    out[0].to_bits(),
+                    (sk as f32).to_bits(),
+                    "{name}: test row {r}: core {}, scikit-learn {sk}",
+                    out[0]
+                );
             }
-            _ => {
-                let d = core_difference(&model, &train, &[&train, &test]);
-                assert!(d <= 1e-6, "{name}: core and trainer differ by {d:e}");
-                line += &format!("  core {d:.0e}");
-            }
+            line += ", = scikit-learn's f32";
         }
         report.push(line);
     }
@@ -367,18 +380,88 @@ fn poisson_matches_hist_gradient_boosting_quality() {
     assert!(core_difference(&model, &train, &[&train, &test]) <= 1e-6);
 }
 
+/// The blob of an AdaBoost.R2 model (version 3, a weighted median).
+fn r2_core(a: &AdaBoost, train: &Dataset) -> Vec<u8> {
+    let e = a
+        .to_ensemble(Some(train.schema.feature_names.clone()), "test")
+        .expect("AdaBoost.R2 exports");
+    let bytes = blob::write(&e).expect("export");
+    assert_eq!(
+        u16::from_le_bytes([bytes[4], bytes[5]]),
+        3,
+        "format version 3"
+    );
+    bytes
+}
+
+/// The core selects the trainer's tree on every row: its output is the trainer's weighted median rounded to f32,
+/// bit for bit.
+fn assert_r2_core_selects(core: &CoreForest, a: &AdaBoost, datasets: &[&Dataset], name: &str) {
+    let mut out = [0.0f32];
+    for data in datasets {
+        for r in 0..data.n_rows {
+            let row = data.row(r);
+            core.predict(&row, &mut out).unwrap();
+            let want = a.predict_median(&row);
+            assert_eq!(
+                out[0].to_bits(),
+                (want as f32).to_bits(),
+                "{name}: row {r}: core {}, trainer {want}",
+                out[0]
+            );
+        }
+    }
+}
+
+/// AdaBoost.R2 exports as a weighted median: every loss, with the default 50 trees (one pass over the trees per
+/// row, so the worst case is the sum of the depths) and with more trees than the core sorts at once
+/// (several passes, counted in the worst case).
 #[test]
-fn adaboost_r2_trains_but_does_not_export() {
+fn adaboost_r2_exports_its_weighted_median() {
     let train = load("diabetes", "train");
+    let test = load_like("diabetes", "test", &train.schema);
+    for (loss, n_estimators) in [
+        (R2Loss::Linear, 50),
+        (R2Loss::Square, 150),
+        (R2Loss::Exponential, 80),
+    ] {
+        let mut p = AdaBoostParams::new(Task::Regression);
+        p.loss = loss;
+        p.n_estimators = n_estimators;
+        p.seed = 3;
+        let a = AdaBoost::train(&train, &p, &mut |_| {}).unwrap();
+        let bytes = r2_core(&a, &train);
+        let core = CoreForest::new(&bytes).unwrap();
+        assert_eq!(core.aggregate(), emkern::forest::Aggregate::WeightedMedian);
+        let depths: u64 = a.trees.iter().map(|t| t.depth() as u64).sum();
+        let t = a.trees.len();
+        let chunk = emkern::forest::format::MEDIAN_CHUNK;
+        let passes = if t <= chunk {
+            1
+        } else {
+            2 * t.div_ceil(chunk) as u64
+        };
+        assert_eq!(core.worst_case_visits(), depths * passes, "{loss:?}");
+        assert_r2_core_selects(&core, &a, &[&train, &test], loss.name());
+        // Batches take the same path.
+        let nf = train.n_features();
+        let rows: Vec<f32> = (0..test.n_rows).flat_map(|r| test.row(r)).collect();
+        let mut batch = vec![0.0f32; test.n_rows];
+        core.predict_batch(&rows, nf, test.n_rows, &mut batch, false)
+            .unwrap();
+        for (r, b) in batch.iter().enumerate() {
+            assert_eq!(*b, a.predict_median(&test.row(r)) as f32);
+        }
+    }
+    // XGBoost has no median: its JSON export refuses, naming the reason.
     let a = AdaBoost::train(&train, &AdaBoostParams::new(Task::Regression), &mut |_| {}).unwrap();
-    assert!(!a.trees.is_empty());
-    let e = a.to_ensemble(None, "x").unwrap_err();
-    let text = e.to_string();
+    let e = a.to_ensemble(None, "x").unwrap();
+    let err = emkern_host::export::xgboost_json::to_xgboost_semantics(&e)
+        .unwrap_err()
+        .to_string();
     assert!(
-        text.contains("AdaBoost.R2")
-            && text.contains("weighted median")
-            && text.contains("sums or means"),
-        "{text}"
+        err.contains("weighted median") && err.contains("XGBoost only sums trees"),
+        "{err}"
     );
 }
 
@@ -620,6 +703,27 @@ fn adaboost_invariants_and_early_termination() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("no better than chance"), "{e}");
+    // AdaBoost.R2 on targets no stump can fit: the first tree's error is ≥ ½ and scikit-learn keeps it alone
+    // with weight 0; the exported weighted median (all weights 0) predicts with it.
+    let columns = vec![(0..16).map(|i| i as f32).collect::<Vec<f32>>()];
+    let targets: Vec<f64> = (0..16)
+        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let data = random_data(16, columns, targets, None);
+    let mut p = AdaBoostParams::new(Task::Regression);
+    p.tree.max_depth = Some(1);
+    let a = AdaBoost::train(&data, &p, &mut |_| {}).unwrap();
+    assert_eq!(a.termination, Termination::NoBetterThanChance);
+    assert_eq!(a.weights, [0.0]);
+    let e = a.to_ensemble(None, "t").unwrap();
+    let bytes = blob::write(&e).unwrap();
+    let core = CoreForest::new(&bytes).unwrap();
+    let mut out = [0.0f32];
+    for r in 0..16 {
+        let row = data.row(r);
+        core.predict(&row, &mut out).unwrap();
+        assert_eq!(out[0], a.trees[0].predict_row(&row)[0] as f32);
+    }
     // Multi-class SAMME: weights positive, errors below 1 − 1/K, probabilities sum to 1.
     let train = load("wine", "train");
     let a = AdaBoost::train(
@@ -787,17 +891,82 @@ fn cli_trains_boosted_models() {
     );
     assert!(ok, "{out}\n{err}");
 
-    // AdaBoost.R2 trains, reports the trainer's metrics, and refuses to export.
+    // AdaBoost.R2 exports its weighted median: the blob and its Rust and C sources; eval, predict and inspect
+    // read the blob.
     let r2 = dir.join("r2.emk");
-    let (ok, out, err) = emkern(
-        &with(&diabetes, &["--algo", "adaboost", "--loss", "square"]),
-        &r2,
+    let (rs, h) = (dir.join("r2.rs"), dir.join("r2.h"));
+    let mut args = with(&diabetes, &["--algo", "adaboost", "--loss", "square"]);
+    let (rs_arg, h_arg) = (rs.to_str().unwrap(), h.to_str().unwrap());
+    args.extend(["--rust", rs_arg, "--c-header", h_arg]);
+    let (ok, out, err) = emkern(&args, &r2);
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        out.contains("AdaBoost") && out.contains("core      max") && !out.contains("(trainer)"),
+        "{out}"
+    );
+    let blob = std::fs::read(&r2).unwrap();
+    let core = CoreForest::new(&blob).unwrap();
+    assert_eq!(core.aggregate(), emkern::forest::Aggregate::WeightedMedian);
+    assert!(
+        std::fs::read_to_string(&rs)
+            .unwrap()
+            .contains(&blob.len().to_string())
     );
     assert!(
-        !ok && out.contains("(trainer)") && err.contains("weighted median"),
-        "{out}\n{err}"
+        std::fs::read_to_string(&h)
+            .unwrap()
+            .contains(&blob.len().to_string())
     );
-    assert!(!r2.exists());
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_emkern"))
+            .current_dir(repo())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let r2_path = r2.to_str().unwrap();
+    let eval = run(&[
+        "eval",
+        "--model",
+        r2_path,
+        "--data",
+        "data/diabetes_test.csv",
+        "--target",
+        "target",
+    ]);
+    assert!(eval.contains("RMSE") && eval.contains("R²"), "{eval}");
+    let inspect = run(&["inspect", r2_path]);
+    assert!(
+        inspect.contains("weighted median of the tree outputs")
+            && inspect.contains(&format!("{} node visits", core.worst_case_visits())),
+        "{inspect}"
+    );
+    let predicted = run(&[
+        "predict",
+        "--model",
+        r2_path,
+        "--input",
+        "data/diabetes_test.csv",
+    ]);
+    let test = load("diabetes", "test");
+    let mut one = [0.0f32];
+    for (r, line) in predicted.lines().enumerate() {
+        core.predict(&test.row(r), &mut one).unwrap();
+        assert_eq!(line.parse::<f32>().unwrap(), one[0], "row {r}");
+    }
+    assert_eq!(predicted.lines().count(), test.n_rows);
+    // XGBoost JSON has no median: refused before training, clearly.
+    let json = dir.join("r2.json");
+    let mut args = with(&diabetes, &["--algo", "adaboost"]);
+    args.extend(["--xgboost-json", json.to_str().unwrap()]);
+    let (ok, _, err) = emkern(&args, &dir.join("r2b.emk"));
+    assert!(
+        !ok && err.contains("--xgboost-json: AdaBoost.R2 predicts the weighted median"),
+        "{err}"
+    );
+    assert!(!json.exists() && !dir.join("r2b.emk").exists());
 
     // Flags that do not apply are rejected.
     for (args, message) in [

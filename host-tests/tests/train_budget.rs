@@ -181,6 +181,11 @@ fn check_sizes(e: &Ensemble) {
         blob::write(e).expect("well-formed").len(),
         "{what}"
     );
+    // A weighted median's prefix keeps the first weights (and has at least one tree).
+    let median = match &e.aggregate {
+        Aggregate::WeightedMedian { weights } => Some(weights),
+        _ => None,
+    };
     for precision in [Precision::F32, Precision::F64] {
         let mut m = SizeModel::like(e);
         let mut prefix = Ensemble {
@@ -188,14 +193,21 @@ fn check_sizes(e: &Ensemble) {
             precision,
             ..e.clone()
         };
-        assert_eq!(
-            m.bytes(precision),
-            blob::write(&prefix).unwrap().len(),
-            "{what}: no trees"
-        );
+        if median.is_none() {
+            assert_eq!(
+                m.bytes(precision),
+                blob::write(&prefix).unwrap().len(),
+                "{what}: no trees"
+            );
+        }
         for t in &e.trees {
             m.add(&TreeCost::of(t));
             prefix.trees.push(t.clone());
+            if let Some(w) = median {
+                prefix.aggregate = Aggregate::WeightedMedian {
+                    weights: w[..prefix.trees.len()].to_vec(),
+                };
+            }
             assert_eq!(
                 m.bytes(precision),
                 blob::write(&prefix).unwrap().len(),
@@ -271,6 +283,9 @@ fn size_model_is_exact_on_trained_models() {
         forest(&reg, ForestKind::ExtraTrees, 10).to_ensemble(&reg, "extra-trees diabetes"),
         adaboost(&train, 20)
             .to_ensemble(None, "adaboost wine")
+            .unwrap(),
+        adaboost(&reg, 20)
+            .to_ensemble(None, "adaboost.R2 diabetes")
             .unwrap(),
         gbdt(&train, 15).to_ensemble(None, "gbdt wine").unwrap(),
         hist(&train, 10).to_ensemble(),
@@ -587,6 +602,19 @@ fn regression_and_multiclass_fit_too() {
         &|m: &Boosted, row: &[f32]| m.predict_row(row),
         &sel,
     );
+    // AdaBoost.R2: prefixes of the rounds with their weights (the median is scored by the reference rule).
+    let r2 = sweep_budgets(
+        "adaboost.R2 diabetes",
+        &adaboost(&train, 90),
+        &|m: &Boosted| m.to_ensemble(None, "test").unwrap(),
+        &|m: &Boosted, row: &[f32]| m.predict_row(row),
+        &sel,
+    );
+    assert_eq!(
+        r2.first().unwrap().2,
+        1,
+        "the smallest AdaBoost.R2 is one tree"
+    );
     let wine = load("wine", "train");
     let wine_test = load_like("wine", "test", &wine.schema);
     let sel = Selection::of(&wine_test, "the test split");
@@ -625,7 +653,7 @@ fn prefixes_export_as_the_search_assumes() {
             let p = m.prefix(k).to_ensemble(None, "t").unwrap();
             assert_eq!(
                 p.aggregate,
-                m.prefix_aggregate(k, full.aggregate),
+                m.prefix_aggregate(k, &full.aggregate),
                 "{name}: {k} units"
             );
             assert_eq!(
@@ -636,12 +664,13 @@ fn prefixes_export_as_the_search_assumes() {
         }
     };
     check("adaboost", &adaboost(&wine, 12));
+    check("adaboost.R2", &adaboost(&load("diabetes", "train"), 12));
     check("gbdt", &gbdt(&wine, 6));
     let rf = forest(&wine, ForestKind::RandomForest, 8);
     let full = rf.to_ensemble(&wine, "t");
     for k in 1..=8 {
         let p = rf.prefix(k).to_ensemble(&wine, "t");
-        assert_eq!(p.aggregate, rf.prefix_aggregate(k, full.aggregate));
+        assert_eq!(p.aggregate, rf.prefix_aggregate(k, &full.aggregate));
         assert_eq!(p.trees[..], full.trees[..k]);
     }
 }
@@ -730,6 +759,39 @@ fn cli_reports_the_fit() {
             "{algo}: the blob line reports the written size\n{text}"
         );
     }
+    // AdaBoost.R2 (a weighted median): fitted by its rounds, and too small a budget names the one-tree model.
+    let out = dir.join("r2.emk");
+    let r2 = [
+        "train",
+        "--algo",
+        "adaboost",
+        "--data",
+        "data/diabetes_train.csv",
+        "--valid",
+        "data/diabetes_test.csv",
+        "--target",
+        "target",
+        "--quiet",
+        "-o",
+        out.to_str().unwrap(),
+        "--max-bytes",
+    ];
+    let (ok, text) = run(&[&r2[..], &["2K"]].concat());
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("budget    2048 bytes: unconstrained ") && text.contains("kept "),
+        "{text}"
+    );
+    let blob = std::fs::read(&out).unwrap();
+    assert!(blob.len() <= 2048);
+    let f = CoreForest::new(&blob).unwrap();
+    assert_eq!(f.aggregate(), emkern::forest::Aggregate::WeightedMedian);
+    let (ok, text) = run(&[&r2[..], &["150"]].concat());
+    assert!(
+        !ok && text
+            .contains("--max-bytes 150: no model fits; the smallest, one round, f32 values, takes"),
+        "{text}"
+    );
     // Too small: a clear error naming the smallest model, with the blob's class names (22 bytes after the
     // model's 96).
     let out = dir.join("tiny.emk");

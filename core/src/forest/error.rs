@@ -59,10 +59,7 @@ impl core::fmt::Display for BlobError {
             }
             BlobError::BadMagic => f.write_str("not an emkern model blob (magic is not EMKF)"),
             BlobError::UnsupportedVersion(v) => {
-                write!(
-                    f,
-                    "blob version {v} is not supported (this reader: 1 and 2)"
-                )
+                write!(f, "blob version {v} is not supported (this reader: 1 to 3)")
             }
             BlobError::BadHeaderLength(v) => write!(f, "header length {v}, expected 64"),
             BlobError::ChecksumMismatch { stored, computed } => {

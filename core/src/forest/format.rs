@@ -1,4 +1,4 @@
-//! The `.emk` forest blob, versions 1 and 2: the one specification that the host's writer
+//! The `.emk` forest blob, versions 1 to 3: the one specification that the host's writer
 //! (`emkern_host::export::blob`) and this crate's reader ([`Forest`](super::Forest)) both follow.
 //!
 //! All integers and floats are little-endian. The blob may start at any address (fields are read byte-wise, so
@@ -7,7 +7,8 @@
 //! ```text
 //! offset size field
 //!      0    4 magic            b"EMKF"
-//!      4    2 version          1, or 2 when a metadata section follows the last section
+//!      4    2 version          1; 2 when a metadata section follows the last section; 3 for a weighted median
+//!                              (aggregate 2, with its tree-weights section; metadata as in version 2)
 //!      6    2 header_len       64
 //!      8    4 total_len        bytes in the whole blob
 //!     12    4 checksum         CRC-32 (IEEE 802.3, reflected, init/xorout 0xFFFFFFFF) of bytes 16..total_len
@@ -21,7 +22,8 @@
 //!     44    1 feature_bytes    width of a node's feature index: 1, 2 or 4
 //!     45    1 child_bytes      width of a node's child indices: 1, 2 or 4
 //!     46    1 compare          0: go left when x < t (XGBoost); 1: when x <= t (LightGBM, scikit-learn)
-//!     47    1 aggregate        0: sum; 1: sum divided by `divisor` (random-forest mean)
+//!     47    1 aggregate        0: sum; 1: sum divided by `divisor` (random-forest mean); 2: weighted median
+//!                              of the tree outputs (AdaBoost.R2, version 3 only)
 //!     48    1 transform        output transform, see `Transform` (0 identity, 1 sigmoid, 2 softmax, 3 argmax of
 //!                              the margins, 4 exp, 5 hinge step `x > 0`, 6 the margins sorted ascending)
 //!     49    1 value_bytes      4: leaves, margins and sums are f32; 8: f64
@@ -31,18 +33,19 @@
 //!     64      sections, each starting at the next multiple of 8 from the blob start, zero padding between:
 //!             base margins     n_outputs values (value_bytes each), margin space (added before any tree)
 //!             trees            n_trees records of 16 bytes
+//!             tree weights     aggregate 2 only: n_trees f64 values, the weighted median's weights
 //!             nodes            n_nodes records of node_size = 4 + feature_bytes + 1 + 2·child_bytes bytes
 //!             leaves           n_leaves × leaf_width values
 //!             categories       n_cat_words u32 words
 //!             leaf models      only when linear_bytes > 0: n_leaves u32 byte offsets into the linear table, or
 //!                              u32::MAX for a constant leaf
 //!             linear table     linear_bytes bytes of linear-leaf entries
-//!             metadata         version 2 only, optional: from the next multiple of 8 after the last section
+//!             metadata         versions 2 and 3, optional: from the next multiple of 8 after the last section
 //!                              (zero padding before it) to total_len
 //!     total_len = end of the last section (version 1), or of the metadata section when there is one
 //! ```
 //!
-//! **Metadata** (version 2): records back to back, each `tag: u32`, `len: u32`, then `len` bytes of payload; the
+//! **Metadata** (versions 2 and 3): records back to back, each `tag: u32`, `len: u32`, then `len` bytes of payload; the
 //! records fill the section exactly. A reader skips a record whose tag it does not know (later additions), so
 //! metadata never changes what a model predicts. Known tags (each at most once):
 //!
@@ -52,7 +55,64 @@
 //! ```
 //!
 //! A writer emits version 1 when it has no metadata, so models without it stay readable by version-1 readers;
-//! a version-2 reader reads both.
+//! a version-2 reader reads both. A writer emits version 3 only for a weighted median (aggregate 2), which older
+//! readers reject by its version; a version-3 reader reads all three.
+//!
+//! **Weighted median** (aggregate 2; scikit-learn's `AdaBoostRegressor.predict`): only for `n_outputs = 1`,
+//! scalar leaves without linear models and at least one tree. Tree `t`'s output is `p_t = weight · leaf` in the
+//! value precision (its record's `weight`, 1 from scikit-learn) and its median weight `w_t` is entry `t` of the tree-weights section,
+//! an f64 that is finite and ≥ 0 (scikit-learn's `estimator_weights_`); the weights' sum must be finite. The
+//! margin is `base margin + p_m`, where `m` is chosen as scikit-learn does, with its arithmetic:
+//!
+//! ```text
+//! order the trees by (p_t, t) ascending          (a stable sort of the outputs)
+//! c_k   = f64 running sum of w in that order     (c_k after the k-th tree; numpy's cumsum)
+//! total = c_T
+//! m     = the tree at the first position k with c_k >= 0.5 · total
+//! ```
+//!
+//! scikit-learn sorts with `np.argsort`, whose order among equal outputs is not specified (and differs between
+//! NumPy builds and CPUs); since `c_k` only grows, the first position reaching half the total lies in the group of
+//! equal outputs whose cumulative weight first reaches it, so every order of ties selects the same *value*, except
+//! that the order of a tie group's weights can change the last bit of the running sums, which matters only when a
+//! sum lands within rounding of exactly half the total. The stable order (`np.argsort(kind="stable")`) makes the
+//! result well defined: without ties it is scikit-learn's bit for bit. A tree of weight 0 never decides unless all
+//! weights are 0; then `m` is the smallest output (scikit-learn keeps a lone first tree whose error was ≥ ½ with
+//! weight 0, and predicts with it).
+//!
+//! The predictor needs no allocation and no scratch from the caller: it walks the trees in passes, each keeping
+//! the next [`MEDIAN_CHUNK`] (128) outputs of the sorted order in a stack buffer (`MEDIAN_CHUNK` × 12 bytes =
+//! 1.5 KiB, used only while a weighted median predicts). Models with at most `MEDIAN_CHUNK` trees take one pass
+//! (one walk of every tree, as a sum does); larger ones take up to `2·⌈T / MEDIAN_CHUNK⌉` passes (one enumeration
+//! of the sorted order for the total, one up to the median), which `Forest::worst_case_visits` includes. There is
+//! no limit on the number of trees.
+//!
+//! Why this design: sorting needs the outputs somewhere. A caller-provided scratch slice would change `predict`
+//! for every model; a bound on the trees with a buffer of that size refuses larger models (scikit-learn's own
+//! AdaBoost.R2 example uses 300 trees) or costs every prediction its stack; re-walking the trees without a buffer
+//! costs `O(T²)` walks. Chunks of a bounded buffer are each of these where it is cheap. Measured on the host
+//! (x86-64, one core, `predict` per row, best of 200 passes over the 133 diabetes test rows; AdaBoost.R2 models
+//! trained on the diabetes split; the same trees averaged as a random forest for comparison), ns per row:
+//!
+//! ```text
+//! trees × depth          50 × 3   120 × 3   50 × 6   300 × 6
+//! same trees, mean          589     1 387    1 032     6 481
+//! chunk 1 (no buffer)    57 214   301 626   99 427 3 611 510   2T passes of T walks: O(T²)
+//! chunk 16 (192 B)        8 525    43 765   16 392   390 131
+//! chunk 64 (768 B)        1 937    15 308    3 314   158 429
+//! chunk 128 (1.5 KiB)     2 023     6 285    3 484   107 031   this format's MEDIAN_CHUNK
+//! chunk 512 (6 KiB)       2 088     6 342    3 590    29 830   one pass for every model measured
+//! ```
+//!
+//! One pass costs about 3× a mean of the same trees (one walk at a time with the node widths read at run time,
+//! and the insertion sort); each further pass costs a walk of every tree and a bounded insertion again. On the
+//! boards (instructions per row counted by the `boards/selftest` firmware under QEMU, 50 trees of depth 3 trained
+//! on the breast-cancer rows, f64 values): Cortex-M4F 38 645 for the median, 19 459 for the mean of the same
+//! trees (f64 arithmetic is a library call there); Cortex-M55 21 329 and 7 914.
+//!
+//! The predictor is compiled only with the crate's `weighted-median` feature (on by default; about 2.5 KB of
+//! Cortex-M4 flash). Without it a reader rejects aggregate 2 with [`BlobError::BadField`](super::BlobError), so
+//! firmware without such models carries none of this code.
 //!
 //! **Tree record**: `node_start: u32` (index of the tree's first node in the node section), `leaf_start: u32`
 //! (index of its first leaf), `output: u32` (the margin column its scalar leaves add to, or `u32::MAX` for a tree
@@ -94,10 +154,17 @@
 
 /// The four magic bytes at the start of a blob.
 pub const MAGIC: [u8; 4] = *b"EMKF";
-/// The newest layout version described above (with the optional metadata section).
-pub const VERSION: u16 = 2;
+/// The newest layout version described above: version 2 plus the weighted median (aggregate 2 and its
+/// tree-weights section).
+pub const VERSION: u16 = 3;
+/// The layout version with the optional metadata section, which this reader also reads.
+pub const VERSION_2: u16 = 2;
 /// The layout version without a metadata section, which this reader also reads.
 pub const VERSION_1: u16 = 1;
+/// Outputs the weighted-median predictor sorts per pass, in a stack buffer (see the module documentation).
+pub const MEDIAN_CHUNK: usize = 128;
+/// Bytes of one entry of the tree-weights section.
+pub const MEDIAN_WEIGHT: usize = 8;
 /// Metadata record tag: class names (see the module documentation).
 pub const TAG_CLASS_NAMES: u32 = 1;
 /// Bytes in a metadata record's head (`tag`, `len`).
@@ -171,6 +238,8 @@ pub enum Aggregate {
     Sum = 0,
     /// Base margin plus the sum of the trees' leaves divided by the divisor (random forests average).
     Mean = 1,
+    /// Base margin plus the weighted median of the tree outputs (AdaBoost.R2; see the module documentation).
+    WeightedMedian = 2,
 }
 
 /// The function from raw margins to predictions.

@@ -8,8 +8,9 @@
 //!
 //! Split semantics follow the framework the model came from (recorded in the blob by the exporter): XGBoost's
 //! `x < t`, LightGBM's and scikit-learn's `x <= t`, missing values by each node's default direction (including
-//! LightGBM's `None` and `Zero` missing types), categorical sets with each framework's side. The format is
-//! specified in [`format`].
+//! LightGBM's `None` and `Zero` missing types), categorical sets with each framework's side. Trees combine by a
+//! sum, a mean, or (feature `weighted-median`, on by default) scikit-learn's weighted median of AdaBoost.R2. The
+//! format is specified in [`format`].
 //!
 //! ```
 //! # fn demo(blob: &[u8]) -> Result<(), emkern::forest::BlobError> {
@@ -26,6 +27,8 @@
 mod crc;
 mod error;
 pub mod format;
+#[cfg(feature = "weighted-median")]
+mod median;
 mod metadata;
 mod predict;
 mod view;

@@ -2,7 +2,8 @@
 //!
 //! The hot path reads the validated blob without bounds checks (each read's justification is the validation in
 //! `view.rs`, named at every `unsafe` block). Traversal is monomorphized over the node record's index widths and
-//! over the value type (f32 or f64), chosen once per call.
+//! over the value type (f32 or f64), chosen once per call. The weighted median (AdaBoost.R2) takes its own,
+//! non-generic path (`median.rs`), kept small and out of the sums' loops.
 
 use super::error::ShapeError;
 use super::format::{self, Aggregate, Compare, Transform, flags};
@@ -47,12 +48,12 @@ const LANES: usize = 1;
 
 /// One tree's record, decoded.
 #[derive(Clone, Copy)]
-struct TreeRef {
-    node_start: usize,
-    nodes: usize,
-    leaf_start: usize,
+pub(super) struct TreeRef {
+    pub(super) node_start: usize,
+    pub(super) nodes: usize,
+    pub(super) leaf_start: usize,
     output: u32,
-    weight: f32,
+    pub(super) weight: f32,
 }
 
 impl TreeRef {
@@ -66,7 +67,7 @@ impl TreeRef {
 }
 
 /// The value type leaves, margins and sums are stored and accumulated in.
-trait Value:
+pub(super) trait Value:
     Copy
     + core::ops::Add<Output = Self>
     + core::ops::Sub<Output = Self>
@@ -150,7 +151,7 @@ impl Value for f64 {
 /// # Safety
 /// `off + 4 <= bytes.len()`.
 #[inline(always)]
-unsafe fn read_u32(bytes: &[u8], off: usize) -> u32 {
+pub(super) unsafe fn read_u32(bytes: &[u8], off: usize) -> u32 {
     // SAFETY: the caller guarantees 4 readable bytes at `off`; `read_unaligned` needs no alignment.
     u32::from_le_bytes(unsafe { bytes.as_ptr().add(off).cast::<[u8; 4]>().read_unaligned() })
 }
@@ -160,7 +161,7 @@ unsafe fn read_u32(bytes: &[u8], off: usize) -> u32 {
 /// # Safety
 /// `off + W <= bytes.len()`.
 #[inline(always)]
-unsafe fn read_index<const W: usize>(bytes: &[u8], off: usize) -> usize {
+pub(super) unsafe fn read_index<const W: usize>(bytes: &[u8], off: usize) -> usize {
     match W {
         // SAFETY: the caller guarantees W = 1 readable byte at `off`.
         1 => unsafe { *bytes.get_unchecked(off) as usize },
@@ -235,8 +236,8 @@ impl Forest<'_> {
         let mut outs = out.chunks_exact_mut(width.max(1)).take(n_rows);
         let mut r = 0;
         // Groups of LANES rows walk each tree together (their walks interleave); models with more margin columns
-        // than one pass holds take the single-row path.
-        if LANES > 1 && self.n_outputs <= CHUNK {
+        // than one pass holds, and weighted medians, take the single-row path.
+        if LANES > 1 && self.n_outputs <= CHUNK && self.aggregate != Aggregate::WeightedMedian {
             while r + LANES <= n_rows {
                 let group_rows: [&[f32]; LANES] =
                     core::array::from_fn(|k| rows.get((r + k) * stride..).unwrap_or_default());
@@ -269,6 +270,10 @@ impl Forest<'_> {
     /// Picks the monomorphized kernel for this model's widths and value type. The caller checked
     /// `row.len() >= n_features` and that `out` is long enough.
     fn dispatch(&self, row: &[f32], out: &mut [f32], transform: bool) {
+        #[cfg(feature = "weighted-median")]
+        if self.aggregate == Aggregate::WeightedMedian {
+            return self.run_median(row, out, transform);
+        }
         monomorphize!(self, run, (row, out, transform))
     }
 
@@ -370,7 +375,7 @@ impl Forest<'_> {
 
     /// The base margin of column `k` (`k < n_outputs`).
     #[inline(always)]
-    fn base<V: Value>(&self, k: usize) -> V {
+    pub(super) fn base<V: Value>(&self, k: usize) -> V {
         // SAFETY: callers pass k < n_outputs, and the base margins section holds n_outputs values.
         unsafe { V::read(self.bytes, self.base_off + k * V::BYTES) }
     }
@@ -398,7 +403,7 @@ impl Forest<'_> {
 
     /// Tree `t`'s record. `t < n_trees`.
     #[inline(always)]
-    fn tree_ref(&self, t: usize) -> TreeRef {
+    pub(super) fn tree_ref(&self, t: usize) -> TreeRef {
         let b = self.bytes;
         let rec = self.trees_off + t * format::TREE_RECORD;
         // SAFETY: `validate_trees` checked that all `n_trees` records lie inside the blob, and t < n_trees.
@@ -554,19 +559,7 @@ impl Forest<'_> {
         };
         // SAFETY: validation proved feature < n_features, and callers checked row.len() >= n_features.
         let x = unsafe { *row.get_unchecked(feature) };
-        let go_left = if fl & SPECIAL == 0 {
-            // The common node: numeric, NaN is missing. `x < t` is false for NaN.
-            let t = f32::from_bits(threshold);
-            let below = match self.compare {
-                Compare::Less => x < t,
-                Compare::LessEqual => x <= t,
-            };
-            below | (x.is_nan() & (fl & flags::DEFAULT_LEFT != 0))
-        } else if fl & flags::CATEGORICAL == 0 {
-            self.numeric_left(x, f32::from_bits(threshold), fl)
-        } else {
-            self.categorical_left(x, threshold as usize, fl)
-        };
+        let go_left = self.go_left(x, threshold, fl);
         // Branch-free selection: the direction is data-dependent and unpredictable, so it becomes an
         // address offset (0 for left, 1 for right) instead of a jump; only the predictable "reached a
         // leaf" test branches.
@@ -581,6 +574,24 @@ impl Forest<'_> {
             // Validation proved node children are numbered after their parent: each walk ends within `tr.nodes`
             // steps.
             *node = child;
+        }
+    }
+
+    /// A node's decision for value `x`: its threshold field and flags as stored.
+    #[inline(always)]
+    pub(super) fn go_left(&self, x: f32, threshold: u32, fl: u8) -> bool {
+        if fl & SPECIAL == 0 {
+            // The common node: numeric, NaN is missing. `x < t` is false for NaN.
+            let t = f32::from_bits(threshold);
+            let below = match self.compare {
+                Compare::Less => x < t,
+                Compare::LessEqual => x <= t,
+            };
+            below | (x.is_nan() & (fl & flags::DEFAULT_LEFT != 0))
+        } else if fl & flags::CATEGORICAL == 0 {
+            self.numeric_left(x, f32::from_bits(threshold), fl)
+        } else {
+            self.categorical_left(x, threshold as usize, fl)
         }
     }
 
@@ -633,7 +644,7 @@ impl Forest<'_> {
 }
 
 /// Applies `t` to margins held in the model's precision and writes the predictions.
-fn apply_transform<V: Value>(t: Transform, m: &mut [V], out: &mut [f32]) {
+pub(super) fn apply_transform<V: Value>(t: Transform, m: &mut [V], out: &mut [f32]) {
     match t {
         Transform::Identity => {}
         Transform::Sigmoid => {

@@ -24,6 +24,9 @@ pub struct Forest<'a> {
     pub(super) divisor: f64,
     pub(super) base_off: usize,
     pub(super) trees_off: usize,
+    /// Offset of the tree-weights section (meaningful for [`Aggregate::WeightedMedian`]).
+    #[cfg_attr(not(feature = "weighted-median"), allow(dead_code))]
+    pub(super) weights_off: usize,
     pub(super) nodes_off: usize,
     pub(super) leaves_off: usize,
     pub(super) cats_off: usize,
@@ -65,12 +68,15 @@ pub struct Summary {
     pub worst_case_visits: u64,
     /// Leaves, margins and sums are f64 (else f32).
     pub wide_values: bool,
+    /// How the trees' outputs combine.
+    pub aggregate: Aggregate,
 }
 
 /// Section offsets implied by the header's counts (all arithmetic checked).
 struct Layout {
     base_off: usize,
     trees_off: usize,
+    weights_off: usize,
     nodes_off: usize,
     leaves_off: usize,
     cats_off: usize,
@@ -80,10 +86,11 @@ struct Layout {
 }
 
 impl Layout {
-    fn compute(counts: [usize; 7], value_bytes: usize, node_size: usize) -> Option<Layout> {
+    fn compute(counts: [usize; 8], value_bytes: usize, node_size: usize) -> Option<Layout> {
         let [
             n_outputs,
             n_trees,
+            n_weights,
             n_nodes,
             n_leaves,
             leaf_width,
@@ -95,7 +102,8 @@ impl Layout {
         };
         let base_off = format::HEADER_LEN;
         let trees_off = after(base_off, n_outputs, value_bytes)?;
-        let nodes_off = after(trees_off, n_trees, format::TREE_RECORD)?;
+        let weights_off = after(trees_off, n_trees, format::TREE_RECORD)?;
+        let nodes_off = after(weights_off, n_weights, format::MEDIAN_WEIGHT)?;
         let leaves_off = after(nodes_off, n_nodes, node_size)?;
         let cats_off = after(leaves_off, n_leaves.checked_mul(leaf_width)?, value_bytes)?;
         let cats_end = cats_off.checked_add(n_cat_words.checked_mul(4)?)?;
@@ -113,6 +121,7 @@ impl Layout {
         Some(Layout {
             base_off,
             trees_off,
+            weights_off,
             nodes_off,
             leaves_off,
             cats_off,
@@ -137,7 +146,7 @@ fn get_u16(b: &[u8], off: usize) -> Option<u16> {
 }
 
 #[inline]
-fn get_f64(b: &[u8], off: usize) -> Option<f64> {
+pub(super) fn get_f64(b: &[u8], off: usize) -> Option<f64> {
     let s = b.get(off..off.checked_add(8)?)?;
     let mut a = [0u8; 8];
     a.copy_from_slice(s);
@@ -169,7 +178,7 @@ fn header_u8(b: &[u8], off: usize) -> u8 {
 }
 
 impl<'a> Forest<'a> {
-    /// Validates `bytes` as a version-1 or version-2 blob (see [`format`](super::format)) and returns the view.
+    /// Validates `bytes` as a version-1, 2 or 3 blob (see [`format`](super::format)) and returns the view.
     ///
     /// Trailing bytes after `total_len` are ignored. Cost: one pass over the blob (checksum) and one over the
     /// nodes and leaves.
@@ -186,7 +195,10 @@ impl<'a> Forest<'a> {
             return Err(BlobError::BadMagic);
         }
         let version = get_u16(bytes, 4).ok_or(truncated(h))?;
-        if version != format::VERSION && version != format::VERSION_1 {
+        if !matches!(
+            version,
+            format::VERSION_1 | format::VERSION_2 | format::VERSION
+        ) {
             return Err(BlobError::UnsupportedVersion(version));
         }
         let header_len = get_u16(bytes, 6).ok_or(truncated(h))?;
@@ -231,8 +243,17 @@ impl<'a> Forest<'a> {
         let aggregate = match header_u8(bytes, 47) {
             0 => Aggregate::Sum,
             1 => Aggregate::Mean,
+            #[cfg(feature = "weighted-median")]
+            2 if version >= format::VERSION => Aggregate::WeightedMedian,
+            #[cfg(not(feature = "weighted-median"))]
+            2 if version >= format::VERSION => {
+                return Err(BlobError::BadField(
+                    "aggregate 2 (weighted median) needs emkern's `weighted-median` feature",
+                ));
+            }
             _ => return Err(BlobError::BadField("aggregate")),
         };
+        let median = aggregate == Aggregate::WeightedMedian;
         let transform =
             Transform::from_u8(header_u8(bytes, 48)).ok_or(BlobError::BadField("transform"))?;
         let wide = match header_u8(bytes, 49) {
@@ -254,6 +275,11 @@ impl<'a> Forest<'a> {
         if leaf_width != 1 && leaf_width != n_outputs {
             return Err(BlobError::BadField("leaf_width"));
         }
+        if median && (n_outputs != 1 || n_trees == 0 || linear_bytes != 0) {
+            return Err(BlobError::BadField(
+                "a weighted median needs one output, one tree or more and no linear leaves",
+            ));
+        }
 
         // Sections at 8-aligned offsets, sizes from the counts; all arithmetic checked.
         let value_bytes = if wide { 8 } else { 4 };
@@ -262,6 +288,7 @@ impl<'a> Forest<'a> {
             [
                 n_outputs,
                 n_trees,
+                if median { n_trees } else { 0 },
                 n_nodes,
                 n_leaves,
                 leaf_width,
@@ -275,6 +302,7 @@ impl<'a> Forest<'a> {
         let Layout {
             base_off,
             trees_off,
+            weights_off,
             nodes_off,
             leaves_off,
             cats_off,
@@ -323,6 +351,7 @@ impl<'a> Forest<'a> {
             divisor,
             base_off,
             trees_off,
+            weights_off,
             nodes_off,
             leaves_off,
             cats_off,
@@ -337,7 +366,21 @@ impl<'a> Forest<'a> {
         forest.validate_values()?;
         forest.validate_linear(linear_bytes)?;
         forest.validate_trees()?;
+        #[cfg(feature = "weighted-median")]
+        if median {
+            forest.validate_median_weights()?;
+        }
         Ok(forest)
+    }
+
+    /// Walks of every tree one prediction takes at most: one, except for a weighted median over more than
+    /// [`format::MEDIAN_CHUNK`] trees, which takes two enumerations of `⌈T / MEDIAN_CHUNK⌉` passes.
+    pub fn median_passes(&self) -> usize {
+        if self.aggregate != Aggregate::WeightedMedian || self.n_trees <= format::MEDIAN_CHUNK {
+            1
+        } else {
+            2 * self.n_trees.div_ceil(format::MEDIAN_CHUNK)
+        }
     }
 
     /// Base margins and leaf values must be finite.
@@ -583,8 +626,14 @@ impl<'a> Forest<'a> {
         self.transform
     }
 
-    /// The worst-case number of internal nodes one row visits: the sum of every tree's depth (validated). With
-    /// one leaf read per tree, this bounds the work of a prediction, for WCET analysis.
+    /// How the trees' outputs combine (sum, mean, weighted median).
+    pub fn aggregate(&self) -> Aggregate {
+        self.aggregate
+    }
+
+    /// The worst-case number of internal nodes one row visits: the sum of every tree's depth (validated), times
+    /// the passes of a weighted median over more than [`format::MEDIAN_CHUNK`] trees. With one leaf read per tree
+    /// walk, this bounds the work of a prediction, for WCET analysis.
     pub fn worst_case_visits(&self) -> u64 {
         self.worst_case_visits
     }
@@ -609,6 +658,7 @@ impl<'a> Forest<'a> {
             max_depth: self.max_depth,
             worst_case_visits: self.worst_case_visits,
             wide_values: self.wide,
+            aggregate: self.aggregate,
         }
     }
 }

@@ -135,6 +135,47 @@ fn bfs(tree: &Tree, t: usize) -> Result<Bfs, ExportError> {
     Ok(out)
 }
 
+/// A weighted median's constraints (the format's): one output, scalar constant leaves, at least one tree, and one
+/// finite weight ≥ 0 per tree with a finite sum.
+fn check_median(e: &Ensemble, weights: &[f64], vector: bool) -> Result<(), ExportError> {
+    let invalid = |m: String| Err(ExportError::Invalid(m));
+    if e.n_outputs != 1 || vector {
+        return invalid(format!(
+            "a weighted median combines scalar trees of one output, not {} outputs",
+            e.n_outputs
+        ));
+    }
+    if e.trees.is_empty() || weights.len() != e.trees.len() {
+        return invalid(format!(
+            "a weighted median needs one weight per tree and at least one tree: {} weights, {} trees",
+            weights.len(),
+            e.trees.len()
+        ));
+    }
+    if let Some((t, w)) = weights
+        .iter()
+        .enumerate()
+        .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
+    {
+        return invalid(format!(
+            "tree {t}: weighted-median weight {w} is negative or not finite"
+        ));
+    }
+    if weights.iter().sum::<f64>() > f64::MAX / 2.0 {
+        return invalid("the weighted-median weights sum to more than f64 holds".into());
+    }
+    let linear = e
+        .trees
+        .iter()
+        .position(|t| t.nodes.iter().any(|n| matches!(n, Node::LinearLeaf(_))));
+    if let Some(t) = linear {
+        return invalid(format!(
+            "tree {t}: a weighted median does not take linear leaves"
+        ));
+    }
+    Ok(())
+}
+
 /// What a blob may carry besides the model (the format's version-2 metadata section).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlobMetadata {
@@ -206,7 +247,7 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, ExportError> {
 }
 
 /// Writes `e` with `meta`: a version-2 blob whose metadata section holds `meta`, or a version-1 blob (readable by
-/// older readers) when `meta` is empty.
+/// older readers) when `meta` is empty; a weighted median is always a version-3 blob.
 pub fn write_with_metadata(e: &Ensemble, meta: &BlobMetadata) -> Result<Vec<u8>, ExportError> {
     let metadata = meta.encode()?;
     let n_out = e.n_outputs as usize;
@@ -267,6 +308,13 @@ pub fn write_with_metadata(e: &Ensemble, meta: &BlobMetadata) -> Result<Vec<u8>,
             }
         }
     }
+    let median = match &e.aggregate {
+        Aggregate::WeightedMedian { weights } => {
+            check_median(e, weights, vector)?;
+            Some(weights.as_slice())
+        }
+        _ => None,
+    };
     let n_nodes: usize = shapes.iter().map(|s| s.nodes.len()).sum();
     let n_leaves: usize = shapes.iter().map(|s| s.leaves.len()).sum();
     let max_children = shapes
@@ -315,7 +363,10 @@ pub fn write_with_metadata(e: &Ensemble, meta: &BlobMetadata) -> Result<Vec<u8>,
     let header = format::HEADER_LEN;
     let base_off = header;
     let trees_off = format::align8(base_off + n_out * vb).ok_or(ExportError::TooLarge("layout"))?;
-    let nodes_off = format::align8(trees_off + e.trees.len() * format::TREE_RECORD)
+    let weights_off = format::align8(trees_off + e.trees.len() * format::TREE_RECORD)
+        .ok_or(ExportError::TooLarge("layout"))?;
+    let n_weights = median.map_or(0, <[f64]>::len);
+    let nodes_off = format::align8(weights_off + n_weights * format::MEDIAN_WEIGHT)
         .ok_or(ExportError::TooLarge("layout"))?;
     let leaves_off =
         format::align8(nodes_off + n_nodes * node_size).ok_or(ExportError::TooLarge("layout"))?;
@@ -446,10 +497,12 @@ pub fn write_with_metadata(e: &Ensemble, meta: &BlobMetadata) -> Result<Vec<u8>,
         b[52..56].copy_from_slice(&u32_of(linear.len(), "linear table")?.to_le_bytes());
     }
     b[0..4].copy_from_slice(&format::MAGIC);
-    let version = if metadata.is_empty() {
+    let version = if median.is_some() {
+        format::VERSION
+    } else if metadata.is_empty() {
         format::VERSION_1
     } else {
-        format::VERSION
+        format::VERSION_2
     };
     b[4..6].copy_from_slice(&version.to_le_bytes());
     b[6..8].copy_from_slice(&(header as u16).to_le_bytes());
@@ -468,14 +521,15 @@ pub fn write_with_metadata(e: &Ensemble, meta: &BlobMetadata) -> Result<Vec<u8>,
     b[44] = fb as u8;
     b[45] = cb as u8;
     b[46] = e.compare as u8;
-    let divisor = match e.aggregate {
-        Aggregate::Sum => 1.0,
-        Aggregate::Mean { divisor } => divisor,
+    let (divisor, aggregate) = match e.aggregate {
+        Aggregate::Sum => (1.0, format::Aggregate::Sum),
+        Aggregate::Mean { divisor } => (divisor, format::Aggregate::Mean),
+        Aggregate::WeightedMedian { .. } => (1.0, format::Aggregate::WeightedMedian),
     };
     if !(divisor.is_finite() && divisor > 0.0) {
         return Err(ExportError::Invalid(format!("mean divisor {divisor}")));
     }
-    b[47] = matches!(e.aggregate, Aggregate::Mean { .. }) as u8;
+    b[47] = aggregate as u8;
     b[48] = e.transform as u8;
     b[49] = vb as u8;
     b[56..64].copy_from_slice(&divisor.to_le_bytes());
@@ -493,6 +547,10 @@ pub fn write_with_metadata(e: &Ensemble, meta: &BlobMetadata) -> Result<Vec<u8>,
         }
     }
     b[trees_off..trees_off + trees.len()].copy_from_slice(&trees);
+    for (t, w) in median.unwrap_or_default().iter().enumerate() {
+        let at = weights_off + t * format::MEDIAN_WEIGHT;
+        b[at..at + format::MEDIAN_WEIGHT].copy_from_slice(&w.to_le_bytes());
+    }
     b[nodes_off..nodes_off + nodes.len()].copy_from_slice(&nodes);
     b[leaves_off..leaves_off + leaves.len()].copy_from_slice(&leaves);
     for (k, w) in cat_words.iter().enumerate() {

@@ -193,10 +193,15 @@ pub fn xgboost_order(tree: &Tree) -> Result<(Vec<usize>, Vec<usize>), String> {
 /// probabilities are split the same way, one scalar tree per output (XGBoost's multi-target regression).
 /// Predictions change only by the `f32` rounding of leaves, base margins and sums.
 ///
-/// Refused: several outputs under a transform other than softmax, argmax or the identity, linear leaves, and
-/// what [`write`] refuses.
+/// Refused: weighted medians (AdaBoost.R2), several outputs under a transform other than softmax, argmax or the
+/// identity, linear leaves, and what [`write`] refuses.
 pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, ExportError> {
     let k = e.n_outputs as usize;
+    let divisor = match e.aggregate {
+        Aggregate::Sum => 1.0,
+        Aggregate::Mean { divisor } => divisor,
+        Aggregate::WeightedMedian { .. } => return Err(median_refused()),
+    };
     if k > 1
         && !matches!(
             e.transform,
@@ -209,10 +214,6 @@ pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, ExportError> {
             e.transform
         )));
     }
-    let divisor = match e.aggregate {
-        Aggregate::Sum => 1.0,
-        Aggregate::Mean { divisor } => divisor,
-    };
     let mut per_class: Vec<Vec<Tree>> = vec![Vec::new(); k.max(1)];
     for (t, tree) in e.trees.iter().enumerate() {
         let scale = tree.weight as f64 / divisor;
@@ -283,6 +284,14 @@ pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, ExportError> {
     Ok(x)
 }
 
+/// Why a weighted median (AdaBoost.R2) has no XGBoost form.
+fn median_refused() -> ExportError {
+    invalid(
+        "this model predicts the weighted median of its trees' outputs (AdaBoost.R2); XGBoost only sums trees, \
+         and no sum of trees selects a median: export it as an .emk blob (or --rust / --c-header) instead",
+    )
+}
+
 /// Writes `e` as an XGBoost 3.x JSON model (see the module documentation).
 pub fn write(e: &Ensemble, x: &Extras) -> Result<String, ExportError> {
     if e.compare != Compare::Less {
@@ -290,10 +299,14 @@ pub fn write(e: &Ensemble, x: &Extras) -> Result<String, ExportError> {
             "XGBoost compares x < t; this model compares x <= t (a LightGBM or scikit-learn model)",
         ));
     }
-    if e.aggregate != Aggregate::Sum {
-        return Err(invalid(
-            "XGBoost sums trees; this model averages them (a random forest)",
-        ));
+    match e.aggregate {
+        Aggregate::Sum => {}
+        Aggregate::Mean { .. } => {
+            return Err(invalid(
+                "XGBoost sums trees; this model averages them (a random forest)",
+            ));
+        }
+        Aggregate::WeightedMedian { .. } => return Err(median_refused()),
     }
     if e.precision != Precision::F32 {
         return Err(invalid(

@@ -207,9 +207,29 @@ fn convert(doc: &Value) -> Result<Ensemble, ImportError> {
             }
             Aggregate::Mean { divisor }
         }
+        Value::Object(m) if m.len() == 1 && m.contains_key("weighted_median") => {
+            let at = at.key("weighted_median");
+            let weights = array(&m["weighted_median"], &at)?
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let w = finite(v, &at.index(i))?;
+                    if w < 0.0 {
+                        return Err(at.index(i).err(format!("a weight must be ≥ 0, found {w}")));
+                    }
+                    Ok(w)
+                })
+                .collect::<Result<Vec<f64>, _>>()?;
+            if n_outputs != 1 {
+                return Err(at.err(format!(
+                    "a weighted median has one output, but n_outputs is {n_outputs}"
+                )));
+            }
+            Aggregate::WeightedMedian { weights }
+        }
         v => {
             return Err(at.err(format!(
-                "expected \"sum\" or {{\"mean\": divisor}}, found {}",
+                "expected \"sum\", {{\"mean\": divisor}} or {{\"weighted_median\": [weights]}}, found {}",
                 kind(v)
             )));
         }
@@ -288,6 +308,18 @@ fn convert(doc: &Value) -> Result<Ensemble, ImportError> {
         return Err(at.err(
             "mixes scalar-leaf trees (\"output\": k) and vector-leaf trees (\"output\": null)",
         ));
+    }
+    if let Aggregate::WeightedMedian { weights } = &aggregate {
+        if weights.len() != trees.len() || trees.is_empty() {
+            return Err(root.key("aggregate").key("weighted_median").err(format!(
+                "expected one weight per tree ({} trees, at least one), found {}",
+                trees.len(),
+                weights.len()
+            )));
+        }
+        if scalar != trees.len() {
+            return Err(at.err("a weighted median needs scalar-leaf trees (\"output\": 0)"));
+        }
     }
 
     Ok(Ensemble {

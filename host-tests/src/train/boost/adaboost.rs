@@ -22,7 +22,8 @@
 //! - else `β = err/(1 − err)`, the tree's weight is `learning_rate · ln(1/β)`, and (except after the last round)
 //!   each row's weight is multiplied by `β^((1 − e)·learning_rate)`, then all are normalised.
 //! - Prediction: the weighted median of the trees' predictions (the smallest prediction whose cumulative weight,
-//!   in increasing order of predictions, reaches half the total).
+//!   in increasing order of predictions, reaches half the total; [`crate::ir::weighted_median`], scikit-learn's
+//!   arithmetic).
 //!
 //! Randomness replays scikit-learn's: one [`RandomState`] seeded with `seed` gives each round's tree its own seed
 //! (`randint(2³¹ − 1)`), from which the tree's splitter state is the first draw; R2 then draws its bootstrap
@@ -31,9 +32,8 @@
 //! **Export**: SAMME models become the IR scikit-learn's importer builds: one tree per round whose leaves hold
 //! the tree's votes (`α` for its class, `−α/(K − 1)` for the others; for two classes the single margin
 //! `vote₁ − vote₀`), averaged with divisor `(K − 1)·Σα` (two classes: `Σα`) and followed by softmax (sigmoid).
-//! AdaBoost.R2 cannot be exported: a weighted median of tree outputs is an order statistic, while the blob's
-//! trees combine by sums and means and its transforms act on each margin separately (see
-//! [`UnsupportedExport`]).
+//! AdaBoost.R2 models become the trees with their values and [`Aggregate::WeightedMedian`] over the tree weights
+//! (the blob's weighted median, version 3 of the format): the core selects the tree scikit-learn selects.
 
 use super::UnsupportedExport;
 use super::split;
@@ -350,17 +350,7 @@ impl AdaBoost {
     /// AdaBoost.R2's prediction: the weighted median of the trees' predictions.
     pub fn predict_median(&self, row: &[f32]) -> f64 {
         let preds: Vec<f64> = self.trees.iter().map(|t| t.predict_row(row)[0]).collect();
-        let mut order: Vec<usize> = (0..preds.len()).collect();
-        order.sort_by(|&a, &b| preds[a].total_cmp(&preds[b]).then(a.cmp(&b)));
-        let mut cdf = Vec::with_capacity(order.len());
-        let mut acc = 0.0;
-        for &i in &order {
-            acc += self.weights[i];
-            cdf.push(acc);
-        }
-        let half = 0.5 * acc;
-        let at = cdf.iter().position(|&c| c >= half).unwrap_or(0);
-        preds[order[at]]
+        crate::ir::weighted_median(&preds, &self.weights)
     }
 
     /// The prediction the exported model makes: the probability of class 1 (two classes), the class
@@ -406,20 +396,35 @@ impl AdaBoost {
         sum
     }
 
-    /// The ensemble IR of a SAMME model (see the module documentation); AdaBoost.R2 models cannot be exported.
+    /// The ensemble IR (see the module documentation). Fails only for an AdaBoost.R2 model whose weights the
+    /// format cannot hold (a weight that overflowed to infinity).
     pub fn to_ensemble(
         &self,
         feature_names: Option<Vec<String>>,
         source: &str,
     ) -> Result<Ensemble, UnsupportedExport> {
         if self.n_classes == 0 {
-            return Err(UnsupportedExport {
-                model: "AdaBoost.R2",
-                reason: "its prediction is the weighted median of the trees' outputs, an order statistic that \
-                         depends on how the outputs rank against each other; the blob combines trees by sums or \
-                         means followed by a per-margin transform, which cannot select a median (training and the \
-                         trainer's own predictions are available; use gbdt for an exportable regressor)"
-                    .into(),
+            if let Some(w) = self.weights.iter().find(|w| !w.is_finite()) {
+                return Err(UnsupportedExport {
+                    model: "AdaBoost.R2",
+                    reason: format!(
+                        "a tree's weight is {w} (its weighted error underflowed); lower --learning-rate"
+                    ),
+                });
+            }
+            return Ok(Ensemble {
+                n_features: self.n_features as u32,
+                n_outputs: 1,
+                trees: self.trees.iter().map(|t| tree_to_ir(t, false)).collect(),
+                base_margin: vec![0.0],
+                compare: Compare::LessEqual,
+                aggregate: Aggregate::WeightedMedian {
+                    weights: self.weights.clone(),
+                },
+                transform: Transform::Identity,
+                precision: Precision::F64,
+                feature_names,
+                source: source.to_string(),
             });
         }
         let k = self.n_classes;

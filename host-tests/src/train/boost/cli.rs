@@ -1,6 +1,7 @@
 //! `emkern train --algo adaboost|gbdt`: trains a boosted model with a progress bar (round, training and
 //! validation loss), exports the blob, and reports metrics computed by the `no_std` core from the exported blob
-//! (AdaBoost.R2, which the blob cannot represent, reports the trainer's own metrics and fails the export).
+//! (a model the blob cannot hold — an AdaBoost.R2 weight that overflowed — reports the trainer's own metrics and
+//! fails the export).
 
 use crate::output::Outputs;
 use std::time::Instant;
@@ -77,6 +78,12 @@ pub fn run(
 ) -> CliResult {
     let seed = req.random_state()?;
     let task = data.task();
+    if req.algo == Algo::Adaboost && task == Task::Regression && req.hist.xgboost_json.is_some() {
+        return Err("--xgboost-json: AdaBoost.R2 predicts the weighted median of its trees' outputs, and XGBoost \
+                    only sums trees (no sum of trees selects a median); write the .emk blob, --rust or \
+                    --c-header instead"
+            .into());
+    }
     let bar = crate::progress::bar(
         req.quiet,
         0,

@@ -7,8 +7,9 @@
 //! rows as scikit-learn does (so splits that tie mathematically resolve the same way). On the bundled datasets the
 //! models equal scikit-learn's: test predictions agree to a few ulps (`tests/train_boost.rs`).
 //!
-//! Every model except AdaBoost.R2 exports to the [ensemble IR](crate::ir) ([`Boosted::to_ensemble`]) with the
-//! sums, base margins and transforms that make the `no_std` core reproduce the trainer's predictions.
+//! Every model exports to the [ensemble IR](crate::ir) ([`Boosted::to_ensemble`]) with the sums, base margins
+//! and transforms (AdaBoost.R2: the weighted median) that make the `no_std` core reproduce the trainer's
+//! predictions.
 
 pub mod adaboost;
 pub mod cli;

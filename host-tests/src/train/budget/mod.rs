@@ -166,7 +166,7 @@ pub fn fit_to_budget<M: Shrink>(
                 trees_per_unit: m.trees_per_unit(),
                 min_units: m.min_units().min(units),
                 aggregates: (0..=units)
-                    .map(|k| m.prefix_aggregate(k, e.aggregate))
+                    .map(|k| m.prefix_aggregate(k, &e.aggregate))
                     .collect(),
             };
             let r = select::sweep(&e, &shape, &precisions, budget, sel);

@@ -27,7 +27,7 @@ pub trait Shrink: Clone + Send + Sync {
     /// The model made of the first `k` units.
     fn prefix(&self, k: usize) -> Self;
     /// The aggregate of the IR of [`Shrink::prefix`]`(k)`, given the whole model's.
-    fn prefix_aggregate(&self, k: usize, full: Aggregate) -> Aggregate;
+    fn prefix_aggregate(&self, k: usize, full: &Aggregate) -> Aggregate;
     /// The cost-complexity alphas worth trying, ascending from 0 (just `[0]` when the model is not pruned).
     fn alphas(&self) -> Vec<f64> {
         vec![0.0]
@@ -97,10 +97,10 @@ impl Shrink for TrainedModel {
         }
     }
 
-    fn prefix_aggregate(&self, k: usize, full: Aggregate) -> Aggregate {
+    fn prefix_aggregate(&self, k: usize, full: &Aggregate) -> Aggregate {
         match full {
             Aggregate::Mean { .. } => Aggregate::Mean { divisor: k as f64 },
-            Aggregate::Sum => Aggregate::Sum,
+            other => other.clone(),
         }
     }
 
@@ -182,7 +182,7 @@ impl Shrink for Boosted {
         }
     }
 
-    fn prefix_aggregate(&self, k: usize, full: Aggregate) -> Aggregate {
+    fn prefix_aggregate(&self, k: usize, full: &Aggregate) -> Aggregate {
         match (self, full) {
             (Boosted::AdaBoost(a), Aggregate::Mean { .. }) => {
                 // As `AdaBoost::to_ensemble`: the weight total, times K − 1 for more than two classes.
@@ -200,7 +200,11 @@ impl Shrink for Boosted {
                     divisor: classes * total,
                 }
             }
-            _ => full,
+            // AdaBoost.R2: the first `k` weights (scikit-learn's `staged_predict`).
+            (_, Aggregate::WeightedMedian { weights }) => Aggregate::WeightedMedian {
+                weights: weights[..k].to_vec(),
+            },
+            _ => full.clone(),
         }
     }
 
@@ -233,8 +237,8 @@ impl Shrink for HistBooster {
         b
     }
 
-    fn prefix_aggregate(&self, _k: usize, full: Aggregate) -> Aggregate {
-        full
+    fn prefix_aggregate(&self, _k: usize, full: &Aggregate) -> Aggregate {
+        full.clone()
     }
 
     fn leaves(&self) -> usize {

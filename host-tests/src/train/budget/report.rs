@@ -179,8 +179,8 @@ pub fn fit<M: Shrink>(
     Ok((f.model, f.ensemble))
 }
 
-/// [`fit`] for models some of which cannot be exported (AdaBoost.R2): those are returned with their export error
-/// and left for the caller to report.
+/// [`fit`] for models some of which cannot be exported (an AdaBoost.R2 weight that overflowed): those are
+/// returned with their export error and left for the caller to report.
 #[allow(clippy::type_complexity)]
 pub fn fit_exportable<M: Shrink, E>(
     req: &TrainRequest,

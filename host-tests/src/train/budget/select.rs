@@ -4,10 +4,11 @@
 //! a time, keeping each row's running margin sums and the blob size ([`SizeModel`]), scores every prefix that fits
 //! the budget, and stops at the first that does not (sizes only grow with `k`). Scores come from the IR's reference
 //! arithmetic in f64; an f32 candidate is scored with its leaves, weights and base margins rounded to f32 first,
-//! which is how the blob stores them.
+//! which is how the blob stores them. A weighted median (AdaBoost.R2) keeps each row's tree outputs instead of
+//! sums and takes the median of the prefix with [`crate::ir::weighted_median`].
 
 use super::size::{SizeModel, TreeCost};
-use crate::ir::{Aggregate, Compare, Ensemble, Node, Precision, Tree};
+use crate::ir::{Aggregate, Compare, Ensemble, Node, Precision, Tree, weighted_median};
 use crate::metrics;
 use crate::train::dataset::{Dataset, Task};
 
@@ -240,6 +241,10 @@ pub fn sweep(
     };
     // Running sums of the trees' weighted leaves, per precision, row and output.
     let mut sums: Vec<Vec<f64>> = precisions.iter().map(|_| vec![0.0; rows * n_out]).collect();
+    // A weighted median's tree outputs so far, per precision and row.
+    let median = matches!(e.aggregate, Aggregate::WeightedMedian { .. });
+    let mut outputs: Vec<Vec<Vec<f64>>> =
+        precisions.iter().map(|_| vec![Vec::new(); rows]).collect();
     let mut out = SweepResult {
         best: vec![None; precisions.len()],
         smallest: vec![usize::MAX; precisions.len()],
@@ -263,6 +268,10 @@ pub fn sweep(
                     };
                     for (pi, &p) in precisions.iter().enumerate() {
                         let w = round(tree.weight as f64, p);
+                        if median {
+                            outputs[pi][r].push(round(w * round(values[0], p), p));
+                            continue;
+                        }
                         let s = &mut sums[pi][r * n_out..(r + 1) * n_out];
                         match tree.output {
                             Some(c) => s[c as usize] += w * round(values[0], p),
@@ -289,11 +298,17 @@ pub fn sweep(
                 continue;
             }
             any_fits = true;
-            let div = match shape.aggregates[k] {
-                Aggregate::Sum => 1.0,
-                Aggregate::Mean { divisor } => divisor,
+            let (div, weights) = match &shape.aggregates[k] {
+                Aggregate::Sum => (1.0, None),
+                Aggregate::Mean { divisor } => (*divisor, None),
+                Aggregate::WeightedMedian { weights } => (1.0, Some(weights)),
             };
             for (r, pred) in predictions.iter_mut().enumerate() {
+                if let Some(weights) = weights {
+                    let m = weighted_median(&outputs[pi][r], weights);
+                    *pred = e.transform_reference(&[round(round(e.base_margin[0], p) + m, p)]);
+                    continue;
+                }
                 let margins: Vec<f64> = sums[pi][r * n_out..(r + 1) * n_out]
                     .iter()
                     .zip(&e.base_margin)

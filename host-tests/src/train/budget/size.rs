@@ -1,7 +1,8 @@
 //! The exact size of an ensemble's `.emk` blob, without writing it.
 //!
 //! The layout is `emkern::forest::format`'s: a 64-byte header, then sections each starting at the next multiple
-//! of 8 — base margins (`n_outputs` values), tree records (16 bytes each), node records (`4 + feature_bytes + 1 +
+//! of 8 — base margins (`n_outputs` values), tree records (16 bytes each), for a weighted median its tree
+//! weights (8 bytes each, whatever the precision), node records (`4 + feature_bytes + 1 +
 //! 2·child_bytes` bytes for each reachable split), leaves (`leaf_width` values for each reachable leaf), the
 //! category table (for each distinct category set: one count word plus `max/32 + 1` words), and, only when some
 //! leaf is linear, the leaf-model offsets (4 bytes a leaf) and the linear table (16 bytes a linear leaf plus 16 a
@@ -14,7 +15,7 @@ use std::collections::HashSet;
 
 use emkern::forest::format;
 
-use crate::ir::{Ensemble, Node, Precision, Test, Tree};
+use crate::ir::{Aggregate, Ensemble, Node, Precision, Test, Tree};
 
 /// What one tree adds to a blob.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,6 +99,7 @@ pub struct SizeModel {
     category_words: usize,
     linear_bytes: usize,
     vector: bool,
+    median: bool,
 }
 
 impl SizeModel {
@@ -114,12 +116,15 @@ impl SizeModel {
             category_words: 0,
             linear_bytes: 0,
             vector: false,
+            median: false,
         }
     }
 
-    /// The empty ensemble shaped like `e` (its features and outputs).
+    /// The empty ensemble shaped like `e` (its features, outputs, and a weighted median's weights section).
     pub fn like(e: &Ensemble) -> SizeModel {
-        SizeModel::new(e.n_features, e.n_outputs)
+        let mut m = SizeModel::new(e.n_features, e.n_outputs);
+        m.median = matches!(e.aggregate, Aggregate::WeightedMedian { .. });
+        m
     }
 
     /// Adds a tree.
@@ -154,7 +159,9 @@ impl SizeModel {
         let cb = width_for(self.max_children.saturating_sub(1));
         let a = |x: usize| x.div_ceil(8) * 8;
         let trees_off = a(format::HEADER_LEN + self.n_outputs * vb);
-        let nodes_off = a(trees_off + self.trees * format::TREE_RECORD);
+        let weights = if self.median { self.trees } else { 0 };
+        let weights_off = a(trees_off + self.trees * format::TREE_RECORD);
+        let nodes_off = a(weights_off + weights * format::MEDIAN_WEIGHT);
         let leaves_off = a(nodes_off + self.splits * format::node_size(fb, cb));
         let cats_off = a(leaves_off + self.leaves * leaf_width * vb);
         let cats_end = cats_off + 4 * self.category_words;

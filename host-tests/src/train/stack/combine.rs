@@ -166,6 +166,12 @@ pub fn combine(
         let div = match e.aggregate {
             Aggregate::Sum => 1.0,
             Aggregate::Mean { divisor } => divisor,
+            Aggregate::WeightedMedian { .. } => {
+                return Err(format!(
+                    "base {}: a weighted median is not linear in the leaves",
+                    b.name
+                ));
+            }
         };
         for (t, tree) in e.trees.iter().enumerate() {
             let s = tree.weight as f64 / div;
