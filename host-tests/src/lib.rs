@@ -26,6 +26,7 @@ pub mod bench_attention;
 pub mod bench_rope;
 pub mod bench_speculative;
 pub mod bench_train;
+pub mod codegen_cli;
 pub mod data;
 pub mod evaluate;
 pub mod export;

@@ -55,6 +55,10 @@ enum Command {
         #[arg(long)]
         f32: bool,
     },
+    /// Write a model (any supported format, or `.emk`) as C or Rust source with the trees as code: a C99 header
+    /// (`NAME_predict`, `NAME_predict_margin`) or a `no_std` Rust module (`predict`, `predict_margin`) giving the
+    /// same margins as the blob, bit for bit.
+    Codegen(emkern_host::codegen_cli::Request),
     /// Predict every row of a CSV file (header optional; empty or `nan` = missing) through the no_std core.
     Predict {
         /// The model (any supported format, or `.emk`).
@@ -168,6 +172,7 @@ fn main() -> ExitCode {
             name,
             f32,
         } => run(|| import(model, output, rust, c_header, &name, f32)),
+        Command::Codegen(req) => run(|| emkern_host::codegen_cli::run(&req)),
         Command::Predict {
             model,
             input,

@@ -1,0 +1,263 @@
+//! `emkern codegen` against the blob interpreter. Every fixture model (XGBoost JSON and UBJSON, LightGBM,
+//! scikit-learn, the training fixtures' XGBoost models, the demo model) and a set of hand-built models (see
+//! `codegen/models.rs`) is generated as C and as Rust, compiled and run on the fixture's rows plus probe rows
+//! (every split threshold and its two f32 neighbours, NaN, LightGBM's zero band, categories in, next to and
+//! outside each set, infinities, random rows). The margins must equal the core's `predict_margin` bit for bit;
+//! the predictions must equal the core's `predict` bit for bit, except where generated C calls the platform's
+//! `exp`, which must stay within `C_TRANSFORM_BOUND`.
+//!
+//! C: `gcc -std=c99 -Wall -Wextra -Werror` at `-O2` and at `-Os` (and, for models with linear leaves on a CPU
+//! with FMA, `-std=gnu99 -O2 -mfma -ffp-contract=fast`, where GCC would fuse the linear leaves' multiply-adds
+//! unless the header forbids it). SKIPPED loudly without a C compiler. Rust: all models as modules of one
+//! `#![no_std]`, `#![deny(warnings)]` library built by cargo (offline, `libm` from the workspace's own
+//! resolution), run through a small runner; the same library is built for `thumbv7em-none-eabihf`.
+
+#[path = "codegen/cases.rs"]
+mod cases;
+#[path = "codegen/compile.rs"]
+mod compile;
+#[path = "codegen/models.rs"]
+mod models;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use cases::Case;
+use emkern_host::export::codegen::{self, C_TRANSFORM_BOUND};
+
+/// [`C_TRANSFORM_BOUND`] in units in the last place of the f32 prediction.
+const C_BOUND_ULPS: u64 = 2;
+
+fn cases() -> &'static (Vec<Case>, usize) {
+    static CASES: OnceLock<(Vec<Case>, usize)> = OnceLock::new();
+    CASES.get_or_init(cases::all)
+}
+
+/// Distance in f32 steps between `a` and `b` (0 for equal bits; `u64::MAX` when one is NaN and the other not
+/// the same NaN).
+fn ulps(a: f32, b: f32) -> u64 {
+    if a.to_bits() == b.to_bits() {
+        return 0;
+    }
+    if a.is_nan() || b.is_nan() {
+        return u64::MAX;
+    }
+    let ordered = |x: f32| {
+        let i = x.to_bits() as i32 as i64;
+        if i < 0 { i32::MIN as i64 - i } else { i }
+    };
+    (ordered(a) - ordered(b)).unsigned_abs()
+}
+
+/// Compares a runner's output for `c` with the core's: margins bit for bit, predictions within `pred_ulps`.
+/// Returns the largest prediction distance seen and how many predictions were not bit-identical.
+fn check(c: &Case, got: &[f32], pred_ulps: u64) -> Result<(u64, usize), String> {
+    if got.len() != c.expected.len() {
+        return Err(format!(
+            "{}: {} output values, expected {}",
+            c.name,
+            got.len(),
+            c.expected.len()
+        ));
+    }
+    let width = c.n_outputs + c.output_len;
+    let (mut worst, mut inexact) = (0u64, 0usize);
+    for (r, (g, e)) in got
+        .chunks_exact(width)
+        .zip(c.expected.chunks_exact(width))
+        .enumerate()
+    {
+        let row = &c.rows[r * c.n_features..(r + 1) * c.n_features];
+        for k in 0..width {
+            let d = ulps(g[k], e[k]);
+            let margin = k < c.n_outputs;
+            if !margin && d > 0 {
+                inexact += 1;
+                worst = worst.max(d);
+            }
+            if d > if margin { 0 } else { pred_ulps } {
+                let what = if margin {
+                    format!("margin[{k}]")
+                } else {
+                    format!("prediction[{}]", k - c.n_outputs)
+                };
+                return Err(format!(
+                    "{}: row {r} {row:?}: {what} = {} ({:#010x}), the core gives {} ({:#010x})",
+                    c.name,
+                    g[k],
+                    g[k].to_bits(),
+                    e[k],
+                    e[k].to_bits()
+                ));
+            }
+        }
+    }
+    Ok((worst, inexact))
+}
+
+fn skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(format!("\n*** SKIPPED {test}: {why} ***\n\n").as_bytes());
+}
+
+#[test]
+fn generated_c_matches_the_core() {
+    let Some(cc) = compile::c_compiler() else {
+        skipped(
+            "generated_c_matches_the_core",
+            "no C compiler (set CC, or install gcc)",
+        );
+        return;
+    };
+    let (cases, n_files) = cases();
+    let dir = compile::scratch("codegen_c");
+    compile::write_rows(cases, &dir);
+    compile::write_c_headers(cases, &dir);
+    let t0 = std::time::Instant::now();
+    // Batches of headers, one translation unit each, compiled at every level on all cores.
+    let batch = 12;
+    let batches: Vec<Vec<usize>> = (0..cases.len())
+        .collect::<Vec<_>>()
+        .chunks(batch)
+        .map(|c| c.to_vec())
+        .collect();
+    let fma = cfg!(target_arch = "x86_64") && std::arch::is_x86_feature_detected!("fma");
+    let mut configs: Vec<(&str, Vec<&str>, Vec<Vec<usize>>)> = vec![
+        ("O2", vec!["-std=c99", "-O2"], batches.clone()),
+        ("Os", vec!["-std=c99", "-Os"], batches),
+    ];
+    let linear: Vec<usize> = (0..cases.len())
+        .filter(|&i| {
+            codegen::model::Model::from_blob(&cases[i].blob)
+                .unwrap()
+                .trees
+                .iter()
+                .any(|t| t.leaves.iter().any(|l| l.linear.is_some()))
+        })
+        .collect();
+    assert!(
+        linear.len() >= 3,
+        "expected the linear-leaf fixtures and hand-built models"
+    );
+    if fma {
+        configs.push((
+            "fma",
+            vec!["-std=gnu99", "-O2", "-mfma", "-ffp-contract=fast"],
+            vec![linear],
+        ));
+    } else {
+        skipped(
+            "generated_c_matches_the_core (fused multiply-add variant only)",
+            "this CPU has no FMA",
+        );
+    }
+    let mut jobs: Vec<Box<dyn FnOnce() -> Result<(String, Vec<usize>), String> + Send>> = Vec::new();
+    for (tag, flags, batches) in &configs {
+        for (b, indices) in batches.iter().enumerate() {
+            let (cc, dir) = (cc.clone(), dir.clone());
+            let (tag, flags, indices) = (*tag, flags.clone(), indices.clone());
+            jobs.push(Box::new(move || {
+                let src = dir.join(format!("driver_{tag}_{b}.c"));
+                std::fs::write(&src, compile::c_driver(&indices)).unwrap();
+                let exe = dir.join(format!("driver_{tag}_{b}"));
+                compile::run(
+                    Command::new(&cc)
+                        .current_dir(&dir)
+                        .args(&flags)
+                        .args(["-Wall", "-Wextra", "-Werror", "-o"])
+                        .arg(&exe)
+                        .arg(&src)
+                        .arg("-lm"),
+                )?;
+                Ok((exe.to_string_lossy().into_owned(), indices))
+            }));
+        }
+    }
+    let built = compile::parallel(jobs);
+    let compile_secs = t0.elapsed().as_secs_f64();
+    let mut failures = Vec::new();
+    let (mut runs, mut rows, mut worst, mut inexact) = (0usize, 0usize, 0u64, 0usize);
+    for b in built {
+        let (exe, indices) = match b {
+            Ok(v) => v,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        let tag = Path::new(&exe).file_name().unwrap().to_string_lossy().into_owned();
+        let outs = compile::run_cases(Path::new(&exe), &dir, &indices, &tag)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for (&i, got) in indices.iter().zip(outs) {
+            let c = &cases[i];
+            let bound = if c.needs_exp { C_BOUND_ULPS } else { 0 };
+            match check(c, &got, bound) {
+                Ok((w, n)) => {
+                    worst = worst.max(w);
+                    inexact += n;
+                }
+                Err(e) => failures.push(format!("[{tag}] {e}")),
+            }
+            runs += 1;
+            rows += c.n_rows();
+        }
+    }
+    println!(
+        "C: {} models ({n_files} fixture files + hand-built), {runs} model builds, {rows} rows; compiled in \
+         {compile_secs:.1} s; exp-based predictions: {inexact} not bit-identical, worst {worst} ulp \
+         (bound {C_TRANSFORM_BOUND})",
+        cases.len()
+    );
+    for f in failures.iter().take(10) {
+        println!("FAIL {f}");
+    }
+    assert!(failures.is_empty(), "{} failures", failures.len());
+}
+
+#[test]
+fn generated_rust_matches_the_core() {
+    let (cases, n_files) = cases();
+    let dir = compile::scratch("codegen_rust");
+    compile::write_rows(cases, &dir);
+    compile::write_rust_crate(cases, &dir).unwrap_or_else(|e| panic!("{e}"));
+    let t0 = std::time::Instant::now();
+    compile::cargo_build(&dir, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let host_secs = t0.elapsed().as_secs_f64();
+    let exe = dir.join("target/release/codegen_check");
+    let indices: Vec<usize> = (0..cases.len()).collect();
+    let outs = compile::run_cases(&exe, &dir, &indices, "rust").unwrap_or_else(|e| panic!("{e}"));
+    let mut failures = Vec::new();
+    let mut rows = 0;
+    for (c, got) in cases.iter().zip(outs) {
+        if let Err(e) = check(c, &got, 0) {
+            failures.push(e);
+        }
+        rows += c.n_rows();
+    }
+    println!(
+        "Rust: {} models ({n_files} fixture files + hand-built), {rows} rows, bit-identical margins and \
+         predictions required; built in {host_secs:.1} s",
+        cases.len()
+    );
+    for f in failures.iter().take(10) {
+        println!("FAIL {f}");
+    }
+    assert!(failures.is_empty(), "{} failures", failures.len());
+
+    let target = "thumbv7em-none-eabihf";
+    if compile::target_installed(target) {
+        let t0 = std::time::Instant::now();
+        compile::cargo_build(&dir, &["--lib", "--target", target]).unwrap_or_else(|e| panic!("{e}"));
+        println!(
+            "Rust: the same {} modules build as a #![no_std] library for {target} in {:.1} s",
+            cases.len(),
+            t0.elapsed().as_secs_f64()
+        );
+    } else {
+        skipped(
+            "generated_rust_matches_the_core (no_std build)",
+            &format!("the Rust standard library for {target} is not installed (rustup target add {target})"),
+        );
+    }
+}
