@@ -18,8 +18,6 @@ pub struct Case {
     pub n_features: usize,
     pub n_outputs: usize,
     pub output_len: usize,
-    /// The transform calls `exp`.
-    pub needs_exp: bool,
     pub rows: Vec<f32>,
     /// Per row: `n_outputs` margins then `output_len` predictions, from the core.
     pub expected: Vec<f32>,
@@ -155,19 +153,12 @@ pub fn case(name: String, blob: Vec<u8>, data: &[Vec<f32>], rng: &mut Rng) -> Ca
         expected.extend(&margin);
         expected.extend(&pred[..np]);
     }
-    let needs_exp = matches!(
-        m.transform,
-        emkern::forest::Transform::Sigmoid
-            | emkern::forest::Transform::Softmax
-            | emkern::forest::Transform::Exp
-    );
     Case {
         name,
         blob,
         n_features: nf,
         n_outputs: no,
         output_len: np,
-        needs_exp,
         rows: all.concat(),
         expected,
     }

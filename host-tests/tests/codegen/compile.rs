@@ -209,9 +209,9 @@ fn libm_dir() -> Result<PathBuf, String> {
     Ok(Path::new(path).parent().unwrap().to_path_buf())
 }
 
-/// Writes the scratch crate: `src/lib.rs` (`#![no_std]`, `#![deny(warnings)]`, one module per case) and
-/// `src/main.rs` (the runner).
-pub fn write_rust_crate(cases: &[Case], dir: &Path) -> Result<(), String> {
+/// Writes a scratch crate: `src/lib.rs` (`#![no_std]`, `#![deny(warnings)]`, module `m<i>` for each case `i` of
+/// `indices`) and `src/main.rs` (the runner).
+pub fn write_rust_crate(cases: &[Case], indices: &[usize], dir: &Path) -> Result<(), String> {
     let src = dir.join("src");
     std::fs::create_dir_all(&src).unwrap();
     let libm = libm_dir()?;
@@ -257,13 +257,14 @@ pub fn write_rust_crate(cases: &[Case], dir: &Path) -> Result<(), String> {
          \x20           .collect();\n\
          \x20       let out = match parts[0].parse::<usize>().unwrap() {\n",
     );
-    for (i, c) in cases.iter().enumerate() {
+    for (k, &i) in indices.iter().enumerate() {
+        let c = &cases[i];
         let text = codegen::generate(&c.blob, Lang::Rust, &format!("m{i}"), &c.name)
             .unwrap_or_else(|e| panic!("{}: {e}", c.name));
         write_if_changed(&src.join(format!("m{i}.rs")), text.as_bytes());
         lib.push_str(&format!("pub mod m{i};\n"));
         main.push_str(&format!(
-            "            {i} => run_model(&rows, codegen_check::m{i}::predict_margin, codegen_check::m{i}::predict),\n"
+            "            {k} => run_model(&rows, codegen_check::m{i}::predict_margin, codegen_check::m{i}::predict),\n"
         ));
     }
     main.push_str(

@@ -95,25 +95,28 @@ fn ladder(n_leaves: usize, value: &dyn Fn(usize) -> f64, output: u32) -> Tree {
 }
 
 /// Margins swept over the range where the exp-based transforms round differently: 1024 leaves from -30 to 30
-/// (sigmoid, exp) and three classes for softmax.
+/// (sigmoid, exp) and three classes for softmax, and for sigmoid in f32 also 1024 margins between -17 and -16.5,
+/// where `1 + e^-m` crosses 2^24 and a 1-ulp step of `expf` becomes up to 4 ulp of the prediction.
 fn sweeps() -> Vec<Synthetic> {
     let n = 1024;
     let rows: Vec<Vec<f32>> = (0..n).map(|i| vec![i as f32]).collect();
     let mut out = Vec::new();
+    let spread = |lo: f64, hi: f64, c: usize| {
+        move |i: usize| lo + (hi - lo) * ((i * (c + 1) * 7919) % n) as f64 / (n - 1) as f64 + 0.1 * c as f64
+    };
     for precision in [Precision::F32, Precision::F64] {
-        for transform in [Transform::Sigmoid, Transform::Exp, Transform::Softmax] {
+        for (transform, lo, hi) in [
+            (Transform::Sigmoid, -30.0, 30.0),
+            (Transform::Sigmoid, -17.0, -16.5),
+            (Transform::Exp, -30.0, 30.0),
+            (Transform::Softmax, -30.0, 30.0),
+        ] {
             let k = if transform == Transform::Softmax { 3 } else { 1 };
             let trees = (0..k)
-                .map(|c| {
-                    ladder(
-                        n,
-                        &|i| -30.0 + 60.0 * ((i * (c + 1) * 7919) % n) as f64 / (n - 1) as f64 + 0.1 * c as f64,
-                        c as u32,
-                    )
-                })
+                .map(|c| ladder(n, &spread(lo, hi, c), c as u32))
                 .collect();
             out.push(Synthetic {
-                name: format!("sweep-{transform:?}-{}", precision_name(precision)),
+                name: format!("sweep-{transform:?}-{lo}-{hi}-{}", precision_name(precision)),
                 ensemble: ensemble(1, k as u32, trees, transform, precision),
                 rows: rows.clone(),
             });

@@ -197,7 +197,7 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
         .any(|t| t.leaves.iter().any(|l| l.linear.is_some()));
     let output = Output::of(m.transform)?;
     let mean = cond::is_mean(m.aggregate)?;
-    let exp_note = transform_note(m, output, p);
+    let exp_note = transform_note(m, output, p)?;
     let mut s = String::new();
 
     // Header comment.
@@ -416,22 +416,25 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
 }
 
 /// The header comment's lines on `predict`'s exactness.
-fn transform_note(m: &Model, output: Output, p: &str) -> Vec<String> {
+fn transform_note(m: &Model, output: Output, p: &str) -> Result<Vec<String>, CodegenError> {
     if !output.needs_exp() {
-        return vec![format!("So does {p}_predict (its transform needs no libm).")];
+        return Ok(vec![format!(
+            "So does {p}_predict (its transform needs no libm)."
+        )]);
     }
     let f = if m.wide && m.n_outputs <= CORE_CHUNK {
         "exp"
     } else {
         "expf"
     };
-    vec![
-        format!("{p}_predict calls {f} from the platform's libm where emkern calls the Rust libm crate:"),
+    Ok(vec![
+        format!("{p}_predict calls {f} from the platform's libm where emkern calls the Rust libm crate; both"),
         format!(
-            "its values are within {} of emkern's (link with -lm on hosted systems).",
-            super::C_TRANSFORM_BOUND
+            "are within 1 ulp of e^x, and this transform keeps the predictions within {} ulp of emkern's.",
+            super::c_predict_bound_ulps(m)?
         ),
-    ]
+        "Link with -lm on hosted systems.".into(),
+    ])
 }
 
 /// The body of `predict`: margins in the model's precision, then the transform (in f32 above

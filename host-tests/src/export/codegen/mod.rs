@@ -68,10 +68,28 @@ impl std::fmt::Display for CodegenError {
 
 impl std::error::Error for CodegenError {}
 
-/// How far the generated C's predictions may be from the core's when the transform calls `exp` (the platform's
-/// `expf`/`exp` against the Rust `libm` crate's), as the header comment states it; the codegen tests hold every
-/// fixture to it.
-pub const C_TRANSFORM_BOUND: &str = "2 ulp";
+/// How far, in units in the last place of the f32 result, the generated C's `predict` may be from the core's
+/// `predict`: 0 unless the transform calls `exp`, which C takes from the platform's libm (`expf`/`exp`) where the
+/// core calls the Rust `libm` crate. The two are both faithful (each within 1 ulp of e^x), so they differ by at
+/// most 1 ulp, and the transform carries that on:
+///
+/// - `exp` in f32, and every transform computed in f64 then rounded to f32 (f64 models with at most 32
+///   columns): 1 ulp;
+/// - sigmoid in f32: 4 ulp (`1 + e` doubles a 1-ulp step of `e` where it crosses 2^24, at margins near -16.6);
+/// - softmax in f32: 8 ulp (the sum carries one step per class; at most 7 measured up to 100 classes).
+///
+/// The header comment states the model's bound; the codegen tests hold every model to it.
+pub fn c_predict_bound_ulps(m: &model::Model) -> Result<u64, CodegenError> {
+    let f64_transform = m.wide && m.n_outputs <= cond::CORE_CHUNK;
+    Ok(match cond::Output::of(m.transform)? {
+        cond::Output::Identity | cond::Output::ArgMax | cond::Output::HingeStep => 0,
+        cond::Output::Exp => 1,
+        cond::Output::Sigmoid if f64_transform => 1,
+        cond::Output::Sigmoid => 4,
+        cond::Output::Softmax if f64_transform => 1,
+        cond::Output::Softmax => 8,
+    })
+}
 
 /// Generates `lang` source for the model in `blob`, its C identifiers prefixed with `name`; `origin` (e.g. the
 /// model file's name) goes into the header comment.
