@@ -280,3 +280,156 @@ fn generated_rust_matches_the_core() {
         );
     }
 }
+
+fn emkern(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_emkern"))
+        .args(args)
+        .output()
+        .expect("run emkern")
+}
+
+fn repo(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// A generated file without its first line (which names the model file it came from).
+fn body(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.split_once('\n').map(|(_, b)| b.to_string()).unwrap_or_default()
+}
+
+#[test]
+fn cli_codegen_reads_every_model_format_and_the_blob_alike() {
+    let dir = compile::scratch("codegen_cli");
+    let model = repo("data/breast_cancer_xgboost.json");
+    let blob = dir.join("bc.emk");
+    let out = emkern(&["import", &model, "-o", blob.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (lang, ext) in [("c", "h"), ("rust", "rs")] {
+        let from_json = dir.join(format!("from_json.{ext}"));
+        let from_blob = dir.join(format!("from_blob.{ext}"));
+        for (input, file) in [(&model, &from_json), (&blob.display().to_string(), &from_blob)] {
+            let out = emkern(&[
+                "codegen",
+                input,
+                "--lang",
+                lang,
+                "--name",
+                "bc",
+                "-o",
+                file.to_str().unwrap(),
+            ]);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        assert!(
+            body(&from_json) == body(&from_blob),
+            "{lang}: the blob's code differs from the model file's"
+        );
+        // The C names carry the prefix.
+        let text = std::fs::read_to_string(&from_json).unwrap();
+        if lang == "c" {
+            for name in ["bc_predict(", "bc_predict_margin(", "BC_N_FEATURES 30", "BC_N_OUTPUTS 1"] {
+                assert!(text.contains(name), "{name} missing");
+            }
+        } else {
+            assert!(text.contains("pub const N_FEATURES: usize = 30;"));
+        }
+    }
+}
+
+#[test]
+fn cli_codegen_rejects_names_that_are_not_identifiers() {
+    let dir = compile::scratch("codegen_cli_names");
+    let model = repo("data/breast_cancer_xgboost.json");
+    for (name, why) in [
+        ("9lives", "starts with a digit"),
+        ("my-model", "has `-`"),
+        ("int", "is a C or Rust keyword"),
+        ("fn", "is a C or Rust keyword"),
+        ("_model", "starts with `_`"),
+        ("", "is empty"),
+    ] {
+        let file = dir.join("out.h");
+        let _ = std::fs::remove_file(&file);
+        let out = emkern(&[
+            "codegen",
+            &model,
+            "--lang",
+            "c",
+            "--name",
+            name,
+            "-o",
+            file.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "--name {name:?} accepted");
+        assert!(
+            err.contains(&format!("--name: name `{name}` {why}")),
+            "--name {name:?}: {err}"
+        );
+        assert!(!file.exists(), "--name {name:?} wrote a file");
+    }
+}
+
+#[test]
+fn train_codegen_writes_the_trained_blob_as_code() {
+    let dir = compile::scratch("codegen_train");
+    let blob = dir.join("iris.emk");
+    let (h, rs) = (dir.join("iris.h"), dir.join("iris.rs"));
+    let data = repo("data/iris_train.csv");
+    let base = [
+        "train",
+        "--algo",
+        "rf",
+        "--n-estimators",
+        "3",
+        "--max-depth",
+        "3",
+        "--quiet",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "-o",
+        blob.to_str().unwrap(),
+    ];
+    let bad = emkern(&[&base[..], &["--codegen", "cobol", h.to_str().unwrap()]].concat());
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--codegen cobol"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let out = emkern(
+        &[
+            &base[..],
+            &["--codegen", "c", h.to_str().unwrap(), "--codegen", "rust", rs.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The sources are the code of the blob train wrote (named after its stem).
+    for (lang, file) in [("c", &h), ("rust", &rs)] {
+        let again = dir.join(format!("again.{lang}"));
+        let out = emkern(&[
+            "codegen",
+            blob.to_str().unwrap(),
+            "--lang",
+            lang,
+            "--name",
+            "iris",
+            "-o",
+            again.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            body(file) == body(&again),
+            "{lang}: train --codegen differs from codegen of its blob"
+        );
+    }
+    assert!(std::fs::read_to_string(&h).unwrap().contains("iris_predict("));
+}

@@ -113,6 +113,7 @@ impl TreeSyntax<'_> {
         }
         let mut lines = Vec::new();
         let mut features: Vec<usize> = linear.terms.iter().map(|&(f, _)| f).collect();
+        features.sort_unstable();
         features.dedup();
         let nan = features
             .iter()
@@ -232,12 +233,16 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
             .into(),
         "-ffast-math or -ffinite-math-only (NaN marks missing values). No heap.".into(),
     ]);
-    s.push_str("/*");
-    for line in &head {
-        s.push_str(if line.is_empty() { "\n *" } else { "\n * " });
+    for (i, line) in head.iter().enumerate() {
+        s.push_str(match (i, line.is_empty()) {
+            (0, _) => "/* ",
+            (_, true) => " *",
+            (_, false) => " * ",
+        });
         s.push_str(line);
+        s.push('\n');
     }
-    s.push_str("\n */\n");
+    s.push_str(" */\n");
     let _ = write!(
         s,
         "#ifndef {up}_PREDICT_H\n#define {up}_PREDICT_H\n\n#include <math.h>\n#include <stdint.h>\n\n\

@@ -107,6 +107,7 @@ impl TreeSyntax<'_> {
             return vec![self.values.lit(v)];
         }
         let mut features: Vec<usize> = linear.terms.iter().map(|&(f, _)| f).collect();
+        features.sort_unstable();
         features.dedup();
         let nan = features
             .iter()
