@@ -95,6 +95,11 @@ fn check(c: &Case, got: &[f32], pred_ulps: u64) -> Result<(u64, usize), String> 
     Ok((worst, inexact))
 }
 
+/// A C build configuration: its tag, compiler flags and batches of case indices.
+type Config<'a> = (&'a str, Vec<&'a str>, Vec<Vec<usize>>);
+/// A built C runner and the case indices it runs, or the compiler's complaint.
+type Built = Result<(String, Vec<usize>), String>;
+
 fn skipped(test: &str, why: &str) {
     use std::io::Write;
     let _ = std::io::stderr().write_all(format!("\n*** SKIPPED {test}: {why} ***\n\n").as_bytes());
@@ -122,7 +127,7 @@ fn generated_c_matches_the_core() {
         .map(|c| c.to_vec())
         .collect();
     let fma = cfg!(target_arch = "x86_64") && std::arch::is_x86_feature_detected!("fma");
-    let mut configs: Vec<(&str, Vec<&str>, Vec<Vec<usize>>)> = vec![
+    let mut configs: Vec<Config> = vec![
         ("O2", vec!["-std=c99", "-O2"], batches.clone()),
         ("Os", vec!["-std=c99", "-Os"], batches),
     ];
@@ -151,7 +156,7 @@ fn generated_c_matches_the_core() {
             "this CPU has no FMA",
         );
     }
-    let mut jobs: Vec<Box<dyn FnOnce() -> Result<(String, Vec<usize>), String> + Send>> = Vec::new();
+    let mut jobs: Vec<compile::Job<Built>> = Vec::new();
     for (tag, flags, batches) in &configs {
         for (b, indices) in batches.iter().enumerate() {
             let (cc, dir) = (cc.clone(), dir.clone());
@@ -187,7 +192,11 @@ fn generated_c_matches_the_core() {
                 continue;
             }
         };
-        let tag = Path::new(&exe).file_name().unwrap().to_string_lossy().into_owned();
+        let tag = Path::new(&exe)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let outs = compile::run_cases(Path::new(&exe), &dir, &indices, &tag)
             .unwrap_or_else(|e| panic!("{e}"));
         for (&i, got) in indices.iter().zip(outs) {
@@ -219,7 +228,9 @@ fn generated_c_matches_the_core() {
         cases.len()
     );
     for (key, (bound, worst, n)) in &seen {
-        println!("   {key:<28} {n:>6} predictions not bit-identical, worst {worst} ulp (bound {bound})");
+        println!(
+            "   {key:<28} {n:>6} predictions not bit-identical, worst {worst} ulp (bound {bound})"
+        );
     }
     for f in failures.iter().take(10) {
         println!("FAIL {f}");
@@ -267,7 +278,8 @@ fn generated_rust_matches_the_core() {
             .collect();
         compile::write_rust_crate(cases, &subset, &dir).unwrap_or_else(|e| panic!("{e}"));
         let t0 = std::time::Instant::now();
-        compile::cargo_build(&dir, &["--lib", "--target", target]).unwrap_or_else(|e| panic!("{e}"));
+        compile::cargo_build(&dir, &["--lib", "--target", target])
+            .unwrap_or_else(|e| panic!("{e}"));
         println!(
             "Rust: {} of the modules build as a #![no_std] library for {target} in {:.1} s",
             subset.len(),
@@ -276,7 +288,9 @@ fn generated_rust_matches_the_core() {
     } else {
         skipped(
             "generated_rust_matches_the_core (no_std build)",
-            &format!("the Rust standard library for {target} is not installed (rustup target add {target})"),
+            &format!(
+                "the Rust standard library for {target} is not installed (rustup target add {target})"
+            ),
         );
     }
 }
@@ -299,7 +313,9 @@ fn repo(path: &str) -> String {
 /// A generated file without its first line (which names the model file it came from).
 fn body(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.split_once('\n').map(|(_, b)| b.to_string()).unwrap_or_default()
+    text.split_once('\n')
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -308,11 +324,18 @@ fn cli_codegen_reads_every_model_format_and_the_blob_alike() {
     let model = repo("data/breast_cancer_xgboost.json");
     let blob = dir.join("bc.emk");
     let out = emkern(&["import", &model, "-o", blob.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for (lang, ext) in [("c", "h"), ("rust", "rs")] {
         let from_json = dir.join(format!("from_json.{ext}"));
         let from_blob = dir.join(format!("from_blob.{ext}"));
-        for (input, file) in [(&model, &from_json), (&blob.display().to_string(), &from_blob)] {
+        for (input, file) in [
+            (&model, &from_json),
+            (&blob.display().to_string(), &from_blob),
+        ] {
             let out = emkern(&[
                 "codegen",
                 input,
@@ -323,7 +346,11 @@ fn cli_codegen_reads_every_model_format_and_the_blob_alike() {
                 "-o",
                 file.to_str().unwrap(),
             ]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         assert!(
             body(&from_json) == body(&from_blob),
@@ -332,7 +359,12 @@ fn cli_codegen_reads_every_model_format_and_the_blob_alike() {
         // The C names carry the prefix.
         let text = std::fs::read_to_string(&from_json).unwrap();
         if lang == "c" {
-            for name in ["bc_predict(", "bc_predict_margin(", "BC_N_FEATURES 30", "BC_N_OUTPUTS 1"] {
+            for name in [
+                "bc_predict(",
+                "bc_predict_margin(",
+                "BC_N_FEATURES 30",
+                "BC_N_OUTPUTS 1",
+            ] {
                 assert!(text.contains(name), "{name} missing");
             }
         } else {
@@ -407,11 +439,22 @@ fn train_codegen_writes_the_trained_blob_as_code() {
     let out = emkern(
         &[
             &base[..],
-            &["--codegen", "c", h.to_str().unwrap(), "--codegen", "rust", rs.to_str().unwrap()],
+            &[
+                "--codegen",
+                "c",
+                h.to_str().unwrap(),
+                "--codegen",
+                "rust",
+                rs.to_str().unwrap(),
+            ],
         ]
         .concat(),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The sources are the code of the blob train wrote (named after its stem).
     for (lang, file) in [("c", &h), ("rust", &rs)] {
         let again = dir.join(format!("again.{lang}"));
@@ -425,11 +468,19 @@ fn train_codegen_writes_the_trained_blob_as_code() {
             "-o",
             again.to_str().unwrap(),
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(
             body(file) == body(&again),
             "{lang}: train --codegen differs from codegen of its blob"
         );
     }
-    assert!(std::fs::read_to_string(&h).unwrap().contains("iris_predict("));
+    assert!(
+        std::fs::read_to_string(&h)
+            .unwrap()
+            .contains("iris_predict(")
+    );
 }

@@ -137,7 +137,9 @@ pub fn case(name: String, blob: Vec<u8>, data: &[Vec<f32>], rng: &mut Rng) -> Ca
     let m = Model::from_blob(&blob).unwrap_or_else(|e| panic!("{name}: {e}"));
     let forest = Forest::new(&blob).unwrap();
     let nf = m.n_features;
-    let base = data.first().map_or_else(|| vec![0.5; nf], |r| r[..nf].to_vec());
+    let base = data
+        .first()
+        .map_or_else(|| vec![0.5; nf], |r| r[..nf].to_vec());
     let mut all: Vec<Vec<f32>> = data.iter().map(|r| r[..nf].to_vec()).collect();
     all.extend(probes(&m, &base, rng));
     let (no, np) = (forest.n_outputs(), forest.output_len());
@@ -199,11 +201,7 @@ fn fixture_models() -> Vec<(String, PathBuf, Vec<Vec<f32>>)> {
             for file in files {
                 let path = dir.join(file);
                 if path.is_file() {
-                    out.push((
-                        format!("{framework}/{dir_name}/{file}"),
-                        path,
-                        rows.clone(),
-                    ));
+                    out.push((format!("{framework}/{dir_name}/{file}"), path, rows.clone()));
                 }
             }
         }
@@ -223,12 +221,15 @@ fn fixture_models() -> Vec<(String, PathBuf, Vec<Vec<f32>>)> {
     out
 }
 
+/// Model files that give one blob: their names, the blob, their rows.
+type Group = (Vec<String>, Vec<u8>, Vec<Vec<f32>>);
+
 /// All cases: every fixture model file (files that give the same blob, like a fixture's JSON and UBJSON, share
 /// one case, their rows joined) and every hand-built model. Returns the cases and the number of model files.
 pub fn all() -> (Vec<Case>, usize) {
     let mut rng = Rng::new(0x00C0_DE6E_u64);
     let mut by_blob: HashMap<Vec<u8>, usize> = HashMap::new();
-    let mut groups: Vec<(Vec<String>, Vec<u8>, Vec<Vec<f32>>)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     let files = fixture_models();
     let n_files = files.len();
     for (name, path, rows) in files {
@@ -252,7 +253,12 @@ pub fn all() -> (Vec<Case>, usize) {
         .collect();
     for s in models::all() {
         let blob = blob::write(&s.ensemble).unwrap_or_else(|e| panic!("{}: {e}", s.name));
-        cases.push(case(format!("hand-built/{}", s.name), blob, &s.rows, &mut rng));
+        cases.push(case(
+            format!("hand-built/{}", s.name),
+            blob,
+            &s.rows,
+            &mut rng,
+        ));
     }
     (cases, n_files)
 }

@@ -54,7 +54,12 @@ pub fn write_rows(cases: &[Case], dir: &Path) {
 
 /// Runs `exe` (a runner) on the cases `indices` (runner index `k` is case `indices[k]`), in `dir`, and returns
 /// each case's output values.
-pub fn run_cases(exe: &Path, dir: &Path, indices: &[usize], tag: &str) -> Result<Vec<Vec<f32>>, String> {
+pub fn run_cases(
+    exe: &Path,
+    dir: &Path,
+    indices: &[usize],
+    tag: &str,
+) -> Result<Vec<Vec<f32>>, String> {
     let mut input = String::new();
     for (k, &i) in indices.iter().enumerate() {
         input.push_str(&format!("{k} rows_{i}.bin out_{tag}_{i}.bin\n"));
@@ -92,11 +97,14 @@ pub fn run_cases(exe: &Path, dir: &Path, indices: &[usize], tag: &str) -> Result
         .collect()
 }
 
+/// A job for [`parallel`].
+pub type Job<'a, T> = Box<dyn FnOnce() -> T + Send + 'a>;
+
 /// Runs `jobs` on the machine's cores; returns their results in order.
-pub fn parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> T + Send + '_>>) -> Vec<T> {
+pub fn parallel<T: Send>(jobs: Vec<Job<'_, T>>) -> Vec<T> {
     let n = jobs.len();
     let next = AtomicUsize::new(0);
-    let jobs: Vec<Mutex<Option<Box<dyn FnOnce() -> T + Send>>>> =
+    let jobs: Vec<Mutex<Option<Job<'_, T>>>> =
         jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
     let results: Vec<Mutex<Option<T>>> = (0..n).map(|_| Mutex::new(None)).collect();
     let threads = std::thread::available_parallelism().map_or(2, |p| p.get());
@@ -197,7 +205,14 @@ fn libm_dir() -> Result<PathBuf, String> {
         .ok_or("rustc -vV names no host")?;
     // Only the host's packages: the others' sources need not be on this machine.
     let json = run(Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform", host])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+            host,
+        ])
         .arg("--manifest-path")
         .arg(&manifest))?;
     let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;

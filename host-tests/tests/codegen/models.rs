@@ -102,7 +102,9 @@ fn sweeps() -> Vec<Synthetic> {
     let rows: Vec<Vec<f32>> = (0..n).map(|i| vec![i as f32]).collect();
     let mut out = Vec::new();
     let spread = |lo: f64, hi: f64, c: usize| {
-        move |i: usize| lo + (hi - lo) * ((i * (c + 1) * 7919) % n) as f64 / (n - 1) as f64 + 0.1 * c as f64
+        move |i: usize| {
+            lo + (hi - lo) * ((i * (c + 1) * 7919) % n) as f64 / (n - 1) as f64 + 0.1 * c as f64
+        }
     };
     for precision in [Precision::F32, Precision::F64] {
         for (transform, lo, hi) in [
@@ -111,12 +113,19 @@ fn sweeps() -> Vec<Synthetic> {
             (Transform::Exp, -30.0, 30.0),
             (Transform::Softmax, -30.0, 30.0),
         ] {
-            let k = if transform == Transform::Softmax { 3 } else { 1 };
+            let k = if transform == Transform::Softmax {
+                3
+            } else {
+                1
+            };
             let trees = (0..k)
                 .map(|c| ladder(n, &spread(lo, hi, c), c as u32))
                 .collect();
             out.push(Synthetic {
-                name: format!("sweep-{transform:?}-{lo}-{hi}-{}", precision_name(precision)),
+                name: format!(
+                    "sweep-{transform:?}-{lo}-{hi}-{}",
+                    precision_name(precision)
+                ),
                 ensemble: ensemble(1, k as u32, trees, transform, precision),
                 rows: rows.clone(),
             });
@@ -308,8 +317,30 @@ fn categorical() -> Vec<Synthetic> {
     }
     let k = trees.len() as u32;
     let values = [
-        0.0f32, -0.0, -0.5, -0.99, -1.0, 0.5, 1.0, 2.9, 3.0, 7.5, 31.0, 31.99, 32.0, 33.0, 63.0,
-        64.0, 200.0, 1000.0, 1000.5, 1001.0, 16_777_215.0, 16_777_216.0, 1e9, f32::INFINITY,
+        0.0f32,
+        -0.0,
+        -0.5,
+        -0.99,
+        -1.0,
+        0.5,
+        1.0,
+        2.9,
+        3.0,
+        7.5,
+        31.0,
+        31.99,
+        32.0,
+        33.0,
+        63.0,
+        64.0,
+        200.0,
+        1000.0,
+        1000.5,
+        1001.0,
+        16_777_215.0,
+        16_777_216.0,
+        1e9,
+        f32::INFINITY,
     ];
     let rows = values.iter().map(|&v| vec![v, v, v]).collect();
     vec![Synthetic {

@@ -67,13 +67,7 @@ impl TreeSyntax<'_> {
                     (Compare::LessEqual, false) => format!("{x} <= {t}"),
                     (Compare::LessEqual, true) => format!("!({x} > {t})"),
                 };
-                let band = || {
-                    format!(
-                        "({x} >= {} && {x} <= {})",
-                        c_float(-ZERO),
-                        c_float(ZERO)
-                    )
-                };
+                let band = || format!("({x} >= {} && {x} <= {})", c_float(-ZERO), c_float(ZERO));
                 match zero_band {
                     None => base,
                     Some(true) => format!("{base} || {}", band()),
@@ -219,7 +213,9 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
         String::new(),
         "Use: include this header in one C or C++ file, then".into(),
         format!("    float out[{up}_OUTPUT_LEN];"),
-        format!("    {p}_predict(row, out);   (row: {up}_N_FEATURES floats, NaN marks a missing value)"),
+        format!(
+            "    {p}_predict(row, out);   (row: {up}_N_FEATURES floats, NaN marks a missing value)"
+        ),
         format!("or {p}_predict_margin(row, margins) for the {up}_N_OUTPUTS raw margins."),
         String::new(),
         format!("Exact: {p}_predict_margin returns the same bits as emkern's blob interpreter"),
@@ -411,7 +407,9 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
     s.push_str("}\n\n");
 
     if linear {
-        s.push_str("#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC pop_options\n#endif\n\n");
+        s.push_str(
+            "#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC pop_options\n#endif\n\n",
+        );
     }
     let _ = write!(
         s,
@@ -433,7 +431,9 @@ fn transform_note(m: &Model, output: Output, p: &str) -> Result<Vec<String>, Cod
         "expf"
     };
     Ok(vec![
-        format!("{p}_predict calls {f} from the platform's libm where emkern calls the Rust libm crate; both"),
+        format!(
+            "{p}_predict calls {f} from the platform's libm where emkern calls the Rust libm crate; both"
+        ),
         format!(
             "are within 1 ulp of e^x, and this transform keeps the predictions within {} ulp of emkern's.",
             super::c_predict_bound_ulps(m)?

@@ -8,7 +8,13 @@ pub fn c_float(v: f32) -> String {
         return if v > 0.0 { "INFINITY" } else { "-INFINITY" }.into();
     }
     let b = v.to_bits();
-    let hex = hex_float(b >> 31 != 0, ((b >> 23) & 0xff) as i32, (b & 0x7f_ffff) as u64, 23, 127);
+    let hex = hex_float(
+        b >> 31 != 0,
+        ((b >> 23) & 0xff) as i32,
+        (b & 0x7f_ffff) as u64,
+        23,
+        127,
+    );
     format!("{hex}f")
 }
 
@@ -59,7 +65,12 @@ fn hex_float(negative: bool, biased: i32, frac: u64, frac_bits: u32, bias: i32) 
 /// `v` as a Rust `f32` literal (`0.1f32`), or `f32::INFINITY`/`f32::NEG_INFINITY`.
 pub fn rust_f32(v: f32) -> String {
     if v.is_infinite() {
-        return if v > 0.0 { "f32::INFINITY" } else { "f32::NEG_INFINITY" }.into();
+        return if v > 0.0 {
+            "f32::INFINITY"
+        } else {
+            "f32::NEG_INFINITY"
+        }
+        .into();
     }
     format!("{v:?}f32")
 }
@@ -67,7 +78,12 @@ pub fn rust_f32(v: f32) -> String {
 /// `v` as a Rust `f64` literal (`0.1f64`), or `f64::INFINITY`/`f64::NEG_INFINITY`.
 pub fn rust_f64(v: f64) -> String {
     if v.is_infinite() {
-        return if v > 0.0 { "f64::INFINITY" } else { "f64::NEG_INFINITY" }.into();
+        return if v > 0.0 {
+            "f64::INFINITY"
+        } else {
+            "f64::NEG_INFINITY"
+        }
+        .into();
     }
     format!("{v:?}f64")
 }

@@ -184,9 +184,7 @@ impl Model {
             b if b == Compare::Less as u8 => Compare::Less,
             b if b == Compare::LessEqual as u8 => Compare::LessEqual,
             b => {
-                return Err(unsupported(format!(
-                    "comparison {b} (blob header byte 46)"
-                )));
+                return Err(unsupported(format!("comparison {b} (blob header byte 46)")));
             }
         };
         let ab = r.u8(47)?;

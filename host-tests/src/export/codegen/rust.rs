@@ -67,13 +67,7 @@ impl TreeSyntax<'_> {
                     (Compare::LessEqual, false) => format!("{x} <= {t}"),
                     (Compare::LessEqual, true) => format!("!({x} > {t})"),
                 };
-                let band = || {
-                    format!(
-                        "({x} >= {} && {x} <= {})",
-                        rust_f32(-ZERO),
-                        rust_f32(ZERO)
-                    )
-                };
+                let band = || format!("({x} >= {} && {x} <= {})", rust_f32(-ZERO), rust_f32(ZERO));
                 match zero_band {
                     None => base,
                     Some(true) => format!("{base} || {}", band()),
@@ -344,8 +338,7 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
         } else {
             v.to_string()
         };
-        let reads_row =
-            !tree.nodes.is_empty() || tree.leaves.iter().any(|l| l.linear.is_some());
+        let reads_row = !tree.nodes.is_empty() || tree.leaves.iter().any(|l| l.linear.is_some());
         let x = if reads_row { "x" } else { "_x" };
         for f in walk::functions(tree, &syntax) {
             let _ = writeln!(
