@@ -284,10 +284,10 @@ mod proptest_config;
 
 #[cfg(test)]
 mod tests {
+    use super::proptest_config::proptest_config;
     use super::*;
     use crate::ir::{Aggregate, Precision, Split, Transform, Tree};
     use proptest::prelude::*;
-    use super::proptest_config::proptest_config;
 
     /// One single-split tree per test, all on feature 0.
     fn model(tests: Vec<(Test, MissingMode)>) -> Ensemble {

@@ -27,6 +27,7 @@ pub mod bench_rope;
 pub mod bench_speculative;
 pub mod bench_train;
 pub mod buffer;
+pub mod codegen_cli;
 pub mod data;
 pub mod describe;
 pub mod evaluate;

@@ -56,6 +56,10 @@ enum Command {
         #[arg(long)]
         f32: bool,
     },
+    /// Write a model (any supported format, or `.emk`) as C or Rust source with the trees as code: a C99 header
+    /// (`NAME_predict`, `NAME_predict_margin`) or a `no_std` Rust module (`predict`, `predict_margin`) giving the
+    /// same margins as the blob, bit for bit.
+    Codegen(emkern_host::codegen_cli::Request),
     /// Predict every row of a CSV file (header optional; empty or `nan` = missing) through the no_std core.
     /// With a LightGBM text model the cells are read as f64 and take LightGBM's f64 decisions.
     Predict {
@@ -174,6 +178,7 @@ fn main() -> ExitCode {
             name,
             f32,
         } => run(|| import(model, output, rust, c_header, &name, f32)),
+        Command::Codegen(req) => run(|| emkern_host::codegen_cli::run(&req)),
         Command::Predict {
             model,
             input,

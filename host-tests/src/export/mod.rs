@@ -1,5 +1,7 @@
-//! Exporters from the [ensemble IR](crate::ir): the `.emk` blob, and source files that embed it in firmware.
+//! Exporters from the [ensemble IR](crate::ir): the `.emk` blob, source files that embed it in firmware, and
+//! source files that are the model as code.
 
 pub mod blob;
+pub mod codegen;
 pub mod source;
 pub mod xgboost_json;

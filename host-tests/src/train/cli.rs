@@ -183,6 +183,11 @@ pub struct TrainRequest {
     /// Also write a C header embedding the blob as a byte array (named after the blob file's stem).
     #[arg(long)]
     pub c_header: Option<PathBuf>,
+    /// Also write the model as source with the trees as code, like `emkern codegen`: `--codegen c FILE` (a C99
+    /// header) or `--codegen rust FILE` (a no_std module); may be given twice. Named after the blob file's stem
+    /// when that is a C/Rust identifier, else `model`.
+    #[arg(long, num_args = 2, value_names = ["LANG", "FILE"], action = clap::ArgAction::Append)]
+    pub codegen: Vec<String>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -303,6 +308,7 @@ pub fn run(req: &TrainRequest) -> CliResult {
     if let Some(path) = &req.report {
         super::report::ReportFormat::from_path(path)?;
     }
+    super::output::codegen_outputs(req)?;
     let out = Outputs::plan(&super::output::targets(req), &super::output::inputs(req))?;
     train(req, &out)?;
     // Lines that could not be printed fail the run before any output replaces an existing file.

@@ -1,14 +1,15 @@
 //! What `emkern train` writes once a model is trained, for every algorithm: the `.emk` blob (with the class
 //! names of a classifier in its metadata, so `emkern eval` needs no `--classes`), and on request a Rust source
-//! (`--rust`) and a C header (`--c-header`) that embed the same bytes in firmware, and an XGBoost JSON model
-//! (`--xgboost-json`). Every file goes through the command's planned [`Outputs`], which replace the targets only
-//! when the whole run succeeded.
+//! (`--rust`) and a C header (`--c-header`) that embed the same bytes in firmware, the model as C or Rust code
+//! (`--codegen`), and an XGBoost JSON model (`--xgboost-json`). Every file goes through the command's planned
+//! [`Outputs`], which replace the targets only when the whole run succeeded.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::cli::TrainRequest;
 use super::dataset::Dataset;
 use crate::export::blob::{self, BlobMetadata};
+use crate::export::codegen::{self, Lang};
 use crate::export::{source, xgboost_json};
 use crate::ir::Ensemble;
 use crate::output::Outputs;
@@ -26,6 +27,10 @@ pub fn targets(req: &TrainRequest) -> Vec<(&'static str, &Path)> {
             .map(|p| ("--xgboost-json", p)),
     );
     t.extend(req.report.as_deref().map(|p| ("--report", p)));
+    t.extend(req.codegen.chunks(2).filter_map(|pair| match pair {
+        [_, file] => Some(("--codegen", Path::new(file.as_str()))),
+        _ => None,
+    }));
     t
 }
 
@@ -71,7 +76,37 @@ pub fn write_model(
     if let Some(p) = &req.c_header {
         out.write(p, source::c_header(&name, &bytes, &origin).as_bytes())?;
     }
+    let code_name = codegen_name(&req.output);
+    for (lang, p) in codegen_outputs(req)? {
+        let text = codegen::generate(&bytes, lang, &code_name, &origin)
+            .map_err(|e| format!("--codegen: {e}"))?;
+        out.write(&p, text.as_bytes())?;
+    }
     Ok(bytes)
+}
+
+/// The `--codegen LANG FILE` pairs of `req`, checked (called before training, so that a typo fails at once).
+pub fn codegen_outputs(req: &TrainRequest) -> Result<Vec<(Lang, PathBuf)>, String> {
+    req.codegen
+        .chunks(2)
+        .map(|pair| match pair {
+            [lang, file] => Lang::from_name(lang)
+                .map(|l| (l, PathBuf::from(file)))
+                .ok_or_else(|| format!("--codegen {lang} {file}: the language is `c` or `rust`")),
+            _ => Err("--codegen takes a language and a file: --codegen c model.h".to_string()),
+        })
+        .collect()
+}
+
+/// The prefix of `--codegen` sources: the blob file's stem as an identifier (`iris.emk` → `iris`), or `model`
+/// when that is not a valid C/Rust name (a leading digit, a keyword).
+pub fn codegen_name(output: &Path) -> String {
+    let id = source::identifier(&source_name(output));
+    if codegen::check_name(&id).is_ok() {
+        id
+    } else {
+        "model".into()
+    }
 }
 
 /// What `emkern train` stores in a blob besides the model: the class names of a classifier.

@@ -1,0 +1,542 @@
+//! The C generator: one header, C99, every function `static inline`.
+//!
+//! Why one header rather than a `.c`/`.h` pair: it is what firmware projects drop in (emlearn's generated
+//! models are headers too), it needs no change to the build (no new translation unit to list in a Makefile, an
+//! IDE project or an Arduino sketch), and `static` functions cost nothing when unused — a firmware that calls
+//! only `NAME_predict` carries no separate `NAME_predict_margin` — while the compiler may inline the trees into
+//! the caller. The price: include it from one `.c` file (each file that calls it carries its own copy).
+//!
+//! Numbers are C99 hexadecimal floating constants, exact by the standard; the header compiles as C99 or later
+//! and as C++17 (hexadecimal floats), with `extern "C"` guards.
+
+use std::fmt::Write;
+
+use emkern::forest::Compare;
+
+use super::cond::{self, CORE_CHUNK, CatForm, Cond, Output, ZERO};
+use super::literal::{c_double, c_float};
+use super::model::{Leaf, Model, Tree};
+use super::walk::{self, Syntax};
+use super::{CodegenError, comment_text};
+
+/// The value type's C name and literal writer.
+struct Values {
+    wide: bool,
+}
+
+impl Values {
+    fn ty(&self) -> &'static str {
+        if self.wide { "double" } else { "float" }
+    }
+    /// A value already in the model's precision (widened to f64).
+    fn lit(&self, v: f64) -> String {
+        if self.wide {
+            c_double(v)
+        } else {
+            c_float(v as f32)
+        }
+    }
+    fn exp(&self) -> &'static str {
+        if self.wide { "exp" } else { "expf" }
+    }
+}
+
+struct TreeSyntax<'a> {
+    model: &'a Model,
+    tree: &'a Tree,
+    t: usize,
+    prefix: &'a str,
+    values: Values,
+}
+
+impl TreeSyntax<'_> {
+    fn cond(&self, c: Cond) -> String {
+        match c {
+            Cond::Numeric {
+                feature,
+                compare,
+                threshold,
+                nan_left,
+                zero_band,
+            } => {
+                let x = format!("x[{feature}]");
+                let t = c_float(threshold);
+                let base = match (compare, nan_left) {
+                    (Compare::Less, false) => format!("{x} < {t}"),
+                    (Compare::Less, true) => format!("!({x} >= {t})"),
+                    (Compare::LessEqual, false) => format!("{x} <= {t}"),
+                    (Compare::LessEqual, true) => format!("!({x} > {t})"),
+                };
+                let band = || format!("({x} >= {} && {x} <= {})", c_float(-ZERO), c_float(ZERO));
+                match zero_band {
+                    None => base,
+                    Some(true) => format!("{base} || {}", band()),
+                    Some(false) => format!("{base} && !{}", band()),
+                }
+            }
+            Cond::Categorical {
+                feature,
+                set,
+                n_words,
+                truncate_first,
+                form,
+            } => {
+                let x = format!("x[{feature}]");
+                let member = format!(
+                    "{p}_in_set({x}, {p}_set_{set}, {n_words}u, {})",
+                    truncate_first as u8,
+                    p = self.prefix
+                );
+                match form {
+                    CatForm::Member => member,
+                    CatForm::NotMember => format!("!{member}"),
+                    CatForm::NanOrMember => format!("isnan({x}) || {member}"),
+                    CatForm::NeitherNanNorMember => format!("!isnan({x}) && !{member}"),
+                }
+            }
+        }
+    }
+
+    fn linear_leaf(&self, leaf: &Leaf, linear: &super::model::Linear) -> Vec<String> {
+        let wide = self.values.wide;
+        let w = self.tree.weight;
+        let stored = leaf.values[0];
+        if linear.terms.is_empty() {
+            let v = cond::weighted(cond::in_precision(linear.constant, wide), w, wide);
+            return vec![format!("return {};", self.values.lit(v))];
+        }
+        let mut lines = Vec::new();
+        let mut features: Vec<usize> = linear.terms.iter().map(|&(f, _)| f).collect();
+        features.sort_unstable();
+        features.dedup();
+        let nan = features
+            .iter()
+            .map(|f| format!("isnan(x[{f}])"))
+            .collect::<Vec<_>>()
+            .join(" || ");
+        lines.push(format!(
+            "if ({nan}) return {};",
+            self.values.lit(cond::weighted(stored, w, wide))
+        ));
+        lines.push(format!("double s = {};", c_double(linear.constant)));
+        for &(f, c) in &linear.terms {
+            lines.push(format!("s += (double)x[{f}] * {};", c_double(c)));
+        }
+        let value = if wide {
+            "s".to_string()
+        } else {
+            "(float)s".to_string()
+        };
+        lines.push(if w == 1.0 {
+            format!("return {value};")
+        } else if wide {
+            format!("return {value} * {};", c_double(w as f64))
+        } else {
+            format!("return {value} * {};", c_float(w))
+        });
+        lines
+    }
+
+    fn fn_name(&self, subtree: Option<usize>) -> String {
+        match subtree {
+            None => format!("{}_tree_{}", self.prefix, self.t),
+            Some(n) => format!("{}_tree_{}_{n}", self.prefix, self.t),
+        }
+    }
+}
+
+impl Syntax for TreeSyntax<'_> {
+    fn open_if(&self, node: usize) -> String {
+        let c = cond::condition(self.model, &self.tree.nodes[node]);
+        format!("if ({}) {{", self.cond(c))
+    }
+    fn else_line(&self) -> &'static str {
+        "} else {"
+    }
+    fn close_line(&self) -> &'static str {
+        "}"
+    }
+    fn leaf(&self, l: usize) -> Vec<String> {
+        let leaf = &self.tree.leaves[l];
+        if self.tree.output.is_none() {
+            return vec![format!(
+                "return {}_leaves[{}];",
+                self.prefix,
+                self.tree.leaf_start + l
+            )];
+        }
+        match &leaf.linear {
+            Some(linear) => self.linear_leaf(leaf, linear),
+            None => {
+                let v = cond::weighted(leaf.values[0], self.tree.weight, self.values.wide);
+                vec![format!("return {};", self.values.lit(v))]
+            }
+        }
+    }
+    fn call_subtree(&self, node: usize) -> String {
+        format!("return {}(x);", self.fn_name(Some(node)))
+    }
+}
+
+/// The C header for `m`, identifiers prefixed with `name` (macros with its upper case).
+pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenError> {
+    let up = name.to_ascii_uppercase();
+    let p = name;
+    let values = Values { wide: m.wide };
+    let v = values.ty();
+    let k = m.n_outputs;
+    let vector = m.vector_leaves();
+    let linear = m
+        .trees
+        .iter()
+        .any(|t| t.leaves.iter().any(|l| l.linear.is_some()));
+    let output = Output::of(m.transform)?;
+    let mean = cond::is_mean(m.aggregate)?;
+    let exp_note = transform_note(m, output, p)?;
+    let mut s = String::new();
+
+    // Header comment.
+    let mut head = vec![
+        format!(
+            "Generated by emkern {} from {}. Do not edit.",
+            env!("CARGO_PKG_VERSION"),
+            comment_text(origin)
+        ),
+        String::new(),
+        format!(
+            "{} trees, {} features, {k} margin column{}; leaves and sums in {v}; transform: {:?}.",
+            m.trees.len(),
+            m.n_features,
+            if k == 1 { "" } else { "s" },
+            m.transform
+        ),
+        String::new(),
+        "Use: include this header in one C or C++ file, then".into(),
+        format!("    float out[{up}_OUTPUT_LEN];"),
+        format!(
+            "    {p}_predict(row, out);   (row: {up}_N_FEATURES floats, NaN marks a missing value)"
+        ),
+        format!("or {p}_predict_margin(row, margins) for the {up}_N_OUTPUTS raw margins."),
+        String::new(),
+        format!("Exact: {p}_predict_margin returns the same bits as emkern's blob interpreter"),
+        "(emkern::forest::Forest::predict_margin) for every row.".into(),
+    ];
+    head.extend(exp_note);
+    head.extend([
+        String::new(),
+        "Needs: C99 or later (or C++17: hexadecimal float constants); IEEE-754 float and double evaluated".into(),
+        "without excess precision (FLT_EVAL_METHOD 0: every Cortex-M FPU, soft float, x86-64, AArch64); not"
+            .into(),
+        "-ffast-math or -ffinite-math-only (NaN marks missing values). No heap.".into(),
+    ]);
+    for (i, line) in head.iter().enumerate() {
+        s.push_str(match (i, line.is_empty()) {
+            (0, _) => "/* ",
+            (_, true) => " *",
+            (_, false) => " * ",
+        });
+        s.push_str(line);
+        s.push('\n');
+    }
+    s.push_str(" */\n");
+    let _ = write!(
+        s,
+        "#ifndef {up}_PREDICT_H\n#define {up}_PREDICT_H\n\n#include <math.h>\n#include <stdint.h>\n\n\
+         /* Features a row holds. */\n#define {up}_N_FEATURES {nf}\n\
+         /* Raw margins {p}_predict_margin writes. */\n#define {up}_N_OUTPUTS {k}\n\
+         /* Values {p}_predict writes. */\n#define {up}_OUTPUT_LEN {ol}\n\n\
+         #ifdef __cplusplus\nextern \"C\" {{\n#endif\n\n",
+        nf = m.n_features,
+        ol = m.output_len,
+    );
+    if linear {
+        // The linear leaves multiply and add: a fused multiply-add would round once where the interpreter rounds
+        // twice. GCC contracts across statements unless told not to (it ignores the STDC pragma, which the
+        // functions below carry for other compilers).
+        s.push_str(
+            "#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC push_options\n\
+             #pragma GCC optimize (\"fp-contract=off\")\n#endif\n\n",
+        );
+    }
+
+    // Category sets and the membership test.
+    if !m.sets.is_empty() {
+        for (off, words) in &m.sets {
+            let body = if words.is_empty() {
+                "0u".to_string()
+            } else {
+                words
+                    .iter()
+                    .map(|w| format!("0x{w:08x}u"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(
+                s,
+                "static const uint32_t {p}_set_{off}[{}] = {{{body}}};",
+                words.len().max(1)
+            );
+        }
+        let _ = write!(
+            s,
+            "\n/* Category trunc(x) is in the set (bit c of word c / 32); negative (or <= -1 with\n\
+             * truncate_first), too large and NaN values are not. */\n\
+             static inline int {p}_in_set(float x, const uint32_t *set, uint32_t n_words, int truncate_first) {{\n\
+             \x20   uint32_t c;\n\
+             \x20   if (!((truncate_first ? x > -1.0f : x >= 0.0f) && x < {limit})) return 0;\n\
+             \x20   c = (uint32_t)x;\n\
+             \x20   return (c >> 5) < n_words && ((set[c >> 5] >> (c & 31u)) & 1u) != 0u;\n\
+             }}\n\n",
+            limit = c_float(cond::CATEGORY_LIMIT),
+        );
+    }
+
+    // Vector leaves: one table, rows already multiplied by their tree's weight.
+    if vector {
+        let n_leaves: usize = m.trees.iter().map(|t| t.leaves.len()).sum();
+        let _ = writeln!(
+            s,
+            "/* Leaf values (times their tree's weight), one row per leaf. */\n\
+             static const {v} {p}_leaves[{n_leaves}][{k}] = {{"
+        );
+        for t in &m.trees {
+            for l in &t.leaves {
+                let row = l
+                    .values
+                    .iter()
+                    .map(|&x| values.lit(cond::weighted(x, t.weight, m.wide)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let _ = writeln!(s, "    {{{row}}},");
+            }
+        }
+        let _ = write!(
+            s,
+            "}};\n\n\
+             static inline void {p}_add(const {v} *leaf, {v} *m) {{\n\
+             \x20   int k;\n\
+             \x20   for (k = 0; k < {k}; k++) m[k] += leaf[k];\n\
+             }}\n\n"
+        );
+    }
+
+    // Trees.
+    for (t, tree) in m.trees.iter().enumerate() {
+        let syntax = TreeSyntax {
+            model: m,
+            tree,
+            t,
+            prefix: p,
+            values: Values { wide: m.wide },
+        };
+        let ret = if tree.output.is_none() {
+            format!("const {v} *")
+        } else {
+            format!("{v} ")
+        };
+        let has_linear = tree.leaves.iter().any(|l| l.linear.is_some());
+        // Callees before callers.
+        for f in walk::functions(tree, &syntax).into_iter().rev() {
+            let _ = writeln!(
+                s,
+                "static inline {ret}{}(const float *x) {{",
+                syntax.fn_name(f.subtree)
+            );
+            if has_linear {
+                s.push_str("#if !defined(__GNUC__) || defined(__clang__)\n#pragma STDC FP_CONTRACT OFF\n#endif\n");
+            }
+            if tree.nodes.is_empty() && tree.leaves.iter().all(|l| l.linear.is_none()) {
+                s.push_str("    (void)x;\n");
+            }
+            walk::render(&f.body, &mut s);
+            s.push_str("}\n\n");
+        }
+    }
+
+    // Sums.
+    let _ = writeln!(
+        s,
+        "/* The raw margins in {v}: the base margin{mean}, then every tree in order. */\n\
+         static inline void {p}_sums(const float *x, {v} *m) {{",
+        mean = if mean { " after the mean" } else { "" },
+    );
+    if m.trees.is_empty() {
+        s.push_str("    (void)x;\n");
+    }
+    for (c, b) in m.base.iter().enumerate() {
+        let start = if mean { 0.0 } else { *b };
+        let _ = writeln!(s, "    m[{c}] = {};", values.lit(start));
+    }
+    for (t, tree) in m.trees.iter().enumerate() {
+        match tree.output {
+            Some(c) => {
+                let _ = writeln!(s, "    m[{c}] += {p}_tree_{t}(x);");
+            }
+            None => {
+                let _ = writeln!(s, "    {p}_add({p}_tree_{t}(x), m);");
+            }
+        }
+    }
+    if mean {
+        let d = values.lit(cond::in_precision(m.divisor, m.wide));
+        for (c, b) in m.base.iter().enumerate() {
+            let _ = writeln!(s, "    m[{c}] = m[{c}] / {d} + {};", values.lit(*b));
+        }
+    }
+    s.push_str("}\n\n");
+
+    // Public functions.
+    let _ = write!(
+        s,
+        "/* The {k} raw margin{ks} of `row` ({up}_N_FEATURES values; NaN = missing) into `out`. */\n\
+         static inline void {p}_predict_margin(const float *row, float *out) {{\n\
+         \x20   {v} m[{k}];\n\
+         \x20   int k;\n\
+         \x20   {p}_sums(row, m);\n\
+         \x20   for (k = 0; k < {k}; k++) out[k] = (float)m[k];\n\
+         }}\n\n",
+        ks = if k == 1 { "" } else { "s" },
+    );
+    let _ = writeln!(
+        s,
+        "/* The prediction for `row` ({up}_OUTPUT_LEN values) into `out`: {what}. */\n\
+         static inline void {p}_predict(const float *row, float *out) {{",
+        what = output.words(),
+    );
+    predict_body(m, output, p, &values, &mut s);
+    s.push_str("}\n\n");
+
+    if linear {
+        s.push_str(
+            "#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC pop_options\n#endif\n\n",
+        );
+    }
+    let _ = write!(
+        s,
+        "#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {up}_PREDICT_H */\n"
+    );
+    Ok(s)
+}
+
+/// The header comment's lines on `predict`'s exactness.
+fn transform_note(m: &Model, output: Output, p: &str) -> Result<Vec<String>, CodegenError> {
+    if !output.needs_exp() {
+        return Ok(vec![format!(
+            "So does {p}_predict (its transform needs no libm)."
+        )]);
+    }
+    let f = if m.wide && m.n_outputs <= CORE_CHUNK {
+        "exp"
+    } else {
+        "expf"
+    };
+    Ok(vec![
+        format!(
+            "{p}_predict calls {f} from the platform's libm where emkern calls the Rust libm crate; both"
+        ),
+        format!(
+            "are within 1 ulp of e^x, and this transform keeps the predictions within {} ulp of emkern's.",
+            super::c_predict_bound_ulps(m)?
+        ),
+        "Link with -lm on hosted systems.".into(),
+    ])
+}
+
+/// The body of `predict`: margins in the model's precision, then the transform (in f32 above
+/// [`CORE_CHUNK`] columns, as the core does).
+fn predict_body(m: &Model, output: Output, p: &str, values: &Values, s: &mut String) {
+    let k = m.n_outputs;
+    let v = values.ty();
+    let _ = writeln!(s, "    {v} m[{k}];\n    int k;\n    {p}_sums(row, m);");
+    if k > CORE_CHUNK {
+        // The core transforms the f32 margins.
+        let _ = writeln!(
+            s,
+            "    float f[{k}];\n    for (k = 0; k < {k}; k++) f[k] = (float)m[k];"
+        );
+        match output {
+            Output::Identity => {
+                let _ = writeln!(s, "    for (k = 0; k < {k}; k++) out[k] = f[k];");
+            }
+            Output::Sigmoid => {
+                let _ = writeln!(
+                    s,
+                    "    for (k = 0; k < {k}; k++) out[k] = 1.0f / (1.0f + expf(-f[k]));"
+                );
+            }
+            Output::Softmax => {
+                let _ = writeln!(
+                    s,
+                    "    {{\n        float max = -INFINITY, sum = 0.0f;\n\
+                     \x20       for (k = 0; k < {k}; k++) if (f[k] > max) max = f[k];\n\
+                     \x20       for (k = 0; k < {k}; k++) {{ f[k] = expf(f[k] - max); sum += f[k]; }}\n\
+                     \x20       for (k = 0; k < {k}; k++) out[k] = f[k] / sum;\n    }}"
+                );
+            }
+            Output::ArgMax => {
+                let _ = writeln!(
+                    s,
+                    "    {{\n        int best = 0;\n        float best_v = -INFINITY;\n\
+                     \x20       for (k = 0; k < {k}; k++) if (f[k] > best_v || k == 0) {{ best = k; best_v = f[k]; }}\n\
+                     \x20       out[0] = (float)best;\n    }}"
+                );
+            }
+            Output::Exp => {
+                let _ = writeln!(s, "    for (k = 0; k < {k}; k++) out[k] = expf(f[k]);");
+            }
+            Output::HingeStep => {
+                let _ = writeln!(
+                    s,
+                    "    for (k = 0; k < {k}; k++) out[k] = f[k] > 0.0f ? 1.0f : 0.0f;"
+                );
+            }
+        }
+        return;
+    }
+    let (one, zero) = if values.wide {
+        ("1.0", "0.0")
+    } else {
+        ("1.0f", "0.0f")
+    };
+    let exp = values.exp();
+    match output {
+        Output::Identity => {
+            let _ = writeln!(s, "    for (k = 0; k < {k}; k++) out[k] = (float)m[k];");
+        }
+        Output::Sigmoid => {
+            let _ = writeln!(
+                s,
+                "    for (k = 0; k < {k}; k++) out[k] = (float)({one} / ({one} + {exp}(-m[k])));"
+            );
+        }
+        Output::Softmax => {
+            let _ = writeln!(
+                s,
+                "    {{\n        {v} max = m[0], sum = {zero};\n\
+                 \x20       for (k = 1; k < {k}; k++) if (m[k] > max) max = m[k];\n\
+                 \x20       for (k = 0; k < {k}; k++) {{ m[k] = {exp}(m[k] - max); sum += m[k]; }}\n\
+                 \x20       for (k = 0; k < {k}; k++) out[k] = (float)(m[k] / sum);\n    }}"
+            );
+        }
+        Output::ArgMax => {
+            let _ = writeln!(
+                s,
+                "    {{\n        int best = 0;\n\
+                 \x20       for (k = 1; k < {k}; k++) if (m[k] > m[best]) best = k;\n\
+                 \x20       out[0] = (float)best;\n    }}"
+            );
+        }
+        Output::Exp => {
+            let _ = writeln!(
+                s,
+                "    for (k = 0; k < {k}; k++) out[k] = (float){exp}(m[k]);"
+            );
+        }
+        Output::HingeStep => {
+            let _ = writeln!(
+                s,
+                "    for (k = 0; k < {k}; k++) out[k] = m[k] > {zero} ? 1.0f : 0.0f;"
+            );
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! The Rust generator: one `no_std` module (`mod model;` with the file as `src/model.rs`) with the size
+//! constants, `predict` and `predict_margin`. Transforms that need `exp` call the `libm` crate — the functions the
+//! core calls, so predictions are bit-identical too.
+
+use std::fmt::Write;
+
+use emkern::forest::Compare;
+
+use super::cond::{self, CORE_CHUNK, CatForm, Cond, Output, ZERO};
+use super::literal::{rust_f32, rust_f64};
+use super::model::{Leaf, Linear, Model, Tree};
+use super::walk::{self, Syntax};
+use super::{CodegenError, comment_text};
+
+/// The value type's Rust name and literal writer.
+struct Values {
+    wide: bool,
+}
+
+impl Values {
+    fn ty(&self) -> &'static str {
+        if self.wide { "f64" } else { "f32" }
+    }
+    /// A value already in the model's precision (widened to f64).
+    fn lit(&self, v: f64) -> String {
+        if self.wide {
+            rust_f64(v)
+        } else {
+            rust_f32(v as f32)
+        }
+    }
+    fn exp(&self) -> &'static str {
+        if self.wide { "libm::exp" } else { "libm::expf" }
+    }
+    /// The expression `e` (a value of the model's type) as f32: `(e) as f32`, or `e` itself for f32 values.
+    fn to_f32(&self, e: &str) -> String {
+        match (self.wide, e.contains(' ')) {
+            (false, _) => e.to_string(),
+            (true, false) => format!("{e} as f32"),
+            (true, true) => format!("({e}) as f32"),
+        }
+    }
+}
+
+struct TreeSyntax<'a> {
+    model: &'a Model,
+    tree: &'a Tree,
+    t: usize,
+    values: Values,
+}
+
+impl TreeSyntax<'_> {
+    fn cond(&self, c: Cond) -> String {
+        match c {
+            Cond::Numeric {
+                feature,
+                compare,
+                threshold,
+                nan_left,
+                zero_band,
+            } => {
+                let x = format!("x[{feature}]");
+                let t = rust_f32(threshold);
+                let base = match (compare, nan_left) {
+                    (Compare::Less, false) => format!("{x} < {t}"),
+                    (Compare::Less, true) => format!("!({x} >= {t})"),
+                    (Compare::LessEqual, false) => format!("{x} <= {t}"),
+                    (Compare::LessEqual, true) => format!("!({x} > {t})"),
+                };
+                let band = || format!("({x} >= {} && {x} <= {})", rust_f32(-ZERO), rust_f32(ZERO));
+                match zero_band {
+                    None => base,
+                    Some(true) => format!("{base} || {}", band()),
+                    Some(false) => format!("{base} && !{}", band()),
+                }
+            }
+            Cond::Categorical {
+                feature,
+                set,
+                truncate_first,
+                form,
+                ..
+            } => {
+                let x = format!("x[{feature}]");
+                let member = format!("in_set({x}, &SET_{set}, {truncate_first})");
+                match form {
+                    CatForm::Member => member,
+                    CatForm::NotMember => format!("!{member}"),
+                    CatForm::NanOrMember => format!("{x}.is_nan() || {member}"),
+                    CatForm::NeitherNanNorMember => format!("!{x}.is_nan() && !{member}"),
+                }
+            }
+        }
+    }
+
+    fn linear_leaf(&self, leaf: &Leaf, linear: &Linear) -> Vec<String> {
+        let wide = self.values.wide;
+        let w = self.tree.weight;
+        if linear.terms.is_empty() {
+            let v = cond::weighted(cond::in_precision(linear.constant, wide), w, wide);
+            return vec![self.values.lit(v)];
+        }
+        let mut features: Vec<usize> = linear.terms.iter().map(|&(f, _)| f).collect();
+        features.sort_unstable();
+        features.dedup();
+        let nan = features
+            .iter()
+            .map(|f| format!("x[{f}].is_nan()"))
+            .collect::<Vec<_>>()
+            .join(" || ");
+        let mut lines = vec![
+            format!("if {nan} {{"),
+            format!(
+                "    return {};",
+                self.values.lit(cond::weighted(leaf.values[0], w, wide))
+            ),
+            "}".to_string(),
+            format!("let mut s = {};", rust_f64(linear.constant)),
+        ];
+        for &(f, c) in &linear.terms {
+            lines.push(format!("s += x[{f}] as f64 * {};", rust_f64(c)));
+        }
+        let value = if wide { "s" } else { "s as f32" };
+        lines.push(if w == 1.0 {
+            value.to_string()
+        } else if wide {
+            format!("{value} * {}", rust_f64(w as f64))
+        } else {
+            format!("{value} * {}", rust_f32(w))
+        });
+        lines
+    }
+
+    fn fn_name(&self, subtree: Option<usize>) -> String {
+        match subtree {
+            None => format!("tree_{}", self.t),
+            Some(n) => format!("tree_{}_{n}", self.t),
+        }
+    }
+}
+
+impl Syntax for TreeSyntax<'_> {
+    fn open_if(&self, node: usize) -> String {
+        let c = cond::condition(self.model, &self.tree.nodes[node]);
+        format!("if {} {{", self.cond(c))
+    }
+    fn else_line(&self) -> &'static str {
+        "} else {"
+    }
+    fn close_line(&self) -> &'static str {
+        "}"
+    }
+    fn leaf(&self, l: usize) -> Vec<String> {
+        let leaf = &self.tree.leaves[l];
+        if self.tree.output.is_none() {
+            return vec![format!("&LEAVES[{}]", self.tree.leaf_start + l)];
+        }
+        match &leaf.linear {
+            Some(linear) => self.linear_leaf(leaf, linear),
+            None => {
+                let v = cond::weighted(leaf.values[0], self.tree.weight, self.values.wide);
+                vec![self.values.lit(v)]
+            }
+        }
+    }
+    fn call_subtree(&self, node: usize) -> String {
+        format!("{}(x)", self.fn_name(Some(node)))
+    }
+}
+
+/// The Rust module for `m`; `name` names the model in the documentation.
+pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenError> {
+    let values = Values { wide: m.wide };
+    let v = values.ty();
+    let k = m.n_outputs;
+    let output = Output::of(m.transform)?;
+    let mean = cond::is_mean(m.aggregate)?;
+    let uses_libm = output.needs_exp();
+    let mut s = String::new();
+
+    let _ = write!(
+        s,
+        "//! Model `{name}`, generated by emkern {version} from {origin}. Do not edit.\n\
+         //!\n\
+         //! {trees} trees, {nf} features, {k} margin column{ks}; leaves and sums in {v}; transform: {tf:?}.\n\
+         //!\n\
+         //! Use: save as `src/{name}.rs`, declare `mod {name};`, then `{name}::predict(&row, &mut out)` with\n\
+         //! `row: [f32; {name}::N_FEATURES]` (NaN marks a missing value) and `out: [f32; {name}::OUTPUT_LEN]`.\n\
+         //! `no_std`, no heap, no `unsafe`.\n\
+         //!\n\
+         //! Exact: `predict_margin` returns the same bits as emkern's blob interpreter\n\
+         //! (`emkern::forest::Forest::predict_margin`) for every row, and so does `predict`{libm_note}.\n\
+         #![allow(dead_code, clippy::all)]\n\n",
+        version = env!("CARGO_PKG_VERSION"),
+        origin = comment_text(origin),
+        trees = m.trees.len(),
+        nf = m.n_features,
+        ks = if k == 1 { "" } else { "s" },
+        tf = m.transform,
+        libm_note = if uses_libm {
+            " (its transform calls\n//! the `libm` crate, as the core does: add `libm = \"0.2.16\"` to Cargo.toml, the release emkern\n\
+             //! uses)"
+        } else {
+            ""
+        },
+    );
+    let _ = write!(
+        s,
+        "/// Features a row holds.\npub const N_FEATURES: usize = {nf};\n\
+         /// Raw margins [`predict_margin`] writes.\npub const N_OUTPUTS: usize = {k};\n\
+         /// Values [`predict`] writes.\npub const OUTPUT_LEN: usize = {ol};\n\n",
+        nf = m.n_features,
+        ol = m.output_len,
+    );
+
+    // Public functions.
+    let _ = write!(
+        s,
+        "/// The raw margins of `row` (NaN marks a missing value).\n\
+         pub fn predict_margin(row: &[f32; N_FEATURES], out: &mut [f32; N_OUTPUTS]) {{\n\
+         \x20   for (o, v) in out.iter_mut().zip(sums(row)) {{\n\
+         \x20       *o = {cast};\n\
+         \x20   }}\n\
+         }}\n\n\
+         /// The prediction for `row` (NaN marks a missing value): {what}.\n\
+         pub fn predict(row: &[f32; N_FEATURES], out: &mut [f32; OUTPUT_LEN]) {{\n",
+        cast = values.to_f32("v"),
+        what = output.words(),
+    );
+    predict_body(output, k, &values, &mut s);
+    s.push_str("}\n\n");
+
+    // Sums.
+    let no_trees = m.trees.is_empty();
+    let _ = writeln!(
+        s,
+        "/// The raw margins in {v}: the base margin{mean_note}, then every tree in order.\n\
+         fn sums({x}: &[f32; N_FEATURES]) -> [{v}; N_OUTPUTS] {{",
+        mean_note = if mean { " after the mean" } else { "" },
+        x = if no_trees { "_x" } else { "x" },
+    );
+    let start: Vec<String> = m
+        .base
+        .iter()
+        .map(|&b| values.lit(if mean { 0.0 } else { b }))
+        .collect();
+    let _ = writeln!(
+        s,
+        "    let {}m: [{v}; N_OUTPUTS] = [{}];",
+        if no_trees && !mean { "" } else { "mut " },
+        start.join(", ")
+    );
+    for (t, tree) in m.trees.iter().enumerate() {
+        match tree.output {
+            Some(c) => {
+                let _ = writeln!(s, "    m[{c}] += tree_{t}(x);");
+            }
+            None => {
+                let _ = writeln!(s, "    add(&mut m, tree_{t}(x));");
+            }
+        }
+    }
+    if mean {
+        let d = values.lit(cond::in_precision(m.divisor, m.wide));
+        for (c, b) in m.base.iter().enumerate() {
+            let _ = writeln!(s, "    m[{c}] = m[{c}] / {d} + {};", values.lit(*b));
+        }
+    }
+    s.push_str("    m\n}\n\n");
+
+    // Vector leaves: one table, rows already multiplied by their tree's weight.
+    if m.vector_leaves() {
+        let n_leaves: usize = m.trees.iter().map(|t| t.leaves.len()).sum();
+        let _ = writeln!(
+            s,
+            "fn add(m: &mut [{v}; N_OUTPUTS], leaf: &[{v}; N_OUTPUTS]) {{\n\
+             \x20   for (a, b) in m.iter_mut().zip(leaf) {{\n\
+             \x20       *a += *b;\n\
+             \x20   }}\n\
+             }}\n\n\
+             /// Leaf values (times their tree's weight), one row per leaf.\n\
+             static LEAVES: [[{v}; N_OUTPUTS]; {n_leaves}] = ["
+        );
+        for t in &m.trees {
+            for l in &t.leaves {
+                let row = l
+                    .values
+                    .iter()
+                    .map(|&x| values.lit(cond::weighted(x, t.weight, m.wide)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let _ = writeln!(s, "    [{row}],");
+            }
+        }
+        s.push_str("];\n\n");
+    }
+
+    // Category sets and the membership test.
+    if !m.sets.is_empty() {
+        for (off, words) in &m.sets {
+            let body = words
+                .iter()
+                .map(|w| format!("0x{w:08x}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(s, "static SET_{off}: [u32; {}] = [{body}];", words.len());
+        }
+        let _ = write!(
+            s,
+            "\n/// Category `trunc(x)` is in the set (bit `c % 32` of word `c / 32`); negative (or `<= -1` with\n\
+             /// `truncate_first`), too large and NaN values are not.\n\
+             #[inline(always)]\n\
+             fn in_set(x: f32, set: &[u32], truncate_first: bool) -> bool {{\n\
+             \x20   let valid = if truncate_first {{ x > -1.0 }} else {{ x >= 0.0 }};\n\
+             \x20   if !(valid && x < {limit}) {{\n\
+             \x20       return false;\n\
+             \x20   }}\n\
+             \x20   let c = x as u32;\n\
+             \x20   match set.get((c / 32) as usize) {{\n\
+             \x20       Some(w) => (w >> (c % 32)) & 1 != 0,\n\
+             \x20       None => false,\n\
+             \x20   }}\n\
+             }}\n\n",
+            limit = rust_f32(cond::CATEGORY_LIMIT),
+        );
+    }
+
+    // Trees.
+    for (t, tree) in m.trees.iter().enumerate() {
+        let syntax = TreeSyntax {
+            model: m,
+            tree,
+            t,
+            values: Values { wide: m.wide },
+        };
+        let ret = if tree.output.is_none() {
+            format!("&'static [{v}; N_OUTPUTS]")
+        } else {
+            v.to_string()
+        };
+        let reads_row = !tree.nodes.is_empty() || tree.leaves.iter().any(|l| l.linear.is_some());
+        let x = if reads_row { "x" } else { "_x" };
+        for f in walk::functions(tree, &syntax) {
+            let _ = writeln!(
+                s,
+                "fn {}({x}: &[f32; N_FEATURES]) -> {ret} {{",
+                syntax.fn_name(f.subtree)
+            );
+            walk::render(&f.body, &mut s);
+            s.push_str("}\n\n");
+        }
+    }
+    while s.ends_with("\n\n") {
+        s.pop();
+    }
+    Ok(s)
+}
+
+/// The body of `predict`: margins in the model's precision, then the transform (on the f32 margins above
+/// [`CORE_CHUNK`] columns, as the core does).
+fn predict_body(output: Output, k: usize, values: &Values, s: &mut String) {
+    if k > CORE_CHUNK {
+        let body = match output {
+            Output::Identity => "    predict_margin(row, out);\n".to_string(),
+            Output::Sigmoid => "    predict_margin(row, out);\n    for o in out.iter_mut() {\n        \
+                 *o = 1.0 / (1.0 + libm::expf(-*o));\n    }\n"
+                .to_string(),
+            Output::Softmax => "    predict_margin(row, out);\n    let mut max = f32::NEG_INFINITY;\n    \
+                 for &v in out.iter() {\n        if v > max {\n            max = v;\n        }\n    }\n    \
+                 let mut sum = 0.0f32;\n    for o in out.iter_mut() {\n        *o = libm::expf(*o - max);\n        \
+                 sum += *o;\n    }\n    for o in out.iter_mut() {\n        *o /= sum;\n    }\n"
+                .to_string(),
+            Output::ArgMax => "    let mut f = [0.0f32; N_OUTPUTS];\n    predict_margin(row, &mut f);\n    \
+                 let mut best = 0usize;\n    let mut best_v = f32::NEG_INFINITY;\n    \
+                 for (k, &v) in f.iter().enumerate() {\n        if v > best_v || k == 0 {\n            \
+                 best = k;\n            best_v = v;\n        }\n    }\n    out[0] = best as f32;\n"
+                .to_string(),
+            Output::Exp => "    predict_margin(row, out);\n    for o in out.iter_mut() {\n        \
+                 *o = libm::expf(*o);\n    }\n"
+                .to_string(),
+            Output::HingeStep => "    predict_margin(row, out);\n    for o in out.iter_mut() {\n        \
+                 *o = if *o > 0.0 { 1.0 } else { 0.0 };\n    }\n"
+                .to_string(),
+        };
+        s.push_str(&body);
+        return;
+    }
+    let v = values.ty();
+    let exp = values.exp();
+    let body = match output {
+        Output::Identity => "    predict_margin(row, out);\n".to_string(),
+        Output::Sigmoid => format!(
+            "    for (o, v) in out.iter_mut().zip(sums(row)) {{\n        *o = {};\n    }}\n",
+            values.to_f32(&format!("1.0 / (1.0 + {exp}(-v))"))
+        ),
+        Output::Softmax => format!(
+            "    let mut m = sums(row);\n    let mut max = m[0];\n    for &v in m.iter() {{\n        \
+             if v > max {{\n            max = v;\n        }}\n    }}\n    let mut sum: {v} = 0.0;\n    \
+             for v in m.iter_mut() {{\n        *v = {exp}(*v - max);\n        sum += *v;\n    }}\n    \
+             for (o, v) in out.iter_mut().zip(m) {{\n        *o = {};\n    }}\n",
+            values.to_f32("v / sum")
+        ),
+        Output::ArgMax => "    let m = sums(row);\n    let mut best = 0usize;\n    let mut best_v = m[0];\n    \
+             for (k, &v) in m.iter().enumerate() {\n        if v > best_v {\n            best = k;\n            \
+             best_v = v;\n        }\n    }\n    out[0] = best as f32;\n"
+            .to_string(),
+        Output::Exp => format!(
+            "    for (o, v) in out.iter_mut().zip(sums(row)) {{\n        *o = {};\n    }}\n",
+            values.to_f32(&format!("{exp}(v)"))
+        ),
+        Output::HingeStep => "    for (o, v) in out.iter_mut().zip(sums(row)) {\n        \
+             *o = if v > 0.0 { 1.0 } else { 0.0 };\n    }\n"
+            .to_string(),
+    };
+    s.push_str(&body);
+}
