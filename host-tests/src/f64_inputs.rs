@@ -279,14 +279,10 @@ pub fn read_csv(path: &Path, loaded: &Loaded) -> Result<Mapped, DataError> {
 }
 
 #[cfg(test)]
-#[path = "../tests/common/proptest_config.rs"]
-mod proptest_config;
-
-#[cfg(test)]
 mod tests {
-    use super::proptest_config::proptest_config;
     use super::*;
     use crate::ir::{Aggregate, Precision, Split, Transform, Tree};
+    use crate::proptest_config::proptest_config;
     use proptest::prelude::*;
 
     /// One single-split tree per test, all on feature 0.

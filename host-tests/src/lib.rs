@@ -45,3 +45,8 @@ pub mod progress;
 pub mod rope_cli;
 pub mod synth;
 pub mod train;
+
+/// The property tests' configuration (fixed seed unless asked otherwise), shared with the integration tests.
+#[cfg(test)]
+#[path = "../tests/common/proptest_config.rs"]
+mod proptest_config;

@@ -1057,14 +1057,10 @@ fn parse_tree(
 }
 
 #[cfg(test)]
-#[path = "../../tests/common/proptest_config.rs"]
-mod proptest_config;
-
-#[cfg(test)]
 mod tests {
-    use super::proptest_config::proptest_config;
     use super::*;
     use crate::export::blob;
+    use crate::proptest_config::proptest_config;
     use proptest::prelude::*;
 
     /// A model in the 1.0–1.4 style: boolean `default_left`, no `split_type`, `size_leaf_vector` 0, pruned
