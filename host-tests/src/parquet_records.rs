@@ -51,6 +51,24 @@ pub fn read_records(path: &Path) -> Result<Records, DataError> {
     let reader = SerializedFileReader::new(file)
         .map_err(|e| err(0, 0, format!("not a readable Parquet file: {e}")))?;
     let meta = reader.metadata();
+    // The reader asserts that every column chunk's offset and size are non-negative when it reads the chunk
+    // (`ColumnChunkMetaData::byte_range`): check them here, so that a corrupt file is an error, not a panic.
+    for (g, group) in meta.row_groups().iter().enumerate() {
+        for (c, column) in group.columns().iter().enumerate() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or(column.data_page_offset());
+            if start < 0 || column.compressed_size() < 0 {
+                return Err(err(
+                    0,
+                    c + 1,
+                    format!(
+                        "row group {g}: the metadata gives the column chunk a negative offset or size (corrupt file)"
+                    ),
+                ));
+            }
+        }
+    }
     let root = meta.file_metadata().schema();
     let header: Vec<String> = root
         .get_fields()

@@ -482,3 +482,48 @@ fn levels_are_consistent() {
     }
     eprintln!("levels under test: {available:?}");
 }
+
+/// An empty product (`m`, `n` or `k` zero) reads nothing from `A` and `B`, so `GemmShape::fits` does not bound
+/// their strides then: a stride whose row offsets overflow must still give `C` kept (accumulating) or zeroed, at
+/// every level, without forming an address from it (found by fuzzing attention with `d_v = 0` and a huge V row
+/// stride; the AVX-512 path computed `p·ldb` for every key).
+#[test]
+fn empty_products_ignore_unread_strides() {
+    let huge = usize::MAX / 3;
+    let (a, b) = ([1.0f32; 8], [2.0f32; 8]);
+    for simd in levels() {
+        for (m, n, k) in [(5, 0, 7), (0, 4, 7), (5, 4, 0), (30, 9, 0), (9, 0, 30)] {
+            for accumulate in [false, true] {
+                let shape = GemmShape {
+                    m,
+                    n,
+                    k,
+                    lda: huge,
+                    ldb: huge,
+                    ldc: n + 1,
+                };
+                let c0 = pseudo_random(m * (n + 1) + 2, 7);
+                let mut c = c0.clone();
+                assert!(
+                    simd.gemm(shape, &a, &b, &mut c, accumulate),
+                    "{}: {shape:?} refused",
+                    simd.level()
+                );
+                for (at, (&got, &old)) in c.iter().zip(&c0).enumerate() {
+                    let (i, j) = (at / (n + 1), at % (n + 1));
+                    let want = if i < m && j < n && !accumulate {
+                        0.0
+                    } else {
+                        old
+                    };
+                    assert_eq!(
+                        got.to_bits(),
+                        want.to_bits(),
+                        "{}: {shape:?} accumulate {accumulate} at {at}",
+                        simd.level()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -165,15 +165,21 @@ impl<'a> Plan<'a> {
         self.params.tiles.positions(self.group)
     }
 
-    /// Elements per row state.
+    /// Elements per row state (at least 2; saturating, so that it never wraps to 0).
     pub fn width(&self) -> usize {
-        self.d_v + HEADER
+        self.d_v.saturating_add(HEADER)
     }
 
     /// Query head and position row of block row `mi` of key/value head `g`, for a block starting at `r0`.
+    /// Blocks only run with `group ≥ 1` (a call without query heads returns first); the checked division
+    /// keeps this total without a panic path.
     #[inline]
     pub fn row_of(&self, g: usize, r0: usize, mi: usize) -> (usize, usize) {
-        (g * self.group + mi % self.group, r0 + mi / self.group)
+        let (q, r) = (
+            mi.checked_div(self.group).unwrap_or(0),
+            mi.checked_rem(self.group).unwrap_or(0),
+        );
+        (g * self.group + r, r0 + q)
     }
 
     /// Runs query rows `r0..r1` of every query head of key/value head `g` over every key of the views, updating
@@ -287,7 +293,7 @@ impl<'a> Plan<'a> {
         // Softmax update per row: S becomes P.
         let mut any = false;
         for (mi, (s_row, state)) in s
-            .chunks_exact_mut(n)
+            .chunks_exact_mut(n.max(1))
             .zip(states.chunks_exact_mut(w))
             .take(rows)
             .enumerate()

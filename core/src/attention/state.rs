@@ -310,7 +310,7 @@ impl<'a> States<'a> {
 
     /// Elements per row state (`d_v + 2`).
     pub(crate) fn width(&self) -> usize {
-        self.d_v + HEADER
+        self.d_v.saturating_add(HEADER)
     }
 
     /// The used part of the buffer.

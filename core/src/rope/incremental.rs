@@ -263,9 +263,13 @@ impl<'a, T: StateFloat> Generator<'a, T> {
             }
             return Ok(());
         }
-        let (current, step) = self.state.split_at_mut(2 * half.min(self.state.len() / 4));
-        let (cos, sin) = current.split_at_mut(half);
-        let (step_cos, step_sin) = step.split_at(half);
+        // `new` sized the state to exactly 4·half elements, so every split succeeds.
+        let (current, step) = self
+            .state
+            .split_at_mut_checked(2 * half)
+            .unwrap_or_default();
+        let (cos, sin) = current.split_at_mut_checked(half).unwrap_or_default();
+        let (step_cos, step_sin) = step.split_at_checked(half).unwrap_or_default();
         for (((c, s), &dc), &ds) in cos
             .iter_mut()
             .zip(sin.iter_mut())

@@ -76,13 +76,16 @@ pub fn attend(
             });
         }
     }
-    let (phi_q, rest) = scratch.split_at_mut(d);
-    let (rot_q, rest) = rest.split_at_mut(d);
+    // Checked above: scratch holds 3·d elements.
+    let (phi_q, rest) = scratch.split_at_mut_checked(d).unwrap_or_default();
+    let (rot_q, rest) = rest.split_at_mut_checked(d).unwrap_or_default();
     let phi_k = rest.get_mut(..d).unwrap_or(&mut []);
     for (p, &x) in phi_q.iter_mut().zip(query.q) {
         *p = elu_plus_one(x);
     }
-    rot_q.copy_from_slice(phi_q);
+    for (r, &p) in rot_q.iter_mut().zip(phi_q.iter()) {
+        *r = p;
+    }
     apply::apply(
         simd,
         layout,

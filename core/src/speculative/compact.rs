@@ -157,12 +157,15 @@ pub fn compact<T: Copy>(
             }
             let src = base + (prefix_len + node) * row_stride;
             let dst = base + (prefix_len + j) * row_stride;
-            let fits = |at: usize| {
-                at.checked_add(head_dim)
-                    .is_some_and(|end| end <= data.len())
-            };
-            if fits(src) && fits(dst) {
-                data.copy_within(src..src + head_dim, dst);
+            // The path increases strictly, so `node > j` and the source row starts after the destination
+            // row ends (rows are disjoint): split there and copy between the halves.
+            if let Some((before, from)) = data.split_at_mut_checked(src)
+                && let (Some(to), Some(row)) = (
+                    before.get_mut(dst..).and_then(|t| t.get_mut(..head_dim)),
+                    from.get(..head_dim),
+                )
+            {
+                to.copy_from_slice(row);
             }
         }
     }

@@ -566,7 +566,7 @@ impl Tree {
             });
         }
         for (row, chunk) in out
-            .chunks_exact_mut(width)
+            .chunks_exact_mut(width.max(1))
             .take(self.num_leaves)
             .enumerate()
         {

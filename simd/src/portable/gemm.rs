@@ -78,9 +78,12 @@ impl Ops<'_> {
                 }
             }
         }
+        // With k = 0, `fits` does not bound `a`'s rows (none is read): the offset may wrap, and `get` then fails.
         let rows: [&[f32]; R] = core::array::from_fn(|r| {
-            let at = (i0 + r) * lda;
-            self.a.get(at..at + k).unwrap_or_default()
+            let at = (i0 + r).wrapping_mul(lda);
+            at.checked_add(k)
+                .and_then(|end| self.a.get(at..end))
+                .unwrap_or_default()
         });
         for p in 0..k {
             let at = p * ldb + j0;

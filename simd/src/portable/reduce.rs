@@ -17,8 +17,8 @@ pub fn sum(x: &[f32]) -> f32 {
             acc[k] += c[k];
         }
     }
-    for (k, v) in tail.iter().enumerate() {
-        acc[k] += v;
+    for (a, v) in acc.iter_mut().zip(tail) {
+        *a += v;
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3])
 }

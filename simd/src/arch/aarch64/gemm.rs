@@ -177,6 +177,11 @@ pub(crate) fn gemm(
     if !shape.fits(a.len(), b.len(), c.len()) {
         return false;
     }
+    if shape.m == 0 || shape.n == 0 || shape.k == 0 {
+        // Nothing to multiply (C is kept or zeroed): the reference does it without forming pointers into `a`
+        // and `b`, whose extents `fits` does not bound then.
+        return crate::portable::gemm::gemm(shape, a, b, c, accumulate);
+    }
     let o = Ops {
         a: a.as_ptr(),
         b: b.as_ptr(),

@@ -242,6 +242,11 @@ pub(crate) fn gemm_avx2(
     c: &mut [f32],
     accumulate: bool,
 ) -> bool {
+    if shape.m == 0 || shape.n == 0 || shape.k == 0 {
+        // Nothing to multiply (C is kept or zeroed): the reference does it without forming pointers into `a`
+        // and `b`, whose extents `fits` does not bound then.
+        return crate::portable::gemm::gemm(shape, a, b, c, accumulate);
+    }
     let Some(o) = Ops::new(shape, a, b, c, accumulate) else {
         return false;
     };
@@ -482,6 +487,11 @@ pub(crate) fn gemm_avx512(
     c: &mut [f32],
     accumulate: bool,
 ) -> bool {
+    if shape.m == 0 || shape.n == 0 || shape.k == 0 {
+        // Nothing to multiply (C is kept or zeroed): the reference does it without forming pointers into `a`
+        // and `b`, whose extents `fits` does not bound then.
+        return crate::portable::gemm::gemm(shape, a, b, c, accumulate);
+    }
     let Some(o) = Ops::new(shape, a, b, c, accumulate) else {
         return false;
     };

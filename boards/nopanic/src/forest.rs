@@ -1,0 +1,49 @@
+//! `emkern::forest`: validation, every prediction API and every accessor, on the selftest's model blob (opaque,
+//! so validation cannot be folded) and on a corrupted copy.
+
+use emkern::forest::{Forest, Transform, crc32, format};
+
+use crate::{keep, o};
+
+/// The self-test's demo model.
+static MODEL: &[u8] = include_bytes!("../../selftest/data/model.emk");
+
+/// Runs every call.
+pub fn run() {
+    let mut copy = [0u8; 512];
+    keep(crc32(o(MODEL)));
+    keep(Transform::from_u8(o(3)));
+    keep(format::node_size(o(2), o(4)));
+    keep(format::align8(o(usize::MAX - 3)));
+    if let Ok(f) = Forest::new(o(&copy[..])) {
+        use_forest(&f);
+    }
+    for (d, s) in copy.iter_mut().zip(MODEL) {
+        *d = *s ^ 1;
+    }
+    if let Ok(f) = Forest::new(o(&copy[..])) {
+        use_forest(&f);
+    }
+    if let Ok(f) = Forest::new(o(MODEL)) {
+        use_forest(&f);
+    }
+}
+
+fn use_forest(f: &Forest<'_>) {
+    let rows = [0.25f32; 160];
+    let mut out = [0.0f32; 16];
+    keep(f.n_features());
+    keep(f.n_outputs());
+    keep(f.output_len());
+    keep(f.transform());
+    keep(f.worst_case_visits());
+    keep(f.summary());
+    for name in f.class_names() {
+        keep(name);
+    }
+    keep(f.class_names().len());
+    keep(f.predict(o(&rows[..]), o(&mut out[..])));
+    keep(f.predict_margin(o(&rows[..]), o(&mut out[..])));
+    keep(f.predict_batch(o(&rows[..]), o(31), o(5), o(&mut out[..]), o(false)));
+    keep(f.predict_batch(o(&rows[..]), o(31), o(5), o(&mut out[..]), o(true)));
+}
