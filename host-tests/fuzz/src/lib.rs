@@ -19,8 +19,11 @@ pub mod rope;
 pub mod speculative;
 pub mod util;
 
+/// A fuzz target: its name and its entry point, which takes the fuzzer's bytes.
+pub type Target = (&'static str, fn(&[u8]));
+
 /// Every target's name and entry point, in the order `scripts/fuzz.sh` runs them.
-pub const TARGETS: [(&str, fn(&[u8])); 11] = [
+pub const TARGETS: [Target; 11] = [
     ("forest", forest::run),
     ("import_xgboost_json", import_xgboost_json::run),
     ("import_xgboost_ubjson", import_xgboost_ubjson::run),
