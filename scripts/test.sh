@@ -7,7 +7,8 @@
 #   2. aarch64: cargo test of emkern-simd, attention, RoPE and speculative decoding for
 #               aarch64-unknown-linux-gnu under qemu-aarch64 (NEON really executes)
 #   3. thumb:   cargo build of emkern and emkern-simd for thumbv7em-none-eabihf (Cortex-M4F) and
-#               thumbv8m.main-none-eabihf with -C target-cpu=cortex-m55 and `helium`, with and without defmt
+#               thumbv8m.main-none-eabihf with -C target-cpu=cortex-m55 and `helium`, with and without defmt;
+#               boards/nopanic for both, which links only if no public entry point keeps a panic path
 #   4. boards:  firmware self-tests on QEMU mps2-an386 (Cortex-M4F, scalar) and mps3-an547 (Cortex-M55, Helium):
 #               primitives, forest, attention, RoPE and tree verification, and instruction counts
 #
@@ -112,7 +113,11 @@ if ((cross_ok)); then
         run "$logs/build-m4.log" cargo build -p emkern -p emkern-simd --release --target thumbv7em-none-eabihf --locked ${feat:+--features emkern/$feat}
         run "$logs/build-m55.log" cargo build -p emkern -p emkern-simd --release --target thumbv8m.main-none-eabihf --locked --features "emkern/helium${feat:+,emkern/$feat}"
     done
-    record thumb ok "4 builds $(($(date +%s) - t0)) s"
+    # Panic freedom: a firmware calling every public entry point of emkern and emkern-simd with opaque inputs,
+    # whose panic handler references an undefined symbol, so the link fails if any panic path survives.
+    (cd boards && run "$logs/nopanic-m4.log" cargo build -p emkern-nopanic --release --target thumbv7em-none-eabihf --locked)
+    (cd boards && run "$logs/nopanic-m55.log" cargo build -p emkern-nopanic --release --target thumbv8m.main-none-eabihf --features helium --locked)
+    record thumb ok "4 builds + panic-free link (M4F, M55) $(($(date +%s) - t0)) s"
 else
     record thumb SKIPPED "!!! rustup targets missing: thumb builds NOT done !!!"
 fi
