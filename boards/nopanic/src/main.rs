@@ -9,8 +9,8 @@
 //! panic after optimization (release profile, fat LTO), the panic handler is referenced and the link fails
 //! with `undefined symbol: emkern_panic_path_survived`. The build succeeding is the proof.
 //!
-//! It also runs: on QEMU (`boards/run.sh nopanic-an386` / `nopanic-an547`) it makes every call once and exits
-//! through semihosting with status 0, so the calls do not fault either.
+//! It also runs: on QEMU (`boards/nopanic.sh an386` / `an547`) it makes every call once and exits through
+//! semihosting with status 0, so the calls do not fault either.
 #![no_std]
 #![no_main]
 
