@@ -2,8 +2,10 @@
 # Debian packages qemu-system-arm, qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross (as root, or via sudo);
 # rustfmt and clippy; rustup targets for aarch64 Linux and the two Cortex-M targets; defmt-print; a Python
 # virtual environment with XGBoost and scikit-learn (target/pyenv) for the tests that compare with them (when
-# want_python=1).
-# Sets cross_ok=0 (and says so loudly) when a rustup target cannot be installed.
+# want_python=1); the nightly toolchain (minimal profile) with Miri and rust-src, and cargo-fuzz, for the fuzz
+# smoke run and Miri (when want_nightly=1).
+# Sets cross_ok=0 (and says so loudly) when a rustup target cannot be installed; fuzz_ok=0 / miri_ok=0 when the
+# nightly tools cannot be installed (their stages then print SKIPPED).
 cross_ok=1
 apt_missing=()
 command -v qemu-system-arm >/dev/null || apt_missing+=(qemu-system-arm)
@@ -48,5 +50,36 @@ if [ "${want_python:-0}" = 1 ] && [ -z "${EMKERN_PYTHON:-}" ]; then
     fi
     if "$pyenv_dir/bin/python" -c "import xgboost, sklearn, numpy" >/dev/null 2>&1; then
         export EMKERN_PYTHON="$pyenv_dir/bin/python"
+    fi
+fi
+# Nightly tools, optional: the fuzz smoke run needs cargo-fuzz (libFuzzer needs nightly's sanitizer flags), Miri
+# needs the miri and rust-src components. Each step is guarded; a failure only makes its stage print SKIPPED.
+fuzz_ok=0
+miri_ok=0
+if [ "${want_nightly:-0}" = 1 ]; then
+    if ! rustup toolchain list | grep -q '^nightly'; then
+        echo "installing the nightly toolchain (minimal profile) for the fuzz smoke run and Miri"
+        timeout 300 rustup toolchain install nightly --profile minimal >/dev/null 2>&1 || true
+    fi
+    if cargo +nightly --version >/dev/null 2>&1; then
+        if ! cargo +nightly miri --version >/dev/null 2>&1; then
+            timeout 300 rustup component add --toolchain nightly miri rust-src >/dev/null 2>&1 || true
+        fi
+        if cargo +nightly miri --version >/dev/null 2>&1; then
+            miri_ok=1
+        else
+            echo "!!!! could not install Miri (rustup component miri): the Miri stage will be SKIPPED !!!!" >&2
+        fi
+        if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+            echo "installing cargo-fuzz (crates.io)"
+            timeout 900 cargo install cargo-fuzz --locked --quiet || true
+        fi
+        if cargo +nightly fuzz --version >/dev/null 2>&1; then
+            fuzz_ok=1
+        else
+            echo "!!!! could not install cargo-fuzz: the fuzz smoke stage will be SKIPPED !!!!" >&2
+        fi
+    else
+        echo "!!!! no nightly toolchain (rustup toolchain install nightly failed): fuzz and Miri stages will be SKIPPED !!!!" >&2
     fi
 fi

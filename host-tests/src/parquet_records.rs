@@ -40,7 +40,27 @@ pub fn is_parquet(path: &Path) -> bool {
 }
 
 /// Reads a Parquet file into [`Records`] (see the module documentation).
+///
+/// A malformed file is an error naming the file. The `parquet` crate panics on some corrupt pages instead of
+/// returning an error (e.g. a PLAIN byte array whose length prefix is cut off); such a panic is caught here and
+/// reported as an error too (the panic message is still printed by the panic hook).
 pub fn read_records(path: &Path) -> Result<Records, DataError> {
+    std::panic::catch_unwind(|| read(path)).unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(DataError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("the Parquet reader failed on malformed data ({why})"),
+        })
+    })
+}
+
+fn read(path: &Path) -> Result<Records, DataError> {
     let err = |line: usize, column: usize, message: String| DataError {
         file: path.to_path_buf(),
         line,

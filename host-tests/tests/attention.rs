@@ -1247,6 +1247,75 @@ fn different_key_and_value_dims() {
     }
 }
 
+/// A view of width 0 (`d_k = 0` or `d_v = 0`) holds no element, so its strides are unconstrained: a row stride
+/// whose offsets overflow is valid and never used (found by fuzzing: the P·V step computed `key · v_stride`).
+/// With `d_k = 0` every score is 0, so each of the `n` visible keys (a causal window of 6) has weight `1/n`: the
+/// output is the mean of their V rows and the log-sum-exp is `ln n`. With `d_v = 0` (and `d_k > 0`) the call succeeds and writes a
+/// finite log-sum-exp.
+#[test]
+fn zero_width_views_ignore_their_strides() {
+    /// A packed view, or for a width of 0 one whose strides overflow.
+    fn view(data: &[f32], heads: usize, rows: usize, dim: usize) -> Tensor<'_> {
+        let t = Tensor::new(data, heads, rows, dim);
+        if dim == 0 {
+            t.with_strides(usize::MAX / 3, usize::MAX / 3)
+        } else {
+            t
+        }
+    }
+    let (len_q, len_kv) = (8, 40);
+    let q = [0.5f32; 2 * 8 * 2];
+    let kv: Vec<f32> = (0..len_kv * 2).map(|i| (i % 7) as f32 * 0.25).collect();
+    for simd in Simd::available() {
+        for (d_k, d_v) in [(0, 2), (2, 0), (0, 0)] {
+            let qkv = Qkv {
+                q: view(&q, 2, len_q, d_k),
+                k: view(&kv, 1, len_kv, d_k),
+                v: view(&kv, 1, len_kv, d_v),
+            };
+            let mut params = Params::new();
+            params.mask.causal = true;
+            params.mask.window = Some(6);
+            params.tiles = Tiles::new(16, 8);
+            let mut scratch =
+                vec![0.0f32; attention::scratch_len(qkv.dims(), qkv.dtypes(), params.tiles)];
+            let mut out = vec![f32::NAN; 2 * len_q * d_v];
+            let mut lse = vec![f32::NAN; 2 * len_q];
+            let out_view = TensorMut::new(&mut out[..], 2, len_q, d_v);
+            attention::attention(simd, &qkv, &params, out_view, Some(&mut lse), &mut scratch)
+                .unwrap_or_else(|e| panic!("{}: d_k {d_k}, d_v {d_v}: {e}", simd.level()));
+            let level = simd.level();
+            for h in 0..2 {
+                for i in 0..len_q {
+                    let got_lse = lse[h * len_q + i] as f64;
+                    if d_k > 0 {
+                        assert!(got_lse.is_finite(), "{level}: d_v 0: lse {got_lse}");
+                        continue;
+                    }
+                    // Bottom-right causal with a window of 6: query i (position p = i + len_kv - len_q) sees
+                    // keys p - 5 ..= p.
+                    let p = i + len_kv - len_q;
+                    let (first, n) = (p - 5, 6);
+                    let want_lse = (n as f64).ln();
+                    assert!(
+                        (got_lse - want_lse).abs() < 1e-5,
+                        "{level}: lse {got_lse}, want {want_lse}"
+                    );
+                    for c in 0..d_v {
+                        let mean =
+                            (first..=p).map(|j| kv[j * d_v + c] as f64).sum::<f64>() / n as f64;
+                        let got = out[(h * len_q + i) * d_v + c] as f64;
+                        assert!(
+                            (got - mean).abs() <= 1e-5 * mean.abs().max(1.0),
+                            "{level}: out {got}, want {mean}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Scores of ±1e4 and values of 1e30: no overflow, no NaN, the reference's result. The scores are integers
 /// (exact in f32) so that the comparison measures the kernel, not the rounding of the scores.
 #[test]

@@ -302,8 +302,9 @@ impl<'a> Plan<'a> {
             let (lo, hi) = self.geo.row_range(r, t0, t1);
             any |= self.update_row(h, r, lo - t0, hi - t0, t0, s_row, state);
         }
-        if !any {
-            // No row sees a key of this tile with p > 0: V is not needed.
+        if !any || d_v == 0 {
+            // No row sees a key of this tile with p > 0, or there is no value to add: V is not needed. (With
+            // d_v = 0 the V view's strides are unconstrained, so V offsets must not even be computed.)
             return;
         }
 

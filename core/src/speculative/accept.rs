@@ -458,8 +458,10 @@ mod tests {
 
     #[test]
     fn ln_unit_is_within_2_ulp() {
-        // Every 97th f32 in [1e-5, 1 + 1e-5] and the ends of the binades around 1.
+        // Every 97th f32 in [1e-5, 1 + 1e-5] (every 97·1009th under Miri, which interprets each one) and the
+        // ends of the binades around 1.
         let (lo, hi) = (1e-5f32.to_bits(), (1.0f32 + 1e-5).to_bits());
+        let step = if cfg!(miri) { 97 * 1009 } else { 97 };
         let mut worst = 0.0f64;
         let mut check = |y: f32| {
             let want = libm::log(f64::from(y));
@@ -475,7 +477,7 @@ mod tests {
                 worst = err;
             }
         };
-        for b in (lo..=hi).step_by(97) {
+        for b in (lo..=hi).step_by(step) {
             check(f32::from_bits(b));
         }
         let (r, s) = (core::f32::consts::FRAC_1_SQRT_2, core::f32::consts::SQRT_2);

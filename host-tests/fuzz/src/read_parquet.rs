@@ -1,5 +1,9 @@
 //! Parquet reader: `parquet_records::read_records` (through `data::read_records`, which picks it by the
 //! extension), then a training dataset whose target is the last column.
+//!
+//! The `parquet` crate panics on some corrupt pages; `read_records` catches those panics and returns an error.
+//! libFuzzer's panic hook aborts on every panic, caught or not, so this target lets panics raised inside the
+//! `parquet` crate's own sources unwind to that `catch_unwind` (any other panic still aborts).
 
 use emkern_host::data;
 use emkern_host::train::dataset::{Dataset, DatasetSpec};
@@ -9,6 +13,18 @@ use super::util::scratch_file;
 
 /// Runs one input.
 pub fn run(bytes: &[u8]) {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_parquet = info
+                .location()
+                .is_some_and(|l| l.file().contains("/parquet-"));
+            if !in_parquet {
+                previous(info);
+            }
+        }));
+    });
     let path = scratch_file("parquet");
     std::fs::write(&path, bytes).expect("write the scratch file");
     let Ok(records) = data::read_records(&path) else {

@@ -7,6 +7,9 @@
 //! - `EMKERN_PROPTEST_SEED`: a number to draw from that seed, or `random` for a new seed on each test, printed so
 //!   a failure can be replayed with `EMKERN_PROPTEST_SEED=<seed>`;
 //! - `EMKERN_PROPTEST_CASES`: a factor on every test's number of cases (default 1).
+//!
+//! Under Miri (`scripts/miri.sh`), which interprets every operation about 10⁴ times slower, a test runs at most
+//! 6 cases.
 #![allow(dead_code)]
 
 use proptest::test_runner::{Config, RngSeed};
@@ -40,7 +43,11 @@ pub fn proptest_config(cases: u32) -> Config {
         }),
     };
     Config {
-        cases: cases.saturating_mul(factor),
+        cases: if cfg!(miri) {
+            cases.min(6)
+        } else {
+            cases.saturating_mul(factor)
+        },
         rng_seed: RngSeed::Fixed(seed),
         ..Config::default()
     }

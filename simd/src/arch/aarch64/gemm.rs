@@ -65,7 +65,8 @@ unsafe fn tile<const MR: usize, const NV: usize>(o: &Ops, i0: usize, j0: usize) 
                     *x = vfmaq_f32(*x, ai, bj);
                 }
             }
-            b = b.add(ldb);
+            // Wrapping: after the last row the pointer may lie past the end of `b` (it is not dereferenced).
+            b = b.wrapping_add(ldb);
         }
         for (i, row) in acc.iter().enumerate() {
             for (v, x) in row.iter().enumerate() {

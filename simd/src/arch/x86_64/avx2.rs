@@ -99,8 +99,14 @@ unsafe fn store_first(dst: *mut f32, v: __m256, len: usize) {
         at = 4;
     }
     if len & 2 != 0 {
-        // SAFETY: at + 2 ≤ len; the 8-byte store writes two f32 (`movsd` has no alignment requirement).
-        unsafe { _mm_store_sd(dst.add(at).cast(), _mm_castps_pd(lanes)) };
+        // SAFETY: at + 2 ≤ len: the 8 bytes of two f32 are writable. The store is unaligned on purpose
+        // (`write_unaligned`, one `movsd`): `dst` is only 4-byte aligned, and `_mm_store_sd` is a typed `f64`
+        // write that requires 8 (Miri reports it as undefined behaviour).
+        unsafe {
+            dst.add(at)
+                .cast::<f64>()
+                .write_unaligned(_mm_cvtsd_f64(_mm_castps_pd(lanes)))
+        };
         lanes = _mm_movehl_ps(lanes, lanes);
         at += 2;
     }

@@ -133,7 +133,8 @@ unsafe fn tile8<const MR: usize, const NV: usize>(o: &Ops, i0: usize, j0: usize)
                     *x = _mm256_fmadd_ps(ai, bj, *x);
                 }
             }
-            b = b.add(ldb);
+            // Wrapping: after the last row the pointer may lie past the end of `b` (it is not dereferenced).
+            b = b.wrapping_add(ldb);
         }
         for (i, row) in acc.iter().enumerate() {
             for (v, x) in row.iter().enumerate() {
@@ -290,13 +291,15 @@ unsafe fn tile16<const MR: usize, const NV: usize>(
     } = o.shape;
     let mut acc = [[_mm512_setzero_ps(); NV]; MR];
     // SAFETY: every access below stays in bounds: masked loads and stores touch only the masked-in columns, which with the
-    // tile's rows and p < k are inside the checked extents; broadcasts read a[i·lda + p] for rows of the tile.
+    // tile's rows and p < k are inside the checked extents; broadcasts read a[i·lda + p] for rows of the tile. The
+    // addresses of the vectors are formed with wrapping arithmetic, since a vector whose lanes are all masked out
+    // may start past the end of its operand (no memory is accessed through it).
     unsafe {
         let c = o.c.add(i0 * ldc + j0);
         if o.accumulate {
             for (i, row) in acc.iter_mut().enumerate() {
                 for (v, x) in row.iter_mut().enumerate() {
-                    *x = _mm512_maskz_loadu_ps(masks[v], c.add(i * ldc + 16 * v));
+                    *x = _mm512_maskz_loadu_ps(masks[v], c.wrapping_add(i * ldc + 16 * v));
                 }
             }
         }
@@ -310,18 +313,19 @@ unsafe fn tile16<const MR: usize, const NV: usize>(
                 prefetch(b.wrapping_add(B_AHEAD * ldb + 16 * v));
             }
             let bv: [__m512; NV] =
-                core::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b.add(16 * v)));
+                core::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b.wrapping_add(16 * v)));
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm512_set1_ps(*a.add(i * lda + p));
                 for (x, &bj) in row.iter_mut().zip(&bv) {
                     *x = _mm512_fmadd_ps(ai, bj, *x);
                 }
             }
-            b = b.add(ldb);
+            // Wrapping: after the last row the pointer may lie past the end of `b` (it is not dereferenced).
+            b = b.wrapping_add(ldb);
         }
         for (i, row) in acc.iter().enumerate() {
             for (v, x) in row.iter().enumerate() {
-                _mm512_mask_storeu_ps(c.add(i * ldc + 16 * v), masks[v], *x);
+                _mm512_mask_storeu_ps(c.wrapping_add(i * ldc + 16 * v), masks[v], *x);
             }
         }
     }
