@@ -4,6 +4,7 @@
 #
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     # default: 300 s, every target
 #   FUZZ_RUNS=N bash scripts/fuzz.sh [TARGET...]               # N executions per target instead (smoke runs)
+#   FUZZ_RUNS=N bash scripts/fuzz.sh SECONDS [TARGET...]       # N executions or SECONDS, whichever comes first
 #
 # Targets (host-tests/fuzz/src/<target>.rs says what each exercises): forest, import_xgboost_json,
 # import_xgboost_ubjson, import_lightgbm, import_sklearn, read_csv, read_parquet, read_npy, attention, rope,
@@ -23,8 +24,10 @@ all_targets=(forest import_xgboost_json import_xgboost_ubjson import_lightgbm im
     read_npy attention rope speculative)
 
 seconds=300
+seconds_given=0
 if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
     seconds=$1
+    seconds_given=1
     shift
 fi
 targets=("$@")
@@ -81,8 +84,12 @@ echo "building the fuzz targets (cargo +nightly fuzz build, address sanitizer, d
 budget=(-max_total_time="$seconds")
 wall=$((seconds + 300))
 if [ -n "${FUZZ_RUNS:-}" ]; then
-    budget=(-runs="$FUZZ_RUNS")
-    wall=600
+    if [ "$seconds_given" = 1 ]; then
+        budget+=(-runs="$FUZZ_RUNS")
+    else
+        budget=(-runs="$FUZZ_RUNS")
+        wall=600
+    fi
 fi
 mkdir -p "$fuzz/logs"
 declare -a rows=()
