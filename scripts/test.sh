@@ -11,6 +11,11 @@
 #               boards/nopanic for both, which links only if no public entry point keeps a panic path
 #   4. boards:  firmware self-tests on QEMU mps2-an386 (Cortex-M4F, scalar) and mps3-an547 (Cortex-M55, Helium):
 #               primitives, forest, attention, RoPE and tree verification, and instruction counts
+#   5. nightly: Miri over the code behind `unsafe` (scripts/miri.sh: the forest predictor's unchecked reads, the
+#               scalar and AVX2 kernels, attention and RoPE) and a smoke run of every cargo-fuzz target
+#               (scripts/fuzz.sh with a fixed number of executions, corpora seeded from the fixtures); the nightly
+#               toolchain, Miri and cargo-fuzz are installed if missing, and the stage prints SKIPPED loudly if
+#               they cannot be
 #
 # Needs: rustup/cargo. Installs if missing (as root, Debian): qemu-system-arm qemu-user gcc-aarch64-linux-gnu
 # libc6-dev-arm64-cross; rustup targets; defmt-print (cargo install). If rustup cannot download a target, the
@@ -63,6 +68,7 @@ print_summary() {
 say "setup"
 t0=$(date +%s)
 want_python=1
+want_nightly=1
 source scripts/setup.sh
 record setup ok "$(($(date +%s) - t0)) s"
 
@@ -136,7 +142,27 @@ else
     record boards SKIPPED "!!! rustup targets missing: firmware self-tests NOT run !!!"
 fi
 
+# ---------------------------------------------------------------------------------------------------------------
+say "5. nightly: Miri, fuzz smoke run"
+t0=$(date +%s)
+if ((miri_ok)); then
+    run "$logs/miri.log" bash scripts/miri.sh
+    count_tests "$logs/miri.log"
+    record miri ok "$counts $(($(date +%s) - t0)) s"
+else
+    record miri SKIPPED "!!! no nightly toolchain with Miri: undefined-behaviour checks NOT run !!!"
+fi
+t0=$(date +%s)
+if ((fuzz_ok)); then
+    # 20 000 executions per target (the seed corpora included): every parser and argument check on the seeds and
+    # on mutants of them, under AddressSanitizer and debug assertions. The long runs are scripts/fuzz.sh's default.
+    run "$logs/fuzz-smoke.log" env FUZZ_RUNS=20000 bash scripts/fuzz.sh
+    record fuzz ok "11 targets x 20000 executions, no crash $(($(date +%s) - t0)) s"
+else
+    record fuzz SKIPPED "!!! no nightly toolchain with cargo-fuzz: fuzz smoke run NOT done !!!"
+fi
+
 print_summary
 echo
-echo "total: $passed_total passed, $failed_total failed"
+echo "total": $passed_total passed, $failed_total failed"
 [ "$failed_total" -eq 0 ]
