@@ -286,6 +286,11 @@ impl Forest<'_> {
         let n = self.n_outputs;
         let mut acc = [V::ZERO; CHUNK];
         let mut start = 0;
+        // ArgMax over more columns than one pass holds writes one value: the running maximum of the f32 margins
+        // (as every transform past one pass works on f32 margins) is kept across the passes; the first index
+        // among equals wins and NaN never does, as in `apply_transform`.
+        let argmax = transform && self.transform == Transform::ArgMax;
+        let mut best: Option<(usize, f32)> = None;
         while start < n {
             let len = (n - start).min(CHUNK);
             self.accumulate::<FB, CB, V>(row, start, &mut acc[..len]);
@@ -294,10 +299,27 @@ impl Forest<'_> {
                 apply_transform(self.transform, &mut acc[..len], out);
                 return;
             }
-            for (o, a) in out.iter_mut().skip(start).zip(&acc[..len]) {
-                *o = a.to_f32();
+            if argmax {
+                for (k, a) in acc[..len].iter().enumerate() {
+                    let a = a.to_f32();
+                    match best {
+                        Some((_, b)) if a > b => best = Some((start + k, a)),
+                        None => best = Some((start + k, a)),
+                        _ => {}
+                    }
+                }
+            } else {
+                for (o, a) in out.iter_mut().skip(start).zip(&acc[..len]) {
+                    *o = a.to_f32();
+                }
             }
             start += len;
+        }
+        if argmax {
+            if let (Some(o), Some((k, _))) = (out.first_mut(), best) {
+                *o = k as f32;
+            }
+            return;
         }
         if transform {
             // More columns than one pass holds: transform the f32 margins in place.
@@ -708,7 +730,8 @@ pub(super) fn apply_transform<V: Value>(t: Transform, m: &mut [V], out: &mut [f3
     }
 }
 
-/// [`apply_transform`] on f32 margins already in `out` (models with more than [`CHUNK`] columns).
+/// [`apply_transform`] on f32 margins already in `out` (models with more than [`CHUNK`] columns; `ArgMax` never
+/// comes here: `run` keeps its running maximum across the passes).
 fn transform_in_place_f32(t: Transform, out: &mut [f32]) {
     match t {
         Transform::Softmax => {
@@ -723,19 +746,6 @@ fn transform_in_place_f32(t: Transform, out: &mut [f32]) {
             }
             for v in out.iter_mut() {
                 *v /= sum;
-            }
-        }
-        Transform::ArgMax => {
-            let mut best = 0usize;
-            let mut best_v = f32::NEG_INFINITY;
-            for (k, &v) in out.iter().enumerate() {
-                if v > best_v || k == 0 {
-                    best = k;
-                    best_v = v;
-                }
-            }
-            if let Some(o) = out.first_mut() {
-                *o = best as f32;
             }
         }
         Transform::SortAscending => sort_ascending(out),
