@@ -29,23 +29,12 @@ pub struct Cost {
 }
 
 impl Cost {
-    /// The worst-case cost of one row of `f`.
+    /// The worst-case cost of one row of `f` (the core's own bound).
     pub fn of(f: &Forest) -> Cost {
-        let s = f.summary();
-        if s.aggregate == Aggregate::WeightedMedian {
-            // One output; the core's bound already counts the passes of the median's sorted chunks.
-            let passes = f.median_passes() as u64;
-            return Cost {
-                passes,
-                tree_walks: passes.saturating_mul(s.trees as u64),
-                node_visits: s.worst_case_visits,
-            };
-        }
-        let passes = s.outputs.div_ceil(CORE_COLUMNS_PER_PASS).max(1) as u64;
         Cost {
-            passes,
-            tree_walks: passes.saturating_mul(s.trees as u64),
-            node_visits: passes.saturating_mul(s.worst_case_visits),
+            passes: f.passes() as u64,
+            tree_walks: f.worst_case_tree_walks(),
+            node_visits: f.worst_case_visits(),
         }
     }
 }
@@ -131,7 +120,13 @@ pub fn model(path: &Path, format: Format, ensemble: Option<&Ensemble>, f: &Fores
             o,
             "worst case       {} node visits + {} leaf reads per row: {} passes over the {} trees ({} margin \
              columns, {CORE_COLUMNS_PER_PASS} per pass), each pass {} node visits (sum of tree depths) + {} leaf reads",
-            c.node_visits, c.tree_walks, c.passes, s.trees, s.outputs, s.worst_case_visits, s.trees
+            c.node_visits,
+            c.tree_walks,
+            c.passes,
+            s.trees,
+            s.outputs,
+            c.node_visits / c.passes.max(1),
+            s.trees
         );
     }
     if s.leaf_width > 1 {
@@ -179,9 +174,7 @@ impl Bytes<'_> {
 /// The blob's section offsets, computed from its header as `core/src/forest/format.rs` specifies.
 struct Sections {
     n_features: usize,
-    n_outputs: usize,
     n_trees: usize,
-    n_leaves: usize,
     leaf_width: usize,
     wide: bool,
     trees_off: usize,
@@ -213,9 +206,7 @@ impl Sections {
         let linear_off = after(leaf_models_off, n_leaves, 4)?;
         Some(Sections {
             n_features,
-            n_outputs,
             n_trees,
-            n_leaves,
             leaf_width,
             wide,
             trees_off,
@@ -261,114 +252,116 @@ const HEADER_FIELDS: [(&str, usize, usize); 11] = [
     ("divisor", 56, 8),
 ];
 
-/// `e` (from validating `blob`) in words, with the index and byte offset of the value at fault where the core's
-/// error names only the kind of problem.
+/// `e` (from validating `blob`) in words, with the value at fault, its tree and byte offset where the core's
+/// error gives only a header field's name or a table index.
 pub fn blob_error(blob: &[u8], e: BlobError) -> String {
-    let BlobError::BadField(name) = e else {
-        return e.to_string();
-    };
     let b = Bytes(blob);
-    if let Some(&(_, at, width)) = HEADER_FIELDS.iter().find(|(n, _, _)| *n == name) {
-        let value = match width {
-            1 => b.u8(at).map(|v| v.to_string()),
-            2 => b.u32(at).map(|v| (v & 0xffff).to_string()),
-            8 => b.f64(at).map(|v| v.to_string()),
-            _ => b.u32(at).map(|v| v.to_string()),
-        };
-        return match value {
-            Some(v) => format!("header field `{name}` (byte {at}) is {v}, which is out of range"),
-            None => e.to_string(),
-        };
+    match e {
+        BlobError::BadField(name) => {
+            let Some(&(_, at, width)) = HEADER_FIELDS.iter().find(|(n, _, _)| *n == name) else {
+                return e.to_string();
+            };
+            let value = match width {
+                1 => b.u8(at).map(|v| v.to_string()),
+                2 => b.u32(at).map(|v| (v & 0xffff).to_string()),
+                8 => b.f64(at).map(|v| v.to_string()),
+                _ => b.u32(at).map(|v| v.to_string()),
+            };
+            match value {
+                Some(v) => {
+                    format!("header field `{name}` (byte {at}) is {v}, which is out of range")
+                }
+                None => e.to_string(),
+            }
+        }
+        BlobError::BadValue { table, index, what } => {
+            explain_value(&b, table, index as usize, what).unwrap_or_else(|| e.to_string())
+        }
+        _ => e.to_string(),
     }
-    explain_value(&b, name).unwrap_or_else(|| name.to_string())
 }
 
-/// Finds the value behind a [`BlobError::BadField`] that is not a header field.
-fn explain_value(b: &Bytes, name: &str) -> Option<String> {
+/// Describes the value behind a [`BlobError::BadValue`]: where it is and what it holds.
+fn explain_value(b: &Bytes, table: &str, index: usize, what: &str) -> Option<String> {
     let s = Sections::read(b)?;
     let vb = if s.wide { 8 } else { 4 };
-    match name {
-        "base margin" => (0..s.n_outputs).find_map(|k| {
-            let at = 64 + k * vb;
+    match table {
+        "output column" => {
+            let at = 64 + index * vb;
+            let v = b.value(at, s.wide)?;
+            Some(format!(
+                "the base margin of output column {index} (byte {at}) is {v}; base margins must be finite"
+            ))
+        }
+        "leaf" if what.contains("linear") => explain_linear(b, &s, index),
+        "leaf" => (0..s.leaf_width.max(1)).find_map(|j| {
+            let at = s.leaves_off + (index * s.leaf_width.max(1) + j) * vb;
             let v = b.value(at, s.wide)?;
             (!v.is_finite()).then(|| {
-                format!("the base margin of output column {k} (byte {at}) is {v}; base margins must be finite")
+                let column = if s.leaf_width > 1 {
+                    format!(", value {j}")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{}{column} (byte {at}) is {v}; leaf values must be finite",
+                    s.leaf_name(b, index)
+                )
             })
         }),
-        "leaf value (not finite)" => {
-            (0..s.n_leaves.checked_mul(s.leaf_width)?).find_map(|i| {
-                let at = s.leaves_off + i * vb;
-                let v = b.value(at, s.wide)?;
-                (!v.is_finite()).then(|| {
-                    let (leaf, j) = (i / s.leaf_width.max(1), i % s.leaf_width.max(1));
-                    let column = if s.leaf_width > 1 {
-                        format!(", value {j}")
-                    } else {
-                        String::new()
-                    };
-                    format!(
-                        "{}{column} (byte {at}) is {v}; leaf values must be finite",
-                        s.leaf_name(b, leaf)
-                    )
-                })
-            })
-        }
-        _ if name.starts_with("linear") => explain_linear(b, &s),
         _ => None,
     }
 }
 
-/// Finds the linear-leaf entry behind a `linear …` [`BlobError::BadField`].
-fn explain_linear(b: &Bytes, s: &Sections) -> Option<String> {
+/// Describes what is wrong with `leaf`'s linear entry (a `linear …` [`BlobError::BadValue`]).
+fn explain_linear(b: &Bytes, s: &Sections, leaf: usize) -> Option<String> {
     let linear_bytes = b.u32(52)? as usize;
-    for leaf in 0..s.n_leaves {
-        let entry = b.u32(s.leaf_models_off.checked_add(4 * leaf)?)?;
-        if entry == u32::MAX {
-            continue;
-        }
-        let here = s.leaf_name(b, leaf);
-        let head_end = (entry as usize).checked_add(16)?;
-        if entry % 8 != 0 || head_end > linear_bytes {
+    let entry = b.u32(s.leaf_models_off.checked_add(4 * leaf)?)?;
+    if entry == u32::MAX {
+        return None;
+    }
+    let here = s.leaf_name(b, leaf);
+    let head_end = (entry as usize).checked_add(16)?;
+    if entry % 8 != 0 || head_end > linear_bytes {
+        return Some(format!(
+            "{here}: its linear entry starts at offset {entry} of the {linear_bytes}-byte linear table \
+             (entries start at multiples of 8 and need 16 bytes)"
+        ));
+    }
+    let at = s.linear_off.checked_add(entry as usize)?;
+    let n_terms = b.u32(at)? as usize;
+    if n_terms
+        .checked_mul(16)
+        .and_then(|t| t.checked_add(head_end))
+        .is_none_or(|e| e > linear_bytes)
+    {
+        return Some(format!(
+            "{here}: its linear entry at offset {entry} has {n_terms} terms, past the end of the \
+             {linear_bytes}-byte linear table"
+        ));
+    }
+    if let Some(c) = b.f64(at + 8).filter(|c| !c.is_finite()) {
+        return Some(format!(
+            "{here}: the linear constant (byte {}) is {c}",
+            at + 8
+        ));
+    }
+    for k in 0..n_terms {
+        let term = at + 16 + k * 16;
+        let feature = b.u32(term)? as usize;
+        if feature >= s.n_features {
             return Some(format!(
-                "{here}: its linear entry starts at offset {entry} of the {linear_bytes}-byte linear table \
-                 (entries start at multiples of 8 and need 16 bytes)"
+                "{here}: linear term {k} (byte {term}) reads feature {feature}, but the model has {} \
+                 features",
+                s.n_features
             ));
         }
-        let at = s.linear_off.checked_add(entry as usize)?;
-        let n_terms = b.u32(at)? as usize;
-        if n_terms
-            .checked_mul(16)
-            .and_then(|t| t.checked_add(head_end))
-            .is_none_or(|e| e > linear_bytes)
-        {
+        let coefficient = b.f64(term + 8)?;
+        if !coefficient.is_finite() {
             return Some(format!(
-                "{here}: its linear entry at offset {entry} has {n_terms} terms, past the end of the \
-                 {linear_bytes}-byte linear table"
+                "{here}: the coefficient of linear term {k} (byte {}) is {coefficient}",
+                term + 8
             ));
-        }
-        if let Some(c) = b.f64(at + 8).filter(|c| !c.is_finite()) {
-            return Some(format!(
-                "{here}: the linear constant (byte {}) is {c}",
-                at + 8
-            ));
-        }
-        for k in 0..n_terms {
-            let term = at + 16 + k * 16;
-            let feature = b.u32(term)? as usize;
-            if feature >= s.n_features {
-                return Some(format!(
-                    "{here}: linear term {k} (byte {term}) reads feature {feature}, but the model has {} \
-                     features",
-                    s.n_features
-                ));
-            }
-            let coefficient = b.f64(term + 8)?;
-            if !coefficient.is_finite() {
-                return Some(format!(
-                    "{here}: the coefficient of linear term {k} (byte {}) is {coefficient}",
-                    term + 8
-                ));
-            }
         }
     }
     None

@@ -947,3 +947,130 @@ fn median_errors_are_typed() {
         assert_eq!(m[0], want);
     }
 }
+
+/// A base margin or a leaf value that is not finite is named by its output column or its leaf-table index
+/// (across trees), so a firmware's error report points at the value.
+#[test]
+fn bad_values_are_named_by_index() {
+    let tree = |output: u32, a: f64, b: f64| Tree {
+        nodes: vec![
+            Node::Split(Split {
+                feature: 0,
+                test: Test::Numeric(0.5),
+                default_left: true,
+                missing: MissingMode::Nan,
+                left: 1,
+                right: 2,
+            }),
+            Node::Leaf(vec![a]),
+            Node::Leaf(vec![b]),
+        ],
+        output: Some(output),
+        weight: 1.0,
+    };
+    let e = Ensemble {
+        n_features: 1,
+        n_outputs: 2,
+        trees: vec![tree(0, 1.5, 2.5), tree(1, 3.5, 4.5)],
+        base_margin: vec![0.25, 0.75],
+        compare: Compare::Less,
+        aggregate: Aggregate::Sum,
+        transform: Transform::Identity,
+        precision: Precision::F32,
+        feature_names: None,
+        source: "bad values".into(),
+    };
+    let bytes = blob::write(&e).unwrap();
+    assert!(Forest::new(&bytes).is_ok());
+    let find = |v: f32| {
+        let pat = v.to_le_bytes();
+        let at: Vec<usize> = (0..bytes.len() - 3)
+            .filter(|&i| bytes[i..i + 4] == pat)
+            .collect();
+        assert_eq!(at.len(), 1, "{v} stored once");
+        at[0]
+    };
+    let corrupt = |at: usize, v: f32| {
+        let mut b = bytes.clone();
+        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        let crc = emkern::forest::crc32(&b[16..]);
+        b[12..16].copy_from_slice(&crc.to_le_bytes());
+        Forest::new(&b).map(|_| ()).unwrap_err()
+    };
+    // The leaf table holds the four values in its own order: a value's index is its rank by offset.
+    let mut leaves: Vec<(usize, f32)> = [1.5f32, 2.5, 3.5, 4.5]
+        .iter()
+        .map(|&v| (find(v), v))
+        .collect();
+    leaves.sort_unstable_by_key(|&(at, _)| at);
+    for (index, &(at, v)) in leaves.iter().enumerate() {
+        for bad in [f32::NAN, f32::INFINITY] {
+            let err = corrupt(at, bad);
+            assert_eq!(
+                err,
+                BlobError::BadValue {
+                    table: "leaf",
+                    index: index as u32,
+                    what: "value is not finite"
+                },
+                "leaf value {v} set to {bad}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!("leaf {index}: value is not finite")
+            );
+        }
+    }
+    assert_eq!(
+        corrupt(find(0.75), f32::NEG_INFINITY),
+        BlobError::BadValue {
+            table: "output column",
+            index: 1,
+            what: "base margin is not finite"
+        }
+    );
+}
+
+/// The work bound counts every pass over the trees: a model with more margin columns than one pass sums (32)
+/// walks every tree once per pass, and leaf-only trees still cost a leaf read each.
+#[test]
+fn work_bound_counts_passes_and_leaf_reads() {
+    for (n_outputs, max_depth, passes) in [
+        (1u32, 4, 1u64),
+        (32, 3, 1),
+        (33, 3, 2),
+        (40, 0, 2),
+        (65, 5, 3),
+    ] {
+        let mut rng = Rng(0xB0D ^ u64::from(n_outputs));
+        let trees: Vec<Tree> = (0..2 * n_outputs)
+            .map(|t| random_tree(&mut rng, 4, 1, Some(t % n_outputs), max_depth))
+            .collect();
+        fn depth(nodes: &[Node], at: usize) -> u64 {
+            match &nodes[at] {
+                Node::Split(s) => 1 + depth(nodes, s.left).max(depth(nodes, s.right)),
+                _ => 0,
+            }
+        }
+        let depths: u64 = trees.iter().map(|t| depth(&t.nodes, 0)).sum();
+        let n_trees = trees.len() as u64;
+        let e = Ensemble {
+            n_features: 4,
+            n_outputs,
+            trees,
+            base_margin: vec![0.0; n_outputs as usize],
+            compare: Compare::Less,
+            aggregate: Aggregate::Sum,
+            transform: Transform::Identity,
+            precision: Precision::F32,
+            feature_names: None,
+            source: "work bound".into(),
+        };
+        let bytes = blob::write(&e).unwrap();
+        let f = Forest::new(&bytes).unwrap();
+        assert_eq!(f.passes() as u64, passes, "{n_outputs} outputs");
+        assert_eq!(f.worst_case_tree_walks(), passes * n_trees);
+        assert_eq!(f.worst_case_visits(), passes * depths);
+        assert_eq!(f.summary().worst_case_visits, passes * depths);
+    }
+}

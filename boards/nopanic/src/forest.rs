@@ -37,6 +37,9 @@ fn use_forest(f: &Forest<'_>) {
     keep(f.output_len());
     keep(f.transform());
     keep(f.worst_case_visits());
+    keep(f.worst_case_tree_walks());
+    keep(f.passes());
+    keep(f.median_passes());
     keep(f.summary());
     for name in f.class_names() {
         keep(name);

@@ -28,6 +28,17 @@ pub enum BlobError {
     /// A header field has a value outside its domain (e.g. `feature_bytes = 3`, an unknown transform, reserved
     /// bytes not zero, a non-positive divisor).
     BadField(&'static str),
+    /// A value in a table is outside its domain: a base margin that is not finite (`table` is `"output
+    /// column"`, `index` the column), a leaf value that is not finite or a leaf's linear model that is malformed
+    /// (`table` is `"leaf"`, `index` the leaf's position in the leaf table, across all trees).
+    BadValue {
+        /// What `index` counts: `"output column"` or `"leaf"`.
+        table: &'static str,
+        /// The output column or leaf.
+        index: u32,
+        /// What is wrong, e.g. `"value is not finite"`.
+        what: &'static str,
+    },
     /// The section sizes implied by the header do not add up to `total_len` (or overflow).
     BadLayout,
     /// The metadata section (version 2) is malformed (`what` says how): a record or a class name runs past its
@@ -69,6 +80,7 @@ impl core::fmt::Display for BlobError {
                 )
             }
             BlobError::BadField(name) => write!(f, "header field `{name}` is out of range"),
+            BlobError::BadValue { table, index, what } => write!(f, "{table} {index}: {what}"),
             BlobError::BadLayout => f.write_str("section sizes do not match the blob length"),
             BlobError::BadMetadata(what) => write!(f, "metadata: {what}"),
             BlobError::BadTree { tree, what } => write!(f, "tree {tree}: {what}"),

@@ -33,8 +33,6 @@ impl Forest<'_> {
                 "median weights sum to more than f64 holds",
             ));
         }
-        let passes = self.median_passes() as u64;
-        self.worst_case_visits = self.worst_case_visits.saturating_mul(passes);
         Ok(())
     }
 

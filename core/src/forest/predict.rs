@@ -34,7 +34,7 @@ macro_rules! monomorphize {
 }
 
 /// Margin columns accumulated per pass over the trees (models with more outputs take several passes).
-const CHUNK: usize = 32;
+pub(super) const CHUNK: usize = 32;
 
 /// Node flags that leave the common path (numeric split, NaN is missing).
 const SPECIAL: u8 = flags::CATEGORICAL | (flags::MISSING_MASK << flags::MISSING_SHIFT);

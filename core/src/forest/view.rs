@@ -64,7 +64,8 @@ pub struct Summary {
     pub blob_bytes: usize,
     /// Deepest tree (internal levels).
     pub max_depth: u32,
-    /// Worst-case internal nodes visited per row: the sum of every tree's depth.
+    /// Worst-case internal nodes visited per row: the sum of every tree's depth times the passes
+    /// ([`Forest::worst_case_visits`]).
     pub worst_case_visits: u64,
     /// Leaves, margins and sums are f64 (else f32).
     pub wide_values: bool,
@@ -370,7 +371,26 @@ impl<'a> Forest<'a> {
         if median {
             forest.validate_median_weights()?;
         }
+        forest.worst_case_visits = forest
+            .worst_case_visits
+            .saturating_mul(forest.passes() as u64);
         Ok(forest)
+    }
+
+    /// Passes over the trees one prediction makes: `⌈outputs / 32⌉` (the predictor sums 32 margin columns per
+    /// pass, each pass walking every tree), or [`Forest::median_passes`] for a weighted median.
+    pub fn passes(&self) -> usize {
+        if self.aggregate == Aggregate::WeightedMedian {
+            self.median_passes()
+        } else {
+            self.n_outputs.div_ceil(super::predict::CHUNK).max(1)
+        }
+    }
+
+    /// Tree walks one prediction makes: [`Forest::passes`] × trees. Each walk reads one leaf, a tree without
+    /// split nodes included, so with [`Forest::worst_case_visits`] this bounds a prediction's work.
+    pub fn worst_case_tree_walks(&self) -> u64 {
+        (self.passes() as u64).saturating_mul(self.n_trees as u64)
     }
 
     /// Walks of every tree one prediction takes at most: one, except for a weighted median over more than
@@ -389,14 +409,26 @@ impl<'a> Forest<'a> {
         for k in 0..self.n_outputs {
             match get_value(self.bytes, self.base_off + k * vb, self.wide) {
                 Some(v) if v.is_finite() => {}
-                _ => return Err(BlobError::BadField("base margin")),
+                _ => {
+                    return Err(BlobError::BadValue {
+                        table: "output column",
+                        index: k as u32,
+                        what: "base margin is not finite",
+                    });
+                }
             }
         }
         let n_values = self.n_leaves * self.leaf_width;
         for i in 0..n_values {
             match get_value(self.bytes, self.leaves_off + i * vb, self.wide) {
                 Some(v) if v.is_finite() => {}
-                _ => return Err(BlobError::BadField("leaf value (not finite)")),
+                _ => {
+                    return Err(BlobError::BadValue {
+                        table: "leaf",
+                        index: (i / self.leaf_width.max(1)) as u32,
+                        what: "value is not finite",
+                    });
+                }
             }
         }
         Ok(())
@@ -408,8 +440,12 @@ impl<'a> Forest<'a> {
             return Ok(());
         }
         let b = self.bytes;
-        let bad = |what| BlobError::BadField(what);
         for leaf in 0..self.n_leaves {
+            let bad = |what| BlobError::BadValue {
+                table: "leaf",
+                index: leaf as u32,
+                what,
+            };
             let entry = get_u32(b, self.leaf_models_off + 4 * leaf).ok_or(BlobError::BadLayout)?;
             if entry == format::NO_LINEAR {
                 continue;
@@ -417,9 +453,9 @@ impl<'a> Forest<'a> {
             let entry = entry as usize;
             let head_end = entry
                 .checked_add(format::LINEAR_HEAD)
-                .ok_or(bad("linear entry offset"))?;
+                .ok_or(bad("linear entry offset is out of range"))?;
             if !entry.is_multiple_of(8) || head_end > linear_bytes {
-                return Err(bad("linear entry offset"));
+                return Err(bad("linear entry offset is out of range"));
             }
             let at = self.linear_off + entry;
             let n_terms = get_u32(b, at).ok_or(BlobError::BadLayout)? as usize;
@@ -427,19 +463,19 @@ impl<'a> Forest<'a> {
                 .checked_mul(format::LINEAR_TERM)
                 .and_then(|t| t.checked_add(head_end));
             if end.is_none_or(|e| e > linear_bytes) {
-                return Err(bad("linear entry runs past the table"));
+                return Err(bad("linear entry runs past the linear table"));
             }
             if !get_f64(b, at + 8).is_some_and(f64::is_finite) {
-                return Err(bad("linear constant (not finite)"));
+                return Err(bad("linear constant is not finite"));
             }
             for k in 0..n_terms {
                 let term = at + format::LINEAR_HEAD + k * format::LINEAR_TERM;
                 let feature = get_u32(b, term).ok_or(BlobError::BadLayout)? as usize;
                 if feature >= self.n_features {
-                    return Err(bad("linear term feature out of range"));
+                    return Err(bad("a linear term reads a feature out of range"));
                 }
                 if !get_f64(b, term + 8).is_some_and(f64::is_finite) {
-                    return Err(bad("linear coefficient (not finite)"));
+                    return Err(bad("a linear coefficient is not finite"));
                 }
             }
         }
@@ -632,8 +668,9 @@ impl<'a> Forest<'a> {
     }
 
     /// The worst-case number of internal nodes one row visits: the sum of every tree's depth (validated), times
-    /// the passes of a weighted median over more than [`format::MEDIAN_CHUNK`] trees. With one leaf read per tree
-    /// walk, this bounds the work of a prediction, for WCET analysis.
+    /// [`Forest::passes`] (more than 32 margin columns, or a weighted median over more than
+    /// [`format::MEDIAN_CHUNK`] trees). With [`Forest::worst_case_tree_walks`] leaf reads, this bounds the work of
+    /// a prediction, for WCET analysis (a model of leaf-only trees visits no node but still reads every leaf).
     pub fn worst_case_visits(&self) -> u64 {
         self.worst_case_visits
     }
