@@ -37,6 +37,7 @@ LD_FLAGS = CPU_FLAGS + ["-nostartfiles", "-Wl,--gc-sections", "--specs=nano.spec
 
 ENGINES = [
     "emkern-c",
+    "emkern-c-f64",
     "emlearn-inline-f32",
     "emlearn-inline-i16",
     "emlearn-loadable-i16",
@@ -219,25 +220,33 @@ void engine_predict(void) {{ engine_out[0] = row_buf[0]; }}
     return [d / "adapter.c"], {}, []
 
 
-def emkern_blob(m, d, emkern):
-    blob = d / "model.emk"
+def emkern_blob(m, d, emkern, f32=None):
+    """The model imported by the CLI: with `--f32` for scikit-learn and LightGBM models (f32 leaves and sums, as
+    the README recommends for an FPU without double precision) unless `f32` is False."""
+    f32 = m["f32"] if f32 is None else f32
+    blob = d / ("model.emk" if f32 else "model-f64.emk")
     if not blob.exists():
-        cmd = [str(emkern), "import", str(m["file"]), "-o", str(blob)] + (["--f32"] if m["f32"] else [])
+        cmd = [str(emkern), "import", str(m["file"]), "-o", str(blob)] + (["--f32"] if f32 else [])
         run(cmd)
     return blob
 
 
-def engine_emkern_c(m, d, emkern):
-    blob = emkern_blob(m, d.parent, emkern)
-    run([str(emkern), "codegen", str(blob), "--lang", "c", "--name", "m", "-o", str(d / "model.h")])
-    (d / "adapter.c").write_text(ADAPTER_HEAD + """#include "model.h"
+def emkern_c_engine(f32):
+    def build(m, d, emkern):
+        if not f32 and not m["f32"]:
+            raise Skip("the model is f32 already (same as emkern-c)")
+        blob = emkern_blob(m, d.parent, emkern, f32=None if f32 else False)
+        run([str(emkern), "codegen", str(blob), "--lang", "c", "--name", "m", "-o", str(d / "model.h")])
+        (d / "adapter.c").write_text(ADAPTER_HEAD + """#include "model.h"
 static float row_buf[M_N_FEATURES];
 const int engine_n_out = M_OUTPUT_LEN;
 float engine_out[M_OUTPUT_LEN];
 void engine_prepare(const float *row) { memcpy(row_buf, row, sizeof row_buf); }
 void engine_predict(void) { m_predict(row_buf, engine_out); }
 """)
-    return [d / "adapter.c"], {}, [d]
+        return [d / "adapter.c"], {}, [d]
+
+    return build
 
 
 def emlearn_engine(method, dtype):
@@ -255,6 +264,7 @@ def emlearn_engine(method, dtype):
         # leaf_bits=8: soft voting over per-leaf class proportions (8-bit), emlearn's counterpart of predict_proba.
         conv = emlearn.convert(m["model"], method=method, dtype=dtype, leaf_bits=8)
         code = conv.save(name="m")
+        m.setdefault("emlearn_host", {})[d.name] = conv
         (d / "model_emlearn.h").write_text(code)
         if dtype == "int16_t":
             fill = f"for (int i = 0; i < {nf}; i++) row_buf[i] = (int16_t)row[i];"
@@ -272,6 +282,24 @@ void engine_predict(void) {{ m_predict_proba(row_buf, {nf}, engine_out, {k}); }}
     return build
 
 
+class quiet_native_output:
+    """Silences what native libraries (Treelite, TL2cgen) print to the process's stdout/stderr."""
+
+    def __enter__(self):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.saved = [os.dup(1), os.dup(2)]
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+
+    def __exit__(self, *exc):
+        for fd, saved in zip((1, 2), self.saved):
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
 def tl2cgen_engine(quantize, single_constants):
     def build(m, d, emkern):
         try:
@@ -279,14 +307,15 @@ def tl2cgen_engine(quantize, single_constants):
             import treelite
         except ImportError:
             raise Skip("tl2cgen/treelite not installed (pip install tl2cgen treelite)", loud=True)
-        if m["kind"] == "xgboost":
-            tm = treelite.frontend.load_xgboost_model(str(m["file"]))
-        elif m["kind"] == "lightgbm":
-            tm = treelite.frontend.load_lightgbm_model(str(m["file"]))
-        else:
-            tm = treelite.sklearn.import_model(m["model"])
         gen = d / "tl2cgen"
-        tl2cgen.generate_c_code(tm, dirpath=str(gen), params={"quantize": 1} if quantize else {})
+        with quiet_native_output():
+            if m["kind"] == "xgboost":
+                tm = treelite.frontend.load_xgboost_model(str(m["file"]))
+            elif m["kind"] == "lightgbm":
+                tm = treelite.frontend.load_lightgbm_model(str(m["file"]))
+            else:
+                tm = treelite.sklearn.import_model(m["model"])
+            tl2cgen.generate_c_code(tm, dirpath=str(gen), params={"quantize": 1} if quantize else {})
         nf = m["rows"].shape[1]
         # Models with f64 leaves (scikit-learn, LightGBM) get `double fvalue` inputs and a `double *result`.
         leaf = "double" if "double* result" in (gen / "header.h").read_text() else "float"
@@ -316,7 +345,8 @@ void engine_predict(void) {{
 
 BUILDERS = {
     "stub": engine_stub,
-    "emkern-c": engine_emkern_c,
+    "emkern-c": emkern_c_engine(True),
+    "emkern-c-f64": emkern_c_engine(False),
     "emlearn-inline-f32": emlearn_engine("inline", "float"),
     "emlearn-inline-i16": emlearn_engine("inline", "int16_t"),
     "emlearn-loadable-i16": emlearn_engine("loadable", "int16_t"),
@@ -432,6 +462,12 @@ def measure(m, engine, mdir, emkern, args, stub):
         row["max_abs_diff"], row["agreement"] = max_diff(m, [r["out"] for r in res["rows"]])
         diff_os, _ = max_diff(m, [r["out"] for r in res_os["rows"]])
         row["max_abs_diff"] = max(row["max_abs_diff"], diff_os)
+        conv = m.get("emlearn_host", {}).get(engine)
+        if conv is not None:
+            # Cross-check of the harness: emlearn's own host build of the same C, on the same rows.
+            host = np.asarray(conv.predict_proba(m["rows"]), dtype=np.float64)
+            got = np.array([r["out"] for r in res["rows"]], dtype=np.float64)
+            row["emlearn_host_max_abs_diff"] = float(np.abs(host - got).max())
     return row
 
 
@@ -542,7 +578,12 @@ def main():
     profile_missing = False
     for name in names:
         t0 = time.time()
-        m = catalog[name]()
+        try:
+            m = catalog[name]()
+        except ImportError as err:
+            print(f"[{name}] SKIPPED: {err.name or err} not installed", file=sys.stderr)
+            rows.append(dict(model=name, engine="(all)", skipped=f"SKIPPED: {err.name or err} not installed"))
+            continue
         models.append(m)
         mdir = build / name
         if mdir.exists():
@@ -562,7 +603,7 @@ def main():
                 r = dict(model=name, engine=e, skipped=("SKIPPED: " if s.loud else "n/a: ") + s.reason)
                 if s.loud:
                     print(f"[{name}] {e}: SKIPPED ({s.reason})", file=sys.stderr)
-            except RuntimeError as err:
+            except Exception as err:  # a generator or compiler failure is a result to show, not a crash
                 r = dict(model=name, engine=e, error=str(err))
                 print(f"[{name}] {e}: ERROR {err}", file=sys.stderr)
             rows.append(r)
@@ -574,6 +615,9 @@ def main():
         print(f"[{name}] done in {time.time() - t0:.0f} s", file=sys.stderr)
 
     print_table(rows, models)
+    shaky = [f"{r['model']}/{r['engine']}" for r in rows if r.get("repeatable") is False]
+    if shaky:
+        print("warning: instruction counts that did not repeat within one tick: " + ", ".join(shaky))
     if profile_missing:
         print("emkern profile: not available (emkern-blob and emkern-rust rows need `emkern profile`)")
     if args.json:
