@@ -48,6 +48,9 @@ ENGINES = [
 ]
 
 
+PROFILE_MISSING = "emkern profile: not available (emkern's blob and generated Rust rows need `emkern profile`)"
+
+
 class Skip(Exception):
     """An engine that cannot run for this model: `loud` ones (a missing package) are printed as SKIPPED."""
 
@@ -234,7 +237,7 @@ def emkern_blob(m, d, emkern, f32=None):
 def emkern_c_engine(f32):
     def build(m, d, emkern):
         if not f32 and not m["f32"]:
-            raise Skip("the model is f32 already (same as emkern-c)")
+            raise Skip("the model is f32 already, see emkern-c")
         blob = emkern_blob(m, d.parent, emkern, f32=None if f32 else False)
         run([str(emkern), "codegen", str(blob), "--lang", "c", "--name", "m", "-o", str(d / "model.h")])
         (d / "adapter.c").write_text(ADAPTER_HEAD + """#include "model.h"
@@ -525,20 +528,31 @@ def fmt_row(r):
 
 
 def print_table(rows, models):
-    head = ["model", "engine", "instr mean", "instr max", "flash B", "stack B", "max |diff|", "class agree"]
-    body = [fmt_row(r) for r in rows]
-    widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
+    """The table (stdout); engines that do not apply to a model are listed below it, grouped by reason."""
+    head = ["model", "engine", "instr mean", "instr max", "flash B", "stack B", "max abs diff", "class agree"]
+    shown = [r for r in rows if not str(r.get("skipped", "")).startswith("n/a")]
+    body = [fmt_row(r) for r in shown]
+    widths = [max(len(str(x[i])) for x in [head] + body if i < 2 or x[3] or x is head) for i in range(len(head))]
     print()
     print("| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for b in body:
-        if len(b[2]) > widths[2] and not b[3]:
+        if not b[3]:  # SKIPPED or ERROR: one wide cell
             print("| " + " | ".join(str(x).ljust(w) for x, w in zip(b[:2], widths[:2])) + " | " + b[2] + " |")
         else:
             print("| " + " | ".join(str(x).ljust(w) for x, w in zip(b, widths)) + " |")
     print()
+    groups = {}
+    for r in rows:
+        if str(r.get("skipped", "")).startswith("n/a"):
+            g = groups.setdefault(r["skipped"][len("n/a: "):], ([], []))
+            for key, item in ((0, r["engine"]), (1, r["model"])):
+                if item not in g[key]:
+                    g[key].append(item)
+    for reason, (engines, names) in groups.items():
+        print(f"n/a ({reason}): {', '.join(engines)} for {', '.join(names)}")
     for m in models:
-        print(f"{m['name']}: {m['desc']}; {len(m['rows'])} rows; reference: {m['ref_desc']}")
+        print(f"{m['name']}: {m['desc']}; {m['rows']} rows; reference: {m['reference']}")
 
 
 def main():
@@ -552,7 +566,14 @@ def main():
     ap.add_argument("--cc", default="arm-none-eabi-gcc")
     ap.add_argument("--shift", type=int, default=10, help="QEMU -icount shift (2^shift ns per instruction)")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per QEMU run")
+    ap.add_argument("--from-json", help="print the table of an earlier run's --json file and exit")
     args = ap.parse_args()
+    if args.from_json:
+        doc = json.loads(Path(args.from_json).read_text())
+        print_table(doc["results"], doc["models"])
+        if not doc.get("emkern_profile", True):
+            print(PROFILE_MISSING)
+        return
 
     for tool in (args.cc, "arm-none-eabi-size", "qemu-system-arm"):
         if shutil.which(tool) is None:
@@ -614,15 +635,16 @@ def main():
             rows.extend(prof)
         print(f"[{name}] done in {time.time() - t0:.0f} s", file=sys.stderr)
 
-    print_table(rows, models)
+    facts = [dict(name=m["name"], desc=m["desc"], rows=len(m["rows"]), reference=m["ref_desc"]) for m in models]
+    print_table(rows, facts)
     shaky = [f"{r['model']}/{r['engine']}" for r in rows if r.get("repeatable") is False]
     if shaky:
         print("warning: instruction counts that did not repeat within one tick: " + ", ".join(shaky))
     if profile_missing:
-        print("emkern profile: not available (emkern-blob and emkern-rust rows need `emkern profile`)")
+        print(PROFILE_MISSING)
     if args.json:
-        facts = [dict(name=m["name"], desc=m["desc"], rows=len(m["rows"]), reference=m["ref_desc"]) for m in models]
-        Path(args.json).write_text(json.dumps(dict(models=facts, results=rows), indent=1, default=float) + "\n")
+        doc = dict(models=facts, results=rows, emkern_profile=not profile_missing)
+        Path(args.json).write_text(json.dumps(doc, indent=1, default=float) + "\n")
 
 
 if __name__ == "__main__":
