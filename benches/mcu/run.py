@@ -128,11 +128,17 @@ def lgbm_model(name, trees, leaves, x, y, xt, desc_data):
                 ref_desc="LightGBM Booster.predict (probability of class 1, f64)")
 
 
+HELD_OUT = 200  # rows held out of every synthetic training set; --rows takes the first of them
+
+
 def make_models(n_rows):
-    """Every model of the table, by name (built lazily: only the requested ones are trained)."""
+    """Every model of the table, by name (built lazily: only the requested ones are trained). The models do not
+    depend on `n_rows` (at most HELD_OUT): it only selects how many held-out rows are measured."""
+    h = HELD_OUT
     x50, y50 = synthetic(50)
-    x50, xt50 = x50[:-n_rows], x50[-n_rows:]
-    y50 = y50[:-n_rows]
+    x50_all = x50
+    x50, xt50 = x50[:-h], x50[-h:][:n_rows]
+    y50 = y50[:-h]
 
     def bc(trees, depth, name):
         x, y, xt, _ = breast_cancer()
@@ -142,14 +148,13 @@ def make_models(n_rows):
         # Integer-valued features (fixed-point sensor counts, value × 1000 rounded): emlearn's int16 paths apply.
         x, y = synthetic(16, n_classes=4, seed=5, n_samples=4000)
         x = np.round(x * 1000).astype(np.float32)
-        return rf("rf-multi4", 20, 6, x[:-n_rows], y[:-n_rows], x[-n_rows:],
+        return rf("rf-multi4", 20, 6, x[:-h], y[:-h], x[-h:][:n_rows],
                   "4 classes, 16 integer-valued features", integer_features=True)
 
     def nan_model():
         rng = np.random.default_rng(11)
-        x = np.concatenate([x50, xt50])
-        x = np.where(rng.random(x.shape) < 0.1, np.float32(np.nan), x).astype(np.float32)
-        return xgb_model("xgb20-d4-nan", 20, 4, x[:-n_rows], y50, x[-n_rows:], "50 features, 10% missing (NaN)")
+        x = np.where(rng.random(x50_all.shape) < 0.1, np.float32(np.nan), x50_all).astype(np.float32)
+        return xgb_model("xgb20-d4-nan", 20, 4, x[:-h], y50, x[-h:][:n_rows], "50 features, 10% missing (NaN)")
 
     return {
         "rf10-d6": lambda: bc(10, 6, "rf10-d6"),
@@ -468,7 +473,13 @@ def measure(m, engine, mdir, emkern, args, stub):
         conv = m.get("emlearn_host", {}).get(engine)
         if conv is not None:
             # Cross-check of the harness: emlearn's own host build of the same C, on the same rows.
-            host = np.asarray(conv.predict_proba(m["rows"]), dtype=np.float64)
+            # (emlearn builds it in ./tmp, so run it from the engine's build directory.)
+            cwd = os.getcwd()
+            try:
+                os.chdir(d)
+                host = np.asarray(conv.predict_proba(m["rows"]), dtype=np.float64)
+            finally:
+                os.chdir(cwd)
             got = np.array([r["out"] for r in res["rows"]], dtype=np.float64)
             row["emlearn_host_max_abs_diff"] = float(np.abs(host - got).max())
     return row
@@ -557,9 +568,11 @@ def print_table(rows, models):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", help="comma-separated subset of: rf10-d6, rf50-d8, xgb20-d4, xgb100-d6, lgbm50-l15, rf-multi4, xgb20-d4-nan")
+    ap.add_argument("--models", help="comma-separated subset of: rf10-d6, rf50-d8, xgb20-d4, xgb100-d6, "
+                    "lgbm50-l15, rf-multi4, xgb20-d4-nan")
     ap.add_argument("--engines", help="comma-separated subset of: " + ", ".join(ENGINES))
-    ap.add_argument("--rows", type=int, default=150, help="test rows per model (breast cancer has 171)")
+    ap.add_argument("--rows", type=int, default=150,
+                    help=f"test rows per model, at most {HELD_OUT} (breast cancer has 171)")
     ap.add_argument("--json", help="also write every row (and the per-model facts) to this JSON file")
     ap.add_argument("--emkern", default=str(REPO / "target" / "release" / "emkern"))
     ap.add_argument("--build-dir", default=str(REPO / "target" / "mcu-bench"))
@@ -583,6 +596,8 @@ def main():
     if not emkern.exists():
         sys.exit(f"run.py: {emkern} not found (cargo build --release -p emkern-host)")
 
+    if not 1 <= args.rows <= HELD_OUT:
+        sys.exit(f"run.py: --rows must be between 1 and {HELD_OUT}")
     catalog = make_models(args.rows)
     names = args.models.split(",") if args.models else list(catalog)
     engines = args.engines.split(",") if args.engines else ENGINES

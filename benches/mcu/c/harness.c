@@ -16,7 +16,7 @@
 
 static void empty_job(void) {}
 
-static char line[64 + 16 * 9];
+static char line[64 + 64 * 9]; /* a row line: up to 64 outputs */
 static unsigned pos;
 
 static void put_char(char c) {
