@@ -17,5 +17,6 @@ if (($#)); then
 fi
 cargo test --locked -p emkern-simd --test levels
 cargo test --locked -p emkern-host --lib
-cargo test --locked -p emkern-host --test attention --test rope --test speculative --test forest_blob \
+cargo test --locked -p emkern --test attention --test rope
+cargo test --locked -p emkern-host --test speculative --test forest_blob \
     --test train --test train_boost --test lightgbm_fixtures --test sklearn_fixtures

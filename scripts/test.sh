@@ -79,7 +79,7 @@ run "$logs/fmt.log" cargo fmt --all -- --check
 (cd boards && run "$logs/fmt-boards.log" cargo fmt --all -- --check)
 run "$logs/clippy.log" cargo clippy --workspace --all-targets --locked -- -D warnings
 if ((cross_ok)); then
-    run "$logs/clippy-aarch64.log" cargo clippy -p emkern-simd --all-targets --target aarch64-unknown-linux-gnu --locked -- -D warnings
+    run "$logs/clippy-aarch64.log" cargo clippy -p emkern-simd -p emkern --all-targets --target aarch64-unknown-linux-gnu --locked -- -D warnings
     run "$logs/clippy-m4.log" cargo clippy -p emkern -p emkern-simd --target thumbv7em-none-eabihf --locked -- -D warnings
     run "$logs/clippy-m55.log" cargo clippy -p emkern -p emkern-simd --target thumbv8m.main-none-eabihf --features emkern/helium,emkern/defmt --locked -- -D warnings
 fi
@@ -97,10 +97,12 @@ if ((cross_ok)); then
     run "$logs/test-aarch64.log" cargo test -p emkern-simd --target aarch64-unknown-linux-gnu --locked
     # The attention kernel, the RoPE rotations and tree verification through every level this CPU has (scalar and
     # NEON) against the f64 references.
-    run "$logs/test-aarch64-attention.log" cargo test -p emkern-host --test attention --test speculative --target aarch64-unknown-linux-gnu --locked
+    run "$logs/test-aarch64-attention.log" cargo test -p emkern --test attention --target aarch64-unknown-linux-gnu --locked
+    run "$logs/test-aarch64-speculative.log" cargo test -p emkern-host --test speculative --target aarch64-unknown-linux-gnu --locked
+    cat "$logs/test-aarch64-speculative.log" >>"$logs/test-aarch64-attention.log"
     # RoPE: the rotation tests (every level, both layouts, f16/bf16, strides); the table-precision sweeps over
     # 2^20 positions test no SIMD code and take minutes under emulation, so they run on the host only.
-    run "$logs/test-aarch64-rope.log" cargo test -p emkern-host --test rope --target aarch64-unknown-linux-gnu --locked -- \
+    run "$logs/test-aarch64-rope.log" cargo test -p emkern --test rope --target aarch64-unknown-linux-gnu --locked -- \
         application every_level inverse layouts half_storage strided
     cat "$logs/test-aarch64-rope.log" >>"$logs/test-aarch64-attention.log"
     cat "$logs/test-aarch64-attention.log" >>"$logs/test-aarch64.log"

@@ -7,7 +7,7 @@
 //!
 //! Run with `--nocapture` to see the measured error figures.
 
-#[path = "common/proptest_config.rs"]
+#[path = "../../host-tests/tests/common/proptest_config.rs"]
 mod proptest_config;
 use emkern::rope::apply::{self, Direction, Layout, Positions, Rows, Tables};
 use emkern::rope::freq::{self, Frequencies, Llama3, LongRope, RopeConfig, Scaling, Yarn};

@@ -5,7 +5,7 @@
 
 mod attention_ref;
 
-#[path = "common/proptest_config.rs"]
+#[path = "../../host-tests/tests/common/proptest_config.rs"]
 mod proptest_config;
 use attention_ref::{Errors, Problem, alibi_slopes, errors};
 use emkern::attention::{
