@@ -166,5 +166,5 @@ fi
 
 print_summary
 echo
-echo "total": $passed_total passed, $failed_total failed"
+echo "total: $passed_total passed, $failed_total failed"
 [ "$failed_total" -eq 0 ]
