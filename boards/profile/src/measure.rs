@@ -138,9 +138,16 @@ fn alu_block<const REPS: usize>() -> u32 {
     let (start, end): (u32, u32);
     let mut x: u32 = 0;
     // SAFETY: two word loads from the SysTick current value register, a valid, always-readable System Control
-    // Space address (SysTick is running, see `Ticks::start`); the rest is register-only arithmetic on `x`.
+    // Space address (SysTick is running, see `Ticks::start`); the rest is register-only arithmetic.
     unsafe {
         asm!(
+            // r3 = SYST_CVR (0xE000_E018), built in registers: a literal-pool load would sit after the block,
+            // beyond the reach of a Thumb-1 `ldr` on the Cortex-M0. Outside the timed region.
+            "movs r3, #0xE0",
+            "lsls r3, r3, #16",
+            "adds r3, #0xE0",
+            "lsls r3, r3, #8",
+            "adds r3, #0x18",
             "ldr r0, [r3]",
             ".rept {reps}",
             "adds r2, #1", "adds r2, #2", "adds r2, #3", "adds r2, #4", "adds r2, #5",
@@ -148,7 +155,7 @@ fn alu_block<const REPS: usize>() -> u32 {
             ".endr",
             "ldr r1, [r3]",
             reps = const REPS,
-            in("r3") SYST_CVR,
+            out("r3") _,
             out("r0") start,
             out("r1") end,
             inout("r2") x,
