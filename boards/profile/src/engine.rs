@@ -1,9 +1,9 @@
 //! The engine this image measures, chosen by one cargo feature (none: the baseline image, which runs the same
 //! harness around an engine that computes nothing, for the flash growth).
 //!
-//! Every engine is called through [`emkern_profile_predict`], an unmangled, never-inlined function: the
-//! generated engines' code ends up in it or in the generated module's own symbols, which `emkern profile`
-//! counts as the model's flash.
+//! Every engine is called through [`emkern_profile_predict`], the measured job: an unmangled, never-inlined
+//! function, so the generated engines' code ends up in it or in the generated module's own symbols, which
+//! `emkern profile` counts as the model's flash.
 
 use crate::config::{N_FEATURES, OUTPUT_LEN};
 
@@ -70,38 +70,45 @@ pub fn new() -> Result<Engine, &'static str> {
     }
 }
 
-/// Predicts `row` into `out`; `false` if the engine refused (the blob interpreter's error, which validation
-/// rules out).
+/// One prediction: the engine, the row, the output, and whether the engine accepted the row.
+pub struct Job<'a> {
+    /// The engine.
+    pub engine: &'a Engine,
+    /// The row.
+    pub row: [f32; N_FEATURES],
+    /// The prediction.
+    pub out: [f32; OUTPUT_LEN],
+    /// `false` if the engine refused the row (the blob interpreter's error, which validation rules out).
+    pub ok: bool,
+}
+
+/// Predicts `job.row` into `job.out`: the job the measurements call (through `Ticks::time` and `stack_used`).
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub fn emkern_profile_predict(
-    engine: &Engine,
-    row: &[f32; N_FEATURES],
-    out: &mut [f32; OUTPUT_LEN],
-) -> bool {
+pub extern "C" fn emkern_profile_predict(job: *mut Job<'_>) {
+    // SAFETY: the measurements pass the pointer they were given, which `main` derives from a live, exclusive
+    // `&mut Job` that outlives the call.
+    let Some(job) = (unsafe { job.as_mut() }) else {
+        return;
+    };
     #[cfg(feature = "engine-blob")]
     {
-        engine.forest.predict(row, out).is_ok()
+        job.ok = job.engine.forest.predict(&job.row, &mut job.out).is_ok();
     }
     #[cfg(feature = "engine-rust")]
     {
-        let _ = engine;
-        generated_model::predict(row, out);
-        true
+        generated_model::predict(&job.row, &mut job.out);
     }
     #[cfg(feature = "engine-c")]
     {
-        let _ = engine;
         // SAFETY: the generated C `predict` reads N_FEATURES floats from `row` and writes OUTPUT_LEN floats to
-        // `out` (the header's contract); both arrays have exactly those lengths, and `new` is the only way to
-        // an `Engine`, so the object linked is the one `emkern profile` compiled for this configuration.
-        unsafe { emkern_profile_c_predict(row.as_ptr(), out.as_mut_ptr()) };
-        true
+        // `out` (the header's contract); both arrays have exactly those lengths, and `emkern profile` compiled
+        // the object from the same model as `config.rs`.
+        unsafe { emkern_profile_c_predict(job.row.as_ptr(), job.out.as_mut_ptr()) };
     }
     #[cfg(not(any(feature = "engine-blob", feature = "engine-rust", feature = "engine-c")))]
     {
-        let _ = (engine, core::hint::black_box(row));
-        out.fill(core::hint::black_box(0.0));
-        true
+        core::hint::black_box(&job.row);
+        job.out.fill(core::hint::black_box(0.0));
     }
 }

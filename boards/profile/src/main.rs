@@ -40,7 +40,7 @@ mod config {
 }
 
 use config::{N_FEATURES, OUTPUT_LEN, ROWS};
-use engine::Engine;
+use engine::{Engine, Job};
 use measure::Ticks;
 
 /// The rows: `ROWS × N_FEATURES` little-endian f32, row-major.
@@ -101,29 +101,14 @@ fn fail(message: &str) -> ! {
     }
 }
 
-/// One prediction, as the timed and stack-measured job.
-struct Job<'a> {
-    engine: &'a Engine,
-    row: [f32; N_FEATURES],
-    out: [f32; OUTPUT_LEN],
-    ok: bool,
-}
-
-extern "C" fn predict_job(job: *mut Job<'_>) {
-    // SAFETY: the measurements pass the pointer they were given, which `main` derives from a live, exclusive
-    // `&mut Job` that outlives the call.
-    if let Some(job) = unsafe { job.as_mut() } {
-        job.ok = engine::emkern_profile_predict(job.engine, &job.row, &mut job.out);
-    }
-}
-
 /// Preparing the engine, as a stack-measured job.
 struct InitJob {
     engine: Option<Result<Engine, &'static str>>,
 }
 
 extern "C" fn init_job(job: *mut InitJob) {
-    // SAFETY: as for `predict_job`, from a live, exclusive `&mut InitJob`.
+    // SAFETY: the measurement passes the pointer it was given, which `main` derives from a live, exclusive
+    // `&mut InitJob` that outlives the call.
     if let Some(job) = unsafe { job.as_mut() } {
         job.engine = Some(engine::new());
     }
@@ -184,7 +169,7 @@ fn main() -> ! {
         }
         let mut runs = [0u32; 3];
         for t in runs.iter_mut() {
-            match ticks.time(predict_job, &mut job) {
+            match ticks.time(engine::emkern_profile_predict, &mut job) {
                 Ok(v) => *t = v,
                 Err(measure::Overflow) => {
                     fail("a prediction ran for 2^24 SysTick ticks or more: too long to time")
@@ -200,7 +185,7 @@ fn main() -> ! {
             line.emit();
             debug::exit(debug::EXIT_FAILURE);
         }
-        match measure::stack_used(predict_job, &mut job) {
+        match measure::stack_used(engine::emkern_profile_predict, &mut job) {
             Some(used) => stack = stack.max(used),
             None => fail("a prediction used the whole watched stack window"),
         }

@@ -36,30 +36,52 @@ pub struct Figures {
     pub max_abs_diff: f64,
 }
 
-/// The JSON array: one object per engine with exactly the keys `engine, target, rows, instructions_mean,
-/// instructions_max, flash_bytes, model_bytes, runtime_bytes, ram_bytes, stack_bytes, max_abs_diff`. An engine
-/// that could not run has `null` figures (the reason goes to standard error); an infinite difference is `null`
-/// too.
+/// The keys of a JSON object, in output order.
+pub const JSON_KEYS: [&str; 11] = [
+    "engine",
+    "target",
+    "rows",
+    "instructions_mean",
+    "instructions_max",
+    "flash_bytes",
+    "model_bytes",
+    "runtime_bytes",
+    "ram_bytes",
+    "stack_bytes",
+    "max_abs_diff",
+];
+
+/// One report as a JSON object with the keys of [`JSON_KEYS`], in that order.
+struct JsonObject<'a>(&'a EngineReport);
+
+impl serde::Serialize for JsonObject<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let r = self.0;
+        let f = r.outcome.as_ref().ok();
+        let mut map = serializer.serialize_map(Some(JSON_KEYS.len()))?;
+        map.serialize_entry("engine", r.engine)?;
+        map.serialize_entry("target", r.target.name())?;
+        map.serialize_entry("rows", &r.rows)?;
+        map.serialize_entry("instructions_mean", &f.map(|f| f.instructions_mean))?;
+        map.serialize_entry("instructions_max", &f.map(|f| f.instructions_max))?;
+        map.serialize_entry("flash_bytes", &f.map(|f| f.flash_bytes))?;
+        map.serialize_entry("model_bytes", &f.map(|f| f.model_bytes))?;
+        map.serialize_entry("runtime_bytes", &f.map(|f| f.runtime_bytes))?;
+        map.serialize_entry("ram_bytes", &f.map(|f| f.ram_bytes))?;
+        map.serialize_entry("stack_bytes", &f.map(|f| f.stack_bytes))?;
+        map.serialize_entry(
+            "max_abs_diff",
+            &f.and_then(|f| f.max_abs_diff.is_finite().then_some(f.max_abs_diff)),
+        )?;
+        map.end()
+    }
+}
+
+/// The JSON array: one object per engine with exactly the keys of [`JSON_KEYS`]. An engine that could not run
+/// has `null` figures (the reason goes to standard error); an infinite difference is `null` too.
 pub fn json(reports: &[EngineReport]) -> String {
-    let items: Vec<serde_json::Value> = reports
-        .iter()
-        .map(|r| {
-            let f = r.outcome.as_ref().ok();
-            serde_json::json!({
-                "engine": r.engine,
-                "target": r.target.name(),
-                "rows": r.rows,
-                "instructions_mean": f.map(|f| f.instructions_mean),
-                "instructions_max": f.map(|f| f.instructions_max),
-                "flash_bytes": f.map(|f| f.flash_bytes),
-                "model_bytes": f.map(|f| f.model_bytes),
-                "runtime_bytes": f.map(|f| f.runtime_bytes),
-                "ram_bytes": f.map(|f| f.ram_bytes),
-                "stack_bytes": f.map(|f| f.stack_bytes),
-                "max_abs_diff": f.and_then(|f| f.max_abs_diff.is_finite().then_some(f.max_abs_diff)),
-            })
-        })
-        .collect();
+    let items: Vec<JsonObject> = reports.iter().map(JsonObject).collect();
     let mut text = serde_json::to_string_pretty(&items).unwrap_or_default();
     text.push('\n');
     text
