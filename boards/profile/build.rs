@@ -48,7 +48,10 @@ fn main() {
     // includes.
     let model_rs = dir.join("model.rs");
     let module = if env::var_os("CARGO_FEATURE_ENGINE_RUST").is_some() {
-        format!("#[path = {:?}]\nmod generated_model;\n", model_rs.display().to_string())
+        format!(
+            "#[path = {:?}]\nmod generated_model;\n",
+            model_rs.display().to_string()
+        )
     } else {
         String::new()
     };

@@ -37,9 +37,8 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| {
-        std::env::split_paths(&p).any(|d| d.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
 
 /// Why `triple`'s profile cannot run here (a missing tool), or `None`.
@@ -54,7 +53,12 @@ fn missing(triple: &str, c: bool) -> Option<String> {
         return Some("rustc not found".into());
     };
     let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    if !sysroot.join("lib/rustlib").join(triple).join("lib").is_dir() {
+    if !sysroot
+        .join("lib/rustlib")
+        .join(triple)
+        .join("lib")
+        .is_dir()
+    {
         return Some(format!(
             "rustup target {triple} not installed (rustup target add {triple})"
         ));
@@ -103,14 +107,24 @@ fn profile_json(model: &Path, input: &Path, target: &str, engines: &str) -> (Vec
 /// Every object has exactly the documented keys, in the documented order.
 fn check_keys(text: &str, items: &[Value]) {
     for item in items {
-        let keys: Vec<&str> = item.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let keys: Vec<&str> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
         let mut want = JSON_KEYS.to_vec();
         want.sort_unstable();
         assert_eq!(keys, want, "keys of {item}");
     }
     let order: Vec<&str> = text
         .lines()
-        .filter_map(|l| l.trim().strip_prefix('"')?.split_once("\":").map(|(k, _)| k))
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix('"')?
+                .split_once("\":")
+                .map(|(k, _)| k)
+        })
         .take(JSON_KEYS.len())
         .collect();
     assert_eq!(order, JSON_KEYS, "key order");
@@ -165,7 +179,10 @@ fn check_sizes_against_binutils(target: &str) {
             continue;
         }
         let ours = emkern_host::profile::elf::read(&elf).unwrap();
-        let out = Command::new("arm-none-eabi-size").arg(&elf).output().unwrap();
+        let out = Command::new("arm-none-eabi-size")
+            .arg(&elf)
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         let fields: Vec<u64> = text
             .lines()
@@ -300,7 +317,11 @@ fn cortex_m0_runs_the_blob_and_reports_what_codegen_refuses() {
         "--output",
         ada.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows = dir.join("rows.csv");
     let test = std::fs::read_to_string(data("diabetes_test.csv")).unwrap();
     let features: Vec<String> = test
@@ -329,7 +350,10 @@ fn cortex_m0_runs_the_blob_and_reports_what_codegen_refuses() {
     check_ran(blob, "cortex-m0plus", csv_rows(&data("diabetes_test.csv")));
     assert_eq!(blob["max_abs_diff"].as_f64(), Some(0.0), "{blob}");
     let rust = engine(&items, "rust");
-    assert!(rust["instructions_mean"].is_null() && rust["flash_bytes"].is_null(), "{rust}");
+    assert!(
+        rust["instructions_mean"].is_null() && rust["flash_bytes"].is_null(),
+        "{rust}"
+    );
     assert!(
         stderr.contains("engine rust: not run") && stderr.contains("not supported by codegen"),
         "{stderr}"
@@ -366,7 +390,10 @@ fn errors_name_the_fix() {
         "{e}"
     );
     let e = error_of(&args("cortex-m3", "blob,int"), &[]);
-    assert!(e.contains("--engine int") && e.contains("not available yet"), "{e}");
+    assert!(
+        e.contains("--engine int") && e.contains("not available yet"),
+        "{e}"
+    );
     let e = error_of(&args("cortex-m3", "blob,fast"), &[]);
     assert!(e.contains("--engine fast: unknown engine"), "{e}");
 
@@ -383,20 +410,26 @@ fn errors_name_the_fix() {
         &args("cortex-m4f", "blob"),
         &[("EMKERN_ROOT", &dir.join("nowhere"))],
     );
-    assert!(e.contains("needs the emkern source tree") && e.contains("EMKERN_ROOT"), "{e}");
+    assert!(
+        e.contains("needs the emkern source tree") && e.contains("EMKERN_ROOT"),
+        "{e}"
+    );
 
     let Some(qemu) = std::env::split_paths(&std::env::var_os("PATH").unwrap())
         .map(|d| d.join("qemu-system-arm"))
         .find(|p| p.is_file())
     else {
-        eprintln!("!!!! SKIPPED the missing-compiler and missing-target errors: qemu-system-arm not found !!!!");
+        eprintln!(
+            "!!!! SKIPPED the missing-compiler and missing-target errors: qemu-system-arm not found !!!!"
+        );
         return;
     };
     #[cfg(unix)]
     std::os::unix::fs::symlink(&qemu, bin.join("qemu-system-arm")).unwrap();
     let e = error_of(&args("cortex-m4f", "blob,c"), &[("PATH", &bin)]);
     assert!(
-        e.contains("arm-none-eabi-gcc not found") && e.contains("apt-get install gcc-arm-none-eabi"),
+        e.contains("arm-none-eabi-gcc not found")
+            && e.contains("apt-get install gcc-arm-none-eabi"),
         "{e}"
     );
     // A Rust without the board's target: a `rustc` whose sysroot has no `thumbv6m-none-eabi`.

@@ -51,7 +51,8 @@ pub struct Engine {
 pub fn new() -> Result<Engine, &'static str> {
     #[cfg(feature = "engine-blob")]
     {
-        let forest = emkern::forest::Forest::new(MODEL).map_err(|_| "the model blob was rejected")?;
+        let forest =
+            emkern::forest::Forest::new(MODEL).map_err(|_| "the model blob was rejected")?;
         if forest.n_features() != N_FEATURES || forest.output_len() != OUTPUT_LEN {
             return Err("the model's shape differs from the rows' configuration");
         }
@@ -95,6 +96,9 @@ pub extern "C" fn emkern_profile_predict(job: *mut Job<'_>) {
     {
         job.ok = job.engine.forest.predict(&job.row, &mut job.out).is_ok();
     }
+    // Only the blob engine has state; the others are plain functions.
+    #[cfg(not(feature = "engine-blob"))]
+    let _ = job.engine;
     #[cfg(feature = "engine-rust")]
     {
         generated_model::predict(&job.row, &mut job.out);

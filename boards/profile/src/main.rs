@@ -181,7 +181,10 @@ fn main() -> ! {
         }
         let [_, t1, t2] = runs;
         if t1.abs_diff(t2) > 1 {
-            let _ = write!(line, "error row {r}: instruction counts did not repeat ({t1} and {t2} ticks)");
+            let _ = write!(
+                line,
+                "error row {r}: instruction counts did not repeat ({t1} and {t2} ticks)"
+            );
             line.emit();
             debug::exit(debug::EXIT_FAILURE);
         }

@@ -110,7 +110,9 @@ pub fn parse(bytes: &[u8]) -> Result<Sizes, String> {
     let shentsize = b.u16(0x2E)? as usize;
     let shnum = b.u16(0x30)? as usize;
     if shentsize < 40 {
-        return Err(format!("section header entries of {shentsize} bytes (expected 40)"));
+        return Err(format!(
+            "section header entries of {shentsize} bytes (expected 40)"
+        ));
     }
     let mut sections = Vec::with_capacity(shnum);
     for i in 0..shnum {
@@ -173,6 +175,9 @@ mod tests {
         assert_eq!(parse(b"MZ\0\0\0\0").unwrap_err(), "not an ELF file");
         let mut elf64 = b"\x7fELF\x02\x01".to_vec();
         elf64.resize(64, 0);
-        assert_eq!(parse(&elf64).unwrap_err(), "not a 32-bit little-endian ELF file");
+        assert_eq!(
+            parse(&elf64).unwrap_err(),
+            "not a 32-bit little-endian ELF file"
+        );
     }
 }

@@ -123,7 +123,14 @@ impl Build<'_> {
         let triple = self.target.triple();
         let mut cmd = Command::new(&cargo);
         cmd.current_dir(self.root.join("boards"))
-            .args(["build", "--release", "-p", "emkern-profile", "--target", triple])
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "emkern-profile",
+                "--target",
+                triple,
+            ])
             .env("CARGO_TARGET_DIR", self.target_dir)
             .env("EMKERN_PROFILE_DIR", self.inputs)
             // The boards' `.cargo/config.toml` sets the per-target flags; flags meant for the host must not
@@ -135,9 +142,9 @@ impl Build<'_> {
         if !self.features.is_empty() {
             cmd.arg("--features").arg(self.features.join(","));
         }
-        let out = cmd.output().map_err(|e| {
-            format!("{}: cannot run: {e}", PathBuf::from(&cargo).display())
-        })?;
+        let out = cmd
+            .output()
+            .map_err(|e| format!("{}: cannot run: {e}", PathBuf::from(&cargo).display()))?;
         if !out.status.success() {
             let log = String::from_utf8_lossy(&out.stderr);
             if log.contains("will not fit in region") || log.contains("overflowed by") {
@@ -161,7 +168,8 @@ impl Build<'_> {
             .join("release")
             .join("emkern-profile");
         let copy = self.inputs.join("firmware.elf");
-        let bytes = fs::read(&built).map_err(|e| format!("{}: cannot read: {e}", built.display()))?;
+        let bytes =
+            fs::read(&built).map_err(|e| format!("{}: cannot read: {e}", built.display()))?;
         write_if_changed(&copy, &bytes)?;
         drop(lock);
         Ok(copy)

@@ -33,20 +33,29 @@ pub struct Measured {
 /// Runs `elf` on `target`'s machine and parses its output (`output_len` values per row).
 pub fn run(qemu: &Path, target: Target, elf: &Path, output_len: usize) -> Result<Measured, String> {
     let log = elf.with_extension(format!("out{}", std::process::id()));
-    let log_file = fs::File::create(&log).map_err(|e| format!("{}: cannot create: {e}", log.display()))?;
+    let log_file =
+        fs::File::create(&log).map_err(|e| format!("{}: cannot create: {e}", log.display()))?;
     let mut cmd = Command::new(qemu);
     if let Some(cpu) = target.cpu() {
         cmd.args(["-cpu", cpu]);
     }
-    cmd.args(["-machine", target.machine(), "-nographic", "-monitor", "none", "-serial", "null"])
-        .args(["-semihosting-config", "enable=on,target=native"])
-        .arg("-icount")
-        .arg(format!("shift={ICOUNT_SHIFT}"))
-        .arg("-kernel")
-        .arg(elf)
-        .stdin(Stdio::null())
-        .stdout(log_file)
-        .stderr(Stdio::piped());
+    cmd.args([
+        "-machine",
+        target.machine(),
+        "-nographic",
+        "-monitor",
+        "none",
+        "-serial",
+        "null",
+    ])
+    .args(["-semihosting-config", "enable=on,target=native"])
+    .arg("-icount")
+    .arg(format!("shift={ICOUNT_SHIFT}"))
+    .arg("-kernel")
+    .arg(elf)
+    .stdin(Stdio::null())
+    .stdout(log_file)
+    .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("{}: cannot run: {e}", qemu.display()))?;
@@ -103,12 +112,20 @@ pub fn parse(text: &str, output_len: usize) -> Result<Measured, String> {
     let mut m = Measured::default();
     let mut done = None;
     for (i, line) in text.lines().enumerate() {
-        let bad = || format!("line {} of the firmware's output is malformed: `{line}`", i + 1);
+        let bad = || {
+            format!(
+                "line {} of the firmware's output is malformed: `{line}`",
+                i + 1
+            )
+        };
         let mut words = line.split_whitespace();
         let number = |w: Option<&str>| w.and_then(|w| w.parse::<u64>().ok()).ok_or_else(bad);
         match words.next() {
             Some("error") => {
-                return Err(format!("the firmware stopped: {}", line["error".len()..].trim()));
+                return Err(format!(
+                    "the firmware stopped: {}",
+                    line["error".len()..].trim()
+                ));
             }
             Some("engine") => m.engine = words.next().unwrap_or_default().to_string(),
             Some("init-stack") => m.init_stack = number(words.next())?,
@@ -156,10 +173,20 @@ mod tests {
         assert_eq!(m.outputs[..3], [1.0, 0.0, -1.0]);
         assert!(m.outputs[3].is_nan());
         assert_eq!((m.init_stack, m.stack), (184, 2016));
-        assert!(parse("engine c\nerror HardFault at pc=0x00000000\n", 1)
-            .unwrap_err()
-            .contains("HardFault"));
-        assert!(parse("row 0 10 3f800000\n", 1).unwrap_err().contains("without reporting"));
-        assert!(parse("row 1 10 3f800000\ndone 1\n", 1).unwrap_err().contains("malformed"));
+        assert!(
+            parse("engine c\nerror HardFault at pc=0x00000000\n", 1)
+                .unwrap_err()
+                .contains("HardFault")
+        );
+        assert!(
+            parse("row 0 10 3f800000\n", 1)
+                .unwrap_err()
+                .contains("without reporting")
+        );
+        assert!(
+            parse("row 1 10 3f800000\ndone 1\n", 1)
+                .unwrap_err()
+                .contains("malformed")
+        );
     }
 }

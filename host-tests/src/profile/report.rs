@@ -100,7 +100,15 @@ pub fn text(model: &str, target: Target, rows: usize, reports: &[EngineReport]) 
     );
     s.push_str(&format!(
         "{:<7} {:>12} {:>10} {:>10} {:>10} {:>10} {:>7} {:>7} {:>12}\n",
-        "engine", "instr mean", "instr max", "flash", "model", "runtime", "RAM", "stack", "max |diff|"
+        "engine",
+        "instr mean",
+        "instr max",
+        "flash",
+        "model",
+        "runtime",
+        "RAM",
+        "stack",
+        "max |diff|"
     ));
     for r in reports {
         match &r.outcome {

@@ -96,7 +96,12 @@ impl Target {
                 "-mfpu=fpv4-sp-d16",
                 "-mfloat-abi=hard",
             ],
-            Target::CortexM55 => &["-mthumb", "-mcpu=cortex-m55", "-mfpu=auto", "-mfloat-abi=hard"],
+            Target::CortexM55 => &[
+                "-mthumb",
+                "-mcpu=cortex-m55",
+                "-mfpu=auto",
+                "-mfloat-abi=hard",
+            ],
             Target::CortexM3 => &["-mthumb", "-mcpu=cortex-m3", "-mfloat-abi=soft"],
             Target::CortexM0plus => &["-mthumb", "-mcpu=cortex-m0", "-mfloat-abi=soft"],
         }

@@ -107,9 +107,17 @@ pub fn rust_target(target: Target) -> Result<(), String> {
     let out = Command::new(&rustc)
         .args(["--print", "sysroot"])
         .output()
-        .map_err(|e| format!("rustc not found ({e}): install Rust with rustup (https://rustup.rs)"))?;
+        .map_err(|e| {
+            format!("rustc not found ({e}): install Rust with rustup (https://rustup.rs)")
+        })?;
     let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    if !out.status.success() || !sysroot.join("lib/rustlib").join(triple).join("lib").is_dir() {
+    if !out.status.success()
+        || !sysroot
+            .join("lib/rustlib")
+            .join(triple)
+            .join("lib")
+            .is_dir()
+    {
         return Err(format!(
             "the Rust target {triple} is not installed (install it: rustup target add {triple})"
         ));
