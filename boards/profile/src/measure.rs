@@ -249,5 +249,5 @@ pub fn stack_used<T>(job: extern "C" fn(*mut T), arg: *mut T) -> Option<usize> {
     if first <= bottom && sp > bottom {
         return None;
     }
-    Some(sp - first)
+    Some(sp.saturating_sub(first))
 }

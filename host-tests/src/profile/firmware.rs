@@ -126,6 +126,8 @@ impl Build<'_> {
             .args([
                 "build",
                 "--release",
+                // The boards' Cargo.lock is part of the source tree: never rewritten by a profile.
+                "--locked",
                 "-p",
                 "emkern-profile",
                 "--target",
