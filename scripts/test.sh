@@ -69,6 +69,7 @@ say "setup"
 t0=$(date +%s)
 want_python=1
 want_nightly=1
+want_arm_gcc=1
 source scripts/setup.sh
 record setup ok "$(($(date +%s) - t0)) s"
 
@@ -164,5 +165,5 @@ fi
 
 print_summary
 echo
-echo "total": $passed_total passed, $failed_total failed"
+echo "total: $passed_total passed, $failed_total failed"
 [ "$failed_total" -eq 0 ]
