@@ -152,7 +152,7 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Vec<Engine
     let mut common = InputFiles::default();
     common.add("config.rs", inputs.config_rs());
     common.add("rows.bin", inputs.row_bytes());
-    let mut session = Session {
+    let mut run = ProfileRun {
         config,
         input_base: target_dir.join("inputs"),
         target_dir,
@@ -168,28 +168,28 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Vec<Engine
         target.name(),
         target.triple()
     ));
-    let baseline_elf = session.build("baseline", &session.common, Vec::new())?;
-    session.baseline = elf::read(&baseline_elf)?;
+    let baseline_elf = run.build("baseline", &run.common, Vec::new())?;
+    run.baseline = elf::read(&baseline_elf)?;
 
     let origin = crate::codegen_cli::file_name(&config.model);
     let mut reports = Vec::new();
     for &engine in &config.engines {
         let source = match engine {
             Engine::Blob => Ok(String::new()),
-            Engine::Rust => inputs::generate(&session.inputs, Lang::Rust, &origin),
-            Engine::C => inputs::generate(&session.inputs, Lang::C, &origin),
+            Engine::Rust => inputs::generate(&run.inputs, Lang::Rust, &origin),
+            Engine::C => inputs::generate(&run.inputs, Lang::C, &origin),
         };
         let outcome = match source {
             Err(why) => {
                 progress(&format!("engine {}: not run: {why}", engine.name()));
                 Err(why)
             }
-            Ok(source) => Ok(session.measure(engine, source, progress)?),
+            Ok(source) => Ok(run.measure(engine, source, progress)?),
         };
         reports.push(EngineReport {
             engine: engine.name(),
             target,
-            rows: session.inputs.rows,
+            rows: run.inputs.rows,
             outcome,
         });
     }
@@ -197,7 +197,7 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Vec<Engine
 }
 
 /// The state of one profile run.
-struct Session<'a> {
+struct ProfileRun<'a> {
     config: &'a Config,
     target_dir: PathBuf,
     /// Where the content-addressed input directories go.
@@ -211,7 +211,7 @@ struct Session<'a> {
     baseline: elf::Sizes,
 }
 
-impl Session<'_> {
+impl ProfileRun<'_> {
     /// Writes `files` into their input directory and builds the image with `features` (and the target's);
     /// returns the image.
     fn build(
