@@ -1,6 +1,7 @@
 # Installs what emkern's harness and demo need, if missing (sourced by scripts/test.sh and scripts/demo.sh):
-# Debian packages qemu-system-arm, qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross (as root, or via sudo);
-# rustfmt and clippy; rustup targets for aarch64 Linux and the two Cortex-M targets; defmt-print; a Python
+# Debian packages qemu-system-arm, qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, and gcc-arm-none-eabi
+# with libnewlib-arm-none-eabi when want_arm_gcc=1 (as root, or via sudo); rustfmt and clippy; rustup targets for aarch64 Linux and the four
+# Cortex-M targets (M4F, M55, and for `emkern profile` the FPU-less M3 and M0); defmt-print; a Python
 # virtual environment with XGBoost and scikit-learn (target/pyenv) for the tests that compare with them (when
 # want_python=1); the nightly toolchain (minimal profile) with Miri and rust-src, and cargo-fuzz, for the fuzz
 # smoke run and Miri (when want_nightly=1).
@@ -12,6 +13,12 @@ command -v qemu-system-arm >/dev/null || apt_missing+=(qemu-system-arm)
 command -v qemu-aarch64 >/dev/null || apt_missing+=(qemu-user)
 command -v aarch64-linux-gnu-gcc >/dev/null || apt_missing+=(gcc-aarch64-linux-gnu)
 [ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] || apt_missing+=(libc6-dev-arm64-cross)
+# `emkern profile --engine c` compiles the generated C for the boards and links newlib's libm (when want_arm_gcc=1:
+# the test run; its test prints SKIPPED without them).
+if [ "${want_arm_gcc:-0}" = 1 ]; then
+    command -v arm-none-eabi-gcc >/dev/null || apt_missing+=(gcc-arm-none-eabi)
+    [ -e /usr/lib/arm-none-eabi/newlib/libm.a ] || apt_missing+=(libnewlib-arm-none-eabi)
+fi
 if ((${#apt_missing[@]})); then
     echo "installing with apt: ${apt_missing[*]}"
     sudo_cmd=()
@@ -20,7 +27,7 @@ if ((${#apt_missing[@]})); then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-targets=(aarch64-unknown-linux-gnu thumbv7em-none-eabihf thumbv8m.main-none-eabihf)
+targets=(aarch64-unknown-linux-gnu thumbv7em-none-eabihf thumbv8m.main-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi)
 installed=$(rustup target list --installed)
 for t in "${targets[@]}"; do
     if ! grep -qx "$t" <<<"$installed"; then
@@ -28,6 +35,13 @@ for t in "${targets[@]}"; do
             echo "!!!! could not install rustup target $t: cross stages will be SKIPPED !!!!" >&2
             cross_ok=0
         fi
+    fi
+done
+# The QEMU machines of the boards (self-test and `emkern profile`): QEMU 7.2 or newer has them all.
+qemu_machines=$(qemu-system-arm -machine help 2>/dev/null || true)
+for m in mps2-an385 mps2-an386 mps3-an547 microbit; do
+    if ! grep -q "^$m " <<<"$qemu_machines"; then
+        echo "!!!! qemu-system-arm has no machine $m (QEMU 7.2 or newer needed): the boards' tests on it will fail !!!!" >&2
     fi
 done
 export PATH="$HOME/.cargo/bin:$PATH"

@@ -69,6 +69,7 @@ say "setup"
 t0=$(date +%s)
 want_python=1
 want_nightly=1
+want_arm_gcc=1
 source scripts/setup.sh
 record setup ok "$(($(date +%s) - t0)) s"
 

@@ -41,6 +41,7 @@ pub mod model;
 pub mod npy;
 pub mod output;
 pub mod parquet_records;
+pub mod profile;
 pub mod progress;
 pub mod rope_cli;
 pub mod synth;

@@ -60,6 +60,10 @@ enum Command {
     /// (`NAME_predict`, `NAME_predict_margin`) or a `no_std` Rust module (`predict`, `predict_margin`) giving the
     /// same margins as the blob, bit for bit.
     Codegen(emkern_host::codegen_cli::Request),
+    /// Measure a model on an emulated Cortex-M board (QEMU): instructions per prediction, flash, RAM, stack and
+    /// agreement with the host, per engine (blob interpreter, generated Rust, generated C). Needs the emkern
+    /// source tree, QEMU, the Rust target and, for `c`, arm-none-eabi-gcc.
+    Profile(emkern_host::profile::cli::Request),
     /// Predict every row of a CSV file (header optional; empty or `nan` = missing) through the no_std core.
     /// With a LightGBM text model the cells are read as f64 and take LightGBM's f64 decisions.
     Predict {
@@ -179,6 +183,7 @@ fn main() -> ExitCode {
             f32,
         } => run(|| import(model, output, rust, c_header, &name, f32)),
         Command::Codegen(req) => run(|| emkern_host::codegen_cli::run(&req)),
+        Command::Profile(req) => run(|| emkern_host::profile::cli::run(&req)),
         Command::Predict {
             model,
             input,

@@ -1,0 +1,118 @@
+//! The engine this image measures, chosen by one cargo feature (none: the baseline image, which runs the same
+//! harness around an engine that computes nothing, for the flash growth).
+//!
+//! Every engine is called through [`emkern_profile_predict`], the measured job: an unmangled, never-inlined
+//! function, so the generated engines' code ends up in it or in the generated module's own symbols, which
+//! `emkern profile` counts as the model's flash.
+
+use crate::config::{N_FEATURES, OUTPUT_LEN};
+
+#[cfg(any(
+    all(feature = "engine-blob", feature = "engine-rust"),
+    all(feature = "engine-blob", feature = "engine-c"),
+    all(feature = "engine-rust", feature = "engine-c"),
+))]
+compile_error!("enable at most one of the features engine-blob, engine-rust, engine-c");
+
+/// The engine's name, as `emkern profile` reports it.
+#[cfg(feature = "engine-blob")]
+pub const NAME: &str = "blob";
+/// The engine's name, as `emkern profile` reports it.
+#[cfg(feature = "engine-rust")]
+pub const NAME: &str = "rust";
+/// The engine's name, as `emkern profile` reports it.
+#[cfg(feature = "engine-c")]
+pub const NAME: &str = "c";
+/// The engine's name, as `emkern profile` reports it.
+#[cfg(not(any(feature = "engine-blob", feature = "engine-rust", feature = "engine-c")))]
+pub const NAME: &str = "baseline";
+
+#[cfg(feature = "engine-blob")]
+/// The model blob, read in place from flash (the format needs no alignment).
+static MODEL: &[u8] = include_bytes!(concat!(env!("EMKERN_PROFILE_GEN"), "/model.emk"));
+
+#[cfg(feature = "engine-rust")]
+include!(concat!(env!("OUT_DIR"), "/generated_model.rs"));
+
+#[cfg(feature = "engine-c")]
+unsafe extern "C" {
+    /// The generated C model's `predict`, through a one-line wrapper `emkern profile` compiles with it.
+    fn emkern_profile_c_predict(row: *const f32, out: *mut f32);
+}
+
+/// A ready engine.
+pub struct Engine {
+    #[cfg(feature = "engine-blob")]
+    forest: emkern::forest::Forest<'static>,
+}
+
+/// Prepares the engine: validates the blob (blob engine) and checks that the model's shape is the one the rows
+/// were written for.
+pub fn new() -> Result<Engine, &'static str> {
+    #[cfg(feature = "engine-blob")]
+    {
+        let forest =
+            emkern::forest::Forest::new(MODEL).map_err(|_| "the model blob was rejected")?;
+        if forest.n_features() != N_FEATURES || forest.output_len() != OUTPUT_LEN {
+            return Err("the model's shape differs from the rows' configuration");
+        }
+        Ok(Engine { forest })
+    }
+    #[cfg(feature = "engine-rust")]
+    {
+        if generated_model::N_FEATURES != N_FEATURES || generated_model::OUTPUT_LEN != OUTPUT_LEN {
+            return Err("the model's shape differs from the rows' configuration");
+        }
+        Ok(Engine {})
+    }
+    #[cfg(not(any(feature = "engine-blob", feature = "engine-rust")))]
+    {
+        Ok(Engine {})
+    }
+}
+
+/// One prediction: the engine, the row, the output, and whether the engine accepted the row.
+pub struct Job<'a> {
+    /// The engine.
+    pub engine: &'a Engine,
+    /// The row.
+    pub row: [f32; N_FEATURES],
+    /// The prediction.
+    pub out: [f32; OUTPUT_LEN],
+    /// `false` if the engine refused the row (the blob interpreter's error, which validation rules out).
+    pub ok: bool,
+}
+
+/// Predicts `job.row` into `job.out`: the job the measurements call (through `Ticks::time` and `stack_used`).
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn emkern_profile_predict(job: *mut Job<'_>) {
+    // SAFETY: the measurements pass the pointer they were given, which `main` derives from a live, exclusive
+    // `&mut Job` that outlives the call.
+    let Some(job) = (unsafe { job.as_mut() }) else {
+        return;
+    };
+    #[cfg(feature = "engine-blob")]
+    {
+        job.ok = job.engine.forest.predict(&job.row, &mut job.out).is_ok();
+    }
+    // Only the blob engine has state; the others are plain functions.
+    #[cfg(not(feature = "engine-blob"))]
+    let _ = job.engine;
+    #[cfg(feature = "engine-rust")]
+    {
+        generated_model::predict(&job.row, &mut job.out);
+    }
+    #[cfg(feature = "engine-c")]
+    {
+        // SAFETY: the generated C `predict` reads N_FEATURES floats from `row` and writes OUTPUT_LEN floats to
+        // `out` (the header's contract); both arrays have exactly those lengths, and `emkern profile` compiled
+        // the object from the same model as `config.rs`.
+        unsafe { emkern_profile_c_predict(job.row.as_ptr(), job.out.as_mut_ptr()) };
+    }
+    #[cfg(not(any(feature = "engine-blob", feature = "engine-rust", feature = "engine-c")))]
+    {
+        core::hint::black_box(&job.row);
+        job.out.fill(core::hint::black_box(0.0));
+    }
+}
