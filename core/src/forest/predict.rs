@@ -277,6 +277,10 @@ impl Forest<'_> {
         monomorphize!(self, run, (row, out, transform))
     }
 
+    /// One row through one instantiation. Never inlined: inlined into `dispatch`, the instantiations' margin
+    /// accumulators each took their own stack slots (1.8 KiB of frame on Cortex-M4); apart, a prediction's
+    /// stack is one instantiation's.
+    #[inline(never)]
     fn run<const FB: usize, const CB: usize, V: Value>(
         &self,
         row: &[f32],
