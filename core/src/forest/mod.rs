@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod compact;
 mod crc;
 mod error;
 pub mod format;
@@ -33,6 +34,7 @@ mod metadata;
 mod predict;
 mod view;
 
+pub use compact::{CompactError, CompactForest};
 pub use crc::crc32;
 pub use error::{BlobError, ShapeError};
 pub use format::{Aggregate, Compare, MissingMode, Transform};
