@@ -606,3 +606,54 @@ fn wrong_shapes_are_errors() {
     assert!(f.predict_margin(&[1.0, 2.0], &mut []).is_err());
     assert!(f.predict(&[1.0, 2.0, 3.0], &mut out).is_ok());
 }
+
+/// `emkern import --layout`: `compact` writes a blob `CompactForest` loads (predicting as the general blob),
+/// refuses a model outside the scope naming the file and the reason and writing nothing, and `auto` falls back
+/// to the general layout.
+#[test]
+fn import_writes_the_compact_layout() {
+    let dir = std::env::temp_dir().join(format!("emkern-compact-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/xgboost");
+    let run = |model: &Path, out: &Path, layout: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_emkern"))
+            .arg("import")
+            .arg(model)
+            .arg("-o")
+            .arg(out)
+            .args(["--layout", layout])
+            .output()
+            .unwrap()
+    };
+    let fits = fixtures.join("v3.0.5-binary-logistic/model.json");
+    let out = dir.join("fits.emkc");
+    let r = run(&fits, &out, "compact");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stdout).contains("compact layout"));
+    let bytes = std::fs::read(&out).unwrap();
+    let general = model::load(&fits).unwrap().blob;
+    let (f, c) = (
+        Forest::new(&general).unwrap(),
+        CompactForest::new(&bytes).unwrap(),
+    );
+    let input = data::read_csv(&fits.with_file_name("input.csv")).unwrap();
+    for r in 0..input.rows {
+        compare_on(&f, &c, &input.row(r)[..f.n_features()]).unwrap();
+    }
+
+    let categorical = fixtures.join("v3.0.5-categorical-pandas/model.json");
+    let refused = dir.join("refused.emkc");
+    let r = run(&categorical, &refused, "compact");
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("categorical-pandas/model.json") && err.contains("categorical split"),
+        "{err}"
+    );
+    assert!(!refused.exists());
+    let auto = dir.join("auto.emk");
+    let r = run(&categorical, &auto, "auto");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(Forest::new(&std::fs::read(&auto).unwrap()).is_ok());
+    std::fs::remove_dir_all(&dir).ok();
+}

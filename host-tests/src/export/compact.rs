@@ -377,3 +377,55 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, CompactRefusal> {
     b[12..16].copy_from_slice(&crc.to_le_bytes());
     Ok(b)
 }
+
+/// Which layout `emkern import --layout` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// The general `.emk` layout (every model).
+    General,
+    /// The compact layout; a model outside its scope is an error that says why.
+    Compact,
+    /// The compact layout when the model fits it, else the general one.
+    Auto,
+}
+
+impl Layout {
+    /// The names the CLI accepts.
+    pub const NAMES: [&'static str; 3] = ["general", "compact", "auto"];
+
+    /// Parses one of [`Layout::NAMES`].
+    pub fn parse(name: &str) -> Option<Layout> {
+        match name {
+            "general" => Some(Layout::General),
+            "compact" => Some(Layout::Compact),
+            "auto" => Some(Layout::Auto),
+            _ => None,
+        }
+    }
+
+    /// The bytes to write for a model whose general blob is `general` and whose ensemble is `ensemble` (`None`
+    /// when the model was read from a blob), and whether they are the compact layout. Errors say why the
+    /// compact layout was not possible.
+    pub fn bytes(
+        self,
+        ensemble: Option<&Ensemble>,
+        general: &[u8],
+    ) -> Result<(Vec<u8>, bool), String> {
+        let compact = match (self, ensemble) {
+            (Layout::General, _) => return Ok((general.to_vec(), false)),
+            (Layout::Compact, None) => {
+                return Err(
+                    "--layout compact needs the model file (XGBoost, LightGBM, scikit-learn), not an .emk blob"
+                        .into(),
+                );
+            }
+            (Layout::Auto, None) => return Ok((general.to_vec(), false)),
+            (_, Some(e)) => write(e),
+        };
+        match (self, compact) {
+            (_, Ok(bytes)) => Ok((bytes, true)),
+            (Layout::Auto, Err(_)) => Ok((general.to_vec(), false)),
+            (_, Err(why)) => Err(format!("the model does not fit the compact layout: {why}")),
+        }
+    }
+}
