@@ -572,13 +572,15 @@ fn header_errors_are_typed() {
         with(43, &[1]),
         CompactError::BadTree { tree: 0, .. }
     ));
-    // Records from 44: the split's info at 48 (feature 1, far 2), leaves at 52/56 and 60/64.
+    // Records from 44: the split's info at 48 (negate 0, feature 1 in bits 1-16, far 2 from bit 17: bytes 02 00
+    // 04 00), leaves at 52/56 and 60/64.
+    assert_eq!(good[48..52], [2, 0, 4, 0]);
     assert!(matches!(
-        with(48, &[2, 0]),
+        with(48, &[4]),
         CompactError::BadRecord { record: 0, what } if what.contains("feature")
     ));
     assert!(matches!(
-        with(50, &[3, 0]),
+        with(50, &[6, 0]),
         CompactError::BadRecord { record: 0, what } if what.contains("past")
     ));
     assert!(matches!(

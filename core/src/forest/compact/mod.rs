@@ -51,12 +51,15 @@
 //! info == 0          a leaf; `value` (finite) is the tree's output, already multiplied by the tree's weight in
 //!                    f32 (the general layout's `weight · leaf`, one rounding, so the sums agree bit for bit)
 //! info != 0          a split node:
-//!   bits 0–15        feature index (< n_features)
-//!   bits 16–30       far offset `d` (1 ..= 32 767): the far child is record `i + d`
-//!   bit 31           negate: compare `-x` instead of `x` (the sign bit flipped; NaN stays NaN)
+//!   bit 0            negate: compare `-x` instead of `x` (the sign bit flipped; NaN stays NaN)
+//!   bits 1–16        feature index (< n_features)
+//!   bits 17–31       far offset `d` (1 ..= 32 767): the far child is record `i + d`
 //! ```
 //!
-//! A split node `i` reads `y = x[feature]` (negated when bit 31 is set) and moves to record `i + d` when
+//! (The bit order serves the Cortex-M walk: `info << 31` is the sign mask to XOR into `x`, and `info >> 17` the
+//! offset, one shifted operand each.)
+//!
+//! A split node `i` reads `y = x[feature]` (negated when bit 0 is set) and moves to record `i + d` when
 //! `y >= value` (an IEEE ordered comparison: false when `y` or `value` is NaN), otherwise to record `i + 1`. So
 //! a missing value always goes to the next record, which the writer makes the node's default child; a NaN
 //! `value` sends every row to the next record. For a split `x < t` / `x <= t` with the default child on the left
@@ -108,14 +111,14 @@ pub const MAX_FEATURES: usize = 1 << 16;
 pub const MAX_RECORDS: usize = 1 << 24;
 /// Largest far offset (15 bits).
 pub const MAX_FAR: usize = (1 << 15) - 1;
-/// `info` bits of the feature index.
-pub const FEATURE_MASK: u32 = 0xFFFF;
-/// Shift of the far offset in `info`.
-pub const FAR_SHIFT: u32 = 16;
-/// Mask of the far offset after shifting.
-pub const FAR_MASK: u32 = 0x7FFF;
 /// `info` bit: compare the negated value.
-pub const NEGATE: u32 = 1 << 31;
+pub const NEGATE: u32 = 1;
+/// Shift of the feature index in `info`.
+pub const FEATURE_SHIFT: u32 = 1;
+/// Mask of the feature index after shifting.
+pub const FEATURE_MASK: u32 = 0xFFFF;
+/// Shift of the far offset in `info` (its top 15 bits).
+pub const FAR_SHIFT: u32 = 17;
 /// Tree entry bits of the root record.
 pub const ROOT_MASK: u32 = 0x00FF_FFFF;
 /// Shift of the column in a tree entry.
@@ -126,5 +129,9 @@ pub const fn split_info(feature: usize, far: usize, negate: bool) -> Option<u32>
     if feature >= MAX_FEATURES || far == 0 || far > MAX_FAR {
         return None;
     }
-    Some(feature as u32 | ((far as u32) << FAR_SHIFT) | if negate { NEGATE } else { 0 })
+    Some(
+        ((feature as u32) << FEATURE_SHIFT)
+            | ((far as u32) << FAR_SHIFT)
+            | if negate { NEGATE } else { 0 },
+    )
 }

@@ -1,9 +1,7 @@
 //! Prediction from a validated compact blob: the walk, the sums and the transform (shared with the general
 //! layout's predictor, so both round alike).
 
-use super::{
-    COLUMN_SHIFT, FAR_MASK, FAR_SHIFT, FEATURE_MASK, MAX_OUTPUTS, NEGATE, RECORD, ROOT_MASK,
-};
+use super::{COLUMN_SHIFT, FAR_SHIFT, FEATURE_MASK, FEATURE_SHIFT, MAX_OUTPUTS, RECORD, ROOT_MASK};
 use super::{CompactForest, HEADER_LEN, TREE_ENTRY};
 use crate::forest::ShapeError;
 use crate::forest::predict::apply_transform;
@@ -132,10 +130,12 @@ impl CompactForest<'_> {
             }
             // SAFETY: `validate_records` proved a split's feature index is below n_features, and the caller
             // guarantees `row.len() >= n_features`.
-            let x = unsafe { *row.get_unchecked((info & FEATURE_MASK) as usize) };
-            let y = f32::from_bits(x.to_bits() ^ (info & NEGATE));
+            let x =
+                unsafe { *row.get_unchecked(((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize) };
+            // Bit 0 (negate) shifted into the sign bit.
+            let y = f32::from_bits(x.to_bits() ^ (info << 31));
             let step = if y >= value {
-                ((info >> FAR_SHIFT) & FAR_MASK) as usize
+                (info >> FAR_SHIFT) as usize
             } else {
                 1
             };

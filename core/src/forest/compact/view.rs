@@ -2,7 +2,7 @@
 
 use super::{COLUMN_SHIFT, HEADER_LEN, MAGIC, RECORD, ROOT_MASK, TREE_ENTRY, VERSION};
 use super::{
-    CompactError, FAR_MASK, FAR_SHIFT, FEATURE_MASK, MAX_FEATURES, MAX_OUTPUTS, MAX_RECORDS,
+    CompactError, FAR_SHIFT, FEATURE_MASK, FEATURE_SHIFT, MAX_FEATURES, MAX_OUTPUTS, MAX_RECORDS,
 };
 use crate::forest::Transform;
 
@@ -32,6 +32,7 @@ fn get_u32(b: &[u8], off: usize) -> Option<u32> {
 impl<'a> CompactForest<'a> {
     /// Validates `bytes` as a version-1 compact blob and returns the view. Trailing bytes after `total_len`
     /// are ignored. Cost: one pass over the blob (checksum) and one over the records.
+    #[inline(never)]
     pub fn new(bytes: &'a [u8]) -> Result<CompactForest<'a>, CompactError> {
         let truncated = |needed: usize| CompactError::Truncated {
             needed,
@@ -190,11 +191,11 @@ impl<'a> CompactForest<'a> {
                 }
                 continue;
             }
-            let far = ((info >> FAR_SHIFT) & FAR_MASK) as usize;
+            let far = (info >> FAR_SHIFT) as usize;
             if far == 0 {
                 return Err(bad("split with far offset 0"));
             }
-            if (info & FEATURE_MASK) as usize >= self.n_features {
+            if ((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize >= self.n_features {
                 return Err(bad("feature index out of range"));
             }
             // far >= 1, so i + 1 <= i + far: both children are inside the tree when the far one is.
