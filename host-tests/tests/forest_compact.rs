@@ -591,6 +591,14 @@ fn header_errors_are_typed() {
         with(52, &f32::INFINITY.to_le_bytes()),
         CompactError::BadRecord { record: 1, .. }
     ));
+    // The same bytes one byte past an aligned address.
+    let mut shifted = vec![0u8; good.len() + 4];
+    let at = (5 - shifted.as_ptr() as usize % 4) % 4;
+    shifted[at..at + good.len()].copy_from_slice(&good);
+    assert_eq!(
+        CompactForest::new(&shifted[at..at + good.len()]).unwrap_err(),
+        CompactError::Misaligned
+    );
     let mut b = good.clone();
     b[20] ^= 1;
     assert!(matches!(

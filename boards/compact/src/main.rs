@@ -14,8 +14,12 @@ use cortex_m_semihosting::debug;
 use defmt as _;
 use emkern::forest::CompactForest;
 
+/// 4-byte alignment for an embedded blob (the compact reader reads aligned words).
+#[repr(C, align(4))]
+struct Aligned<T: ?Sized>(T);
+
 /// A compact model (XGBoost `binary:logistic` of the demo, written by the host's compact exporter).
-static MODEL: &[u8] = include_bytes!("../data/model.emkc");
+static MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!("../data/model.emkc"));
 /// Rows of `n_features` f32 values, little-endian.
 static ROWS: &[u8] = include_bytes!("../data/rows.bin");
 /// The general reader's prediction of each row (one f32 each).
@@ -27,7 +31,7 @@ fn f32_at(b: &[u8], i: usize) -> Option<f32> {
 }
 
 fn check() -> bool {
-    let Ok(f) = CompactForest::new(core::hint::black_box(MODEL)) else {
+    let Ok(f) = CompactForest::new(core::hint::black_box(&MODEL.0)) else {
         return false;
     };
     let n = f.n_features();

@@ -8,8 +8,12 @@ use crate::{keep, o};
 
 /// The self-test's demo model.
 static MODEL: &[u8] = include_bytes!("../../selftest/data/model.emk");
+/// 4-byte alignment for an embedded blob (the compact reader reads aligned words).
+#[repr(C, align(4))]
+struct Aligned<T: ?Sized>(T);
+
 /// The same model in the compact layout.
-static COMPACT: &[u8] = include_bytes!("../../compact/data/model.emkc");
+static COMPACT: &Aligned<[u8]> = &Aligned(*include_bytes!("../../compact/data/model.emkc"));
 
 /// Runs every call.
 pub fn run() {
@@ -31,17 +35,18 @@ pub fn run() {
         use_forest(&f);
     }
     keep(compact::split_info(o(3), o(40), o(true)));
-    let mut copy = [0u8; 512];
+    let mut copy = Aligned([0u8; 512]);
+    let copy = &mut copy.0;
     if let Ok(f) = CompactForest::new(o(&copy[..])) {
         use_compact(&f);
     }
-    for (d, s) in copy.iter_mut().zip(COMPACT) {
+    for (d, s) in copy.iter_mut().zip(&COMPACT.0) {
         *d = *s ^ 1;
     }
     if let Ok(f) = CompactForest::new(o(&copy[..])) {
         use_compact(&f);
     }
-    if let Ok(f) = CompactForest::new(o(COMPACT)) {
+    if let Ok(f) = CompactForest::new(o(&COMPACT.0)) {
         use_compact(&f);
     }
 }

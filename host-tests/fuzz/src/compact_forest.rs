@@ -13,8 +13,9 @@ fn total_len(data: &[u8]) -> Option<usize> {
     Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
 }
 
-/// Runs one input.
+/// Runs one input (from a fresh allocation, aligned like any heap block: the reader needs a 4-aligned blob).
 pub fn run(data: &[u8]) {
+    let data = &data.to_vec()[..];
     match CompactForest::new(data) {
         Ok(forest) => predict(&forest, data),
         Err(CompactError::ChecksumMismatch { .. }) => {

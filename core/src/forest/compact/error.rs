@@ -12,6 +12,8 @@ pub enum CompactError {
         /// Bytes given.
         got: usize,
     },
+    /// The blob does not start at a 4-byte aligned address (the predictor reads aligned words).
+    Misaligned,
     /// The first four bytes are not `EMKC`.
     BadMagic,
     /// A version this reader does not know.
@@ -56,6 +58,10 @@ impl core::fmt::Display for CompactError {
             CompactError::Truncated { needed, got } => {
                 write!(f, "compact blob truncated: {got} bytes, {needed} needed")
             }
+            CompactError::Misaligned => f.write_str(
+                "compact blob does not start at a 4-byte aligned address (embed it in an aligned static, as the \
+                 sources `emkern import` writes do)",
+            ),
             CompactError::BadMagic => {
                 f.write_str("not an emkern compact model blob (magic is not EMKC)")
             }

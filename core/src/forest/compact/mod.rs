@@ -18,9 +18,11 @@
 //!
 //! ## Layout (normative)
 //!
-//! All integers and floats are little-endian. Every field is read as an unaligned word, so the blob may start at
-//! any address; all sections start at multiples of 4 from the blob start, so a 4-aligned blob (the `static`
-//! the source exporters write) has aligned words.
+//! All integers and floats are little-endian. The blob must start at a 4-byte aligned address (the reader
+//! refuses it otherwise): all sections start at multiples of 4 from the blob start, so every word is aligned and
+//! the predictor loads a threshold straight into a float register. The Rust and C sources `emkern import` writes
+//! align the blob to 8; `include_bytes!` needs an aligned wrapper (`#[repr(C, align(4))] struct A<T: ?Sized>(T)`
+//! around `*include_bytes!(…)`).
 //!
 //! ```text
 //! offset size field
@@ -88,16 +90,16 @@
 //!
 //! ## Measured (Cortex-M4F, `boards/compact`: release, fat LTO, `opt-level = 3`)
 //!
-//! - The walk's inner loop is 16 instructions per node visit (`arm-none-eabi-objdump -d` of `walk_all`): two
-//!   word loads from the record, one from the row, `eor` of the negate bit, `vcmp`/`vmrs`, an `it`/`mov` select of
-//!   the step, the add, and the leaf test (`cmp`/`bne`), plus two `vmov` and one register copy. Leaving a tree and
-//!   entering the next costs 16 more.
+//! - The walk's inner loop is 14 instructions per node visit (`arm-none-eabi-objdump -d` of `walk_all`): the
+//!   feature offset (`and`), the row load, `eor` of the negate bit, `vmov`, the far offset (`and`), `vcmp`,
+//!   `vmrs`, an `it`/`mov` select of the step, the add, the next record's two loads (`ldr` info, `vldr` value)
+//!   and the leaf test (`cmp`/`bne`). Leaving a tree and entering the next costs 15 more.
 //! - On the XGBoost demo model (100 trees, depth ≤ 5; `boards/compact/data`), instructions executed by the
 //!   margin computation per row, counted from a QEMU instruction trace (`-singlestep -d exec,nochain`) over the
-//!   171 test rows: 5 740 for this reader, 15 722 for [`Forest`](super::Forest) (`dispatch`) on the same model
+//!   171 test rows: 5 229 for this reader, 15 722 for [`Forest`](super::Forest) (`dispatch`) on the same model
 //!   and rows.
-//! - Code: `new` with `validate_trees` 1 312 bytes (most of it error paths, run once), the walk 158 bytes, the
-//!   sums around it 434 bytes, `predict`'s call of the transform about 1 KiB (every transform is linked, since it
+//! - Code: `new` with `validate_trees` 1 328 bytes (most of it error paths, run once), the walk 150 bytes, the
+//!   sums around it 422 bytes, `predict`'s call of the transform about 1 KiB (every transform is linked, since it
 //!   is read from the blob at run time), plus libm's `expf` (484 bytes) and the CRC-32 table (1 KiB of
 //!   read-only data). Nothing of [`Forest`](super::Forest) is linked.
 //! - A blob holds 8 bytes per node and per leaf (leaves are records): the demo model takes 9 368 bytes, the

@@ -6,14 +6,14 @@ use super::{CompactForest, HEADER_LEN, TREE_ENTRY};
 use crate::forest::ShapeError;
 use crate::forest::predict::apply_transform;
 
-/// Reads a little-endian `u32` at `p` (any alignment).
+/// Reads a little-endian `u32` at `p`.
 ///
 /// # Safety
-/// `p .. p + 4` is readable.
+/// `p .. p + 4` is readable and `p` is 4-byte aligned.
 #[inline(always)]
 unsafe fn word(p: *const u8) -> u32 {
-    // SAFETY: the caller guarantees 4 readable bytes; `read_unaligned` needs no alignment.
-    u32::from_le(unsafe { p.cast::<u32>().read_unaligned() })
+    // SAFETY: the caller guarantees 4 readable bytes at a 4-byte aligned address.
+    u32::from_le(unsafe { p.cast::<u32>().read() })
 }
 
 impl CompactForest<'_> {
@@ -65,7 +65,8 @@ impl CompactForest<'_> {
         let acc = acc.get_mut(..self.n_outputs).unwrap_or_default();
         let base = |k: usize| {
             // SAFETY: k < n_outputs and the base margins (n_outputs f32 from HEADER_LEN) lie inside the blob
-            // (`new` checked the section sizes against total_len = bytes.len()).
+            // (`new` checked the section sizes against total_len = bytes.len()); aligned, as the blob start
+            // (checked by `new`) and HEADER_LEN + 4k are.
             f32::from_bits(unsafe { word(b.as_ptr().add(HEADER_LEN + 4 * k)) })
         };
         if !self.mean {
@@ -110,7 +111,8 @@ impl CompactForest<'_> {
         loop {
             // SAFETY: `p` is a record of the current tree: its root, or a child, which `validate_records`
             // proved lies inside the tree's records (both children of a split are after it and before the
-            // tree's end), so its 8 bytes are inside the blob.
+            // tree's end), so its 8 bytes are inside the blob; `new` checked that the blob starts 4-aligned and
+            // records start at a multiple of 4 from it, so both words are aligned.
             let (value, info) = unsafe { (f32::from_bits(word(p)), word(p.add(4))) };
             if info == 0 {
                 // SAFETY: `validate_trees` proved every column is below n_outputs = acc.len().

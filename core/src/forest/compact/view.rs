@@ -30,14 +30,17 @@ fn get_u32(b: &[u8], off: usize) -> Option<u32> {
 }
 
 impl<'a> CompactForest<'a> {
-    /// Validates `bytes` as a version-1 compact blob and returns the view. Trailing bytes after `total_len`
-    /// are ignored. Cost: one pass over the blob (checksum) and one over the records.
+    /// Validates `bytes` as a version-1 compact blob and returns the view. The blob must start at a 4-byte
+    /// aligned address ([`CompactError::Misaligned`] otherwise). Trailing bytes after `total_len` are ignored. Cost: one pass over the blob (checksum) and one over the records.
     #[inline(never)]
     pub fn new(bytes: &'a [u8]) -> Result<CompactForest<'a>, CompactError> {
         let truncated = |needed: usize| CompactError::Truncated {
             needed,
             got: bytes.len(),
         };
+        if !(bytes.as_ptr() as usize).is_multiple_of(4) {
+            return Err(CompactError::Misaligned);
+        }
         let header = bytes.get(..HEADER_LEN).ok_or(truncated(HEADER_LEN))?;
         if header.get(..4) != Some(&MAGIC[..]) {
             return Err(CompactError::BadMagic);
