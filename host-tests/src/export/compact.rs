@@ -137,9 +137,9 @@ impl std::fmt::Display for CompactRefusal {
 
 impl std::error::Error for CompactRefusal {}
 
-/// The record value and negate bit of a split `x < t` / `x <= t` (IR threshold `t`) whose default child is on
-/// the left or not, as the layout's table specifies.
-fn fold_split(t: f64, compare: Compare, default_left: bool) -> (f32, bool) {
+/// The record value of a split `x < t` / `x <= t` (IR threshold `t`) whose default child is on the left or not,
+/// as the layout's table specifies (the negate bit is set exactly when the default child is on the right).
+fn fold_split(t: f64, compare: Compare, default_left: bool) -> f32 {
     let up = |v: f32| {
         if v == f32::INFINITY {
             f32::NAN
@@ -148,10 +148,10 @@ fn fold_split(t: f64, compare: Compare, default_left: bool) -> (f32, bool) {
         }
     };
     match (compare, default_left) {
-        (Compare::Less, true) => (f32_round_up(t), false),
-        (Compare::Less, false) => (up(-f32_round_up(t)), true),
-        (Compare::LessEqual, true) => (up(f32_round_down(t)), false),
-        (Compare::LessEqual, false) => (-f32_round_down(t), true),
+        (Compare::Less, true) => f32_round_up(t),
+        (Compare::Less, false) => up(-f32_round_up(t)),
+        (Compare::LessEqual, true) => up(f32_round_down(t)),
+        (Compare::LessEqual, false) => -f32_round_down(t),
     }
 }
 
@@ -300,7 +300,7 @@ fn write_tree(e: &Ensemble, t: usize, records: &mut Vec<(u32, u32)>) -> Result<(
                     }
                     seen[child] = true;
                 }
-                let (value, _) = fold_split(th, e.compare, s.default_left);
+                let value = fold_split(th, e.compare, s.default_left);
                 let (next, far) = if s.default_left {
                     (s.left, s.right)
                 } else {
