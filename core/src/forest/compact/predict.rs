@@ -3,8 +3,8 @@
 
 use super::{COLUMN_SHIFT, FAR_SHIFT, FEATURE_MASK, FEATURE_SHIFT, MAX_OUTPUTS, RECORD, ROOT_MASK};
 use super::{CompactForest, HEADER_LEN, TREE_ENTRY};
-use crate::forest::ShapeError;
 use crate::forest::predict::apply_transform;
+use crate::forest::{ShapeError, Transform};
 
 /// Reads a little-endian `u32` at `p`.
 ///
@@ -37,7 +37,15 @@ impl CompactForest<'_> {
         self.check(row.len(), out.len(), self.output_len())?;
         let mut acc = [0.0f32; MAX_OUTPUTS];
         let n = self.sums(row, &mut acc);
-        apply_transform(self.transform, n, out);
+        // The shared transform code, instantiated for the five transforms the layout has (validated by `new`),
+        // so that the general layout's others are not linked.
+        match self.transform {
+            Transform::Sigmoid => apply_transform(Transform::Sigmoid, n, out),
+            Transform::Softmax => apply_transform(Transform::Softmax, n, out),
+            Transform::ArgMax => apply_transform(Transform::ArgMax, n, out),
+            Transform::Exp => apply_transform(Transform::Exp, n, out),
+            _ => apply_transform(Transform::Identity, n, out),
+        }
         Ok(())
     }
 
