@@ -221,7 +221,7 @@ fn compare_on(forest: &Forest, compact: &CompactForest, row: &[f32]) -> Result<(
 }
 
 proptest! {
-    #![proptest_config(proptest_config(500))]
+    #![proptest_config(proptest_config(2000))]
 
     #[test]
     fn compact_is_the_general_reader_bit_for_bit(seed in any::<u64>()) {
