@@ -102,6 +102,8 @@
 //!   sums around it 422 bytes, `predict`'s call of the transform about 930 bytes (the five transforms: which one
 //!   is read from the blob at run time), plus libm's `expf` (484 bytes) and the CRC-32 table (1 KiB of read-only
 //!   data). Nothing of [`Forest`](super::Forest) is linked.
+//! - With `opt-level = "s"` (the same firmware, `CARGO_PROFILE_RELEASE_OPT_LEVEL=s`): the walk 144 bytes, the
+//!   sums 154, the transform 316, `new` with `validate_trees` 1 146; the inner loop is the same 14 instructions.
 //! - A blob holds 8 bytes per node and per leaf (leaves are records): the demo model takes 9 368 bytes, the
 //!   general layout 8 168.
 
