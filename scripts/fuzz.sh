@@ -6,7 +6,7 @@
 #   FUZZ_RUNS=N bash scripts/fuzz.sh [TARGET...]               # N executions per target instead (smoke runs)
 #   FUZZ_RUNS=N bash scripts/fuzz.sh SECONDS [TARGET...]       # N executions or SECONDS, whichever comes first
 #
-# Targets (host-tests/fuzz/src/<target>.rs says what each exercises): forest, import_xgboost_json,
+# Targets (host-tests/fuzz/src/<target>.rs says what each exercises): forest, compact_forest, import_xgboost_json,
 # import_xgboost_ubjson, import_lightgbm, import_sklearn, read_csv, read_parquet, read_npy, attention, rope,
 # speculative.
 #
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 fuzz="$root/host-tests/fuzz"
-all_targets=(forest import_xgboost_json import_xgboost_ubjson import_lightgbm import_sklearn read_csv read_parquet
+all_targets=(forest compact_forest import_xgboost_json import_xgboost_ubjson import_lightgbm import_sklearn read_csv read_parquet
     read_npy attention rope speculative)
 
 seconds=300
@@ -57,6 +57,7 @@ seed() {
     shopt -s nullglob
     case $t in
         forest) put "$dir" "$root/boards/selftest/data/model.emk" ;;
+        compact_forest) put "$dir" "$root/boards/compact/data/model.emkc" ;;
         import_xgboost_json) for f in "$fx"/xgboost/*/model.json "$root/data/breast_cancer_xgboost.json" "$fx/train/hist_xgboost.json"; do put "$dir" "$f"; done ;;
         import_xgboost_ubjson) for f in "$fx"/xgboost/*/model.ubj "$fx"/train/*.ubj; do put "$dir" "$f"; done ;;
         import_lightgbm) for f in "$fx"/lightgbm/*/model.txt; do put "$dir" "$f"; done ;;

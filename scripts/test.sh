@@ -126,6 +126,8 @@ if ((cross_ok)); then
     # whose panic handler references an undefined symbol, so the link fails if any panic path survives.
     (cd boards && run "$logs/nopanic-m4.log" cargo build -p emkern-nopanic --release --target thumbv7em-none-eabihf --locked)
     (cd boards && run "$logs/nopanic-m55.log" cargo build -p emkern-nopanic --release --target thumbv8m.main-none-eabihf --features helium --locked)
+    # The compact reader alone: links only without panic paths, predicts as the general reader (QEMU, stage 4).
+    (cd boards && run "$logs/compact-m4-build.log" cargo build -p emkern-compact --release --target thumbv7em-none-eabihf --locked)
     record thumb ok "4 builds + panic-free link (M4F, M55) $(($(date +%s) - t0)) s"
 else
     record thumb SKIPPED "!!! rustup targets missing: thumb builds NOT done !!!"
@@ -137,6 +139,7 @@ t0=$(date +%s)
 if ((cross_ok)); then
     run "$logs/board-m4.log" bash boards/run.sh an386 --release
     run "$logs/board-m55.log" bash boards/run.sh an547 --release
+    run "$logs/compact-m4.log" bash boards/compact.sh
     count_tests "$logs/board-m4.log"
     m4=$counts
     count_tests "$logs/board-m55.log"

@@ -55,6 +55,11 @@ enum Command {
         /// without double precision; results may differ in the last bits).
         #[arg(long)]
         f32: bool,
+        /// The blob's layout: `general` (every model), `compact` (smaller and faster on Cortex-M; numeric
+        /// splits, f32 values, scalar leaves: an error says what does not fit), or `auto` (compact when the
+        /// model fits). A compact blob loads with `emkern::forest::CompactForest`.
+        #[arg(long, default_value = "general", value_parser = emkern_host::export::compact::Layout::NAMES)]
+        layout: String,
     },
     /// Write a model (any supported format, or `.emk`) as C or Rust source with the trees as code: a C99 header
     /// (`NAME_predict`, `NAME_predict_margin`) or a `no_std` Rust module (`predict`, `predict_margin`) giving the
@@ -181,7 +186,8 @@ fn main() -> ExitCode {
             c_header,
             name,
             f32,
-        } => run(|| import(model, output, rust, c_header, &name, f32)),
+            layout,
+        } => run(|| import(model, output, rust, c_header, &name, f32, &layout)),
         Command::Codegen(req) => run(|| emkern_host::codegen_cli::run(&req)),
         Command::Profile(req) => run(|| emkern_host::profile::cli::run(&req)),
         Command::Predict {
@@ -340,36 +346,40 @@ fn import(
     c_header: Option<PathBuf>,
     name: &str,
     f32: bool,
+    layout: &str,
 ) -> CliResult {
+    let layout = emkern_host::export::compact::Layout::parse(layout)
+        .ok_or_else(|| format!("--layout {layout}: expected general, compact or auto"))?;
     let mut targets = vec![("--output", output.as_path())];
     targets.extend(rust.as_deref().map(|p| ("--rust", p)));
     targets.extend(c_header.as_deref().map(|p| ("--c-header", p)));
     let out = Outputs::plan(&targets, &[("the model", model.as_path())])?;
     let loaded = load(&model, f32)?;
     let f = forest(&model, &loaded.blob)?;
+    let (blob, compact) = layout
+        .bytes(loaded.ensemble.as_ref(), &loaded.blob)
+        .map_err(|e| format!("{}: {e}", model.display()))?;
     let origin = model
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    out.write(&output, &loaded.blob)?;
+    out.write(&output, &blob)?;
     if let Some(p) = &rust {
-        out.write(
-            p,
-            source::rust_source(name, &loaded.blob, &origin).as_bytes(),
-        )?;
+        out.write(p, source::rust_source(name, &blob, &origin).as_bytes())?;
     }
     if let Some(p) = &c_header {
-        out.write(p, source::c_header(name, &loaded.blob, &origin).as_bytes())?;
+        out.write(p, source::c_header(name, &blob, &origin).as_bytes())?;
     }
     let s = f.summary();
     output::print(&format!(
-        "{} ({}) -> {}: {} trees, {} nodes, {} bytes\n",
+        "{} ({}) -> {}: {} trees, {} nodes, {} bytes{}\n",
         model.display(),
         loaded.format.name(),
         output.display(),
         s.trees,
         s.nodes,
-        s.blob_bytes
+        blob.len(),
+        if compact { " (compact layout)" } else { "" }
     ))?;
     out.commit()?;
     Ok(())

@@ -51,3 +51,51 @@ fn board_data_is_current() {
         );
     }
 }
+
+/// The compact-reader firmware (`boards/compact/data/`) embeds the demo model as a compact blob and the general
+/// reader's prediction of every self-test row, which the firmware must reproduce bit for bit. Rebuilt here from
+/// `data/` like the self-test's files; `EMKERN_BLESS=1` rewrites them.
+#[test]
+fn compact_board_data_is_current() {
+    use emkern::forest::{CompactForest, Forest};
+    use emkern_host::export::compact;
+
+    let root = root();
+    let loaded = model::load(&root.join("data/breast_cancer_xgboost.json")).unwrap();
+    let ensemble = loaded.ensemble.unwrap();
+    let general = blob::write(&ensemble).unwrap();
+    let model = compact::write(&ensemble).unwrap();
+    let forest = Forest::new(&general).unwrap();
+    let compact = CompactForest::new(&model).unwrap();
+    let test = data::read_csv(&root.join("data/breast_cancer_test.csv")).unwrap();
+    let nf = ensemble.n_features as usize;
+    let mut expected = Vec::new();
+    for r in 0..test.rows {
+        let row = &test.row(r)[..nf];
+        let (mut a, mut b) = ([0.0f32], [0.0f32]);
+        forest.predict(row, &mut a).unwrap();
+        compact.predict(row, &mut b).unwrap();
+        assert_eq!(a[0].to_bits(), b[0].to_bits(), "row {r}");
+        expected.push(a[0]);
+    }
+    let rows = le_bytes((0..test.rows).flat_map(|r| test.row(r)[..nf].to_vec()));
+    let dir = root.join("boards/compact/data");
+    let files = [
+        ("model.emkc", model),
+        ("rows.bin", rows),
+        ("expected.bin", le_bytes(expected)),
+    ];
+    let bless = std::env::var_os("EMKERN_BLESS").is_some();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        if bless {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            committed == bytes,
+            "{} is stale: run `EMKERN_BLESS=1 cargo test -p emkern-host --test board_data`",
+            path.display()
+        );
+    }
+}

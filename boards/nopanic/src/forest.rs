@@ -1,12 +1,19 @@
 //! `emkern::forest`: validation, every prediction API and every accessor, on the selftest's model blob (opaque,
-//! so validation cannot be folded) and on a corrupted copy.
+//! so validation cannot be folded) and on a corrupted copy; the same for the compact reader on the compact
+//! firmware's blob.
 
-use emkern::forest::{Forest, Transform, crc32, format};
+use emkern::forest::{CompactForest, Forest, Transform, compact, crc32, format};
 
 use crate::{keep, o};
 
 /// The self-test's demo model.
 static MODEL: &[u8] = include_bytes!("../../selftest/data/model.emk");
+/// 4-byte alignment for an embedded blob (the compact reader reads aligned words).
+#[repr(C, align(4))]
+struct Aligned<T: ?Sized>(T);
+
+/// The same model in the compact layout.
+static COMPACT: &Aligned<[u8]> = &Aligned(*include_bytes!("../../compact/data/model.emkc"));
 
 /// Runs every call.
 pub fn run() {
@@ -27,6 +34,33 @@ pub fn run() {
     if let Ok(f) = Forest::new(o(MODEL)) {
         use_forest(&f);
     }
+    keep(compact::split_info(o(3), o(40), o(true)));
+    let mut copy = Aligned([0u8; 512]);
+    let copy = &mut copy.0;
+    if let Ok(f) = CompactForest::new(o(&copy[..])) {
+        use_compact(&f);
+    }
+    for (d, s) in copy.iter_mut().zip(&COMPACT.0) {
+        *d = *s ^ 1;
+    }
+    if let Ok(f) = CompactForest::new(o(&copy[..])) {
+        use_compact(&f);
+    }
+    if let Ok(f) = CompactForest::new(o(&COMPACT.0)) {
+        use_compact(&f);
+    }
+}
+
+fn use_compact(f: &CompactForest<'_>) {
+    let rows = [0.25f32; 64];
+    let mut out = [0.0f32; 16];
+    keep(f.n_features());
+    keep(f.n_outputs());
+    keep(f.output_len());
+    keep(f.n_trees());
+    keep(f.transform());
+    keep(f.predict(o(&rows[..]), o(&mut out[..])));
+    keep(f.predict_margin(o(&rows[..]), o(&mut out[..])));
 }
 
 fn use_forest(f: &Forest<'_>) {

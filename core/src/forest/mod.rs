@@ -12,6 +12,11 @@
 //! sum, a mean, or (feature `weighted-median`, on by default) scikit-learn's weighted median of AdaBoost.R2. The
 //! format is specified in [`format`].
 //!
+//! A second, smaller layout for the common case (numeric splits, NaN takes the default direction, f32 values, one
+//! scalar leaf per tree) is read by [`CompactForest`] and specified in [`compact`]: the same predictions bit for
+//! bit, in fewer instructions per node on in-order cores and with far less code (a firmware that uses only
+//! [`CompactForest`] links none of [`Forest`]).
+//!
 //! ```
 //! # fn demo(blob: &[u8]) -> Result<(), emkern::forest::BlobError> {
 //! use emkern::forest::Forest;
@@ -24,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod compact;
 mod crc;
 mod error;
 pub mod format;
@@ -33,6 +39,7 @@ mod metadata;
 mod predict;
 mod view;
 
+pub use compact::{CompactError, CompactForest};
 pub use crc::crc32;
 pub use error::{BlobError, ShapeError};
 pub use format::{Aggregate, Compare, MissingMode, Transform};

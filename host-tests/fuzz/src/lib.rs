@@ -7,6 +7,7 @@
 //! prediction, an exported blob loads), the target asserts it.
 
 pub mod attention;
+pub mod compact_forest;
 pub mod forest;
 pub mod import_lightgbm;
 pub mod import_sklearn;
@@ -23,8 +24,9 @@ pub mod util;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target's name and entry point, in the order `scripts/fuzz.sh` runs them.
-pub const TARGETS: [Target; 11] = [
+pub const TARGETS: [Target; 12] = [
     ("forest", forest::run),
+    ("compact_forest", compact_forest::run),
     ("import_xgboost_json", import_xgboost_json::run),
     ("import_xgboost_ubjson", import_xgboost_ubjson::run),
     ("import_lightgbm", import_lightgbm::run),

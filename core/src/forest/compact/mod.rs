@@ -1,0 +1,158 @@
+//! The compact blob (`.emkc`): a second, smaller layout for the common tree ensemble, read by
+//! [`CompactForest`], beside the general [`Forest`](super::Forest) layout (which stays for everything else).
+//!
+//! **Scope** (version 1): numeric splits only; a missing value (NaN) takes the node's default direction
+//! (XGBoost's and scikit-learn's semantics); f32 thresholds and f32 leaf values; one scalar leaf per tree,
+//! adding to one margin column (at most [`MAX_OUTPUTS`] columns); a sum or a mean of the trees with f32 base
+//! margins; the transforms identity, sigmoid, softmax, argmax and exp. Predictions are those of the general
+//! layout on the same model bit for bit: the same f32 decisions, the same summation order (base margin, then
+//! the trees in order, in f32; a mean divides the tree sum by the divisor and then adds the base margin) and the
+//! same transform code. The host writer (`emkern_host::export::compact`) names what keeps a model out of it.
+//!
+//! **Why this layout**: on an in-order core (Cortex-M) a walk costs the instructions it executes, so one node
+//! visit is two word loads from the record, one load from the row, one float compare and one conditional
+//! branch, with no per-node flag tests: the writer folds the comparison (`<` or `<=`) and the node's default
+//! direction into the threshold and a sign bit (below), and stores a tree in pre-order so that one child is the
+//! next record (no field, no load) and the other is a short forward offset. Leaves are records too (their info
+//! word is zero, one `cbz` tells them apart), so a walk never checks a child's kind before moving to it.
+//!
+//! ## Layout (normative)
+//!
+//! All integers and floats are little-endian. The blob must start at a 4-byte aligned address (the reader
+//! refuses it otherwise): all sections start at multiples of 4 from the blob start, so every word is aligned and
+//! the predictor loads a threshold straight into a float register. The Rust and C sources `emkern import` writes
+//! align the blob to 8; `include_bytes!` needs an aligned wrapper (`#[repr(C, align(4))] struct A<T: ?Sized>(T)`
+//! around `*include_bytes!(…)`).
+//!
+//! ```text
+//! offset size field
+//!      0    4 magic           b"EMKC"
+//!      4    2 version         1
+//!      6    2 header_len      36
+//!      8    4 total_len       bytes in the whole blob: records_off + 8·n_records exactly
+//!     12    4 checksum        CRC-32 (IEEE 802.3, as the general layout) of bytes 16..total_len
+//!     16    4 n_features      row length the model reads: 1 ..= 65 536 (every feature index is below it)
+//!     20    4 n_trees         tree entries
+//!     24    4 n_records       node and leaf records over all trees: below 2²⁴
+//!     28    1 n_outputs       margin columns: 1 ..= 32
+//!     29    1 aggregate       0: sum (margin = base + Σ leaves); 1: mean (margin = Σ leaves / divisor + base)
+//!     30    1 transform       0 identity, 1 sigmoid, 2 softmax, 3 argmax, 4 exp (the general layout's codes)
+//!     31    1 reserved        zero
+//!     32    4 divisor         f32, finite and > 0; 1 for a sum
+//!     36      base margins    n_outputs f32, finite
+//!             trees           n_trees u32 entries: bits 0–23 the tree's root record, bits 24–31 its column
+//!             records         n_records records of 8 bytes, each tree's records contiguous, trees in order
+//! ```
+//!
+//! Tree `t`'s records are `root_t .. root_{t+1}` (the last tree's end at `n_records`); the first tree's root is
+//! record 0 and every tree has at least one record.
+//!
+//! **Record** (8 bytes): `value: f32`, `info: u32`.
+//!
+//! ```text
+//! info == 0          a leaf; `value` (finite) is the tree's output, already multiplied by the tree's weight in
+//!                    f32 (the general layout's `weight · leaf`, one rounding, so the sums agree bit for bit)
+//! info != 0          a split node:
+//!   bit 0            negate: compare `-x` instead of `x` (the sign bit flipped; NaN stays NaN)
+//!   bits 1–16        feature index (< n_features)
+//!   bits 17–31       far offset `d` (1 ..= 32 767): the far child is record `i + d`
+//! ```
+//!
+//! (The bit order serves the Cortex-M walk: `info << 31` is the sign mask to XOR into `x`, and `info >> 17` the
+//! offset, one shifted operand each.)
+//!
+//! A split node `i` reads `y = x[feature]` (negated when bit 0 is set) and moves to record `i + d` when
+//! `y >= value` (an IEEE ordered comparison: false when `y` or `value` is NaN), otherwise to record `i + 1`. So
+//! a missing value always goes to the next record, which the writer makes the node's default child; a NaN
+//! `value` sends every row to the next record. For a split `x < t` / `x <= t` with the default child on the left
+//! or on the right, with `t` the f32 threshold of the general layout (`t` rounded up to f32 for `<`, down for
+//! `<=`, exact for every f32 input):
+//!
+//! ```text
+//! compare  default  next   far    negate  value
+//!   <      left     left   right  no      t                  (far when x >= t)
+//!   <      right    right  left   yes     next_up(-t)        (far when x < t  ⇔ -x > -t)
+//!   <=     left     left   right  no      next_up(t)         (far when x > t)
+//!   <=     right    right  left   yes     -t                 (far when x <= t ⇔ -x >= -t)
+//! ```
+//!
+//! where `next_up(+∞)` is written as NaN (no f32 is above +∞). For every f32 row these decisions are the
+//! general layout's.
+//!
+//! **What the reader checks** ([`CompactForest::new`]), so that no walk reads out of bounds or fails to end:
+//! the header fields above, the checksum, the lengths; tree roots strictly increasing from 0, below
+//! `n_records`, columns below `n_outputs`; every leaf's info exactly 0 and its value finite; every split's far
+//! offset at least 1, its feature below `n_features`, and both its children (`i + 1`, `i + d`) inside its own
+//! tree's records. A walk then only moves forward inside its tree and stops at the first leaf it reaches: at
+//! most one visit per record of the tree.
+//!
+//! The version changes whenever this layout changes.
+//!
+//! ## Measured (Cortex-M4F, `boards/compact`: release, fat LTO, `opt-level = 3`)
+//!
+//! - The walk's inner loop is 14 instructions per node visit (`arm-none-eabi-objdump -d` of `walk_all`): the
+//!   feature offset (`and`), the row load, `eor` of the negate bit, `vmov`, the far offset (`and`), `vcmp`,
+//!   `vmrs`, an `it`/`mov` select of the step, the add, the next record's two loads (`ldr` info, `vldr` value)
+//!   and the leaf test (`cmp`/`bne`). Leaving a tree and entering the next costs 15 more.
+//! - On the XGBoost demo model (100 trees, depth ≤ 5; `boards/compact/data`), instructions executed by the
+//!   margin computation per row, counted from a QEMU instruction trace (`-singlestep -d exec,nochain`) over the
+//!   171 test rows: 5 229 for this reader, 15 722 for [`Forest`](super::Forest) (`dispatch`) on the same model
+//!   and rows.
+//! - Code: `new` with `validate_trees` 1 328 bytes (most of it error paths, run once), the walk 150 bytes, the
+//!   sums around it 422 bytes, `predict`'s call of the transform about 930 bytes (the five transforms: which one
+//!   is read from the blob at run time), plus libm's `expf` (484 bytes) and the CRC-32 table (1 KiB of read-only
+//!   data). Nothing of [`Forest`](super::Forest) is linked.
+//! - With `opt-level = "s"` (the same firmware, `CARGO_PROFILE_RELEASE_OPT_LEVEL=s`): the walk 144 bytes, the
+//!   sums 154, the transform 316, `new` with `validate_trees` 1 146; the inner loop is the same 14 instructions.
+//! - A blob holds 8 bytes per node and per leaf (leaves are records): the demo model takes 9 368 bytes, the
+//!   general layout 8 168.
+
+mod error;
+mod predict;
+mod view;
+
+pub use error::CompactError;
+pub use view::CompactForest;
+
+/// The four magic bytes at the start of a compact blob.
+pub const MAGIC: [u8; 4] = *b"EMKC";
+/// The layout version described above.
+pub const VERSION: u16 = 1;
+/// Bytes in the header.
+pub const HEADER_LEN: usize = 36;
+/// Bytes in a record.
+pub const RECORD: usize = 8;
+/// Bytes in a tree entry.
+pub const TREE_ENTRY: usize = 4;
+/// Most margin columns a compact model has (one stack buffer of this many f32 holds the sums).
+pub const MAX_OUTPUTS: usize = 32;
+/// Most features a compact model reads (16-bit feature indices).
+pub const MAX_FEATURES: usize = 1 << 16;
+/// Records must be fewer than this (24-bit root indices).
+pub const MAX_RECORDS: usize = 1 << 24;
+/// Largest far offset (15 bits).
+pub const MAX_FAR: usize = (1 << 15) - 1;
+/// `info` bit: compare the negated value.
+pub const NEGATE: u32 = 1;
+/// Shift of the feature index in `info`.
+pub const FEATURE_SHIFT: u32 = 1;
+/// Mask of the feature index after shifting.
+pub const FEATURE_MASK: u32 = 0xFFFF;
+/// Shift of the far offset in `info` (its top 15 bits).
+pub const FAR_SHIFT: u32 = 17;
+/// Tree entry bits of the root record.
+pub const ROOT_MASK: u32 = 0x00FF_FFFF;
+/// Shift of the column in a tree entry.
+pub const COLUMN_SHIFT: u32 = 24;
+
+/// The `info` word of a split node (see the module documentation); `None` when a field is out of range.
+pub const fn split_info(feature: usize, far: usize, negate: bool) -> Option<u32> {
+    if feature >= MAX_FEATURES || far == 0 || far > MAX_FAR {
+        return None;
+    }
+    Some(
+        ((feature as u32) << FEATURE_SHIFT)
+            | ((far as u32) << FAR_SHIFT)
+            | if negate { NEGATE } else { 0 },
+    )
+}

@@ -1,0 +1,157 @@
+//! Prediction from a validated compact blob: the walk, the sums and the transform (shared with the general
+//! layout's predictor, so both round alike).
+
+use super::{COLUMN_SHIFT, FAR_SHIFT, FEATURE_MASK, FEATURE_SHIFT, MAX_OUTPUTS, RECORD, ROOT_MASK};
+use super::{CompactForest, HEADER_LEN, TREE_ENTRY};
+use crate::forest::predict::apply_transform;
+use crate::forest::{ShapeError, Transform};
+
+/// Reads a little-endian `u32` at `p`.
+///
+/// # Safety
+/// `p .. p + 4` is readable and `p` is 4-byte aligned.
+#[inline(always)]
+unsafe fn word(p: *const u8) -> u32 {
+    // SAFETY: the caller guarantees 4 readable bytes at a 4-byte aligned address.
+    u32::from_le(unsafe { p.cast::<u32>().read() })
+}
+
+impl CompactForest<'_> {
+    /// Writes the raw margins of one row (`n_outputs` values) into `out[..n_outputs]`.
+    ///
+    /// `row` must hold at least [`CompactForest::n_features`] values; NaN marks a missing value. Extra values
+    /// and extra room in `out` are ignored.
+    pub fn predict_margin(&self, row: &[f32], out: &mut [f32]) -> Result<(), ShapeError> {
+        self.check(row.len(), out.len(), self.n_outputs)?;
+        let mut acc = [0.0f32; MAX_OUTPUTS];
+        let n = self.sums(row, &mut acc);
+        for (o, a) in out.iter_mut().zip(n) {
+            *o = *a;
+        }
+        Ok(())
+    }
+
+    /// Writes the prediction of one row ([`CompactForest::output_len`] values): the margins through the
+    /// model's transform.
+    pub fn predict(&self, row: &[f32], out: &mut [f32]) -> Result<(), ShapeError> {
+        self.check(row.len(), out.len(), self.output_len())?;
+        let mut acc = [0.0f32; MAX_OUTPUTS];
+        let n = self.sums(row, &mut acc);
+        // The shared transform code, instantiated for the five transforms the layout has (validated by `new`),
+        // so that the general layout's others are not linked.
+        match self.transform {
+            Transform::Sigmoid => apply_transform(Transform::Sigmoid, n, out),
+            Transform::Softmax => apply_transform(Transform::Softmax, n, out),
+            Transform::ArgMax => apply_transform(Transform::ArgMax, n, out),
+            Transform::Exp => apply_transform(Transform::Exp, n, out),
+            _ => apply_transform(Transform::Identity, n, out),
+        }
+        Ok(())
+    }
+
+    fn check(&self, row: usize, out: usize, needed: usize) -> Result<(), ShapeError> {
+        if row < self.n_features {
+            return Err(ShapeError::RowTooShort {
+                needed: self.n_features,
+                got: row,
+            });
+        }
+        if out < needed {
+            return Err(ShapeError::OutputTooShort { needed, got: out });
+        }
+        Ok(())
+    }
+
+    /// The margins of `row` in `acc[..n_outputs]` (returned): as the general layout's f32 predictor, a sum
+    /// starts from the base margin and adds the trees in order; a mean adds the trees from zero, divides, then
+    /// adds the base margin. The caller checked `row.len() >= n_features`. Out of line: `predict` and
+    /// `predict_margin` share one copy.
+    #[inline(never)]
+    fn sums<'s>(&self, row: &[f32], acc: &'s mut [f32; MAX_OUTPUTS]) -> &'s mut [f32] {
+        let b = self.bytes;
+        // n_outputs <= MAX_OUTPUTS (validated), so this is the whole of `acc` or a prefix.
+        let acc = acc.get_mut(..self.n_outputs).unwrap_or_default();
+        let base = |k: usize| {
+            // SAFETY: k < n_outputs and the base margins (n_outputs f32 from HEADER_LEN) lie inside the blob
+            // (`new` checked the section sizes against total_len = bytes.len()); aligned, as the blob start
+            // (checked by `new`) and HEADER_LEN + 4k are.
+            f32::from_bits(unsafe { word(b.as_ptr().add(HEADER_LEN + 4 * k)) })
+        };
+        if !self.mean {
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = base(k);
+            }
+        }
+        if self.n_trees > 0 {
+            // SAFETY: n_trees > 0 and the tree entries and records lie inside the blob (validated layout).
+            unsafe { self.walk_all(row, acc) };
+        }
+        if self.mean {
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = *a / self.divisor + base(k);
+            }
+        }
+        acc
+    }
+
+    /// Walks every tree and adds its leaf to its column of `acc` (the trees in order). One loop over the
+    /// records of all the walks, with a data-dependent exit, which the compiler does not unroll: every node
+    /// visit is the same few instructions, and the code stays small.
+    ///
+    /// # Safety
+    /// `n_trees > 0`, `row.len() >= n_features`, `acc.len() == n_outputs`, and `self` was validated by `new`.
+    /// Out of line, so that the compiler does not copy the loop for each aggregate.
+    #[inline(never)]
+    unsafe fn walk_all(&self, row: &[f32], acc: &mut [f32]) {
+        let b = self.bytes.as_ptr();
+        // SAFETY: records_off and trees_off + 4·n_trees are at most total_len = bytes.len() (validated layout).
+        let (records, mut entry, last) = unsafe {
+            (
+                b.add(self.records_off),
+                b.add(self.trees_off),
+                b.add(self.trees_off + (self.n_trees - 1) * TREE_ENTRY),
+            )
+        };
+        // SAFETY: `entry` is the first of the n_trees > 0 entries.
+        let mut e = unsafe { word(entry) };
+        // SAFETY: a validated root is a record of its tree (`validate_trees`).
+        let mut p = unsafe { records.add((e & ROOT_MASK) as usize * RECORD) };
+        loop {
+            // SAFETY: `p` is a record of the current tree: its root, or a child, which `validate_records`
+            // proved lies inside the tree's records (both children of a split are after it and before the
+            // tree's end), so its 8 bytes are inside the blob; `new` checked that the blob starts 4-aligned and
+            // records start at a multiple of 4 from it, so both words are aligned.
+            let (value, info) = unsafe { (f32::from_bits(word(p)), word(p.add(4))) };
+            if info == 0 {
+                // SAFETY: `validate_trees` proved every column is below n_outputs = acc.len().
+                let a = unsafe { acc.get_unchecked_mut((e >> COLUMN_SHIFT) as usize) };
+                *a += value;
+                if entry == last {
+                    return;
+                }
+                // SAFETY: `entry` is below the last entry, so the next one is an entry too, and its root is a
+                // validated record.
+                unsafe {
+                    entry = entry.add(TREE_ENTRY);
+                    e = word(entry);
+                    p = records.add((e & ROOT_MASK) as usize * RECORD);
+                }
+                continue;
+            }
+            // SAFETY: `validate_records` proved a split's feature index is below n_features, and the caller
+            // guarantees `row.len() >= n_features`.
+            let x =
+                unsafe { *row.get_unchecked(((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize) };
+            // Bit 0 (negate) shifted into the sign bit.
+            let y = f32::from_bits(x.to_bits() ^ (info << 31));
+            let step = if y >= value {
+                (info >> FAR_SHIFT) as usize
+            } else {
+                1
+            };
+            // SAFETY: the child `i + step` (step is 1 or the far offset) lies inside the tree's records
+            // (`validate_records`). Walks only move forward inside their tree, so each ends at a leaf.
+            p = unsafe { p.add(step * RECORD) };
+        }
+    }
+}

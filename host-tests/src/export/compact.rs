@@ -1,0 +1,431 @@
+//! The compact writer: lays out an [`Ensemble`] as `emkern::forest::compact` specifies (the reader's spec), or
+//! says why the model does not fit that layout (it then fits the general one, [`super::blob`]).
+//!
+//! What the writer decides: the f32 threshold of each split exactly as the general writer rounds it (so both
+//! layouts take the same decisions on every f32 input), folded with the comparison and the default direction
+//! into the record's value and negate bit; the pre-order of each tree with the default child next (unreachable
+//! nodes are dropped); leaves multiplied by their tree's weight in f32; the CRC-32.
+
+use emkern::forest::compact::{self as layout};
+use emkern::forest::{Compare, MissingMode, Transform, crc32};
+
+use super::blob::{f32_round_down, f32_round_up};
+use crate::ir::{Aggregate, Ensemble, Node, Precision, Test};
+
+/// Why an ensemble cannot be written as a compact blob. Every variant but [`CompactRefusal::Invalid`] names a
+/// feature of the model that only the general layout holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompactRefusal {
+    /// Leaves and sums are f64 (the compact layout is f32; write with f32 precision, or the general layout).
+    F64Precision,
+    /// A tree with vector leaves (one value per output).
+    VectorLeaves {
+        /// The tree.
+        tree: usize,
+    },
+    /// A leaf with a linear model.
+    LinearLeaf {
+        /// The tree.
+        tree: usize,
+        /// The node index in the tree.
+        node: usize,
+    },
+    /// A categorical split.
+    Categorical {
+        /// The tree.
+        tree: usize,
+        /// The node index in the tree.
+        node: usize,
+    },
+    /// A missing-value mode other than "NaN takes the default direction" (LightGBM's `None` and `Zero`).
+    MissingMode {
+        /// The tree.
+        tree: usize,
+        /// The node index in the tree.
+        node: usize,
+        /// The node's mode.
+        mode: MissingMode,
+    },
+    /// The weighted median (AdaBoost.R2) aggregate.
+    WeightedMedian,
+    /// A transform outside identity, sigmoid, softmax, argmax and exp.
+    Transform(Transform),
+    /// More margin columns than the compact layout holds.
+    TooManyOutputs(u32),
+    /// More features than 16-bit feature indices reach.
+    TooManyFeatures(u32),
+    /// A subtree too large for a split's 15-bit far offset.
+    SubtreeTooLarge {
+        /// The tree.
+        tree: usize,
+        /// The node index in the tree.
+        node: usize,
+        /// The offset that does not fit.
+        far: usize,
+    },
+    /// More records (nodes and leaves) than 24-bit roots reach.
+    TooManyRecords(usize),
+    /// A leaf times its tree's weight, or the mean's divisor, is not a finite f32.
+    NotFiniteF32 {
+        /// What overflowed (e.g. `tree 3, node 7: leaf × weight`).
+        what: String,
+    },
+    /// The ensemble is inconsistent (message says how and where).
+    Invalid(String),
+}
+
+impl std::fmt::Display for CompactRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let general = "; the general layout holds it";
+        match self {
+            CompactRefusal::F64Precision => write!(
+                f,
+                "the model computes in f64, the compact layout in f32 (import with --f32){general}"
+            ),
+            CompactRefusal::VectorLeaves { tree } => write!(
+                f,
+                "tree {tree} has vector leaves (one value per output); the compact layout has one scalar \
+                 leaf per tree{general}"
+            ),
+            CompactRefusal::LinearLeaf { tree, node } => {
+                write!(f, "tree {tree}, node {node}: a linear leaf{general}")
+            }
+            CompactRefusal::Categorical { tree, node } => {
+                write!(f, "tree {tree}, node {node}: a categorical split{general}")
+            }
+            CompactRefusal::MissingMode { tree, node, mode } => write!(
+                f,
+                "tree {tree}, node {node}: missing mode {mode:?} (the compact layout only sends NaN the \
+                 default way){general}"
+            ),
+            CompactRefusal::WeightedMedian => {
+                write!(f, "the weighted-median aggregate{general}")
+            }
+            CompactRefusal::Transform(t) => write!(
+                f,
+                "the {t:?} transform (the compact layout has identity, sigmoid, softmax, argmax, exp){general}"
+            ),
+            CompactRefusal::TooManyOutputs(n) => write!(
+                f,
+                "{n} output columns, the compact layout holds 1 to {}{general}",
+                layout::MAX_OUTPUTS
+            ),
+            CompactRefusal::TooManyFeatures(n) => write!(
+                f,
+                "{n} features, the compact layout reads at most {}{general}",
+                layout::MAX_FEATURES
+            ),
+            CompactRefusal::SubtreeTooLarge { tree, node, far } => write!(
+                f,
+                "tree {tree}, node {node}: its first subtree has {} records, the compact layout's far \
+                 offset reaches {}{general}",
+                far - 1,
+                layout::MAX_FAR - 1
+            ),
+            CompactRefusal::TooManyRecords(n) => write!(
+                f,
+                "{n} nodes and leaves, the compact layout holds fewer than {}{general}",
+                layout::MAX_RECORDS
+            ),
+            CompactRefusal::NotFiniteF32 { what } => {
+                write!(f, "{what} is not a finite f32{general}")
+            }
+            CompactRefusal::Invalid(m) => write!(f, "invalid model: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for CompactRefusal {}
+
+/// The record value of a split `x < t` / `x <= t` (IR threshold `t`) whose default child is on the left or not,
+/// as the layout's table specifies (the negate bit is set exactly when the default child is on the right).
+fn fold_split(t: f64, compare: Compare, default_left: bool) -> f32 {
+    let up = |v: f32| {
+        if v == f32::INFINITY {
+            f32::NAN
+        } else {
+            v.next_up()
+        }
+    };
+    match (compare, default_left) {
+        (Compare::Less, true) => f32_round_up(t),
+        (Compare::Less, false) => up(-f32_round_up(t)),
+        (Compare::LessEqual, true) => up(f32_round_down(t)),
+        (Compare::LessEqual, false) => -f32_round_down(t),
+    }
+}
+
+/// Checks the model-wide properties the compact layout needs.
+fn check_model(e: &Ensemble) -> Result<(), CompactRefusal> {
+    if e.precision == Precision::F64 {
+        return Err(CompactRefusal::F64Precision);
+    }
+    match &e.aggregate {
+        Aggregate::WeightedMedian { .. } => return Err(CompactRefusal::WeightedMedian),
+        Aggregate::Mean { divisor } => {
+            let d = *divisor as f32;
+            if !(divisor.is_finite() && *divisor > 0.0) {
+                return Err(CompactRefusal::Invalid(format!("mean divisor {divisor}")));
+            }
+            if !(d.is_finite() && d > 0.0) {
+                return Err(CompactRefusal::NotFiniteF32 {
+                    what: format!("the mean's divisor {divisor} in f32"),
+                });
+            }
+        }
+        Aggregate::Sum => {}
+    }
+    if !matches!(
+        e.transform,
+        Transform::Identity
+            | Transform::Sigmoid
+            | Transform::Softmax
+            | Transform::ArgMax
+            | Transform::Exp
+    ) {
+        return Err(CompactRefusal::Transform(e.transform));
+    }
+    if e.n_outputs == 0 || e.n_outputs as usize > layout::MAX_OUTPUTS {
+        return Err(CompactRefusal::TooManyOutputs(e.n_outputs));
+    }
+    if e.n_features == 0 {
+        return Err(CompactRefusal::Invalid("a model of 0 features".into()));
+    }
+    if e.n_features as usize > layout::MAX_FEATURES {
+        return Err(CompactRefusal::TooManyFeatures(e.n_features));
+    }
+    if e.base_margin.len() != e.n_outputs as usize {
+        return Err(CompactRefusal::Invalid(format!(
+            "{} base margins for {} outputs",
+            e.base_margin.len(),
+            e.n_outputs
+        )));
+    }
+    if let Some(k) = e.base_margin.iter().position(|m| !m.is_finite()) {
+        return Err(CompactRefusal::Invalid(format!(
+            "base margin {k} is not finite"
+        )));
+    }
+    if let Some(k) = e.base_margin.iter().position(|m| !(*m as f32).is_finite()) {
+        return Err(CompactRefusal::NotFiniteF32 {
+            what: format!("base margin {k}"),
+        });
+    }
+    Ok(())
+}
+
+/// Appends tree `t` of `e` in pre-order (default child next) to `records` (value bits, info).
+fn write_tree(e: &Ensemble, t: usize, records: &mut Vec<(u32, u32)>) -> Result<(), CompactRefusal> {
+    let tree = &e.trees[t];
+    if tree.output.is_none() {
+        return Err(CompactRefusal::VectorLeaves { tree: t });
+    }
+    let n = tree.nodes.len();
+    if n == 0 {
+        return Err(CompactRefusal::Invalid(format!("tree {t} has no nodes")));
+    }
+    let mut seen = vec![false; n];
+    seen[0] = true;
+    // (IR node to place, and for a far child: its parent's record and IR node).
+    let mut stack: Vec<(usize, Option<(usize, usize)>)> = vec![(0, None)];
+    while let Some((i, far_of)) = stack.pop() {
+        let at = records.len();
+        if let Some((p, parent)) = far_of {
+            let Node::Split(s) = &tree.nodes[parent] else {
+                unreachable!("only splits are parents")
+            };
+            // The table's negate bit: the default child is on the right.
+            let info = layout::split_info(s.feature as usize, at - p, !s.default_left).ok_or(
+                CompactRefusal::SubtreeTooLarge {
+                    tree: t,
+                    node: parent,
+                    far: at - p,
+                },
+            )?;
+            records[p].1 = info;
+        }
+        match &tree.nodes[i] {
+            Node::Leaf(v) => {
+                let [v] = v.as_slice() else {
+                    return Err(CompactRefusal::Invalid(format!(
+                        "tree {t}, node {i}: {} leaf values for a scalar tree",
+                        v.len()
+                    )));
+                };
+                if !v.is_finite() {
+                    return Err(CompactRefusal::Invalid(format!(
+                        "tree {t}, node {i}: leaf value is not finite"
+                    )));
+                }
+                // The general reader's `weight · leaf`, in f32.
+                let w = tree.weight * (*v as f32);
+                if !w.is_finite() {
+                    return Err(CompactRefusal::NotFiniteF32 {
+                        what: format!("tree {t}, node {i}: leaf × tree weight"),
+                    });
+                }
+                records.push((w.to_bits(), 0));
+            }
+            Node::LinearLeaf(_) => return Err(CompactRefusal::LinearLeaf { tree: t, node: i }),
+            Node::Split(s) => {
+                let th = match s.test {
+                    Test::Numeric(th) => th,
+                    Test::Categorical { .. } => {
+                        return Err(CompactRefusal::Categorical { tree: t, node: i });
+                    }
+                };
+                if s.missing != MissingMode::Nan {
+                    return Err(CompactRefusal::MissingMode {
+                        tree: t,
+                        node: i,
+                        mode: s.missing,
+                    });
+                }
+                if th.is_nan() {
+                    return Err(CompactRefusal::Invalid(format!(
+                        "tree {t}, node {i}: threshold is NaN"
+                    )));
+                }
+                if s.feature >= e.n_features {
+                    return Err(CompactRefusal::Invalid(format!(
+                        "tree {t}, node {i}: feature {} ≥ n_features {}",
+                        s.feature, e.n_features
+                    )));
+                }
+                for child in [s.left, s.right] {
+                    if child >= n || seen[child] {
+                        return Err(CompactRefusal::Invalid(format!(
+                            "tree {t}, node {i}: child {child} is out of range or shared"
+                        )));
+                    }
+                    seen[child] = true;
+                }
+                let value = fold_split(th, e.compare, s.default_left);
+                let (next, far) = if s.default_left {
+                    (s.left, s.right)
+                } else {
+                    (s.right, s.left)
+                };
+                // The info is written when the far child is placed (after the whole next subtree).
+                records.push((value.to_bits(), 0));
+                stack.push((far, Some((at, i))));
+                stack.push((next, None));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `e` as a compact blob, or says why it does not fit the compact layout.
+pub fn write(e: &Ensemble) -> Result<Vec<u8>, CompactRefusal> {
+    check_model(e)?;
+    let mut records: Vec<(u32, u32)> = Vec::new();
+    let mut entries: Vec<u32> = Vec::with_capacity(e.trees.len());
+    for (t, tree) in e.trees.iter().enumerate() {
+        let root = records.len();
+        write_tree(e, t, &mut records)?;
+        if records.len() >= layout::MAX_RECORDS {
+            return Err(CompactRefusal::TooManyRecords(records.len()));
+        }
+        let column = match tree.output {
+            Some(k) if k < e.n_outputs => k,
+            k => {
+                return Err(CompactRefusal::Invalid(format!(
+                    "tree {t}: output {k:?} with {} outputs",
+                    e.n_outputs
+                )));
+            }
+        };
+        entries.push(root as u32 | (column << layout::COLUMN_SHIFT));
+    }
+    let n_trees = u32::try_from(entries.len())
+        .map_err(|_| CompactRefusal::Invalid("more than 2^32 trees".into()))?;
+    let n_out = e.n_outputs as usize;
+    let total = layout::HEADER_LEN
+        + 4 * n_out
+        + layout::TREE_ENTRY * entries.len()
+        + layout::RECORD * records.len();
+    let total32 =
+        u32::try_from(total).map_err(|_| CompactRefusal::TooManyRecords(records.len()))?;
+    let (mean, divisor) = match e.aggregate {
+        Aggregate::Mean { divisor } => (1u8, divisor as f32),
+        _ => (0u8, 1.0f32),
+    };
+    let mut b = Vec::with_capacity(total);
+    b.extend(layout::MAGIC);
+    b.extend(layout::VERSION.to_le_bytes());
+    b.extend((layout::HEADER_LEN as u16).to_le_bytes());
+    b.extend(total32.to_le_bytes());
+    b.extend([0u8; 4]); // checksum, below
+    b.extend(e.n_features.to_le_bytes());
+    b.extend(n_trees.to_le_bytes());
+    b.extend((records.len() as u32).to_le_bytes());
+    b.extend([e.n_outputs as u8, mean, e.transform as u8, 0]);
+    b.extend(divisor.to_le_bytes());
+    for m in &e.base_margin {
+        b.extend((*m as f32).to_le_bytes());
+    }
+    for entry in &entries {
+        b.extend(entry.to_le_bytes());
+    }
+    for (value, info) in &records {
+        b.extend(value.to_le_bytes());
+        b.extend(info.to_le_bytes());
+    }
+    debug_assert_eq!(b.len(), total);
+    let crc = crc32(&b[16..]);
+    b[12..16].copy_from_slice(&crc.to_le_bytes());
+    Ok(b)
+}
+
+/// Which layout `emkern import --layout` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// The general `.emk` layout (every model).
+    General,
+    /// The compact layout; a model outside its scope is an error that says why.
+    Compact,
+    /// The compact layout when the model fits it, else the general one.
+    Auto,
+}
+
+impl Layout {
+    /// The names the CLI accepts.
+    pub const NAMES: [&'static str; 3] = ["general", "compact", "auto"];
+
+    /// Parses one of [`Layout::NAMES`].
+    pub fn parse(name: &str) -> Option<Layout> {
+        match name {
+            "general" => Some(Layout::General),
+            "compact" => Some(Layout::Compact),
+            "auto" => Some(Layout::Auto),
+            _ => None,
+        }
+    }
+
+    /// The bytes to write for a model whose general blob is `general` and whose ensemble is `ensemble` (`None`
+    /// when the model was read from a blob), and whether they are the compact layout. Errors say why the
+    /// compact layout was not possible.
+    pub fn bytes(
+        self,
+        ensemble: Option<&Ensemble>,
+        general: &[u8],
+    ) -> Result<(Vec<u8>, bool), String> {
+        let compact = match (self, ensemble) {
+            (Layout::General, _) => return Ok((general.to_vec(), false)),
+            (Layout::Compact, None) => {
+                return Err(
+                    "--layout compact needs the model file (XGBoost, LightGBM, scikit-learn), not an .emk blob"
+                        .into(),
+                );
+            }
+            (Layout::Auto, None) => return Ok((general.to_vec(), false)),
+            (_, Some(e)) => write(e),
+        };
+        match (self, compact) {
+            (_, Ok(bytes)) => Ok((bytes, true)),
+            (Layout::Auto, Err(_)) => Ok((general.to_vec(), false)),
+            (_, Err(why)) => Err(format!("the model does not fit the compact layout: {why}")),
+        }
+    }
+}

@@ -1,0 +1,669 @@
+//! The compact layout (`emkern::forest::compact`): for every model inside its scope, the compact reader's
+//! margins and predictions are the general reader's bit for bit (random ensembles on rows with NaN, ±0,
+//! infinities, the thresholds and their f32 neighbours; the XGBoost and scikit-learn fixtures that fit);
+//! corrupted and truncated compact blobs are rejected or predict without panicking; the writer names every
+//! reason a model does not fit.
+
+#[path = "common/proptest_config.rs"]
+mod proptest_config;
+use std::path::Path;
+
+use emkern::forest::{CompactError, CompactForest, Compare, Forest, MissingMode, Transform};
+use emkern_host::export::blob;
+use emkern_host::export::compact::{self, CompactRefusal};
+use emkern_host::ir::{Aggregate, Ensemble, LinearLeaf, Node, Precision, Split, Test, Tree};
+use emkern_host::{data, model};
+use proptest::prelude::*;
+use proptest_config::proptest_config;
+
+/// A small deterministic generator (xorshift64*), so one proptest seed describes a whole model.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Thresholds are drawn from this grid (sometimes nudged off f32), so rows can land on them and next to them.
+const GRID: [f64; 14] = [
+    -2.5,
+    -1.0,
+    -0.5,
+    0.0,
+    -0.0,
+    0.1,
+    0.5,
+    1.0,
+    3.0,
+    7.0,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f32::MAX as f64,
+    1.0e39,
+];
+
+fn random_tree(rng: &mut Rng, n_features: u32, output: u32, max_depth: u32) -> Tree {
+    fn grow(rng: &mut Rng, nodes: &mut Vec<Node>, depth: u32, max_depth: u32, nf: u32) -> usize {
+        let at = nodes.len();
+        if depth >= max_depth || rng.chance(25) {
+            let v = match rng.below(10) {
+                0 => 0.0,
+                1 => -0.0,
+                _ => rng.unit() * 20.0 - 10.0,
+            };
+            nodes.push(Node::Leaf(vec![v]));
+            return at;
+        }
+        nodes.push(Node::Leaf(vec![])); // placeholder, replaced below
+        let g = GRID[rng.below(GRID.len() as u64) as usize];
+        let threshold = if g.is_finite() && rng.chance(30) {
+            g + 1e-9 * (rng.unit() - 0.5)
+        } else {
+            g
+        };
+        let feature = rng.below(nf as u64) as u32;
+        let default_left = rng.chance(50);
+        let left = grow(rng, nodes, depth + 1, max_depth, nf);
+        let right = grow(rng, nodes, depth + 1, max_depth, nf);
+        nodes[at] = Node::Split(Split {
+            feature,
+            test: Test::Numeric(threshold),
+            default_left,
+            missing: MissingMode::Nan,
+            left,
+            right,
+        });
+        at
+    }
+    let mut nodes = Vec::new();
+    grow(rng, &mut nodes, 0, max_depth, n_features);
+    let weight = match rng.below(10) {
+        0 => (rng.unit() * 2.0) as f32,
+        1 => 0.0,
+        _ => 1.0,
+    };
+    Tree {
+        nodes,
+        output: Some(output),
+        weight,
+    }
+}
+
+/// A random ensemble inside the compact layout's scope.
+fn random_compact_ensemble(seed: u64) -> Ensemble {
+    let mut rng = Rng(seed | 1);
+    let n_features = 1 + rng.below(300) as u32;
+    let n_outputs = match rng.below(4) {
+        0 => 1 + rng.below(32) as u32,
+        1 => 32,
+        _ => 1,
+    };
+    let n_trees = rng.below(14) as usize;
+    let max_depth = rng.below(10) as u32;
+    let trees = (0..n_trees)
+        .map(|t| {
+            let output = if rng.chance(70) {
+                (t as u32) % n_outputs
+            } else {
+                rng.below(n_outputs as u64) as u32
+            };
+            random_tree(&mut rng, n_features, output, max_depth)
+        })
+        .collect();
+    let transform = match rng.below(5) {
+        0 => Transform::Identity,
+        1 => Transform::Sigmoid,
+        2 => Transform::Softmax,
+        3 => Transform::ArgMax,
+        _ => Transform::Exp,
+    };
+    Ensemble {
+        n_features,
+        n_outputs,
+        trees,
+        base_margin: (0..n_outputs)
+            .map(|_| match rng.below(8) {
+                0 => 0.0,
+                1 => -0.0,
+                _ => rng.unit() - 0.5,
+            })
+            .collect(),
+        compare: if rng.chance(50) {
+            Compare::Less
+        } else {
+            Compare::LessEqual
+        },
+        aggregate: if rng.chance(30) {
+            Aggregate::Mean {
+                divisor: 1.0 + rng.below(10) as f64 + if rng.chance(30) { 0.1 } else { 0.0 },
+            }
+        } else {
+            Aggregate::Sum
+        },
+        transform,
+        precision: Precision::F32,
+        feature_names: None,
+        source: format!("random compact seed {seed}"),
+    }
+}
+
+/// The f32 values next to every threshold of `e` (the value rounded both ways and its neighbours), for rows.
+fn threshold_values(e: &Ensemble) -> Vec<f32> {
+    let mut v = Vec::new();
+    for t in &e.trees {
+        for n in &t.nodes {
+            if let Node::Split(Split {
+                test: Test::Numeric(th),
+                ..
+            }) = n
+            {
+                for r in [blob::f32_round_down(*th), blob::f32_round_up(*th)] {
+                    v.extend([r, r.next_up(), r.next_down()]);
+                }
+            }
+        }
+    }
+    v
+}
+
+fn random_row(rng: &mut Rng, n: usize, near: &[f32]) -> Vec<f32> {
+    (0..n)
+        .map(|_| match rng.below(12) {
+            0 => f32::NAN,
+            1 => -f32::NAN,
+            2 => 0.0,
+            3 => -0.0,
+            4 => 1.0e-36,
+            5 => f32::INFINITY,
+            6 => f32::NEG_INFINITY,
+            7 => (rng.below(80) as f32) - 5.0 + if rng.chance(50) { 0.5 } else { 0.0 },
+            _ if !near.is_empty() => near[rng.below(near.len() as u64) as usize],
+            _ => GRID[rng.below(GRID.len() as u64) as usize] as f32,
+        })
+        .collect()
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// Compares both readers on `row`: margins and predictions, bit for bit. Returns a description of the first
+/// difference.
+fn compare_on(forest: &Forest, compact: &CompactForest, row: &[f32]) -> Result<(), String> {
+    let n = forest.n_outputs();
+    let (mut a, mut b) = (vec![0.0f32; n], vec![0.0f32; n]);
+    forest.predict_margin(row, &mut a).unwrap();
+    compact.predict_margin(row, &mut b).unwrap();
+    if bits(&a) != bits(&b) {
+        return Err(format!("margins: general {a:?}, compact {b:?}"));
+    }
+    let w = forest.output_len();
+    let (mut a, mut b) = (vec![0.0f32; w], vec![0.0f32; w]);
+    forest.predict(row, &mut a).unwrap();
+    compact.predict(row, &mut b).unwrap();
+    if bits(&a) != bits(&b) {
+        return Err(format!("predictions: general {a:?}, compact {b:?}"));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(proptest_config(2000))]
+
+    #[test]
+    fn compact_is_the_general_reader_bit_for_bit(seed in any::<u64>()) {
+        let e = random_compact_ensemble(seed);
+        let general = blob::write(&e).unwrap();
+        let bytes = compact::write(&e).unwrap();
+        let forest = Forest::new(&general).unwrap();
+        let compact = CompactForest::new(&bytes).unwrap();
+        prop_assert_eq!(compact.n_features(), forest.n_features());
+        prop_assert_eq!(compact.n_outputs(), forest.n_outputs());
+        prop_assert_eq!(compact.output_len(), forest.output_len());
+        prop_assert_eq!(compact.n_trees(), e.trees.len());
+        let near = threshold_values(&e);
+        let mut rng = Rng(seed ^ 0x9E37_79B9_7F4A_7C15);
+        for _ in 0..24 {
+            let row = random_row(&mut rng, e.n_features as usize, &near);
+            let r = compare_on(&forest, &compact, &row);
+            prop_assert!(r.is_ok(), "{}: row {:?}", r.unwrap_err(), row);
+        }
+    }
+
+    /// Random byte changes with the checksum recomputed (so the structural checks are what stands between the
+    /// bytes and the predictor), and truncations: never a panic; an accepted blob predicts without panicking.
+    #[test]
+    fn corrupted_compact_blobs_never_panic(seed in any::<u64>(), edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6), cut in any::<usize>(), fix_crc in any::<bool>()) {
+        let e = random_compact_ensemble(seed);
+        let mut bytes = compact::write(&e).unwrap();
+        for (at, v) in edits {
+            let i = at % bytes.len();
+            bytes[i] = v;
+        }
+        if fix_crc && bytes.len() >= 16 {
+            let crc = emkern::forest::crc32(&bytes[16..]);
+            bytes[12..16].copy_from_slice(&crc.to_le_bytes());
+        }
+        let len = if cut % 4 == 0 { cut % (bytes.len() + 1) } else { bytes.len() };
+        if let Ok(f) = CompactForest::new(&bytes[..len]) {
+            let mut rng = Rng(seed | 1);
+            let row = random_row(&mut rng, f.n_features(), &[]);
+            let mut out = vec![0.0f32; f.n_outputs().max(f.output_len())];
+            prop_assert!(f.predict(&row, &mut out).is_ok());
+            prop_assert!(f.predict_margin(&row, &mut out).is_ok());
+            prop_assert!(f.predict(&row[..f.n_features() - 1], &mut out).is_err());
+        }
+    }
+}
+
+/// Every XGBoost fixture and every scikit-learn fixture (written with f32 values, the compact layout's
+/// precision) that fits the compact layout predicts its input rows, and the rows with missing values, exactly
+/// as the general reader.
+#[test]
+fn fixtures_that_fit_agree_bit_for_bit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut fitted = Vec::new();
+    let mut refused = Vec::new();
+    for framework in ["xgboost", "sklearn"] {
+        let mut dirs: Vec<_> = std::fs::read_dir(root.join(framework))
+            .unwrap()
+            .filter_map(|d| d.ok().map(|d| d.path()))
+            .filter(|p| p.join("model.json").is_file())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let mut e = model::load(&dir.join("model.json"))
+                .unwrap()
+                .ensemble
+                .unwrap();
+            e.precision = Precision::F32;
+            let bytes = match compact::write(&e) {
+                Ok(b) => b,
+                Err(why) => {
+                    refused.push(format!("{name}: {why}"));
+                    continue;
+                }
+            };
+            let general = blob::write(&e).unwrap();
+            let forest = Forest::new(&general).unwrap();
+            let compact = CompactForest::new(&bytes).unwrap();
+            let input = data::read_csv(&dir.join("input.csv")).unwrap();
+            let nf = forest.n_features();
+            for r in 0..input.rows {
+                let row = &input.row(r)[..nf];
+                compare_on(&forest, &compact, row)
+                    .unwrap_or_else(|d| panic!("{name}, row {r}: {d}"));
+                // The same row with every other feature missing.
+                let holes: Vec<f32> = row
+                    .iter()
+                    .enumerate()
+                    .map(|(k, x)| if (k + r) % 2 == 0 { f32::NAN } else { *x })
+                    .collect();
+                compare_on(&forest, &compact, &holes)
+                    .unwrap_or_else(|d| panic!("{name}, row {r} with holes: {d}"));
+            }
+            fitted.push(format!("{name} ({} rows)", input.rows));
+        }
+    }
+    eprintln!(
+        "compact layout: {} fixtures fit:\n  {}",
+        fitted.len(),
+        fitted.join("\n  ")
+    );
+    eprintln!("refused:\n  {}", refused.join("\n  "));
+    assert!(
+        fitted.iter().filter(|f| f.starts_with('v')).count() >= 20,
+        "too few fixtures fit the compact layout: {fitted:?}"
+    );
+}
+
+/// A one-split model inside the compact scope, which the refusal tests change in one respect each.
+fn base_model() -> Ensemble {
+    Ensemble {
+        n_features: 2,
+        n_outputs: 1,
+        trees: vec![Tree {
+            nodes: vec![
+                Node::Split(Split {
+                    feature: 1,
+                    test: Test::Numeric(0.5),
+                    default_left: true,
+                    missing: MissingMode::Nan,
+                    left: 1,
+                    right: 2,
+                }),
+                Node::Leaf(vec![-1.0]),
+                Node::Leaf(vec![2.0]),
+            ],
+            output: Some(0),
+            weight: 1.0,
+        }],
+        base_margin: vec![0.25],
+        compare: Compare::Less,
+        aggregate: Aggregate::Sum,
+        transform: Transform::Sigmoid,
+        precision: Precision::F32,
+        feature_names: None,
+        source: "test".into(),
+    }
+}
+
+fn split_mut(e: &mut Ensemble) -> &mut Split {
+    match &mut e.trees[0].nodes[0] {
+        Node::Split(s) => s,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn every_refusal_is_named() {
+    assert!(compact::write(&base_model()).is_ok());
+    let refused = |change: &dyn Fn(&mut Ensemble)| {
+        let mut e = base_model();
+        change(&mut e);
+        let Err(err) = compact::write(&e) else {
+            panic!("the compact writer accepted a model outside its scope")
+        };
+        // Every model the compact writer refuses is still a valid general blob, except an invalid one.
+        if !matches!(err, CompactRefusal::Invalid(_)) {
+            assert!(
+                blob::write(&e).is_ok(),
+                "{err}: the general layout should hold it"
+            );
+            assert!(err.to_string().contains("general layout"), "{err}");
+        }
+        err
+    };
+    assert_eq!(
+        refused(&|e| e.precision = Precision::F64),
+        CompactRefusal::F64Precision
+    );
+    assert_eq!(
+        refused(&|e| {
+            e.n_outputs = 2;
+            e.base_margin = vec![0.0, 0.0];
+            e.trees[0].output = None;
+            e.trees[0].nodes[1] = Node::Leaf(vec![1.0, 2.0]);
+            e.trees[0].nodes[2] = Node::Leaf(vec![3.0, 4.0]);
+        }),
+        CompactRefusal::VectorLeaves { tree: 0 }
+    );
+    assert_eq!(
+        refused(&|e| {
+            e.trees[0].nodes[2] = Node::LinearLeaf(LinearLeaf {
+                value: 1.0,
+                constant: 0.5,
+                terms: vec![(0, 2.0)],
+            })
+        }),
+        CompactRefusal::LinearLeaf { tree: 0, node: 2 }
+    );
+    assert_eq!(
+        refused(&|e| {
+            split_mut(e).test = Test::Categorical {
+                categories: vec![1, 3],
+                in_set_left: false,
+                truncate_first: false,
+            }
+        }),
+        CompactRefusal::Categorical { tree: 0, node: 0 }
+    );
+    for mode in [MissingMode::NanAsZero, MissingMode::ZeroOrNan] {
+        assert_eq!(
+            refused(&|e| split_mut(e).missing = mode),
+            CompactRefusal::MissingMode {
+                tree: 0,
+                node: 0,
+                mode
+            }
+        );
+    }
+    assert_eq!(
+        refused(&|e| {
+            e.aggregate = Aggregate::WeightedMedian { weights: vec![1.0] };
+            e.transform = Transform::Identity;
+        }),
+        CompactRefusal::WeightedMedian
+    );
+    for t in [Transform::HingeStep, Transform::SortAscending] {
+        assert_eq!(refused(&|e| e.transform = t), CompactRefusal::Transform(t));
+    }
+    assert_eq!(
+        refused(&|e| {
+            e.n_outputs = 33;
+            e.base_margin = vec![0.0; 33];
+        }),
+        CompactRefusal::TooManyOutputs(33)
+    );
+    assert_eq!(
+        refused(&|e| e.n_features = 70_000),
+        CompactRefusal::TooManyFeatures(70_000)
+    );
+    assert!(matches!(
+        refused(&|e| e.trees[0].weight = f32::MAX),
+        CompactRefusal::NotFiniteF32 { .. }
+    ));
+    assert!(matches!(
+        refused(&|e| e.aggregate = Aggregate::Mean { divisor: 1e-50 }),
+        CompactRefusal::NotFiniteF32 { .. }
+    ));
+    assert!(matches!(
+        refused(&|e| e.base_margin = vec![1e39]),
+        CompactRefusal::NotFiniteF32 { .. }
+    ));
+    assert!(matches!(
+        refused(&|e| split_mut(e).feature = 2),
+        CompactRefusal::Invalid(_)
+    ));
+    assert!(matches!(
+        refused(&|e| split_mut(e).right = 1),
+        CompactRefusal::Invalid(_)
+    ));
+}
+
+/// A chain whose default (next) subtree holds more records than the 15-bit far offset reaches is refused; one
+/// just inside the limit predicts as the general reader.
+#[test]
+fn size_limits_are_named() {
+    // Node 0's default child (left) is a chain of `n` splits: its subtree has 2n + 1 records.
+    let chain = |n: usize| {
+        let mut nodes = Vec::new();
+        for i in 0..n {
+            nodes.push(Node::Split(Split {
+                feature: 0,
+                test: Test::Numeric(i as f64),
+                default_left: true,
+                missing: MissingMode::Nan,
+                left: 2 * i + 2,
+                right: 2 * i + 1,
+            }));
+            nodes.push(Node::Leaf(vec![i as f64]));
+        }
+        nodes.push(Node::Leaf(vec![-1.0]));
+        nodes
+    };
+    let mut e = base_model();
+    e.trees[0].nodes = chain(16_384);
+    let err = compact::write(&e).err();
+    assert!(
+        matches!(err, Some(CompactRefusal::SubtreeTooLarge { tree: 0, node: 0, far }) if far > emkern::forest::compact::MAX_FAR),
+        "{err:?}"
+    );
+    // Just inside the limit: 16 383 splits, far offset 32 767.
+    e.trees[0].nodes = chain(16_383);
+    let bytes = compact::write(&e).unwrap();
+    let general = blob::write(&e).unwrap();
+    let (f, c) = (
+        Forest::new(&general).unwrap(),
+        CompactForest::new(&bytes).unwrap(),
+    );
+    for x in [-1.0f32, 0.0, 5.5, 16_382.0, 16_383.0, f32::NAN] {
+        compare_on(&f, &c, &[x, 0.0]).unwrap();
+    }
+    // (More records than 24-bit roots reach, `TooManyRecords`, takes a model of 2^24 nodes: not built here.)
+}
+
+/// Header damage is a typed error naming the field.
+#[test]
+fn header_errors_are_typed() {
+    let good = compact::write(&base_model()).unwrap();
+    assert!(CompactForest::new(&good).is_ok());
+    let reseal = |b: &mut Vec<u8>| {
+        let crc = emkern::forest::crc32(&b[16..]);
+        b[12..16].copy_from_slice(&crc.to_le_bytes());
+    };
+    let with = |at: usize, v: &[u8]| {
+        let mut b = good.clone();
+        b[at..at + v.len()].copy_from_slice(v);
+        reseal(&mut b);
+        CompactForest::new(&b).unwrap_err()
+    };
+    assert_eq!(
+        CompactForest::new(&good[..10]).unwrap_err(),
+        CompactError::Truncated {
+            needed: 36,
+            got: 10
+        }
+    );
+    assert_eq!(
+        CompactForest::new(&good[..good.len() - 1]).unwrap_err(),
+        CompactError::Truncated {
+            needed: good.len(),
+            got: good.len() - 1
+        }
+    );
+    assert_eq!(with(0, b"EMKF"), CompactError::BadMagic);
+    assert_eq!(with(4, &[2, 0]), CompactError::UnsupportedVersion(2));
+    assert_eq!(with(6, &[64, 0]), CompactError::BadHeaderLength(64));
+    assert_eq!(
+        with(16, &[0, 0, 0, 0]),
+        CompactError::BadField("n_features")
+    );
+    assert_eq!(with(28, &[0]), CompactError::BadField("n_outputs"));
+    assert_eq!(with(28, &[33]), CompactError::BadField("n_outputs"));
+    assert_eq!(with(29, &[2]), CompactError::BadField("aggregate"));
+    assert_eq!(with(30, &[5]), CompactError::BadField("transform"));
+    assert_eq!(with(31, &[1]), CompactError::BadField("reserved"));
+    assert_eq!(
+        with(32, &2.0f32.to_le_bytes()),
+        CompactError::BadField("divisor")
+    );
+    assert_eq!(with(24, &[4, 0, 0, 0]), CompactError::BadLayout);
+    assert_eq!(
+        with(36, &f32::NAN.to_le_bytes()),
+        CompactError::BadBaseMargin { column: 0 }
+    );
+    // Tree entry at 40: column 1 of 1 output.
+    assert!(matches!(
+        with(43, &[1]),
+        CompactError::BadTree { tree: 0, .. }
+    ));
+    // Records from 44: the split's info at 48 (negate 0, feature 1 in bits 1-16, far 2 from bit 17: bytes 02 00
+    // 04 00), leaves at 52/56 and 60/64.
+    assert_eq!(good[48..52], [2, 0, 4, 0]);
+    assert!(matches!(
+        with(48, &[4]),
+        CompactError::BadRecord { record: 0, what } if what.contains("feature")
+    ));
+    assert!(matches!(
+        with(50, &[6, 0]),
+        CompactError::BadRecord { record: 0, what } if what.contains("past")
+    ));
+    assert!(matches!(
+        with(50, &[0, 0]),
+        CompactError::BadRecord { record: 0, what } if what.contains("offset 0")
+    ));
+    assert!(matches!(
+        with(52, &f32::INFINITY.to_le_bytes()),
+        CompactError::BadRecord { record: 1, .. }
+    ));
+    // The same bytes one byte past an aligned address.
+    let mut shifted = vec![0u8; good.len() + 4];
+    let at = (5 - shifted.as_ptr() as usize % 4) % 4;
+    shifted[at..at + good.len()].copy_from_slice(&good);
+    assert_eq!(
+        CompactForest::new(&shifted[at..at + good.len()]).unwrap_err(),
+        CompactError::Misaligned
+    );
+    let mut b = good.clone();
+    b[20] ^= 1;
+    assert!(matches!(
+        CompactForest::new(&b).unwrap_err(),
+        CompactError::ChecksumMismatch { .. }
+    ));
+}
+
+#[test]
+fn wrong_shapes_are_errors() {
+    let b = compact::write(&base_model()).unwrap();
+    let f = CompactForest::new(&b).unwrap();
+    let mut out = [0.0f32; 1];
+    assert!(f.predict(&[1.0], &mut out).is_err());
+    assert!(f.predict_margin(&[1.0, 2.0], &mut []).is_err());
+    assert!(f.predict(&[1.0, 2.0, 3.0], &mut out).is_ok());
+}
+
+/// `emkern import --layout`: `compact` writes a blob `CompactForest` loads (predicting as the general blob),
+/// refuses a model outside the scope naming the file and the reason and writing nothing, and `auto` falls back
+/// to the general layout.
+#[test]
+fn import_writes_the_compact_layout() {
+    let dir = std::env::temp_dir().join(format!("emkern-compact-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/xgboost");
+    let run = |model: &Path, out: &Path, layout: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_emkern"))
+            .arg("import")
+            .arg(model)
+            .arg("-o")
+            .arg(out)
+            .args(["--layout", layout])
+            .output()
+            .unwrap()
+    };
+    let fits = fixtures.join("v3.0.5-binary-logistic/model.json");
+    let out = dir.join("fits.emkc");
+    let r = run(&fits, &out, "compact");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stdout).contains("compact layout"));
+    let bytes = std::fs::read(&out).unwrap();
+    let general = model::load(&fits).unwrap().blob;
+    let (f, c) = (
+        Forest::new(&general).unwrap(),
+        CompactForest::new(&bytes).unwrap(),
+    );
+    let input = data::read_csv(&fits.with_file_name("input.csv")).unwrap();
+    for r in 0..input.rows {
+        compare_on(&f, &c, &input.row(r)[..f.n_features()]).unwrap();
+    }
+
+    let categorical = fixtures.join("v3.0.5-categorical-pandas/model.json");
+    let refused = dir.join("refused.emkc");
+    let r = run(&categorical, &refused, "compact");
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("categorical-pandas/model.json") && err.contains("categorical split"),
+        "{err}"
+    );
+    assert!(!refused.exists());
+    let auto = dir.join("auto.emk");
+    let r = run(&categorical, &auto, "auto");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(Forest::new(&std::fs::read(&auto).unwrap()).is_ok());
+    std::fs::remove_dir_all(&dir).ok();
+}
