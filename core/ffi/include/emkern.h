@@ -119,7 +119,8 @@ typedef enum emk_status {
  * forest is used. A forest may be copied (`memcpy`, struct assignment); the copy borrows the same blob.
  * Zero-initialize a forest you have not initialized yet (`emk_forest f = {0};` or a static): the predict calls
  * then return `EMK_NOT_INITIALIZED` rather than reading garbage. A failed `emk_forest_init` leaves the forest
- * uninitialized in the same way.
+ * uninitialized in the same way. The predict and query calls only read the forest (and the blob): several threads
+ * or interrupt handlers may use one forest at once.
  */
 typedef struct emk_forest {
   /**

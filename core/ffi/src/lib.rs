@@ -47,7 +47,8 @@ const MAGIC: u64 = 0x454d_4b46_4f52_4553; // "EMKFORES"
 /// forest is used. A forest may be copied (`memcpy`, struct assignment); the copy borrows the same blob.
 /// Zero-initialize a forest you have not initialized yet (`emk_forest f = {0};` or a static): the predict calls
 /// then return `EMK_NOT_INITIALIZED` rather than reading garbage. A failed `emk_forest_init` leaves the forest
-/// uninitialized in the same way.
+/// uninitialized in the same way. The predict and query calls only read the forest (and the blob): several threads
+/// or interrupt handlers may use one forest at once.
 #[repr(C)]
 pub struct EmkForest {
     /// Private: a fixed value once `emk_forest_init` succeeded, anything else otherwise.
