@@ -87,34 +87,45 @@ unsafe fn forest<'a>(f: *const EmkForest) -> Result<&'a Forest<'static>, EmkStat
     Ok(unsafe { &*f.storage.as_ptr().cast::<Forest<'static>>() })
 }
 
-/// A slice of `len` values at `p`, after the null and alignment checks.
+/// A slice of `len` values at `p`, after the null and alignment checks; `too_long` when `len` values would span
+/// more than `isize::MAX` bytes (no allocation can: the caller's claim is impossible).
 ///
 /// # Safety
 /// `p` is null or points to at least `len` readable `T`.
-unsafe fn input<'a, T>(p: *const T, len: usize) -> Result<&'a [T], EmkStatus> {
-    if p.is_null() {
-        return Err(EmkStatus::EMK_NULL_POINTER);
-    }
-    if !p.is_aligned() {
-        return Err(EmkStatus::EMK_MISALIGNED);
-    }
-    // SAFETY: non-null, aligned, and the caller guarantees `len` readable values that nothing writes meanwhile.
+unsafe fn input<'a, T>(p: *const T, len: usize, too_long: EmkStatus) -> Result<&'a [T], EmkStatus> {
+    check_pointer(p, len, too_long)?;
+    // SAFETY: non-null, aligned, at most `isize::MAX` bytes, and the caller guarantees `len` readable values that
+    // nothing writes meanwhile.
     Ok(unsafe { slice::from_raw_parts(p, len) })
 }
 
-/// A mutable slice of `len` values at `p`, after the null and alignment checks.
+/// A mutable slice of `len` values at `p`, after the checks of [`input`].
 ///
 /// # Safety
 /// `p` is null or points to at least `len` writable `T` that nothing else accesses during the call.
-unsafe fn output<'a, T>(p: *mut T, len: usize) -> Result<&'a mut [T], EmkStatus> {
+unsafe fn output<'a, T>(
+    p: *mut T,
+    len: usize,
+    too_long: EmkStatus,
+) -> Result<&'a mut [T], EmkStatus> {
+    check_pointer(p.cast_const(), len, too_long)?;
+    // SAFETY: non-null, aligned, at most `isize::MAX` bytes, and the caller guarantees `len` writable values,
+    // accessed only through this slice.
+    Ok(unsafe { slice::from_raw_parts_mut(p, len) })
+}
+
+/// The checks a pointer and length pass before they become a slice.
+fn check_pointer<T>(p: *const T, len: usize, too_long: EmkStatus) -> Result<(), EmkStatus> {
     if p.is_null() {
         return Err(EmkStatus::EMK_NULL_POINTER);
     }
     if !p.is_aligned() {
         return Err(EmkStatus::EMK_MISALIGNED);
     }
-    // SAFETY: non-null, aligned, and the caller guarantees `len` writable values, accessed only through this slice.
-    Ok(unsafe { slice::from_raw_parts_mut(p, len) })
+    if len > isize::MAX as usize / size_of::<T>().max(1) {
+        return Err(too_long);
+    }
+    Ok(())
 }
 
 /// Turns a `Result` into the status C sees.
@@ -150,8 +161,11 @@ pub unsafe extern "C" fn emk_forest_init(
     // SAFETY: `f` is non-null and aligned and the caller guarantees a writable `EmkForest`; writing an integer
     // field of a `repr(C)` struct through a raw place creates no reference to possibly uninitialized memory.
     unsafe { ptr::addr_of_mut!((*f).magic).write(0) };
-    // SAFETY: `blob` is non-null (u8 needs no alignment) and the caller guarantees `len` readable bytes that
-    // outlive every use of the forest (the documented contract; the `'static` lifetime stands for it).
+    // No memory spans more than `isize::MAX` bytes (a slice's limit); a blob is far smaller, so capping `len`
+    // changes nothing for a real one.
+    let len = len.min(isize::MAX as usize);
+    // SAFETY: `blob` is non-null (u8 needs no alignment) and the caller guarantees `len` (or more) readable bytes
+    // that outlive every use of the forest (the documented contract; the `'static` lifetime stands for it).
     let bytes: &'static [u8] = unsafe { slice::from_raw_parts(blob, len) };
     match Forest::new(bytes) {
         Ok(forest) => {
@@ -240,7 +254,12 @@ unsafe fn predict_one(
         return Err(EmkStatus::EMK_OUTPUT_TOO_SHORT);
     }
     // SAFETY: `n_features <= n_row` readable floats at `row`, `needed_out <= n_out` writable ones at `out`.
-    let (row, out) = unsafe { (input(row, forest.n_features())?, output(out, needed_out)?) };
+    let (row, out) = unsafe {
+        (
+            input(row, forest.n_features(), EmkStatus::EMK_ROW_TOO_SHORT)?,
+            output(out, needed_out, EmkStatus::EMK_OUTPUT_TOO_SHORT)?,
+        )
+    };
     let r = if margin {
         forest.predict_margin(row, out)
     } else {
@@ -305,7 +324,8 @@ unsafe fn predict_batch(
     } else {
         forest.output_len()
     };
-    // The rows span this many floats; a count that overflows cannot be readable memory.
+    // The rows span this many floats; a count that overflows (or spans more than `isize::MAX` bytes, checked by
+    // `input`) cannot be readable memory.
     let needed_in = (n_rows - 1)
         .checked_mul(stride)
         .and_then(|v| v.checked_add(nf))
@@ -316,7 +336,12 @@ unsafe fn predict_batch(
         .ok_or(EmkStatus::EMK_OUTPUT_TOO_SHORT)?;
     // SAFETY: the caller guarantees the rows span readable floats (`needed_in` of them) and `n_out >= needed_out`
     // writable floats at `out`.
-    let (rows, out) = unsafe { (input(rows, needed_in)?, output(out, needed_out)?) };
+    let (rows, out) = unsafe {
+        (
+            input(rows, needed_in, EmkStatus::EMK_ROW_TOO_SHORT)?,
+            output(out, needed_out, EmkStatus::EMK_OUTPUT_TOO_SHORT)?,
+        )
+    };
     forest
         .predict_batch(rows, stride, n_rows, out, margin)
         .map_err(EmkStatus::from_shape_error)

@@ -198,6 +198,19 @@ fn misaligned_and_overflowing_arguments_get_a_status() {
             ),
             EmkStatus::EMK_ROW_TOO_SHORT
         );
+        // A span that fits `usize` but not `isize::MAX` bytes cannot be readable memory either.
+        assert_eq!(
+            emk_forest_predict_batch(
+                &forest,
+                rows.as_ptr(),
+                usize::MAX / 8,
+                2,
+                out.as_mut_ptr(),
+                4,
+                0
+            ),
+            EmkStatus::EMK_ROW_TOO_SHORT
+        );
         // No rows: nothing read or written.
         assert_eq!(
             emk_forest_predict_batch(&forest, rows.as_ptr(), nf, 0, out.as_mut_ptr(), 0, 1),
