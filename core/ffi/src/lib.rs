@@ -401,10 +401,11 @@ pub unsafe extern "C" fn emk_forest_worst_case_visits(f: *const EmkForest) -> u6
     unsafe { query(f, Forest::worst_case_visits) }
 }
 
-/// The panic handler of bare-metal builds. Every entry point checks its inputs and the core never panics, so no
-/// call to it should survive optimization; it calls a function defined nowhere, so a firmware that still reaches
-/// it fails to link (`undefined reference to emkern_ffi_panic_path_survived`) instead of shipping a panic path.
-#[cfg(all(target_os = "none", feature = "panic-handler"))]
+/// The panic handler of bare-metal builds (a static library must bring one; this crate is for C firmware, Rust
+/// firmware uses `emkern` directly). Every entry point checks its inputs and the core never panics, so no call to
+/// it should survive optimization; it calls a function defined nowhere, so a firmware that still reaches it fails
+/// to link (`undefined reference to emkern_ffi_panic_path_survived`) instead of shipping a panic path.
+#[cfg(target_os = "none")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     unsafe extern "C" {
