@@ -128,7 +128,8 @@ typedef struct emk_forest {
    */
   uint64_t magic;
   /**
-   * Private: the validated view of the blob.
+   * Private: the validated view of the blob (some of its bytes are padding with indeterminate values; copying
+   * the struct is fine).
    */
   uint64_t storage[EMK_FOREST_STORAGE_WORDS];
 } emk_forest;

@@ -20,7 +20,7 @@ extern crate std;
 
 mod status;
 
-use core::mem::{align_of, size_of};
+use core::mem::{MaybeUninit, align_of, size_of};
 use core::ptr;
 use core::slice;
 
@@ -53,8 +53,10 @@ const MAGIC: u64 = 0x454d_4b46_4f52_4553; // "EMKFORES"
 pub struct EmkForest {
     /// Private: a fixed value once `emk_forest_init` succeeded, anything else otherwise.
     magic: u64,
-    /// Private: the validated view of the blob.
-    storage: [u64; EMK_FOREST_STORAGE_WORDS],
+    /// Private: the validated view of the blob (some of its bytes are padding with indeterminate values; copying
+    /// the struct is fine).
+    // `MaybeUninit` because those padding bytes are uninitialized, which a Rust integer may not be.
+    storage: MaybeUninit<[u64; EMK_FOREST_STORAGE_WORDS]>,
 }
 
 const _: () = {
@@ -75,8 +77,8 @@ unsafe fn forest<'a>(f: *const EmkForest) -> Result<&'a Forest<'static>, EmkStat
     if !f.is_aligned() {
         return Err(EmkStatus::EMK_MISALIGNED);
     }
-    // SAFETY: `f` is non-null and aligned; the caller guarantees it points to a readable `EmkForest` (any bit
-    // pattern is a valid `EmkForest`: plain integers).
+    // SAFETY: `f` is non-null and aligned; the caller guarantees it points to a readable `EmkForest`, initialized
+    // or zeroed (`magic` an initialized integer; `storage` is `MaybeUninit`, valid with any bytes).
     let f = unsafe { &*f };
     if f.magic != MAGIC {
         return Err(EmkStatus::EMK_NOT_INITIALIZED);
@@ -161,11 +163,9 @@ pub unsafe extern "C" fn emk_forest_init(
     // SAFETY: `f` is non-null and aligned and the caller guarantees a writable `EmkForest`; writing an integer
     // field of a `repr(C)` struct through a raw place creates no reference to possibly uninitialized memory.
     unsafe { ptr::addr_of_mut!((*f).magic).write(0) };
-    // No memory spans more than `isize::MAX` bytes (a slice's limit); a blob is far smaller, so capping `len`
-    // changes nothing for a real one.
-    let len = len.min(isize::MAX as usize);
-    // SAFETY: `blob` is non-null (u8 needs no alignment) and the caller guarantees `len` (or more) readable bytes
-    // that outlive every use of the forest (the documented contract; the `'static` lifetime stands for it).
+    // SAFETY: `blob` is non-null (u8 needs no alignment) and the caller guarantees `len` readable bytes (so at most
+    // `isize::MAX` of them) that outlive every use of the forest (the documented contract; the `'static` lifetime
+    // stands for it).
     let bytes: &'static [u8] = unsafe { slice::from_raw_parts(blob, len) };
     match Forest::new(bytes) {
         Ok(forest) => {

@@ -1,12 +1,10 @@
 //! The C API from C: compiles `examples/predict.c` (C99, `-Wall -Wextra -Werror -pedantic`) against
 //! `include/emkern.h` and the static library cargo built alongside this test, runs it on the demo XGBoost model
-//! and its held-out rows (`boards/selftest/data`: XGBoost's own probabilities), and checks its report. Also the
-//! misuse the C program cannot express portably (misaligned pointers, a batch whose span overflows), from Rust.
+//! and its held-out rows (`boards/selftest/data`: XGBoost's own probabilities), and checks its report. The same
+//! calls from Rust, and the misuse C cannot express portably, are in `api.rs` (which also runs under Miri).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-use emkern_ffi::*;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -152,100 +150,4 @@ fn c_program_predicts_the_demo_model_and_gets_every_status() {
     ] {
         assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
     }
-}
-
-#[test]
-fn misaligned_and_overflowing_arguments_get_a_status() {
-    let blob = std::fs::read(repo().join("boards/selftest/data/model.emk")).expect("model.emk");
-    // A zeroed forest, as C's `emk_forest f = {0};` makes it.
-    // SAFETY: `EmkForest` holds integers only: all-zero bytes are a valid value.
-    let mut forest: EmkForest = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointers and lengths throughout; the misaligned and huge cases are rejected before any access.
-    unsafe {
-        assert_eq!(
-            emk_forest_n_features(&forest),
-            0,
-            "a zeroed forest has no features"
-        );
-        assert_eq!(
-            emk_forest_init(&mut forest, blob.as_ptr(), blob.len()),
-            EmkStatus::EMK_OK
-        );
-        let nf = emk_forest_n_features(&forest);
-        let rows = vec![0.25f32; 4 * nf + 1];
-        let mut out = [0.0f32; 4];
-        let misaligned = rows.as_ptr().cast::<u8>().add(1).cast::<f32>();
-        assert_eq!(
-            emk_forest_predict(&forest, misaligned, nf, out.as_mut_ptr(), 1),
-            EmkStatus::EMK_MISALIGNED
-        );
-        let store = [0u64; 40];
-        let misaligned_forest = store.as_ptr().cast::<u8>().add(4).cast::<EmkForest>();
-        assert_eq!(
-            emk_forest_predict(misaligned_forest, rows.as_ptr(), nf, out.as_mut_ptr(), 1),
-            EmkStatus::EMK_MISALIGNED
-        );
-        // A span of rows that overflows `usize` cannot be readable memory.
-        assert_eq!(
-            emk_forest_predict_batch(
-                &forest,
-                rows.as_ptr(),
-                usize::MAX / 2,
-                3,
-                out.as_mut_ptr(),
-                4,
-                0
-            ),
-            EmkStatus::EMK_ROW_TOO_SHORT
-        );
-        // A span that fits `usize` but not `isize::MAX` bytes cannot be readable memory either.
-        assert_eq!(
-            emk_forest_predict_batch(
-                &forest,
-                rows.as_ptr(),
-                usize::MAX / 8,
-                2,
-                out.as_mut_ptr(),
-                4,
-                0
-            ),
-            EmkStatus::EMK_ROW_TOO_SHORT
-        );
-        // No rows: nothing read or written.
-        assert_eq!(
-            emk_forest_predict_batch(&forest, rows.as_ptr(), nf, 0, out.as_mut_ptr(), 0, 1),
-            EmkStatus::EMK_OK
-        );
-        // Margins of four rows, batch and single-row agree.
-        assert_eq!(
-            emk_forest_predict_batch(&forest, rows.as_ptr(), nf, 4, out.as_mut_ptr(), 4, 1),
-            EmkStatus::EMK_OK
-        );
-        let mut single = 0.0f32;
-        assert_eq!(
-            emk_forest_predict_margin(&forest, rows.as_ptr().add(nf), nf, &mut single, 1),
-            EmkStatus::EMK_OK
-        );
-        assert_eq!(out[1], single);
-    }
-}
-
-#[test]
-fn every_status_has_its_own_text() {
-    let mut seen = std::collections::HashSet::new();
-    for code in 0..18 {
-        let text = emk_status_str(code);
-        // SAFETY: `emk_status_str` returns a static NUL-terminated string.
-        let text = unsafe { std::ffi::CStr::from_ptr(text) }
-            .to_str()
-            .expect("ASCII");
-        assert_ne!(text, "unknown status", "code {code}");
-        assert!(seen.insert(text), "code {code} repeats `{text}`");
-    }
-    // SAFETY: as above.
-    let unknown = unsafe { std::ffi::CStr::from_ptr(emk_status_str(18)) };
-    assert_eq!(unknown.to_str(), Ok("unknown status"));
-    // SAFETY: as above.
-    let negative = unsafe { std::ffi::CStr::from_ptr(emk_status_str(-1)) };
-    assert_eq!(negative.to_str(), Ok("unknown status"));
 }
