@@ -10,6 +10,8 @@
 #     probabilities; LightGBM linear-tree and categorical, scikit-learn multi-output f64 and XGBoost categorical
 #     and vector-leaf models, row by row and batched), attention at every level against f64 (f32 and bf16 keys,
 #     masks, sinks, split spans), RoPE rotation at every level (f32 and bf16 rows, both layouts);
+#   - core/ffi/tests/api.rs: the C API's pointer checks and its in-place storage of the validated view (a sample of
+#     the demo model's rows against XGBoost's probabilities, misuse of every kind);
 #   - emkern-simd's unit tests and the kernels of tests/levels.rs that are not covered above, with Miri-sized
 #     lengths: every tail length of dot, sum, max, exp, gemm, transpose, dot_rows, axpy/scale, rotations.
 #
@@ -30,6 +32,7 @@ run() {
 }
 run cargo +nightly miri test -p emkern --lib
 run cargo +nightly miri test -p emkern --test unsafe_paths
+run cargo +nightly miri test -p emkern-ffi --test api
 run cargo +nightly miri test -p emkern-simd --lib
 run cargo +nightly miri test -p emkern-simd --test levels -- \
     every_tail_length gemm_matches_oracle empty_products transpose_matches_oracle dot_rows_matches_oracle \

@@ -1,0 +1,153 @@
+//! The C API from C: compiles `examples/predict.c` (C99, `-Wall -Wextra -Werror -pedantic`) against
+//! `include/emkern.h` and the static library cargo built alongside this test, runs it on the demo XGBoost model
+//! and its held-out rows (`boards/selftest/data`: XGBoost's own probabilities), and checks its report. The same
+//! calls from Rust, and the misuse C cannot express portably, are in `api.rs` (which also runs under Miri).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The static library cargo built for this test: `target/<profile>/deps/libemkern_ffi-<hash>.a`, beside the rlib
+/// the test links (one rustc run writes both crate types). Of several (other profiles' hashes), the newest; it
+/// must be newer than every source file of the library, so a stale one fails rather than tests old code.
+fn static_library() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let deps = exe.parent().expect("target/<profile>/deps");
+    let newest = std::fs::read_dir(deps)
+        .expect("read the deps directory")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("libemkern_ffi-") && n.ends_with(".a"))
+        })
+        .max_by_key(|p| modified(p))
+        .unwrap_or_else(|| panic!("no libemkern_ffi-*.a in {}", deps.display()));
+    let sources = newest_source(&repo().join("core/ffi/src"))
+        .max(newest_source(&repo().join("core/src")))
+        .max(newest_source(&repo().join("simd/src")));
+    assert!(
+        modified(&newest) >= sources,
+        "{} is older than the library's sources",
+        newest.display()
+    );
+    newest
+}
+
+fn modified(p: &Path) -> std::time::SystemTime {
+    std::fs::metadata(p)
+        .and_then(|m| m.modified())
+        .expect("file modification time")
+}
+
+/// The latest modification time of the `.rs` files under `dir`.
+fn newest_source(dir: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir)
+        .expect("read a source directory")
+        .flatten()
+    {
+        let path = entry.path();
+        if path.is_dir() {
+            newest = newest.max(newest_source(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            newest = newest.max(modified(&path));
+        }
+    }
+    newest
+}
+
+/// The system libraries a Rust static library needs on this host (`--print native-static-libs`).
+fn native_libs() -> Option<&'static [&'static str]> {
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        Some(&[
+            "-lgcc_s",
+            "-lutil",
+            "-lrt",
+            "-lpthread",
+            "-lm",
+            "-ldl",
+            "-lc",
+        ])
+    } else if cfg!(target_os = "macos") {
+        Some(&["-lSystem", "-lc", "-lm"])
+    } else {
+        None
+    }
+}
+
+#[test]
+fn c_program_predicts_the_demo_model_and_gets_every_status() {
+    let Some(libs) = native_libs() else {
+        eprintln!("SKIPPED c_api: no known native-library list for this host");
+        return;
+    };
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    if Command::new(&cc).arg("--version").output().is_err() {
+        eprintln!("SKIPPED c_api: no C compiler (`{cc}`) on this machine");
+        return;
+    }
+    let lib = static_library();
+    let ffi = repo().join("core/ffi");
+    let exe = std::env::temp_dir().join(format!("emkern-ffi-predict-{}", std::process::id()));
+    let out = Command::new(&cc)
+        .args([
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-O1",
+            "-I",
+        ])
+        .arg(ffi.join("include"))
+        .arg(ffi.join("examples/predict.c"))
+        .arg(&lib)
+        .args(libs)
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .expect("run the C compiler");
+    assert!(
+        out.status.success(),
+        "compiling predict.c failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = repo().join("boards/selftest/data");
+    let run = Command::new(&exe)
+        .arg(data.join("model.emk"))
+        .arg(data.join("rows.bin"))
+        .arg(data.join("expected.bin"))
+        .output()
+        .expect("run the C program");
+    let _ = std::fs::remove_file(&exe);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    eprintln!("{stdout}");
+    assert!(run.status.success(), "predict.c failed:\n{stdout}");
+
+    // Every held-out row was predicted within tolerance of XGBoost's probability, and every misuse got its status.
+    let n_rows = std::fs::metadata(data.join("expected.bin"))
+        .expect("expected.bin")
+        .len()
+        / 8;
+    assert!(n_rows > 100, "{n_rows} rows");
+    assert!(
+        stdout.contains(&format!("rows: {n_rows}, within tolerance {n_rows},")),
+        "not every row matched:\n{stdout}"
+    );
+    for line in [
+        "ok null forest: null pointer argument",
+        "ok row one value short: row shorter than the model's feature count",
+        "ok no room for the output: output buffer too short",
+        "ok zeroed forest: forest not initialized",
+        "ok a flipped byte: blob checksum mismatch (corrupted)",
+        "ok one byte short: blob truncated",
+        "PASS: 0 failures",
+    ] {
+        assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
+    }
+}
