@@ -81,7 +81,7 @@ run "$logs/fmt.log" cargo fmt --all -- --check
 run "$logs/clippy.log" cargo clippy --workspace --all-targets --locked -- -D warnings
 if ((cross_ok)); then
     run "$logs/clippy-aarch64.log" cargo clippy -p emkern-simd -p emkern --all-targets --target aarch64-unknown-linux-gnu --locked -- -D warnings
-    run "$logs/clippy-m4.log" cargo clippy -p emkern -p emkern-simd --target thumbv7em-none-eabihf --locked -- -D warnings
+    run "$logs/clippy-m4.log" cargo clippy -p emkern -p emkern-simd -p emkern-ffi --target thumbv7em-none-eabihf --locked -- -D warnings
     run "$logs/clippy-m55.log" cargo clippy -p emkern -p emkern-simd --target thumbv8m.main-none-eabihf --features emkern/helium,emkern/defmt --locked -- -D warnings
 fi
 run "$logs/test-host.log" cargo test --workspace --locked
@@ -140,6 +140,9 @@ if ((cross_ok)); then
     run "$logs/board-m4.log" bash boards/run.sh an386 --release
     run "$logs/board-m55.log" bash boards/run.sh an547 --release
     run "$logs/compact-m4.log" bash boards/compact.sh
+    # The C API from a C firmware (no Rust in its sources): the demo model's rows on the Cortex-M4F.
+    run "$logs/c-example.log" bash boards/c-example.sh
+    grep -q '^PASS' "$logs/c-example.log" || record c-example SKIPPED "!!! C firmware example NOT run (see c-example.log) !!!"
     count_tests "$logs/board-m4.log"
     m4=$counts
     count_tests "$logs/board-m55.log"

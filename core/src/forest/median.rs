@@ -122,20 +122,32 @@ impl Forest<'_> {
             }
             // Trees arrive in index order, so a pair is larger than every kept pair with an equal key: inserting
             // after them keeps the (key, index) order. A full buffer drops its largest pair for a smaller one.
-            if len == format::MEDIAN_CHUNK {
+            // `len` never exceeds the buffer; written as `>=` with an assignment so that the compiler sees
+            // `len < MEDIAN_CHUNK` below and keeps no bounds check (a panic path) in the insertion.
+            if len >= format::MEDIAN_CHUNK {
                 if key >= keys[format::MEDIAN_CHUNK - 1] {
                     continue;
                 }
-                len -= 1;
+                len = format::MEDIAN_CHUNK - 1;
             }
+            // Insertion; the accesses are checked reads and writes that cannot fail (j ≤ len < MEDIAN_CHUNK), so
+            // that no indexing panic path survives optimization (proven by boards/nopanic).
             let mut j = len;
-            while j > 0 && keys[j - 1] > key {
-                keys[j] = keys[j - 1];
-                trees[j] = trees[j - 1];
+            while j > 0 {
+                let (Some(&k), Some(&i)) = (keys.get(j - 1), trees.get(j - 1)) else {
+                    break;
+                };
+                if k <= key {
+                    break;
+                }
+                if let (Some(kd), Some(td)) = (keys.get_mut(j), trees.get_mut(j)) {
+                    (*kd, *td) = (k, i);
+                }
                 j -= 1;
             }
-            keys[j] = key;
-            trees[j] = t;
+            if let (Some(kd), Some(td)) = (keys.get_mut(j), trees.get_mut(j)) {
+                (*kd, *td) = (key, t);
+            }
             len += 1;
         }
         len
