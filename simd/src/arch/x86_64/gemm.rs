@@ -124,7 +124,7 @@ unsafe fn tile8<const MR: usize, const NV: usize>(o: &Ops, i0: usize, j0: usize)
                 prefetch_ahead::<MR>(a, lda, p);
             }
             for v in (0..NV).step_by(2) {
-                prefetch(b.wrapping_add(B_AHEAD * ldb + 8 * v));
+                prefetch(b.wrapping_add(B_AHEAD.wrapping_mul(ldb).wrapping_add(8 * v)));
             }
             let bv: [__m256; NV] = core::array::from_fn(|v| _mm256_loadu_ps(b.add(8 * v)));
             for (i, row) in acc.iter_mut().enumerate() {
@@ -310,7 +310,7 @@ unsafe fn tile16<const MR: usize, const NV: usize>(
                 prefetch_ahead::<MR>(a, lda, p);
             }
             for v in 0..NV {
-                prefetch(b.wrapping_add(B_AHEAD * ldb + 16 * v));
+                prefetch(b.wrapping_add(B_AHEAD.wrapping_mul(ldb).wrapping_add(16 * v)));
             }
             let bv: [__m512; NV] =
                 core::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b.wrapping_add(16 * v)));
