@@ -2,6 +2,9 @@
 //! safe constructor checks (at run time or at compile time) that the CPU has the instructions; its
 //! [`Kernels`](crate::Kernels) methods are then sound to call.
 
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod generic;
+
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 

@@ -7,6 +7,9 @@
 //! 12 × 1 (4 columns); rows left over go in tiles of 4, 2 and 1. Columns past the last full vector (fewer than
 //! 4) use the same fused multiply-add one lane at a time.
 //!
+//! The tiles, the row schedule and the scalar columns are the generic skeleton
+//! ([`arch::generic::gemm`](crate::arch::generic::gemm)) over [`Q`]; this file chooses the tiles and column blocks.
+//!
 //! Every element of `C` receives its terms in increasing `p`, each one fused multiply-add, starting from the old
 //! value or zero, so the result does not depend on the tiling.
 //!
@@ -16,125 +19,57 @@
 //! `c[i·ldc + j]` for `j` in its columns, all inside the extents `fits` proved.
 
 use core::arch::aarch64::{
-    float32x4_t, vdupq_n_f32, vfmaq_f32, vgetq_lane_f32, vld1q_dup_f32, vld1q_f32, vst1q_f32,
+    float32x4_t, vdupq_n_f32, vfmaq_f32, vgetq_lane_f32, vld1q_f32, vst1q_f32,
 };
 
 use super::Neon;
+use crate::arch::generic::gemm::{self as generic, GemmVector, Ops};
 use crate::kernels::GemmShape;
 
-/// Operands of one call, as raw pointers into slices checked by [`GemmShape::fits`].
+/// One NEON vector of 4 lanes; whole vectors only.
 #[derive(Clone, Copy)]
-struct Ops {
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    shape: GemmShape,
-    accumulate: bool,
-}
+struct Q(float32x4_t);
 
-/// An `MR × 4·NV` tile of `C` at row `i0`, column `j0`, over all `k`.
-///
-/// # Safety
-/// NEON must be available; rows `i0..i0 + MR` and columns `j0..j0 + 4·NV` must lie inside the extents checked
-/// by [`GemmShape::fits`] for `o`.
-#[inline]
-#[target_feature(enable = "neon")]
-unsafe fn tile<const MR: usize, const NV: usize>(o: &Ops, i0: usize, j0: usize) {
-    let GemmShape {
-        k, lda, ldb, ldc, ..
-    } = o.shape;
-    let mut acc = [[vdupq_n_f32(0.0); NV]; MR];
-    // SAFETY: every access below stays within the tile's rows and columns, which the caller guarantees lie inside
-    // the checked extents of `a` (row i, p < k), `b` (row p < k, the tile's columns) and `c`.
-    unsafe {
-        let c = o.c.add(i0 * ldc + j0);
-        if o.accumulate {
-            for (i, row) in acc.iter_mut().enumerate() {
-                for (v, x) in row.iter_mut().enumerate() {
-                    *x = vld1q_f32(c.add(i * ldc + 4 * v));
-                }
-            }
-        }
-        let a = o.a.add(i0 * lda);
-        let mut b = o.b.add(j0);
-        for p in 0..k {
-            let bv: [float32x4_t; NV] = core::array::from_fn(|v| vld1q_f32(b.add(4 * v)));
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = vld1q_dup_f32(a.add(i * lda + p));
-                for (x, &bj) in row.iter_mut().zip(&bv) {
-                    *x = vfmaq_f32(*x, ai, bj);
-                }
-            }
-            // Wrapping: after the last row the pointer may lie past the end of `b` (it is not dereferenced).
-            b = b.wrapping_add(ldb);
-        }
-        for (i, row) in acc.iter().enumerate() {
-            for (v, x) in row.iter().enumerate() {
-                vst1q_f32(c.add(i * ldc + 4 * v), *x);
-            }
-        }
+// SAFETY: instantiated only in the `neon` functions below; loads and stores touch the 4 lanes at `p`.
+unsafe impl GemmVector for Q {
+    const LANES: usize = 4;
+    const PREFETCH: bool = false;
+    const ROWS_8: bool = false;
+    type Mask = ();
+
+    #[inline(always)]
+    fn masks<const NV: usize>(_: usize) -> [(); NV] {
+        [(); NV]
     }
-}
-
-/// Rows `0..m` of the column block at `j0`, in tiles of `MR` rows, then 4, 2 and 1.
-///
-/// # Safety
-/// As [`tile`] for every row `< m` and the block's columns.
-#[inline]
-#[target_feature(enable = "neon")]
-unsafe fn rows<const MR: usize, const NV: usize>(o: &Ops, j0: usize) {
-    let m = o.shape.m;
-    let mut i = 0;
-    // SAFETY: every tile's rows are below m and its columns are the block's.
-    unsafe {
-        while i + MR <= m {
-            tile::<MR, NV>(o, i, j0);
-            i += MR;
-        }
-        while i + 4 <= m {
-            tile::<4, NV>(o, i, j0);
-            i += 4;
-        }
-        while i + 2 <= m {
-            tile::<2, NV>(o, i, j0);
-            i += 2;
-        }
-        while i < m {
-            tile::<1, NV>(o, i, j0);
-            i += 1;
-        }
+    #[inline(always)]
+    unsafe fn zero() -> Q {
+        // SAFETY: NEON is available (the caller's contract).
+        Q(unsafe { vdupq_n_f32(0.0) })
     }
-}
-
-/// Columns `j0..n` (fewer than 4) one element at a time, with the same fused multiply-add per term.
-///
-/// # Safety
-/// NEON must be available and the shape checked for `o`.
-#[inline]
-#[target_feature(enable = "neon")]
-unsafe fn columns_scalar(o: &Ops, j0: usize) {
-    let GemmShape {
-        m,
-        n,
-        k,
-        lda,
-        ldb,
-        ldc,
-    } = o.shape;
-    for i in 0..m {
-        for j in j0..n {
-            // SAFETY: i < m, j < n and p < k are inside the checked extents.
-            unsafe {
-                let cij = o.c.add(i * ldc + j);
-                let mut x = vdupq_n_f32(if o.accumulate { *cij } else { 0.0 });
-                for p in 0..k {
-                    let ap = vdupq_n_f32(*o.a.add(i * lda + p));
-                    let bp = vdupq_n_f32(*o.b.add(p * ldb + j));
-                    x = vfmaq_f32(x, ap, bp);
-                }
-                *cij = vgetq_lane_f32::<0>(x);
-            }
-        }
+    #[inline(always)]
+    unsafe fn load(p: *const f32, _: ()) -> Q {
+        // SAFETY: the caller guarantees the 4 lanes at `p` are readable.
+        Q(unsafe { vld1q_f32(p) })
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, _: (), x: Q) {
+        // SAFETY: the caller guarantees the 4 lanes at `p` are writable.
+        unsafe { vst1q_f32(p, x.0) }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Q {
+        // SAFETY: NEON is available (the caller's contract).
+        Q(unsafe { vdupq_n_f32(x) })
+    }
+    #[inline(always)]
+    unsafe fn fma(acc: Q, a: Q, b: Q) -> Q {
+        // SAFETY: NEON is available (the caller's contract).
+        Q(unsafe { vfmaq_f32(acc.0, a.0, b.0) })
+    }
+    #[inline(always)]
+    unsafe fn fma_scalar(c: f32, a: f32, b: f32) -> f32 {
+        // SAFETY: NEON is available (the caller's contract).
+        unsafe { vgetq_lane_f32::<0>(vfmaq_f32(vdupq_n_f32(c), vdupq_n_f32(a), vdupq_n_f32(b))) }
     }
 }
 
@@ -146,22 +81,22 @@ unsafe fn columns_scalar(o: &Ops, j0: usize) {
 unsafe fn gemm_checked(o: &Ops) {
     let n = o.shape.n;
     let mut j = 0;
-    // SAFETY: each block's columns lie below n.
+    // SAFETY: each block's columns lie below n; NEON is enabled here for the inlined skeleton.
     unsafe {
         while j + 16 <= n {
-            rows::<6, 4>(o, j);
+            generic::rows::<Q, 6, 4>(o, j, 16);
             j += 16;
         }
         if j + 8 <= n {
-            rows::<12, 2>(o, j);
+            generic::rows::<Q, 12, 2>(o, j, 8);
             j += 8;
         }
         if j + 4 <= n {
-            rows::<12, 1>(o, j);
+            generic::rows::<Q, 12, 1>(o, j, 4);
             j += 4;
         }
         if j < n {
-            columns_scalar(o, j);
+            generic::columns_scalar::<Q>(o, j);
         }
     }
 }
@@ -175,20 +110,13 @@ pub(crate) fn gemm(
     c: &mut [f32],
     accumulate: bool,
 ) -> bool {
-    if !shape.fits(a.len(), b.len(), c.len()) {
-        return false;
-    }
     if shape.m == 0 || shape.n == 0 || shape.k == 0 {
         // Nothing to multiply (C is kept or zeroed): the reference does it without forming pointers into `a`
         // and `b`, whose extents `fits` does not bound then.
         return crate::portable::gemm::gemm(shape, a, b, c, accumulate);
     }
-    let o = Ops {
-        a: a.as_ptr(),
-        b: b.as_ptr(),
-        c: c.as_mut_ptr(),
-        shape,
-        accumulate,
+    let Some(o) = Ops::new(shape, a, b, c, accumulate) else {
+        return false;
     };
     // SAFETY: the token proves NEON; the shape was checked against the slices.
     unsafe { gemm_checked(&o) };

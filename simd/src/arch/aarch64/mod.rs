@@ -19,4 +19,19 @@ impl Neon {
     pub fn detect() -> Option<Self> {
         cfg!(target_feature = "neon").then_some(Neon { _proof: () })
     }
+
+    /// Whether [`Neon::detect`] returns the token.
+    #[inline]
+    pub fn is_available() -> bool {
+        Self::detect().is_some()
+    }
+
+    /// Builds the token without checking.
+    ///
+    /// # Safety
+    /// The CPU must support Advanced SIMD (NEON) with half-precision conversions (every Armv8-A CPU with an FPU).
+    #[inline]
+    pub const unsafe fn new_unchecked() -> Self {
+        Neon { _proof: () }
+    }
 }

@@ -663,17 +663,23 @@ fn f32x8_to_f16(lo: float32x4_t, hi: float32x4_t) -> uint16x8_t {
     h
 }
 
-/// binary16 bits → f32 over the common prefix, 16 then 8 per step, the rest through a padded buffer.
-#[target_feature(enable = "neon")]
-fn f16_to_f32_kernel(src: &[u16], dst: &mut [f32]) {
+/// 16-bit floats (as bits) → f32 over the common prefix with `widen` (eight values to two vectors), 16 then 8 per
+/// step, the rest through a padded buffer: the loop of every widening conversion, inlined into its
+/// `#[target_feature]` kernel.
+#[inline(always)]
+fn widen_loop(
+    src: &[u16],
+    dst: &mut [f32],
+    widen: impl Fn(uint16x8_t) -> (float32x4_t, float32x4_t),
+) {
     let n = src.len().min(dst.len());
     let (ps, pd) = (src.as_ptr(), dst.as_mut_ptr());
     let mut i = 0;
     while i + 16 <= n {
         // SAFETY: `i + 16 ≤ n ≤ src.len(), dst.len()`: reads `src[i..i + 16]`, writes `dst[i..i + 16]`.
         unsafe {
-            let (a0, a1) = f16x8_to_f32(vld1q_u16(ps.add(i)));
-            let (b0, b1) = f16x8_to_f32(vld1q_u16(ps.add(i + 8)));
+            let (a0, a1) = widen(vld1q_u16(ps.add(i)));
+            let (b0, b1) = widen(vld1q_u16(ps.add(i + 8)));
             vst1q_f32(pd.add(i), a0);
             vst1q_f32(pd.add(i + 4), a1);
             vst1q_f32(pd.add(i + 8), b0);
@@ -684,7 +690,7 @@ fn f16_to_f32_kernel(src: &[u16], dst: &mut [f32]) {
     if i + 8 <= n {
         // SAFETY: `i + 8 ≤ n ≤ src.len(), dst.len()`: reads `src[i..i + 8]`, writes `dst[i..i + 8]`.
         unsafe {
-            let (a0, a1) = f16x8_to_f32(vld1q_u16(ps.add(i)));
+            let (a0, a1) = widen(vld1q_u16(ps.add(i)));
             vst1q_f32(pd.add(i), a0);
             vst1q_f32(pd.add(i + 4), a1);
         }
@@ -698,7 +704,7 @@ fn f16_to_f32_kernel(src: &[u16], dst: &mut [f32]) {
         let mut fb = [0.0f32; 8];
         // SAFETY: `hb` holds eight u16 (one vector) and `fb` eight f32 (two vectors); both are local arrays.
         unsafe {
-            let (a0, a1) = f16x8_to_f32(vld1q_u16(hb.as_ptr()));
+            let (a0, a1) = widen(vld1q_u16(hb.as_ptr()));
             vst1q_f32(fb.as_mut_ptr(), a0);
             vst1q_f32(fb.as_mut_ptr().add(4), a1);
         }
@@ -708,17 +714,23 @@ fn f16_to_f32_kernel(src: &[u16], dst: &mut [f32]) {
     }
 }
 
-/// f32 → binary16 bits over the common prefix, 16 then 8 per step, the rest through a padded buffer.
-#[target_feature(enable = "neon")]
-fn f32_to_f16_kernel(src: &[f32], dst: &mut [u16]) {
+/// f32 → 16-bit floats (as bits) over the common prefix with `narrow` (two vectors to eight values), 16 then 8
+/// per step, the rest through a padded buffer: the loop of every narrowing conversion, inlined into its
+/// `#[target_feature]` kernel.
+#[inline(always)]
+fn narrow_loop(
+    src: &[f32],
+    dst: &mut [u16],
+    narrow: impl Fn(float32x4_t, float32x4_t) -> uint16x8_t,
+) {
     let n = src.len().min(dst.len());
     let (ps, pd) = (src.as_ptr(), dst.as_mut_ptr());
     let mut i = 0;
     while i + 16 <= n {
         // SAFETY: `i + 16 ≤ n ≤ src.len(), dst.len()`: reads `src[i..i + 16]`, writes `dst[i..i + 16]`.
         unsafe {
-            let a = f32x8_to_f16(vld1q_f32(ps.add(i)), vld1q_f32(ps.add(i + 4)));
-            let b = f32x8_to_f16(vld1q_f32(ps.add(i + 8)), vld1q_f32(ps.add(i + 12)));
+            let a = narrow(vld1q_f32(ps.add(i)), vld1q_f32(ps.add(i + 4)));
+            let b = narrow(vld1q_f32(ps.add(i + 8)), vld1q_f32(ps.add(i + 12)));
             vst1q_u16(pd.add(i), a);
             vst1q_u16(pd.add(i + 8), b);
         }
@@ -727,7 +739,7 @@ fn f32_to_f16_kernel(src: &[f32], dst: &mut [u16]) {
     if i + 8 <= n {
         // SAFETY: `i + 8 ≤ n ≤ src.len(), dst.len()`: reads `src[i..i + 8]`, writes `dst[i..i + 8]`.
         unsafe {
-            let a = f32x8_to_f16(vld1q_f32(ps.add(i)), vld1q_f32(ps.add(i + 4)));
+            let a = narrow(vld1q_f32(ps.add(i)), vld1q_f32(ps.add(i + 4)));
             vst1q_u16(pd.add(i), a);
         }
         i += 8;
@@ -740,13 +752,25 @@ fn f32_to_f16_kernel(src: &[f32], dst: &mut [u16]) {
         let mut hb = [0u16; 8];
         // SAFETY: `fb` holds eight f32 (two vectors) and `hb` eight u16 (one vector); both are local arrays.
         unsafe {
-            let h = f32x8_to_f16(vld1q_f32(fb.as_ptr()), vld1q_f32(fb.as_ptr().add(4)));
+            let h = narrow(vld1q_f32(fb.as_ptr()), vld1q_f32(fb.as_ptr().add(4)));
             vst1q_u16(hb.as_mut_ptr(), h);
         }
         for (d, &b) in dst.get_mut(i..n).unwrap_or_default().iter_mut().zip(&hb) {
             *d = b;
         }
     }
+}
+
+/// binary16 bits → f32 (`fcvtl`/`fcvtl2`).
+#[target_feature(enable = "neon")]
+fn f16_to_f32_kernel(src: &[u16], dst: &mut [f32]) {
+    widen_loop(src, dst, |h| f16x8_to_f32(h));
+}
+
+/// f32 → binary16 bits (`fcvtn`/`fcvtn2`).
+#[target_feature(enable = "neon")]
+fn f32_to_f16_kernel(src: &[f32], dst: &mut [u16]) {
+    narrow_loop(src, dst, |lo, hi| f32x8_to_f16(lo, hi));
 }
 
 /// Widens eight bfloat16 values (as bits) to two f32 vectors: `shll #16` puts the bits in the high half.
@@ -778,90 +802,16 @@ fn f32x8_to_bf16(lo: float32x4_t, hi: float32x4_t) -> uint16x8_t {
     vbslq_u16(is_num, rounded, quiet)
 }
 
-/// bfloat16 bits → f32 over the common prefix, 16 then 8 per step, the rest through a padded buffer.
+/// bfloat16 bits → f32 (`shll #16`).
 #[target_feature(enable = "neon")]
 fn bf16_to_f32_kernel(src: &[u16], dst: &mut [f32]) {
-    let n = src.len().min(dst.len());
-    let (ps, pd) = (src.as_ptr(), dst.as_mut_ptr());
-    let mut i = 0;
-    while i + 16 <= n {
-        // SAFETY: `i + 16 ≤ n ≤ src.len(), dst.len()`: reads `src[i..i + 16]`, writes `dst[i..i + 16]`.
-        unsafe {
-            let (a0, a1) = bf16x8_to_f32(vld1q_u16(ps.add(i)));
-            let (b0, b1) = bf16x8_to_f32(vld1q_u16(ps.add(i + 8)));
-            vst1q_f32(pd.add(i), a0);
-            vst1q_f32(pd.add(i + 4), a1);
-            vst1q_f32(pd.add(i + 8), b0);
-            vst1q_f32(pd.add(i + 12), b1);
-        }
-        i += 16;
-    }
-    if i + 8 <= n {
-        // SAFETY: `i + 8 ≤ n ≤ src.len(), dst.len()`: reads `src[i..i + 8]`, writes `dst[i..i + 8]`.
-        unsafe {
-            let (a0, a1) = bf16x8_to_f32(vld1q_u16(ps.add(i)));
-            vst1q_f32(pd.add(i), a0);
-            vst1q_f32(pd.add(i + 4), a1);
-        }
-        i += 8;
-    }
-    if i < n {
-        let mut hb = [0u16; 8];
-        for (b, &s) in hb.iter_mut().zip(src.get(i..n).unwrap_or_default()) {
-            *b = s;
-        }
-        let mut fb = [0.0f32; 8];
-        // SAFETY: `hb` holds eight u16 (one vector) and `fb` eight f32 (two vectors); both are local arrays.
-        unsafe {
-            let (a0, a1) = bf16x8_to_f32(vld1q_u16(hb.as_ptr()));
-            vst1q_f32(fb.as_mut_ptr(), a0);
-            vst1q_f32(fb.as_mut_ptr().add(4), a1);
-        }
-        for (d, &b) in sub_mut(dst, i, n).iter_mut().zip(&fb) {
-            *d = b;
-        }
-    }
+    widen_loop(src, dst, |h| bf16x8_to_f32(h));
 }
 
-/// f32 → bfloat16 bits over the common prefix, 16 then 8 per step, the rest through a padded buffer.
+/// f32 → bfloat16 bits, round to nearest even.
 #[target_feature(enable = "neon")]
 fn f32_to_bf16_kernel(src: &[f32], dst: &mut [u16]) {
-    let n = src.len().min(dst.len());
-    let (ps, pd) = (src.as_ptr(), dst.as_mut_ptr());
-    let mut i = 0;
-    while i + 16 <= n {
-        // SAFETY: `i + 16 ≤ n ≤ src.len(), dst.len()`: reads `src[i..i + 16]`, writes `dst[i..i + 16]`.
-        unsafe {
-            let a = f32x8_to_bf16(vld1q_f32(ps.add(i)), vld1q_f32(ps.add(i + 4)));
-            let b = f32x8_to_bf16(vld1q_f32(ps.add(i + 8)), vld1q_f32(ps.add(i + 12)));
-            vst1q_u16(pd.add(i), a);
-            vst1q_u16(pd.add(i + 8), b);
-        }
-        i += 16;
-    }
-    if i + 8 <= n {
-        // SAFETY: `i + 8 ≤ n ≤ src.len(), dst.len()`: reads `src[i..i + 8]`, writes `dst[i..i + 8]`.
-        unsafe {
-            let a = f32x8_to_bf16(vld1q_f32(ps.add(i)), vld1q_f32(ps.add(i + 4)));
-            vst1q_u16(pd.add(i), a);
-        }
-        i += 8;
-    }
-    if i < n {
-        let mut fb = [0.0f32; 8];
-        for (b, &s) in fb.iter_mut().zip(sub(src, i, n)) {
-            *b = s;
-        }
-        let mut hb = [0u16; 8];
-        // SAFETY: `fb` holds eight f32 (two vectors) and `hb` eight u16 (one vector); both are local arrays.
-        unsafe {
-            let h = f32x8_to_bf16(vld1q_f32(fb.as_ptr()), vld1q_f32(fb.as_ptr().add(4)));
-            vst1q_u16(hb.as_mut_ptr(), h);
-        }
-        for (d, &b) in dst.get_mut(i..n).unwrap_or_default().iter_mut().zip(&hb) {
-            *d = b;
-        }
-    }
+    narrow_loop(src, dst, |lo, hi| f32x8_to_bf16(lo, hi));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ impl Neon {
 }
 
 #[target_feature(enable = "neon")]
-unsafe fn fma_loop(iterations: u32) -> f32 {
+fn fma_loop(iterations: u32) -> f32 {
     let m = vdupq_n_f32(0.999_9);
     let a = vdupq_n_f32(1.0e-3);
     let mut acc = [vdupq_n_f32(0.0); ACC];

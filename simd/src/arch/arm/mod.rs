@@ -27,4 +27,19 @@ impl Helium {
         let mvfr1 = unsafe { core::ptr::read_volatile(MVFR1 as *const u32) };
         (((mvfr1 >> 8) & 0xF) == 0b0010).then_some(Helium { _proof: () })
     }
+
+    /// Whether [`Helium::detect`] returns the token.
+    #[inline]
+    pub fn is_available() -> bool {
+        Self::detect().is_some()
+    }
+
+    /// Builds the token without checking (e.g. where reading `MVFR1` is not wanted, on a core known to have MVE).
+    ///
+    /// # Safety
+    /// The CPU must implement MVE with floating point (Helium), e.g. a Cortex-M55 or M85 built with it.
+    #[inline]
+    pub const unsafe fn new_unchecked() -> Self {
+        Helium { _proof: () }
+    }
 }

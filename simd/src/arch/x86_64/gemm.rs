@@ -1,5 +1,9 @@
 //! Register-tiled small matrix product ([`Kernels::gemm`](crate::Kernels::gemm)) for AVX2 + FMA and AVX-512.
 //!
+//! The tiles, the row schedule and the scalar columns are the generic skeleton
+//! ([`arch::generic::gemm`](crate::arch::generic::gemm)) over [`Ymm`] and [`Zmm`]; this file chooses the tiles and
+//! column blocks, and keeps the narrow AVX-512 path, whose step has another shape.
+//!
 //! # Tiling
 //! `C` is cut into tiles of `MR` rows × `NV` vectors of columns that live in registers for the whole sum over
 //! `p`: per step, `NV` vectors of row `p` of `B` are loaded once and each of the `MR` elements `a[i·lda + p]` is
@@ -38,37 +42,12 @@
 use core::arch::x86_64::*;
 
 use super::{Avx2, Avx512};
+use crate::arch::generic::gemm::{self as generic, GemmVector, Ops};
 use crate::kernels::GemmShape;
-
-/// Operands of one call, as raw pointers into slices checked by [`GemmShape::fits`].
-#[derive(Clone, Copy)]
-struct Ops {
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    shape: GemmShape,
-    accumulate: bool,
-}
-
-impl Ops {
-    /// Checks the shape and captures the pointers; `None` if the operands are too short.
-    fn new(shape: GemmShape, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) -> Option<Ops> {
-        shape.fits(a.len(), b.len(), c.len()).then_some(Ops {
-            a: a.as_ptr(),
-            b: b.as_ptr(),
-            c: c.as_mut_ptr(),
-            shape,
-            accumulate,
-        })
-    }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Prefetching
 // ---------------------------------------------------------------------------------------------------------------
-
-/// Rows of `B` ahead of the current one that a tile asks for.
-const B_AHEAD: usize = 8;
 
 /// Hints that the cache line at `p` will be read soon (`prefetcht0`). The address may lie outside every
 /// allocation: a prefetch never faults and reads nothing architecturally, and the pointer is formed with wrapping
@@ -94,119 +73,54 @@ fn prefetch_ahead<const MR: usize>(a: *const f32, lda: usize, p: usize) {
 // AVX2
 // ---------------------------------------------------------------------------------------------------------------
 
-/// An `MR × 8·NV` tile of `C` at row `i0`, column `j0`, over all `k`.
-///
-/// # Safety
-/// AVX2 and FMA must be available; rows `i0..i0 + MR` and columns `j0..j0 + 8·NV` must lie inside the extents
-/// checked by [`GemmShape::fits`] for `o`.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn tile8<const MR: usize, const NV: usize>(o: &Ops, i0: usize, j0: usize) {
-    let GemmShape {
-        k, lda, ldb, ldc, ..
-    } = o.shape;
-    let mut acc = [[_mm256_setzero_ps(); NV]; MR];
-    // SAFETY: every access below stays within the tile's rows and columns, which the caller guarantees lie inside
-    // the checked extents of `a` (row i, p < k), `b` (row p < k, columns j0..j0 + 8·NV) and `c`.
-    unsafe {
-        let c = o.c.add(i0 * ldc + j0);
-        if o.accumulate {
-            for (i, row) in acc.iter_mut().enumerate() {
-                for (v, x) in row.iter_mut().enumerate() {
-                    *x = _mm256_loadu_ps(c.add(i * ldc + 8 * v));
-                }
-            }
-        }
-        let a = o.a.add(i0 * lda);
-        let mut b = o.b.add(j0);
-        for p in 0..k {
-            if p % 16 == 0 {
-                prefetch_ahead::<MR>(a, lda, p);
-            }
-            for v in (0..NV).step_by(2) {
-                prefetch(b.wrapping_add(B_AHEAD.wrapping_mul(ldb).wrapping_add(8 * v)));
-            }
-            let bv: [__m256; NV] = core::array::from_fn(|v| _mm256_loadu_ps(b.add(8 * v)));
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm256_broadcast_ss(&*a.add(i * lda + p));
-                for (x, &bj) in row.iter_mut().zip(&bv) {
-                    *x = _mm256_fmadd_ps(ai, bj, *x);
-                }
-            }
-            // Wrapping: after the last row the pointer may lie past the end of `b` (it is not dereferenced).
-            b = b.wrapping_add(ldb);
-        }
-        for (i, row) in acc.iter().enumerate() {
-            for (v, x) in row.iter().enumerate() {
-                _mm256_storeu_ps(c.add(i * ldc + 8 * v), *x);
-            }
-        }
-    }
-}
+/// One AVX2 vector of 8 lanes; whole vectors only (AVX2 has no cheap masked store).
+#[derive(Clone, Copy)]
+struct Ymm(__m256);
 
-/// Rows `0..m` of the column block `j0..j0 + 8·NV`, in tiles of `MR` rows, then 4, 2 and 1.
-///
-/// # Safety
-/// As [`tile8`] for every row `< m` and the block's columns.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn rows8<const MR: usize, const NV: usize>(o: &Ops, j0: usize) {
-    let m = o.shape.m;
-    let mut i = 0;
-    // SAFETY: every tile's rows are below m and its columns are the block's.
-    unsafe {
-        while i + MR <= m {
-            tile8::<MR, NV>(o, i, j0);
-            i += MR;
-        }
-        while i + 4 <= m {
-            tile8::<4, NV>(o, i, j0);
-            i += 4;
-        }
-        while i + 2 <= m {
-            tile8::<2, NV>(o, i, j0);
-            i += 2;
-        }
-        while i < m {
-            tile8::<1, NV>(o, i, j0);
-            i += 1;
-        }
-    }
-}
+// SAFETY: instantiated only in the `avx2,fma` functions below; loads and stores touch the 8 lanes at `p`.
+unsafe impl GemmVector for Ymm {
+    const LANES: usize = 8;
+    const PREFETCH: bool = true;
+    const ROWS_8: bool = false;
+    type Mask = ();
 
-/// Columns `j0..n` one element at a time (fewer than 8 of them), with the same fused multiply-add per term.
-///
-/// # Safety
-/// FMA must be available and the shape checked for `o`.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn columns_scalar(o: &Ops, j0: usize) {
-    let GemmShape {
-        m,
-        n,
-        k,
-        lda,
-        ldb,
-        ldc,
-    } = o.shape;
-    for i in 0..m {
-        for j in j0..n {
-            // SAFETY: i < m, j < n and p < k are inside the checked extents.
-            unsafe {
-                let cij = o.c.add(i * ldc + j);
-                let mut x = if o.accumulate {
-                    _mm_set_ss(*cij)
-                } else {
-                    _mm_setzero_ps()
-                };
-                for p in 0..k {
-                    let ap = _mm_set_ss(*o.a.add(i * lda + p));
-                    let bp = _mm_set_ss(*o.b.add(p * ldb + j));
-                    x = _mm_fmadd_ss(ap, bp, x);
-                }
-                *cij = _mm_cvtss_f32(x);
-            }
-        }
+    #[inline(always)]
+    fn masks<const NV: usize>(_: usize) -> [(); NV] {
+        [(); NV]
+    }
+    #[inline(always)]
+    unsafe fn zero() -> Ymm {
+        // SAFETY: AVX is available (the caller's contract).
+        Ymm(unsafe { _mm256_setzero_ps() })
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32, _: ()) -> Ymm {
+        // SAFETY: the caller guarantees the 8 lanes at `p` are readable.
+        Ymm(unsafe { _mm256_loadu_ps(p) })
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, _: (), x: Ymm) {
+        // SAFETY: the caller guarantees the 8 lanes at `p` are writable.
+        unsafe { _mm256_storeu_ps(p, x.0) }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Ymm {
+        // SAFETY: AVX is available (the caller's contract).
+        Ymm(unsafe { _mm256_set1_ps(x) })
+    }
+    #[inline(always)]
+    unsafe fn fma(acc: Ymm, a: Ymm, b: Ymm) -> Ymm {
+        // SAFETY: FMA is available (the caller's contract).
+        Ymm(unsafe { _mm256_fmadd_ps(a.0, b.0, acc.0) })
+    }
+    #[inline(always)]
+    unsafe fn fma_scalar(c: f32, a: f32, b: f32) -> f32 {
+        // SAFETY: FMA is available (the caller's contract).
+        unsafe { _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c))) }
+    }
+    #[inline(always)]
+    fn prefetch(p: *const f32) {
+        prefetch(p)
     }
 }
 
@@ -218,18 +132,18 @@ unsafe fn columns_scalar(o: &Ops, j0: usize) {
 unsafe fn gemm_avx2_checked(o: &Ops) {
     let n = o.shape.n;
     let mut j = 0;
-    // SAFETY: each block's columns lie below n.
+    // SAFETY: each block's columns lie below n; AVX2 and FMA are enabled here for the inlined skeleton.
     unsafe {
         while j + 16 <= n {
-            rows8::<6, 2>(o, j);
+            generic::rows::<Ymm, 6, 2>(o, j, 16);
             j += 16;
         }
         if j + 8 <= n {
-            rows8::<12, 1>(o, j);
+            generic::rows::<Ymm, 12, 1>(o, j, 8);
             j += 8;
         }
         if j < n {
-            columns_scalar(o, j);
+            generic::columns_scalar::<Ymm>(o, j);
         }
     }
 }
@@ -260,8 +174,9 @@ pub(crate) fn gemm_avx2(
 // AVX-512
 // ---------------------------------------------------------------------------------------------------------------
 
-/// Masks for `NV` vectors covering `w` columns (`w ≤ 16·NV`): full vectors, then the first `w mod 16` lanes.
-#[inline]
+/// Masks for `NV` vectors of 16 lanes covering `w` columns (`w ≤ 16·NV`): full vectors, then the first
+/// `w mod 16` lanes.
+#[inline(always)]
 fn lane_masks<const NV: usize>(w: usize) -> [__mmask16; NV] {
     core::array::from_fn(|v| {
         let left = w.saturating_sub(16 * v);
@@ -273,98 +188,56 @@ fn lane_masks<const NV: usize>(w: usize) -> [__mmask16; NV] {
     })
 }
 
-/// An `MR × w` tile of `C` at row `i0`, column `j0`, `w ≤ 16·NV` columns selected by `masks`, over all `k`.
-///
-/// # Safety
-/// AVX-512F, AVX2 and FMA must be available; rows `i0..i0 + MR` and the masked-in columns from `j0` must lie
-/// inside the extents checked by [`GemmShape::fits`] for `o`.
-#[inline]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn tile16<const MR: usize, const NV: usize>(
-    o: &Ops,
-    i0: usize,
-    j0: usize,
-    masks: [__mmask16; NV],
-) {
-    let GemmShape {
-        k, lda, ldb, ldc, ..
-    } = o.shape;
-    let mut acc = [[_mm512_setzero_ps(); NV]; MR];
-    // SAFETY: every access below stays in bounds: masked loads and stores touch only the masked-in columns, which with the
-    // tile's rows and p < k are inside the checked extents; broadcasts read a[i·lda + p] for rows of the tile. The
-    // addresses of the vectors are formed with wrapping arithmetic, since a vector whose lanes are all masked out
-    // may start past the end of its operand (no memory is accessed through it).
-    unsafe {
-        let c = o.c.add(i0 * ldc + j0);
-        if o.accumulate {
-            for (i, row) in acc.iter_mut().enumerate() {
-                for (v, x) in row.iter_mut().enumerate() {
-                    *x = _mm512_maskz_loadu_ps(masks[v], c.wrapping_add(i * ldc + 16 * v));
-                }
-            }
-        }
-        let a = o.a.add(i0 * lda);
-        let mut b = o.b.add(j0);
-        for p in 0..k {
-            if p % 16 == 0 {
-                prefetch_ahead::<MR>(a, lda, p);
-            }
-            for v in 0..NV {
-                prefetch(b.wrapping_add(B_AHEAD.wrapping_mul(ldb).wrapping_add(16 * v)));
-            }
-            let bv: [__m512; NV] =
-                core::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b.wrapping_add(16 * v)));
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm512_set1_ps(*a.add(i * lda + p));
-                for (x, &bj) in row.iter_mut().zip(&bv) {
-                    *x = _mm512_fmadd_ps(ai, bj, *x);
-                }
-            }
-            // Wrapping: after the last row the pointer may lie past the end of `b` (it is not dereferenced).
-            b = b.wrapping_add(ldb);
-        }
-        for (i, row) in acc.iter().enumerate() {
-            for (v, x) in row.iter().enumerate() {
-                _mm512_mask_storeu_ps(c.wrapping_add(i * ldc + 16 * v), masks[v], *x);
-            }
-        }
-    }
-}
+/// One AVX-512 vector of 16 lanes with a lane mask: a last partial vector of columns is a masked load and store
+/// (masked-out lanes are neither read nor written and cannot fault).
+#[derive(Clone, Copy)]
+struct Zmm(__m512);
 
-/// Rows `0..m` of the column block at `j0` (`w` columns), in tiles of `MR` rows, then 8, 4, 2 and 1.
-///
-/// # Safety
-/// As [`tile16`] for every row `< m` and the block's columns.
-#[inline]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn rows16<const MR: usize, const NV: usize>(o: &Ops, j0: usize, w: usize) {
-    let m = o.shape.m;
-    let masks = lane_masks::<NV>(w);
-    let mut i = 0;
-    // SAFETY: every tile's rows are below m and its columns are the block's.
-    unsafe {
-        while i + MR <= m {
-            tile16::<MR, NV>(o, i, j0, masks);
-            i += MR;
-        }
-        if MR > 8 {
-            while i + 8 <= m {
-                tile16::<8, NV>(o, i, j0, masks);
-                i += 8;
-            }
-        }
-        while i + 4 <= m {
-            tile16::<4, NV>(o, i, j0, masks);
-            i += 4;
-        }
-        while i + 2 <= m {
-            tile16::<2, NV>(o, i, j0, masks);
-            i += 2;
-        }
-        while i < m {
-            tile16::<1, NV>(o, i, j0, masks);
-            i += 1;
-        }
+// SAFETY: instantiated only in the `avx512f,avx2,fma` functions below; loads and stores touch only the lanes
+// their mask selects.
+unsafe impl GemmVector for Zmm {
+    const LANES: usize = 16;
+    const PREFETCH: bool = true;
+    const ROWS_8: bool = true;
+    type Mask = __mmask16;
+
+    #[inline(always)]
+    fn masks<const NV: usize>(w: usize) -> [__mmask16; NV] {
+        lane_masks::<NV>(w)
+    }
+    #[inline(always)]
+    unsafe fn zero() -> Zmm {
+        // SAFETY: AVX-512F is available (the caller's contract).
+        Zmm(unsafe { _mm512_setzero_ps() })
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32, mask: __mmask16) -> Zmm {
+        // SAFETY: the caller guarantees the selected lanes at `p` are readable; the others are not accessed.
+        Zmm(unsafe { _mm512_maskz_loadu_ps(mask, p) })
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, mask: __mmask16, x: Zmm) {
+        // SAFETY: the caller guarantees the selected lanes at `p` are writable; the others are not accessed.
+        unsafe { _mm512_mask_storeu_ps(p, mask, x.0) }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Zmm {
+        // SAFETY: AVX-512F is available (the caller's contract).
+        Zmm(unsafe { _mm512_set1_ps(x) })
+    }
+    #[inline(always)]
+    unsafe fn fma(acc: Zmm, a: Zmm, b: Zmm) -> Zmm {
+        // SAFETY: AVX-512F is available (the caller's contract).
+        Zmm(unsafe { _mm512_fmadd_ps(a.0, b.0, acc.0) })
+    }
+    #[inline(always)]
+    unsafe fn fma_scalar(c: f32, a: f32, b: f32) -> f32 {
+        // SAFETY: FMA is available (the caller's contract).
+        unsafe { _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c))) }
+    }
+    #[inline(always)]
+    fn prefetch(p: *const f32) {
+        prefetch(p)
     }
 }
 
@@ -376,27 +249,28 @@ unsafe fn rows16<const MR: usize, const NV: usize>(o: &Ops, j0: usize, w: usize)
 unsafe fn gemm_avx512_checked(o: &Ops) {
     let n = o.shape.n;
     let mut j = 0;
-    // SAFETY: each block's columns lie below n.
+    // SAFETY: each block's columns lie below n; AVX-512F, AVX2 and FMA are enabled here for the inlined
+    // skeleton.
     unsafe {
         if o.shape.m <= 8 {
             // Few rows (one P·V chunk in decoding): 8 × 2 tiles, so that a tile holds every row.
             while j < n {
-                rows16::<8, 2>(o, j, (n - j).min(32));
+                generic::rows::<Zmm, 8, 2>(o, j, (n - j).min(32));
                 j += 32;
             }
             return;
         }
         while j + 64 <= n {
-            rows16::<6, 4>(o, j, 64);
+            generic::rows::<Zmm, 6, 4>(o, j, 64);
             j += 64;
         }
         let left = n - j;
         if left > 32 {
-            rows16::<6, 4>(o, j, left);
+            generic::rows::<Zmm, 6, 4>(o, j, left);
         } else if left > 16 {
-            rows16::<12, 2>(o, j, left);
+            generic::rows::<Zmm, 12, 2>(o, j, left);
         } else if left > 0 {
-            rows16::<24, 1>(o, j, left);
+            generic::rows::<Zmm, 24, 1>(o, j, left);
         }
     }
 }

@@ -43,6 +43,12 @@ impl Avx2 {
         ok.then_some(Avx2 { _proof: () })
     }
 
+    /// Whether [`Avx2::detect`] returns the token.
+    #[inline]
+    pub fn is_available() -> bool {
+        Self::detect().is_some()
+    }
+
     /// Builds the token without checking.
     ///
     /// # Safety
@@ -68,6 +74,12 @@ impl Avx512 {
             target_feature = "avx512vl"
         ));
         (ok && Avx2::detect().is_some()).then_some(Avx512 { _proof: () })
+    }
+
+    /// Whether [`Avx512::detect`] returns the token.
+    #[inline]
+    pub fn is_available() -> bool {
+        Self::detect().is_some()
     }
 
     /// Builds the token without checking.

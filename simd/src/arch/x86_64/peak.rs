@@ -31,7 +31,7 @@ impl Avx512 {
 }
 
 #[target_feature(enable = "avx2,fma")]
-unsafe fn fma_loop_avx2(iterations: u32) -> f32 {
+fn fma_loop_avx2(iterations: u32) -> f32 {
     let m = _mm256_set1_ps(0.999_9);
     let a = _mm256_set1_ps(1.0e-3);
     let mut acc = [_mm256_setzero_ps(); ACC];
@@ -54,7 +54,7 @@ unsafe fn fma_loop_avx2(iterations: u32) -> f32 {
 }
 
 #[target_feature(enable = "avx512f")]
-unsafe fn fma_loop_avx512(iterations: u32) -> f32 {
+fn fma_loop_avx512(iterations: u32) -> f32 {
     let m = _mm512_set1_ps(0.999_9);
     let a = _mm512_set1_ps(1.0e-3);
     let mut acc = [_mm512_setzero_ps(); ACC];
