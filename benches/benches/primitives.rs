@@ -9,26 +9,28 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use emkern_host::bench::{Buffers, Primitive, Unit, pseudo_random};
+use emkern_host::bench::{self, Buffers, Primitive, Unit, pseudo_random};
 use emkern_simd::{GemmShape, Simd, calibrate};
 
 const LENGTHS: [usize; 3] = [64, 1024, 65536];
 
-fn throughput(prim: Primitive, elements: usize) -> Throughput {
-    let (unit, per) = prim.work_per_element();
+fn throughput(prim: Primitive, elements: usize) -> Option<Throughput> {
+    let (unit, per) = bench::work_per_element(prim)?;
     let work = (elements as f64 * per) as u64;
-    match unit {
+    Some(match unit {
         Unit::Flops | Unit::Elements => Throughput::Elements(work),
         Unit::Bytes => Throughput::Bytes(work),
-    }
+    })
 }
 
 fn primitives(c: &mut Criterion) {
-    for prim in Primitive::ALL {
+    for prim in bench::primitives() {
         let mut group = c.benchmark_group(prim.name());
         for n in LENGTHS {
             let mut bufs = Buffers::new(n);
-            group.throughput(throughput(prim, bufs.elements(prim)));
+            if let Some(t) = throughput(prim, bufs.elements(prim)) {
+                group.throughput(t);
+            }
             for simd in Simd::available() {
                 group.bench_with_input(BenchmarkId::new(simd.level().name(), n), &n, |b, _| {
                     b.iter(|| bufs.run(simd, prim))

@@ -206,17 +206,16 @@ pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
     };
 
     let simd = Simd::best();
-    let mut params = Params::new();
+    let mut params = Params::for_level(simd.level());
     params.mask.causal = req.causal;
     params.align = req.causal_align.align();
     params.mask.window = req.window;
     params.scale = req.scale;
     params.softcap = req.softcap;
     params.alibi = req.alibi.then_some(Alibi::Standard);
-    let level_tiles = Tiles::for_level(simd.level());
     params.tiles = Tiles::new(
-        req.tile_kv.unwrap_or(level_tiles.kv),
-        req.tile_q.unwrap_or(level_tiles.q),
+        req.tile_kv.unwrap_or(params.tiles.kv),
+        req.tile_q.unwrap_or(params.tiles.q),
     );
 
     // The mask, as bit-packed rows or additive values; a 2-D mask is shared by every head.

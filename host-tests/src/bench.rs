@@ -10,36 +10,7 @@ use std::time::{Duration, Instant};
 
 use emkern_simd::{Simd, bf16, calibrate, f16};
 
-/// A primitive of `emkern-simd` as the benchmarks drive it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Primitive {
-    /// `dot(a, b)`.
-    Dot,
-    /// `dot_rows` of one vector against rows of 128 (a typical attention head size).
-    DotRows,
-    /// `y += a·x`.
-    Axpy,
-    /// `y *= a`.
-    Scale,
-    /// Max reduction.
-    Max,
-    /// Sum reduction.
-    Sum,
-    /// Vectorized `exp` (out of place).
-    Exp,
-    /// f16 → f32.
-    F16ToF32,
-    /// f32 → f16.
-    F32ToF16,
-    /// bf16 → f32.
-    Bf16ToF32,
-    /// f32 → bf16.
-    F32ToBf16,
-    /// RoPE rotation, interleaved pairs.
-    RotateInterleaved,
-    /// RoPE rotation, half-split pairs.
-    RotateHalfSplit,
-}
+pub use emkern_simd::Primitive;
 
 /// What a primitive's rate is counted in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,57 +31,26 @@ fn dot_rows_dim(n: usize) -> usize {
     DOT_ROWS_DIM.min(n).max(1)
 }
 
-impl Primitive {
-    /// Every primitive, in report order.
-    pub const ALL: [Primitive; 13] = [
-        Primitive::Dot,
-        Primitive::DotRows,
-        Primitive::Axpy,
-        Primitive::Scale,
-        Primitive::Max,
-        Primitive::Sum,
-        Primitive::Exp,
-        Primitive::F16ToF32,
-        Primitive::F32ToF16,
-        Primitive::Bf16ToF32,
-        Primitive::F32ToBf16,
-        Primitive::RotateInterleaved,
-        Primitive::RotateHalfSplit,
-    ];
+/// The primitives `emkern bench` times per element, in report order: the streaming ones of
+/// [`Primitive::ALL`] ([`Primitive::is_streaming`]; gemm and transpose are timed inside `bench --attention`).
+pub fn primitives() -> impl Iterator<Item = Primitive> {
+    Primitive::ALL.into_iter().filter(|p| p.is_streaming())
+}
 
-    /// The primitive's name as in the library.
-    pub fn name(self) -> &'static str {
-        match self {
-            Primitive::Dot => "dot",
-            Primitive::DotRows => "dot_rows",
-            Primitive::Axpy => "axpy",
-            Primitive::Scale => "scale",
-            Primitive::Max => "max",
-            Primitive::Sum => "sum",
-            Primitive::Exp => "exp",
-            Primitive::F16ToF32 => "f16_to_f32",
-            Primitive::F32ToF16 => "f32_to_f16",
-            Primitive::Bf16ToF32 => "bf16_to_f32",
-            Primitive::F32ToBf16 => "f32_to_bf16",
-            Primitive::RotateInterleaved => "rotate_interleaved",
-            Primitive::RotateHalfSplit => "rotate_half_split",
+/// The unit of a streaming primitive's rate and how many of them one element accounts for; `None` for the
+/// primitives this table does not time ([`primitives`]).
+pub fn work_per_element(prim: Primitive) -> Option<(Unit, f64)> {
+    Some(match prim {
+        Primitive::Dot | Primitive::DotRows | Primitive::Axpy => (Unit::Flops, 2.0),
+        Primitive::Scale | Primitive::Max | Primitive::Sum => (Unit::Flops, 1.0),
+        // Per element: 2 multiplies and 1 add/sub (6 flops per rotated pair).
+        Primitive::RotateInterleaved | Primitive::RotateHalfSplit => (Unit::Flops, 3.0),
+        Primitive::Exp => (Unit::Elements, 1.0),
+        Primitive::F16ToF32 | Primitive::F32ToF16 | Primitive::Bf16ToF32 | Primitive::F32ToBf16 => {
+            (Unit::Bytes, 6.0)
         }
-    }
-
-    /// The unit of the primitive's rate and how many of them one element accounts for.
-    pub fn work_per_element(self) -> (Unit, f64) {
-        match self {
-            Primitive::Dot | Primitive::DotRows | Primitive::Axpy => (Unit::Flops, 2.0),
-            Primitive::Scale | Primitive::Max | Primitive::Sum => (Unit::Flops, 1.0),
-            // Per element: 2 multiplies and 1 add/sub (6 flops per rotated pair).
-            Primitive::RotateInterleaved | Primitive::RotateHalfSplit => (Unit::Flops, 3.0),
-            Primitive::Exp => (Unit::Elements, 1.0),
-            Primitive::F16ToF32
-            | Primitive::F32ToF16
-            | Primitive::Bf16ToF32
-            | Primitive::F32ToBf16 => (Unit::Bytes, 6.0),
-        }
-    }
+        Primitive::ExpInPlace | Primitive::Gemm | Primitive::Transpose => return None,
+    })
 }
 
 /// Input and output buffers for `n` elements, reused across levels.
@@ -170,7 +110,8 @@ impl Buffers {
         }
     }
 
-    /// Runs `prim` once at `simd`'s level over all `n` elements.
+    /// Runs `prim` once at `simd`'s level over all `n` elements; a primitive that is not streaming
+    /// ([`primitives`]) runs nothing.
     pub fn run(&mut self, simd: Simd, prim: Primitive) {
         let n = self.a.len();
         match prim {
@@ -203,6 +144,7 @@ impl Buffers {
                 simd.rotate_interleaved(&mut self.b, &self.cos, &self.sin)
             }
             Primitive::RotateHalfSplit => simd.rotate_half_split(&mut self.b, &self.cos, &self.sin),
+            Primitive::ExpInPlace | Primitive::Gemm | Primitive::Transpose => {}
         }
         black_box(&mut self.b);
     }
@@ -294,18 +236,18 @@ pub struct Measurement {
     pub rate: f64,
 }
 
-/// Measures `prim` at `simd` for `n` elements.
-pub fn measure(simd: Simd, prim: Primitive, n: usize, timing: Timing) -> Measurement {
+/// Measures `prim` at `simd` for `n` elements; `None` for a primitive that is not streaming ([`primitives`]).
+pub fn measure(simd: Simd, prim: Primitive, n: usize, timing: Timing) -> Option<Measurement> {
+    let (_, per) = work_per_element(prim)?;
     let mut bufs = Buffers::new(n);
     let elements = bufs.elements(prim) as f64;
     let secs = seconds_per_call(timing, || bufs.run(simd, prim));
-    let (_, per) = prim.work_per_element();
-    Measurement {
+    Some(Measurement {
         primitive: prim,
         level: simd.level().name(),
         n,
         rate: elements * per / secs,
-    }
+    })
 }
 
 /// Peak FLOP/s of one core at `simd`'s level (its FMA-throughput loop), if the level has one.
@@ -391,7 +333,9 @@ pub fn report(
     let total = primitives.len() * lengths.len() * levels.len();
     let mut done = 0;
     for &prim in primitives {
-        let (unit, per) = prim.work_per_element();
+        let Some((unit, per)) = work_per_element(prim) else {
+            continue;
+        };
         for &n in lengths {
             let _ = write!(s, "{:<19} {:>6}", prim.name(), n);
             let mut base = None;
@@ -401,12 +345,14 @@ pub fn report(
             for (i, &l) in levels.iter().enumerate() {
                 progress(done, total);
                 done += 1;
-                let m = measure(l, prim, n, timing);
+                let Some(m) = measure(l, prim, n, timing) else {
+                    continue;
+                };
                 let base_rate = *base.get_or_insert_with(|| {
                     if l.level() == scalar.level() {
                         m.rate
                     } else {
-                        measure(scalar, prim, n, timing).rate
+                        measure(scalar, prim, n, timing).map_or(m.rate, |b| b.rate)
                     }
                 });
                 let speedup = m.rate / base_rate;

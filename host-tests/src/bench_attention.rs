@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use emkern::attention::{self, Params, Qkv, Tensor, TensorMut, Tiles};
+use emkern::attention::{self, Params, Qkv, Tensor, TensorMut};
 use emkern_simd::{Simd, f16};
 
 use crate::bench::{Timing, copy_bandwidth, peak_flops, pseudo_random, seconds_per_call};
@@ -132,9 +132,8 @@ fn report_level(simd: Simd, quick: bool, emit: &mut dyn FnMut(&str)) {
                     k: Tensor::new(&k[..], hkv, len, d),
                     v: Tensor::new(&v[..], hkv, len, d),
                 };
-                let mut params = Params::new();
+                let mut params = Params::for_level(simd.level());
                 params.mask.causal = causal;
-                params.tiles = Tiles::for_level(simd.level());
                 let mut scratch =
                     vec![0.0f32; attention::scratch_len(qkv.dims(), qkv.dtypes(), params.tiles)];
                 let t = seconds_per_call(timing, || {
@@ -205,8 +204,7 @@ fn report_level(simd: Simd, quick: bool, emit: &mut dyn FnMut(&str)) {
                     v: Tensor::new(&v[..], hkv, len, d),
                 }
             };
-            let mut params = Params::new();
-            params.tiles = Tiles::for_level(simd.level());
+            let params = Params::for_level(simd.level());
             let mut scratch =
                 vec![0.0f32; attention::scratch_len(qkv.dims(), qkv.dtypes(), params.tiles)];
             let mut out = vec![0.0f32; h * d];

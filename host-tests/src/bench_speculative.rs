@@ -11,7 +11,7 @@
 use std::fmt::Write;
 use std::hint::black_box;
 
-use emkern::attention::{self, Params, Qkv, Tensor, TensorMut, Tiles};
+use emkern::attention::{self, Params, Qkv, Tensor, TensorMut};
 use emkern::speculative::accept::{self, Entropy, Logits, Rule, Typical};
 use emkern::speculative::{Choices, Tree, TreeConfig, verify};
 use emkern_simd::Simd;
@@ -58,8 +58,7 @@ pub fn measure(simd: Simd, timing: Timing) -> StepTimes {
         k: Tensor::new(&k[..], HEADS_KV, len_kv, D),
         v: Tensor::new(&v[..], HEADS_KV, len_kv, D),
     };
-    let mut base = Params::new();
-    base.tiles = Tiles::for_level(simd.level());
+    let base = Params::for_level(simd.level());
     let mut scratch = vec![0.0f32; attention::scratch_len(qkv.dims(), qkv.dtypes(), base.tiles)];
     let mut out = vec![0.0f32; HEADS_Q * n * D];
     let attention = seconds_per_call(timing, || {

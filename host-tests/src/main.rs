@@ -251,17 +251,17 @@ fn main() -> ExitCode {
             ..
         } => {
             let primitives: Vec<Primitive> = if primitive.is_empty() {
-                Primitive::ALL.to_vec()
+                bench::primitives().collect()
             } else {
                 let mut v = Vec::new();
                 for name in &primitive {
-                    match Primitive::ALL.iter().find(|p| p.name() == name) {
-                        Some(&p) => v.push(p),
+                    match Primitive::from_name(name).filter(|p| p.is_streaming()) {
+                        Some(p) => v.push(p),
                         None => {
-                            let names: Vec<&str> =
-                                Primitive::ALL.iter().map(|p| p.name()).collect();
+                            let names: Vec<&str> = bench::primitives().map(|p| p.name()).collect();
                             eprintln!(
-                                "error: --primitive {name}: unknown primitive (one of {})",
+                                "error: --primitive {name}: unknown primitive (one of {}; gemm and transpose \
+                                 are timed by `bench --attention`)",
                                 names.join(", ")
                             );
                             return ExitCode::from(2);

@@ -43,6 +43,26 @@ impl Level {
         Level::ALL.into_iter().find(|l| l.name() == name)
     }
 
+    /// The level's preferred attention tiles `(kv, q)`: keys per K/V tile and query rows per block, chosen for
+    /// this level's gemm tiles and caches (measured on AMD Zen 4 for d 128: blocks of 64 rows keep `Qᵀ` and the
+    /// block's states in L1/L2), small ones on microcontrollers (where scratch is SRAM).
+    ///
+    /// | level  | `kv` | `q` | why |
+    /// |--------|------|-----|-----|
+    /// | scalar | 32   | 8   | SRAM-sized scratch |
+    /// | helium | 32   | 8   | SRAM-sized scratch |
+    /// | neon   | 64   | 32  | multiples of the 6 × 16 and 12 × 8 NEON tiles |
+    /// | avx2   | 96   | 96  | 16 of the 6-row AVX2 gemm tiles (key rows of `K·Qᵀ`), 6 vectors of 16 columns (query rows) |
+    /// | avx512 | 128  | 64  | 4 of the 64-column AVX-512 blocks, one 64-row block of states |
+    pub const fn attention_tiles(self) -> (usize, usize) {
+        match self {
+            Level::Scalar | Level::Helium => (32, 8),
+            Level::Neon => (64, 32),
+            Level::Avx2 => (96, 96),
+            Level::Avx512 => (128, 64),
+        }
+    }
+
     /// Whether this CPU and this build can run the level.
     pub fn is_available(self) -> bool {
         crate::Simd::new(self).is_some()

@@ -43,12 +43,14 @@ mod dispatch;
 mod kernels;
 mod level;
 pub mod portable;
+mod primitive;
 pub mod selftest;
 
 pub use dispatch::{Available, Simd};
 pub use half::{bf16, f16};
 pub use kernels::{GemmShape, Kernels, rows_that_fit, transpose_fits};
 pub use level::Level;
+pub use primitive::Primitive;
 
 /// Dot product `Σ a[i]·b[i]` over the common prefix of `a` and `b`, accumulated in f32, on [`Simd::best`].
 #[inline]

@@ -59,47 +59,13 @@
 //! }
 //! ```
 
-use crate::{GemmShape, Level, Simd, bf16, f16};
+use crate::{GemmShape, Level, Primitive, Simd, bf16, f16};
 
-/// How many primitives the self-test checks (the methods of [`Kernels`](crate::Kernels)).
-pub const PRIMITIVE_COUNT: usize = 16;
+/// How many primitives the self-test checks (the methods of [`Kernels`](crate::Kernels): [`Primitive::ALL`]).
+pub const PRIMITIVE_COUNT: usize = Primitive::COUNT;
 
-/// The names of the checked primitives, in the order of [`Tally::primitives`].
-pub const PRIMITIVES: [&str; PRIMITIVE_COUNT] = [
-    "dot",
-    "dot_rows",
-    "axpy",
-    "scale",
-    "max",
-    "sum",
-    "exp",
-    "exp_in_place",
-    "f16_to_f32",
-    "f32_to_f16",
-    "bf16_to_f32",
-    "f32_to_bf16",
-    "rotate_interleaved",
-    "rotate_half_split",
-    "gemm",
-    "transpose",
-];
-
-const P_DOT: usize = 0;
-const P_DOT_ROWS: usize = 1;
-const P_AXPY: usize = 2;
-const P_SCALE: usize = 3;
-const P_MAX: usize = 4;
-const P_SUM: usize = 5;
-const P_EXP: usize = 6;
-const P_EXP_IN_PLACE: usize = 7;
-const P_F16_TO_F32: usize = 8;
-const P_F32_TO_F16: usize = 9;
-const P_BF16_TO_F32: usize = 10;
-const P_F32_TO_BF16: usize = 11;
-const P_ROTATE_INTERLEAVED: usize = 12;
-const P_ROTATE_HALF_SPLIT: usize = 13;
-const P_GEMM: usize = 14;
-const P_TRANSPOSE: usize = 15;
+/// The names of the checked primitives, in the order of [`Tally::primitives`] ([`Primitive::names`]).
+pub const PRIMITIVES: [&str; PRIMITIVE_COUNT] = Primitive::names();
 
 /// Which property of a case failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -787,7 +753,12 @@ fn test_gemm(ctx: &mut Ctx<'_>) {
                         }
                         // Offsets 1 for A and C make the starts unaligned.
                         let (oa, oc) = (1usize, 1usize);
-                        let mut rng = Rng::for_case([P_GEMM, di * 4 + variant, m * 256 + n, k]);
+                        let mut rng = Rng::for_case([
+                            Primitive::Gemm.index(),
+                            di * 4 + variant,
+                            m * 256 + n,
+                            k,
+                        ]);
                         reset(&mut a, oa + a_len + GUARD, POISON);
                         reset(&mut b, b_len + GUARD, POISON);
                         fill(&mut rng, data, sub_mut(&mut a, oa, a_len));
@@ -805,7 +776,7 @@ fn test_gemm(ctx: &mut Ctx<'_>) {
                         let mut want = got;
                         let before = got;
                         let (xa, xb) = (sub(&a, oa, a_len), sub(&b, 0, b_len));
-                        let mut case = Case::new(P_GEMM, data, m * 1000 + n, k);
+                        let mut case = Case::new(Primitive::Gemm.index(), data, m * 1000 + n, k);
                         let ok_got =
                             ctx.simd
                                 .gemm(shape, xa, xb, sub_mut(&mut got, oc, c_len), accumulate);
@@ -909,12 +880,17 @@ fn test_transpose(ctx: &mut Ctx<'_>) {
             if s_len.max(d_len) + GUARD + 1 > CAP {
                 continue;
             }
-            let mut rng = Rng::for_case([P_TRANSPOSE, variant, rows, cols]);
+            let mut rng = Rng::for_case([Primitive::Transpose.index(), variant, rows, cols]);
             reset(&mut src, s_len + GUARD, POISON);
             fill(&mut rng, Data::Bits, sub_mut(&mut src, 0, s_len));
             reset(&mut got, 1 + d_len + GUARD, sentinel);
             let before = got;
-            let mut case = Case::new(P_TRANSPOSE, Data::Bits, rows * 1000 + cols, 0);
+            let mut case = Case::new(
+                Primitive::Transpose.index(),
+                Data::Bits,
+                rows * 1000 + cols,
+                0,
+            );
             let xs = sub(&src, 0, s_len);
             if !ctx
                 .simd
@@ -977,7 +953,7 @@ fn test_dot(ctx: &mut Ctx<'_>) {
     for (di, &data) in ARITH_DATA.iter().enumerate() {
         for len in lengths() {
             for (oi, &(oa, ob)) in OFFSETS.iter().enumerate() {
-                let mut rng = Rng::for_case([P_DOT, di, len, oi]);
+                let mut rng = Rng::for_case([Primitive::Dot.index(), di, len, oi]);
                 // Unequal lengths in half of the cases: the common prefix counts.
                 let (la, lb) = match oi {
                     1 => (len, len + len % 3),
@@ -992,7 +968,7 @@ fn test_dot(ctx: &mut Ctx<'_>) {
                 let got = ctx.simd.dot(xa, xb);
                 let want = Simd::scalar().dot(xa, xb);
                 let n = la.min(lb);
-                let mut case = Case::new(P_DOT, data, len, oa);
+                let mut case = Case::new(Primitive::Dot.index(), data, len, oa);
                 let (ok, tol) = reduction_close(got, want, n, abs_dot(xa, xb));
                 if !(ok
                     || (ctx.flushes
@@ -1030,7 +1006,12 @@ fn test_dot_rows(ctx: &mut Ctx<'_>) {
                         if orows + rows_len + GUARD > CAP {
                             continue;
                         }
-                        let mut rng = Rng::for_case([P_DOT_ROWS, di * 8 + si, dim, r * 2 + oi]);
+                        let mut rng = Rng::for_case([
+                            Primitive::DotRows.index(),
+                            di * 8 + si,
+                            dim,
+                            r * 2 + oi,
+                        ]);
                         reset(&mut rows, orows + rows_len + GUARD, POISON);
                         reset(&mut x, ox + dim + GUARD, POISON);
                         fill(&mut rng, data, sub_mut(&mut rows, orows, rows_len));
@@ -1045,7 +1026,7 @@ fn test_dot_rows(ctx: &mut Ctx<'_>) {
                                 .dot_rows(xs, rs, stride, sub_mut(&mut got, out_off, r));
                         let n_want =
                             Simd::scalar().dot_rows(xs, rs, stride, sub_mut(&mut want, out_off, r));
-                        let mut case = Case::new(P_DOT_ROWS, data, dim, ox);
+                        let mut case = Case::new(Primitive::DotRows.index(), data, dim, ox);
                         if n_got != n_want {
                             case.fail(
                                 Check::Count,
@@ -1082,14 +1063,14 @@ fn test_sum(ctx: &mut Ctx<'_>) {
     for (di, &data) in ARITH_DATA.iter().enumerate() {
         for len in lengths() {
             for (oi, &(oa, _)) in OFFSETS.iter().enumerate() {
-                let mut rng = Rng::for_case([P_SUM, di, len, oi]);
+                let mut rng = Rng::for_case([Primitive::Sum.index(), di, len, oi]);
                 reset(&mut a, oa + len + GUARD, POISON);
                 fill(&mut rng, data, sub_mut(&mut a, oa, len));
                 let xs = sub(&a, oa, len);
                 let got = ctx.simd.sum(xs);
                 let want = Simd::scalar().sum(xs);
                 let abs_sum: f32 = xs.iter().map(|v| v.abs()).sum();
-                let mut case = Case::new(P_SUM, data, len, oa);
+                let mut case = Case::new(Primitive::Sum.index(), data, len, oa);
                 let (ok, tol) = reduction_close(got, want, len, abs_sum);
                 if !(ok
                     || (ctx.flushes && reduction_close_ftz(got, len, xs.iter().map(|&v| (v, 1.0)))))
@@ -1116,7 +1097,7 @@ fn test_max(ctx: &mut Ctx<'_>) {
     for (di, &data) in DATA.iter().enumerate() {
         for len in lengths() {
             for (oi, &(oa, _)) in OFFSETS.iter().enumerate() {
-                let mut rng = Rng::for_case([P_MAX, di, len, oi]);
+                let mut rng = Rng::for_case([Primitive::Max.index(), di, len, oi]);
                 // Poison is +inf here: NaN would be ignored by max.
                 reset(&mut a, oa + len + GUARD, f32::INFINITY);
                 let xs = sub_mut(&mut a, oa, len);
@@ -1130,7 +1111,7 @@ fn test_max(ctx: &mut Ctx<'_>) {
                 let xs = sub(&a, oa, len);
                 let got = ctx.simd.max(xs);
                 let want = max_reference(xs);
-                let mut case = Case::new(P_MAX, data, len, oa);
+                let mut case = Case::new(Primitive::Max.index(), data, len, oa);
                 let ok = if want == 0.0 {
                     got == 0.0
                 } else {
@@ -1227,7 +1208,7 @@ fn test_axpy(ctx: &mut Ctx<'_>) {
         for len in lengths() {
             for (oi, &(ox, oy)) in OFFSETS.iter().enumerate() {
                 index += 1;
-                let mut rng = Rng::for_case([P_AXPY, di, len, oi]);
+                let mut rng = Rng::for_case([Primitive::Axpy.index(), di, len, oi]);
                 let (lx, ly) = match oi {
                     1 => (len, len + len % 3),
                     2 => (len + len % 2, len),
@@ -1245,7 +1226,7 @@ fn test_axpy(ctx: &mut Ctx<'_>) {
                 ctx.simd.axpy(a, xs, sub_mut(&mut got, oy, ly));
                 Simd::scalar().axpy(a, xs, sub_mut(&mut want, oy, ly));
                 let n = lx.min(ly);
-                let mut case = Case::new(P_AXPY, data, len, ox);
+                let mut case = Case::new(Primitive::Axpy.index(), data, len, ox);
                 let outs = sub(&got, oy, n).iter().zip(sub(&want, oy, n));
                 for (i, ((&g, &w), (&xi, &y))) in
                     outs.zip(xs.iter().zip(sub(&input, oy, n))).enumerate()
@@ -1281,7 +1262,7 @@ fn test_scale(ctx: &mut Ctx<'_>) {
         for len in lengths() {
             for (oi, &(oy, _)) in OFFSETS.iter().enumerate() {
                 index += 1;
-                let mut rng = Rng::for_case([P_SCALE, di, len, oi]);
+                let mut rng = Rng::for_case([Primitive::Scale.index(), di, len, oi]);
                 let a = factor(&mut rng, index);
                 let end = oy + len + GUARD;
                 reset(&mut input, end, sentinel);
@@ -1290,7 +1271,7 @@ fn test_scale(ctx: &mut Ctx<'_>) {
                 want = input;
                 ctx.simd.scale(a, sub_mut(&mut got, oy, len));
                 Simd::scalar().scale(a, sub_mut(&mut want, oy, len));
-                let mut case = Case::new(P_SCALE, data, len, oy);
+                let mut case = Case::new(Primitive::Scale.index(), data, len, oy);
                 let outs = sub(&got, oy, len)
                     .iter()
                     .zip(sub(&want, oy, len))
@@ -1328,9 +1309,9 @@ fn scale_ftz_ok(got: f32, y: f32, a: f32) -> bool {
 #[inline(never)]
 fn test_rotate(ctx: &mut Ctx<'_>, half_split: bool) {
     let prim = if half_split {
-        P_ROTATE_HALF_SPLIT
+        Primitive::RotateHalfSplit.index()
     } else {
-        P_ROTATE_INTERLEAVED
+        Primitive::RotateInterleaved.index()
     };
     let mut cos = [POISON; CAP];
     let mut sin = [POISON; CAP];
@@ -1434,7 +1415,11 @@ fn exp_ok(got: f32, want: f32, x: f32) -> bool {
 #[inline(never)]
 fn test_exp(ctx: &mut Ctx<'_>, in_place: bool) {
     const DATA: [Data; 4] = [Data::Unit, Data::ExpRange, Data::ExpSpecial, Data::Bits];
-    let prim = if in_place { P_EXP_IN_PLACE } else { P_EXP };
+    let prim = if in_place {
+        Primitive::ExpInPlace.index()
+    } else {
+        Primitive::Exp.index()
+    };
     let mut x = [POISON; CAP];
     let mut got = [0.0f32; CAP];
     let mut want: [f32; CAP];
@@ -1529,7 +1514,7 @@ fn test_f16_to_f32(ctx: &mut Ctx<'_>) {
     for (di, &data) in WIDEN_DATA.iter().enumerate() {
         for len in lengths() {
             for (oi, &offsets) in OFFSETS.iter().enumerate() {
-                let mut rng = Rng::for_case([P_F16_TO_F32, di, len, oi]);
+                let mut rng = Rng::for_case([Primitive::F16ToF32.index(), di, len, oi]);
                 let (os, ls, od, ld) = convert_shape(len, oi, offsets);
                 for v in sub_mut(&mut src, os, ls) {
                     *v = f16::from_bits(sample16(&mut rng, data));
@@ -1541,7 +1526,7 @@ fn test_f16_to_f32(ctx: &mut Ctx<'_>) {
                 ctx.simd.f16_to_f32(ss, sub_mut(&mut got, od, ld));
                 Simd::scalar().f16_to_f32(ss, sub_mut(&mut want, od, ld));
                 let n = ls.min(ld);
-                let mut case = Case::new(P_F16_TO_F32, data, len, os);
+                let mut case = Case::new(Primitive::F16ToF32.index(), data, len, os);
                 for (i, (&g, &w)) in sub(&got, od, n).iter().zip(sub(&want, od, n)).enumerate() {
                     if !(same_bits(g, w) || (w.is_nan() && g.is_nan())) {
                         case.fail(Check::Value, i, g, w, 0.0);
@@ -1564,7 +1549,7 @@ fn test_bf16_to_f32(ctx: &mut Ctx<'_>) {
     for (di, &data) in WIDEN_DATA.iter().enumerate() {
         for len in lengths() {
             for (oi, &offsets) in OFFSETS.iter().enumerate() {
-                let mut rng = Rng::for_case([P_BF16_TO_F32, di, len, oi]);
+                let mut rng = Rng::for_case([Primitive::Bf16ToF32.index(), di, len, oi]);
                 let (os, ls, od, ld) = convert_shape(len, oi, offsets);
                 for v in sub_mut(&mut src, os, ls) {
                     *v = bf16::from_bits(sample16(&mut rng, data));
@@ -1576,7 +1561,7 @@ fn test_bf16_to_f32(ctx: &mut Ctx<'_>) {
                 ctx.simd.bf16_to_f32(ss, sub_mut(&mut got, od, ld));
                 Simd::scalar().bf16_to_f32(ss, sub_mut(&mut want, od, ld));
                 let n = ls.min(ld);
-                let mut case = Case::new(P_BF16_TO_F32, data, len, os);
+                let mut case = Case::new(Primitive::Bf16ToF32.index(), data, len, os);
                 // Widening bfloat16 is a shift of the bits: exact, NaN payloads included.
                 for (i, (&g, &w)) in sub(&got, od, n).iter().zip(sub(&want, od, n)).enumerate() {
                     if !same_bits(g, w) {
@@ -1599,7 +1584,7 @@ fn test_f32_to_f16(ctx: &mut Ctx<'_>) {
     for (di, &data) in NARROW_F16_DATA.iter().enumerate() {
         for len in lengths() {
             for (oi, &offsets) in OFFSETS.iter().enumerate() {
-                let mut rng = Rng::for_case([P_F32_TO_F16, di, len, oi]);
+                let mut rng = Rng::for_case([Primitive::F32ToF16.index(), di, len, oi]);
                 let (os, ls, od, ld) = convert_shape(len, oi, offsets);
                 fill(&mut rng, data, sub_mut(&mut src, os, ls));
                 let end = od + ld + GUARD;
@@ -1609,7 +1594,7 @@ fn test_f32_to_f16(ctx: &mut Ctx<'_>) {
                 ctx.simd.f32_to_f16(ss, sub_mut(&mut got, od, ld));
                 Simd::scalar().f32_to_f16(ss, sub_mut(&mut want, od, ld));
                 let n = ls.min(ld);
-                let mut case = Case::new(P_F32_TO_F16, data, len, os);
+                let mut case = Case::new(Primitive::F32ToF16.index(), data, len, os);
                 for (i, (g, w)) in sub(&got, od, n).iter().zip(sub(&want, od, n)).enumerate() {
                     let (g, w) = (g.to_bits(), w.to_bits());
                     // NaN: any quiet NaN.
@@ -1640,7 +1625,7 @@ fn test_f32_to_bf16(ctx: &mut Ctx<'_>) {
     for (di, &data) in NARROW_BF16_DATA.iter().enumerate() {
         for len in lengths() {
             for (oi, &offsets) in OFFSETS.iter().enumerate() {
-                let mut rng = Rng::for_case([P_F32_TO_BF16, di, len, oi]);
+                let mut rng = Rng::for_case([Primitive::F32ToBf16.index(), di, len, oi]);
                 let (os, ls, od, ld) = convert_shape(len, oi, offsets);
                 fill(&mut rng, data, sub_mut(&mut src, os, ls));
                 let end = od + ld + GUARD;
@@ -1650,7 +1635,7 @@ fn test_f32_to_bf16(ctx: &mut Ctx<'_>) {
                 ctx.simd.f32_to_bf16(ss, sub_mut(&mut got, od, ld));
                 Simd::scalar().f32_to_bf16(ss, sub_mut(&mut want, od, ld));
                 let n = ls.min(ld);
-                let mut case = Case::new(P_F32_TO_BF16, data, len, os);
+                let mut case = Case::new(Primitive::F32ToBf16.index(), data, len, os);
                 let outs = sub(&got, od, n).iter().zip(sub(&want, od, n)).zip(ss);
                 for (i, ((g, w), &v)) in outs.enumerate() {
                     let (g, w) = (g.to_bits(), w.to_bits());

@@ -39,7 +39,7 @@ use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use cortex_m_semihosting::{debug, heprintln};
 use defmt_semihosting as _;
-use emkern_simd::{GemmShape, Level, Simd, bf16, f16, selftest};
+use emkern_simd::{GemmShape, Level, Primitive, Simd, bf16, f16, selftest};
 
 mod attn;
 mod forest;
@@ -268,7 +268,7 @@ extern "C" fn empty_job(_: *mut Job<'_>) {}
 /// One measured call: which kernel, at which level, on how many elements.
 struct Job<'a> {
     simd: Simd,
-    kernel: Kernel,
+    kernel: Primitive,
     n: usize,
     bench: &'a mut Bench,
 }
@@ -379,43 +379,10 @@ struct Bench {
     rows_out: [f32; 4],
 }
 
-#[derive(Clone, Copy)]
-enum Kernel {
-    Dot,
-    DotRows,
-    Axpy,
-    Scale,
-    Max,
-    Sum,
-    Exp,
-    F16ToF32,
-    F32ToF16,
-    Bf16ToF32,
-    F32ToBf16,
-    RotateInterleaved,
-    RotateHalfSplit,
-}
-
-const KERNELS: [(Kernel, &str); 13] = [
-    (Kernel::Dot, "dot"),
-    (Kernel::DotRows, "dot_rows 4 rows"),
-    (Kernel::Axpy, "axpy"),
-    (Kernel::Scale, "scale"),
-    (Kernel::Max, "max"),
-    (Kernel::Sum, "sum"),
-    (Kernel::Exp, "exp"),
-    (Kernel::F16ToF32, "f16_to_f32"),
-    (Kernel::F32ToF16, "f32_to_f16"),
-    (Kernel::Bf16ToF32, "bf16_to_f32"),
-    (Kernel::F32ToBf16, "f32_to_bf16"),
-    (Kernel::RotateInterleaved, "rotate_interleaved"),
-    (Kernel::RotateHalfSplit, "rotate_half_split"),
-];
-
 /// One call of `kernel` on `n` elements (`dot_rows`: 4 rows of `n/4`, so also `n` products; rotations: `x` of
 /// length `n`). Not inlined, so every level is measured through the same call.
 #[inline(never)]
-fn call(simd: Simd, kernel: Kernel, n: usize, bench: &mut Bench) {
+fn call(simd: Simd, kernel: Primitive, n: usize, bench: &mut Bench) {
     let Bench {
         a,
         b,
@@ -435,28 +402,30 @@ fn call(simd: Simd, kernel: Kernel, n: usize, bench: &mut Bench) {
     );
     let half = a.get(..n / 2).unwrap_or(&[]);
     match kernel {
-        Kernel::Dot => {
+        Primitive::Dot => {
             black_box(simd.dot(a, b));
         }
-        Kernel::DotRows => {
+        Primitive::DotRows => {
             let x = a.get(..n / 4).unwrap_or(&[]);
             black_box(simd.dot_rows(x, b, n / 4, rows_out));
         }
-        Kernel::Axpy => simd.axpy(0.5, a, y),
-        Kernel::Scale => simd.scale(0.999, y),
-        Kernel::Max => {
+        Primitive::Axpy => simd.axpy(0.5, a, y),
+        Primitive::Scale => simd.scale(0.999, y),
+        Primitive::Max => {
             black_box(simd.max(a));
         }
-        Kernel::Sum => {
+        Primitive::Sum => {
             black_box(simd.sum(a));
         }
-        Kernel::Exp => simd.exp(a, y),
-        Kernel::F16ToF32 => simd.f16_to_f32(h, y),
-        Kernel::F32ToF16 => simd.f32_to_f16(a, h),
-        Kernel::Bf16ToF32 => simd.bf16_to_f32(g, y),
-        Kernel::F32ToBf16 => simd.f32_to_bf16(a, g),
-        Kernel::RotateInterleaved => simd.rotate_interleaved(y, half, half),
-        Kernel::RotateHalfSplit => simd.rotate_half_split(y, half, half),
+        Primitive::Exp => simd.exp(a, y),
+        Primitive::F16ToF32 => simd.f16_to_f32(h, y),
+        Primitive::F32ToF16 => simd.f32_to_f16(a, h),
+        Primitive::Bf16ToF32 => simd.bf16_to_f32(g, y),
+        Primitive::F32ToBf16 => simd.f32_to_bf16(a, g),
+        Primitive::RotateInterleaved => simd.rotate_interleaved(y, half, half),
+        Primitive::RotateHalfSplit => simd.rotate_half_split(y, half, half),
+        // Not streaming: left out of the table (gemm is counted by the attention self-test's calls).
+        Primitive::ExpInPlace | Primitive::Gemm | Primitive::Transpose => {}
     }
 }
 
@@ -500,10 +469,18 @@ fn instruction_counts(syst: SYST, levels: &[Option<Simd>]) {
     defmt::println!("{=str}", header.as_str());
 
     let mut repeatable = true;
-    for &(kernel, name) in &KERNELS {
+    // The table's rows: the streaming primitives of the one list in emkern-simd.
+    for kernel in Primitive::ALL.into_iter().filter(|p| p.is_streaming()) {
+        let rows = if kernel == Primitive::DotRows {
+            " 4 rows"
+        } else {
+            ""
+        };
         for n in [256usize, 1024] {
+            let mut label = Line::new();
+            let _ = write!(label, "{}{rows}", kernel.name());
             let mut line = Line::new();
-            let _ = write!(line, "{:<20} {:>5}", name, n);
+            let _ = write!(line, "{:<20} {:>5}", label.as_str(), n);
             let (mut first, mut last) = (0u32, 0u32);
             for (k, simd) in levels.iter().flatten().enumerate() {
                 // Same data for every level and run (the output buffer is reset). The same timed code runs three

@@ -40,25 +40,12 @@ impl Tiles {
         if p == 0 { 1 } else { p }
     }
 
-    /// Default tile sizes for a SIMD level: wide key tiles and blocks where vectors are wide and caches are
-    /// large (measured on AMD Zen 4 for d 128: blocks of 64 rows keep `Qᵀ` and the block's states in L1/L2),
-    /// small ones on microcontrollers (where scratch is SRAM). Pass explicit sizes to tune for another core.
-    ///
-    /// | level  | `kv` | `q` |
-    /// |--------|------|-----|
-    /// | scalar | 32   | 8   |
-    /// | helium | 32   | 8   |
-    /// | neon   | 64   | 32  |
-    /// | avx2   | 96   | 96  |
-    /// | avx512 | 128  | 64  |
+    /// Default tile sizes for a SIMD level: the level's own preference
+    /// ([`Level::attention_tiles`](emkern_simd::Level::attention_tiles), which says why), wide where vectors are
+    /// wide and caches large, small on microcontrollers. Pass explicit sizes to tune for another core.
     pub const fn for_level(level: Level) -> Tiles {
-        match level {
-            Level::Scalar | Level::Helium => Tiles { kv: 32, q: 8 },
-            Level::Neon => Tiles { kv: 64, q: 32 },
-            // 96 = 16 tiles of the 6-row AVX2 gemm (key rows of `K·Qᵀ`) and 6 vectors of 16 columns (query rows).
-            Level::Avx2 => Tiles { kv: 96, q: 96 },
-            Level::Avx512 => Tiles { kv: 128, q: 64 },
-        }
+        let (kv, q) = level.attention_tiles();
+        Tiles { kv, q }
     }
 }
 
@@ -123,6 +110,17 @@ impl Params<'_> {
             },
             tiles: Tiles::DEFAULT,
         }
+    }
+}
+
+impl Params<'_> {
+    /// [`Params::new`] with the tiles `level` prefers ([`Tiles::for_level`]): what a caller running at that
+    /// level (`Params::for_level(simd.level())`) wants unless it tunes the tiles itself. Size the scratch with
+    /// these tiles.
+    pub const fn for_level(level: Level) -> Self {
+        let mut p = Params::new();
+        p.tiles = Tiles::for_level(level);
+        p
     }
 }
 
