@@ -292,3 +292,32 @@ pub const fn align8(offset: usize) -> Option<usize> {
         None => None,
     }
 }
+
+/// Margin columns the predictor accumulates per pass over the trees: a model with more outputs takes
+/// `⌈n_outputs / OUTPUT_CHUNK⌉` passes (see `Forest::passes`).
+pub const OUTPUT_CHUNK: usize = 32;
+
+// Byte readers shared by the readers of both layouts (checked: `None` past the end).
+
+/// Reads a little-endian `u32` at `off`, or `None` past the end.
+#[inline]
+pub(crate) fn get_u32(b: &[u8], off: usize) -> Option<u32> {
+    let s = b.get(off..off.checked_add(4)?)?;
+    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// Reads a little-endian `u16` at `off`, or `None` past the end.
+#[inline]
+pub(crate) fn get_u16(b: &[u8], off: usize) -> Option<u16> {
+    let s = b.get(off..off.checked_add(2)?)?;
+    Some(u16::from_le_bytes([s[0], s[1]]))
+}
+
+/// Reads a little-endian `f64` at `off`, or `None` past the end.
+#[inline]
+pub(crate) fn get_f64(b: &[u8], off: usize) -> Option<f64> {
+    let s = b.get(off..off.checked_add(8)?)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    Some(f64::from_le_bytes(a))
+}

@@ -7,9 +7,10 @@
 //! floating-point comparisons, which are library calls on cores without double-precision hardware).
 
 use super::error::BlobError;
+use super::format::get_f64;
 use super::format::{self, Transform, flags};
 use super::predict::{TreeRef, Value, apply_transform, read_index, read_u32};
-use super::view::{Forest, get_f64};
+use super::view::Forest;
 
 impl Forest<'_> {
     /// The weighted median's weights are finite and ≥ 0 with a finite sum; the worst case counts its passes.

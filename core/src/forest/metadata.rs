@@ -2,8 +2,7 @@
 //! the allocation-free [`ClassNames`] iterator.
 
 use super::error::BlobError;
-use super::format;
-use super::view::get_u32;
+use super::format::{self, get_u32};
 
 /// Where the validated metadata records are, for the accessors.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

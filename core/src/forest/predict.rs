@@ -33,8 +33,8 @@ macro_rules! monomorphize {
     };
 }
 
-/// Margin columns accumulated per pass over the trees (models with more outputs take several passes).
-pub(super) const CHUNK: usize = 32;
+/// Margin columns accumulated per pass over the trees ([`format::OUTPUT_CHUNK`]).
+const CHUNK: usize = format::OUTPUT_CHUNK;
 
 /// Node flags that leave the common path (numeric split, NaN is missing).
 const SPECIAL: u8 = flags::CATEGORICAL | (flags::MISSING_MASK << flags::MISSING_SHIFT);

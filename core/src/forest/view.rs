@@ -1,7 +1,7 @@
 //! [`Forest`]: the validated view over a blob, and its validation.
 
 use super::error::BlobError;
-use super::format::{self, Aggregate, Compare, Transform, flags};
+use super::format::{self, Aggregate, Compare, Transform, flags, get_f64, get_u16, get_u32};
 use super::metadata::{self, ClassNames, MetadataIndex};
 
 /// A validated tree-ensemble model borrowed from a blob. Cheap to copy; all methods are allocation-free.
@@ -131,27 +131,6 @@ impl Layout {
             end,
         })
     }
-}
-
-/// Reads a little-endian `u32` at `off`, or `None` past the end.
-#[inline]
-pub(super) fn get_u32(b: &[u8], off: usize) -> Option<u32> {
-    let s = b.get(off..off.checked_add(4)?)?;
-    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-#[inline]
-fn get_u16(b: &[u8], off: usize) -> Option<u16> {
-    let s = b.get(off..off.checked_add(2)?)?;
-    Some(u16::from_le_bytes([s[0], s[1]]))
-}
-
-#[inline]
-pub(super) fn get_f64(b: &[u8], off: usize) -> Option<f64> {
-    let s = b.get(off..off.checked_add(8)?)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(s);
-    Some(f64::from_le_bytes(a))
 }
 
 /// Reads an unsigned index of `width` (1, 2 or 4) bytes at `off`.
@@ -383,7 +362,7 @@ impl<'a> Forest<'a> {
         if self.aggregate == Aggregate::WeightedMedian {
             self.median_passes()
         } else {
-            self.n_outputs.div_ceil(super::predict::CHUNK).max(1)
+            self.n_outputs.div_ceil(format::OUTPUT_CHUNK).max(1)
         }
     }
 
