@@ -32,7 +32,7 @@ use cortex_m_semihosting::{debug, hio};
 use defmt as _;
 
 mod engine;
-mod measure;
+use emkern_icount as measure;
 
 /// The shape of the rows and outputs, written by `emkern profile`.
 mod config {

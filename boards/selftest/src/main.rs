@@ -30,15 +30,14 @@
 #![no_std]
 #![no_main]
 
-use core::arch::asm;
 use core::fmt::Write as _;
 use core::hint::black_box;
 
 use cortex_m::peripheral::SYST;
-use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use cortex_m_semihosting::{debug, heprintln};
 use defmt_semihosting as _;
+use emkern_icount::{Calibration, Ticks};
 use emkern_simd::{GemmShape, Level, Primitive, Simd, bf16, f16, selftest};
 
 mod attn;
@@ -212,58 +211,7 @@ impl core::fmt::Write for Line {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Instruction counts
-
-/// SysTick as a free-running 24-bit down-counter on the core clock.
-struct Ticks {
-    _syst: SYST,
-}
-
-impl Ticks {
-    fn start(mut syst: SYST) -> Ticks {
-        syst.disable_interrupt();
-        syst.set_clock_source(SystClkSource::Core);
-        syst.set_reload(0x00FF_FFFF);
-        syst.clear_current();
-        syst.enable_counter();
-        Ticks { _syst: syst }
-    }
-
-    /// Ticks elapsed while `job(arg)` runs (valid below 2^24 ticks). The timed region is fixed in assembly: one
-    /// load of the counter, the call, the return and the second load, so the compiler cannot move other work
-    /// into it.
-    #[inline(never)]
-    fn time<T>(&mut self, job: extern "C" fn(*mut T), arg: *mut T) -> u32 {
-        let (start, end): (u32, u32);
-        // SAFETY: two word loads from the SysTick current value register (a valid, always-readable System
-        // Control Space address; SysTick was set up by `Ticks::start`, which this `&mut self` proves) around a
-        // call of `job`, a safe `extern "C"` function, with `arg` in r0 as its first argument. The start value
-        // and the register address are in callee-saved registers so they survive the call; every register the
-        // C ABI lets the callee change is declared clobbered. The stack is not touched by the asm itself and is
-        // ABI-aligned for the call (no `nostack`).
-        unsafe {
-            asm!(
-                "ldr r4, [r5]",
-                "blx {job}",
-                "ldr r0, [r5]",
-                job = in(reg) job,
-                in("r0") arg,
-                in("r5") SYST_CVR,
-                out("r4") start,
-                lateout("r0") end,
-                // The registers the AAPCS lets a callee change (`clobber_abi("C")` would also name d16–d31,
-                // which single-precision FPUs do not have). With MVE, q0–q3 are d0–d7.
-                out("r1") _, out("r2") _, out("r3") _, out("r12") _, out("lr") _,
-                out("d0") _, out("d1") _, out("d2") _, out("d3") _,
-                out("d4") _, out("d5") _, out("d6") _, out("d7") _,
-            );
-        }
-        start.wrapping_sub(end) & 0x00FF_FFFF
-    }
-}
-
-/// An empty job: timing it gives the fixed cost of a measurement (loads, call and return).
-extern "C" fn empty_job(_: *mut Job<'_>) {}
+// Instruction counts (the shared counter: `emkern-icount`)
 
 /// One measured call: which kernel, at which level, on how many elements.
 struct Job<'a> {
@@ -281,92 +229,37 @@ extern "C" fn run_job(job: *mut Job<'_>) {
     }
 }
 
-/// Ticks-to-instructions conversion from the calibration.
-struct Calibration {
-    /// Ticks of an empty measured region (subtracted from every measurement).
-    overhead: u32,
-    /// Ticks per 2000 instructions.
-    per_2000: u32,
-}
-
-impl Calibration {
-    /// Instructions in a measured region of `ticks`, rounded to nearest.
-    fn instructions(&self, ticks: u32) -> u32 {
-        let net = u64::from(ticks.saturating_sub(self.overhead)) * 2000;
-        let per_2000 = u64::from(self.per_2000.max(1));
-        ((net + per_2000 / 2) / per_2000) as u32
-    }
-}
-
-/// Address of the SysTick current value register.
-const SYST_CVR: usize = 0xE000_E018;
-
-/// Ticks taken by `10·REPS` single-cycle ALU instructions, timed inside one `asm!` block so that exactly those
-/// instructions (plus the second SysTick load) lie between the two reads of the counter.
-#[inline(never)]
-fn alu_block<const REPS: usize>() -> u32 {
-    let (start, end): (u32, u32);
-    let mut x: u32 = 0;
-    // SAFETY: two word loads from the SysTick current value register, a valid, always-readable System Control
-    // Space address (SysTick is running, see `Ticks::start`); the rest is register-only arithmetic on `x`.
-    unsafe {
-        asm!(
-            "ldr {start}, [{cvr}]",
-            ".rept {reps}",
-            "add.w {x}, {x}, #1", "add.w {x}, {x}, #2", "add.w {x}, {x}, #3", "add.w {x}, {x}, #4",
-            "add.w {x}, {x}, #5", "add.w {x}, {x}, #6", "add.w {x}, {x}, #7", "add.w {x}, {x}, #8",
-            "add.w {x}, {x}, #9", "add.w {x}, {x}, #10",
-            ".endr",
-            "ldr {end}, [{cvr}]",
-            reps = const REPS,
-            cvr = in(reg) SYST_CVR,
-            start = out(reg) start,
-            end = out(reg) end,
-            x = inout(reg) x,
-            options(nostack, preserves_flags, readonly),
-        );
-    }
-    black_box(x);
-    start.wrapping_sub(end) & 0x00FF_FFFF
-}
-
+/// Calibrates the counter ([`emkern_icount::calibrate`]) and prints how.
 fn calibrate(ticks: &mut Ticks) -> Option<Calibration> {
-    // Warm up once: QEMU may count one extra instruction the first time a timed region runs.
-    let mut empty = || ticks.time(empty_job, core::ptr::null_mut());
-    let _ = (empty(), alu_block::<100>(), alu_block::<300>());
-    let overhead = empty();
-    let t1000 = alu_block::<100>();
-    let t3000 = alu_block::<300>();
-    let again = alu_block::<100>();
-    // The difference of the two blocks is exactly 2000 instructions.
-    let per_2000 = t3000.checked_sub(t1000)?;
-    let per_1000 = per_2000 / 2;
-    let setup = t1000.abs_diff(per_1000);
-    defmt::println!(
-        "calibration: empty call {=u32} ticks, 1000-instruction block {=u32} and {=u32} ticks, 3000-instruction block {=u32} ticks",
-        overhead,
-        t1000,
-        again,
-        t3000
-    );
-    // Instruction-driven ticks: at least one tick per instruction, the 1000-instruction block consistent with
-    // the difference (up to the one extra load), and repeatable up to tick quantization.
-    let consistent = per_1000 >= 1000 && setup <= per_1000 / 200 && again.abs_diff(t1000) <= 2;
-    if !consistent {
+    let Some(cal) = emkern_icount::calibrate(ticks) else {
         defmt::println!(
             "instruction counts unavailable: SysTick is not driven by QEMU's -icount clock"
         );
         return None;
-    }
+    };
+    let [t1000, again, t3000] = cal.blocks;
+    defmt::println!(
+        "calibration: empty call {=u32} ticks, 1000-instruction block {=u32} and {=u32} ticks, 3000-instruction block {=u32} ticks",
+        cal.overhead,
+        t1000,
+        again,
+        t3000
+    );
     let mut line = Line::new();
     let _ = write!(
         line,
         "calibration: {}.{:04} ticks per instruction; counts below are instructions per call",
-        per_2000 / 2000,
-        (per_2000 % 2000) * 5
+        cal.per_2000 / 2000,
+        (cal.per_2000 % 2000) * 5
     );
     defmt::println!("{=str}", line.as_str());
-    Some(Calibration { overhead, per_2000 })
+    Some(cal)
+}
+
+/// Ticks of one measured call; a region of 2^24 ticks or more (never reached by these calls) reads as
+/// `u32::MAX`, which shows in the table instead of a wrapped count.
+fn time<T>(ticks: &mut Ticks, job: extern "C" fn(*mut T), arg: *mut T) -> u32 {
+    ticks.time(job, arg).unwrap_or(u32::MAX)
 }
 
 /// Buffers for the measured calls.
@@ -495,7 +388,7 @@ fn instruction_counts(syst: SYST, levels: &[Option<Simd>]) {
                         n,
                         bench: &mut bench,
                     };
-                    *t = ticks.time(run_job, &mut job);
+                    *t = time(&mut ticks, run_job, &mut job);
                 }
                 let [_, t1, t2] = runs;
                 let count = cal.instructions(t1.min(t2));
@@ -602,7 +495,7 @@ fn gemm_instructions(ticks: &mut Ticks, cal: &Calibration, levels: &[Option<Simd
             let mut runs = [0u32; 3];
             for t in runs.iter_mut() {
                 job.c = [0.5; 1024];
-                *t = ticks.time(gemm_job, &mut job);
+                *t = time(ticks, gemm_job, &mut job);
             }
             let [_, t1, t2] = runs;
             repeatable &= t1.abs_diff(t2) <= 1;
@@ -643,7 +536,7 @@ fn attention_instructions(ticks: &mut Ticks, cal: &Calibration, levels: &[Option
             };
             let mut runs = [0u32; 3];
             for t in runs.iter_mut() {
-                *t = ticks.time(attn::job, &mut job);
+                *t = time(ticks, attn::job, &mut job);
             }
             let [_, t1, t2] = runs;
             repeatable &= t1.abs_diff(t2) <= 1;
@@ -679,7 +572,7 @@ fn forest_instructions(ticks: &mut Ticks, cal: &Calibration) -> bool {
         }
         let mut runs = [0u32; 3];
         for t in runs.iter_mut() {
-            *t = ticks.time(forest::predict_job, &mut job);
+            *t = time(ticks, forest::predict_job, &mut job);
         }
         let [_, t1, t2] = runs;
         repeatable &= t1.abs_diff(t2) <= 1;

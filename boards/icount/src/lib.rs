@@ -1,4 +1,5 @@
-//! Instruction counts (SysTick under QEMU's `-icount`, the self-test's method) and stack high-water marks.
+//! Instruction counts (SysTick under QEMU's `-icount`) and stack high-water marks, shared by the boards'
+//! firmware (`selftest` and `profile`), so their figures are measured by the same code.
 //!
 //! # Instructions
 //! With `-icount shift=S` QEMU's virtual clock advances by exactly `2^S` ns per executed instruction, and
@@ -6,14 +7,15 @@
 //! single-instruction ALU operations inside one `asm!` block each; their difference, exactly 2000 instructions,
 //! gives the ticks per instruction, and an empty call gives the fixed overhead of a measurement. [`Ticks::time`]
 //! reads the counter, calls an `extern "C"` job and reads it again; the job's instructions are
-//! `(ticks − overhead) / ticks per instruction`, rounded. This is the method and the code shape of the boards'
-//! self-test (`selftest/src/main.rs`), so the figures compare with its tables; the ALU blocks use the 16-bit
-//! `adds` that every Thumb core has (the Cortex-M0 has no `add.w`), which counts one instruction like any other.
+//! `(ticks − overhead) / ticks per instruction`, rounded. The ALU blocks use the 16-bit `adds` that every Thumb
+//! core has (the Cortex-M0 has no `add.w`), which counts one instruction like any other.
 //!
 //! # Stack
 //! [`stack_used`] fills the free stack below the current stack pointer (at most [`STACK_WINDOW`] bytes, never
 //! below cortex-m-rt's `_stack_end`) with a pattern, calls the job, and finds the lowest word that changed.
 //! Filling and scanning are `asm!` loops that touch no stack themselves.
+
+#![no_std]
 
 use core::arch::asm;
 
@@ -117,6 +119,9 @@ pub struct Calibration {
     pub overhead: u32,
     /// Ticks per 2000 instructions.
     pub per_2000: u32,
+    /// The raw calibration: ticks of the 1000-instruction block, of its repetition and of the 3000-instruction
+    /// block (for a firmware that prints how it calibrated).
+    pub blocks: [u32; 3],
 }
 
 impl Calibration {
@@ -183,7 +188,11 @@ pub fn calibrate(ticks: &mut Ticks) -> Option<Calibration> {
     // Instruction-driven ticks: at least one tick per instruction, the 1000-instruction block consistent with
     // the difference (up to the one extra load), and repeatable up to tick quantization.
     let consistent = per_1000 >= 1000 && setup <= per_1000 / 200 && again.abs_diff(t1000) <= 2;
-    consistent.then_some(Calibration { overhead, per_2000 })
+    consistent.then_some(Calibration {
+        overhead,
+        per_2000,
+        blocks: [t1000, again, t3000],
+    })
 }
 
 /// At most this many bytes of stack below the caller are painted and watched by [`stack_used`].
