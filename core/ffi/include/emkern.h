@@ -1,9 +1,10 @@
 /*
- * emkern C API: allocation-free tree-ensemble inference over a validated, zero-copy model blob.
+ * emkern C API: allocation-free tree-ensemble inference over a validated, zero-copy model blob, attention
+ * over caller scratch, RoPE tables and rotation, and the Medusa acceptance step.
  *
  * Link libemkern_ffi.a (cargo build -p emkern-ffi --release [--target thumbv7em-none-eabihf]).
  * Every call returns an emk_status (or 0 for the queries) instead of crashing on a null pointer, a short
- * buffer, a zeroed emk_forest or a malformed blob.
+ * buffer, a zeroed emk_forest, a malformed blob or a bad shape.
  */
 
 #ifndef EMKERN_H
@@ -33,7 +34,8 @@
  * The result of an `emk_*` call: `EMK_OK`, or why the call did nothing.
  *
  * The codes after `EMK_OK` up to `EMK_BAD_NODE` say why `emk_forest_init` rejected a blob; the next three why a
- * predict call rejected its buffers; the last three name misuse of the API itself. `emk_status_str` gives a
+ * predict call rejected its buffers; the next three name misuse of the API itself; the last five are the
+ * attention, RoPE and Medusa calls' (shapes, parameters, scratch, inputs). `emk_status_str` gives a
  * one-line description of each.
  */
 typedef enum emk_status {
@@ -109,7 +111,48 @@ typedef enum emk_status {
    * The forest was not initialized by a successful `emk_forest_init` (it is zeroed, or the init failed).
    */
   EMK_NOT_INITIALIZED = 17,
+  /**
+   * Dimensions that do not fit together: query heads not a multiple of key/value heads, a rotated part wider
+   * than the head, a zero length or vocabulary, or sizes that overflow.
+   */
+  EMK_BAD_SHAPE = 18,
+  /**
+   * A parameter outside its domain: a non-finite scale, a non-positive soft-cap, a zero window or tile, an
+   * unknown `emk_dtype`, a RoPE base or factor that is not finite and positive, a Medusa rule parameter.
+   */
+  EMK_BAD_PARAM = 19,
+  /**
+   * The attention scratch holds fewer floats than `emk_attention_scratch_len` says.
+   */
+  EMK_SCRATCH_TOO_SHORT = 20,
+  /**
+   * An input array holds fewer values than the call reads (RoPE tables, Medusa logits).
+   */
+  EMK_INPUT_TOO_SHORT = 21,
+  /**
+   * An input value the call cannot use: a NaN or `+∞` logit, a token outside the vocabulary, a position
+   * that overflows.
+   */
+  EMK_BAD_INPUT = 22,
 } emk_status;
+
+/**
+ * Storage type of keys and values (`emk_dtype`): pass one of these values as an `int`.
+ */
+typedef enum emk_dtype {
+  /**
+   * IEEE binary32 (`float`).
+   */
+  EMK_F32 = 0,
+  /**
+   * IEEE binary16, as its 16 bits (`uint16_t`).
+   */
+  EMK_F16 = 1,
+  /**
+   * bfloat16, as its 16 bits (`uint16_t`).
+   */
+  EMK_BF16 = 2,
+} emk_dtype;
 
 /**
  * A validated model: caller-owned storage of fixed size and alignment (`EMK_FOREST_SIZE`, `EMK_FOREST_ALIGN`)
@@ -133,6 +176,104 @@ typedef struct emk_forest {
    */
   uint64_t storage[EMK_FOREST_STORAGE_WORDS];
 } emk_forest;
+
+/**
+ * What an attention call computes (`emk_attention_params`). Start from `emk_attention_params_default()`.
+ *
+ * The score of query row `i` and key `j` is `softcap(scale · q·k) + alibi`, hidden keys are left out, and the
+ * output row is the softmax-weighted sum of the value rows (with a sink logit in the denominator when `sinks`
+ * is given). Positions are aligned bottom-right: the last query row sits at the last key (decoding).
+ */
+typedef struct emk_attention_params {
+  /**
+   * Multiplier of `q·k`; 0 means `1/sqrt(d_k)`. Must be finite.
+   */
+  float scale;
+  /**
+   * Logit soft-capping `c` (scores become `c·tanh(s/c)`); 0 means none, otherwise finite and > 0.
+   */
+  float softcap;
+  /**
+   * Non-zero: causal mask (a query sees keys at its position and before).
+   */
+  int causal;
+  /**
+   * Sliding window `W`: a query at position `p` sees keys at positions `≥ p − W + 1`; 0 means no window.
+   */
+  size_t window;
+  /**
+   * Non-zero: the standard ALiBi biases (Press et al. slopes for `heads_q` heads).
+   */
+  int alibi;
+  /**
+   * Attention sinks: NULL, or one learned logit per query head (`heads_q` floats).
+   */
+  const float *sinks;
+  /**
+   * Keys per K/V tile; 0 means the library's default for the CPU it runs on.
+   */
+  size_t tile_kv;
+  /**
+   * Query rows per block; 0 means the library's default for the CPU it runs on.
+   */
+  size_t tile_q;
+} emk_attention_params;
+
+/**
+ * The shape of an attention call (`emk_attention_dims`): `q` is `[heads_q, len_q, d_k]`, `k` is
+ * `[heads_kv, len_kv, d_k]`, `v` is `[heads_kv, len_kv, d_v]`, the output `[heads_q, len_q, d_v]`, all
+ * contiguous and row-major. `heads_q` must be a multiple of `heads_kv` (grouped-query attention: query head `h`
+ * reads key/value head `h / (heads_q / heads_kv)`).
+ */
+typedef struct emk_attention_dims {
+  /**
+   * Query heads.
+   */
+  size_t heads_q;
+  /**
+   * Key/value heads.
+   */
+  size_t heads_kv;
+  /**
+   * Query rows (positions) per head.
+   */
+  size_t len_q;
+  /**
+   * Key/value rows per head.
+   */
+  size_t len_kv;
+  /**
+   * Elements per query and key row.
+   */
+  size_t d_k;
+  /**
+   * Elements per value and output row.
+   */
+  size_t d_v;
+} emk_attention_dims;
+
+/**
+ * How drafted tokens are judged (`emk_medusa_rule`). `emk_medusa_rule_default(temperature)` gives the
+ * reference's choice.
+ */
+typedef struct emk_medusa_rule {
+  /**
+   * Softmax temperature; 0 selects the greedy rule (a token is accepted iff it is the argmax of its logits).
+   */
+  float temperature;
+  /**
+   * Typical acceptance's `ε` (finite, ≥ 0): a token is accepted iff `p > min(ε, α·e^(−H))`.
+   */
+  float posterior_threshold;
+  /**
+   * Typical acceptance's `α` (finite, ≥ 0).
+   */
+  float posterior_alpha;
+  /**
+   * Non-zero: the exact entropy `−Σ p·ln p`; zero: the reference's `−Σ p·ln(p + 1e-5)`.
+   */
+  int exact_entropy;
+} emk_medusa_rule;
 
 #ifdef __cplusplus
 extern "C" {
@@ -242,6 +383,139 @@ size_t emk_forest_output_len(const struct emk_forest *f);
  * `f` is null or points to an `emk_forest` (initialized or zeroed).
  */
 uint64_t emk_forest_worst_case_visits(const struct emk_forest *f);
+
+/**
+ * The default parameters: scale `1/sqrt(d_k)`, no soft-cap, no mask, no ALiBi, no sinks, default tiles.
+ */
+struct emk_attention_params emk_attention_params_default(void);
+
+/**
+ * Writes into `*len` the f32 elements of scratch `emk_attention` needs for this shape, key/value storage type
+ * (`kv_dtype`, an `emk_dtype`) and tiles. The value depends on the CPU only through default tiles (0 in
+ * `params`): set `tile_kv` and `tile_q` for a size fixed at compile time.
+ *
+ * # Safety
+ * `dims`, `params` and `len` are null or point to a readable `emk_attention_dims`, a readable
+ * `emk_attention_params` and a writable `size_t`.
+ */
+enum emk_status emk_attention_scratch_len(const struct emk_attention_dims *dims,
+                                          int kv_dtype,
+                                          const struct emk_attention_params *params,
+                                          size_t *len);
+
+/**
+ * Attention of every query row over all keys: writes `out` (`[heads_q, len_q, d_v]` floats) and, unless `lse`
+ * is NULL, the log-sum-exp of every row (`[heads_q, len_q]` floats, natural log). Runs at the best SIMD level
+ * of the CPU (AVX2/AVX-512, NEON, Helium or scalar).
+ *
+ * `q` holds `heads_q·len_q·d_k` floats; `k` and `v` hold `heads_kv·len_kv·d_k` and `heads_kv·len_kv·d_v`
+ * values of `kv_dtype` (`EMK_F32`: floats; `EMK_F16`, `EMK_BF16`: `uint16_t` bits); `scratch` holds
+ * `scratch_len` floats, at least what `emk_attention_scratch_len` says (`EMK_SCRATCH_TOO_SHORT` otherwise).
+ * Errors are reported before anything is written: `EMK_BAD_SHAPE` (head groups, overflowing sizes),
+ * `EMK_BAD_PARAM` (a non-finite scale, a non-positive soft-cap, an unknown `kv_dtype`), `EMK_NULL_POINTER`,
+ * `EMK_MISALIGNED`. An empty dimension (no query rows, no heads) writes nothing and returns `EMK_OK`; pointers
+ * to empty arrays may then be NULL.
+ *
+ * # Safety
+ * Each pointer is NULL or points to the number of readable (`q`, `k`, `v`, `dims`, `params`, `params->sinks`)
+ * or writable (`out`, `lse`, `scratch`) values stated above; the written arrays overlap nothing else.
+ */
+enum emk_status emk_attention(const struct emk_attention_dims *dims,
+                              const struct emk_attention_params *params,
+                              const float *q,
+                              const void *k,
+                              const void *v,
+                              int kv_dtype,
+                              float *out,
+                              float *lse,
+                              float *scratch,
+                              size_t scratch_len);
+
+/**
+ * The reference's rule at `temperature`: greedy at 0, typical acceptance with `ε = 0.09`, `α = 0.3` and the
+ * reference's entropy otherwise.
+ */
+struct emk_medusa_rule emk_medusa_rule_default(float temperature);
+
+/**
+ * Judges `n_candidates` candidates of `len` tokens each and writes the winner to `*best` and the number of
+ * accepted drafted tokens to `*accept_length` (the step keeps `accept_length + 1` tokens of candidate `best`).
+ *
+ * `tokens` is the reference's `candidates` `[n_candidates, len]` (`uint32_t`, row-major; each row starts with
+ * the base model's token); `logits` is `[n_candidates, len, vocab]` floats, row `c·len + p` being the base
+ * model's logits after token `p` of candidate `c` (it judges token `p + 1`), `n_logits` the floats it holds
+ * (at least `(n_candidates·len − 1)·vocab`; the last row is never read). The longest accepted prefix wins;
+ * ties go to the first candidate (greedy) or to the largest sum of log-probabilities (typical).
+ *
+ * Errors, before anything is written: `EMK_BAD_PARAM` (a rule parameter out of its domain), `EMK_BAD_SHAPE`
+ * (`len` or `vocab` 0, sizes overflowing), `EMK_INPUT_TOO_SHORT` (fewer logits than that), `EMK_BAD_INPUT` (a
+ * judged token ≥ `vocab`, a NaN or `+∞` logit, a row with no finite logit), `EMK_NULL_POINTER`,
+ * `EMK_MISALIGNED`.
+ *
+ * # Safety
+ * `rule` is NULL or points to a readable `emk_medusa_rule`; `tokens` to `n_candidates·len` readable values;
+ * `logits` to `n_logits` readable floats; `best` and `accept_length` to writable `size_t`s.
+ */
+enum emk_status emk_medusa_accept(const struct emk_medusa_rule *rule,
+                                  const uint32_t *tokens,
+                                  size_t n_candidates,
+                                  size_t len,
+                                  const float *logits,
+                                  size_t n_logits,
+                                  size_t vocab,
+                                  size_t *best,
+                                  size_t *accept_length);
+
+/**
+ * Writes the cos and sin tables of positions `first .. first + count` into `cos` and `sin`, each
+ * `[count, D/2]` floats row-major (`D = floor(head_dim · partial_rotary_factor)`, the rotary dimension, even),
+ * for RoPE with base `theta` (`rope_theta`) and linear position interpolation by `linear_factor` (1: none).
+ * `table_len` is the room in each of `cos` and `sin`, at least `count · D/2` (`EMK_OUTPUT_TOO_SHORT`
+ * otherwise). The angles are exact (the product `position · ω` carried in double-double), so long positions
+ * keep full precision; values are those of `emkern::rope::table::fill_range`.
+ *
+ * Errors: `EMK_BAD_PARAM` for `theta` or `linear_factor` not finite and > 0, a factor outside `(0, 1]` or an
+ * odd or too small rotary dimension; `EMK_BAD_INPUT` when `first + count − 1` overflows.
+ *
+ * # Safety
+ * `cos` and `sin` are NULL or point to `table_len` writable floats each, not overlapping.
+ */
+enum emk_status emk_rope_tables(double theta,
+                                size_t head_dim,
+                                double partial_rotary_factor,
+                                double linear_factor,
+                                uint64_t first,
+                                size_t count,
+                                float *cos,
+                                float *sin,
+                                size_t table_len);
+
+/**
+ * Rotates the first `2·half` elements of every row of `x` in place by RoPE: `x` is `[heads, rows, head_dim]`
+ * floats, contiguous, and row `r` of every head uses table row `first_row + r` of `cos`/`sin` (`[table_rows,
+ * half]` floats each, as `emk_rope_tables` writes them). `half_split` non-zero pairs `x[i]` with
+ * `x[i + half]` (GPT-NeoX, Hugging Face `rotate_half`), zero pairs `x[2i]` with `x[2i+1]` (GPT-J, Meta
+ * Llama); `inverse` non-zero undoes the rotation.
+ *
+ * Errors, before anything is written: `EMK_BAD_SHAPE` when `2·half > head_dim` or a size overflows,
+ * `EMK_INPUT_TOO_SHORT` when the tables have fewer than `first_row + rows` rows, `EMK_NULL_POINTER`,
+ * `EMK_MISALIGNED`.
+ *
+ * # Safety
+ * `x` is NULL or points to `heads·rows·head_dim` writable floats; `cos` and `sin` are NULL or point to
+ * `table_rows·half` readable floats each; `x` overlaps neither.
+ */
+enum emk_status emk_rope_apply(float *x,
+                               size_t heads,
+                               size_t rows,
+                               size_t head_dim,
+                               const float *cos,
+                               const float *sin,
+                               size_t half,
+                               size_t table_rows,
+                               size_t first_row,
+                               int half_split,
+                               int inverse);
 
 /**
  * A static, NUL-terminated, one-line description of `s` (never null; `"unknown status"` for a value that is not

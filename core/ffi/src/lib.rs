@@ -1,5 +1,6 @@
-//! C API for emkern's tree-ensemble core (`emkern::forest`): a static library (`libemkern_ffi.a`) and the
-//! header `include/emkern.h`, generated from this crate by cbindgen.
+//! C API for emkern: the tree-ensemble core (`emkern::forest`), attention ([`attention`]), RoPE ([`rope`]) and
+//! the Medusa acceptance step ([`medusa`]), as a static library (`libemkern_ffi.a`) and the header
+//! `include/emkern.h`, generated from this crate by cbindgen.
 //!
 //! The caller owns every byte: an [`EmkForest`] (`emk_forest` in C) is a fixed-size struct the caller declares
 //! (on the stack, in a static), [`emk_forest_init`] validates a model blob once and stores the view in it, and the
@@ -18,6 +19,9 @@
 #[cfg(not(target_os = "none"))]
 extern crate std;
 
+pub mod attention;
+pub mod medusa;
+pub mod rope;
 mod status;
 
 use core::mem::{MaybeUninit, align_of, size_of};

@@ -5,7 +5,8 @@ use emkern::forest::{BlobError, ShapeError};
 /// The result of an `emk_*` call: `EMK_OK`, or why the call did nothing.
 ///
 /// The codes after `EMK_OK` up to `EMK_BAD_NODE` say why `emk_forest_init` rejected a blob; the next three why a
-/// predict call rejected its buffers; the last three name misuse of the API itself. `emk_status_str` gives a
+/// predict call rejected its buffers; the next three name misuse of the API itself; the last five are the
+/// attention, RoPE and Medusa calls' (shapes, parameters, scratch, inputs). `emk_status_str` gives a
 /// one-line description of each.
 #[repr(C)]
 #[allow(non_camel_case_types)]
@@ -47,6 +48,19 @@ pub enum EmkStatus {
     EMK_MISALIGNED = 16,
     /// The forest was not initialized by a successful `emk_forest_init` (it is zeroed, or the init failed).
     EMK_NOT_INITIALIZED = 17,
+    /// Dimensions that do not fit together: query heads not a multiple of key/value heads, a rotated part wider
+    /// than the head, a zero length or vocabulary, or sizes that overflow.
+    EMK_BAD_SHAPE = 18,
+    /// A parameter outside its domain: a non-finite scale, a non-positive soft-cap, a zero window or tile, an
+    /// unknown `emk_dtype`, a RoPE base or factor that is not finite and positive, a Medusa rule parameter.
+    EMK_BAD_PARAM = 19,
+    /// The attention scratch holds fewer floats than `emk_attention_scratch_len` says.
+    EMK_SCRATCH_TOO_SHORT = 20,
+    /// An input array holds fewer values than the call reads (RoPE tables, Medusa logits).
+    EMK_INPUT_TOO_SHORT = 21,
+    /// An input value the call cannot use: a NaN or `+∞` logit, a token outside the vocabulary, a position
+    /// that overflows.
+    EMK_BAD_INPUT = 22,
 }
 
 impl EmkStatus {
@@ -97,6 +111,13 @@ impl EmkStatus {
             EmkStatus::EMK_NULL_POINTER => c"null pointer argument",
             EmkStatus::EMK_MISALIGNED => c"misaligned pointer argument",
             EmkStatus::EMK_NOT_INITIALIZED => c"forest not initialized",
+            EmkStatus::EMK_BAD_SHAPE => c"dimensions do not fit together",
+            EmkStatus::EMK_BAD_PARAM => c"parameter out of its domain",
+            EmkStatus::EMK_SCRATCH_TOO_SHORT => c"scratch buffer too short",
+            EmkStatus::EMK_INPUT_TOO_SHORT => c"input array too short",
+            EmkStatus::EMK_BAD_INPUT => {
+                c"input value not usable (NaN logit, token out of range, position overflow)"
+            }
         }
     }
 }
@@ -114,7 +135,7 @@ pub extern "C" fn emk_status_str(s: core::ffi::c_int) -> *const core::ffi::c_cha
 }
 
 /// Every status, for `emk_status_str`'s lookup.
-const STATUSES: [EmkStatus; 18] = [
+const STATUSES: [EmkStatus; 23] = [
     EmkStatus::EMK_OK,
     EmkStatus::EMK_TRUNCATED,
     EmkStatus::EMK_BAD_MAGIC,
@@ -133,4 +154,9 @@ const STATUSES: [EmkStatus; 18] = [
     EmkStatus::EMK_NULL_POINTER,
     EmkStatus::EMK_MISALIGNED,
     EmkStatus::EMK_NOT_INITIALIZED,
+    EmkStatus::EMK_BAD_SHAPE,
+    EmkStatus::EMK_BAD_PARAM,
+    EmkStatus::EMK_SCRATCH_TOO_SHORT,
+    EmkStatus::EMK_INPUT_TOO_SHORT,
+    EmkStatus::EMK_BAD_INPUT,
 ];

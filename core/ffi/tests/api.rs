@@ -223,7 +223,7 @@ fn every_status_has_its_own_text() {
             .expect("ASCII")
     };
     let mut seen = std::collections::HashSet::new();
-    for code in 0..18 {
+    for code in 0..23 {
         assert_ne!(text(code), "unknown status", "code {code}");
         assert!(
             seen.insert(text(code)),
@@ -231,10 +231,133 @@ fn every_status_has_its_own_text() {
             text(code)
         );
     }
-    assert_eq!(text(18), "unknown status");
+    assert_eq!(text(23), "unknown status");
     assert_eq!(text(-1), "unknown status");
     assert_eq!(
         text(EmkStatus::EMK_CHECKSUM_MISMATCH as i32),
         "blob checksum mismatch (corrupted)"
     );
+}
+
+#[test]
+fn attention_rope_and_medusa_through_the_c_abi_equal_the_core_calls() {
+    use emkern::attention::{self, Params, Qkv, Tensor, TensorMut};
+    use emkern::simd::Simd;
+    use emkern_ffi::attention::{EmkAttentionDims, emk_attention, emk_attention_params_default};
+    use emkern_ffi::attention::{EmkDtype, emk_attention_scratch_len};
+
+    let (hq, hkv, lq, lkv, dk, dv) = (4usize, 2usize, 3usize, 5usize, 4usize, 3usize);
+    let values = |n: usize, seed: u32| -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s >> 8) as f32 / 8_388_608.0 - 1.0
+            })
+            .collect()
+    };
+    let (q, k, v) = (
+        values(hq * lq * dk, 1),
+        values(hkv * lkv * dk, 2),
+        values(hkv * lkv * dv, 3),
+    );
+    let dims = EmkAttentionDims {
+        heads_q: hq,
+        heads_kv: hkv,
+        len_q: lq,
+        len_kv: lkv,
+        d_k: dk,
+        d_v: dv,
+    };
+    let mut params = emk_attention_params_default();
+    params.causal = 1;
+    params.softcap = 5.0;
+    let mut need = 0usize;
+    // SAFETY: every pointer refers to a live local of the documented type.
+    let s =
+        unsafe { emk_attention_scratch_len(&dims, EmkDtype::EMK_F32 as i32, &params, &mut need) };
+    assert_eq!(s, EmkStatus::EMK_OK);
+    let mut scratch = vec![0.0f32; need];
+    let mut out = vec![0.0f32; hq * lq * dv];
+    // SAFETY: q, k, v, out and scratch hold the element counts `dims` and `need` imply.
+    let s = unsafe {
+        emk_attention(
+            &dims,
+            &params,
+            q.as_ptr(),
+            k.as_ptr().cast(),
+            v.as_ptr().cast(),
+            EmkDtype::EMK_F32 as i32,
+            out.as_mut_ptr(),
+            std::ptr::null_mut(),
+            scratch.as_mut_ptr(),
+            need,
+        )
+    };
+    assert_eq!(s, EmkStatus::EMK_OK);
+
+    // The same call through the Rust API, with the parameters the C struct stands for.
+    let simd = Simd::best();
+    let mut p = Params::for_level(simd.level());
+    p.mask.causal = true;
+    p.softcap = Some(5.0);
+    let qkv = Qkv {
+        q: Tensor::new(&q[..], hq, lq, dk),
+        k: Tensor::new(&k[..], hkv, lkv, dk),
+        v: Tensor::new(&v[..], hkv, lkv, dv),
+    };
+    let mut want = vec![0.0f32; hq * lq * dv];
+    let mut scratch = vec![0.0f32; attention::scratch_len(qkv.dims(), qkv.dtypes(), p.tiles)];
+    attention::attention(
+        simd,
+        &qkv,
+        &p,
+        TensorMut::new(&mut want[..], hq, lq, dv),
+        None,
+        &mut scratch,
+    )
+    .expect("the core call");
+    assert_eq!(out, want);
+
+    // Misuse of the new calls.
+    // SAFETY: null pointers are the point; the others are live locals.
+    let s = unsafe { emk_attention_scratch_len(std::ptr::null(), 0, &params, &mut need) };
+    assert_eq!(s, EmkStatus::EMK_NULL_POINTER);
+    // SAFETY: as above.
+    let s = unsafe { emk_attention_scratch_len(&dims, 0, std::ptr::null(), &mut need) };
+    assert_eq!(s, EmkStatus::EMK_NULL_POINTER);
+    let huge = EmkAttentionDims {
+        heads_q: usize::MAX,
+        ..dims
+    };
+    // SAFETY: live locals; the shape's sizes overflow, which the call must report.
+    let s = unsafe { emk_attention_scratch_len(&huge, 0, &params, &mut need) };
+    assert_eq!(s, EmkStatus::EMK_BAD_SHAPE);
+
+    // RoPE tables equal the core's table writer.
+    let (mut cos, mut sin) = (vec![0.0f32; 3 * 4], vec![0.0f32; 3 * 4]);
+    // SAFETY: both tables hold 12 floats.
+    let s = unsafe {
+        emkern_ffi::rope::emk_rope_tables(
+            500_000.0,
+            8,
+            1.0,
+            2.0,
+            7,
+            3,
+            cos.as_mut_ptr(),
+            sin.as_mut_ptr(),
+            12,
+        )
+    };
+    assert_eq!(s, EmkStatus::EMK_OK);
+    let mut config = emkern::rope::RopeConfig::new(500_000.0, 8);
+    config.scaling = emkern::rope::Scaling::Linear { factor: 2.0 };
+    let mut inv = [0.0f64; 4];
+    let scale = emkern::rope::freq::inv_freq(&config, None, &mut inv).expect("frequencies");
+    let (mut wc, mut ws) = (vec![0.0f32; 12], vec![0.0f32; 12]);
+    emkern::rope::table::fill_range(&inv, 7, 3, scale, &mut wc, &mut ws).expect("tables");
+    assert_eq!((cos, sin), (wc, ws));
 }

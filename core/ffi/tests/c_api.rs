@@ -82,41 +82,9 @@ fn native_libs() -> Option<&'static [&'static str]> {
 
 #[test]
 fn c_program_predicts_the_demo_model_and_gets_every_status() {
-    let Some(libs) = native_libs() else {
-        eprintln!("SKIPPED c_api: no known native-library list for this host");
+    let Some(exe) = compile_example("predict") else {
         return;
     };
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    if Command::new(&cc).arg("--version").output().is_err() {
-        eprintln!("SKIPPED c_api: no C compiler (`{cc}`) on this machine");
-        return;
-    }
-    let lib = static_library();
-    let ffi = repo().join("core/ffi");
-    let exe = std::env::temp_dir().join(format!("emkern-ffi-predict-{}", std::process::id()));
-    let out = Command::new(&cc)
-        .args([
-            "-std=c99",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-O1",
-            "-I",
-        ])
-        .arg(ffi.join("include"))
-        .arg(ffi.join("examples/predict.c"))
-        .arg(&lib)
-        .args(libs)
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .expect("run the C compiler");
-    assert!(
-        out.status.success(),
-        "compiling predict.c failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let data = repo().join("boards/selftest/data");
     let run = Command::new(&exe)
         .arg(data.join("model.emk"))
@@ -150,4 +118,61 @@ fn c_program_predicts_the_demo_model_and_gets_every_status() {
     ] {
         assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
     }
+}
+
+/// Compiles `examples/<name>.c` (C99, `-Wall -Wextra -Werror -pedantic`) against the header and the static
+/// library into an executable; `None` (after a loud SKIPPED) when this host has no C compiler or no known list
+/// of native libraries.
+fn compile_example(name: &str) -> Option<PathBuf> {
+    let Some(libs) = native_libs() else {
+        eprintln!("SKIPPED c_api {name}: no known native-library list for this host");
+        return None;
+    };
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    if Command::new(&cc).arg("--version").output().is_err() {
+        eprintln!("SKIPPED c_api {name}: no C compiler (`{cc}`) on this machine");
+        return None;
+    }
+    let lib = static_library();
+    let ffi = repo().join("core/ffi");
+    let exe = std::env::temp_dir().join(format!("emkern-ffi-{name}-{}", std::process::id()));
+    let out = Command::new(&cc)
+        .args([
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-O1",
+            "-I",
+        ])
+        .arg(ffi.join("include"))
+        .arg(ffi.join(format!("examples/{name}.c")))
+        .arg(&lib)
+        .args(libs)
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .expect("run the C compiler");
+    assert!(
+        out.status.success(),
+        "compiling {name}.c failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(exe)
+}
+
+#[test]
+fn c_program_checks_attention_rope_and_medusa_against_double_references() {
+    let Some(exe) = compile_example("kernels") else {
+        return;
+    };
+    let run = Command::new(&exe).output().expect("run the C program");
+    let _ = std::fs::remove_file(&exe);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    eprintln!("{stdout}");
+    assert!(run.status.success(), "kernels.c failed:\n{stdout}");
+    // Every check ran (a check that silently stopped running would lower the count) and none failed.
+    assert!(stdout.contains("28 checks, 0 failed"), "{stdout}");
+    assert!(!stdout.contains("FAILED"), "{stdout}");
 }
