@@ -128,6 +128,9 @@ if ((cross_ok)); then
     (cd boards && run "$logs/nopanic-m55.log" cargo build -p emkern-nopanic --release --target thumbv8m.main-none-eabihf --features helium --locked)
     # The compact reader alone: links only without panic paths, predicts as the general reader (QEMU, stage 4).
     (cd boards && run "$logs/compact-m4-build.log" cargo build -p emkern-compact --release --target thumbv7em-none-eabihf --locked)
+    # The Rust firmware for real boards (nRF52840, RP2040, STM32H563): builds for each, and a corrupted model must
+    # fail the build with the reader's message (the boards are not here to run it).
+    run "$logs/rust-example.log" bash boards/rust-example.sh
     record thumb ok "4 builds + panic-free link (M4F, M55) $(($(date +%s) - t0)) s"
 else
     record thumb SKIPPED "!!! rustup targets missing: thumb builds NOT done !!!"
