@@ -15,7 +15,7 @@ use emkern::attention::{
 use emkern_simd::{Simd, bf16, f16};
 
 use crate::buffer;
-use crate::npy::{self, Dtype};
+use crate::io::npy::{self, Dtype};
 use crate::output::Outputs;
 
 /// Storage type for an input, as the device would hold it.

@@ -111,10 +111,10 @@ pub fn synthetic(
 pub fn write_npy(dir: &Path, prefix: &str, s: &Synthetic) -> Result<(), String> {
     for (name, d) in [("train", &s.train), ("test", &s.test)] {
         let x = dir.join(format!("{prefix}X_{name}.npy"));
-        crate::npy::write_f32(&x, &[d.n_rows, d.n_features()], &d.rows_row_major())
+        crate::io::npy::write_f32(&x, &[d.n_rows, d.n_features()], &d.rows_row_major())
             .map_err(|e| format!("{}: {e}", x.display()))?;
         let y = dir.join(format!("{prefix}y_{name}.npy"));
-        crate::npy::write_f64(&y, &[d.n_rows], &d.target)
+        crate::io::npy::write_f64(&y, &[d.n_rows], &d.target)
             .map_err(|e| format!("{}: {e}", y.display()))?;
     }
     Ok(())

@@ -2,14 +2,14 @@
 //! spends it), and blob errors explained with the tree, leaf, column or byte they concern.
 //!
 //! Text that comes from a model file (class names, the `source` line) is printed with its control characters
-//! escaped ([`crate::data::printable`]), so a file cannot drive the terminal.
+//! escaped ([`crate::io::printable`]), so a file cannot drive the terminal.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use emkern::forest::{Aggregate, BlobError, Forest};
 
-use crate::data::printable;
+use crate::io::printable;
 use crate::ir::Ensemble;
 use crate::model::Format;
 

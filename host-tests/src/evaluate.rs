@@ -9,14 +9,14 @@
 //! they must be numeric (categorical columns as their integer codes). Labels are class indices `0..K`, or names
 //! mapped through the class names `emkern train` stores in the blob, or through `--classes` (in the model's
 //! class order, which `emkern train` prints; when the model stores names too, they must agree). The data may be
-//! CSV or Parquet (`.parquet`, `.parq`), read as [`data::read_records`] describes.
+//! CSV or Parquet (`.parquet`, `.parq`), read as [`io::read_records`] describes.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use emkern::forest::{Forest, Transform};
 
-use crate::data::{self, DataError};
+use crate::io::{self, DataError};
 use crate::metrics;
 use crate::model;
 
@@ -89,7 +89,7 @@ pub fn run(req: &EvalRequest) -> Result<(), Box<dyn std::error::Error>> {
         )
         .into());
     }
-    let records = data::read_records(&req.data)?;
+    let records = io::read_records(&req.data)?;
     let err = |line: usize, column: usize, message: String| {
         records.error(&req.data, line, column, message)
     };
@@ -140,7 +140,7 @@ pub fn run(req: &EvalRequest) -> Result<(), Box<dyn std::error::Error>> {
         row.clear();
         for &c in &features {
             let s = rec.cells[c].as_str();
-            row.push(if data::is_missing(s) {
+            row.push(if io::is_missing(s) {
                 f32::NAN
             } else {
                 s.parse::<f64>().map_err(|_| {
@@ -228,9 +228,9 @@ fn class_names(req: &EvalRequest, f: &Forest) -> Result<Vec<String>, String> {
     if !stored.is_empty() && differ {
         return Err(format!(
             "--classes {} differ from the class names stored in {} ({}); leave --classes out to use the stored names",
-            crate::data::printable(&req.classes.join(",")),
+            crate::io::printable(&req.classes.join(",")),
             req.model.display(),
-            crate::data::printable(&stored.join(", "))
+            crate::io::printable(&stored.join(", "))
         ));
     }
     Ok(req.classes.clone())
@@ -264,7 +264,7 @@ impl Label {
 }
 
 fn label(
-    rec: &data::Record,
+    rec: &io::Record,
     target: usize,
     header: &[String],
     how: Reading,
@@ -273,7 +273,7 @@ fn label(
 ) -> Result<Label, DataError> {
     let s = rec.cells[target].as_str();
     let name = &header[target];
-    if data::is_missing(s) {
+    if io::is_missing(s) {
         return Err(err(
             rec.line,
             target + 1,

@@ -28,8 +28,8 @@
 
 use std::path::Path;
 
-use crate::data::{self, DataError, Table};
 use crate::export::blob::f32_round_down;
+use crate::io::{self, DataError, Table};
 use crate::ir::{Compare, Ensemble, MissingMode, Node, Test};
 use crate::model::{Format, Loaded};
 
@@ -236,17 +236,17 @@ impl Mapped {
 }
 
 /// Reads the CSV rows for `loaded`: as f64 mapped by [`F64Inputs::for_model`] when it applies, else as f32
-/// ([`data::read_csv`]).
+/// ([`io::read_csv`]).
 pub fn read_csv(path: &Path, loaded: &Loaded) -> Result<Mapped, DataError> {
     let Some(inputs) = F64Inputs::for_model(loaded) else {
         return Ok(Mapped {
-            table: data::read_csv(path)?,
+            table: io::read_csv(path)?,
             mapped: false,
             inexact: 0,
             first_inexact: None,
         });
     };
-    let t = data::read_csv_f64(path)?;
+    let t = io::read_csv_f64(path)?;
     let width = t.columns.len();
     let mut values = vec![0f32; t.rows.len() * width];
     let mut inexact = 0;

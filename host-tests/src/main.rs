@@ -9,7 +9,7 @@ use emkern::forest::Forest;
 use emkern_host::bench::{self, Primitive, Timing};
 use emkern_host::export::source;
 use emkern_host::output::{self, Outputs};
-use emkern_host::{attend, data, f64_inputs, model};
+use emkern_host::{attend, f64_inputs, io, model};
 use emkern_simd::{Level, Simd};
 
 #[derive(Parser)]
@@ -430,7 +430,7 @@ fn predict(model: PathBuf, input: PathBuf, margin: bool, output: Option<PathBuf>
                 f.predict(row, &mut values)
             }
             .map_err(|e| format!("{}: row {}: {e}", input.display(), r + 1))?;
-            writeln!(w, "{}", data::csv_line(&values))?;
+            writeln!(w, "{}", io::csv_line(&values))?;
         }
         Ok(())
     };
@@ -465,7 +465,7 @@ fn inspect(model: PathBuf) -> CliResult {
 fn bench_model(model: PathBuf, input: PathBuf, quick: bool) -> CliResult {
     let loaded = load(&model, false)?;
     let f = forest(&model, &loaded.blob)?;
-    let table = data::read_csv(&input)?;
+    let table = io::read_csv(&input)?;
     if table.rows == 0 {
         return Err(format!("{}: no data rows to time", input.display()).into());
     }
@@ -519,13 +519,13 @@ fn demo(dir: PathBuf) -> CliResult {
         s.node_bytes,
         emkern_host::describe::Cost::of(&f).node_visits
     );
-    let table = data::read_csv(&test_path)?;
+    let table = io::read_csv(&test_path)?;
     let label = table
         .columns
         .iter()
         .position(|c| c == "label")
         .ok_or_else(|| format!("{}: no `label` column", test_path.display()))?;
-    let reference = data::read_csv(&proba_path)?;
+    let reference = io::read_csv(&proba_path)?;
     let nf = f.n_features();
     let mut rows = Vec::with_capacity(table.rows * nf);
     let (mut correct, mut max_diff) = (0usize, 0.0f32);

@@ -19,7 +19,7 @@ use emkern::speculative::{Choices, Tree, TreeConfig, TreeError};
 use emkern_simd::Simd;
 use serde_json::{Value, json};
 
-use crate::npy;
+use crate::io::npy;
 
 /// Medusa's `mc_sim_7b_63` choice set (63 paths, 64 nodes; `medusa/model/medusa_choices.py`), also accepted by
 /// name as `--choices mc_sim_7b_63`.

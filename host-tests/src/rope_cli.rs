@@ -23,7 +23,7 @@ use emkern_simd::{Simd, bf16, f16};
 use serde_json::{Map, Value};
 
 use crate::attend::Storage;
-use crate::npy;
+use crate::io::npy;
 use crate::output::Outputs;
 
 /// Everything `emkern rope` needs (also its command-line arguments).

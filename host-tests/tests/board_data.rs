@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use emkern_host::{data, export::blob, model};
+use emkern_host::{export::blob, io, model};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -23,8 +23,8 @@ fn board_data_is_current() {
     let loaded = model::load(&root.join("data/breast_cancer_xgboost.json")).unwrap();
     let ensemble = loaded.ensemble.unwrap();
     let model = blob::write(&ensemble).unwrap();
-    let test = data::read_csv(&root.join("data/breast_cancer_test.csv")).unwrap();
-    let proba = data::read_csv(&root.join("data/breast_cancer_xgboost_test_proba.csv")).unwrap();
+    let test = io::read_csv(&root.join("data/breast_cancer_test.csv")).unwrap();
+    let proba = io::read_csv(&root.join("data/breast_cancer_xgboost_test_proba.csv")).unwrap();
     let nf = ensemble.n_features as usize;
     let label = test.columns.iter().position(|c| c == "label").unwrap();
     assert_eq!(proba.rows, test.rows);
@@ -67,7 +67,7 @@ fn compact_board_data_is_current() {
     let model = compact::write(&ensemble).unwrap();
     let forest = Forest::new(&general).unwrap();
     let compact = CompactForest::new(&model).unwrap();
-    let test = data::read_csv(&root.join("data/breast_cancer_test.csv")).unwrap();
+    let test = io::read_csv(&root.join("data/breast_cancer_test.csv")).unwrap();
     let nf = ensemble.n_features as usize;
     let mut expected = Vec::new();
     for r in 0..test.rows {

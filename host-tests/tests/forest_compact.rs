@@ -12,7 +12,7 @@ use emkern::forest::{CompactError, CompactForest, Compare, Forest, MissingMode, 
 use emkern_host::export::blob;
 use emkern_host::export::compact::{self, CompactRefusal};
 use emkern_host::ir::{Aggregate, Ensemble, LinearLeaf, Node, Precision, Split, Test, Tree};
-use emkern_host::{data, model};
+use emkern_host::{io, model};
 use proptest::prelude::*;
 use proptest_config::proptest_config;
 
@@ -301,7 +301,7 @@ fn fixtures_that_fit_agree_bit_for_bit() {
             let general = blob::write(&e).unwrap();
             let forest = Forest::new(&general).unwrap();
             let compact = CompactForest::new(&bytes).unwrap();
-            let input = data::read_csv(&dir.join("input.csv")).unwrap();
+            let input = io::read_csv(&dir.join("input.csv")).unwrap();
             let nf = forest.n_features();
             for r in 0..input.rows {
                 let row = &input.row(r)[..nf];
@@ -646,7 +646,7 @@ fn import_writes_the_compact_layout() {
         Forest::new(&general).unwrap(),
         CompactForest::new(&bytes).unwrap(),
     );
-    let input = data::read_csv(&fits.with_file_name("input.csv")).unwrap();
+    let input = io::read_csv(&fits.with_file_name("input.csv")).unwrap();
     for r in 0..input.rows {
         compare_on(&f, &c, &input.row(r)[..f.n_features()]).unwrap();
     }

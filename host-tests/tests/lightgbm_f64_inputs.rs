@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use emkern::forest::Forest;
-use emkern_host::data::{self, TableF64};
 use emkern_host::f64_inputs::F64Inputs;
+use emkern_host::io::{self, TableF64};
 use emkern_host::model;
 
 /// Relative tolerance: the CLI prints f32 values (relative rounding 6e-8) and linear leaves multiply the f32
@@ -47,7 +47,7 @@ fn fixture_dirs() -> Vec<PathBuf> {
 }
 
 fn table(path: &Path) -> TableF64 {
-    data::read_csv_f64(path).unwrap_or_else(|e| panic!("{e}"))
+    io::read_csv_f64(path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The rows as a CSV with 17 significant digits (every f64 reads back exactly); NaN as an empty cell.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use emkern_host::data;
+use emkern_host::io;
 use emkern_host::train::dataset::{Dataset, DatasetSpec, Task};
 use parquet::basic::{Compression, Encoding, GzipLevel, ZstdLevel};
 use parquet::data_type::{
@@ -344,7 +344,7 @@ fn parquet_reads_into_the_dataset_of_its_csv_twin() {
             .iter()
             .any(|e| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY))
     );
-    let records = data::read_records(&pq).unwrap();
+    let records = io::read_records(&pq).unwrap();
     assert_eq!(records.row_groups, [20, 20, 17]);
     assert!(records.rows.iter().all(|r| r.cells[9].is_empty()));
     assert!(records.rows.iter().any(|r| r.cells[10] == "1.5"));
@@ -534,7 +534,7 @@ fn parquet_errors_name_file_row_group_column_and_value() {
 }
 
 /// Columns for the iris rows `records`: four doubles and a dictionary-encoded string label.
-fn iris_columns(records: &data::Records) -> Vec<Column> {
+fn iris_columns(records: &io::Records) -> Vec<Column> {
     let n = records.header.len();
     records
         .header
@@ -564,7 +564,7 @@ fn iris_columns(records: &data::Records) -> Vec<Column> {
 
 /// The iris split as Parquet, in two row groups.
 fn iris_parquet(split: &str) -> PathBuf {
-    let records = data::read_records(&repo().join(format!("data/iris_{split}.csv"))).unwrap();
+    let records = io::read_records(&repo().join(format!("data/iris_{split}.csv"))).unwrap();
     let path = scratch(&format!("iris_{split}.parquet"));
     write_parquet(
         &path,
@@ -660,7 +660,7 @@ fn cli_trains_and_evaluates_on_parquet_like_on_csv() {
     assert_eq!(evals[0], evals[1]);
 
     // eval's own errors on Parquet name the row, row group and column: a label the model does not know.
-    let mut records = data::read_records(&test_csv).unwrap();
+    let mut records = io::read_records(&test_csv).unwrap();
     records.rows[40].cells[4] = "rose".into();
     let columns = iris_columns(&records);
     let bad = scratch("iris_rose.parquet");

@@ -216,7 +216,7 @@ fn adaboost_regressor_fixtures_select_scikit_learns_tree() {
         let bytes = blob::write(&e).unwrap();
         assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 3, "version 3");
         let forest = Forest::new(&bytes).unwrap();
-        let input = emkern_host::data::read_csv(&dir.join("input.csv")).unwrap();
+        let input = emkern_host::io::read_csv(&dir.join("input.csv")).unwrap();
         let want = common::fixtures::read_csv(&dir.join("pred.csv")).unwrap();
         assert_eq!(want.rows.len(), input.rows);
         let mut out = [0.0f32];

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use emkern_host::npy;
+use emkern_host::io::npy;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {

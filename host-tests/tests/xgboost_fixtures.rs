@@ -18,14 +18,14 @@ const REL_TOL: f64 = 1e-5;
 const ABS_TOL: f64 = 1e-6;
 
 /// An expected-output table: column names and rows of f64 values (full precision), read by
-/// [`emkern_host::data::read_csv_f64`].
+/// [`emkern_host::io::read_csv_f64`].
 struct Table {
     header: Vec<String>,
     rows: Vec<Vec<f64>>,
 }
 
 fn read_csv(path: &Path) -> Result<Table, String> {
-    let t = emkern_host::data::read_csv_f64(path).map_err(|e| e.to_string())?;
+    let t = emkern_host::io::read_csv_f64(path).map_err(|e| e.to_string())?;
     Ok(Table {
         header: t.columns,
         rows: t.rows,

@@ -1,9 +1,9 @@
-//! CSV readers: `data::parse_csv`, `parse_records`, `split_record`, and the files behind them (`read_csv`,
+//! CSV readers: `io::parse_csv`, `parse_records`, `split_record`, and the files behind them (`read_csv`,
 //! `read_csv_f64`, `read_records`), then a training dataset (`Dataset::from_csv`, `from_csv_like`) with a spec
 //! chosen from the input: the target is the last column, every other column is categorical when the input's
 //! length is odd, a column named `w` is the weight, and the task is inferred, or forced by the length mod 3.
 
-use emkern_host::data;
+use emkern_host::io;
 use emkern_host::train::dataset::{Dataset, DatasetSpec, Task};
 
 use super::util::scratch_file;
@@ -12,23 +12,23 @@ use super::util::scratch_file;
 pub fn run(bytes: &[u8]) {
     let path = scratch_file("csv");
     std::fs::write(&path, bytes).expect("write the scratch file");
-    let _ = data::read_csv(&path);
-    let _ = data::read_csv_f64(&path);
-    let from_file = data::read_records(&path);
+    let _ = io::read_csv(&path);
+    let _ = io::read_csv_f64(&path);
+    let from_file = io::read_records(&path);
     let Ok(text) = std::str::from_utf8(bytes) else {
         assert!(from_file.is_err(), "records from a file that is not UTF-8");
         return;
     };
-    if let Ok(table) = data::parse_csv(text) {
+    if let Ok(table) = io::parse_csv(text) {
         assert_eq!(table.values.len(), table.rows * table.columns.len());
         for r in 0..table.rows {
             assert_eq!(table.row(r).len(), table.columns.len());
         }
     }
     for line in text.lines().take(16) {
-        let _ = data::split_record(line);
+        let _ = io::split_record(line);
     }
-    let Ok(records) = data::parse_records(text) else {
+    let Ok(records) = io::parse_records(text) else {
         return;
     };
     assert!(

@@ -1,7 +1,7 @@
 //! `.npy` reader: `npy::parse` and `npy::parse_u64`; an accepted array holds exactly the elements its shape
 //! says, and writing it back reads back the same.
 
-use emkern_host::npy;
+use emkern_host::io::npy;
 
 /// Runs one input.
 pub fn run(bytes: &[u8]) {

@@ -1,11 +1,11 @@
-//! Parquet reader: `parquet_records::read_records` (through `data::read_records`, which picks it by the
+//! Parquet reader: `parquet_records::read_records` (through `io::read_records`, which picks it by the
 //! extension), then a training dataset whose target is the last column.
 //!
 //! The `parquet` crate panics on some corrupt pages; `read_records` catches those panics and returns an error.
 //! libFuzzer's panic hook aborts on every panic, caught or not, so this target lets panics raised inside the
 //! `parquet` crate's own sources unwind to that `catch_unwind` (any other panic still aborts).
 
-use emkern_host::data;
+use emkern_host::io;
 use emkern_host::train::dataset::{Dataset, DatasetSpec};
 
 use super::read_csv::check_dataset;
@@ -27,7 +27,7 @@ pub fn run(bytes: &[u8]) {
     });
     let path = scratch_file("parquet");
     std::fs::write(&path, bytes).expect("write the scratch file");
-    let Ok(records) = data::read_records(&path) else {
+    let Ok(records) = io::read_records(&path) else {
         return;
     };
     assert!(

@@ -90,7 +90,7 @@ impl fmt::Display for ImportError {
             write!(f, "{}: ", self.location)?;
         }
         // Messages quote text from the model file: control characters must not reach a terminal raw.
-        f.write_str(&crate::data::printable(&self.message))
+        f.write_str(&crate::io::printable(&self.message))
     }
 }
 

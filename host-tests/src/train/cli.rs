@@ -381,7 +381,7 @@ fn train(req: &TrainRequest, out: &Outputs) -> CliResult {
             Some(c) => format!(
                 "classification: {} classes ({})",
                 c.len(),
-                crate::data::printable(&c.join(", "))
+                crate::io::printable(&c.join(", "))
             ),
             None => "regression".into(),
         }

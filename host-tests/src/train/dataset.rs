@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use crate::data::{self, DataError, Records};
+use crate::io::{self, DataError, Records};
 
 /// What is learned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,7 +184,7 @@ impl Dataset {
 
     /// Reads a training CSV or Parquet file (see the module documentation).
     pub fn from_csv(path: &Path, spec: &DatasetSpec) -> Result<Dataset, DataError> {
-        let records = data::read_records(path)?;
+        let records = io::read_records(path)?;
         let ctx = Ctx {
             path,
             records: &records,
@@ -299,7 +299,7 @@ impl Dataset {
     /// Reads another CSV or Parquet file (validation or test data) with this dataset's schema: columns are found by name
     /// (in any order, extra columns ignored), categories use the training codes, labels must be known classes.
     pub fn from_csv_like(path: &Path, schema: &Schema) -> Result<Dataset, DataError> {
-        let records = data::read_records(path)?;
+        let records = io::read_records(path)?;
         let ctx = Ctx {
             path,
             records: &records,
@@ -408,7 +408,7 @@ fn categories_of(records: &Records, c: usize) -> Categories {
         .rows
         .iter()
         .map(|r| r.cells[c].as_str())
-        .filter(|s| !data::is_missing(s));
+        .filter(|s| !io::is_missing(s));
     let mut integer = true;
     let mut names = BTreeSet::new();
     for s in cells {
@@ -434,7 +434,7 @@ fn infer_task(records: &Records, target_col: usize) -> Task {
     let mut distinct = BTreeSet::new();
     for r in &records.rows {
         let s = r.cells[target_col].as_str();
-        if data::is_missing(s) {
+        if io::is_missing(s) {
             continue;
         }
         match s.parse::<f64>() {
@@ -464,7 +464,7 @@ fn class_names(records: &Records, target_col: usize, ctx: &Ctx) -> Result<Vec<St
     let mut numeric = true;
     for r in &records.rows {
         let s = r.cells[target_col].as_str();
-        if data::is_missing(s) {
+        if io::is_missing(s) {
             return Err(ctx.err(
                 r.line,
                 target_col + 1,
@@ -536,7 +536,7 @@ fn read_with_schema(
         let out = &mut values[f * n_rows..(f + 1) * n_rows];
         for (r, rec) in records.rows.iter().enumerate() {
             let s = rec.cells[c].as_str();
-            out[r] = if data::is_missing(s) {
+            out[r] = if io::is_missing(s) {
                 f32::NAN
             } else {
                 match (kind, &codes) {
@@ -600,7 +600,7 @@ fn read_with_schema(
     for rec in &records.rows {
         let s = rec.cells[target_col].as_str();
         let name = &header[target_col];
-        if data::is_missing(s) {
+        if io::is_missing(s) {
             return Err(ctx.err(
                 rec.line,
                 target_col + 1,

@@ -26,7 +26,7 @@ pub mod stack;
 
 pub use splitter::{EXHAUSTIVE_CATEGORIES, Rule};
 
-use crate::data::DataError;
+use crate::io::DataError;
 
 /// Why a model could not be trained.
 #[derive(Clone, Debug, PartialEq)]

@@ -166,7 +166,7 @@ pub fn case(name: String, blob: Vec<u8>, data: &[Vec<f32>], rng: &mut Rng) -> Ca
 }
 
 fn read_rows(path: &Path) -> Vec<Vec<f32>> {
-    let t = emkern_host::data::read_csv_f64(path).unwrap_or_else(|e| panic!("{e}"));
+    let t = emkern_host::io::read_csv_f64(path).unwrap_or_else(|e| panic!("{e}"));
     t.rows
         .iter()
         .map(|r| r.iter().map(|&v| v as f32).collect())

@@ -4,19 +4,19 @@
 use std::path::{Path, PathBuf};
 
 use emkern::forest::Forest;
-use emkern_host::data;
 use emkern_host::export::blob;
+use emkern_host::io;
 use emkern_host::ir::Ensemble;
 
 /// An expected-output table: column names and rows of f64 values (full precision), read by
-/// [`emkern_host::data::read_csv_f64`].
+/// [`emkern_host::io::read_csv_f64`].
 pub struct Table {
     pub header: Vec<String>,
     pub rows: Vec<Vec<f64>>,
 }
 
 pub fn read_csv(path: &Path) -> Result<Table, String> {
-    let t = emkern_host::data::read_csv_f64(path).map_err(|e| e.to_string())?;
+    let t = emkern_host::io::read_csv_f64(path).map_err(|e| e.to_string())?;
     Ok(Table {
         header: t.columns,
         rows: t.rows,
@@ -135,7 +135,7 @@ pub fn check_fixture(
 ) -> Result<Outcome, String> {
     let bytes = blob::write(ensemble).map_err(|e| format!("export: {e}"))?;
     let forest = Forest::new(&bytes).map_err(|e| format!("blob: {e:?}"))?;
-    let input = data::read_csv(&dir.join("input.csv")).map_err(|e| e.to_string())?;
+    let input = io::read_csv(&dir.join("input.csv")).map_err(|e| e.to_string())?;
     let margin = read_csv(&dir.join("margin.csv"))?;
     let pred = read_csv(&dir.join("pred.csv"))?;
     let n_out = ensemble.n_outputs as usize;

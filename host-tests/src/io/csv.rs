@@ -1,4 +1,4 @@
-//! Reading feature tables (CSV) for prediction, evaluation and benchmarks.
+//! Reading CSV: numeric feature tables for prediction, evaluation and benchmarks, and text records for training.
 //!
 //! One CSV reader serves every command ([`csv_lines`] and [`split_record`]): the text is UTF-8, a leading
 //! byte-order mark is dropped, lines end with `\n`, `\r\n` or a lone `\r`, blank lines are skipped, cells are
@@ -8,65 +8,9 @@
 //! number, empty, nor `nan`); an empty cell or `nan`/`NaN`/`NA` is a missing value (NaN); every row has the same
 //! number of cells. Values are parsed as f64 and stored as f32, the precision the firmware sees.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// A dense, row-major table of f32 values.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Table {
-    /// Column names (from the header, or `f0, f1, …`).
-    pub columns: Vec<String>,
-    /// Row-major values, `rows × columns.len()`.
-    pub values: Vec<f32>,
-    /// Number of rows.
-    pub rows: usize,
-}
-
-impl Table {
-    /// Row `r`.
-    pub fn row(&self, r: usize) -> &[f32] {
-        let w = self.columns.len();
-        &self.values[r * w..(r + 1) * w]
-    }
-}
-
-/// A problem in a data file, with its position.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DataError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line (0 when the whole file is concerned); for a Parquet file, the 0-based row + 1.
-    pub line: usize,
-    /// 1-based column (0 when the whole line is concerned).
-    pub column: usize,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl std::fmt::Display for DataError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if self.line > 0 {
-            if crate::parquet_records::is_parquet(&self.file) {
-                // Parquet rows are numbered from 0 (see `parquet_records`); `line` is that number + 1.
-                write!(f, ": row {}", self.line - 1)?;
-            } else {
-                write!(f, ":{}", self.line)?;
-            }
-        }
-        if self.column > 0 {
-            write!(f, ": column {}", self.column)?;
-        }
-        // Messages quote cells from the file: control characters in them must not reach a terminal raw.
-        write!(f, ": {}", printable(&self.message))
-    }
-}
-
-impl std::error::Error for DataError {}
-
-/// Whether a (trimmed) cell spells a missing value: empty, `nan`/`NaN`/`NAN`, `NA`/`na` or `null`.
-pub fn is_missing(cell: &str) -> bool {
-    matches!(cell, "" | "nan" | "NaN" | "NAN" | "NA" | "na" | "null")
-}
+use super::table::{DataError, ParseError, Record, Records, Table, TableF64, is_missing};
 
 /// Reads a CSV file into a [`Table`].
 pub fn read_csv(path: &Path) -> Result<Table, DataError> {
@@ -124,9 +68,6 @@ pub fn csv_lines(text: &str) -> Vec<(usize, &str)> {
     }
     lines
 }
-
-/// A parse error: 1-based line, 1-based column (0 for the whole line), message.
-pub type ParseError = (usize, usize, String);
 
 /// Parses CSV text.
 pub fn parse_csv(text: &str) -> Result<Table, ParseError> {
@@ -191,67 +132,6 @@ fn parse_cells(text: &str) -> Result<(Vec<String>, Vec<f64>), ParseError> {
     Ok((columns, values))
 }
 
-/// `s` with control characters escaped (`\u{1b}`, `\n`, …), for printing text read from a file to a terminal.
-pub fn printable(s: &str) -> String {
-    if !s.chars().any(|c| c.is_control() || c == '\u{feff}') {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() || c == '\u{feff}' {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// A CSV (or Parquet) file read as text cells: a header row and the data rows, each with its 1-based line number,
-/// for readers that decide per column how to interpret the cells (training data with string labels and
-/// categories).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Records {
-    /// The header cells (trimmed, quotes removed).
-    pub header: Vec<String>,
-    /// Data rows, each as many cells as the header.
-    pub rows: Vec<Record>,
-    /// Rows in each row group of a Parquet file, in file order (empty for CSV).
-    pub row_groups: Vec<usize>,
-}
-
-impl Records {
-    /// An error about `file` (the file these records were read from) at `line` (a [`Record::line`], or 0) and
-    /// 1-based `column` (or 0); for a Parquet row, the message also names the row group.
-    pub fn error(&self, file: &Path, line: usize, column: usize, message: String) -> DataError {
-        let mut message = message;
-        if line > 0 && !self.row_groups.is_empty() {
-            let mut end = 0;
-            if let Some(g) = self.row_groups.iter().position(|&n| {
-                end += n;
-                line <= end
-            }) {
-                message += &format!(" (row group {g})");
-            }
-        }
-        DataError {
-            file: file.to_path_buf(),
-            line,
-            column,
-            message,
-        }
-    }
-}
-
-/// One data row of [`Records`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct Record {
-    /// 1-based line number in the file (for a Parquet file: the 0-based row + 1).
-    pub line: usize,
-    /// The cells, trimmed and unquoted.
-    pub cells: Vec<String>,
-}
-
 /// Splits one CSV line into trimmed cells. A cell may be quoted with `"` (a comma inside quotes belongs to the
 /// cell, `""` is a literal quote); quotes are removed. Errors on an unterminated quote or text after a closing
 /// quote.
@@ -306,24 +186,6 @@ pub fn split_record(line: &str) -> Result<Vec<String>, String> {
     }
 }
 
-/// Reads a CSV file whose first non-empty line is a header into [`Records`]; blank lines are skipped and every
-/// row must have as many cells as the header. Errors name the file, the line and (for a bad cell) the column.
-/// A `.parquet`/`.parq` file is read by [`parquet_records::read_records`](crate::parquet_records::read_records)
-/// into the cells the same table would have as CSV.
-pub fn read_records(path: &Path) -> Result<Records, DataError> {
-    if crate::parquet_records::is_parquet(path) {
-        return crate::parquet_records::read_records(path);
-    }
-    let err = |line, column, message: String| DataError {
-        file: path.to_path_buf(),
-        line,
-        column,
-        message,
-    };
-    let text = read_text(path)?;
-    parse_records(&text).map_err(|(line, column, message)| err(line, column, message))
-}
-
 /// Parses CSV text with a header row into [`Records`] (see [`read_records`]).
 pub fn parse_records(text: &str) -> Result<Records, ParseError> {
     let mut lines = csv_lines(text).into_iter();
@@ -352,15 +214,6 @@ pub fn parse_records(text: &str) -> Result<Records, ParseError> {
         rows,
         row_groups: Vec::new(),
     })
-}
-
-/// A table of f64 values, for expected outputs that must keep their full precision.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TableF64 {
-    /// Column names (from the header, or `f0, f1, …`).
-    pub columns: Vec<String>,
-    /// Rows of values.
-    pub rows: Vec<Vec<f64>>,
 }
 
 /// Reads a CSV file like [`read_csv`], keeping the values as f64.
@@ -399,6 +252,7 @@ pub fn csv_line(values: &[f32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::printable;
 
     #[test]
     fn header_missing_values_and_errors() {

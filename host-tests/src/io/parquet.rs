@@ -16,7 +16,7 @@
 //! cast them to a number or a string first.
 //!
 //! The file is read one row group at a time; large files show a progress bar. A row is numbered from 0 across the
-//! whole file (as pandas and pyarrow number them); it is stored in [`Record::line`](crate::data::Record) as
+//! whole file (as pandas and pyarrow number them); it is stored in [`Record::line`](super::Record) as
 //! `row + 1` so that 0 still means "the whole file", and errors name the row and its row group.
 
 use std::fs::File;
@@ -27,17 +27,10 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use parquet::schema::types::Type;
 
-use crate::data::{DataError, Record, Records};
+use super::table::{DataError, Record, Records};
 
 /// Files with at least this many rows show a progress bar while they are read.
 pub const PROGRESS_ROWS: u64 = 1_000_000;
-
-/// Whether `path` names a Parquet file (extension `.parquet` or `.parq`, any case).
-pub fn is_parquet(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("parq"))
-}
 
 /// Reads a Parquet file into [`Records`] (see the module documentation).
 ///

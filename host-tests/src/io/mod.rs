@@ -1,0 +1,35 @@
+//! Input and output of data files: CSV ([`csv`]), Parquet ([`parquet`]) and NumPy `.npy` ([`npy`]), read into the
+//! table types of [`table`]. The readers import only [`table`]; choosing a reader by the file's name is done
+//! here, above them.
+
+pub mod csv;
+pub mod npy;
+pub mod parquet;
+pub mod table;
+
+use std::path::Path;
+
+pub use csv::{
+    csv_line, csv_lines, parse_csv, parse_records, read_csv, read_csv_f64, read_text, split_record,
+};
+pub use table::{
+    DataError, ParseError, Record, Records, Table, TableF64, is_missing, is_parquet, printable,
+};
+
+/// Reads a CSV file whose first non-empty line is a header into [`Records`]; blank lines are skipped and every
+/// row must have as many cells as the header. Errors name the file, the line and (for a bad cell) the column.
+/// A `.parquet`/`.parq` file is read by [`parquet::read_records`] into the cells the same table would have as
+/// CSV.
+pub fn read_records(path: &Path) -> Result<Records, DataError> {
+    if is_parquet(path) {
+        return parquet::read_records(path);
+    }
+    let err = |line, column, message: String| DataError {
+        file: path.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    let text = read_text(path)?;
+    parse_records(&text).map_err(|(line, column, message)| err(line, column, message))
+}
