@@ -1,9 +1,10 @@
 //! [`CompactForest`]: the validated view over a compact blob, and its validation.
 
-use super::{COLUMN_SHIFT, HEADER_LEN, MAGIC, RECORD, ROOT_MASK, TREE_ENTRY, VERSION};
+use super::{COLUMN_SHIFT, HEADER_LEN, HEADER_LEN_V1, MAGIC, RECORD, ROOT_MASK, TREE_ENTRY};
 use super::{
     CompactError, FAR_SHIFT, FEATURE_MASK, FEATURE_SHIFT, MAX_FEATURES, MAX_OUTPUTS, MAX_RECORDS,
 };
+use super::{VECTOR_COLUMN, VERSION};
 use crate::forest::Transform;
 
 /// A validated compact tree-ensemble model borrowed from a blob (layout in [the module](super)). Cheap to copy;
@@ -18,8 +19,11 @@ pub struct CompactForest<'a> {
     pub(super) mean: bool,
     pub(super) transform: Transform,
     pub(super) divisor: f32,
+    pub(super) base_off: usize,
     pub(super) trees_off: usize,
     pub(super) records_off: usize,
+    pub(super) vectors_off: usize,
+    pub(super) n_vectors: usize,
 }
 
 /// A little-endian `u32` at `off`, or `None` past the end.
@@ -30,10 +34,35 @@ fn get_u32(b: &[u8], off: usize) -> Option<u32> {
 }
 
 impl<'a> CompactForest<'a> {
-    /// Validates `bytes` as a version-1 compact blob and returns the view. The blob must start at a 4-byte
-    /// aligned address ([`CompactError::Misaligned`] otherwise). Trailing bytes after `total_len` are ignored. Cost: one pass over the blob (checksum) and one over the records.
-    #[inline(never)]
+    /// Validates `bytes` as a compact blob (version 2 or 1) and returns the view: every check of the layout,
+    /// the CRC-32 included. The blob must start at a 4-byte aligned address ([`CompactError::Misaligned`]
+    /// otherwise). Trailing bytes after `total_len` are ignored. Cost: one pass over the records and vectors and
+    /// one over the blob (checksum). Links the table-driven CRC-32 (1 KiB of table): a firmware that does not
+    /// want it calls [`CompactForest::new_without_checksum`].
     pub fn new(bytes: &'a [u8]) -> Result<CompactForest<'a>, CompactError> {
+        let forest = Self::new_without_checksum(bytes)?;
+        forest.verify_checksum()?;
+        Ok(forest)
+    }
+
+    /// Compares the stored CRC-32 with the bytes' ([`CompactError::ChecksumMismatch`] when they differ).
+    /// [`CompactForest::new`] calls it; after [`CompactForest::new_without_checksum`] it is the caller's choice.
+    pub fn verify_checksum(&self) -> Result<(), CompactError> {
+        let stored = get_u32(self.bytes, 12).unwrap_or(0);
+        let computed = crate::forest::crc32(self.bytes.get(16..).unwrap_or_default());
+        if stored != computed {
+            return Err(CompactError::ChecksumMismatch { stored, computed });
+        }
+        Ok(())
+    }
+
+    /// Validates `bytes` as [`CompactForest::new`] does except for the CRC-32: every check that keeps the walk
+    /// inside the blob and makes it end is made, so the view is as safe to predict with; only corruption that
+    /// keeps the layout consistent (a changed threshold, leaf value or feature index in range) goes unnoticed.
+    /// For a blob the firmware embeds (its image is checked otherwise) or when the code size matters: no CRC
+    /// code or table is linked.
+    #[inline(never)]
+    pub fn new_without_checksum(bytes: &'a [u8]) -> Result<CompactForest<'a>, CompactError> {
         let truncated = |needed: usize| CompactError::Truncated {
             needed,
             got: bytes.len(),
@@ -53,11 +82,13 @@ impl<'a> CompactForest<'a> {
         let u32_at = |off: usize| get_u32(header, off).unwrap_or(0);
         let u8_at = |off: usize| header.get(off).copied().unwrap_or(0);
         let version = u16_at(4);
-        if version != VERSION {
-            return Err(CompactError::UnsupportedVersion(version));
-        }
+        let base_off = match version {
+            VERSION => HEADER_LEN,
+            1 => HEADER_LEN_V1,
+            _ => return Err(CompactError::UnsupportedVersion(version)),
+        };
         let header_len = u16_at(6);
-        if header_len as usize != HEADER_LEN {
+        if header_len as usize != base_off {
             return Err(CompactError::BadHeaderLength(header_len));
         }
         let total_len = u32_at(8) as usize;
@@ -65,11 +96,6 @@ impl<'a> CompactForest<'a> {
             return Err(CompactError::BadField("total_len"));
         }
         let bytes = bytes.get(..total_len).ok_or(truncated(total_len))?;
-        let stored = u32_at(12);
-        let computed = crate::forest::crc32(bytes.get(16..).unwrap_or_default());
-        if stored != computed {
-            return Err(CompactError::ChecksumMismatch { stored, computed });
-        }
         let n_features = u32_at(16) as usize;
         let n_trees = u32_at(20) as usize;
         let n_records = u32_at(24) as usize;
@@ -105,24 +131,47 @@ impl<'a> CompactForest<'a> {
         if !(divisor.is_finite() && divisor > 0.0) || (!mean && divisor != 1.0) {
             return Err(CompactError::BadField("divisor"));
         }
-        // Sections: counts are below 2^24 or 2^32 (n_trees), so on 32-bit targets the products are checked.
-        let trees_off = HEADER_LEN + 4 * n_outputs;
+        let n_vectors = if version == VERSION {
+            u32_at(36) as usize
+        } else {
+            0
+        };
+        // Sections: counts are below 2^24 or 2^32 (n_trees, n_vectors), so on 32-bit targets the products are
+        // checked.
+        let trees_off = base_off + 4 * n_outputs;
         let records_off = n_trees
             .checked_mul(TREE_ENTRY)
             .and_then(|s| s.checked_add(trees_off))
             .ok_or(CompactError::BadLayout)?;
-        let end = n_records
+        let vectors_off = n_records
             .checked_mul(RECORD)
             .and_then(|s| s.checked_add(records_off))
+            .ok_or(CompactError::BadLayout)?;
+        let end = n_vectors
+            .checked_mul(4 * n_outputs)
+            .and_then(|s| s.checked_add(vectors_off))
             .ok_or(CompactError::BadLayout)?;
         if end != total_len {
             return Err(CompactError::BadLayout);
         }
         for k in 0..n_outputs {
-            let base = get_u32(bytes, HEADER_LEN + 4 * k).map(f32::from_bits);
+            let base = get_u32(bytes, base_off + 4 * k).map(f32::from_bits);
             if !base.is_some_and(f32::is_finite) {
                 return Err(CompactError::BadBaseMargin { column: k as u32 });
             }
+        }
+        // Vector values: finite (the section lies inside the blob: `end == total_len`).
+        let mut at = vectors_off;
+        while at < end {
+            if !get_u32(bytes, at)
+                .map(f32::from_bits)
+                .is_some_and(f32::is_finite)
+            {
+                return Err(CompactError::BadVector {
+                    vector: ((at - vectors_off) / (4 * n_outputs)) as u32,
+                });
+            }
+            at += 4;
         }
         let forest = CompactForest {
             bytes,
@@ -132,8 +181,11 @@ impl<'a> CompactForest<'a> {
             mean,
             transform,
             divisor,
+            base_off,
             trees_off,
             records_off,
+            vectors_off,
+            n_vectors,
         };
         forest.validate_trees(n_records)?;
         Ok(forest)
@@ -158,7 +210,9 @@ impl<'a> CompactForest<'a> {
             };
             let e = entry(t)?;
             let start = (e & ROOT_MASK) as usize;
-            if (e >> COLUMN_SHIFT) as usize >= self.n_outputs {
+            let column = e >> COLUMN_SHIFT;
+            let vector = column == VECTOR_COLUMN;
+            if !vector && column as usize >= self.n_outputs {
                 return Err(bad("column out of range"));
             }
             let end = if t + 1 < self.n_trees {
@@ -172,14 +226,15 @@ impl<'a> CompactForest<'a> {
             if end <= start || end > n_records {
                 return Err(bad("root is not below the next tree's root"));
             }
-            self.validate_records(start, end)?;
+            self.validate_records(start, end, vector)?;
         }
         Ok(())
     }
 
-    /// One tree's records `start..end`: leaves exactly `info = 0` with a finite value; splits with a feature in
-    /// range and both children inside `start..end` after them.
-    fn validate_records(&self, start: usize, end: usize) -> Result<(), CompactError> {
+    /// One tree's records `start..end`: leaves exactly `info = 0` with a finite value (a scalar tree) or a
+    /// vector index below `n_vectors` (a vector tree); splits with a feature in range and both children inside
+    /// `start..end` after them.
+    fn validate_records(&self, start: usize, end: usize, vector: bool) -> Result<(), CompactError> {
         for i in start..end {
             let bad = |what| CompactError::BadRecord {
                 record: i as u32,
@@ -189,7 +244,11 @@ impl<'a> CompactForest<'a> {
             let value = get_u32(self.bytes, at).ok_or(CompactError::BadLayout)?;
             let info = get_u32(self.bytes, at + 4).ok_or(CompactError::BadLayout)?;
             if info == 0 {
-                if !f32::from_bits(value).is_finite() {
+                if vector {
+                    if value as usize >= self.n_vectors {
+                        return Err(bad("leaf vector index out of range"));
+                    }
+                } else if !f32::from_bits(value).is_finite() {
                     return Err(bad("leaf value is not finite"));
                 }
                 continue;
