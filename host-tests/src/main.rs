@@ -453,12 +453,13 @@ fn predict(model: PathBuf, input: PathBuf, margin: bool, output: Option<PathBuf>
 fn inspect(model: PathBuf) -> CliResult {
     let loaded = load(&model, false)?;
     let f = forest(&model, &loaded.blob)?;
-    output::print(&emkern_host::describe::model(
-        &model,
-        loaded.format,
+    let mut text =
+        emkern_host::describe::model(&model, loaded.format, loaded.ensemble.as_ref(), &f);
+    text.push_str(&emkern_host::describe::layout_choice(
         loaded.ensemble.as_ref(),
-        &f,
-    ))?;
+        &loaded.blob,
+    ));
+    output::print(&text)?;
     Ok(())
 }
 

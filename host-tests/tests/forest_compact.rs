@@ -821,3 +821,56 @@ fn import_writes_the_compact_layout() {
     assert!(Forest::new(&std::fs::read(&auto).unwrap()).is_ok());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `emkern inspect` says which layout `import --layout auto` writes and why: compact with the size `import`
+/// writes, or general with the compact writer's reason.
+#[test]
+fn inspect_names_the_auto_layout() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let emkern = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_emkern"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let fits = fixtures.join("xgboost/v3.0.5-binary-logistic/model.json");
+    let dir = std::env::temp_dir().join(format!("emkern-compact-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let written = dir.join("auto.emkc");
+    emkern(&[
+        "import".as_ref(),
+        fits.as_os_str(),
+        "-o".as_ref(),
+        written.as_os_str(),
+        "--layout".as_ref(),
+        "auto".as_ref(),
+    ]);
+    let size = std::fs::metadata(&written).unwrap().len();
+    let text = emkern(&["inspect".as_ref(), fits.as_os_str()]);
+    assert!(
+        text.contains(&format!(
+            "layout (auto)    compact: the model fits it (numeric splits, f32 values); {size} bytes"
+        )),
+        "{text}"
+    );
+    let categorical = fixtures.join("xgboost/v3.0.5-categorical-pandas/model.json");
+    let text = emkern(&["inspect".as_ref(), categorical.as_os_str()]);
+    assert!(
+        text.contains("layout (auto)    general: tree ") && text.contains("categorical split"),
+        "{text}"
+    );
+    let f64_model = fixtures.join("sklearn/v1.9.1-random-forest-classifier/model.json");
+    let text = emkern(&["inspect".as_ref(), f64_model.as_os_str()]);
+    assert!(
+        text.contains("layout (auto)    general: the model computes in f64")
+            && text.contains("--f32"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

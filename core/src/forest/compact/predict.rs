@@ -21,6 +21,7 @@ impl CompactForest<'_> {
     ///
     /// `row` must hold at least [`CompactForest::n_features`] values; NaN marks a missing value. Extra values
     /// and extra room in `out` are ignored.
+    #[inline(never)]
     pub fn predict_margin(&self, row: &[f32], out: &mut [f32]) -> Result<(), ShapeError> {
         self.check(row.len(), out.len(), self.n_outputs)?;
         let mut acc = [0.0f32; MAX_OUTPUTS];
@@ -35,6 +36,7 @@ impl CompactForest<'_> {
     /// caller chose to be the model's ([`CompactForest::transform`] equal to `T::TRANSFORM`; a firmware built
     /// for one model checks that once after loading). Writes `1` value for [`ArgMax`](super::ArgMax), else
     /// `n_outputs`; bit for bit what [`CompactForest::predict`] writes when `T` is the model's transform.
+    #[inline(never)]
     pub fn predict_with<T: CompactTransform>(
         &self,
         row: &[f32],
@@ -55,6 +57,7 @@ impl CompactForest<'_> {
     /// Writes the prediction of one row ([`CompactForest::output_len`] values): the margins through the
     /// model's transform (read from the blob, so the code of all five is linked; see
     /// [`CompactForest::predict_with`]).
+    #[inline(never)]
     pub fn predict(&self, row: &[f32], out: &mut [f32]) -> Result<(), ShapeError> {
         self.check(row.len(), out.len(), self.output_len())?;
         let mut acc = [0.0f32; MAX_OUTPUTS];
