@@ -149,14 +149,17 @@ impl CompactForest<'_> {
             // proved lies inside the tree's records (both children of a split are after it and before the
             // tree's end), so its 8 bytes are inside the blob; `new` checked that the blob starts 4-aligned and
             // records start at a multiple of 4 from it, so both words are aligned.
-            let (value, info) = unsafe { (f32::from_bits(word(p)), word(p.add(4))) };
+            // (The value is read as a float: into a float register, no integer move per node.)
+            let (value, info) = unsafe { (p.cast::<f32>().read(), word(p.add(4))) };
             if info == 0 {
                 let column = e >> COLUMN_SHIFT;
                 if column == VECTOR_COLUMN {
                     // SAFETY: in a vector tree a leaf's value bits are an index below n_vectors
                     // (`validate_records`), and the n_vectors vectors of n_outputs = acc.len() f32 lie inside the
                     // blob from vectors_off, a multiple of 4 from the aligned blob start (validated layout).
-                    let v = unsafe { vectors.add(value.to_bits() as usize * acc.len() * 4) };
+                    // (The index is read again as an integer: taking the bits of `value` would make the walk
+                    // load every record's value into an integer register first, two more instructions a node.)
+                    let v = unsafe { vectors.add(word(p) as usize * acc.len() * 4) };
                     for (k, a) in acc.iter_mut().enumerate() {
                         // SAFETY: k < acc.len() = n_outputs: inside the vector (above).
                         *a += f32::from_bits(unsafe { word(v.add(4 * k)) });

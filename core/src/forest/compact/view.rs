@@ -102,34 +102,32 @@ impl<'a> CompactForest<'a> {
         let n_trees = u32_at(20) as usize;
         let n_records = u32_at(24) as usize;
         let n_outputs = header[28] as usize;
-        let bad = |name| Err(CompactError::BadField(name));
-        if n_features == 0 || n_features > MAX_FEATURES {
-            return bad("n_features");
-        }
-        if n_records >= MAX_RECORDS {
-            return bad("n_records");
-        }
-        if n_outputs == 0 || n_outputs > MAX_OUTPUTS {
-            return bad("n_outputs");
-        }
-        let mean = match header[29] {
-            0 => false,
-            1 => true,
-            _ => return bad("aggregate"),
-        };
-        // The layout's five: the general layout's codes 0 ..= 4.
-        let transform = match Transform::from_u8(header[30]) {
-            Some(t) if (t as u8) <= Transform::Exp as u8 => t,
-            _ => return bad("transform"),
-        };
-        if header[31] != 0 {
-            return bad("reserved");
-        }
+        let mean = header[29] == 1;
         let divisor = f32::from_bits(u32_at(32));
-        // Finite and > 0 (NaN fails both comparisons); exactly 1 for a sum.
-        if !(divisor > 0.0 && divisor <= f32::MAX) || (!mean && divisor != 1.0) {
-            return bad("divisor");
-        }
+        // The first header field out of its domain, if any: one error site for all (code size).
+        let field = if n_features == 0 || n_features > MAX_FEATURES {
+            "n_features"
+        } else if n_records >= MAX_RECORDS {
+            "n_records"
+        } else if n_outputs == 0 || n_outputs > MAX_OUTPUTS {
+            "n_outputs"
+        } else if header[29] > 1 {
+            "aggregate"
+        } else if header[30] > Transform::Exp as u8 {
+            // The layout's five: the general layout's codes 0 ..= 4.
+            "transform"
+        } else if header[31] != 0 {
+            "reserved"
+        } else if !(divisor > 0.0 && divisor <= f32::MAX) || (!mean && divisor != 1.0) {
+            // Finite and > 0 (NaN fails both comparisons); exactly 1 for a sum.
+            "divisor"
+        } else {
+            ""
+        };
+        let transform = match Transform::from_u8(header[30]) {
+            Some(t) if field.is_empty() => t,
+            _ => return Err(CompactError::BadField(field)),
+        };
         // Sections: counts are below 2^24 or 2^32 (n_trees, n_vectors), so on 32-bit targets the products are
         // checked.
         let trees_off = base_off + 4 * n_outputs;
@@ -187,6 +185,7 @@ impl<'a> CompactForest<'a> {
 
     /// The offset of the first f32 in `from..to` that is not finite. `from` and `to` are multiples of 4 with
     /// `to <= bytes.len()` (section bounds proven against `total_len`).
+    #[inline(never)]
     fn first_non_finite(&self, from: usize, to: usize) -> Option<usize> {
         (from..to).step_by(4).find(|&at| {
             // SAFETY: from <= at < to <= bytes.len(), both multiples of 4 (the caller's section bounds).
@@ -236,33 +235,34 @@ impl<'a> CompactForest<'a> {
     /// children inside `start..end` after them.
     fn validate_records(&self, start: usize, end: usize, vector: bool) -> Result<(), CompactError> {
         for i in start..end {
-            let bad = |what| CompactError::BadRecord {
-                record: i as u32,
-                what,
-            };
             let at = self.records_off + i * RECORD;
             // SAFETY: i < n_records: the record's two words lie in the record section (proven inside the blob).
             let (value, info) = unsafe { (self.word_at(at), self.word_at(at + 4)) };
-            if info == 0 {
-                if vector {
-                    if value as usize >= self.n_vectors {
-                        return Err(bad("leaf vector index out of range"));
-                    }
-                } else if !f32::from_bits(value).is_finite() {
-                    return Err(bad("leaf value is not finite"));
-                }
-                continue;
-            }
             let far = (info >> FAR_SHIFT) as usize;
-            if far == 0 {
-                return Err(bad("split with far offset 0"));
-            }
-            if ((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize >= self.n_features {
-                return Err(bad("feature index out of range"));
-            }
-            // far >= 1, so i + 1 <= i + far: both children are inside the tree when the far one is.
-            if i + far >= end {
-                return Err(bad("a child lies past the tree's last record"));
+            // What is wrong with the record, if anything: one error site for all (code size).
+            let what = if info == 0 {
+                if vector && value as usize >= self.n_vectors {
+                    "leaf vector index out of range"
+                } else if !vector && !f32::from_bits(value).is_finite() {
+                    "leaf value is not finite"
+                } else {
+                    ""
+                }
+            } else if far == 0 {
+                "split with far offset 0"
+            } else if ((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize >= self.n_features {
+                "feature index out of range"
+            } else if i + far >= end {
+                // far >= 1, so i + 1 <= i + far: both children are inside the tree when the far one is.
+                "a child lies past the tree's last record"
+            } else {
+                ""
+            };
+            if !what.is_empty() {
+                return Err(CompactError::BadRecord {
+                    record: i as u32,
+                    what,
+                });
             }
         }
         Ok(())
