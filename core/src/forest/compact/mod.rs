@@ -112,24 +112,38 @@
 //! [`Sigmoid`], [`Softmax`], [`ArgMax`], [`Exp`]): only that one is linked; [`CompactForest::predict_margin`]
 //! links none.
 //!
-//! ## Measured (Cortex-M4F, `boards/compact`: release, fat LTO, `opt-level = 3`)
+//! ## Measured (Cortex-M4F, `boards/compact`: release, fat LTO; `arm-none-eabi-nm --size-sort -S -C`)
 //!
-//! - The walk's inner loop is 14 instructions per node visit (`arm-none-eabi-objdump -d` of `walk_all`): the
-//!   feature offset (`and`), the row load, `eor` of the negate bit, `vmov`, the far offset (`and`), `vcmp`,
-//!   `vmrs`, an `it`/`mov` select of the step, the add, the next record's two loads (`ldr` info, `vldr` value)
-//!   and the leaf test (`cmp`/`bne`). Leaving a tree and entering the next costs 15 more.
-//! - On the XGBoost demo model (100 trees, depth ≤ 5; `boards/compact/data`), instructions executed by the
-//!   margin computation per row, counted from a QEMU instruction trace (`-singlestep -d exec,nochain`) over the
-//!   171 test rows: 5 229 for this reader, 15 722 for [`Forest`](super::Forest) (`dispatch`) on the same model
-//!   and rows.
-//! - Code: `new` with `validate_trees` 1 328 bytes (most of it error paths, run once), the walk 150 bytes, the
-//!   sums around it 422 bytes, `predict`'s call of the transform about 930 bytes (the five transforms: which one
-//!   is read from the blob at run time), plus libm's `expf` (484 bytes) and the CRC-32 table (1 KiB of read-only
-//!   data). Nothing of [`Forest`](super::Forest) is linked.
-//! - With `opt-level = "s"` (the same firmware, `CARGO_PROFILE_RELEASE_OPT_LEVEL=s`): the walk 144 bytes, the
-//!   sums 154, the transform 316, `new` with `validate_trees` 1 146; the inner loop is the same 14 instructions.
-//! - A blob holds 8 bytes per node and per leaf (leaves are records): the demo model takes 9 368 bytes, the
-//!   general layout 8 168.
+//! - The walk's inner loop is 14 instructions per node visit at `opt-level = 3` and `"s"`
+//!   (`arm-none-eabi-objdump -d` of `walk_all`): the feature offset (`and`), the row load, `eor` of the negate
+//!   bit, `vmov`, the far offset (`and`), `vcmp`, `vmrs`, an `it`/`mov` select of the step, the add, the next
+//!   record's two loads (`ldr` info, `vldr` value) and the leaf test (`cmp`/`bne`). A vector leaf adds its
+//!   `n_outputs` values after the walk.
+//! - On the XGBoost demo model (100 trees, depth ≤ 5; `boards/compact/data`) through `emkern profile
+//!   --target cortex-m4f` (171 rows, whole prediction with the sigmoid): 6 460 instructions per row for this
+//!   reader, 16 528 for [`Forest`](super::Forest).
+//! - Code, in bytes, `opt-level = "s"` / `3`, of a firmware that loads with
+//!   [`CompactForest::new_without_checksum`] and predicts a model with the identity transform through
+//!   [`CompactForest::predict_with`]`::<`[`Identity`]`>` (a numeric f32 regressor):
+//!
+//!   | part                                                                  | `"s"` | `3`   |
+//!   |-----------------------------------------------------------------------|-------|-------|
+//!   | prediction: `predict_with` 100 / 96, `sums` 164 / 446, `walk_all` 210 / 568 | 474   | 1 110 |
+//!   | validation: `new_without_checksum` 612 / 680, `validate_trees` 342 / 426, `first_non_finite` 52 / 114 | 1 006 | 1 220 |
+//!   | total                                                                 | 1 480 | 2 330 |
+//!
+//!   So the prediction code is within 1 KiB at `"s"`, the whole reader is not: validation alone is about
+//!   1 KiB. It checks 12 header fields and every record, and each typed error (field name, record or tree
+//!   index and what is wrong) costs 10 to 16 bytes to build (about 25 of them), the checked section
+//!   arithmetic about 100, the view's construction about 80. At `3` the loops of `sums` and of the vector-leaf
+//!   add are unrolled. Nothing of [`Forest`](super::Forest) is linked, nor `core::fmt` (the errors'
+//!   `Display` is linked only when used).
+//! - A transform by type adds only its own code: [`Sigmoid`] makes `predict_with` 656 / 660 bytes (libm's
+//!   `expf` inlined into it). [`CompactForest::predict`] (the transform read from the blob) is 216 / 992
+//!   bytes plus `expf` (472 / 484) for the five transforms; [`CompactForest::new`] adds the table-driven
+//!   CRC-32: a 1 KiB table and a short loop.
+//! - A blob holds 8 bytes per node and per leaf (leaves are records), and 4 bytes per value of each distinct
+//!   leaf vector: the demo model takes 9 372 bytes, the general layout 8 168.
 
 mod error;
 mod predict;
