@@ -56,8 +56,9 @@ enum Command {
         #[arg(long)]
         f32: bool,
         /// The blob's layout: `general` (every model), `compact` (smaller and faster on Cortex-M; numeric
-        /// splits, f32 values, scalar leaves: an error says what does not fit), or `auto` (compact when the
-        /// model fits). A compact blob loads with `emkern::forest::CompactForest`.
+        /// splits, f32 values, scalar or vector leaves: an error says what does not fit), or `auto` (compact
+        /// when the model fits; `emkern inspect` says which). A compact blob loads with
+        /// `emkern::forest::CompactForest`.
         #[arg(long, default_value = "general", value_parser = emkern_host::export::compact::Layout::NAMES)]
         layout: String,
     },

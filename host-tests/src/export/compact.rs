@@ -456,8 +456,8 @@ impl Layout {
     }
 
     /// The bytes to write for a model whose general blob is `general` and whose ensemble is `ensemble` (`None`
-    /// when the model was read from a blob), and whether they are the compact layout. Errors say why the
-    /// compact layout was not possible.
+    /// when the model was read from a blob: the compact blob is then written from the general one), and whether
+    /// they are the compact layout. Errors say why the compact layout was not possible.
     pub fn bytes(
         self,
         ensemble: Option<&Ensemble>,

@@ -198,8 +198,10 @@ impl<'a> CompactForest<'a> {
         if self.n_trees == 0 && n_records != 0 {
             return Err(CompactError::BadField("n_records"));
         }
-        // SAFETY (both reads): t < n_trees, so the entry lies in the tree section (proven inside the blob).
-        let root = |t: usize| unsafe { self.word_at(self.trees_off + t * TREE_ENTRY) };
+        let root = |t: usize| {
+            // SAFETY: callers pass t < n_trees, so the entry lies in the tree section (proven inside the blob).
+            unsafe { self.word_at(self.trees_off + t * TREE_ENTRY) }
+        };
         let mut start = 0;
         for t in 0..self.n_trees {
             let bad = |what| CompactError::BadTree {
