@@ -114,11 +114,11 @@
 //!
 //! ## Measured (Cortex-M4F, `boards/compact`: release, fat LTO; `arm-none-eabi-nm --size-sort -S -C`)
 //!
-//! - The walk's inner loop is 14 instructions per node visit at `opt-level = 3` and `"s"`
-//!   (`arm-none-eabi-objdump -d` of `walk_all`): the feature offset (`and`), the row load, `eor` of the negate
-//!   bit, `vmov`, the far offset (`and`), `vcmp`, `vmrs`, an `it`/`mov` select of the step, the add, the next
-//!   record's two loads (`ldr` info, `vldr` value) and the leaf test (`cmp`/`bne`). A vector leaf adds its
-//!   `n_outputs` values after the walk.
+//! - The walk's inner loop is 14 instructions per node visit at `opt-level = 3` (`arm-none-eabi-objdump -d` of
+//!   `walk_all`): the feature offset (`and`), the row load, `eor` of the negate bit, `vmov`, the far offset
+//!   (`and`), `vcmp`, `vmrs`, an `it`/`mov` select of the step, the add, the next record's two loads (`ldr`
+//!   info, `vldr` value) and the leaf test (`cmp`/`bne`); 15 at `"s"` (the loop is laid out with the leaf test
+//!   at its top and an unconditional branch back). A vector leaf adds its `n_outputs` values after the walk.
 //! - On the XGBoost demo model (100 trees, depth ≤ 5; `boards/compact/data`) through `emkern profile
 //!   --target cortex-m4f` (171 rows, whole prediction with the sigmoid): 5 750 instructions per row for this
 //!   reader, 16 528 for [`Forest`](super::Forest); its runtime (all but the blob) adds 2 880 bytes of flash
