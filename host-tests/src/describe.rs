@@ -141,6 +141,24 @@ pub fn model(path: &Path, format: Format, ensemble: Option<&Ensemble>, f: &Fores
     o
 }
 
+/// The `layout` line of `emkern inspect`: which layout `emkern import --layout auto` writes for this model and
+/// why (the compact blob's size beside the general one's, or the compact writer's reason for refusing).
+pub fn layout_choice(ensemble: Option<&Ensemble>, general: &[u8]) -> String {
+    let compact = match ensemble {
+        Some(e) => crate::export::compact::write(e),
+        None => crate::export::compact::write_from_blob(general),
+    };
+    match compact {
+        Ok(b) => format!(
+            "layout (auto)    compact: the model fits it (numeric splits, f32 values); {} bytes, the general \
+             layout {} bytes; load with CompactForest\n",
+            b.len(),
+            general.len()
+        ),
+        Err(why) => format!("layout (auto)    general: {why}\n"),
+    }
+}
+
 /// Validates `blob` (read from `path`) as the core does; the error names the file and, through [`blob_error`],
 /// the part of the blob at fault.
 pub fn open_blob<'a>(path: &Path, blob: &'a [u8]) -> Result<Forest<'a>, String> {

@@ -56,8 +56,9 @@ enum Command {
         #[arg(long)]
         f32: bool,
         /// The blob's layout: `general` (every model), `compact` (smaller and faster on Cortex-M; numeric
-        /// splits, f32 values, scalar leaves: an error says what does not fit), or `auto` (compact when the
-        /// model fits). A compact blob loads with `emkern::forest::CompactForest`.
+        /// splits, f32 values, scalar or vector leaves: an error says what does not fit), or `auto` (compact
+        /// when the model fits; `emkern inspect` says which). A compact blob loads with
+        /// `emkern::forest::CompactForest`.
         #[arg(long, default_value = "general", value_parser = emkern_host::export::compact::Layout::NAMES)]
         layout: String,
     },
@@ -453,12 +454,13 @@ fn predict(model: PathBuf, input: PathBuf, margin: bool, output: Option<PathBuf>
 fn inspect(model: PathBuf) -> CliResult {
     let loaded = load(&model, false)?;
     let f = forest(&model, &loaded.blob)?;
-    output::print(&emkern_host::describe::model(
-        &model,
-        loaded.format,
+    let mut text =
+        emkern_host::describe::model(&model, loaded.format, loaded.ensemble.as_ref(), &f);
+    text.push_str(&emkern_host::describe::layout_choice(
         loaded.ensemble.as_ref(),
-        &f,
-    ))?;
+        &loaded.blob,
+    ));
+    output::print(&text)?;
     Ok(())
 }
 

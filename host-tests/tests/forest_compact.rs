@@ -55,16 +55,39 @@ const GRID: [f64; 14] = [
     1.0e39,
 ];
 
-fn random_tree(rng: &mut Rng, n_features: u32, output: u32, max_depth: u32) -> Tree {
-    fn grow(rng: &mut Rng, nodes: &mut Vec<Node>, depth: u32, max_depth: u32, nf: u32) -> usize {
+/// A random tree; `output` `None` gives vector leaves of `width` values (drawn from a few, so that some
+/// leaves repeat a vector, as a classifier's pure leaves do).
+fn random_tree(
+    rng: &mut Rng,
+    n_features: u32,
+    output: Option<u32>,
+    width: usize,
+    max_depth: u32,
+) -> Tree {
+    fn value(rng: &mut Rng) -> f64 {
+        match rng.below(10) {
+            0 => 0.0,
+            1 => -0.0,
+            2 => 1.0,
+            _ => rng.unit() * 20.0 - 10.0,
+        }
+    }
+    fn grow(
+        rng: &mut Rng,
+        nodes: &mut Vec<Node>,
+        (depth, max_depth, nf, width): (u32, u32, u32, usize),
+    ) -> usize {
         let at = nodes.len();
         if depth >= max_depth || rng.chance(25) {
-            let v = match rng.below(10) {
-                0 => 0.0,
-                1 => -0.0,
-                _ => rng.unit() * 20.0 - 10.0,
+            let v = if rng.chance(40) {
+                let hot = rng.below(width as u64) as usize;
+                (0..width)
+                    .map(|k| if k == hot { 1.0 } else { 0.0 })
+                    .collect()
+            } else {
+                (0..width).map(|_| value(rng)).collect()
             };
-            nodes.push(Node::Leaf(vec![v]));
+            nodes.push(Node::Leaf(v));
             return at;
         }
         nodes.push(Node::Leaf(vec![])); // placeholder, replaced below
@@ -76,8 +99,8 @@ fn random_tree(rng: &mut Rng, n_features: u32, output: u32, max_depth: u32) -> T
         };
         let feature = rng.below(nf as u64) as u32;
         let default_left = rng.chance(50);
-        let left = grow(rng, nodes, depth + 1, max_depth, nf);
-        let right = grow(rng, nodes, depth + 1, max_depth, nf);
+        let left = grow(rng, nodes, (depth + 1, max_depth, nf, width));
+        let right = grow(rng, nodes, (depth + 1, max_depth, nf, width));
         nodes[at] = Node::Split(Split {
             feature,
             test: Test::Numeric(threshold),
@@ -89,7 +112,8 @@ fn random_tree(rng: &mut Rng, n_features: u32, output: u32, max_depth: u32) -> T
         at
     }
     let mut nodes = Vec::new();
-    grow(rng, &mut nodes, 0, max_depth, n_features);
+    let width = if output.is_some() { 1 } else { width };
+    grow(rng, &mut nodes, (0, max_depth, n_features, width));
     let weight = match rng.below(10) {
         0 => (rng.unit() * 2.0) as f32,
         1 => 0.0,
@@ -97,7 +121,7 @@ fn random_tree(rng: &mut Rng, n_features: u32, output: u32, max_depth: u32) -> T
     };
     Tree {
         nodes,
-        output: Some(output),
+        output,
         weight,
     }
 }
@@ -113,14 +137,19 @@ fn random_compact_ensemble(seed: u64) -> Ensemble {
     };
     let n_trees = rng.below(14) as usize;
     let max_depth = rng.below(10) as u32;
+    // A third of the models have vector leaves (a random-forest classifier; the general layout does not mix
+    // them with scalar trees, and has vector leaves only for two or more outputs).
+    let vectors = n_outputs >= 2 && rng.chance(33);
     let trees = (0..n_trees)
         .map(|t| {
-            let output = if rng.chance(70) {
-                (t as u32) % n_outputs
+            let output = if vectors {
+                None
+            } else if rng.chance(70) {
+                Some((t as u32) % n_outputs)
             } else {
-                rng.below(n_outputs as u64) as u32
+                Some(rng.below(n_outputs as u64) as u32)
             };
-            random_tree(&mut rng, n_features, output, max_depth)
+            random_tree(&mut rng, n_features, output, n_outputs as usize, max_depth)
         })
         .collect();
     let transform = match rng.below(5) {
@@ -217,6 +246,23 @@ fn compare_on(forest: &Forest, compact: &CompactForest, row: &[f32]) -> Result<(
     if bits(&a) != bits(&b) {
         return Err(format!("predictions: general {a:?}, compact {b:?}"));
     }
+    // The transform as a type: the same values.
+    use emkern::forest::compact::{ArgMax, Exp, Identity, Sigmoid, Softmax};
+    let mut c = vec![0.0f32; w];
+    match compact.transform() {
+        Transform::Identity => compact.predict_with::<Identity>(row, &mut c),
+        Transform::Sigmoid => compact.predict_with::<Sigmoid>(row, &mut c),
+        Transform::Softmax => compact.predict_with::<Softmax>(row, &mut c),
+        Transform::ArgMax => compact.predict_with::<ArgMax>(row, &mut c),
+        t => {
+            assert_eq!(t, Transform::Exp);
+            compact.predict_with::<Exp>(row, &mut c)
+        }
+    }
+    .unwrap();
+    if bits(&a) != bits(&c) {
+        return Err(format!("predict_with: general {a:?}, compact {c:?}"));
+    }
     Ok(())
 }
 
@@ -299,6 +345,12 @@ fn fixtures_that_fit_agree_bit_for_bit() {
                 }
             };
             let general = blob::write(&e).unwrap();
+            // From the general blob (what `emkern profile` and `import` of an .emk do): the same bytes.
+            assert_eq!(
+                compact::write_from_blob(&general).as_ref(),
+                Ok(&bytes),
+                "{name}"
+            );
             let forest = Forest::new(&general).unwrap();
             let compact = CompactForest::new(&bytes).unwrap();
             let input = io::read_csv(&dir.join("input.csv")).unwrap();
@@ -329,6 +381,19 @@ fn fixtures_that_fit_agree_bit_for_bit() {
         fitted.iter().filter(|f| f.starts_with('v')).count() >= 20,
         "too few fixtures fit the compact layout: {fitted:?}"
     );
+    // Vector leaves: scikit-learn's forests of per-class probabilities and multi-output trees fit.
+    for name in [
+        "v1.9.1-random-forest-classifier ",
+        "v1.9.1-random-forest-classifier-multiclass ",
+        "v1.9.1-extra-trees-classifier ",
+        "v1.9.1-random-forest-regressor-multioutput ",
+        "v1.9.1-decision-tree-classifier-multioutput ",
+    ] {
+        assert!(
+            fitted.iter().any(|f| f.starts_with(name)),
+            "{name}does not fit: {refused:?}"
+        );
+    }
 }
 
 /// A one-split model inside the compact scope, which the refusal tests change in one respect each.
@@ -391,16 +456,6 @@ fn every_refusal_is_named() {
     assert_eq!(
         refused(&|e| e.precision = Precision::F64),
         CompactRefusal::F64Precision
-    );
-    assert_eq!(
-        refused(&|e| {
-            e.n_outputs = 2;
-            e.base_margin = vec![0.0, 0.0];
-            e.trees[0].output = None;
-            e.trees[0].nodes[1] = Node::Leaf(vec![1.0, 2.0]);
-            e.trees[0].nodes[2] = Node::Leaf(vec![3.0, 4.0]);
-        }),
-        CompactRefusal::VectorLeaves { tree: 0 }
     );
     assert_eq!(
         refused(&|e| {
@@ -535,7 +590,7 @@ fn header_errors_are_typed() {
     assert_eq!(
         CompactForest::new(&good[..10]).unwrap_err(),
         CompactError::Truncated {
-            needed: 36,
+            needed: 40,
             got: 10
         }
     );
@@ -547,7 +602,7 @@ fn header_errors_are_typed() {
         }
     );
     assert_eq!(with(0, b"EMKF"), CompactError::BadMagic);
-    assert_eq!(with(4, &[2, 0]), CompactError::UnsupportedVersion(2));
+    assert_eq!(with(4, &[3, 0]), CompactError::UnsupportedVersion(3));
     assert_eq!(with(6, &[64, 0]), CompactError::BadHeaderLength(64));
     assert_eq!(
         with(16, &[0, 0, 0, 0]),
@@ -563,32 +618,40 @@ fn header_errors_are_typed() {
         CompactError::BadField("divisor")
     );
     assert_eq!(with(24, &[4, 0, 0, 0]), CompactError::BadLayout);
+    // n_vectors at 36: a scalar model has none, and one more does not fit total_len.
+    assert_eq!(good[36..40], [0, 0, 0, 0]);
+    assert_eq!(with(36, &[1]), CompactError::BadLayout);
     assert_eq!(
-        with(36, &f32::NAN.to_le_bytes()),
+        with(40, &f32::NAN.to_le_bytes()),
         CompactError::BadBaseMargin { column: 0 }
     );
-    // Tree entry at 40: column 1 of 1 output.
+    // Tree entry at 44: column 1 of 1 output.
     assert!(matches!(
-        with(43, &[1]),
+        with(47, &[1]),
         CompactError::BadTree { tree: 0, .. }
     ));
-    // Records from 44: the split's info at 48 (negate 0, feature 1 in bits 1-16, far 2 from bit 17: bytes 02 00
-    // 04 00), leaves at 52/56 and 60/64.
-    assert_eq!(good[48..52], [2, 0, 4, 0]);
+    // Column 255 (vector leaves) with no vector table: the leaves' indices are out of range.
     assert!(matches!(
-        with(48, &[4]),
+        with(47, &[255]),
+        CompactError::BadRecord { record: 1, what } if what.contains("vector index")
+    ));
+    // Records from 48: the split's info at 52 (negate 0, feature 1 in bits 1-16, far 2 from bit 17: bytes 02 00
+    // 04 00), leaves at 56/60 and 64/68.
+    assert_eq!(good[52..56], [2, 0, 4, 0]);
+    assert!(matches!(
+        with(52, &[4]),
         CompactError::BadRecord { record: 0, what } if what.contains("feature")
     ));
     assert!(matches!(
-        with(50, &[6, 0]),
+        with(54, &[6, 0]),
         CompactError::BadRecord { record: 0, what } if what.contains("past")
     ));
     assert!(matches!(
-        with(50, &[0, 0]),
+        with(54, &[0, 0]),
         CompactError::BadRecord { record: 0, what } if what.contains("offset 0")
     ));
     assert!(matches!(
-        with(52, &f32::INFINITY.to_le_bytes()),
+        with(56, &f32::INFINITY.to_le_bytes()),
         CompactError::BadRecord { record: 1, .. }
     ));
     // The same bytes one byte past an aligned address.
@@ -599,12 +662,103 @@ fn header_errors_are_typed() {
         CompactForest::new(&shifted[at..at + good.len()]).unwrap_err(),
         CompactError::Misaligned
     );
+    // A changed leaf value keeps the layout consistent: only the checksum tells, which
+    // `new_without_checksum` leaves to `verify_checksum`.
     let mut b = good.clone();
-    b[20] ^= 1;
+    b[56] ^= 1;
     assert!(matches!(
         CompactForest::new(&b).unwrap_err(),
         CompactError::ChecksumMismatch { .. }
     ));
+    let unchecked = CompactForest::new_without_checksum(&b).unwrap();
+    assert!(matches!(
+        unchecked.verify_checksum().unwrap_err(),
+        CompactError::ChecksumMismatch { .. }
+    ));
+    assert!(
+        CompactForest::new_without_checksum(&good)
+            .unwrap()
+            .verify_checksum()
+            .is_ok()
+    );
+}
+
+/// A version-1 blob (36-byte header, no vector table), built from the version-2 bytes of a scalar model by
+/// dropping the `n_vectors` field, still loads and predicts the same; a vector leaf in it is refused.
+#[test]
+fn version_1_blobs_still_load() {
+    let e = base_model();
+    let v2 = compact::write(&e).unwrap();
+    let mut v1 = Vec::new();
+    v1.extend_from_slice(&v2[..4]);
+    v1.extend_from_slice(&1u16.to_le_bytes());
+    v1.extend_from_slice(&36u16.to_le_bytes());
+    v1.extend_from_slice(&((v2.len() - 4) as u32).to_le_bytes());
+    v1.extend_from_slice(&v2[12..36]);
+    v1.extend_from_slice(&v2[40..]);
+    let crc = emkern::forest::crc32(&v1[16..]);
+    v1[12..16].copy_from_slice(&crc.to_le_bytes());
+    let general = blob::write(&e).unwrap();
+    let (f, c) = (
+        Forest::new(&general).unwrap(),
+        CompactForest::new(&v1).unwrap(),
+    );
+    for x in [-1.0f32, 0.0, 0.5, 1.0, 2.5, f32::NAN] {
+        compare_on(&f, &c, &[x, x]).unwrap();
+    }
+    v1[43] = 255;
+    let crc = emkern::forest::crc32(&v1[16..]);
+    v1[12..16].copy_from_slice(&crc.to_le_bytes());
+    assert!(matches!(
+        CompactForest::new(&v1).unwrap_err(),
+        CompactError::BadRecord { what, .. } if what.contains("vector index")
+    ));
+}
+
+/// Vector leaves: equal vectors are stored once (a binary random forest's pure leaves share two vectors), and
+/// a NaN in the vector table is a typed error.
+#[test]
+fn vector_leaves_are_shared_and_checked() {
+    let mut e = base_model();
+    e.n_outputs = 2;
+    e.base_margin = vec![0.0, 0.0];
+    e.aggregate = Aggregate::Mean { divisor: 3.0 };
+    let tree = |a: f64| Tree {
+        nodes: vec![
+            Node::Split(Split {
+                feature: 0,
+                test: Test::Numeric(a),
+                default_left: true,
+                missing: MissingMode::Nan,
+                left: 1,
+                right: 2,
+            }),
+            Node::Leaf(vec![1.0, 0.0]),
+            Node::Leaf(vec![0.0, 1.0]),
+        ],
+        output: None,
+        weight: 1.0,
+    };
+    e.trees = vec![tree(0.5), tree(1.5), tree(-0.5)];
+    let bytes = compact::write(&e).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[36..40].try_into().unwrap()), 2);
+    let general = blob::write(&e).unwrap();
+    let (f, c) = (
+        Forest::new(&general).unwrap(),
+        CompactForest::new(&bytes).unwrap(),
+    );
+    for x in [-1.0f32, 0.0, 0.5, 1.0, 1.5, 2.5, f32::NAN] {
+        compare_on(&f, &c, &[x, 0.0]).unwrap();
+    }
+    let mut bad = bytes.clone();
+    let at = bad.len() - 4;
+    bad[at..].copy_from_slice(&f32::NAN.to_le_bytes());
+    let crc = emkern::forest::crc32(&bad[16..]);
+    bad[12..16].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(
+        CompactForest::new(&bad).unwrap_err(),
+        CompactError::BadVector { vector: 1 }
+    );
 }
 
 #[test]
@@ -665,5 +819,58 @@ fn import_writes_the_compact_layout() {
     let r = run(&categorical, &auto, "auto");
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(Forest::new(&std::fs::read(&auto).unwrap()).is_ok());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `emkern inspect` says which layout `import --layout auto` writes and why: compact with the size `import`
+/// writes, or general with the compact writer's reason.
+#[test]
+fn inspect_names_the_auto_layout() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let emkern = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_emkern"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let fits = fixtures.join("xgboost/v3.0.5-binary-logistic/model.json");
+    let dir = std::env::temp_dir().join(format!("emkern-compact-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let written = dir.join("auto.emkc");
+    emkern(&[
+        "import".as_ref(),
+        fits.as_os_str(),
+        "-o".as_ref(),
+        written.as_os_str(),
+        "--layout".as_ref(),
+        "auto".as_ref(),
+    ]);
+    let size = std::fs::metadata(&written).unwrap().len();
+    let text = emkern(&["inspect".as_ref(), fits.as_os_str()]);
+    assert!(
+        text.contains(&format!(
+            "layout (auto)    compact: the model fits it (numeric splits, f32 values); {size} bytes"
+        )),
+        "{text}"
+    );
+    let categorical = fixtures.join("xgboost/v3.0.5-categorical-pandas/model.json");
+    let text = emkern(&["inspect".as_ref(), categorical.as_os_str()]);
+    assert!(
+        text.contains("layout (auto)    general: tree ") && text.contains("categorical split"),
+        "{text}"
+    );
+    let f64_model = fixtures.join("sklearn/v1.9.1-random-forest-classifier/model.json");
+    let text = emkern(&["inspect".as_ref(), f64_model.as_os_str()]);
+    assert!(
+        text.contains("layout (auto)    general: the model computes in f64")
+            && text.contains("--f32"),
+        "{text}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

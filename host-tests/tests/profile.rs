@@ -481,3 +481,76 @@ fn errors_name_the_fix() {
         assert!(e.contains("1001 rows") && e.contains("at most 1000"), "{e}");
     }
 }
+
+/// The compact engine on the Cortex-M4F: a scikit-learn random-forest classifier (per-class probability
+/// leaves: the compact layout's vector leaves), imported with `--f32` as an `.emk`, predicts every row as the
+/// host's general reader does, bit for bit, and its model part is the compact blob; the same model in f64 does
+/// not fit the compact layout, and the engine says why while the blob engine runs.
+#[test]
+fn cortex_m4f_compact_engine_agrees_with_the_host() {
+    if !skip_unless_ready(
+        "compact profile on cortex-m4f",
+        "thumbv7em-none-eabihf",
+        false,
+    ) {
+        return;
+    }
+    let fixture =
+        root().join("host-tests/fixtures/sklearn/v1.9.1-random-forest-classifier-multiclass");
+    let dir = scratch("compact");
+    let blob = dir.join("rf.emk");
+    let out = emkern(&[
+        "import",
+        fixture.join("model.json").to_str().unwrap(),
+        "--f32",
+        "-o",
+        blob.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let input = fixture.join("input.csv");
+    let (items, text) = profile_json(&blob, &input, "cortex-m4f", "compact,blob");
+    check_keys(&text, &items);
+    assert_eq!(
+        items[0]["engine"], "blob",
+        "report order is blob, compact, rust, c"
+    );
+    let rows = csv_rows(&input);
+    for name in ["blob", "compact"] {
+        let v = engine(&items, name);
+        check_ran(v, "cortex-m4f", rows);
+        assert_eq!(v["max_abs_diff"].as_f64(), Some(0.0), "{v}");
+    }
+    let general = std::fs::read(&blob).unwrap();
+    let compact = emkern_host::export::compact::write_from_blob(&general).unwrap();
+    assert_eq!(
+        engine(&items, "compact")["model_bytes"].as_u64(),
+        Some(compact.len() as u64)
+    );
+
+    let out = emkern(&[
+        "profile",
+        fixture.join("model.json").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--target",
+        "cortex-m4f",
+        "--engine",
+        "blob,compact",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let items: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    check_ran(engine(&items, "blob"), "cortex-m4f", rows);
+    assert!(engine(&items, "compact")["flash_bytes"].is_null());
+    assert!(
+        stderr.contains("engine compact: not run")
+            && stderr.contains("does not fit the compact layout")
+            && stderr.contains("f64"),
+        "{stderr}"
+    );
+}

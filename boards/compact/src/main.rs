@@ -1,6 +1,10 @@
-//! A firmware that predicts with [`CompactForest`] alone: the linked size of the compact reader (validation,
-//! `predict`, `predict_margin`) with fat LTO, and a link-time proof that no panic path survives in it (the
-//! panic handler calls a function defined nowhere, as in `boards/nopanic`).
+//! A firmware that predicts with [`CompactForest`] alone: the linked size of the compact reader with fat LTO,
+//! and a link-time proof that no panic path survives in it (the panic handler calls a function defined nowhere,
+//! as in `boards/nopanic`).
+//!
+//! By default it links what a firmware built for one model needs: `new_without_checksum` (no CRC-32 code or
+//! table), `predict_with::<Sigmoid>` (the demo model's transform alone) and `predict_margin`. With the feature
+//! `full-api` it links `new` (with the CRC-32) and `predict` (the transform read from the blob: all five).
 //!
 //! The model and the row pass through [`core::hint::black_box`], so nothing is folded at compile time. On QEMU
 //! it predicts the rows of `data/rows.bin` with `data/model.emkc` and exits with status 0 when every
@@ -13,6 +17,8 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
 use defmt as _;
 use emkern::forest::CompactForest;
+#[cfg(not(feature = "full-api"))]
+use emkern::forest::compact::Sigmoid;
 
 /// 4-byte alignment for an embedded blob (the compact reader reads aligned words).
 #[repr(C, align(4))]
@@ -30,8 +36,31 @@ fn f32_at(b: &[u8], i: usize) -> Option<f32> {
     Some(f32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
+#[cfg(feature = "full-api")]
+fn load(bytes: &'static [u8]) -> Option<CompactForest<'static>> {
+    CompactForest::new(bytes).ok()
+}
+
+#[cfg(not(feature = "full-api"))]
+fn load(bytes: &'static [u8]) -> Option<CompactForest<'static>> {
+    use emkern::forest::compact::CompactTransform;
+    CompactForest::new_without_checksum(bytes)
+        .ok()
+        .filter(|f| f.transform() == Sigmoid::TRANSFORM)
+}
+
+#[cfg(feature = "full-api")]
+fn predict(f: &CompactForest<'_>, row: &[f32], out: &mut [f32]) -> bool {
+    f.predict(row, out).is_ok()
+}
+
+#[cfg(not(feature = "full-api"))]
+fn predict(f: &CompactForest<'_>, row: &[f32], out: &mut [f32]) -> bool {
+    f.predict_with::<Sigmoid>(row, out).is_ok()
+}
+
 fn check() -> bool {
-    let Ok(f) = CompactForest::new(core::hint::black_box(&MODEL.0)) else {
+    let Some(f) = load(core::hint::black_box(&MODEL.0)) else {
         return false;
     };
     let n = f.n_features();
@@ -47,7 +76,7 @@ fn check() -> bool {
             *x = f32_at(ROWS, r * n + k).unwrap_or(f32::NAN);
         }
         let row = core::hint::black_box(&row[..n]);
-        if f.predict(row, &mut out).is_err() || f.predict_margin(row, &mut margin).is_err() {
+        if !predict(&f, row, &mut out) || f.predict_margin(row, &mut margin).is_err() {
             return false;
         }
         if f32_at(EXPECTED, r).map(f32::to_bits) != Some(out[0].to_bits()) {

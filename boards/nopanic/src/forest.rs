@@ -49,6 +49,9 @@ pub fn run() {
     if let Ok(f) = CompactForest::new(o(&COMPACT.0)) {
         use_compact(&f);
     }
+    if let Ok(f) = CompactForest::new_without_checksum(o(&COMPACT.0)) {
+        use_compact(&f);
+    }
 }
 
 fn use_compact(f: &CompactForest<'_>) {
@@ -61,6 +64,12 @@ fn use_compact(f: &CompactForest<'_>) {
     keep(f.transform());
     keep(f.predict(o(&rows[..]), o(&mut out[..])));
     keep(f.predict_margin(o(&rows[..]), o(&mut out[..])));
+    keep(f.verify_checksum());
+    keep(f.predict_with::<compact::Identity>(o(&rows[..]), o(&mut out[..])));
+    keep(f.predict_with::<compact::Sigmoid>(o(&rows[..]), o(&mut out[..])));
+    keep(f.predict_with::<compact::Softmax>(o(&rows[..]), o(&mut out[..])));
+    keep(f.predict_with::<compact::ArgMax>(o(&rows[..]), o(&mut out[..])));
+    keep(f.predict_with::<compact::Exp>(o(&rows[..]), o(&mut out[..])));
 }
 
 fn use_forest(f: &Forest<'_>) {

@@ -11,12 +11,21 @@ use crate::config::{N_FEATURES, OUTPUT_LEN};
     all(feature = "engine-blob", feature = "engine-rust"),
     all(feature = "engine-blob", feature = "engine-c"),
     all(feature = "engine-rust", feature = "engine-c"),
+    all(
+        feature = "engine-compact",
+        any(feature = "engine-blob", feature = "engine-rust", feature = "engine-c")
+    ),
 ))]
-compile_error!("enable at most one of the features engine-blob, engine-rust, engine-c");
+compile_error!(
+    "enable at most one of the features engine-blob, engine-compact, engine-rust, engine-c"
+);
 
 /// The engine's name, as `emkern profile` reports it.
 #[cfg(feature = "engine-blob")]
 pub const NAME: &str = "blob";
+/// The engine's name, as `emkern profile` reports it.
+#[cfg(feature = "engine-compact")]
+pub const NAME: &str = "compact";
 /// The engine's name, as `emkern profile` reports it.
 #[cfg(feature = "engine-rust")]
 pub const NAME: &str = "rust";
@@ -24,12 +33,35 @@ pub const NAME: &str = "rust";
 #[cfg(feature = "engine-c")]
 pub const NAME: &str = "c";
 /// The engine's name, as `emkern profile` reports it.
-#[cfg(not(any(feature = "engine-blob", feature = "engine-rust", feature = "engine-c")))]
+#[cfg(not(any(
+    feature = "engine-blob",
+    feature = "engine-compact",
+    feature = "engine-rust",
+    feature = "engine-c"
+)))]
 pub const NAME: &str = "baseline";
 
 #[cfg(feature = "engine-blob")]
 /// The model blob, read in place from flash (the format needs no alignment).
 static MODEL: &[u8] = include_bytes!(concat!(env!("EMKERN_PROFILE_GEN"), "/model.emk"));
+
+/// 4-byte alignment for the compact blob (its reader loads aligned words).
+#[cfg(feature = "engine-compact")]
+#[repr(C, align(4))]
+struct Aligned<T: ?Sized>(T);
+
+#[cfg(feature = "engine-compact")]
+/// The model in the compact layout, read in place from flash.
+static COMPACT: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("EMKERN_PROFILE_GEN"),
+    "/model.emkc"
+)));
+
+#[cfg(feature = "engine-compact")]
+/// The model's transform as a type (`ModelTransform`), written by `emkern profile`.
+mod compact_transform {
+    include!(concat!(env!("EMKERN_PROFILE_GEN"), "/compact.rs"));
+}
 
 #[cfg(feature = "engine-rust")]
 include!(concat!(env!("OUT_DIR"), "/generated_model.rs"));
@@ -44,9 +76,12 @@ unsafe extern "C" {
 pub struct Engine {
     #[cfg(feature = "engine-blob")]
     forest: emkern::forest::Forest<'static>,
+    #[cfg(feature = "engine-compact")]
+    compact: emkern::forest::CompactForest<'static>,
 }
 
-/// Prepares the engine: validates the blob (blob engine) and checks that the model's shape is the one the rows
+/// Prepares the engine: validates the blob (blob engine; the compact engine without the CRC-32, as a firmware
+/// that embeds its model may) and checks that the model's shape is the one the rows
 /// were written for.
 pub fn new() -> Result<Engine, &'static str> {
     #[cfg(feature = "engine-blob")]
@@ -58,6 +93,19 @@ pub fn new() -> Result<Engine, &'static str> {
         }
         Ok(Engine { forest })
     }
+    #[cfg(feature = "engine-compact")]
+    {
+        use emkern::forest::compact::CompactTransform;
+        let compact = emkern::forest::CompactForest::new_without_checksum(&COMPACT.0)
+            .map_err(|_| "the compact model blob was rejected")?;
+        if compact.n_features() != N_FEATURES
+            || compact.output_len() != OUTPUT_LEN
+            || compact.transform() != compact_transform::ModelTransform::TRANSFORM
+        {
+            return Err("the model's shape differs from the rows' configuration");
+        }
+        Ok(Engine { compact })
+    }
     #[cfg(feature = "engine-rust")]
     {
         if generated_model::N_FEATURES != N_FEATURES || generated_model::OUTPUT_LEN != OUTPUT_LEN {
@@ -65,7 +113,11 @@ pub fn new() -> Result<Engine, &'static str> {
         }
         Ok(Engine {})
     }
-    #[cfg(not(any(feature = "engine-blob", feature = "engine-rust")))]
+    #[cfg(not(any(
+        feature = "engine-blob",
+        feature = "engine-compact",
+        feature = "engine-rust"
+    )))]
     {
         Ok(Engine {})
     }
@@ -96,8 +148,16 @@ pub extern "C" fn emkern_profile_predict(job: *mut Job<'_>) {
     {
         job.ok = job.engine.forest.predict(&job.row, &mut job.out).is_ok();
     }
-    // Only the blob engine has state; the others are plain functions.
-    #[cfg(not(feature = "engine-blob"))]
+    #[cfg(feature = "engine-compact")]
+    {
+        job.ok = job
+            .engine
+            .compact
+            .predict_with::<compact_transform::ModelTransform>(&job.row, &mut job.out)
+            .is_ok();
+    }
+    // Only the blob and compact engines have state; the others are plain functions.
+    #[cfg(not(any(feature = "engine-blob", feature = "engine-compact")))]
     let _ = job.engine;
     #[cfg(feature = "engine-rust")]
     {
@@ -110,7 +170,12 @@ pub extern "C" fn emkern_profile_predict(job: *mut Job<'_>) {
         // the object from the same model as `config.rs`.
         unsafe { emkern_profile_c_predict(job.row.as_ptr(), job.out.as_mut_ptr()) };
     }
-    #[cfg(not(any(feature = "engine-blob", feature = "engine-rust", feature = "engine-c")))]
+    #[cfg(not(any(
+        feature = "engine-blob",
+        feature = "engine-compact",
+        feature = "engine-rust",
+        feature = "engine-c"
+    )))]
     {
         core::hint::black_box(&job.row);
         job.out.fill(core::hint::black_box(0.0));

@@ -12,8 +12,8 @@
 //! sum, a mean, or (feature `weighted-median`, on by default) scikit-learn's weighted median of AdaBoost.R2. The
 //! format is specified in [`format`].
 //!
-//! A second, smaller layout for the common case (numeric splits, NaN takes the default direction, f32 values, one
-//! scalar leaf per tree) is read by [`CompactForest`] and specified in [`compact`]: the same predictions bit for
+//! A second, smaller layout for the common case (numeric splits, NaN takes the default direction, f32 values, a
+//! scalar or a vector leaf per tree) is read by [`CompactForest`] and specified in [`compact`]: the same predictions bit for
 //! bit, in fewer instructions per node on in-order cores and with far less code (a firmware that uses only
 //! [`CompactForest`] links none of [`Forest`]).
 //!

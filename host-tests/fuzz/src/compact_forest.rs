@@ -1,9 +1,12 @@
-//! Compact blob validation and prediction: `CompactForest::new` on the input as is and, when only the checksum
-//! is wrong, again with the CRC-32 recomputed (so the fuzzer reaches the structural checks behind it); an
-//! accepted blob then predicts rows taken from the bytes after `total_len` (which the loader ignores), and a row
-//! one value short or an output too small is an error that writes nothing.
+//! Compact blob validation and prediction: `CompactForest::new_without_checksum` on the input (every structural
+//! check, so the fuzzer reaches them without matching a CRC-32), and `CompactForest::new` must agree with it:
+//! the same error when the structure is rejected, else accepted exactly when `verify_checksum` passes. An
+//! accepted blob then predicts rows taken from the bytes after `total_len` (which the loader ignores) through
+//! `predict_margin`, `predict` and `predict_with` (the model's transform as a type: the same bits as `predict`),
+//! and a row one value short or an output too small is an error that writes nothing.
 
-use emkern::forest::{CompactError, CompactForest, crc32};
+use emkern::forest::compact::{ArgMax, Exp, Identity, Sigmoid, Softmax};
+use emkern::forest::{CompactForest, Transform};
 
 use super::util::f32s;
 
@@ -16,24 +19,20 @@ fn total_len(data: &[u8]) -> Option<usize> {
 /// Runs one input (from a fresh allocation, aligned like any heap block: the reader needs a 4-aligned blob).
 pub fn run(data: &[u8]) {
     let data = &data.to_vec()[..];
-    match CompactForest::new(data) {
-        Ok(forest) => predict(&forest, data),
-        Err(CompactError::ChecksumMismatch { .. }) => {
-            let Some(end) = total_len(data).filter(|&e| e >= 16 && e <= data.len()) else {
-                panic!("a checksum mismatch on a blob without a valid total_len");
-            };
-            let mut fixed = data.to_vec();
-            let crc = crc32(&fixed[16..end]);
-            fixed[12..16].copy_from_slice(&crc.to_le_bytes());
-            match CompactForest::new(&fixed) {
-                Ok(forest) => predict(&forest, &fixed),
-                Err(CompactError::ChecksumMismatch { .. }) => {
-                    panic!("the recomputed checksum is rejected")
-                }
-                Err(_) => {}
-            }
+    match CompactForest::new_without_checksum(data) {
+        Ok(forest) => {
+            assert_eq!(
+                CompactForest::new(data).is_ok(),
+                forest.verify_checksum().is_ok(),
+                "new and new_without_checksum + verify_checksum disagree"
+            );
+            predict(&forest, data);
         }
-        Err(_) => {}
+        Err(e) => assert_eq!(
+            CompactForest::new(data).err(),
+            Some(e),
+            "new and new_without_checksum reject differently"
+        ),
     }
 }
 
@@ -53,6 +52,24 @@ fn predict(forest: &CompactForest<'_>, data: &[u8]) {
     forest
         .predict(&row, &mut pred)
         .expect("prediction of a full row");
+    let mut typed = vec![0.0f32; forest.output_len()];
+    match forest.transform() {
+        Transform::Identity => forest.predict_with::<Identity>(&row, &mut typed),
+        Transform::Sigmoid => forest.predict_with::<Sigmoid>(&row, &mut typed),
+        Transform::Softmax => forest.predict_with::<Softmax>(&row, &mut typed),
+        Transform::ArgMax => forest.predict_with::<ArgMax>(&row, &mut typed),
+        t => {
+            assert_eq!(t, Transform::Exp, "a transform outside the layout's five");
+            forest.predict_with::<Exp>(&row, &mut typed)
+        }
+    }
+    .expect("typed prediction of a full row");
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(&pred),
+        bits(&typed),
+        "predict_with differs from predict"
+    );
     let mut untouched = vec![7.0f32; n];
     assert!(
         forest

@@ -4,7 +4,13 @@
 //! What the writer decides: the f32 threshold of each split exactly as the general writer rounds it (so both
 //! layouts take the same decisions on every f32 input), folded with the comparison and the default direction
 //! into the record's value and negate bit; the pre-order of each tree with the default child next (unreachable
-//! nodes are dropped); leaves multiplied by their tree's weight in f32; the CRC-32.
+//! nodes are dropped); leaves multiplied by their tree's weight in f32; vector leaves as indices into one table
+//! of distinct vectors (equal vectors, bit for bit, stored once); the CRC-32.
+//!
+//! [`write_from_blob`] does the same from a general blob (what `emkern profile` and `emkern import --layout` get
+//! when the model is an `.emk` file).
+
+use std::collections::HashMap;
 
 use emkern::forest::compact::{self as layout};
 use emkern::forest::{Compare, MissingMode, Transform, crc32};
@@ -18,11 +24,6 @@ use crate::ir::{Aggregate, Ensemble, Node, Precision, Test};
 pub enum CompactRefusal {
     /// Leaves and sums are f64 (the compact layout is f32; write with f32 precision, or the general layout).
     F64Precision,
-    /// A tree with vector leaves (one value per output).
-    VectorLeaves {
-        /// The tree.
-        tree: usize,
-    },
     /// A leaf with a linear model.
     LinearLeaf {
         /// The tree.
@@ -81,11 +82,6 @@ impl std::fmt::Display for CompactRefusal {
             CompactRefusal::F64Precision => write!(
                 f,
                 "the model computes in f64, the compact layout in f32 (import with --f32){general}"
-            ),
-            CompactRefusal::VectorLeaves { tree } => write!(
-                f,
-                "tree {tree} has vector leaves (one value per output); the compact layout has one scalar \
-                 leaf per tree{general}"
             ),
             CompactRefusal::LinearLeaf { tree, node } => {
                 write!(f, "tree {tree}, node {node}: a linear leaf{general}")
@@ -214,12 +210,34 @@ fn check_model(e: &Ensemble) -> Result<(), CompactRefusal> {
     Ok(())
 }
 
-/// Appends tree `t` of `e` in pre-order (default child next) to `records` (value bits, info).
-fn write_tree(e: &Ensemble, t: usize, records: &mut Vec<(u32, u32)>) -> Result<(), CompactRefusal> {
-    let tree = &e.trees[t];
-    if tree.output.is_none() {
-        return Err(CompactRefusal::VectorLeaves { tree: t });
+/// The distinct leaf vectors of a model (their f32 bits), in first-use order.
+#[derive(Default)]
+struct Vectors {
+    index: HashMap<Vec<u32>, u32>,
+    table: Vec<u32>,
+}
+
+impl Vectors {
+    /// The index of `v` (added when new).
+    fn of(&mut self, v: Vec<u32>) -> u32 {
+        let next = self.index.len() as u32;
+        *self.index.entry(v).or_insert_with_key(|v| {
+            self.table.extend_from_slice(v);
+            next
+        })
     }
+}
+
+/// Appends tree `t` of `e` in pre-order (default child next) to `records` (value bits, info); the leaves of a
+/// vector tree go to `vectors`.
+fn write_tree(
+    e: &Ensemble,
+    t: usize,
+    records: &mut Vec<(u32, u32)>,
+    vectors: &mut Vectors,
+) -> Result<(), CompactRefusal> {
+    let tree = &e.trees[t];
+    let vector = tree.output.is_none();
     let n = tree.nodes.len();
     if n == 0 {
         return Err(CompactRefusal::Invalid(format!("tree {t} has no nodes")));
@@ -245,6 +263,32 @@ fn write_tree(e: &Ensemble, t: usize, records: &mut Vec<(u32, u32)>) -> Result<(
             records[p].1 = info;
         }
         match &tree.nodes[i] {
+            Node::Leaf(v) if vector => {
+                if v.len() != e.n_outputs as usize {
+                    return Err(CompactRefusal::Invalid(format!(
+                        "tree {t}, node {i}: {} leaf values for {} outputs",
+                        v.len(),
+                        e.n_outputs
+                    )));
+                }
+                let mut bits = Vec::with_capacity(v.len());
+                for (k, x) in v.iter().enumerate() {
+                    if !x.is_finite() {
+                        return Err(CompactRefusal::Invalid(format!(
+                            "tree {t}, node {i}: leaf value {k} is not finite"
+                        )));
+                    }
+                    // The general reader's `weight · leaf`, in f32, per column.
+                    let w = tree.weight * (*x as f32);
+                    if !w.is_finite() {
+                        return Err(CompactRefusal::NotFiniteF32 {
+                            what: format!("tree {t}, node {i}: leaf value {k} × tree weight"),
+                        });
+                    }
+                    bits.push(w.to_bits());
+                }
+                records.push((vectors.of(bits), 0));
+            }
             Node::Leaf(v) => {
                 let [v] = v.as_slice() else {
                     return Err(CompactRefusal::Invalid(format!(
@@ -320,14 +364,16 @@ fn write_tree(e: &Ensemble, t: usize, records: &mut Vec<(u32, u32)>) -> Result<(
 pub fn write(e: &Ensemble) -> Result<Vec<u8>, CompactRefusal> {
     check_model(e)?;
     let mut records: Vec<(u32, u32)> = Vec::new();
+    let mut vectors = Vectors::default();
     let mut entries: Vec<u32> = Vec::with_capacity(e.trees.len());
     for (t, tree) in e.trees.iter().enumerate() {
         let root = records.len();
-        write_tree(e, t, &mut records)?;
+        write_tree(e, t, &mut records, &mut vectors)?;
         if records.len() >= layout::MAX_RECORDS {
             return Err(CompactRefusal::TooManyRecords(records.len()));
         }
         let column = match tree.output {
+            None => layout::VECTOR_COLUMN,
             Some(k) if k < e.n_outputs => k,
             k => {
                 return Err(CompactRefusal::Invalid(format!(
@@ -341,10 +387,12 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, CompactRefusal> {
     let n_trees = u32::try_from(entries.len())
         .map_err(|_| CompactRefusal::Invalid("more than 2^32 trees".into()))?;
     let n_out = e.n_outputs as usize;
+    let n_vectors = vectors.index.len();
     let total = layout::HEADER_LEN
         + 4 * n_out
         + layout::TREE_ENTRY * entries.len()
-        + layout::RECORD * records.len();
+        + layout::RECORD * records.len()
+        + 4 * vectors.table.len();
     let total32 =
         u32::try_from(total).map_err(|_| CompactRefusal::TooManyRecords(records.len()))?;
     let (mean, divisor) = match e.aggregate {
@@ -362,6 +410,7 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, CompactRefusal> {
     b.extend((records.len() as u32).to_le_bytes());
     b.extend([e.n_outputs as u8, mean, e.transform as u8, 0]);
     b.extend(divisor.to_le_bytes());
+    b.extend((n_vectors as u32).to_le_bytes());
     for m in &e.base_margin {
         b.extend((*m as f32).to_le_bytes());
     }
@@ -371,6 +420,9 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, CompactRefusal> {
     for (value, info) in &records {
         b.extend(value.to_le_bytes());
         b.extend(info.to_le_bytes());
+    }
+    for v in &vectors.table {
+        b.extend(v.to_le_bytes());
     }
     debug_assert_eq!(b.len(), total);
     let crc = crc32(&b[16..]);
@@ -404,8 +456,8 @@ impl Layout {
     }
 
     /// The bytes to write for a model whose general blob is `general` and whose ensemble is `ensemble` (`None`
-    /// when the model was read from a blob), and whether they are the compact layout. Errors say why the
-    /// compact layout was not possible.
+    /// when the model was read from a blob: the compact blob is then written from the general one), and whether
+    /// they are the compact layout. Errors say why the compact layout was not possible.
     pub fn bytes(
         self,
         ensemble: Option<&Ensemble>,
@@ -413,13 +465,7 @@ impl Layout {
     ) -> Result<(Vec<u8>, bool), String> {
         let compact = match (self, ensemble) {
             (Layout::General, _) => return Ok((general.to_vec(), false)),
-            (Layout::Compact, None) => {
-                return Err(
-                    "--layout compact needs the model file (XGBoost, LightGBM, scikit-learn), not an .emk blob"
-                        .into(),
-                );
-            }
-            (Layout::Auto, None) => return Ok((general.to_vec(), false)),
+            (_, None) => write_from_blob(general),
             (_, Some(e)) => write(e),
         };
         match (self, compact) {
@@ -428,4 +474,82 @@ impl Layout {
             (_, Err(why)) => Err(format!("the model does not fit the compact layout: {why}")),
         }
     }
+}
+
+/// Writes the model of general blob `general` as a compact blob, or says why it does not fit (the general
+/// blob's thresholds are f32 already, so both blobs take the same decisions).
+pub fn write_from_blob(general: &[u8]) -> Result<Vec<u8>, CompactRefusal> {
+    write(&ensemble_of_blob(general)?)
+}
+
+/// The ensemble of a general blob, for the compact writer (categorical splits and linear leaves, which the
+/// compact layout refuses anyway, are named rather than translated).
+fn ensemble_of_blob(general: &[u8]) -> Result<Ensemble, CompactRefusal> {
+    use super::codegen::model::{Child, Model, Test as BlobTest};
+    use emkern::forest::{Aggregate as BlobAggregate, Forest};
+
+    let forest = Forest::new(general).map_err(|e| CompactRefusal::Invalid(e.to_string()))?;
+    if forest.aggregate() == BlobAggregate::WeightedMedian {
+        return Err(CompactRefusal::WeightedMedian);
+    }
+    let m = Model::from_blob(general).map_err(|e| CompactRefusal::Invalid(e.to_string()))?;
+    let mut trees = Vec::with_capacity(m.trees.len());
+    for (t, tree) in m.trees.iter().enumerate() {
+        // IR nodes: the blob's splits first, then its leaves.
+        let splits = tree.nodes.len();
+        let at = |c: Child| match c {
+            Child::Node(i) => i,
+            Child::Leaf(l) => splits + l,
+        };
+        let mut nodes = Vec::with_capacity(splits + tree.leaves.len());
+        for (i, n) in tree.nodes.iter().enumerate() {
+            let (threshold, missing) = match n.test {
+                BlobTest::Numeric { threshold, missing } => (threshold, missing),
+                BlobTest::Categorical { .. } => {
+                    return Err(CompactRefusal::Categorical { tree: t, node: i });
+                }
+            };
+            nodes.push(Node::Split(crate::ir::Split {
+                feature: n.feature as u32,
+                test: Test::Numeric(threshold as f64),
+                default_left: n.default_left,
+                missing,
+                left: at(n.left),
+                right: at(n.right),
+            }));
+        }
+        for (l, leaf) in tree.leaves.iter().enumerate() {
+            if leaf.linear.is_some() {
+                return Err(CompactRefusal::LinearLeaf {
+                    tree: t,
+                    node: splits + l,
+                });
+            }
+            nodes.push(Node::Leaf(leaf.values.clone()));
+        }
+        trees.push(crate::ir::Tree {
+            nodes,
+            output: tree.output.map(|k| k as u32),
+            weight: tree.weight,
+        });
+    }
+    Ok(Ensemble {
+        n_features: m.n_features as u32,
+        n_outputs: m.n_outputs as u32,
+        trees,
+        base_margin: m.base.clone(),
+        compare: m.compare,
+        aggregate: match m.aggregate {
+            BlobAggregate::Mean => Aggregate::Mean { divisor: m.divisor },
+            _ => Aggregate::Sum,
+        },
+        transform: m.transform,
+        precision: if m.wide {
+            Precision::F64
+        } else {
+            Precision::F32
+        },
+        feature_names: None,
+        source: String::new(),
+    })
 }

@@ -17,8 +17,9 @@ pub struct Request {
     /// cortex-m0plus (QEMU's micro:bit, whose nRF51 is a Cortex-M0: the nearest core QEMU emulates).
     #[arg(long)]
     pub target: String,
-    /// Engines to measure, comma-separated: blob, rust, c.
-    #[arg(long, value_delimiter = ',', default_value = "blob,rust,c")]
+    /// Engines to measure, comma-separated: blob, compact, rust, c (compact reports why when the model does not
+    /// fit the compact layout).
+    #[arg(long, value_delimiter = ',', default_value = "blob,compact,rust,c")]
     pub engine: Vec<String>,
     /// Print one JSON array (one object per engine) instead of the table.
     #[arg(long)]
@@ -44,7 +45,7 @@ impl Request {
             }
         }
         if engines.is_empty() {
-            return Err("--engine: name at least one engine (blob, rust, c)".into());
+            return Err("--engine: name at least one engine (blob, compact, rust, c)".into());
         }
         engines.sort_by_key(|e| Engine::ALL.iter().position(|a| a == e));
         Ok(Config {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use emkern::forest::Aggregate;
+use emkern::forest::{Aggregate, Transform};
 
 use crate::export::codegen::{self, Lang};
 use crate::{describe, f64_inputs, model};
@@ -21,6 +21,8 @@ pub const HARNESS_FLASH: u64 = 32 << 10;
 pub struct Inputs {
     /// The model's blob (what the blob engine reads, and what the codegen engines were generated from).
     pub blob: Vec<u8>,
+    /// The model in the compact layout and its transform, or why it does not fit (the writer's reason).
+    pub compact: Result<(Vec<u8>, Transform), String>,
     /// Whether the blob uses the weighted-median aggregate (the firmware then needs emkern's feature).
     pub weighted_median: bool,
     /// Features a row holds.
@@ -89,7 +91,12 @@ pub fn load(model_path: &Path, input: &Path) -> Result<Inputs, String> {
             .predict(row, out)
             .map_err(|e| format!("{}: row {}: {e}", input.display(), r + 1))?;
     }
+    // The same model, so the same transform as the general blob's.
+    let compact = crate::export::compact::write_from_blob(&loaded.blob)
+        .map(|bytes| (bytes, forest.transform()))
+        .map_err(|e| e.to_string());
     Ok(Inputs {
+        compact,
         weighted_median: forest.aggregate() == Aggregate::WeightedMedian,
         blob: loaded.blob.clone(),
         n_features: nf,
@@ -116,6 +123,22 @@ pub fn check_fits(inputs: &Inputs, flash: u64, board: &str) -> Result<(), String
         ));
     }
     Ok(())
+}
+
+/// The compact engine's `compact.rs`: the model's transform as the type `predict_with` takes.
+pub fn compact_rs(t: Transform) -> String {
+    let name = match t {
+        Transform::Sigmoid => "Sigmoid",
+        Transform::Softmax => "Softmax",
+        Transform::ArgMax => "ArgMax",
+        Transform::Exp => "Exp",
+        _ => "Identity",
+    };
+    format!(
+        "/// The model's output transform (`CompactForest::predict_with` links only its code).
+         pub type ModelTransform = emkern::forest::compact::{name};
+"
+    )
 }
 
 /// The identifier prefix of the generated C (its functions are `emkern_model_*`).

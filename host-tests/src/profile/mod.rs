@@ -6,13 +6,17 @@
 //! the flash the engine adds to the baseline image (the model's part and the rest), the static RAM it adds, the
 //! stack it used, and the largest difference from the host's predictions of the same rows through the same blob.
 //!
-//! Engines: `blob` (the core's `Forest` over the `.emk` blob, validated once at start-up), `rust` (the model as
+//! Engines: `blob` (the core's `Forest` over the `.emk` blob, validated once at start-up), `compact` (the core's
+//! `CompactForest` over the model written in the compact layout, validated once at start-up without the CRC-32,
+//! `new_without_checksum`, and predicting through the model's transform named as a type, `predict_with`: what a
+//! firmware built for one model links; when the model does not fit the compact layout the engine reports the
+//! writer's reason), `rust` (the model as
 //! code from `emkern codegen --lang rust`), `c` (`emkern codegen --lang c` compiled by `arm-none-eabi-gcc -O2`
 //! and linked into the firmware, with newlib's `libm` for the transform's `expf`). When codegen refuses a model
 //! (e.g. the weighted-median aggregate) that engine reports why and the others still run.
 //!
 //! Flash: `text + data` of the image (as `size` counts) minus the baseline's. The model's part is the blob for
-//! the blob engine, and for the generated engines the generated functions and tables plus the growth of the
+//! the blob and compact engines, and for the generated engines the generated functions and tables plus the growth of the
 //! engine's entry point (into which the compiler may inline the trees); the runtime is the rest (the
 //! interpreter and its validation, or what the generated code pulls in: `exp`, soft-float routines, newlib's
 //! `errno`). RAM: `data + bss` minus the baseline's. Stack: the high-water mark below the caller of a
@@ -47,6 +51,8 @@ pub use target::Target;
 pub enum Engine {
     /// The blob interpreter.
     Blob,
+    /// The compact-layout interpreter.
+    Compact,
     /// Generated Rust.
     Rust,
     /// Generated C.
@@ -55,12 +61,13 @@ pub enum Engine {
 
 impl Engine {
     /// Every engine, in report order.
-    pub const ALL: [Engine; 3] = [Engine::Blob, Engine::Rust, Engine::C];
+    pub const ALL: [Engine; 4] = [Engine::Blob, Engine::Compact, Engine::Rust, Engine::C];
 
     /// The engine's name.
     pub fn name(self) -> &'static str {
         match self {
             Engine::Blob => "blob",
+            Engine::Compact => "compact",
             Engine::Rust => "rust",
             Engine::C => "c",
         }
@@ -70,14 +77,15 @@ impl Engine {
     pub fn from_name(name: &str) -> Result<Engine, String> {
         match name {
             "blob" => Ok(Engine::Blob),
+            "compact" => Ok(Engine::Compact),
             "rust" => Ok(Engine::Rust),
             "c" => Ok(Engine::C),
             "int" => Err(
                 "--engine int: the integer engine (for cores without an FPU) is not available yet; \
-                 use blob, rust or c"
+                 use blob, compact, rust or c"
                     .into(),
             ),
-            _ => Err(format!("--engine {name}: unknown engine (one of blob, rust, c)")),
+            _ => Err(format!("--engine {name}: unknown engine (one of blob, compact, rust, c)")),
         }
     }
 
@@ -85,6 +93,7 @@ impl Engine {
     fn feature(self) -> &'static str {
         match self {
             Engine::Blob => "engine-blob",
+            Engine::Compact => "engine-compact",
             Engine::Rust => "engine-rust",
             Engine::C => "engine-c",
         }
@@ -176,6 +185,12 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Vec<Engine
     for &engine in &config.engines {
         let source = match engine {
             Engine::Blob => Ok(String::new()),
+            Engine::Compact => run
+                .inputs
+                .compact
+                .as_ref()
+                .map(|_| String::new())
+                .map_err(|why| format!("the model does not fit the compact layout: {why}")),
             Engine::Rust => inputs::generate(&run.inputs, Lang::Rust, &origin),
             Engine::C => inputs::generate(&run.inputs, Lang::C, &origin),
         };
@@ -237,7 +252,8 @@ impl ProfileRun<'_> {
         .run()
     }
 
-    /// Builds, runs and sizes one engine's image; `source` is the generated source (empty for the blob).
+    /// Builds, runs and sizes one engine's image; `source` is the generated source (empty for the blob and
+    /// compact engines).
     fn measure(
         &self,
         engine: Engine,
@@ -254,6 +270,11 @@ impl ProfileRun<'_> {
                 if inputs.weighted_median {
                     features.push("weighted-median");
                 }
+            }
+            Engine::Compact => {
+                let (bytes, transform) = inputs.compact.clone()?;
+                files.add("model.emkc", bytes);
+                files.add("compact.rs", inputs::compact_rs(transform));
             }
             Engine::Rust => files.add("model.rs", source),
             Engine::C => {
@@ -318,6 +339,7 @@ impl ProfileRun<'_> {
             .saturating_sub(baseline.symbol_bytes(|s| s == ENTRY));
         let model = match engine {
             Engine::Blob => inputs.blob.len() as u64,
+            Engine::Compact => inputs.compact.as_ref().map_or(0, |(b, _)| b.len() as u64),
             Engine::Rust => sizes.symbol_bytes(|s| s.contains("generated_model")) + entry_growth,
             Engine::C => {
                 sizes.symbol_bytes(|s| {

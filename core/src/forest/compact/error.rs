@@ -18,7 +18,7 @@ pub enum CompactError {
     BadMagic,
     /// A version this reader does not know.
     UnsupportedVersion(u16),
-    /// The header length field is not 36.
+    /// The header length field is not the version's (40; 36 in version 1).
     BadHeaderLength(u16),
     /// The stored CRC-32 does not match the bytes.
     ChecksumMismatch {
@@ -35,6 +35,11 @@ pub enum CompactError {
     BadBaseMargin {
         /// The margin column.
         column: u32,
+    },
+    /// A value of leaf vector `vector` is not finite.
+    BadVector {
+        /// The vector's index in the vector table.
+        vector: u32,
     },
     /// Tree `tree`'s entry is inconsistent (`what` says how).
     BadTree {
@@ -68,10 +73,10 @@ impl core::fmt::Display for CompactError {
             CompactError::UnsupportedVersion(v) => {
                 write!(
                     f,
-                    "compact blob version {v} is not supported (this reader: 1)"
+                    "compact blob version {v} is not supported (this reader: 1 and 2)"
                 )
             }
-            CompactError::BadHeaderLength(v) => write!(f, "header length {v}, expected 36"),
+            CompactError::BadHeaderLength(v) => write!(f, "header length {v}, expected 40 (36 in version 1)"),
             CompactError::ChecksumMismatch { stored, computed } => write!(
                 f,
                 "checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"
@@ -80,6 +85,9 @@ impl core::fmt::Display for CompactError {
             CompactError::BadLayout => f.write_str("section sizes do not match the blob length"),
             CompactError::BadBaseMargin { column } => {
                 write!(f, "base margin of column {column} is not finite")
+            }
+            CompactError::BadVector { vector } => {
+                write!(f, "leaf vector {vector} has a value that is not finite")
             }
             CompactError::BadTree { tree, what } => write!(f, "tree {tree}: {what}"),
             CompactError::BadRecord { record, what } => write!(f, "record {record}: {what}"),

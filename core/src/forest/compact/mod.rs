@@ -1,13 +1,15 @@
 //! The compact blob (`.emkc`): a second, smaller layout for the common tree ensemble, read by
 //! [`CompactForest`], beside the general [`Forest`](super::Forest) layout (which stays for everything else).
 //!
-//! **Scope** (version 1): numeric splits only; a missing value (NaN) takes the node's default direction
-//! (XGBoost's and scikit-learn's semantics); f32 thresholds and f32 leaf values; one scalar leaf per tree,
-//! adding to one margin column (at most [`MAX_OUTPUTS`] columns); a sum or a mean of the trees with f32 base
-//! margins; the transforms identity, sigmoid, softmax, argmax and exp. Predictions are those of the general
-//! layout on the same model bit for bit: the same f32 decisions, the same summation order (base margin, then
-//! the trees in order, in f32; a mean divides the tree sum by the divisor and then adds the base margin) and the
-//! same transform code. The host writer (`emkern_host::export::compact`) names what keeps a model out of it.
+//! **Scope** (version 2): numeric splits only; a missing value (NaN) takes the node's default direction
+//! (XGBoost's and scikit-learn's semantics); f32 thresholds and f32 leaf values; per tree either one scalar leaf
+//! adding to one margin column, or a vector leaf adding to every column (scikit-learn's random-forest and
+//! extra-trees classifiers with per-class probabilities, multi-output regressors); at most [`MAX_OUTPUTS`]
+//! columns; a sum or a mean of the trees with f32 base margins; the transforms identity, sigmoid, softmax, argmax
+//! and exp. Predictions are those of the general layout on the same model bit for bit: the same f32 decisions,
+//! the same summation order (base margin, then the trees in order, in f32, a vector leaf column by column; a mean
+//! divides the tree sum by the divisor and then adds the base margin) and the same transform code. The host
+//! writer (`emkern_host::export::compact`) names what keeps a model out of it.
 //!
 //! **Why this layout**: on an in-order core (Cortex-M) a walk costs the instructions it executes, so one node
 //! visit is two word loads from the record, one load from the row, one float compare and one conditional
@@ -27,9 +29,9 @@
 //! ```text
 //! offset size field
 //!      0    4 magic           b"EMKC"
-//!      4    2 version         1
-//!      6    2 header_len      36
-//!      8    4 total_len       bytes in the whole blob: records_off + 8·n_records exactly
+//!      4    2 version         2 (version 1, below, is still read)
+//!      6    2 header_len      40
+//!      8    4 total_len       bytes in the whole blob: vectors_off + 4·n_outputs·n_vectors exactly
 //!     12    4 checksum        CRC-32 (IEEE 802.3, as the general layout) of bytes 16..total_len
 //!     16    4 n_features      row length the model reads: 1 ..= 65 536 (every feature index is below it)
 //!     20    4 n_trees         tree entries
@@ -39,10 +41,17 @@
 //!     30    1 transform       0 identity, 1 sigmoid, 2 softmax, 3 argmax, 4 exp (the general layout's codes)
 //!     31    1 reserved        zero
 //!     32    4 divisor         f32, finite and > 0; 1 for a sum
-//!     36      base margins    n_outputs f32, finite
-//!             trees           n_trees u32 entries: bits 0–23 the tree's root record, bits 24–31 its column
+//!     36    4 n_vectors       leaf vectors in the vector table (0 when no tree has vector leaves)
+//!     40      base margins    n_outputs f32, finite
+//!             trees           n_trees u32 entries: bits 0–23 the tree's root record, bits 24–31 its column,
+//!                             or 255 ([`VECTOR_COLUMN`]): the tree's leaves are vectors
 //!             records         n_records records of 8 bytes, each tree's records contiguous, trees in order
+//!             vectors         n_vectors leaf vectors of n_outputs f32 each (vectors_off = records_off +
+//!                             8·n_records)
 //! ```
+//!
+//! **Version 1** (still read; the writer writes version 2): `header_len` 36, no `n_vectors` field (the base
+//! margins start at 36), no vector table, and no tree with column 255.
 //!
 //! Tree `t`'s records are `root_t .. root_{t+1}` (the last tree's end at `n_records`); the first tree's root is
 //! record 0 and every tree has at least one record.
@@ -50,8 +59,12 @@
 //! **Record** (8 bytes): `value: f32`, `info: u32`.
 //!
 //! ```text
-//! info == 0          a leaf; `value` (finite) is the tree's output, already multiplied by the tree's weight in
-//!                    f32 (the general layout's `weight · leaf`, one rounding, so the sums agree bit for bit)
+//! info == 0          a leaf. In a scalar tree `value` (finite) is the tree's output, already multiplied by the
+//!                    tree's weight in f32 (the general layout's `weight · leaf`, one rounding, so the sums
+//!                    agree bit for bit). In a vector tree (column 255) the bits of `value` are a u32 index
+//!                    below n_vectors: the leaf adds vector `index` to the margins, value `k` to column `k`.
+//!                    Vector values are finite and likewise already multiplied by the tree's weight; equal
+//!                    vectors (bit for bit) are stored once and shared by their leaves.
 //! info != 0          a split node:
 //!   bit 0            negate: compare `-x` instead of `x` (the sign bit flipped; NaN stays NaN)
 //!   bits 1–16        feature index (< n_features)
@@ -81,45 +94,77 @@
 //!
 //! **What the reader checks** ([`CompactForest::new`]), so that no walk reads out of bounds or fails to end:
 //! the header fields above, the checksum, the lengths; tree roots strictly increasing from 0, below
-//! `n_records`, columns below `n_outputs`; every leaf's info exactly 0 and its value finite; every split's far
+//! `n_records`, columns below `n_outputs` or 255; every leaf's info exactly 0 and, in a scalar tree, its value
+//! finite, in a vector tree its index below `n_vectors`; every vector value finite; every split's far
 //! offset at least 1, its feature below `n_features`, and both its children (`i + 1`, `i + d`) inside its own
 //! tree's records. A walk then only moves forward inside its tree and stops at the first leaf it reaches: at
 //! most one visit per record of the tree.
 //!
 //! The version changes whenever this layout changes.
 //!
-//! ## Measured (Cortex-M4F, `boards/compact`: release, fat LTO, `opt-level = 3`)
+//! **Validation in two parts**: [`CompactForest::new`] checks everything above;
+//! [`CompactForest::new_without_checksum`] checks everything but the CRC-32 (every check a walk's memory safety
+//! rests on stays), so a firmware whose blob is in its own image, or which checks the bytes otherwise, links no
+//! CRC code and no 1 KiB CRC table; [`CompactForest::verify_checksum`] checks the CRC-32 later if wanted.
 //!
-//! - The walk's inner loop is 14 instructions per node visit (`arm-none-eabi-objdump -d` of `walk_all`): the
-//!   feature offset (`and`), the row load, `eor` of the negate bit, `vmov`, the far offset (`and`), `vcmp`,
-//!   `vmrs`, an `it`/`mov` select of the step, the add, the next record's two loads (`ldr` info, `vldr` value)
-//!   and the leaf test (`cmp`/`bne`). Leaving a tree and entering the next costs 15 more.
-//! - On the XGBoost demo model (100 trees, depth ≤ 5; `boards/compact/data`), instructions executed by the
-//!   margin computation per row, counted from a QEMU instruction trace (`-singlestep -d exec,nochain`) over the
-//!   171 test rows: 5 229 for this reader, 15 722 for [`Forest`](super::Forest) (`dispatch`) on the same model
-//!   and rows.
-//! - Code: `new` with `validate_trees` 1 328 bytes (most of it error paths, run once), the walk 150 bytes, the
-//!   sums around it 422 bytes, `predict`'s call of the transform about 930 bytes (the five transforms: which one
-//!   is read from the blob at run time), plus libm's `expf` (484 bytes) and the CRC-32 table (1 KiB of read-only
-//!   data). Nothing of [`Forest`](super::Forest) is linked.
-//! - With `opt-level = "s"` (the same firmware, `CARGO_PROFILE_RELEASE_OPT_LEVEL=s`): the walk 144 bytes, the
-//!   sums 154, the transform 316, `new` with `validate_trees` 1 146; the inner loop is the same 14 instructions.
-//! - A blob holds 8 bytes per node and per leaf (leaves are records): the demo model takes 9 368 bytes, the
-//!   general layout 8 168.
+//! **Transforms by type**: [`CompactForest::predict`] reads the transform from the blob, so all five are linked
+//! (and libm's `expf`). [`CompactForest::predict_with`] takes the transform as a type ([`Identity`],
+//! [`Sigmoid`], [`Softmax`], [`ArgMax`], [`Exp`]): only that one is linked; [`CompactForest::predict_margin`]
+//! links none.
+//!
+//! ## Measured (Cortex-M4F, `boards/compact`: release, fat LTO; `arm-none-eabi-nm --size-sort -S -C`)
+//!
+//! - The walk's inner loop is 14 instructions per node visit at `opt-level = 3` (`arm-none-eabi-objdump -d` of
+//!   `walk_all`): the feature offset (`and`), the row load, `eor` of the negate bit, `vmov`, the far offset
+//!   (`and`), `vcmp`, `vmrs`, an `it`/`mov` select of the step, the add, the next record's two loads (`ldr`
+//!   info, `vldr` value) and the leaf test (`cmp`/`bne`); 15 at `"s"` (the loop is laid out with the leaf test
+//!   at its top and an unconditional branch back). A vector leaf adds its `n_outputs` values after the walk.
+//! - On the XGBoost demo model (100 trees, depth ≤ 5; `boards/compact/data`) through `emkern profile
+//!   --target cortex-m4f` (171 rows, whole prediction with the sigmoid): 5 750 instructions per row for this
+//!   reader, 16 528 for [`Forest`](super::Forest); its runtime (all but the blob) adds 2 880 bytes of flash
+//!   to the firmware, [`Forest`](super::Forest)'s 54 408.
+//! - Code, in bytes, `opt-level = "s"` / `3`, of a firmware that loads with
+//!   [`CompactForest::new_without_checksum`] and predicts a model with the identity transform through
+//!   [`CompactForest::predict_with`]`::<`[`Identity`]`>` (a numeric f32 regressor):
+//!
+//!   | part                                                                  | `"s"` | `3`   |
+//!   |-----------------------------------------------------------------------|-------|-------|
+//!   | prediction: `predict_with` 100 / 96, `sums` 164 / 446, `walk_all` 210 / 568 | 474   | 1 110 |
+//!   | validation: `new_without_checksum` 612 / 680, `validate_trees` 342 / 426, `first_non_finite` 52 / 114 | 1 006 | 1 220 |
+//!   | total                                                                 | 1 480 | 2 330 |
+//!
+//!   So the prediction code is within 1 KiB at `"s"`, the whole reader is not: validation alone is about
+//!   1 KiB. It checks 12 header fields and every record, and each typed error (field name, record or tree
+//!   index and what is wrong) costs 10 to 16 bytes to build (about 25 of them), the checked section
+//!   arithmetic about 100, the view's construction about 80. At `3` the loops of `sums` and of the vector-leaf
+//!   add are unrolled. Nothing of [`Forest`](super::Forest) is linked, nor `core::fmt` (the errors'
+//!   `Display` is linked only when used).
+//! - A transform by type adds only its own code: [`Sigmoid`] makes `predict_with` 656 / 660 bytes (libm's
+//!   `expf` inlined into it). [`CompactForest::predict`] (the transform read from the blob) is 216 / 992
+//!   bytes plus `expf` (472 / 484) for the five transforms; [`CompactForest::new`] adds the table-driven
+//!   CRC-32: a 1 KiB table and a short loop.
+//! - A blob holds 8 bytes per node and per leaf (leaves are records), and 4 bytes per value of each distinct
+//!   leaf vector: the demo model takes 9 372 bytes, the general layout 8 168.
 
 mod error;
 mod predict;
+mod transform;
 mod view;
 
 pub use error::CompactError;
+pub use transform::{ArgMax, CompactTransform, Exp, Identity, Sigmoid, Softmax};
 pub use view::CompactForest;
 
 /// The four magic bytes at the start of a compact blob.
 pub const MAGIC: [u8; 4] = *b"EMKC";
 /// The layout version described above.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Bytes in the header.
-pub const HEADER_LEN: usize = 36;
+pub const HEADER_LEN: usize = 40;
+/// Bytes in a version-1 header (no `n_vectors` field).
+pub const HEADER_LEN_V1: usize = 36;
+/// The column of a tree entry whose tree has vector leaves (every other column is below [`MAX_OUTPUTS`]).
+pub const VECTOR_COLUMN: u32 = 0xFF;
 /// Bytes in a record.
 pub const RECORD: usize = 8;
 /// Bytes in a tree entry.

@@ -2,7 +2,7 @@
 //! layout's predictor, so both round alike).
 
 use super::{COLUMN_SHIFT, FAR_SHIFT, FEATURE_MASK, FEATURE_SHIFT, MAX_OUTPUTS, RECORD, ROOT_MASK};
-use super::{CompactForest, HEADER_LEN, TREE_ENTRY};
+use super::{CompactForest, CompactTransform, TREE_ENTRY, VECTOR_COLUMN};
 use crate::forest::predict::apply_transform;
 use crate::forest::{ShapeError, Transform};
 
@@ -21,6 +21,7 @@ impl CompactForest<'_> {
     ///
     /// `row` must hold at least [`CompactForest::n_features`] values; NaN marks a missing value. Extra values
     /// and extra room in `out` are ignored.
+    #[inline(never)]
     pub fn predict_margin(&self, row: &[f32], out: &mut [f32]) -> Result<(), ShapeError> {
         self.check(row.len(), out.len(), self.n_outputs)?;
         let mut acc = [0.0f32; MAX_OUTPUTS];
@@ -31,8 +32,32 @@ impl CompactForest<'_> {
         Ok(())
     }
 
+    /// Writes the prediction of one row through the transform `T` (a type: only its code is linked), which the
+    /// caller chose to be the model's ([`CompactForest::transform`] equal to `T::TRANSFORM`; a firmware built
+    /// for one model checks that once after loading). Writes `1` value for [`ArgMax`](super::ArgMax), else
+    /// `n_outputs`; bit for bit what [`CompactForest::predict`] writes when `T` is the model's transform.
+    #[inline(never)]
+    pub fn predict_with<T: CompactTransform>(
+        &self,
+        row: &[f32],
+        out: &mut [f32],
+    ) -> Result<(), ShapeError> {
+        let needed = if T::TRANSFORM == Transform::ArgMax {
+            1
+        } else {
+            self.n_outputs
+        };
+        self.check(row.len(), out.len(), needed)?;
+        let mut acc = [0.0f32; MAX_OUTPUTS];
+        let n = self.sums(row, &mut acc);
+        apply_transform(T::TRANSFORM, n, out);
+        Ok(())
+    }
+
     /// Writes the prediction of one row ([`CompactForest::output_len`] values): the margins through the
-    /// model's transform.
+    /// model's transform (read from the blob, so the code of all five is linked; see
+    /// [`CompactForest::predict_with`]).
+    #[inline(never)]
     pub fn predict(&self, row: &[f32], out: &mut [f32]) -> Result<(), ShapeError> {
         self.check(row.len(), out.len(), self.output_len())?;
         let mut acc = [0.0f32; MAX_OUTPUTS];
@@ -72,10 +97,10 @@ impl CompactForest<'_> {
         // n_outputs <= MAX_OUTPUTS (validated), so this is the whole of `acc` or a prefix.
         let acc = acc.get_mut(..self.n_outputs).unwrap_or_default();
         let base = |k: usize| {
-            // SAFETY: k < n_outputs and the base margins (n_outputs f32 from HEADER_LEN) lie inside the blob
+            // SAFETY: k < n_outputs and the base margins (n_outputs f32 from base_off) lie inside the blob
             // (`new` checked the section sizes against total_len = bytes.len()); aligned, as the blob start
-            // (checked by `new`) and HEADER_LEN + 4k are.
-            f32::from_bits(unsafe { word(b.as_ptr().add(HEADER_LEN + 4 * k)) })
+            // (checked by `new`) and base_off + 4k (36 or 40) are.
+            f32::from_bits(unsafe { word(b.as_ptr().add(self.base_off + 4 * k)) })
         };
         if !self.mean {
             for (k, a) in acc.iter_mut().enumerate() {
@@ -94,7 +119,8 @@ impl CompactForest<'_> {
         acc
     }
 
-    /// Walks every tree and adds its leaf to its column of `acc` (the trees in order). One loop over the
+    /// Walks every tree and adds its leaf to its column of `acc`, or a vector leaf to every column (the trees in
+    /// order). One loop over the
     /// records of all the walks, with a data-dependent exit, which the compiler does not unroll: every node
     /// visit is the same few instructions, and the code stays small.
     ///
@@ -104,10 +130,12 @@ impl CompactForest<'_> {
     #[inline(never)]
     unsafe fn walk_all(&self, row: &[f32], acc: &mut [f32]) {
         let b = self.bytes.as_ptr();
-        // SAFETY: records_off and trees_off + 4·n_trees are at most total_len = bytes.len() (validated layout).
-        let (records, mut entry, last) = unsafe {
+        // SAFETY: records_off, vectors_off and trees_off + 4·n_trees are at most total_len = bytes.len()
+        // (validated layout).
+        let (records, vectors, mut entry, last) = unsafe {
             (
                 b.add(self.records_off),
+                b.add(self.vectors_off),
                 b.add(self.trees_off),
                 b.add(self.trees_off + (self.n_trees - 1) * TREE_ENTRY),
             )
@@ -121,11 +149,26 @@ impl CompactForest<'_> {
             // proved lies inside the tree's records (both children of a split are after it and before the
             // tree's end), so its 8 bytes are inside the blob; `new` checked that the blob starts 4-aligned and
             // records start at a multiple of 4 from it, so both words are aligned.
-            let (value, info) = unsafe { (f32::from_bits(word(p)), word(p.add(4))) };
+            // (The value is read as a float: into a float register, no integer move per node.)
+            let (value, info) = unsafe { (p.cast::<f32>().read(), word(p.add(4))) };
             if info == 0 {
-                // SAFETY: `validate_trees` proved every column is below n_outputs = acc.len().
-                let a = unsafe { acc.get_unchecked_mut((e >> COLUMN_SHIFT) as usize) };
-                *a += value;
+                let column = e >> COLUMN_SHIFT;
+                if column == VECTOR_COLUMN {
+                    // SAFETY: in a vector tree a leaf's value bits are an index below n_vectors
+                    // (`validate_records`), and the n_vectors vectors of n_outputs = acc.len() f32 lie inside the
+                    // blob from vectors_off, a multiple of 4 from the aligned blob start (validated layout).
+                    // (The index is read again as an integer: taking the bits of `value` would make the walk
+                    // load every record's value into an integer register first, two more instructions a node.)
+                    let v = unsafe { vectors.add(word(p) as usize * acc.len() * 4) };
+                    for (k, a) in acc.iter_mut().enumerate() {
+                        // SAFETY: k < acc.len() = n_outputs: inside the vector (above).
+                        *a += f32::from_bits(unsafe { word(v.add(4 * k)) });
+                    }
+                } else {
+                    // SAFETY: `validate_trees` proved every other column is below n_outputs = acc.len().
+                    let a = unsafe { acc.get_unchecked_mut(column as usize) };
+                    *a += value;
+                }
                 if entry == last {
                     return;
                 }
