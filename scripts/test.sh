@@ -144,6 +144,8 @@ if ((cross_ok)); then
     # Cortex-M4F and the Cortex-M55.
     run "$logs/c-example.log" bash boards/c-example.sh
     [ "$(grep -c '^PASS' "$logs/c-example.log")" -eq 2 ] || record c-example SKIPPED "!!! C firmware example NOT run on both boards (see c-example.log) !!!"
+    # The C API's static library and header for the five targets (target/ffi/<target>/), with their sizes.
+    run "$logs/ffi-libs.log" bash scripts/ffi-libs.sh
     count_tests "$logs/board-m4.log"
     m4=$counts
     count_tests "$logs/board-m55.log"
