@@ -1,5 +1,6 @@
-//! Firmware sources that embed a blob at build time: a Rust file with an aligned `static` byte array, and a C
-//! header with the bytes and size macros.
+//! Firmware sources that embed a blob at build time: a Rust file with an aligned `static` byte array; a C header
+//! with the bytes and a size macro; or a C header of declarations and shape macros with the one C source that
+//! defines the blob and its class names (the model linked once, however many files include the header).
 
 /// A Rust source defining `pub static NAME: Blob` (bytes aligned to 8) and `NAME_BYTES: &[u8]`. Its comment
 /// names the reader of the blob's layout (`Forest`, or `CompactForest` for a compact blob).
