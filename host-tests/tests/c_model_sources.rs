@@ -403,6 +403,29 @@ fn names_that_are_not_c_identifiers_are_refused() {
         );
         assert!(!dir.join("m.emk").exists(), "an output was written");
     }
+    // The source includes the header by its file name, which `#include "…"` cannot escape.
+    let out = emkern(
+        &[
+            "import",
+            model,
+            "-o",
+            "m.emk",
+            "--c-header",
+            "a\"b.h",
+            "--c-source",
+            "m.c",
+        ],
+        &dir,
+    );
+    assert!(
+        !out.status.success(),
+        "a header name with a quote was accepted"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("without `\"`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // --c-source needs the header it includes.
     let out = emkern(&["import", model, "-o", "m.emk", "--c-source", "m.c"], &dir);
     assert!(!out.status.success());

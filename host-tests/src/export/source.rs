@@ -204,7 +204,6 @@ pub fn c_model_source(
          #endif\n\
          const uint8_t {name}[{up}_LEN] = {{",
         origin = comment(origin),
-        header = c_string_body(header),
     );
     push_bytes(&mut s, blob, "    ");
     s.push_str("};\n");
@@ -273,6 +272,18 @@ pub fn c_files(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .ok_or_else(|| format!("--c-header {}: not a file name", h.display()))?;
+            // `#include "…"` takes the characters as they are (no escapes): a quote or a backslash cannot be written.
+            if include.is_empty()
+                || !include
+                    .bytes()
+                    .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+            {
+                return Err(format!(
+                    "--c-header {}: the source includes the header by its file name, which must be printable \
+                     ASCII without `\"` or `\\`",
+                    h.display()
+                ));
+            }
             Ok(vec![
                 (h.to_path_buf(), c_model_header(name, blob, &shape, origin)),
                 (
