@@ -1,8 +1,8 @@
 //! What `emkern train` writes once a model is trained, for every algorithm: the `.emk` blob (with the class
 //! names of a classifier in its metadata, so `emkern eval` needs no `--classes`), and on request a Rust source
-//! (`--rust`) and a C header (`--c-header`, with `--c-source` its C source) that embed the same bytes in firmware, the model as C or Rust code
-//! (`--codegen`), and an XGBoost JSON model (`--xgboost-json`). Every file goes through the command's planned
-//! [`Outputs`], which replace the targets only when the whole run succeeded.
+//! (`--rust`) and a C header (`--c-header`, with `--c-source` its C source) that embed the same bytes in
+//! firmware, the model as C or Rust code (`--codegen`), and an XGBoost JSON model (`--xgboost-json`). Every file
+//! goes through the command's planned [`Outputs`], which replace the targets only when the whole run succeeded.
 
 use std::path::{Path, PathBuf};
 
