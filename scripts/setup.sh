@@ -1,5 +1,5 @@
 # Installs what emkern's harness and demo need, if missing (sourced by scripts/test.sh and scripts/demo.sh):
-# Debian packages qemu-system-arm, qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, and gcc-arm-none-eabi
+# Debian packages qemu-system-arm, qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, cmake, and gcc-arm-none-eabi
 # with libnewlib-arm-none-eabi when want_arm_gcc=1 (as root, or via sudo); rustfmt and clippy; rustup targets for aarch64 Linux and the four
 # Cortex-M targets (M4F, M55, and for `emkern profile` the FPU-less M3 and M0); defmt-print; a Python
 # virtual environment with XGBoost and scikit-learn (target/pyenv) for the tests that compare with them (when
@@ -13,6 +13,8 @@ command -v qemu-system-arm >/dev/null || apt_missing+=(qemu-system-arm)
 command -v qemu-aarch64 >/dev/null || apt_missing+=(qemu-user)
 command -v aarch64-linux-gnu-gcc >/dev/null || apt_missing+=(gcc-aarch64-linux-gnu)
 [ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] || apt_missing+=(libc6-dev-arm64-cross)
+# The C API's CMake integration (scripts/ffi-cmake.sh; it prints SKIPPED without cmake).
+command -v cmake >/dev/null || apt_missing+=(cmake)
 # `emkern profile --engine c` compiles the generated C for the boards and links newlib's libm (when want_arm_gcc=1:
 # the test run; its test prints SKIPPED without them).
 if [ "${want_arm_gcc:-0}" = 1 ]; then

@@ -10,7 +10,8 @@
 #               thumbv8m.main-none-eabihf with -C target-cpu=cortex-m55 and `helium`, with and without defmt;
 #               boards/nopanic for both, which links only if no public entry point keeps a panic path
 #   4. boards:  firmware self-tests on QEMU mps2-an386 (Cortex-M4F, scalar) and mps3-an547 (Cortex-M55, Helium):
-#               primitives, forest, attention, RoPE and tree verification, and instruction counts
+#               primitives, forest, attention, RoPE and tree verification, and instruction counts; the C API from C
+#               (boards/c-example on both boards, scripts/ffi-libs.sh for five targets, scripts/ffi-cmake.sh)
 #   5. nightly: Miri over the code behind `unsafe` (scripts/miri.sh: the forest predictor's unchecked reads, the
 #               scalar and AVX2 kernels, attention and RoPE) and a smoke run of every cargo-fuzz target
 #               (scripts/fuzz.sh with a fixed number of executions, corpora seeded from the fixtures); the nightly
@@ -18,7 +19,7 @@
 #               they cannot be
 #
 # Needs: rustup/cargo. Installs if missing (as root, Debian): qemu-system-arm qemu-user gcc-aarch64-linux-gnu
-# libc6-dev-arm64-cross; rustup targets; defmt-print (cargo install). If rustup cannot download a target, the
+# libc6-dev-arm64-cross cmake; rustup targets; defmt-print (cargo install). If rustup cannot download a target, the
 # stages that need it print SKIPPED loudly instead of passing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -143,9 +144,15 @@ if ((cross_ok)); then
     run "$logs/board-m4.log" bash boards/run.sh an386 --release
     run "$logs/board-m55.log" bash boards/run.sh an547 --release
     run "$logs/compact-m4.log" bash boards/compact.sh
-    # The C API from a C firmware (no Rust in its sources): the demo model's rows on the Cortex-M4F.
+    # The C API from a C firmware (no Rust in its sources, the model as generated C): the demo model's rows on the
+    # Cortex-M4F and the Cortex-M55.
     run "$logs/c-example.log" bash boards/c-example.sh
-    grep -q '^PASS' "$logs/c-example.log" || record c-example SKIPPED "!!! C firmware example NOT run (see c-example.log) !!!"
+    [ "$(grep -c '^PASS' "$logs/c-example.log")" -eq 2 ] || record c-example SKIPPED "!!! C firmware example NOT run on both boards (see c-example.log) !!!"
+    # The C API's static library and header for the five targets (target/ffi/<target>/), with their sizes.
+    run "$logs/ffi-libs.log" bash scripts/ffi-libs.sh
+    # The C API through CMake: the host example, and the C firmware with an arm-none-eabi toolchain file (both cores).
+    run "$logs/ffi-cmake.log" bash scripts/ffi-cmake.sh
+    grep -q '^PASS ffi-cmake' "$logs/ffi-cmake.log" || record ffi-cmake SKIPPED "!!! CMake integration NOT tested (see ffi-cmake.log) !!!"
     count_tests "$logs/board-m4.log"
     m4=$counts
     count_tests "$logs/board-m55.log"

@@ -1,10 +1,12 @@
-/* The emkern C API on a Cortex-M4F: validates the demo XGBoost model in place from flash, predicts its 171
+/* The emkern C API on a Cortex-M4F or Cortex-M55: validates the demo XGBoost model in place from flash (the
+ * generated demo_model.c: one definition, declared with its shape macros by demo_model.h), predicts its 171
  * held-out rows one by one and as a batch, compares every probability with XGBoost's own (the tolerance of the
  * Rust self-test: 1e-6 + 1e-5 |p|), and checks that misuse returns its status. Exit status 0 when all pass. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "board.h"
+#include "demo_model.h"
 #include "emkern.h"
 
 #define MAX_ROWS 256
@@ -38,16 +40,22 @@ static void expect(emk_status got, emk_status want, const char *what) {
 int main(void) {
     static emk_forest forest; /* zero-initialized, like every static */
     static emk_forest zeroed;
-    static uint8_t copy[16384];
+    static uint8_t copy[DEMO_MODEL_LEN];
     size_t nf, n_rows, r, i, passed = 0, correct = 0, same = 0;
     float p, worst = 0.0f;
+    float out[DEMO_MODEL_OUTPUT_LEN];
 
-    expect(emk_forest_predict(&forest, rows_bin, 30, &p, 1), EMK_NOT_INITIALIZED, "predict before init");
-    expect(emk_forest_init(&forest, model_emk, model_emk_len), EMK_OK, "init from flash");
+    expect(emk_forest_predict(&forest, rows_bin, DEMO_MODEL_N_FEATURES, &p, 1), EMK_NOT_INITIALIZED, "predict before init");
+    expect(emk_forest_init(&forest, demo_model, DEMO_MODEL_LEN), EMK_OK, "init from flash");
     nf = emk_forest_n_features(&forest);
-    if (nf == 0 || emk_forest_output_len(&forest) != 1) {
-        board_write("FAIL model shape not supported by this example\n");
+    if (nf != DEMO_MODEL_N_FEATURES || emk_forest_output_len(&forest) != DEMO_MODEL_OUTPUT_LEN ||
+        DEMO_MODEL_OUTPUT_LEN != 1) {
+        board_write("FAIL the model's shape differs from demo_model.h's or is not one probability per row\n");
         return 1;
+    }
+    if (((uintptr_t)demo_model & 7u) != 0) {
+        board_write("FAIL demo_model is not aligned to 8 bytes\n");
+        failures++;
     }
     n_rows = rows_bin_len / (4 * nf);
     if (n_rows > MAX_ROWS || n_rows * 8 != expected_bin_len) {
@@ -58,10 +66,11 @@ int main(void) {
     for (r = 0; r < n_rows; r++) {
         float want = expected_bin[2 * r], label = expected_bin[2 * r + 1];
         float diff, tol = 1.0e-6f + 1.0e-5f * (want < 0 ? -want : want);
-        if (emk_forest_predict(&forest, rows_bin + r * nf, nf, &p, 1) != EMK_OK) {
+        if (emk_forest_predict(&forest, rows_bin + r * nf, nf, out, DEMO_MODEL_OUTPUT_LEN) != EMK_OK) {
             failures++;
             continue;
         }
+        p = out[0];
         diff = p > want ? p - want : want - p;
         worst = diff > worst ? diff : worst;
         if (diff <= tol) {
@@ -90,16 +99,12 @@ int main(void) {
     expect(emk_forest_predict(&forest, rows_bin, nf - 1, &p, 1), EMK_ROW_TOO_SHORT, "short row");
     expect(emk_forest_predict(&forest, rows_bin, nf, &p, 0), EMK_OUTPUT_TOO_SHORT, "no room for the output");
     expect(emk_forest_predict(&zeroed, rows_bin, nf, &p, 1), EMK_NOT_INITIALIZED, "zeroed forest");
-    if (model_emk_len <= sizeof copy) {
-        for (i = 0; i < model_emk_len; i++) {
-            copy[i] = model_emk[i];
-        }
-        copy[model_emk_len / 2] ^= 0x40;
-        expect(emk_forest_init(&zeroed, copy, model_emk_len), EMK_CHECKSUM_MISMATCH, "a flipped byte");
-        expect(emk_forest_init(&zeroed, model_emk, model_emk_len - 1), EMK_TRUNCATED, "one byte short");
-    } else {
-        failures++;
+    for (i = 0; i < DEMO_MODEL_LEN; i++) {
+        copy[i] = demo_model[i];
     }
+    copy[DEMO_MODEL_LEN / 2] ^= 0x40;
+    expect(emk_forest_init(&zeroed, copy, DEMO_MODEL_LEN), EMK_CHECKSUM_MISMATCH, "a flipped byte");
+    expect(emk_forest_init(&zeroed, demo_model, DEMO_MODEL_LEN - 1), EMK_TRUNCATED, "one byte short");
 
     board_write("c-example: ");
     write_uint((uint32_t)n_rows);

@@ -45,10 +45,16 @@ enum Command {
         /// Also write a Rust source with the blob as an aligned `static`.
         #[arg(long)]
         rust: Option<PathBuf>,
-        /// Also write a C header with the blob as a byte array.
+        /// Also write a C header with the blob as a byte array: with `--c-source`, a header of declarations and
+        /// size macros (`NAME_LEN`, `NAME_N_FEATURES`, `NAME_OUTPUT_LEN`, …) that any number of C files include;
+        /// alone, a self-contained header with a `static const` copy of the blob.
         #[arg(long)]
         c_header: Option<PathBuf>,
-        /// Identifier for the generated sources.
+        /// Also write the C source that defines the blob (aligned, read-only) and its class names once, for the
+        /// `--c-header` it includes.
+        #[arg(long, requires = "c_header")]
+        c_source: Option<PathBuf>,
+        /// Identifier for the generated sources: a C identifier (letters, digits, `_`; not a keyword).
         #[arg(long, default_value = "model")]
         name: String,
         /// Store leaves and sums in f32 even when the source computes in f64 (smaller, faster on an FPU
@@ -185,10 +191,14 @@ fn main() -> ExitCode {
             output,
             rust,
             c_header,
+            c_source,
             name,
             f32,
             layout,
-        } => run(|| import(model, output, rust, c_header, &name, f32, &layout)),
+        } => run(|| {
+            let sources = [rust, c_header, c_source];
+            import(model, output, sources, &name, f32, &layout)
+        }),
         Command::Codegen(req) => run(|| emkern_host::codegen_cli::run(&req)),
         Command::Profile(req) => run(|| emkern_host::profile::cli::run(&req)),
         Command::Predict {
@@ -340,20 +350,25 @@ fn forest<'a>(path: &std::path::Path, blob: &'a [u8]) -> Result<Forest<'a>, Stri
     emkern_host::describe::open_blob(path, blob)
 }
 
+/// `import`: `sources` are the `--rust`, `--c-header` and `--c-source` paths.
 fn import(
     model: PathBuf,
     output: PathBuf,
-    rust: Option<PathBuf>,
-    c_header: Option<PathBuf>,
+    sources: [Option<PathBuf>; 3],
     name: &str,
     f32: bool,
     layout: &str,
 ) -> CliResult {
     let layout = emkern_host::export::compact::Layout::parse(layout)
         .ok_or_else(|| format!("--layout {layout}: expected general, compact or auto"))?;
+    let [rust, c_header, c_source] = sources;
+    if rust.is_some() || c_header.is_some() {
+        source::check_c_name(name).map_err(|e| format!("--name: {e}"))?;
+    }
     let mut targets = vec![("--output", output.as_path())];
     targets.extend(rust.as_deref().map(|p| ("--rust", p)));
     targets.extend(c_header.as_deref().map(|p| ("--c-header", p)));
+    targets.extend(c_source.as_deref().map(|p| ("--c-source", p)));
     let out = Outputs::plan(&targets, &[("the model", model.as_path())])?;
     let loaded = load(&model, f32)?;
     let f = forest(&model, &loaded.blob)?;
@@ -368,8 +383,14 @@ fn import(
     if let Some(p) = &rust {
         out.write(p, source::rust_source(name, &blob, &origin).as_bytes())?;
     }
-    if let Some(p) = &c_header {
-        out.write(p, source::c_header(name, &blob, &origin).as_bytes())?;
+    for (p, text) in source::c_files(
+        name,
+        c_header.as_deref(),
+        c_source.as_deref(),
+        &blob,
+        &origin,
+    )? {
+        out.write(&p, text.as_bytes())?;
     }
     let s = f.summary();
     output::print(&format!(

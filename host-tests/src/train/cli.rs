@@ -180,9 +180,17 @@ pub struct TrainRequest {
     /// Also write a Rust source embedding the blob as an aligned `static` (named after the blob file's stem).
     #[arg(long)]
     pub rust: Option<PathBuf>,
-    /// Also write a C header embedding the blob as a byte array (named after the blob file's stem).
+    /// Also write a C header embedding the blob as a byte array (named after the blob file's stem): with
+    /// `--c-source`, declarations and size macros that any number of C files include (as `emkern import`).
     #[arg(long)]
     pub c_header: Option<PathBuf>,
+    /// Also write the C source that defines the blob and its class names once, for the `--c-header` it includes.
+    #[arg(long, requires = "c_header")]
+    pub c_source: Option<PathBuf>,
+    /// Identifier of the `--rust`, `--c-header` and `--c-source` sources: a C identifier (default: the blob
+    /// file's stem when it is one, else `model`).
+    #[arg(long)]
+    pub name: Option<String>,
     /// Also write the model as source with the trees as code, like `emkern codegen`: `--codegen c FILE` (a C99
     /// header) or `--codegen rust FILE` (a no_std module); may be given twice. Named after the blob file's stem
     /// when that is a C/Rust identifier, else `model`.
@@ -309,6 +317,9 @@ pub fn run(req: &TrainRequest) -> CliResult {
         super::report::ReportFormat::from_path(path)?;
     }
     super::output::codegen_outputs(req)?;
+    if let Some(name) = &req.name {
+        crate::export::source::check_c_name(name).map_err(|e| format!("--name: {e}"))?;
+    }
     let out = Outputs::plan(&super::output::targets(req), &super::output::inputs(req))?;
     train(req, &out)?;
     // Lines that could not be printed fail the run before any output replaces an existing file.

@@ -1,8 +1,8 @@
 //! What `emkern train` writes once a model is trained, for every algorithm: the `.emk` blob (with the class
 //! names of a classifier in its metadata, so `emkern eval` needs no `--classes`), and on request a Rust source
-//! (`--rust`) and a C header (`--c-header`) that embed the same bytes in firmware, the model as C or Rust code
-//! (`--codegen`), and an XGBoost JSON model (`--xgboost-json`). Every file goes through the command's planned
-//! [`Outputs`], which replace the targets only when the whole run succeeded.
+//! (`--rust`) and a C header (`--c-header`, with `--c-source` its C source) that embed the same bytes in
+//! firmware, the model as C or Rust code (`--codegen`), and an XGBoost JSON model (`--xgboost-json`). Every file
+//! goes through the command's planned [`Outputs`], which replace the targets only when the whole run succeeded.
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +20,7 @@ pub fn targets(req: &TrainRequest) -> Vec<(&'static str, &Path)> {
     let mut t = vec![("--output", req.output.as_path())];
     t.extend(req.rust.as_deref().map(|p| ("--rust", p)));
     t.extend(req.c_header.as_deref().map(|p| ("--c-header", p)));
+    t.extend(req.c_source.as_deref().map(|p| ("--c-source", p)));
     t.extend(
         req.hist
             .xgboost_json
@@ -61,7 +62,11 @@ pub fn write_model(
 ) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     let bytes = blob::write_with_metadata(ensemble, &metadata(data))?;
     out.write(&req.output, &bytes)?;
-    let name = source_name(&req.output);
+    let name = match &req.name {
+        Some(n) => n.clone(),
+        None if req.c_source.is_some() => codegen_name(&req.output),
+        None => source_name(&req.output),
+    };
     let origin = format!(
         "{} (`emkern train --algo {}`)",
         req.data
@@ -73,8 +78,14 @@ pub fn write_model(
     if let Some(p) = &req.rust {
         out.write(p, source::rust_source(&name, &bytes, &origin).as_bytes())?;
     }
-    if let Some(p) = &req.c_header {
-        out.write(p, source::c_header(&name, &bytes, &origin).as_bytes())?;
+    for (p, text) in source::c_files(
+        &name,
+        req.c_header.as_deref(),
+        req.c_source.as_deref(),
+        &bytes,
+        &origin,
+    )? {
+        out.write(&p, text.as_bytes())?;
     }
     let code_name = codegen_name(&req.output);
     for (lang, p) in codegen_outputs(req)? {
