@@ -1,0 +1,184 @@
+//! The integer blob (`.emki`): tree ensembles for cores without an FPU (Cortex-M0+/M3, RISC-V `imc`), read by
+//! [`IntForest`]. No prediction step executes a float instruction or calls a soft-float routine: the row is
+//! mapped once to per-feature bin indices with integer compares on order-preserving keys of the f32 bit
+//! patterns, nodes compare small integers, leaves are fixed-point `i32` summed in integers, and the outputs are
+//! assembled as f32 bit patterns by integer code ([`fixed_to_f32`]).
+//!
+//! **Scope** (version 1): numeric splits; per feature one missing-value mode for all its nodes (NaN takes the
+//! node's default direction; LightGBM's `None`, NaN read as 0; LightGBM's `Zero`, `|x| ≤ 1e-35` and NaN take
+//! the default direction); one scalar leaf per tree, adding to one of at most [`MAX_OUTPUTS`] margin columns; a
+//! sum or a mean of the trees (the mean's divisor and the tree weights are folded into the leaves by the
+//! writer); the transforms identity, sigmoid and argmax. The host writer (`emkern_host::export::int`) names
+//! what keeps a model out (categorical splits, vector or linear leaves, softmax, exp, the weighted median, a
+//! feature whose nodes mix missing modes, …).
+//!
+//! **Decisions** are those of the general layout ([`Forest`](super::Forest)) on every f32 row, bit for bit:
+//! the writer keeps, per feature, the sorted distinct f32 thresholds exactly as the general writer rounds them
+//! (see *Bins* below), so a node's integer test is the f32 comparison, including `<` versus `<=`, `-0.0 = +0.0`,
+//! infinities and NaN's default direction.
+//!
+//! **Margins** are fixed point with one scale `s` per model: the margin is `v · 2^-s` for the `i32` sum `v` of
+//! the base margin and the leaves, each rounded to nearest at that scale by the writer. The writer chooses the
+//! largest `s` (at most [`MAX_SCALE`]) for which the base margin and the largest leaf of every tree of a column
+//! add up to at most 2^30 in magnitude; the reader checks that this worst case fits an `i32` (else
+//! [`IntError::BadField`]`("scale")`), so a sum cannot overflow. Error bound, for a column with `T` trees: the
+//! fixed-point margin is within `(T + 1) · 2^-(s+1)` of the exact real sum of the writer's values
+//! (`base + Σ weight · leaf / divisor`, f64 in the writer), and the f32 margin [`IntForest::predict_margin`]
+//! returns is that value rounded to nearest f32 (half an ulp more). The f32 general layout itself sums in f32
+//! (an error of up to about `T` ulps of the running sum), so the two differ by at most the sum of both
+//! bounds; `host-tests/tests/forest_int.rs` checks it on every fixture row.
+//!
+//! **Sigmoid** ([`sigmoid_fixed`]): a table of `1 − σ(x)` at `x = i/32`, `0 ≤ i ≤ 512`, in Q16, linear
+//! interpolation between entries (σ(−x) = 1 − σ(x); `σ = 1` in Q16 precision past `x = 16`); the margin enters
+//! truncated to Q16. Largest absolute error against the exact sigmoid of the fixed-point margin:
+//! [`SIGMOID_MAX_ERROR`] (interpolation `h²/8 · max|σ″|` = 1.2e-5, table rounding 7.6e-6, input truncation
+//! 3.8e-6, output rounding to f32), tested over a dense grid against f64. The table is 1 026 bytes of flash,
+//! linked only when a model's transform can be sigmoid.
+//!
+//! **Argmax**: the first column with the largest fixed-point margin. When two columns' margins are within the
+//! error bound above of each other (or tie in f32 but not in fixed point, or the reverse) the chosen index can
+//! differ from the general layout's.
+//!
+//! ## Layout (normative)
+//!
+//! All integers little-endian. The blob must start at a 4-byte aligned address (the reader refuses it
+//! otherwise); every section starts at a multiple of 4.
+//!
+//! ```text
+//! offset size field
+//!      0    4 magic       b"EMKI"
+//!      4    2 version     1
+//!      6    2 header_len  40
+//!      8    4 total_len   bytes in the whole blob: the end of the words section exactly
+//!     12    4 checksum    CRC-32 (IEEE 802.3, as the general layout) of bytes 16..total_len
+//!     16    4 n_features  row length the model reads: 1 ..= 65 536
+//!     20    4 n_trees     tree entries
+//!     24    4 n_words     record words over all trees: below 2²⁴
+//!     28    4 n_keys      threshold keys over all used features
+//!     32    2 n_used      features the splits read ("used features"), 0 ..= 65 535; the bins buffer length
+//!     34    1 n_outputs   margin columns: 1 ..= 32
+//!     35    1 transform   0 identity, 1 sigmoid, 3 argmax (the general layout's codes)
+//!     36    1 scale       s, an i8 in MIN_SCALE ..= MAX_SCALE: a margin is v · 2^-s
+//!     37    3 reserved    zero
+//!     40      base margins  n_outputs i32, fixed point
+//!             features      n_used entries of 8 bytes: `info: u32`, `key_end: u32`
+//!             keys          n_keys i32
+//!             trees         n_trees u32: bits 0–23 the tree's first word, bits 24–31 its column
+//!             words         n_words u32
+//! ```
+//!
+//! **Feature entry** `u`: `info` bits 0–15 the row index of the feature (< n_features), bits 16–23 its
+//! missing mode (0 NaN → default direction, 1 NaN read as 0, 2 `|x| ≤ 1e-35` or NaN → default direction),
+//! bits 24–31 zero. Its keys are `keys[key_end_{u−1} .. key_end_u]` (`key_end_{−1} = 0`): strictly
+//! increasing, at most [`MAX_KEYS_PER_FEATURE`]; the last `key_end` is `n_keys`.
+//!
+//! **Bins**: the key of a non-NaN f32 `x` with bits `b` is `m = b & 0x7fff_ffff` as `i32`, negated when the
+//! sign bit is set: the order of the keys is the order of the values, and `-0.0` and `+0.0` share key 0. The
+//! bin of `x` for feature `u` is `1 + #{ j : keys_u[j] ≤ key(x) }`; a missing value (by the feature's mode) has
+//! bin 0. The writer stores, for a split `x < t` (XGBoost), the key of `t` rounded up to f32 (`x ≥ t ⇔ key(x) ≥
+//! key(t)`), and for `x ≤ t` (LightGBM, scikit-learn) the key of `t` rounded down to f32, plus one (`x > t ⇔
+//! key(x) ≥ key(t) + 1`) — the general writer's f32 thresholds. So threshold `k` of the feature (0-based in its
+//! keys) sends `x` right exactly when its bin is at least `k + 2`.
+//!
+//! **Records** (a tree's words, in pre-order with the node's default child next):
+//!
+//! ```text
+//! leaf   1 word   bit 0 = 1; the value is the word as i32 shifted right by one (arithmetic): 31-bit fixed point
+//! split  2 words  w0: bit 0 = 0, bits 1–15 `lo`, bits 16–31 `span`
+//!                 w1: bit 0 = 1, bits 1–15 far offset `d` (≥ 3), bits 16–31 used-feature index (< n_used)
+//! ```
+//!
+//! A split at word `i` reads the bin `r` of its feature and moves to word `i + d` when `r − lo < span`
+//! (wrapping `u32` arithmetic: `lo ≤ r < lo + span`), else to word `i + 2`. The writer sets, for threshold
+//! index `k` of a feature with `m` keys: default child left (next) and right far: `lo = k + 2`, `span = m − k`;
+//! default right: `lo = 1`, `span = k + 1`. A missing value (bin 0) never satisfies either test, so it takes
+//! the next record, the default child.
+//!
+//! **What the reader checks** ([`IntForest::new`]): the header fields, the checksum, the lengths; every
+//! feature entry (index, mode, key ranges, keys strictly increasing); tree starts strictly increasing from 0
+//! with columns below `n_outputs`; each tree's words tile into records (a word with bit 0 = 0 starts a split
+//! whose second word has bit 0 = 1, a feature index below `n_used`, `d ≥ 3` and `i + d` inside the tree; a word
+//! with bit 0 = 1 is a leaf); and per column `|base| + Σ_trees max |leaf| ≤ i32::MAX`. Since every second word
+//! of a split reads as a leaf, a walk that lands on any word of its tree is safe: it moves only forward inside
+//! the tree and ends at a word with bit 0 = 1 (sums wrap rather than fail if a damaged blob sends a walk onto a
+//! second word; a blob the writer wrote never does).
+//!
+//! The version changes whenever this layout changes.
+//!
+//! ## Using it
+//!
+//! The caller passes the bins scratch, [`IntForest::n_used`] `u16` values (a firmware that knows its row
+//! length can use `[u16; N_FEATURES]`, since `n_used ≤ n_features`): [`IntForest::predict`] maps the row into
+//! it and walks the trees; [`IntForest::map_row`] and [`IntForest::margins_fixed`] are the two halves, for
+//! callers that keep the fixed-point margins.
+
+mod error;
+mod predict;
+mod sigmoid;
+mod view;
+
+pub use error::IntError;
+pub use predict::fixed_to_f32;
+pub use sigmoid::{SIGMOID_MAX_ERROR, sigmoid_fixed};
+pub use view::IntForest;
+
+/// The four magic bytes at the start of an integer blob.
+pub const MAGIC: [u8; 4] = *b"EMKI";
+/// The layout version described above.
+pub const VERSION: u16 = 1;
+/// Bytes in the header.
+pub const HEADER_LEN: usize = 40;
+/// Bytes in a feature entry.
+pub const FEATURE_ENTRY: usize = 8;
+/// Most margin columns.
+pub const MAX_OUTPUTS: usize = 32;
+/// Most features a row has (16-bit row indices).
+pub const MAX_FEATURES: usize = 1 << 16;
+/// Most used features (16-bit used-feature indices; the count is a `u16`).
+pub const MAX_USED: usize = (1 << 16) - 1;
+/// Words must be fewer than this (24-bit tree starts).
+pub const MAX_WORDS: usize = 1 << 24;
+/// Most thresholds per feature (bins up to `MAX_KEYS_PER_FEATURE + 1` fit the 15-bit `lo`).
+pub const MAX_KEYS_PER_FEATURE: usize = (1 << 15) - 2;
+/// Largest far offset (15 bits).
+pub const MAX_FAR: usize = (1 << 15) - 1;
+/// Smallest scale.
+pub const MIN_SCALE: i32 = -40;
+/// Largest scale.
+pub const MAX_SCALE: i32 = 40;
+/// Shift of the tree's column in a tree entry.
+pub const COLUMN_SHIFT: u32 = 24;
+/// Mask of the first word in a tree entry.
+pub const ROOT_MASK: u32 = 0x00FF_FFFF;
+/// Missing mode: NaN takes the default direction.
+pub const MISSING_NAN: u8 = 0;
+/// Missing mode: NaN is read as 0.
+pub const MISSING_NAN_AS_ZERO: u8 = 1;
+/// Missing mode: `|x| ≤ 1e-35` and NaN take the default direction.
+pub const MISSING_ZERO_OR_NAN: u8 = 2;
+
+/// The two words of a split (see the module documentation), or `None` when a field is out of range.
+pub const fn split_words(lo: u32, span: u32, far: usize, used: usize) -> Option<[u32; 2]> {
+    if lo >= 1 << 15 || span >= 1 << 16 || far < 3 || far > MAX_FAR || used >= MAX_USED {
+        return None;
+    }
+    Some([
+        (lo << 1) | (span << 16),
+        1 | ((far as u32) << 1) | ((used as u32) << 16),
+    ])
+}
+
+/// The word of a leaf of fixed-point value `v`, or `None` when `v` does not fit 31 bits.
+pub const fn leaf_word(v: i32) -> Option<u32> {
+    if v < -(1 << 30) || v >= 1 << 30 {
+        return None;
+    }
+    Some(((v as u32) << 1) | 1)
+}
+
+/// The order-preserving key of a non-NaN f32 (see *Bins*): `-0.0` and `+0.0` both give 0.
+pub const fn key(x: f32) -> i32 {
+    let b = x.to_bits();
+    let m = (b & 0x7FFF_FFFF) as i32;
+    if b >> 31 != 0 { -m } else { m }
+}
