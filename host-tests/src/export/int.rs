@@ -5,7 +5,7 @@
 //! writer rounds them (so both layouts take the same decisions on every f32 input) and its one missing mode;
 //! the pre-order of each tree with the default child next (unreachable nodes are dropped) and each split's bin
 //! range; the leaves `weight · leaf / divisor` (f64) and the base margins rounded to nearest at the largest
-//! scale whose worst-case column sum stays within 2^30; the CRC-32.
+//! scale whose worst-case column sum stays below 2^30; the CRC-32.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -303,7 +303,7 @@ fn to_fixed(v: f64, s: i32) -> i64 {
     (v * 2f64.powi(s)).round() as i64
 }
 
-/// The largest scale at which every column's `|base| + Σ max |leaf|`, after rounding, is at most 2^30.
+/// The largest scale at which every column's `|base| + Σ max |leaf|`, after rounding, is below 2^30.
 fn choose_scale(e: &Ensemble, scan: &Scan) -> Result<i32, IntRefusal> {
     let n = e.n_outputs as usize;
     let mut worst_real = 0.0f64;
@@ -315,11 +315,12 @@ fn choose_scale(e: &Ensemble, scan: &Scan) -> Result<i32, IntRefusal> {
             .collect();
         let mut real: Vec<f64> = e.base_margin.iter().map(|b| b.abs()).collect();
         for (column, largest) in &scan.trees {
-            sums[*column as usize] += to_fixed(*largest, s).abs();
+            let c = *column as usize;
+            sums[c] = sums[c].saturating_add(to_fixed(*largest, s).abs());
             real[*column as usize] += largest;
         }
         worst_real = real.iter().copied().fold(0.0, f64::max);
-        if sums.iter().take(n).all(|v| *v <= 1 << 30) {
+        if sums.iter().take(n).all(|v| *v < 1 << 30) {
             return Ok(s);
         }
     }
