@@ -3,6 +3,7 @@
 //! - Writes the board's `memory.x` (chosen by the target triple) where cortex-m-rt's `link.x` finds it.
 //! - Reads the inputs `emkern profile` prepared in the directory named by `EMKERN_PROFILE_DIR`: `config.rs`
 //!   (row and output shape), `rows.bin` (the rows, little-endian f32), and per engine `model.emk` (blob),
+//!   `model.emki` (integer engine),
 //!   `model.rs` (generated Rust, compiled as the module `generated_model`) or `link.txt` (objects and libraries
 //!   to link, one absolute path a line: the compiled generated C and the toolchain's `libm.a`/`libc_nano.a`).
 //!   The directory reaches the code as `EMKERN_PROFILE_GEN`.
@@ -39,7 +40,14 @@ fn main() {
         );
     };
     let dir = fs::canonicalize(&dir).unwrap_or(dir);
-    for name in ["config.rs", "rows.bin", "model.emk", "model.rs", "link.txt"] {
+    for name in [
+        "config.rs",
+        "rows.bin",
+        "model.emk",
+        "model.emki",
+        "model.rs",
+        "link.txt",
+    ] {
         println!("cargo:rerun-if-changed={}", dir.join(name).display());
     }
     println!("cargo:rustc-env=EMKERN_PROFILE_GEN={}", dir.display());

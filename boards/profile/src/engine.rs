@@ -11,8 +11,11 @@ use crate::config::{N_FEATURES, OUTPUT_LEN};
     all(feature = "engine-blob", feature = "engine-rust"),
     all(feature = "engine-blob", feature = "engine-c"),
     all(feature = "engine-rust", feature = "engine-c"),
+    all(feature = "engine-int", feature = "engine-blob"),
+    all(feature = "engine-int", feature = "engine-rust"),
+    all(feature = "engine-int", feature = "engine-c"),
 ))]
-compile_error!("enable at most one of the features engine-blob, engine-rust, engine-c");
+compile_error!("enable at most one of the features engine-blob, engine-int, engine-rust, engine-c");
 
 /// The engine's name, as `emkern profile` reports it.
 #[cfg(feature = "engine-blob")]
@@ -24,12 +27,32 @@ pub const NAME: &str = "rust";
 #[cfg(feature = "engine-c")]
 pub const NAME: &str = "c";
 /// The engine's name, as `emkern profile` reports it.
-#[cfg(not(any(feature = "engine-blob", feature = "engine-rust", feature = "engine-c")))]
+#[cfg(feature = "engine-int")]
+pub const NAME: &str = "int";
+/// The engine's name, as `emkern profile` reports it.
+#[cfg(not(any(
+    feature = "engine-blob",
+    feature = "engine-int",
+    feature = "engine-rust",
+    feature = "engine-c"
+)))]
 pub const NAME: &str = "baseline";
 
 #[cfg(feature = "engine-blob")]
 /// The model blob, read in place from flash (the format needs no alignment).
 static MODEL: &[u8] = include_bytes!(concat!(env!("EMKERN_PROFILE_GEN"), "/model.emk"));
+
+/// Bytes at a 4-byte aligned address (the integer blob's reader requires it).
+#[cfg(feature = "engine-int")]
+#[repr(C, align(4))]
+struct Aligned<T: ?Sized>(T);
+
+#[cfg(feature = "engine-int")]
+/// The integer blob, read in place from flash.
+static INT_MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("EMKERN_PROFILE_GEN"),
+    "/model.emki"
+)));
 
 #[cfg(feature = "engine-rust")]
 include!(concat!(env!("OUT_DIR"), "/generated_model.rs"));
@@ -44,6 +67,8 @@ unsafe extern "C" {
 pub struct Engine {
     #[cfg(feature = "engine-blob")]
     forest: emkern::forest::Forest<'static>,
+    #[cfg(feature = "engine-int")]
+    forest: emkern::forest::IntForest<'static>,
 }
 
 /// Prepares the engine: validates the blob (blob engine) and checks that the model's shape is the one the rows
@@ -58,6 +83,15 @@ pub fn new() -> Result<Engine, &'static str> {
         }
         Ok(Engine { forest })
     }
+    #[cfg(feature = "engine-int")]
+    {
+        let forest = emkern::forest::IntForest::new(&INT_MODEL.0)
+            .map_err(|_| "the integer model blob was rejected")?;
+        if forest.n_features() != N_FEATURES || forest.output_len() != OUTPUT_LEN {
+            return Err("the model's shape differs from the rows' configuration");
+        }
+        Ok(Engine { forest })
+    }
     #[cfg(feature = "engine-rust")]
     {
         if generated_model::N_FEATURES != N_FEATURES || generated_model::OUTPUT_LEN != OUTPUT_LEN {
@@ -65,7 +99,11 @@ pub fn new() -> Result<Engine, &'static str> {
         }
         Ok(Engine {})
     }
-    #[cfg(not(any(feature = "engine-blob", feature = "engine-rust")))]
+    #[cfg(not(any(
+        feature = "engine-blob",
+        feature = "engine-int",
+        feature = "engine-rust"
+    )))]
     {
         Ok(Engine {})
     }
@@ -96,8 +134,18 @@ pub extern "C" fn emkern_profile_predict(job: *mut Job<'_>) {
     {
         job.ok = job.engine.forest.predict(&job.row, &mut job.out).is_ok();
     }
-    // Only the blob engine has state; the others are plain functions.
-    #[cfg(not(feature = "engine-blob"))]
+    #[cfg(feature = "engine-int")]
+    {
+        // The bins scratch: the model reads at most N_FEATURES features (`n_used <= n_features`).
+        let mut bins = [0u16; N_FEATURES];
+        job.ok = job
+            .engine
+            .forest
+            .predict(&job.row, &mut bins, &mut job.out)
+            .is_ok();
+    }
+    // Only the blob and integer engines have state; the others are plain functions.
+    #[cfg(not(any(feature = "engine-blob", feature = "engine-int")))]
     let _ = job.engine;
     #[cfg(feature = "engine-rust")]
     {
@@ -110,7 +158,12 @@ pub extern "C" fn emkern_profile_predict(job: *mut Job<'_>) {
         // the object from the same model as `config.rs`.
         unsafe { emkern_profile_c_predict(job.row.as_ptr(), job.out.as_mut_ptr()) };
     }
-    #[cfg(not(any(feature = "engine-blob", feature = "engine-rust", feature = "engine-c")))]
+    #[cfg(not(any(
+        feature = "engine-blob",
+        feature = "engine-int",
+        feature = "engine-rust",
+        feature = "engine-c"
+    )))]
     {
         core::hint::black_box(&job.row);
         job.out.fill(core::hint::black_box(0.0));

@@ -17,7 +17,7 @@ pub struct Request {
     /// cortex-m0plus (QEMU's micro:bit, whose nRF51 is a Cortex-M0: the nearest core QEMU emulates).
     #[arg(long)]
     pub target: String,
-    /// Engines to measure, comma-separated: blob, rust, c.
+    /// Engines to measure, comma-separated: blob, int, rust, c.
     #[arg(long, value_delimiter = ',', default_value = "blob,rust,c")]
     pub engine: Vec<String>,
     /// Print one JSON array (one object per engine) instead of the table.
@@ -26,7 +26,7 @@ pub struct Request {
 }
 
 impl Request {
-    /// The configuration, or an error for people (unknown target or engine, engine `int`, no source tree).
+    /// The configuration, or an error for people (unknown target or engine, no source tree).
     pub fn config(&self) -> Result<Config, String> {
         let target = Target::from_name(&self.target).ok_or_else(|| {
             let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
@@ -44,7 +44,7 @@ impl Request {
             }
         }
         if engines.is_empty() {
-            return Err("--engine: name at least one engine (blob, rust, c)".into());
+            return Err("--engine: name at least one engine (blob, int, rust, c)".into());
         }
         engines.sort_by_key(|e| Engine::ALL.iter().position(|a| a == e));
         Ok(Config {

@@ -21,6 +21,8 @@ pub const HARNESS_FLASH: u64 = 32 << 10;
 pub struct Inputs {
     /// The model's blob (what the blob engine reads, and what the codegen engines were generated from).
     pub blob: Vec<u8>,
+    /// The model as an integer blob (the `int` engine's), or why it does not fit that layout.
+    pub int_blob: Result<Vec<u8>, String>,
     /// Whether the blob uses the weighted-median aggregate (the firmware then needs emkern's feature).
     pub weighted_median: bool,
     /// Features a row holds.
@@ -89,7 +91,13 @@ pub fn load(model_path: &Path, input: &Path) -> Result<Inputs, String> {
             .predict(row, out)
             .map_err(|e| format!("{}: row {}: {e}", input.display(), r + 1))?;
     }
+    let int_blob = match &loaded.ensemble {
+        Some(e) => crate::export::int::write(e)
+            .map_err(|why| format!("the model does not fit the integer layout: {why}")),
+        None => Err("the integer engine needs the model file, not an .emk blob".into()),
+    };
     Ok(Inputs {
+        int_blob,
         weighted_median: forest.aggregate() == Aggregate::WeightedMedian,
         blob: loaded.blob.clone(),
         n_features: nf,

@@ -6,13 +6,15 @@
 //! the flash the engine adds to the baseline image (the model's part and the rest), the static RAM it adds, the
 //! stack it used, and the largest difference from the host's predictions of the same rows through the same blob.
 //!
-//! Engines: `blob` (the core's `Forest` over the `.emk` blob, validated once at start-up), `rust` (the model as
+//! Engines: `blob` (the core's `Forest` over the `.emk` blob, validated once at start-up), `int` (the core's
+//! `IntForest` over the model written as an integer `.emki` blob: integer compares and fixed-point sums, no
+//! soft-float, for cores without an FPU; refused with a reason for models outside its scope), `rust` (the model as
 //! code from `emkern codegen --lang rust`), `c` (`emkern codegen --lang c` compiled by `arm-none-eabi-gcc -O2`
 //! and linked into the firmware, with newlib's `libm` for the transform's `expf`). When codegen refuses a model
 //! (e.g. the weighted-median aggregate) that engine reports why and the others still run.
 //!
 //! Flash: `text + data` of the image (as `size` counts) minus the baseline's. The model's part is the blob for
-//! the blob engine, and for the generated engines the generated functions and tables plus the growth of the
+//! the blob and int engines, and for the generated engines the generated functions and tables plus the growth of the
 //! engine's entry point (into which the compiler may inline the trees); the runtime is the rest (the
 //! interpreter and its validation, or what the generated code pulls in: `exp`, soft-float routines, newlib's
 //! `errno`). RAM: `data + bss` minus the baseline's. Stack: the high-water mark below the caller of a
@@ -47,6 +49,8 @@ pub use target::Target;
 pub enum Engine {
     /// The blob interpreter.
     Blob,
+    /// The integer engine.
+    Int,
     /// Generated Rust.
     Rust,
     /// Generated C.
@@ -55,29 +59,28 @@ pub enum Engine {
 
 impl Engine {
     /// Every engine, in report order.
-    pub const ALL: [Engine; 3] = [Engine::Blob, Engine::Rust, Engine::C];
+    pub const ALL: [Engine; 4] = [Engine::Blob, Engine::Int, Engine::Rust, Engine::C];
 
     /// The engine's name.
     pub fn name(self) -> &'static str {
         match self {
             Engine::Blob => "blob",
+            Engine::Int => "int",
             Engine::Rust => "rust",
             Engine::C => "c",
         }
     }
 
-    /// Parses an engine name; `int` (not available yet) and unknown names are errors for people.
+    /// Parses an engine name; unknown names are errors for people.
     pub fn from_name(name: &str) -> Result<Engine, String> {
         match name {
             "blob" => Ok(Engine::Blob),
+            "int" => Ok(Engine::Int),
             "rust" => Ok(Engine::Rust),
             "c" => Ok(Engine::C),
-            "int" => Err(
-                "--engine int: the integer engine (for cores without an FPU) is not available yet; \
-                 use blob, rust or c"
-                    .into(),
-            ),
-            _ => Err(format!("--engine {name}: unknown engine (one of blob, rust, c)")),
+            _ => Err(format!(
+                "--engine {name}: unknown engine (one of blob, int, rust, c)"
+            )),
         }
     }
 
@@ -85,6 +88,7 @@ impl Engine {
     fn feature(self) -> &'static str {
         match self {
             Engine::Blob => "engine-blob",
+            Engine::Int => "engine-int",
             Engine::Rust => "engine-rust",
             Engine::C => "engine-c",
         }
@@ -176,6 +180,7 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Vec<Engine
     for &engine in &config.engines {
         let source = match engine {
             Engine::Blob => Ok(String::new()),
+            Engine::Int => run.inputs.int_blob.as_ref().map(|_| String::new()).map_err(Clone::clone),
             Engine::Rust => inputs::generate(&run.inputs, Lang::Rust, &origin),
             Engine::C => inputs::generate(&run.inputs, Lang::C, &origin),
         };
@@ -255,6 +260,10 @@ impl ProfileRun<'_> {
                     features.push("weighted-median");
                 }
             }
+            Engine::Int => {
+                let blob = inputs.int_blob.as_ref().map_err(Clone::clone)?;
+                files.add("model.emki", blob.clone());
+            }
             Engine::Rust => files.add("model.rs", source),
             Engine::C => {
                 let tc = self
@@ -318,6 +327,7 @@ impl ProfileRun<'_> {
             .saturating_sub(baseline.symbol_bytes(|s| s == ENTRY));
         let model = match engine {
             Engine::Blob => inputs.blob.len() as u64,
+            Engine::Int => inputs.int_blob.as_ref().map_or(0, |b| b.len() as u64),
             Engine::Rust => sizes.symbol_bytes(|s| s.contains("generated_model")) + entry_growth,
             Engine::C => {
                 sizes.symbol_bytes(|s| {
