@@ -351,8 +351,9 @@ fn import(
     layout: &str,
 ) -> CliResult {
     let int_layout = layout == "int";
-    let layout = emkern_host::export::compact::Layout::parse(if int_layout { "general" } else { layout })
-        .ok_or_else(|| format!("--layout {layout}: expected general, compact, auto or int"))?;
+    let layout =
+        emkern_host::export::compact::Layout::parse(if int_layout { "general" } else { layout })
+            .ok_or_else(|| format!("--layout {layout}: expected general, compact, auto or int"))?;
     let mut targets = vec![("--output", output.as_path())];
     targets.extend(rust.as_deref().map(|p| ("--rust", p)));
     targets.extend(c_header.as_deref().map(|p| ("--c-header", p)));

@@ -348,10 +348,7 @@ fn fixture_models() -> Vec<(String, std::path::PathBuf)> {
             .collect();
         dirs.sort();
         for dir in dirs {
-            let name = format!(
-                "{framework}/{}",
-                dir.file_name().unwrap().to_string_lossy()
-            );
+            let name = format!("{framework}/{}", dir.file_name().unwrap().to_string_lossy());
             all.push((name, dir.join(file)));
         }
     }
@@ -689,10 +686,7 @@ fn header_errors_are_typed() {
         with(46, &[3]),
         IntError::BadFeature { feature: 0, what } if what.contains("mode")
     ));
-    assert!(matches!(
-        with(59, &[1]),
-        IntError::BadTree { tree: 0, .. }
-    ));
+    assert!(matches!(with(59, &[1]), IntError::BadTree { tree: 0, .. }));
     assert!(matches!(
         with(64, &[1 | (5 << 1)]),
         IntError::BadWord { word: 0, what } if what.contains("past")

@@ -373,7 +373,11 @@ fn cortex_m0_runs_the_blob_and_reports_what_codegen_refuses() {
 /// bound; the model part is the integer blob.
 #[test]
 fn cortex_m0plus_int_engine_is_the_host_integer_reader() {
-    if !skip_unless_ready("profile --engine int on cortex-m0plus", "thumbv6m-none-eabi", false) {
+    if !skip_unless_ready(
+        "profile --engine int on cortex-m0plus",
+        "thumbv6m-none-eabi",
+        false,
+    ) {
         return;
     }
     let model = data("breast_cancer_xgboost.json");

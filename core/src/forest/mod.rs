@@ -48,7 +48,7 @@ mod view;
 pub use compact::{CompactError, CompactForest};
 pub use crc::crc32;
 pub use error::{BlobError, ShapeError};
-pub use int::{IntError, IntForest};
 pub use format::{Aggregate, Compare, MissingMode, Transform};
+pub use int::{IntError, IntForest};
 pub use metadata::ClassNames;
 pub use view::{Forest, Summary};

@@ -69,14 +69,14 @@ fn predict(forest: &IntForest<'_>, data: &[u8]) {
     let mut untouched = vec![7.0f32; n];
     assert!(
         forest
-            .predict_margin(
-                &row[..forest.n_features() - 1],
-                &mut bins,
-                &mut untouched
-            )
+            .predict_margin(&row[..forest.n_features() - 1], &mut bins, &mut untouched)
             .is_err()
     );
-    assert!(forest.predict(&row, &mut bins, &mut untouched[..0]).is_err());
+    assert!(
+        forest
+            .predict(&row, &mut bins, &mut untouched[..0])
+            .is_err()
+    );
     if forest.n_used() > 0 {
         let mut short = vec![0u16; forest.n_used() - 1];
         assert!(forest.predict(&row, &mut short, &mut untouched).is_err());

@@ -373,7 +373,9 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, IntRefusal> {
                     let w = f64::from(tree.weight) * v[0] / divisor;
                     let fixed = to_fixed(w, scale) as i32;
                     words.push(layout::leaf_word(fixed).ok_or_else(|| {
-                        IntRefusal::Invalid(format!("tree {t}, node {i}: leaf does not fit 31 bits"))
+                        IntRefusal::Invalid(format!(
+                            "tree {t}, node {i}: leaf does not fit 31 bits"
+                        ))
                     })?);
                 }
                 Node::Split(s) => {
@@ -393,7 +395,9 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, IntRefusal> {
                     // The far offset is filled in when the far child is placed; 3 is a placeholder that
                     // `split_words` accepts and is cleared below.
                     let [w0, w1] = layout::split_words(lo, span, 3, u).ok_or_else(|| {
-                        IntRefusal::Invalid(format!("tree {t}, node {i}: split fields out of range"))
+                        IntRefusal::Invalid(format!(
+                            "tree {t}, node {i}: split fields out of range"
+                        ))
                     })?;
                     words.push(w0);
                     words.push(w1 & !(0x7FFF << 1));
@@ -434,7 +438,14 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, IntRefusal> {
     b.extend((words.len() as u32).to_le_bytes());
     b.extend((n_keys as u32).to_le_bytes());
     b.extend((used.len() as u16).to_le_bytes());
-    b.extend([e.n_outputs as u8, e.transform as u8, scale as i8 as u8, 0, 0, 0]);
+    b.extend([
+        e.n_outputs as u8,
+        e.transform as u8,
+        scale as i8 as u8,
+        0,
+        0,
+        0,
+    ]);
     for m in &e.base_margin {
         b.extend((to_fixed(*m, scale) as i32).to_le_bytes());
     }

@@ -180,7 +180,12 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Vec<Engine
     for &engine in &config.engines {
         let source = match engine {
             Engine::Blob => Ok(String::new()),
-            Engine::Int => run.inputs.int_blob.as_ref().map(|_| String::new()).map_err(Clone::clone),
+            Engine::Int => run
+                .inputs
+                .int_blob
+                .as_ref()
+                .map(|_| String::new())
+                .map_err(Clone::clone),
             Engine::Rust => inputs::generate(&run.inputs, Lang::Rust, &origin),
             Engine::C => inputs::generate(&run.inputs, Lang::C, &origin),
         };

@@ -173,7 +173,12 @@ impl IntForest<'_> {
     /// Writes the prediction of `row` ([`IntForest::output_len`] values): the margins through the model's
     /// transform (identity, [`sigmoid_fixed`], or the index of the first largest margin). `bins` is the
     /// caller's scratch of at least [`IntForest::n_used`] values.
-    pub fn predict(&self, row: &[f32], bins: &mut [u16], out: &mut [f32]) -> Result<(), ShapeError> {
+    pub fn predict(
+        &self,
+        row: &[f32],
+        bins: &mut [u16],
+        out: &mut [f32],
+    ) -> Result<(), ShapeError> {
         self.check_out(out.len(), self.output_len())?;
         self.map_row(row, bins)?;
         let mut acc = [0i32; MAX_OUTPUTS];
