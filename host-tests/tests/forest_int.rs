@@ -199,7 +199,7 @@ fn random_row(rng: &mut Rng, n: usize, near: &[f32]) -> Vec<f32> {
 
 /// The integer reader's f32 margins of `row`.
 fn int_margins(f: &IntForest, row: &[f32]) -> Vec<f32> {
-    let mut bins = vec![0u16; f.n_used()];
+    let mut bins = vec![0u16; f.bins_len()];
     let mut out = vec![0.0f32; f.n_outputs()];
     f.predict_margin(row, &mut bins, &mut out).unwrap();
     out
@@ -256,12 +256,12 @@ proptest! {
         if let Ok(f) = IntForest::new(aligned.bytes()) {
             let mut rng = Rng(seed | 1);
             let row = random_row(&mut rng, f.n_features(), &[]);
-            let mut bins = vec![0u16; f.n_used()];
+            let mut bins = vec![0u16; f.bins_len()];
             let mut out = vec![0.0f32; f.n_outputs().max(f.output_len())];
             prop_assert!(f.predict(&row, &mut bins, &mut out).is_ok());
             prop_assert!(f.predict_margin(&row, &mut bins, &mut out).is_ok());
             prop_assert!(f.predict(&row[..f.n_features() - 1], &mut bins, &mut out).is_err());
-            let garbage: Vec<u16> = (0..f.n_used()).map(|_| rng.next() as u16).collect();
+            let garbage: Vec<u16> = (0..f.bins_len()).map(|_| rng.next() as u16).collect();
             let mut fixed = vec![0i32; f.n_outputs()];
             prop_assert!(f.margins_fixed(&garbage, &mut fixed).is_ok());
         }
@@ -418,7 +418,7 @@ fn fixtures_that_fit_agree_with_the_general_layout() {
                     "{name}, row {r}, column {k}: int {g}, oracle {w}, error {err:e} > bound {bound:e}"
                 );
             }
-            let mut bins = vec![0u16; f.n_used()];
+            let mut bins = vec![0u16; f.bins_len()];
             let mut out = vec![0.0f32; f.output_len()];
             f.predict(row, &mut bins, &mut out).unwrap();
             match e.transform {
@@ -644,12 +644,15 @@ fn header_errors_are_typed() {
         b[12..16].copy_from_slice(&crc.to_le_bytes());
     };
     let load = |b: &[u8]| IntForest::new(Aligned::new(b).bytes()).map(|f| f.n_trees());
-    let with = |at: usize, v: &[u8]| {
+    let with_all = |edits: &[(usize, &[u8])]| {
         let mut b = good.clone();
-        b[at..at + v.len()].copy_from_slice(v);
+        for (at, v) in edits {
+            b[*at..at + v.len()].copy_from_slice(v);
+        }
         reseal(&mut b);
         load(&b).unwrap_err()
     };
+    let with = |at: usize, v: &[u8]| with_all(&[(at, v)]);
     assert_eq!(
         load(&good[..10]).unwrap_err(),
         IntError::Truncated {
@@ -673,11 +676,18 @@ fn header_errors_are_typed() {
     assert_eq!(with(34, &[33]), IntError::BadField("n_outputs"));
     assert_eq!(with(35, &[2]), IntError::BadField("transform"));
     assert_eq!(with(36, &[41]), IntError::BadField("scale"));
-    assert_eq!(with(37, &[1]), IntError::BadField("reserved"));
+    assert_eq!(with(37, &[0]), IntError::BadField("t_bits"));
+    assert_eq!(with(37, &[16]), IntError::BadField("t_bits"));
+    assert_eq!(with(38, &[0]), IntError::BadField("f_bits"));
+    assert_eq!(with(38, &[18]), IntError::BadField("f_bits"));
+    assert_eq!(with(39, &[1]), IntError::BadField("reserved"));
     assert_eq!(with(24, &[9, 0, 0, 0]), IntError::BadLayout);
     // Layout of the base model: base margin at 40, feature entry at 44 (info, key_end), key at 52, tree entry
-    // at 56, words from 60: split (60, 64), leaves 68 and 72.
-    assert_eq!(good.len(), 76);
+    // at 56, words from 60: the split (t = 2 in bits 1-2, t_bits = 2; bin index 0 in bit 3, f_bits = 1; far
+    // offset 2 from bit 4), then the two leaves at 64 and 68.
+    assert_eq!(good.len(), 72);
+    assert_eq!(good[37..39], [2, 1]);
+    assert_eq!(good[60..64], [4 | (2 << 4), 0, 0, 0]);
     assert!(matches!(
         with(44, &[2]),
         IntError::BadFeature { feature: 0, what } if what.contains("row index")
@@ -688,20 +698,17 @@ fn header_errors_are_typed() {
     ));
     assert!(matches!(with(59, &[1]), IntError::BadTree { tree: 0, .. }));
     assert!(matches!(
-        with(64, &[1 | (5 << 1)]),
+        with(60, &[4 | (3 << 4)]),
         IntError::BadWord { word: 0, what } if what.contains("past")
     ));
     assert!(matches!(
-        with(64, &[1 | (2 << 1)]),
-        IntError::BadWord { word: 0, what } if what.contains("below 3")
+        with(60, &[4 | (1 << 4)]),
+        IntError::BadWord { word: 0, what } if what.contains("below 2")
     ));
+    // Two bits of bin index (f_bits = 2): index 2 is past the 2 · n_used = 2 bins.
     assert!(matches!(
-        with(64, &[0]),
-        IntError::BadWord { word: 0, what } if what.contains("bit 0")
-    ));
-    assert!(matches!(
-        with(66, &[1]),
-        IntError::BadWord { word: 0, what } if what.contains("feature")
+        with_all(&[(38, &[2]), (60, &[4 | (2 << 3) | (2 << 5)])]),
+        IntError::BadWord { word: 0, what } if what.contains("bin index")
     ));
     // A base margin so large that it and the largest leaf overflow an i32.
     assert_eq!(
@@ -729,13 +736,15 @@ fn wrong_shapes_are_errors() {
     let b = Aligned::new(&int::write(&base_model()).unwrap());
     let f = IntForest::new(b.bytes()).unwrap();
     assert_eq!(f.n_used(), 1);
+    assert_eq!(f.bins_len(), 2);
     let mut out = [0.0f32; 1];
-    let mut bins = [0u16; 1];
+    let mut bins = [0u16; 2];
     assert!(f.predict(&[1.0], &mut bins, &mut out).is_err());
     assert!(f.predict(&[1.0, 2.0], &mut [], &mut out).is_err());
     assert!(f.predict(&[1.0, 2.0], &mut bins, &mut []).is_err());
     assert!(f.margins_fixed(&[], &mut [0]).is_err());
-    assert!(f.margins_fixed(&[1], &mut []).is_err());
+    assert!(f.margins_fixed(&[1], &mut [0]).is_err());
+    assert!(f.margins_fixed(&[1, 1], &mut []).is_err());
     assert!(f.predict(&[1.0, 2.0, 3.0], &mut bins, &mut out).is_ok());
 }
 

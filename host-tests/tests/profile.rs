@@ -399,7 +399,7 @@ fn cortex_m0plus_int_engine_is_the_host_integer_reader() {
     let forest = emkern::forest::IntForest::new(aligned).unwrap();
     let nf = inputs.n_features;
     let mut host_int = vec![0.0f32; inputs.host.len()];
-    let mut bins = vec![0u16; forest.n_used()];
+    let mut bins = vec![0u16; forest.bins_len()];
     for (row, out) in inputs
         .values
         .chunks_exact(nf)

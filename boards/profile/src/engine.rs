@@ -136,8 +136,8 @@ pub extern "C" fn emkern_profile_predict(job: *mut Job<'_>) {
     }
     #[cfg(feature = "engine-int")]
     {
-        // The bins scratch: the model reads at most N_FEATURES features (`n_used <= n_features`).
-        let mut bins = [0u16; N_FEATURES];
+        // The bins scratch, `2 · n_used` values: the model reads at most N_FEATURES features.
+        let mut bins = [0u16; 2 * N_FEATURES];
         job.ok = job
             .engine
             .forest

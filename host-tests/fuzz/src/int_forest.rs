@@ -46,7 +46,7 @@ fn predict(forest: &IntForest<'_>, data: &[u8]) {
     // Rows as long as the model reads, the missing values NaN (n_features ≤ 65 536 is validated).
     row.resize(row.len().max(forest.n_features()), f32::NAN);
     let n = forest.n_outputs();
-    let mut bins = vec![0u16; forest.n_used()];
+    let mut bins = vec![0u16; forest.bins_len()];
     let mut out = vec![0.0f32; n];
     forest
         .predict_margin(&row, &mut bins, &mut out)
@@ -56,7 +56,7 @@ fn predict(forest: &IntForest<'_>, data: &[u8]) {
         .predict(&row, &mut bins, &mut pred)
         .expect("prediction of a full row");
     // Arbitrary bins: any values are safe to walk.
-    let arbitrary: Vec<u16> = (0..forest.n_used())
+    let arbitrary: Vec<u16> = (0..forest.bins_len())
         .map(|i| {
             let b = tail.get(2 * i..2 * i + 2).unwrap_or(&[0xFF, 0x7F]);
             u16::from_le_bytes([b[0], b[1]])
@@ -77,8 +77,8 @@ fn predict(forest: &IntForest<'_>, data: &[u8]) {
             .predict(&row, &mut bins, &mut untouched[..0])
             .is_err()
     );
-    if forest.n_used() > 0 {
-        let mut short = vec![0u16; forest.n_used() - 1];
+    if forest.bins_len() > 0 {
+        let mut short = vec![0u16; forest.bins_len() - 1];
         assert!(forest.predict(&row, &mut short, &mut untouched).is_err());
     }
     assert!(untouched.iter().all(|&v| v == 7.0), "an error wrote output");

@@ -3,8 +3,8 @@
 //!
 //! What the writer decides: per feature, the sorted distinct keys of its f32 thresholds exactly as the general
 //! writer rounds them (so both layouts take the same decisions on every f32 input) and its one missing mode;
-//! the pre-order of each tree with the default child next (unreachable nodes are dropped) and each split's bin
-//! range; the leaves `weight · leaf / divisor` (f64) and the base margins rounded to nearest at the largest
+//! the pre-order of each tree with the default child next (unreachable nodes are dropped), each split's bin
+//! threshold (on the bin or on its mirror, by the default direction) and the narrowest field widths; the leaves `weight · leaf / divisor` (f64) and the base margins rounded to nearest at the largest
 //! scale whose worst-case column sum stays below 2^30; the CRC-32.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,7 +61,7 @@ pub enum IntRefusal {
         /// Its distinct thresholds.
         count: usize,
     },
-    /// A subtree too large for a split's 15-bit far offset.
+    /// A subtree too large for a split's far offset (the bits the threshold and bin index fields leave).
     SubtreeTooLarge {
         /// The tree.
         tree: usize,
@@ -69,6 +69,8 @@ pub enum IntRefusal {
         node: usize,
         /// The offset that does not fit (in words).
         far: usize,
+        /// The far offset's width.
+        bits: u32,
     },
     /// More words than 24-bit tree starts reach.
     TooManyWords(usize),
@@ -118,12 +120,17 @@ impl std::fmt::Display for IntRefusal {
                 "feature {feature} has {count} distinct thresholds, the integer layout at most {}{general}",
                 layout::MAX_KEYS_PER_FEATURE
             ),
-            IntRefusal::SubtreeTooLarge { tree, node, far } => write!(
+            IntRefusal::SubtreeTooLarge {
+                tree,
+                node,
+                far,
+                bits,
+            } => write!(
                 f,
-                "tree {tree}, node {node}: its first subtree has {} words, the integer layout's far offset \
-                 reaches {}{general}",
-                far - 2,
-                layout::MAX_FAR - 2
+                "tree {tree}, node {node}: its first subtree has {} words, this model's {bits}-bit far offset \
+                 reaches {} (the threshold and feature fields take the rest of a node's word){general}",
+                far - 1,
+                (1usize << bits) - 2
             ),
             IntRefusal::TooManyWords(n) => write!(
                 f,
@@ -349,73 +356,100 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, IntRefusal> {
         .map(|(u, (f, _, _))| (*f, u))
         .collect();
 
-    let mut words: Vec<u32> = Vec::new();
+    // Records: a leaf's word, or a split's (threshold, bin index, far offset) until the field widths are known.
+    enum Rec {
+        Leaf(u32),
+        Split { t: u32, f: u32, far: usize },
+    }
+    let n_used = used.len() as u32;
+    let mut recs: Vec<Rec> = Vec::new();
+    // (tree, IR node) of each record, for the refusal that names it.
+    let mut origin: Vec<(usize, usize)> = Vec::new();
     let mut entries: Vec<u32> = Vec::with_capacity(e.trees.len());
     for (t, tree) in e.trees.iter().enumerate() {
-        let start = words.len();
-        // (IR node, and for a far child: its parent's first word and IR node).
-        let mut stack: Vec<(usize, Option<(usize, usize)>)> = vec![(0, None)];
+        let start = recs.len();
+        // (IR node, and for a far child: its parent's record).
+        let mut stack: Vec<(usize, Option<usize>)> = vec![(0, None)];
         while let Some((i, far_of)) = stack.pop() {
-            let at = words.len();
-            if let Some((p, parent)) = far_of {
-                let far = at - p;
-                if far > layout::MAX_FAR {
-                    return Err(IntRefusal::SubtreeTooLarge {
-                        tree: t,
-                        node: parent,
-                        far,
-                    });
-                }
-                words[p + 1] |= (far as u32) << 1;
+            let at = recs.len();
+            if let Some(p) = far_of
+                && let Rec::Split { far, .. } = &mut recs[p]
+            {
+                *far = at - p;
             }
             match &tree.nodes[i] {
                 Node::Leaf(v) => {
                     let w = f64::from(tree.weight) * v[0] / divisor;
                     let fixed = to_fixed(w, scale) as i32;
-                    words.push(layout::leaf_word(fixed).ok_or_else(|| {
+                    recs.push(Rec::Leaf(layout::leaf_word(fixed).ok_or_else(|| {
                         IntRefusal::Invalid(format!(
                             "tree {t}, node {i}: leaf does not fit 31 bits"
                         ))
-                    })?);
+                    })?));
+                    origin.push((t, i));
                 }
                 Node::Split(s) => {
                     let Test::Numeric(th) = s.test else {
                         unreachable!("scan refused categorical splits")
                     };
-                    let u = index[&s.feature];
-                    let keys = &used[u].1;
+                    let u = index[&s.feature] as u32;
+                    let keys = &used[u as usize].1;
                     let key = threshold_key(th, e.compare);
                     let k = keys.binary_search(&key).expect("scan collected every key") as u32;
                     let m = keys.len() as u32;
-                    let (lo, span) = if s.default_left {
-                        (k + 2, m - k)
+                    // Default left: right (far) when the bin is at least k + 2; default right: left (far) when
+                    // the mirror is at least m + 1 − k.
+                    let (threshold, f) = if s.default_left {
+                        (k + 2, u)
                     } else {
-                        (1, k + 1)
+                        (m + 1 - k, n_used + u)
                     };
-                    // The far offset is filled in when the far child is placed; 3 is a placeholder that
-                    // `split_words` accepts and is cleared below.
-                    let [w0, w1] = layout::split_words(lo, span, 3, u).ok_or_else(|| {
-                        IntRefusal::Invalid(format!(
-                            "tree {t}, node {i}: split fields out of range"
-                        ))
-                    })?;
-                    words.push(w0);
-                    words.push(w1 & !(0x7FFF << 1));
+                    recs.push(Rec::Split {
+                        t: threshold,
+                        f,
+                        far: 0,
+                    });
+                    origin.push((t, i));
                     let (next, far) = if s.default_left {
                         (s.left, s.right)
                     } else {
                         (s.right, s.left)
                     };
-                    stack.push((far, Some((at, i))));
+                    stack.push((far, Some(at)));
                     stack.push((next, None));
                 }
                 Node::LinearLeaf(_) => unreachable!("scan refused linear leaves"),
             }
         }
-        if words.len() >= layout::MAX_WORDS {
-            return Err(IntRefusal::TooManyWords(words.len()));
+        if recs.len() >= layout::MAX_WORDS {
+            return Err(IntRefusal::TooManyWords(recs.len()));
         }
         entries.push(start as u32 | (scan.trees[t].0 << layout::COLUMN_SHIFT));
+    }
+    // Field widths: the fewest bits for the largest threshold and bin index (at least 1 each).
+    let width = |v: u32| (32 - v.leading_zeros()).max(1);
+    let t_bits = width(
+        recs.iter()
+            .filter_map(|r| match r {
+                Rec::Split { t, .. } => Some(*t),
+                Rec::Leaf(_) => None,
+            })
+            .max()
+            .unwrap_or(0),
+    );
+    let f_bits = width((2 * n_used).saturating_sub(1));
+    let mut words: Vec<u32> = Vec::with_capacity(recs.len());
+    for (r, (t, node)) in recs.iter().zip(&origin) {
+        words.push(match r {
+            Rec::Leaf(w) => *w,
+            Rec::Split { t: th, f, far } => layout::split_word(*th, *f, *far, t_bits, f_bits)
+                .ok_or(IntRefusal::SubtreeTooLarge {
+                    tree: *t,
+                    node: *node,
+                    far: *far,
+                    bits: 31u32.saturating_sub(t_bits + f_bits),
+                })?,
+        });
     }
 
     let n_keys: usize = used.iter().map(|(_, k, _)| k.len()).sum();
@@ -442,8 +476,8 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, IntRefusal> {
         e.n_outputs as u8,
         e.transform as u8,
         scale as i8 as u8,
-        0,
-        0,
+        t_bits as u8,
+        f_bits as u8,
         0,
     ]);
     for m in &e.base_margin {

@@ -56,11 +56,13 @@
 //!     20    4 n_trees     tree entries
 //!     24    4 n_words     record words over all trees: below 2²⁴
 //!     28    4 n_keys      threshold keys over all used features
-//!     32    2 n_used      features the splits read ("used features"), 0 ..= 65 535; the bins buffer length
+//!     32    2 n_used      features the splits read ("used features"), 0 ..= 65 535
 //!     34    1 n_outputs   margin columns: 1 ..= 32
 //!     35    1 transform   0 identity, 1 sigmoid, 3 argmax (the general layout's codes)
 //!     36    1 scale       s, an i8 in MIN_SCALE ..= MAX_SCALE: a margin is v · 2^-s
-//!     37    3 reserved    zero
+//!     37    1 t_bits      width of a split's bin threshold: 1 ..= 15
+//!     38    1 f_bits      width of a split's bin index: 1 ..= 17, with t_bits + f_bits ≤ 30
+//!     39    1 reserved    zero
 //!     40      base margins  n_outputs i32, fixed point
 //!             features      n_used entries of 8 bytes: `info: u32`, `key_end: u32`
 //!             keys          n_keys i32
@@ -73,36 +75,36 @@
 //! bits 24–31 zero. Its keys are `keys[key_end_{u−1} .. key_end_u]` (`key_end_{−1} = 0`): strictly
 //! increasing, at most [`MAX_KEYS_PER_FEATURE`]; the last `key_end` is `n_keys`.
 //!
-//! **Bins**: the key of a non-NaN f32 `x` with bits `b` is `m = b & 0x7fff_ffff` as `i32`, negated when the
-//! sign bit is set: the order of the keys is the order of the values, and `-0.0` and `+0.0` share key 0. The
-//! bin of `x` for feature `u` is `1 + #{ j : keys_u[j] ≤ key(x) }`; a missing value (by the feature's mode) has
-//! bin 0. The writer stores, for a split `x < t` (XGBoost), the key of `t` rounded up to f32 (`x ≥ t ⇔ key(x) ≥
+//! **Bins**: the key of a non-NaN f32 `x` with bits `b` is `b & 0x7fff_ffff` as `i32`, negated when the
+//! sign bit is set: the order of the keys is the order of the values, and `-0.0` and `+0.0` share key 0. For
+//! used feature `u` with `m` keys, the bin of `x` is `r = 1 + #{ j : keys_u[j] ≤ key(x) }` (`1 ..= m + 1`) and
+//! its mirror `m + 2 − r`; a missing value (by the feature's mode) has bin and mirror 0. A row's bins are an
+//! array of `2 · n_used` values: the bins of the used features in order, then their mirrors. The writer stores, for a split `x < t` (XGBoost), the key of `t` rounded up to f32 (`x ≥ t ⇔ key(x) ≥
 //! key(t)`), and for `x ≤ t` (LightGBM, scikit-learn) the key of `t` rounded down to f32, plus one (`x > t ⇔
 //! key(x) ≥ key(t) + 1`) — the general writer's f32 thresholds. So threshold `k` of the feature (0-based in its
-//! keys) sends `x` right exactly when its bin is at least `k + 2`.
+//! keys) sends `x` right exactly when its bin is at least `k + 2`, and left exactly when its mirror is at least
+//! `m + 1 − k` (both at least 2; a missing value meets neither).
 //!
 //! **Records** (a tree's words, in pre-order with the node's default child next):
 //!
 //! ```text
-//! leaf   1 word   bit 0 = 1; the value is the word as i32 shifted right by one (arithmetic): 31-bit fixed point
-//! split  2 words  w0: bit 0 = 0, bits 1–15 `lo`, bits 16–31 `span`
-//!                 w1: bit 0 = 1, bits 1–15 far offset `d` (≥ 3), bits 16–31 used-feature index (< n_used)
+//! leaf   bit 0 = 1; the value is the word as i32 shifted right by one (arithmetic): 31-bit fixed point
+//! split  bit 0 = 0; bits 1 .. 1+t_bits the threshold `t`; the next f_bits the bin index `f` (< 2 · n_used);
+//!        the remaining 31 − t_bits − f_bits top bits the far offset `d` (≥ 2)
 //! ```
 //!
-//! A split at word `i` reads the bin `r` of its feature and moves to word `i + d` when `r − lo < span`
-//! (wrapping `u32` arithmetic: `lo ≤ r < lo + span`), else to word `i + 2`. The writer sets, for threshold
-//! index `k` of a feature with `m` keys: default child left (next) and right far: `lo = k + 2`, `span = m − k`;
-//! default right: `lo = 1`, `span = k + 1`. A missing value (bin 0) never satisfies either test, so it takes
-//! the next record, the default child.
+//! A split at word `i` moves to word `i + d` when `bins[f] ≥ t`, else to word `i + 1` (its default child).
+//! The writer sets, for threshold index `k` of used feature `u` with `m` keys: default child left (next), far
+//! child right: `f = u`, `t = k + 2`; default child right: `f = n_used + u` (the mirror), `t = m + 1 − k`. A
+//! missing value (0 in both halves) never reaches `t ≥ 2`, so it takes the default child. One word per node,
+//! one halfword load and one compare per visit.
 //!
 //! **What the reader checks** ([`IntForest::new`]): the header fields, the checksum, the lengths; every
 //! feature entry (index, mode, key ranges, keys strictly increasing); tree starts strictly increasing from 0
-//! with columns below `n_outputs`; each tree's words tile into records (a word with bit 0 = 0 starts a split
-//! whose second word has bit 0 = 1, a feature index below `n_used`, `d ≥ 3` and `i + d` inside the tree; a word
-//! with bit 0 = 1 is a leaf); and per column `|base| + Σ_trees max |leaf| ≤ i32::MAX`. Since every second word
-//! of a split reads as a leaf, a walk that lands on any word of its tree is safe: it moves only forward inside
-//! the tree and ends at a word with bit 0 = 1 (sums wrap rather than fail if a damaged blob sends a walk onto a
-//! second word; a blob the writer wrote never does).
+//! with columns below `n_outputs`; every split word of a tree with its bin index below `2 · n_used`, `d ≥ 2`
+//! and `i + d` inside the tree (so both children are); and per column `|base| + Σ_trees max |leaf| ≤
+//! i32::MAX`. A walk then moves only forward inside its tree and ends at its first leaf, and the sums cannot
+//! overflow.
 //!
 //! The version changes whenever this layout changes.
 //!
@@ -125,8 +127,8 @@
 //!
 //! ## Using it
 //!
-//! The caller passes the bins scratch, [`IntForest::n_used`] `u16` values (a firmware that knows its row
-//! length can use `[u16; N_FEATURES]`, since `n_used ≤ n_features`): [`IntForest::predict`] maps the row into
+//! The caller passes the bins scratch, [`IntForest::bins_len`] = `2 · n_used` `u16` values (a firmware that
+//! knows its row length can use `[u16; 2 * N_FEATURES]`, since `n_used ≤ n_features`): [`IntForest::predict`] maps the row into
 //! it and walks the trees; [`IntForest::map_row`] and [`IntForest::margins_fixed`] are the two halves, for
 //! callers that keep the fixed-point margins.
 
@@ -156,10 +158,14 @@ pub const MAX_FEATURES: usize = 1 << 16;
 pub const MAX_USED: usize = (1 << 16) - 1;
 /// Words must be fewer than this (24-bit tree starts).
 pub const MAX_WORDS: usize = 1 << 24;
-/// Most thresholds per feature (bins up to `MAX_KEYS_PER_FEATURE + 1` fit the 15-bit `lo`).
+/// Most thresholds per feature (split thresholds up to `MAX_KEYS_PER_FEATURE + 1` fit 15 bits).
 pub const MAX_KEYS_PER_FEATURE: usize = (1 << 15) - 2;
-/// Largest far offset (15 bits).
-pub const MAX_FAR: usize = (1 << 15) - 1;
+/// Widest split threshold field.
+pub const MAX_T_BITS: u32 = 15;
+/// Widest split bin index field (`2 · n_used < 2^17`).
+pub const MAX_F_BITS: u32 = 17;
+/// Most bits the threshold and bin index fields take together (the far offset keeps at least one).
+pub const MAX_TF_BITS: u32 = 30;
 /// Smallest scale.
 pub const MIN_SCALE: i32 = -40;
 /// Largest scale.
@@ -175,15 +181,20 @@ pub const MISSING_NAN_AS_ZERO: u8 = 1;
 /// Missing mode: `|x| ≤ 1e-35` and NaN take the default direction.
 pub const MISSING_ZERO_OR_NAN: u8 = 2;
 
-/// The two words of a split (see the module documentation), or `None` when a field is out of range.
-pub const fn split_words(lo: u32, span: u32, far: usize, used: usize) -> Option<[u32; 2]> {
-    if lo >= 1 << 15 || span >= 1 << 16 || far < 3 || far > MAX_FAR || used >= MAX_USED {
+/// The word of a split with threshold `t`, bin index `f` and far offset `far` for field widths `t_bits` and
+/// `f_bits` (see the module documentation), or `None` when a field does not fit.
+pub const fn split_word(t: u32, f: u32, far: usize, t_bits: u32, f_bits: u32) -> Option<u32> {
+    if t_bits == 0 || t_bits > MAX_T_BITS || f_bits == 0 || f_bits > MAX_F_BITS {
         return None;
     }
-    Some([
-        (lo << 1) | (span << 16),
-        1 | ((far as u32) << 1) | ((used as u32) << 16),
-    ])
+    if t_bits + f_bits > MAX_TF_BITS {
+        return None;
+    }
+    let far_bits = 31 - t_bits - f_bits;
+    if t >> t_bits != 0 || f >> f_bits != 0 || far < 2 || (far as u64) >> far_bits != 0 {
+        return None;
+    }
+    Some((t << 1) | (f << (1 + t_bits)) | ((far as u32) << (1 + t_bits + f_bits)))
 }
 
 /// The word of a leaf of fixed-point value `v`, or `None` when `v` does not fit 31 bits.

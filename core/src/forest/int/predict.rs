@@ -49,10 +49,10 @@ pub fn fixed_to_f32(v: i32, s: i32) -> f32 {
 }
 
 impl IntForest<'_> {
-    /// Maps `row` to its bins: `bins[u]` is the bin of used feature `u` (the layout's *Bins*), for
-    /// `u < n_used`; the rest of `bins` is left alone. `row` must hold at least [`IntForest::n_features`]
-    /// values (NaN marks a missing value), `bins` at least [`IntForest::n_used`] (else
-    /// [`ShapeError::OutputTooShort`]). Integer compares only.
+    /// Maps `row` to its bins: `bins[u]` is the bin of used feature `u` (the layout's *Bins*) and
+    /// `bins[n_used + u]` its mirror, for `u < n_used`; the rest of `bins` is left alone. `row` must hold at
+    /// least [`IntForest::n_features`] values (NaN marks a missing value), `bins` at least
+    /// [`IntForest::bins_len`] (else [`ShapeError::OutputTooShort`]). Integer compares only.
     pub fn map_row(&self, row: &[f32], bins: &mut [u16]) -> Result<(), ShapeError> {
         if row.len() < self.n_features {
             return Err(ShapeError::RowTooShort {
@@ -60,15 +60,16 @@ impl IntForest<'_> {
                 got: row.len(),
             });
         }
-        if bins.len() < self.n_used {
+        if bins.len() < self.bins_len() {
             return Err(ShapeError::OutputTooShort {
-                needed: self.n_used,
+                needed: self.bins_len(),
                 got: bins.len(),
             });
         }
         let b = self.bytes.as_ptr();
+        let (bins, mirrors) = bins.split_at_mut(self.n_used);
         let mut start = 0usize;
-        for (u, bin) in bins.iter_mut().enumerate().take(self.n_used) {
+        for (u, (bin, mirror)) in bins.iter_mut().zip(mirrors.iter_mut()).enumerate() {
             // SAFETY: u < n_used, so the entry's 8 bytes lie inside the features section, which `new` checked
             // lies inside the blob; aligned (4-aligned blob start, section at a multiple of 4).
             let (info, end) = unsafe {
@@ -89,8 +90,9 @@ impl IntForest<'_> {
             } else {
                 mode == MISSING_ZERO_OR_NAN && m <= ZERO_LIMIT_BITS
             };
-            *bin = if missing {
-                0
+            if missing {
+                *bin = 0;
+                *mirror = 0;
             } else {
                 let key = if x >> 31 != 0 && m != 0 {
                     -(m as i32)
@@ -99,8 +101,11 @@ impl IntForest<'_> {
                 };
                 // SAFETY: `validate_features` proved start <= end <= n_keys for consecutive entries, so
                 // keys start..end lie inside the keys section.
-                1 + unsafe { self.count_at_most(start, end, key) } as u16
-            };
+                let below = unsafe { self.count_at_most(start, end, key) };
+                // below <= end - start <= MAX_KEYS_PER_FEATURE (validated): both fit a u16.
+                *bin = 1 + below as u16;
+                *mirror = (end - start + 1 - below) as u16;
+            }
             start = end;
         }
         Ok(())
@@ -132,11 +137,11 @@ impl IntForest<'_> {
 
     /// Writes the fixed-point margins (`n_outputs` values, scale [`IntForest::scale`]) of a row already mapped
     /// to `bins` ([`IntForest::map_row`]) into `out[..n_outputs]`. `bins` must hold at least
-    /// [`IntForest::n_used`] values (else [`ShapeError::RowTooShort`]); any values are safe to pass.
+    /// [`IntForest::bins_len`] values (else [`ShapeError::RowTooShort`]); any values are safe to pass.
     pub fn margins_fixed(&self, bins: &[u16], out: &mut [i32]) -> Result<(), ShapeError> {
-        if bins.len() < self.n_used {
+        if bins.len() < self.bins_len() {
             return Err(ShapeError::RowTooShort {
-                needed: self.n_used,
+                needed: self.bins_len(),
                 got: bins.len(),
             });
         }
@@ -152,7 +157,7 @@ impl IntForest<'_> {
     }
 
     /// Writes the raw margins of `row` as f32 (`n_outputs` values, each the fixed-point sum rounded to the
-    /// nearest f32). `bins` is the caller's scratch of at least [`IntForest::n_used`] values.
+    /// nearest f32). `bins` is the caller's scratch of at least [`IntForest::bins_len`] values.
     pub fn predict_margin(
         &self,
         row: &[f32],
@@ -172,7 +177,7 @@ impl IntForest<'_> {
 
     /// Writes the prediction of `row` ([`IntForest::output_len`] values): the margins through the model's
     /// transform (identity, [`sigmoid_fixed`], or the index of the first largest margin). `bins` is the
-    /// caller's scratch of at least [`IntForest::n_used`] values.
+    /// caller's scratch of at least [`IntForest::bins_len`] values.
     pub fn predict(
         &self,
         row: &[f32],
@@ -218,7 +223,7 @@ impl IntForest<'_> {
     }
 
     /// The base margins, then every tree's leaf added to its column (wrapping; `new` proved the worst case of a
-    /// writer's blob fits). `bins.len() >= n_used` and `acc.len() == n_outputs` (callers check).
+    /// writer's blob fits). `bins.len() >= bins_len` and `acc.len() == n_outputs` (callers check).
     #[inline(never)]
     fn sums(&self, bins: &[u16], acc: &mut [i32]) {
         let b = self.bytes.as_ptr();
@@ -227,7 +232,7 @@ impl IntForest<'_> {
             // are 4-aligned (validated layout and alignment).
             *a = unsafe { word(b.add(HEADER_LEN + 4 * k)) } as i32;
         }
-        if self.n_trees > 0 && acc.len() == self.n_outputs && bins.len() >= self.n_used {
+        if self.n_trees > 0 && acc.len() == self.n_outputs && bins.len() >= self.bins_len() {
             // SAFETY: the conditions just checked, and `self` was validated by `new`.
             unsafe { self.walk_all(bins, acc) };
         }
@@ -236,7 +241,7 @@ impl IntForest<'_> {
     /// Walks every tree and adds its leaf to its column of `acc`, in one loop over the words of all the walks.
     ///
     /// # Safety
-    /// `n_trees > 0`, `bins.len() >= n_used`, `acc.len() == n_outputs`, and `self` was validated by `new`.
+    /// `n_trees > 0`, `bins.len() >= 2 · n_used`, `acc.len() == n_outputs`, and `self` was validated by `new`.
     #[inline(never)]
     unsafe fn walk_all(&self, bins: &[u16], acc: &mut [i32]) {
         let b = self.bytes.as_ptr();
@@ -252,15 +257,16 @@ impl IntForest<'_> {
         let mut e = unsafe { word(entry) };
         // SAFETY: a validated tree start is a word of its tree (`validate_trees`).
         let mut p = unsafe { words.add((e & ROOT_MASK) as usize * 4) };
+        let (t_mask, f_shift, f_mask, far_shift) =
+            (self.t_mask, self.f_shift, self.f_mask, self.far_shift);
         loop {
-            // SAFETY: `p` is a word of the current tree: its start, or a successor of a split word, which
-            // `validate_words` proved lies inside the tree (every word with bit 0 clear is a split with both
-            // successors, i + 2 and i + far, inside the tree); 4-aligned as the words section is.
-            let w0 = unsafe { word(p) };
-            if w0 & 1 != 0 {
+            // SAFETY: `p` is a word of the current tree: its start, or a child of a split, which
+            // `validate_words` proved lies inside the tree (after the split); 4-aligned as the words section is.
+            let w = unsafe { word(p) };
+            if w & 1 != 0 {
                 // SAFETY: `validate_trees` proved every column is below n_outputs = acc.len().
                 let a = unsafe { acc.get_unchecked_mut((e >> COLUMN_SHIFT) as usize) };
-                *a = a.wrapping_add((w0 as i32) >> 1);
+                *a = a.wrapping_add((w as i32) >> 1);
                 if entry == last {
                     return;
                 }
@@ -273,18 +279,15 @@ impl IntForest<'_> {
                 }
                 continue;
             }
-            // SAFETY: a split's second word is inside its tree (`validate_words`).
-            let w1 = unsafe { word(p.add(4)) };
-            // SAFETY: `validate_words` proved the used-feature index is below n_used <= bins.len().
-            let r = u32::from(unsafe { *bins.get_unchecked((w1 >> 16) as usize) });
-            let lo = (w0 >> 1) & 0x7FFF;
-            let step = if r.wrapping_sub(lo) < (w0 >> 16) {
-                ((w1 >> 1) & 0x7FFF) as usize
+            // SAFETY: `validate_words` proved the bin index is below 2 · n_used <= bins.len().
+            let r = u32::from(unsafe { *bins.get_unchecked(((w >> f_shift) & f_mask) as usize) });
+            let step = if r >= (w >> 1) & t_mask {
+                (w >> far_shift) as usize
             } else {
-                2
+                1
             };
-            // SAFETY: both successors lie inside the tree (`validate_words`); walks only move forward, so each
-            // ends at a word with bit 0 set.
+            // SAFETY: both children (i + 1, i + far) lie inside the tree (`validate_words`); walks only move
+            // forward, so each ends at a leaf.
             p = unsafe { p.add(step * 4) };
         }
     }

@@ -2,8 +2,8 @@
 
 use super::{COLUMN_SHIFT, FEATURE_ENTRY, HEADER_LEN, MAGIC, ROOT_MASK, VERSION};
 use super::{
-    IntError, MAX_FEATURES, MAX_KEYS_PER_FEATURE, MAX_OUTPUTS, MAX_SCALE, MAX_WORDS, MIN_SCALE,
-    MISSING_ZERO_OR_NAN,
+    IntError, MAX_F_BITS, MAX_FEATURES, MAX_KEYS_PER_FEATURE, MAX_OUTPUTS, MAX_SCALE, MAX_T_BITS,
+    MAX_TF_BITS, MAX_WORDS, MIN_SCALE, MISSING_ZERO_OR_NAN,
 };
 use crate::forest::Transform;
 
@@ -19,6 +19,11 @@ pub struct IntForest<'a> {
     pub(super) n_trees: usize,
     pub(super) transform: Transform,
     pub(super) scale: i32,
+    /// Split fields: threshold mask (after `>> 1`), bin index shift and mask, far offset shift.
+    pub(super) t_mask: u32,
+    pub(super) f_shift: u32,
+    pub(super) f_mask: u32,
+    pub(super) far_shift: u32,
     pub(super) features_off: usize,
     pub(super) keys_off: usize,
     pub(super) trees_off: usize,
@@ -100,7 +105,15 @@ impl<'a> IntForest<'a> {
         if !(MIN_SCALE..=MAX_SCALE).contains(&scale) {
             return Err(IntError::BadField("scale"));
         }
-        if u8_at(37) != 0 || u16_at(38) != 0 {
+        let t_bits = u32::from(u8_at(37));
+        let f_bits = u32::from(u8_at(38));
+        if t_bits == 0 || t_bits > MAX_T_BITS {
+            return Err(IntError::BadField("t_bits"));
+        }
+        if f_bits == 0 || f_bits > MAX_F_BITS || t_bits + f_bits > MAX_TF_BITS {
+            return Err(IntError::BadField("f_bits"));
+        }
+        if u8_at(39) != 0 {
             return Err(IntError::BadField("reserved"));
         }
         // Sections; the counts are below 2^32, so on 32-bit targets every product and sum is checked.
@@ -126,6 +139,10 @@ impl<'a> IntForest<'a> {
             n_trees,
             transform,
             scale,
+            t_mask: (1 << t_bits) - 1,
+            f_shift: 1 + t_bits,
+            f_mask: (1 << f_bits) - 1,
+            far_shift: 1 + t_bits + f_bits,
             features_off,
             keys_off,
             trees_off,
@@ -223,39 +240,31 @@ impl<'a> IntForest<'a> {
         Ok(())
     }
 
-    /// One tree's words `start..end` tile into records; returns the largest leaf magnitude.
+    /// One tree's words `start..end`: splits with a bin index below `2 · n_used` and both children inside the
+    /// tree after them; returns the largest leaf magnitude.
     fn validate_words(&self, start: usize, end: usize) -> Result<u64, IntError> {
         let mut largest = 0u64;
-        let mut i = start;
-        while i < end {
+        for i in start..end {
             let bad = |what| IntError::BadWord {
                 word: i as u32,
                 what,
             };
-            let w0 = self.word_at(self.words_off + 4 * i)?;
-            if w0 & 1 == 1 {
-                largest = largest.max(u64::from(((w0 as i32) >> 1).unsigned_abs()));
-                i += 1;
+            let w = self.word_at(self.words_off + 4 * i)?;
+            if w & 1 == 1 {
+                largest = largest.max(u64::from(((w as i32) >> 1).unsigned_abs()));
                 continue;
             }
-            if i + 1 >= end {
-                return Err(bad("a split's second word lies past the tree's end"));
+            let far = (w >> self.far_shift) as usize;
+            if far < 2 {
+                return Err(bad("split with far offset below 2"));
             }
-            let w1 = self.word_at(self.words_off + 4 * (i + 1))?;
-            if w1 & 1 != 1 {
-                return Err(bad("a split's second word does not have bit 0 set"));
+            if ((w >> self.f_shift) & self.f_mask) as usize >= 2 * self.n_used {
+                return Err(bad("bin index out of range"));
             }
-            let far = ((w1 >> 1) & 0x7FFF) as usize;
-            if far < 3 {
-                return Err(bad("split with far offset below 3"));
-            }
-            if (w1 >> 16) as usize >= self.n_used {
-                return Err(bad("feature index out of range"));
-            }
+            // far >= 2, so i + 1 < i + far: both children are inside the tree when the far one is.
             if i + far >= end {
                 return Err(bad("a child lies past the tree's last word"));
             }
-            i += 2;
         }
         Ok(largest)
     }
@@ -265,10 +274,15 @@ impl<'a> IntForest<'a> {
         self.n_features
     }
 
-    /// Features the splits read: the length of the bins scratch ([`IntForest::map_row`]). At most
-    /// [`IntForest::n_features`].
+    /// Features the splits read. At most [`IntForest::n_features`].
     pub fn n_used(&self) -> usize {
         self.n_used
+    }
+
+    /// The length of the bins scratch ([`IntForest::map_row`]): `2 · n_used` (each used feature's bin and its
+    /// mirror).
+    pub fn bins_len(&self) -> usize {
+        2 * self.n_used
     }
 
     /// Columns of the raw margin.
