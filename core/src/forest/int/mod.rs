@@ -110,21 +110,24 @@
 //!
 //! ## Measured (`emkern profile`, `boards/profile`: release, fat LTO, `opt-level = 3`)
 //!
-//! - Cortex-M0 (`thumbv6m`): the walk's inner loop is 16 instructions per node visit towards the default child
-//!   and 18 towards the far one (`arm-none-eabi-objdump -d` of `walk_all`: the second word, the feature's bin
-//!   (`ldrh`), the range test, the step); `walk_all` is 128 bytes, `sums` 86, `new` 1 720, the prediction
-//!   entry with the inlined row mapping, sigmoid and f32 assembly about 1.2 KB, plus the sigmoid table (1 026
-//!   bytes), the CRC-32 table (1 KiB) and `__clzsi2` (108 bytes, an integer routine). `arm-none-eabi-nm` lists
-//!   no soft-float routine (`__aeabi_f*`, `__aeabi_d*`, `__addsf3`, …) in the image, sigmoid output included.
+//! - Cortex-M0 (`thumbv6m`): the walk's inner loop is 18 instructions per node visit towards the default child
+//!   and 19 towards the far one (`arm-none-eabi-objdump -d` of `walk_all`: the fields' shifts and masks, the
+//!   bin's `ldrh`, the compare, the step; two of the field masks live on the stack); `walk_all` is 148 bytes,
+//!   `sums` 90, `new` 1 748, the prediction entry with the inlined row mapping, sigmoid and f32 assembly about
+//!   1.5 KB, plus the sigmoid table (1 026 bytes), the CRC-32 table (1 KiB) and `__clzsi2` (108 bytes, an
+//!   integer routine). `arm-none-eabi-nm` lists no soft-float routine (`__aeabi_f*`, `__aeabi_d*`,
+//!   `__addsf3`, …) in the image, sigmoid output included.
 //! - Instructions per prediction over 100 held-out rows, this reader against [`Forest`](super::Forest) on the
 //!   same model (whose f32 compares and sums are soft-float calls on these cores): XGBoost 20 trees of depth 4
-//!   on 50 features, Cortex-M0 4 812 (20 385), Cortex-M3 3 409 (13 931); XGBoost 100 trees of depth 6, 19 329
-//!   (117 224) and 13 958 (83 787); a scikit-learn random-forest regressor of 20 trees of depth 8, 9 662
-//!   (36 321) and 6 934 (23 126). The engine adds about 6 KB of code and tables to a firmware where the general
-//!   interpreter adds 55–65 KB.
-//! - Blob size: 8 bytes per split, 4 per leaf, 4 per distinct threshold and 8 per used feature: 5 036, 67 632
-//!   and 78 124 bytes for those three models (the general layout: 4 064, 56 400, 79 880).
-//!
+//!   on 50 features, Cortex-M0 5 275 (20 385), Cortex-M3 3 724 (13 931); XGBoost 100 trees of depth 6, 20 762
+//!   (117 224) and 14 797 (83 787); a scikit-learn random-forest regressor of 20 trees of depth 8, 10 462
+//!   (36 321) and 7 373 (23 126). For small models the row mapping (a binary search per used feature) is most
+//!   of it. The engine adds about 6 KB of code and tables to a firmware where the general interpreter adds
+//!   55–65 KB.
+//! - Blob size: 4 bytes per node and per leaf, 4 per distinct threshold and 8 per used feature: 3 840, 49 524
+//!   and 58 292 bytes for those three models (the general layout: 4 064, 56 400, 79 880); 5 948 for the
+//!   100-tree demo model (general 8 168, compact 9 368).
+
 //! ## Using it
 //!
 //! The caller passes the bins scratch, [`IntForest::bins_len`] = `2 · n_used` `u16` values (a firmware that
