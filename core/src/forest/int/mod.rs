@@ -20,8 +20,8 @@
 //! **Margins** are fixed point with one scale `s` per model: the margin is `v · 2^-s` for the `i32` sum `v` of
 //! the base margin and the leaves, each rounded to nearest at that scale by the writer. The writer chooses the
 //! largest `s` (at most [`MAX_SCALE`]) for which the base margin and the largest leaf of every tree of a column
-//! add up to less than 2^30 in magnitude (after rounding); the reader checks that this worst case fits an `i32` (else
-//! [`IntError::BadField`]`("scale")`), so a sum cannot overflow. Error bound, for a column with `T` trees: the
+//! add up to less than 2^30 in magnitude (after rounding); the reader checks that this worst case fits an
+//! `i32` (else [`IntError::BadField`]`("scale")`), so a sum cannot overflow. Error bound, for a column with `T` trees: the
 //! fixed-point margin is within `(T + 1) · 2^-(s+1)` of the exact real sum of the writer's values
 //! (`base + Σ weight · leaf / divisor`, f64 in the writer), and the f32 margin [`IntForest::predict_margin`]
 //! returns is that value rounded to nearest f32 (half an ulp more). The f32 general layout itself sums in f32
