@@ -1,11 +1,11 @@
 //! The integer writer: lays out an [`Ensemble`] as `emkern::forest::int` specifies (the reader's spec), or says
 //! why the model does not fit that layout (it then fits the general one, [`super::blob`]).
 //!
-//! What the writer decides: per feature, the sorted distinct keys of its f32 thresholds exactly as the general
-//! writer rounds them (so both layouts take the same decisions on every f32 input) and its one missing mode;
-//! the pre-order of each tree with the default child next (unreachable nodes are dropped), each split's bin
-//! threshold (on the bin or on its mirror, by the default direction) and the narrowest field widths; the leaves `weight · leaf / divisor` (f64) and the base margins rounded to nearest at the largest
-//! scale whose worst-case column sum stays below 2^30; the CRC-32.
+//! What the writer decides: per feature, the sorted distinct keys of its f32 thresholds exactly as the general writer
+//! rounds them (so both layouts take the same decisions on every f32 input) and its one missing mode; the pre-order of
+//! each tree with the default child next (unreachable nodes are dropped), each split's bin threshold (on the bin or on
+//! its mirror, by the default direction) and the narrowest field widths; the leaves `weight · leaf / divisor` (f64) and
+//! the base margins rounded to nearest at the largest scale whose worst-case column sum stays below 2^30; the CRC-32.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -17,16 +17,16 @@
 //! (see *Bins* below), so a node's integer test is the f32 comparison, including `<` versus `<=`, `-0.0 = +0.0`,
 //! infinities and NaN's default direction.
 //!
-//! **Margins** are fixed point with one scale `s` per model: the margin is `v · 2^-s` for the `i32` sum `v` of
-//! the base margin and the leaves, each rounded to nearest at that scale by the writer. The writer chooses the
-//! largest `s` (at most [`MAX_SCALE`]) for which the base margin and the largest leaf of every tree of a column
-//! add up to less than 2^30 in magnitude (after rounding); the reader checks that this worst case fits an
-//! `i32` (else [`IntError::BadField`]`("scale")`), so a sum cannot overflow. Error bound, for a column with `T` trees: the
-//! fixed-point margin is within `(T + 1) · 2^-(s+1)` of the exact real sum of the writer's values
-//! (`base + Σ weight · leaf / divisor`, f64 in the writer), and the f32 margin [`IntForest::predict_margin`]
-//! returns is that value rounded to nearest f32 (half an ulp more). The f32 general layout itself sums in f32
-//! (an error of up to about `T` ulps of the running sum), so the two differ by at most the sum of both
-//! bounds; `host-tests/tests/forest_int.rs` checks it on every fixture row.
+//! **Margins** are fixed point with one scale `s` per model: the margin is `v · 2^-s` for the `i32` sum `v` of the base
+//! margin and the leaves, each rounded to nearest at that scale by the writer. The writer chooses the largest `s` (at
+//! most [`MAX_SCALE`]) for which the base margin and the largest leaf of every tree of a column add up to less than
+//! 2^30 in magnitude (after rounding); the reader checks that this worst case fits an `i32` (else
+//! [`IntError::BadField`]`("scale")`), so a sum cannot overflow. Error bound, for a column with `T` trees: the
+//! fixed-point margin is within `(T + 1) · 2^-(s+1)` of the exact real sum of the writer's values (`base + Σ weight ·
+//! leaf / divisor`, f64 in the writer), and the f32 margin [`IntForest::predict_margin`] returns is that value rounded
+//! to nearest f32 (half an ulp more). The f32 general layout itself sums in f32 (an error of up to about `T` ulps of
+//! the running sum), so the two differ by at most the sum of both bounds; `host-tests/tests/forest_int.rs` checks it on
+//! every fixture row.
 //!
 //! **Sigmoid** ([`sigmoid_fixed`]): a table of `1 − σ(x)` at `x = i/32`, `0 ≤ i ≤ 512`, in Q16, linear
 //! interpolation between entries (σ(−x) = 1 − σ(x); `σ = 1` in Q16 precision past `x = 16`); the margin enters
@@ -75,15 +75,15 @@
 //! bits 24–31 zero. Its keys are `keys[key_end_{u−1} .. key_end_u]` (`key_end_{−1} = 0`): strictly
 //! increasing, at most [`MAX_KEYS_PER_FEATURE`]; the last `key_end` is `n_keys`.
 //!
-//! **Bins**: the key of a non-NaN f32 `x` with bits `b` is `b & 0x7fff_ffff` as `i32`, negated when the
-//! sign bit is set: the order of the keys is the order of the values, and `-0.0` and `+0.0` share key 0. For
-//! used feature `u` with `m` keys, the bin of `x` is `r = 1 + #{ j : keys_u[j] ≤ key(x) }` (`1 ..= m + 1`) and
-//! its mirror `m + 2 − r`; a missing value (by the feature's mode) has bin and mirror 0. A row's bins are an
-//! array of `2 · n_used` values: the bins of the used features in order, then their mirrors. The writer stores, for a split `x < t` (XGBoost), the key of `t` rounded up to f32 (`x ≥ t ⇔ key(x) ≥
-//! key(t)`), and for `x ≤ t` (LightGBM, scikit-learn) the key of `t` rounded down to f32, plus one (`x > t ⇔
-//! key(x) ≥ key(t) + 1`) — the general writer's f32 thresholds. So threshold `k` of the feature (0-based in its
-//! keys) sends `x` right exactly when its bin is at least `k + 2`, and left exactly when its mirror is at least
-//! `m + 1 − k` (both at least 2; a missing value meets neither).
+//! **Bins**: the key of a non-NaN f32 `x` with bits `b` is `b & 0x7fff_ffff` as `i32`, negated when the sign bit is
+//! set: the order of the keys is the order of the values, and `-0.0` and `+0.0` share key 0. For used feature `u` with
+//! `m` keys, the bin of `x` is `r = 1 + #{ j : keys_u[j] ≤ key(x) }` (`1 ..= m + 1`) and its mirror `m + 2 − r`; a
+//! missing value (by the feature's mode) has bin and mirror 0. A row's bins are an array of `2 · n_used` values: the
+//! bins of the used features in order, then their mirrors. The writer stores, for a split `x < t` (XGBoost), the key of
+//! `t` rounded up to f32 (`x ≥ t ⇔ key(x) ≥ key(t)`), and for `x ≤ t` (LightGBM, scikit-learn) the key of `t` rounded
+//! down to f32, plus one (`x > t ⇔ key(x) ≥ key(t) + 1`) — the general writer's f32 thresholds. So threshold `k` of the
+//! feature (0-based in its keys) sends `x` right exactly when its bin is at least `k + 2`, and left exactly when its
+//! mirror is at least `m + 1 − k` (both at least 2; a missing value meets neither).
 //!
 //! **Records** (a tree's words, in pre-order with the node's default child next):
 //!
@@ -130,10 +130,10 @@
 
 //! ## Using it
 //!
-//! The caller passes the bins scratch, [`IntForest::bins_len`] = `2 · n_used` `u16` values (a firmware that
-//! knows its row length can use `[u16; 2 * N_FEATURES]`, since `n_used ≤ n_features`): [`IntForest::predict`] maps the row into
-//! it and walks the trees; [`IntForest::map_row`] and [`IntForest::margins_fixed`] are the two halves, for
-//! callers that keep the fixed-point margins.
+//! The caller passes the bins scratch, [`IntForest::bins_len`] = `2 · n_used` `u16` values (a firmware that knows its
+//! row length can use `[u16; 2 * N_FEATURES]`, since `n_used ≤ n_features`): [`IntForest::predict`] maps the row into
+//! it and walks the trees; [`IntForest::map_row`] and [`IntForest::margins_fixed`] are the two halves, for callers that
+//! keep the fixed-point margins.
 
 mod error;
 mod predict;
