@@ -630,8 +630,66 @@ fn every_refusal_is_named() {
     e.trees[0].nodes = nodes;
     assert!(matches!(
         int::write(&e),
-        Err(IntRefusal::TooManyThresholds { feature: 0, .. } | IntRefusal::SubtreeTooLarge { .. })
+        Err(IntRefusal::TooManyThresholds { feature: 0, .. })
     ));
+    // Wide fields leave a narrow far offset: 4 096 used features (13 bits of bin index) and 8 191 thresholds
+    // on feature 0 (14 bits) leave 4 bits, so a default subtree of more than 14 words does not fit.
+    let chain = |splits: &[(u32, f64)]| {
+        let mut nodes = Vec::new();
+        for (i, (feature, t)) in splits.iter().enumerate() {
+            nodes.push(Node::Split(Split {
+                feature: *feature,
+                test: Test::Numeric(*t),
+                default_left: true,
+                missing: MissingMode::Nan,
+                left: 2 * i + 2,
+                right: 2 * i + 1,
+            }));
+            nodes.push(Node::Leaf(vec![i as f64]));
+        }
+        nodes.push(Node::Leaf(vec![-1.0]));
+        nodes
+    };
+    let mut splits: Vec<(u32, f64)> = (0..8191).map(|i| (0, i as f64)).collect();
+    splits.extend((1..4096).map(|f| (f, 0.5)));
+    let mut e = base_model();
+    e.n_features = 4096;
+    e.trees[0].nodes = chain(&splits);
+    let err = int::write(&e).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            IntRefusal::SubtreeTooLarge {
+                tree: 0,
+                node: 0,
+                bits: 4,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(blob::write(&e).is_ok());
+    // The same chain cut to 7 splits fits (far offsets up to 14 words) and decides as the general layout.
+    let small = [
+        (0, 0.0),
+        (1, 0.5),
+        (2, 1.0),
+        (0, 2.0),
+        (3, 0.5),
+        (0, 5.0),
+        (4, 0.0),
+    ];
+    e.n_features = 5;
+    e.trees[0].nodes = chain(&small);
+    let bytes = Aligned::new(&int::write(&e).unwrap());
+    let f = IntForest::new(bytes.bytes()).unwrap();
+    let general = blob::write(&e).unwrap();
+    let g = Forest::new(&general).unwrap();
+    let mut rng = Rng(99);
+    for _ in 0..200 {
+        let row = random_row(&mut rng, 5, &[0.0, 0.5, 1.0, 2.0, 5.0]);
+        assert_eq!(int_margins(&f, &row), general_margins(&g, &row), "{row:?}");
+    }
 }
 
 /// Header and structure damage is a typed error naming the field.
