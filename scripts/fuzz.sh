@@ -6,9 +6,9 @@
 #   FUZZ_RUNS=N bash scripts/fuzz.sh [TARGET...]               # N executions per target instead (smoke runs)
 #   FUZZ_RUNS=N bash scripts/fuzz.sh SECONDS [TARGET...]       # N executions or SECONDS, whichever comes first
 #
-# Targets (host-tests/fuzz/src/<target>.rs says what each exercises): forest, compact_forest, import_xgboost_json,
-# import_xgboost_ubjson, import_lightgbm, import_sklearn, read_csv, read_parquet, read_npy, attention, rope,
-# speculative.
+# Targets (host-tests/fuzz/src/<target>.rs says what each exercises): forest, compact_forest, int_forest,
+# import_xgboost_json, import_xgboost_ubjson, import_lightgbm, import_sklearn, read_csv, read_parquet, read_npy,
+# attention, rope, speculative.
 #
 # Each target runs alone, single-process (one libFuzzer job; the machine may be shared), with -rss_limit_mb=2048
 # and -timeout=10. Its corpus is host-tests/fuzz/corpus/<target> (not committed), seeded on every run from the
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 fuzz="$root/host-tests/fuzz"
-all_targets=(forest compact_forest import_xgboost_json import_xgboost_ubjson import_lightgbm import_sklearn read_csv read_parquet
+all_targets=(forest compact_forest int_forest import_xgboost_json import_xgboost_ubjson import_lightgbm import_sklearn read_csv read_parquet
     read_npy attention rope speculative)
 
 seconds=300

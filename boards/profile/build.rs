@@ -4,6 +4,7 @@
 //! - Reads the inputs `emkern profile` prepared in the directory named by `EMKERN_PROFILE_DIR`: `config.rs`
 //!   (row and output shape), `rows.bin` (the rows, little-endian f32), and per engine `model.emk` (blob),
 //!   `model.emkc` and `compact.rs` (compact: the blob and its transform as a type),
+//!   `model.emki` (integer engine),
 //!   `model.rs` (generated Rust, compiled as the module `generated_model`) or `link.txt` (objects and libraries
 //!   to link, one absolute path a line: the compiled generated C and the toolchain's `libm.a`/`libc_nano.a`).
 //!   The directory reaches the code as `EMKERN_PROFILE_GEN`.
@@ -46,6 +47,7 @@ fn main() {
         "model.emk",
         "model.emkc",
         "compact.rs",
+        "model.emki",
         "model.rs",
         "link.txt",
     ] {

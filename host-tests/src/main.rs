@@ -64,8 +64,10 @@ enum Command {
         /// The blob's layout: `general` (every model), `compact` (smaller and faster on Cortex-M; numeric
         /// splits, f32 values, scalar or vector leaves: an error says what does not fit), or `auto` (compact
         /// when the model fits; `emkern inspect` says which). A compact blob loads with
-        /// `emkern::forest::CompactForest`.
-        #[arg(long, default_value = "general", value_parser = emkern_host::export::compact::Layout::NAMES)]
+        /// `emkern::forest::CompactForest`. `int`: the integer layout for cores without an FPU
+        /// (`emkern::forest::IntForest`; numeric splits, scalar leaves, identity, sigmoid or argmax: an error
+        /// says what does not fit).
+        #[arg(long, default_value = "general", value_parser = emkern_host::export::int::LAYOUT_NAMES)]
         layout: String,
     },
     /// Write a model (any supported format, or `.emk`) as C or Rust source with the trees as code: a C99 header
@@ -359,8 +361,10 @@ fn import(
     f32: bool,
     layout: &str,
 ) -> CliResult {
-    let layout = emkern_host::export::compact::Layout::parse(layout)
-        .ok_or_else(|| format!("--layout {layout}: expected general, compact or auto"))?;
+    let int_layout = layout == "int";
+    let layout =
+        emkern_host::export::compact::Layout::parse(if int_layout { "general" } else { layout })
+            .ok_or_else(|| format!("--layout {layout}: expected general, compact, auto or int"))?;
     let [rust, c_header, c_source] = sources;
     if rust.is_some() || c_header.is_some() {
         source::check_c_name(name).map_err(|e| format!("--name: {e}"))?;
@@ -375,6 +379,23 @@ fn import(
     let (blob, compact) = layout
         .bytes(loaded.ensemble.as_ref(), &loaded.blob)
         .map_err(|e| format!("{}: {e}", model.display()))?;
+    let (blob, note) = if int_layout {
+        let e = loaded.ensemble.as_ref().ok_or_else(|| {
+            format!(
+                "{}: --layout int needs the model file (XGBoost, LightGBM, scikit-learn), not an .emk blob",
+                model.display()
+            )
+        })?;
+        let bytes = emkern_host::export::int::write(e).map_err(|why| {
+            format!(
+                "{}: the model does not fit the integer layout: {why}",
+                model.display()
+            )
+        })?;
+        (bytes, " (integer layout)")
+    } else {
+        (blob, if compact { " (compact layout)" } else { "" })
+    };
     let origin = model
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -401,7 +422,7 @@ fn import(
         s.trees,
         s.nodes,
         blob.len(),
-        if compact { " (compact layout)" } else { "" }
+        note
     ))?;
     out.commit()?;
     Ok(())

@@ -1,6 +1,7 @@
 //! `emkern profile` on the four emulated boards: the demo XGBoost model through `--json` on every target
 //! (all three engines on the Cortex-M4F), an AdaBoost.R2 model (weighted median, which codegen refuses) on the
-//! Cortex-M0, and the errors people get for a bad target, engine `int`, a missing tool or too many rows.
+//! Cortex-M0, the integer engine on the Cortex-M0, and the errors people get for a bad target or engine, a
+//! missing tool or too many rows.
 //!
 //! What is checked: the JSON keys (exactly the documented ones, in order), the row count, predictions equal to
 //! the host's bit for bit (`max_abs_diff == 0`; for generated C, whose transform calls newlib's `expf`, within
@@ -366,6 +367,56 @@ fn cortex_m0_runs_the_blob_and_reports_what_codegen_refuses() {
     );
 }
 
+/// The integer engine on the Cortex-M0 (no FPU): the firmware's predictions are the host's `IntForest`
+/// predictions bit for bit (integer arithmetic on either instruction set), so the reported difference from the
+/// host's f32 general layout is exactly the host-side one, which is within the sigmoid's error and the margin
+/// bound; the model part is the integer blob.
+#[test]
+fn cortex_m0plus_int_engine_is_the_host_integer_reader() {
+    if !skip_unless_ready(
+        "profile --engine int on cortex-m0plus",
+        "thumbv6m-none-eabi",
+        false,
+    ) {
+        return;
+    }
+    let model = data("breast_cancer_xgboost.json");
+    let input = data("breast_cancer_test.csv");
+    let (items, text) = profile_json(&model, &input, "cortex-m0plus", "int");
+    check_keys(&text, &items);
+    let v = engine(&items, "int");
+    check_ran(v, "cortex-m0plus", csv_rows(&input));
+
+    let inputs = emkern_host::profile::inputs::load(&model, &input).unwrap();
+    let bytes = inputs.int_blob.clone().unwrap();
+    assert_eq!(v["model_bytes"].as_u64(), Some(bytes.len() as u64), "{v}");
+    let words: Vec<u32> = bytes
+        .chunks(4)
+        .map(|c| c.iter().rev().fold(0u32, |a, b| (a << 8) | u32::from(*b)))
+        .collect();
+    // SAFETY: the words hold the blob's bytes in order (little-endian host, as every supported test host).
+    let aligned = unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), bytes.len()) };
+    let forest = emkern::forest::IntForest::new(aligned).unwrap();
+    let nf = inputs.n_features;
+    let mut host_int = vec![0.0f32; inputs.host.len()];
+    let mut bins = vec![0u16; forest.bins_len()];
+    for (row, out) in inputs
+        .values
+        .chunks_exact(nf)
+        .zip(host_int.chunks_exact_mut(inputs.output_len))
+    {
+        forest.predict(row, &mut bins, out).unwrap();
+    }
+    let want = emkern_host::profile::report::max_abs_diff(&host_int, &inputs.host);
+    let got = v["max_abs_diff"].as_f64().unwrap();
+    assert_eq!(got, want, "{v}");
+    // Probabilities: the sigmoid's stated error plus a quarter of the margins' difference (small).
+    assert!(
+        got > 0.0 && got <= f64::from(emkern::forest::int::SIGMOID_MAX_ERROR) + 1e-5,
+        "{v}"
+    );
+}
+
 fn error_of(args: &[&str], envs: &[(&str, &Path)]) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_emkern"));
     cmd.args(args);
@@ -395,13 +446,11 @@ fn errors_name_the_fix() {
             && e.contains("cortex-m4f, cortex-m55, cortex-m3, cortex-m0plus"),
         "{e}"
     );
-    let e = error_of(&args("cortex-m3", "blob,int"), &[]);
+    let e = error_of(&args("cortex-m3", "blob,fast"), &[]);
     assert!(
-        e.contains("--engine int") && e.contains("not available yet"),
+        e.contains("--engine fast: unknown engine") && e.contains("blob, int, rust, c"),
         "{e}"
     );
-    let e = error_of(&args("cortex-m3", "blob,fast"), &[]);
-    assert!(e.contains("--engine fast: unknown engine"), "{e}");
 
     // Missing tools, simulated with PATH: an empty directory, then one with QEMU only.
     let dir = scratch("errors");

@@ -15,9 +15,18 @@ use crate::config::{N_FEATURES, OUTPUT_LEN};
         feature = "engine-compact",
         any(feature = "engine-blob", feature = "engine-rust", feature = "engine-c")
     ),
+    all(
+        feature = "engine-int",
+        any(
+            feature = "engine-blob",
+            feature = "engine-compact",
+            feature = "engine-rust",
+            feature = "engine-c"
+        )
+    ),
 ))]
 compile_error!(
-    "enable at most one of the features engine-blob, engine-compact, engine-rust, engine-c"
+    "enable at most one of the features engine-blob, engine-compact, engine-int, engine-rust, engine-c"
 );
 
 /// The engine's name, as `emkern profile` reports it.
@@ -33,9 +42,13 @@ pub const NAME: &str = "rust";
 #[cfg(feature = "engine-c")]
 pub const NAME: &str = "c";
 /// The engine's name, as `emkern profile` reports it.
+#[cfg(feature = "engine-int")]
+pub const NAME: &str = "int";
+/// The engine's name, as `emkern profile` reports it.
 #[cfg(not(any(
     feature = "engine-blob",
     feature = "engine-compact",
+    feature = "engine-int",
     feature = "engine-rust",
     feature = "engine-c"
 )))]
@@ -45,8 +58,8 @@ pub const NAME: &str = "baseline";
 /// The model blob, read in place from flash (the format needs no alignment).
 static MODEL: &[u8] = include_bytes!(concat!(env!("EMKERN_PROFILE_GEN"), "/model.emk"));
 
-/// 4-byte alignment for the compact blob (its reader loads aligned words).
-#[cfg(feature = "engine-compact")]
+/// 4-byte alignment for the compact and integer blobs (their readers load aligned words).
+#[cfg(any(feature = "engine-compact", feature = "engine-int"))]
 #[repr(C, align(4))]
 struct Aligned<T: ?Sized>(T);
 
@@ -63,6 +76,13 @@ mod compact_transform {
     include!(concat!(env!("EMKERN_PROFILE_GEN"), "/compact.rs"));
 }
 
+#[cfg(feature = "engine-int")]
+/// The integer blob, read in place from flash.
+static INT_MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("EMKERN_PROFILE_GEN"),
+    "/model.emki"
+)));
+
 #[cfg(feature = "engine-rust")]
 include!(concat!(env!("OUT_DIR"), "/generated_model.rs"));
 
@@ -78,6 +98,8 @@ pub struct Engine {
     forest: emkern::forest::Forest<'static>,
     #[cfg(feature = "engine-compact")]
     compact: emkern::forest::CompactForest<'static>,
+    #[cfg(feature = "engine-int")]
+    forest: emkern::forest::IntForest<'static>,
 }
 
 /// Prepares the engine: validates the blob (blob engine; the compact engine without the CRC-32, as a firmware
@@ -106,6 +128,15 @@ pub fn new() -> Result<Engine, &'static str> {
         }
         Ok(Engine { compact })
     }
+    #[cfg(feature = "engine-int")]
+    {
+        let forest = emkern::forest::IntForest::new(&INT_MODEL.0)
+            .map_err(|_| "the integer model blob was rejected")?;
+        if forest.n_features() != N_FEATURES || forest.output_len() != OUTPUT_LEN {
+            return Err("the model's shape differs from the rows' configuration");
+        }
+        Ok(Engine { forest })
+    }
     #[cfg(feature = "engine-rust")]
     {
         if generated_model::N_FEATURES != N_FEATURES || generated_model::OUTPUT_LEN != OUTPUT_LEN {
@@ -116,6 +147,7 @@ pub fn new() -> Result<Engine, &'static str> {
     #[cfg(not(any(
         feature = "engine-blob",
         feature = "engine-compact",
+        feature = "engine-int",
         feature = "engine-rust"
     )))]
     {
@@ -156,8 +188,22 @@ pub extern "C" fn emkern_profile_predict(job: *mut Job<'_>) {
             .predict_with::<compact_transform::ModelTransform>(&job.row, &mut job.out)
             .is_ok();
     }
-    // Only the blob and compact engines have state; the others are plain functions.
-    #[cfg(not(any(feature = "engine-blob", feature = "engine-compact")))]
+    #[cfg(feature = "engine-int")]
+    {
+        // The bins scratch, `2 · n_used` values: the model reads at most N_FEATURES features.
+        let mut bins = [0u16; 2 * N_FEATURES];
+        job.ok = job
+            .engine
+            .forest
+            .predict(&job.row, &mut bins, &mut job.out)
+            .is_ok();
+    }
+    // Only the blob, compact and integer engines have state; the others are plain functions.
+    #[cfg(not(any(
+        feature = "engine-blob",
+        feature = "engine-compact",
+        feature = "engine-int"
+    )))]
     let _ = job.engine;
     #[cfg(feature = "engine-rust")]
     {
@@ -173,6 +219,7 @@ pub extern "C" fn emkern_profile_predict(job: *mut Job<'_>) {
     #[cfg(not(any(
         feature = "engine-blob",
         feature = "engine-compact",
+        feature = "engine-int",
         feature = "engine-rust",
         feature = "engine-c"
     )))]

@@ -2,8 +2,9 @@
 //! on an emulated Cortex-M board.
 //!
 //! `emkern profile` writes the inputs (see `build.rs`) and builds this crate once per engine (features
-//! `engine-blob`, `engine-compact`, `engine-rust`, `engine-c`) and once without any engine (the baseline for the
-//! flash growth), then runs each engine image under QEMU with `-icount` and reads its semihosting output.
+//! `engine-blob`, `engine-compact`, `engine-int`, `engine-rust`, `engine-c`) and once without any engine (the
+//! baseline for the flash growth), then runs each engine image under QEMU with `-icount` and reads its semihosting
+//! output.
 //!
 //! The firmware calibrates the instruction counter ([`measure`]), prepares the engine (the blob engine validates
 //! its blob once), then for every row: copies it from flash into a buffer, times the prediction three times (the

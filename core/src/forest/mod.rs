@@ -17,6 +17,11 @@
 //! bit, in fewer instructions per node on in-order cores and with far less code (a firmware that uses only
 //! [`CompactForest`] links none of [`Forest`]).
 //!
+//! A third layout for cores without an FPU (Cortex-M0+/M3, RISC-V `imc`) is read by [`IntForest`] and
+//! specified in [`int`]: the same split decisions as [`Forest`] on every f32 row, made with integer compares on
+//! per-feature bin indices, fixed-point leaves summed in integers (a stated error bound on the margin), and no
+//! soft-float routine linked.
+//!
 //! ```
 //! # fn demo(blob: &[u8]) -> Result<(), emkern::forest::BlobError> {
 //! use emkern::forest::Forest;
@@ -33,6 +38,7 @@ pub mod compact;
 mod crc;
 mod error;
 pub mod format;
+pub mod int;
 #[cfg(feature = "weighted-median")]
 mod median;
 mod metadata;
@@ -43,5 +49,6 @@ pub use compact::{CompactError, CompactForest};
 pub use crc::crc32;
 pub use error::{BlobError, ShapeError};
 pub use format::{Aggregate, Compare, MissingMode, Transform};
+pub use int::{IntError, IntForest};
 pub use metadata::ClassNames;
 pub use view::{Forest, Summary};

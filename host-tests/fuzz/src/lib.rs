@@ -13,6 +13,7 @@ pub mod import_lightgbm;
 pub mod import_sklearn;
 pub mod import_xgboost_json;
 pub mod import_xgboost_ubjson;
+pub mod int_forest;
 pub mod read_csv;
 pub mod read_npy;
 pub mod read_parquet;
@@ -24,9 +25,10 @@ pub mod util;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target's name and entry point, in the order `scripts/fuzz.sh` runs them.
-pub const TARGETS: [Target; 12] = [
+pub const TARGETS: [Target; 13] = [
     ("forest", forest::run),
     ("compact_forest", compact_forest::run),
+    ("int_forest", int_forest::run),
     ("import_xgboost_json", import_xgboost_json::run),
     ("import_xgboost_ubjson", import_xgboost_ubjson::run),
     ("import_lightgbm", import_lightgbm::run),

@@ -17,8 +17,8 @@ pub struct Request {
     /// cortex-m0plus (QEMU's micro:bit, whose nRF51 is a Cortex-M0: the nearest core QEMU emulates).
     #[arg(long)]
     pub target: String,
-    /// Engines to measure, comma-separated: blob, compact, rust, c (compact reports why when the model does not
-    /// fit the compact layout).
+    /// Engines to measure, comma-separated: blob, compact, int, rust, c (compact and int report why when the
+    /// model does not fit their layout).
     #[arg(long, value_delimiter = ',', default_value = "blob,compact,rust,c")]
     pub engine: Vec<String>,
     /// Print one JSON array (one object per engine) instead of the table.
@@ -27,7 +27,7 @@ pub struct Request {
 }
 
 impl Request {
-    /// The configuration, or an error for people (unknown target or engine, engine `int`, no source tree).
+    /// The configuration, or an error for people (unknown target or engine, no source tree).
     pub fn config(&self) -> Result<Config, String> {
         let target = Target::from_name(&self.target).ok_or_else(|| {
             let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
@@ -45,7 +45,7 @@ impl Request {
             }
         }
         if engines.is_empty() {
-            return Err("--engine: name at least one engine (blob, compact, rust, c)".into());
+            return Err("--engine: name at least one engine (blob, compact, int, rust, c)".into());
         }
         engines.sort_by_key(|e| Engine::ALL.iter().position(|a| a == e));
         Ok(Config {

@@ -23,6 +23,8 @@ pub struct Inputs {
     pub blob: Vec<u8>,
     /// The model in the compact layout and its transform, or why it does not fit (the writer's reason).
     pub compact: Result<(Vec<u8>, Transform), String>,
+    /// The model as an integer blob (the `int` engine's), or why it does not fit that layout.
+    pub int_blob: Result<Vec<u8>, String>,
     /// Whether the blob uses the weighted-median aggregate (the firmware then needs emkern's feature).
     pub weighted_median: bool,
     /// Features a row holds.
@@ -95,8 +97,14 @@ pub fn load(model_path: &Path, input: &Path) -> Result<Inputs, String> {
     let compact = crate::export::compact::write_from_blob(&loaded.blob)
         .map(|bytes| (bytes, forest.transform()))
         .map_err(|e| e.to_string());
+    let int_blob = match &loaded.ensemble {
+        Some(e) => crate::export::int::write(e)
+            .map_err(|why| format!("the model does not fit the integer layout: {why}")),
+        None => Err("the integer engine needs the model file, not an .emk blob".into()),
+    };
     Ok(Inputs {
         compact,
+        int_blob,
         weighted_median: forest.aggregate() == Aggregate::WeightedMedian,
         blob: loaded.blob.clone(),
         n_features: nf,

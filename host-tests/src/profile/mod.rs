@@ -10,13 +10,15 @@
 //! `CompactForest` over the model written in the compact layout, validated once at start-up without the CRC-32,
 //! `new_without_checksum`, and predicting through the model's transform named as a type, `predict_with`: what a
 //! firmware built for one model links; when the model does not fit the compact layout the engine reports the
-//! writer's reason), `rust` (the model as
+//! writer's reason), `int` (the core's `IntForest` over the model written as an integer `.emki` blob: integer
+//! compares and fixed-point sums, no soft-float, for cores without an FPU; refused with a reason for models
+//! outside its scope), `rust` (the model as
 //! code from `emkern codegen --lang rust`), `c` (`emkern codegen --lang c` compiled by `arm-none-eabi-gcc -O2`
 //! and linked into the firmware, with newlib's `libm` for the transform's `expf`). When codegen refuses a model
 //! (e.g. the weighted-median aggregate) that engine reports why and the others still run.
 //!
 //! Flash: `text + data` of the image (as `size` counts) minus the baseline's. The model's part is the blob for
-//! the blob and compact engines, and for the generated engines the generated functions and tables plus the growth of the
+//! the blob, compact and int engines, and for the generated engines the generated functions and tables plus the growth of the
 //! engine's entry point (into which the compiler may inline the trees); the runtime is the rest (the
 //! interpreter and its validation, or what the generated code pulls in: `exp`, soft-float routines, newlib's
 //! `errno`). RAM: `data + bss` minus the baseline's. Stack: the high-water mark below the caller of a
@@ -53,6 +55,8 @@ pub enum Engine {
     Blob,
     /// The compact-layout interpreter.
     Compact,
+    /// The integer engine.
+    Int,
     /// Generated Rust.
     Rust,
     /// Generated C.
@@ -61,31 +65,36 @@ pub enum Engine {
 
 impl Engine {
     /// Every engine, in report order.
-    pub const ALL: [Engine; 4] = [Engine::Blob, Engine::Compact, Engine::Rust, Engine::C];
+    pub const ALL: [Engine; 5] = [
+        Engine::Blob,
+        Engine::Compact,
+        Engine::Int,
+        Engine::Rust,
+        Engine::C,
+    ];
 
     /// The engine's name.
     pub fn name(self) -> &'static str {
         match self {
             Engine::Blob => "blob",
             Engine::Compact => "compact",
+            Engine::Int => "int",
             Engine::Rust => "rust",
             Engine::C => "c",
         }
     }
 
-    /// Parses an engine name; `int` (not available yet) and unknown names are errors for people.
+    /// Parses an engine name; unknown names are errors for people.
     pub fn from_name(name: &str) -> Result<Engine, String> {
         match name {
             "blob" => Ok(Engine::Blob),
             "compact" => Ok(Engine::Compact),
+            "int" => Ok(Engine::Int),
             "rust" => Ok(Engine::Rust),
             "c" => Ok(Engine::C),
-            "int" => Err(
-                "--engine int: the integer engine (for cores without an FPU) is not available yet; \
-                 use blob, compact, rust or c"
-                    .into(),
-            ),
-            _ => Err(format!("--engine {name}: unknown engine (one of blob, compact, rust, c)")),
+            _ => Err(format!(
+                "--engine {name}: unknown engine (one of blob, compact, int, rust, c)"
+            )),
         }
     }
 
@@ -94,6 +103,7 @@ impl Engine {
         match self {
             Engine::Blob => "engine-blob",
             Engine::Compact => "engine-compact",
+            Engine::Int => "engine-int",
             Engine::Rust => "engine-rust",
             Engine::C => "engine-c",
         }
@@ -191,6 +201,12 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Vec<Engine
                 .as_ref()
                 .map(|_| String::new())
                 .map_err(|why| format!("the model does not fit the compact layout: {why}")),
+            Engine::Int => run
+                .inputs
+                .int_blob
+                .as_ref()
+                .map(|_| String::new())
+                .map_err(Clone::clone),
             Engine::Rust => inputs::generate(&run.inputs, Lang::Rust, &origin),
             Engine::C => inputs::generate(&run.inputs, Lang::C, &origin),
         };
@@ -276,6 +292,10 @@ impl ProfileRun<'_> {
                 files.add("model.emkc", bytes);
                 files.add("compact.rs", inputs::compact_rs(transform));
             }
+            Engine::Int => {
+                let blob = inputs.int_blob.as_ref().map_err(Clone::clone)?;
+                files.add("model.emki", blob.clone());
+            }
             Engine::Rust => files.add("model.rs", source),
             Engine::C => {
                 let tc = self
@@ -340,6 +360,7 @@ impl ProfileRun<'_> {
         let model = match engine {
             Engine::Blob => inputs.blob.len() as u64,
             Engine::Compact => inputs.compact.as_ref().map_or(0, |(b, _)| b.len() as u64),
+            Engine::Int => inputs.int_blob.as_ref().map_or(0, |b| b.len() as u64),
             Engine::Rust => sizes.symbol_bytes(|s| s.contains("generated_model")) + entry_growth,
             Engine::C => {
                 sizes.symbol_bytes(|s| {
