@@ -1,8 +1,8 @@
 //! `emkern::forest`: validation, every prediction API and every accessor, on the selftest's model blob (opaque,
 //! so validation cannot be folded) and on a corrupted copy; the same for the compact reader on the compact
-//! firmware's blob.
+//! firmware's blob and for the integer reader on a committed integer blob (a fuzz seed).
 
-use emkern::forest::{CompactForest, Forest, Transform, compact, crc32, format};
+use emkern::forest::{CompactForest, Forest, IntForest, Transform, compact, crc32, format};
 
 use crate::{keep, o};
 
@@ -14,6 +14,11 @@ struct Aligned<T: ?Sized>(T);
 
 /// The same model in the compact layout.
 static COMPACT: &Aligned<[u8]> = &Aligned(*include_bytes!("../../compact/data/model.emkc"));
+
+/// An XGBoost binary model in the integer layout.
+static INT: &Aligned<[u8]> = &Aligned(*include_bytes!(
+    "../../../host-tests/fuzz/seeds/int_forest/xgboost-binary-logistic.emki"
+));
 
 /// Runs every call.
 pub fn run() {
@@ -52,6 +57,41 @@ pub fn run() {
     if let Ok(f) = CompactForest::new_without_checksum(o(&COMPACT.0)) {
         use_compact(&f);
     }
+    let mut copy = Aligned([0u8; 512]);
+    let copy = &mut copy.0;
+    if let Ok(f) = IntForest::new(o(&copy[..])) {
+        use_int(&f);
+    }
+    for (d, s) in copy.iter_mut().zip(&INT.0) {
+        *d = *s ^ 1;
+    }
+    if let Ok(f) = IntForest::new(o(&copy[..])) {
+        use_int(&f);
+    }
+    if let Ok(f) = IntForest::new(o(&INT.0)) {
+        use_int(&f);
+    }
+    keep(emkern::forest::int::fixed_to_f32(o(-7), o(40)));
+    keep(emkern::forest::int::sigmoid_fixed(o(i32::MIN), o(31)));
+}
+
+fn use_int(f: &IntForest<'_>) {
+    let rows = [0.25f32; 64];
+    let mut bins = [0u16; 128];
+    let mut out = [0.0f32; 16];
+    let mut fixed = [0i32; 16];
+    keep(f.n_features());
+    keep(f.n_used());
+    keep(f.bins_len());
+    keep(f.n_outputs());
+    keep(f.output_len());
+    keep(f.n_trees());
+    keep(f.transform());
+    keep(f.scale());
+    keep(f.map_row(o(&rows[..]), o(&mut bins[..])));
+    keep(f.margins_fixed(o(&bins[..]), o(&mut fixed[..])));
+    keep(f.predict(o(&rows[..]), o(&mut bins[..]), o(&mut out[..])));
+    keep(f.predict_margin(o(&rows[..]), o(&mut bins[..]), o(&mut out[..])));
 }
 
 fn use_compact(f: &CompactForest<'_>) {

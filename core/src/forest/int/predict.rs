@@ -67,7 +67,14 @@ impl IntForest<'_> {
             });
         }
         let b = self.bytes.as_ptr();
-        let (bins, mirrors) = bins.split_at_mut(self.n_used);
+        // Checked split (the length test above implies it; this form keeps the panic path out of the binary).
+        let got = bins.len();
+        let Some((bins, mirrors)) = bins.split_at_mut_checked(self.n_used) else {
+            return Err(ShapeError::OutputTooShort {
+                needed: self.bins_len(),
+                got,
+            });
+        };
         let mut start = 0usize;
         for (u, (bin, mirror)) in bins.iter_mut().zip(mirrors.iter_mut()).enumerate() {
             // SAFETY: u < n_used, so the entry's 8 bytes lie inside the features section, which `new` checked
