@@ -8,7 +8,7 @@
 #   - emkern's unit tests;
 #   - core/tests/unsafe_paths.rs: the forest predictor's unchecked reads (the demo model against XGBoost's
 #     probabilities; LightGBM linear-tree and categorical, scikit-learn multi-output f64 and XGBoost categorical
-#     and vector-leaf models, row by row and batched), attention at every level against f64 (f32 and bf16 keys,
+#     and vector-leaf models, row by row and batched; the compact and integer readers' walks), attention at every level against f64 (f32 and bf16 keys,
 #     masks, sinks, split spans), RoPE rotation at every level (f32 and bf16 rows, both layouts);
 #   - core/ffi/tests/api.rs: the C API's pointer checks and its in-place storage of the validated view (a sample of
 #     the demo model's rows against XGBoost's probabilities, misuse of every kind);

@@ -4,12 +4,14 @@
 //! - the forest predictor's unchecked reads: the bundled demo model against XGBoost's own probabilities, and
 //!   models exported from LightGBM (linear trees, categorical splits), scikit-learn (multi-output, f64) and
 //!   XGBoost (categorical splits, vector leaves) fixtures, row by row and batched;
+//! - the compact reader's unchecked walk (the demo model in the compact layout, bit for bit as the general
+//!   reader) and the integer reader's (committed integer blobs: its entry points against each other);
 //! - attention at every SIMD level (the `gemm`, `transpose`, `exp` and conversion kernels it runs on) against a
 //!   naive f64 attention, whole and split into two key spans;
 //! - RoPE rotation at every level, both pair layouts, f32 and bf16 rows, against the f64 rotation.
 
 use emkern::attention::{self, BitMask, KvSpan, Params, Qkv, States, Tensor, TensorMut, Tiles};
-use emkern::forest::{BlobError, Forest};
+use emkern::forest::{BlobError, CompactForest, Forest, IntForest, int};
 use emkern::rope::apply::{self, Direction, Layout, Positions, Rows, Tables};
 use emkern::simd::{Simd, bf16};
 
@@ -141,6 +143,77 @@ fn bundled_model_gives_xgboost_probabilities() {
         Forest::new(&copy),
         Err(BlobError::ChecksumMismatch { .. })
     ));
+}
+
+/// A blob at a 4-byte aligned address (the compact and integer readers load aligned words).
+#[repr(C, align(4))]
+struct Aligned<T: ?Sized>(T);
+
+static COMPACT: &Aligned<[u8]> = &Aligned(*include_bytes!("../../boards/compact/data/model.emkc"));
+
+/// Integer blobs (fuzz seeds written by the host writer).
+static INT_BLOBS: [(&str, &Aligned<[u8]>); 3] = [
+    (
+        "xgboost binary",
+        &Aligned(*include_bytes!(
+            "../../host-tests/fuzz/seeds/int_forest/xgboost-binary-logistic.emki"
+        )),
+    ),
+    (
+        "xgboost multiclass argmax",
+        &Aligned(*include_bytes!(
+            "../../host-tests/fuzz/seeds/int_forest/xgboost-multi-softmax-argmax.emki"
+        )),
+    ),
+    (
+        "lightgbm missing-zero",
+        &Aligned(*include_bytes!(
+            "../../host-tests/fuzz/seeds/int_forest/lightgbm-missing-zero.emki"
+        )),
+    ),
+];
+
+#[test]
+fn compact_and_integer_readers_walk_in_bounds() {
+    let general = Forest::new(MODEL).expect("the demo model");
+    let compact = CompactForest::new(&COMPACT.0).expect("the demo model, compact");
+    let rows = f32s(ROWS);
+    let nf = general.n_features();
+    let n_rows = if cfg!(miri) { 4 } else { rows.len() / nf };
+    for row in rows.chunks_exact(nf).take(n_rows) {
+        let (mut a, mut b) = ([0.0f32; 1], [0.0f32; 1]);
+        general.predict(row, &mut a).expect("general");
+        compact.predict(row, &mut b).expect("compact");
+        assert_eq!(a[0].to_bits(), b[0].to_bits(), "compact differs from general");
+    }
+    let special = [f32::NAN, 0.0, -0.0, 0.5, -3.0, 1e30, f32::INFINITY];
+    let mut rng = Rng(0x1A7);
+    for (what, blob) in INT_BLOBS {
+        let f = IntForest::new(&blob.0).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let mut bins = vec![0u16; f.bins_len()];
+        let mut fixed = vec![0i32; f.n_outputs()];
+        let mut margin = vec![0.0f32; f.n_outputs()];
+        let mut out = vec![0.0f32; f.output_len()];
+        for r in 0..if cfg!(miri) { 3 } else { 50 } {
+            let row: Vec<f32> = (0..f.n_features())
+                .map(|i| {
+                    if (i + r) % 4 == 0 {
+                        special[(i + r) % special.len()]
+                    } else {
+                        rng.sym() * 4.0
+                    }
+                })
+                .collect();
+            f.predict_margin(&row, &mut bins, &mut margin).expect(what);
+            f.map_row(&row, &mut bins).expect(what);
+            f.margins_fixed(&bins, &mut fixed).expect(what);
+            for (m, &x) in margin.iter().zip(&fixed) {
+                assert_eq!(m.to_bits(), int::fixed_to_f32(x, f.scale()).to_bits(), "{what}");
+            }
+            f.predict(&row, &mut bins, &mut out).expect(what);
+            assert!(out.iter().all(|v| v.is_finite()), "{what}: {out:?}");
+        }
+    }
 }
 
 #[test]
