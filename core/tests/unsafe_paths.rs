@@ -184,7 +184,11 @@ fn compact_and_integer_readers_walk_in_bounds() {
         let (mut a, mut b) = ([0.0f32; 1], [0.0f32; 1]);
         general.predict(row, &mut a).expect("general");
         compact.predict(row, &mut b).expect("compact");
-        assert_eq!(a[0].to_bits(), b[0].to_bits(), "compact differs from general");
+        assert_eq!(
+            a[0].to_bits(),
+            b[0].to_bits(),
+            "compact differs from general"
+        );
     }
     let special = [f32::NAN, 0.0, -0.0, 0.5, -3.0, 1e30, f32::INFINITY];
     let mut rng = Rng(0x1A7);
@@ -208,7 +212,11 @@ fn compact_and_integer_readers_walk_in_bounds() {
             f.map_row(&row, &mut bins).expect(what);
             f.margins_fixed(&bins, &mut fixed).expect(what);
             for (m, &x) in margin.iter().zip(&fixed) {
-                assert_eq!(m.to_bits(), int::fixed_to_f32(x, f.scale()).to_bits(), "{what}");
+                assert_eq!(
+                    m.to_bits(),
+                    int::fixed_to_f32(x, f.scale()).to_bits(),
+                    "{what}"
+                );
             }
             f.predict(&row, &mut bins, &mut out).expect(what);
             assert!(out.iter().all(|v| v.is_finite()), "{what}: {out:?}");

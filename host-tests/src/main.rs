@@ -117,6 +117,11 @@ enum Command {
     Inspect {
         /// The model (any supported format, or `.emk`).
         model: PathBuf,
+        /// Also measure what the model costs a firmware on this board (cortex-m4f, cortex-m55, cortex-m3,
+        /// cortex-m0plus): flash and RAM per layout from a link, the stack of a prediction and instructions
+        /// from a run under QEMU (as `emkern profile`, on synthetic rows).
+        #[arg(long)]
+        target: Option<String>,
     },
     /// Measure every primitive at every available level against the scalar level and the machine's ceilings;
     /// with `--model` and `--input`, measure a model's ns per row instead.
@@ -209,7 +214,7 @@ fn main() -> ExitCode {
             margin,
             output,
         } => run(|| predict(model, input, margin, output)),
-        Command::Inspect { model } => run(|| inspect(model)),
+        Command::Inspect { model, target } => run(|| inspect(model, target)),
         Command::Attention(req) => run(|| attend::run(&req)),
         Command::Rope(req) => run(|| emkern_host::rope_cli::run(&req)),
         Command::Train(req) => run(|| emkern_host::train::cli::run(&req)),
@@ -493,7 +498,7 @@ fn predict(model: PathBuf, input: PathBuf, margin: bool, output: Option<PathBuf>
     Ok(())
 }
 
-fn inspect(model: PathBuf) -> CliResult {
+fn inspect(model: PathBuf, target: Option<String>) -> CliResult {
     let loaded = load(&model, false)?;
     let f = forest(&model, &loaded.blob)?;
     let mut text =
@@ -502,6 +507,24 @@ fn inspect(model: PathBuf) -> CliResult {
         loaded.ensemble.as_ref(),
         &loaded.blob,
     ));
+    if let Some(name) = target {
+        use emkern_host::profile::{Target, footprint, source_root};
+        let target = Target::from_name(&name).ok_or_else(|| {
+            let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
+            format!(
+                "--target {name}: unknown target (one of {})",
+                names.join(", ")
+            )
+        })?;
+        text.push_str(&footprint::report(
+            &model,
+            f.n_features(),
+            f.worst_case_visits(),
+            target,
+            &source_root()?,
+            &mut |line| eprintln!("inspect: {line}"),
+        )?);
+    }
     output::print(&text)?;
     Ok(())
 }

@@ -603,3 +603,56 @@ fn cortex_m4f_compact_engine_agrees_with_the_host() {
         "{stderr}"
     );
 }
+
+#[test]
+fn inspect_target_measures_the_footprint_of_every_layout() {
+    if !skip_unless_ready(
+        "inspect --target cortex-m4f",
+        "thumbv7em-none-eabihf",
+        false,
+    ) {
+        return;
+    }
+    let model = root().join("data/breast_cancer_xgboost.json");
+    let out = emkern(&["inspect", model.to_str().unwrap(), "--target", "cortex-m4f"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("footprint on cortex-m4f"), "{text}");
+    // One measured line per layout the model fits: layout, flash = model + library, RAM, stack, instructions.
+    for layout in ["blob", "compact", "int"] {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{layout} ")))
+            .unwrap_or_else(|| panic!("no {layout} line in:\n{text}"));
+        let n: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().unwrap_or_else(|_| panic!("{line}")))
+            .collect();
+        assert_eq!(n.len(), 6, "{line}");
+        assert_eq!(n[0], n[1] + n[2], "flash is model + library: {line}");
+        assert!(n[1] > 1000 && n[2] > 500, "{line}");
+        assert!(n[4] > 0 && n[4] < 4096, "stack measured: {line}");
+        assert!(n[5] > 0, "instructions measured: {line}");
+    }
+    // The general blob's size is the .emk file's.
+    let emk = scratch("inspect-footprint").join("model.emk");
+    let out = emkern(&[
+        "import",
+        model.to_str().unwrap(),
+        "-o",
+        emk.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let blob_len = std::fs::metadata(&emk).unwrap().len();
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("blob ")
+            && l.split_whitespace().nth(2) == Some(&blob_len.to_string())),
+        "{text}"
+    );
+    assert!(text.contains("node visits per prediction"), "{text}");
+}

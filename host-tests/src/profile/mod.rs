@@ -34,6 +34,7 @@
 pub mod cli;
 pub mod elf;
 pub mod firmware;
+pub mod footprint;
 pub mod inputs;
 pub mod qemu;
 pub mod report;
