@@ -523,8 +523,8 @@ def measure(m, engine, mdir, emkern, args, stub, t):
     elf_os = compile_firmware(srcs, flags, incs, d, mdir, "Os", args.cc, t, stub)
     try:
         elf_o2, o2_fits = compile_firmware(srcs, flags, incs, d, mdir, "O2", args.cc, t, stub), True
-    except NoFit:
-        elf_o2, o2_fits = elf_os, False
+    except NoFit as nofit:
+        elf_o2, o2_fits, o2_reason = elf_os, False, nofit.reason
     res = run_firmware(elf_o2, args.shift, args.timeout, t)
     res_os = run_firmware(elf_os, args.shift, args.timeout, t) if o2_fits else res
     instr = [r["instructions"] for r in res["rows"]]
@@ -541,6 +541,7 @@ def measure(m, engine, mdir, emkern, args, stub, t):
                ticks_per_instruction=res["ticks_per_instruction"])
     if not o2_fits:
         row["instructions_build"] = "Os"
+        row["o2_build"] = o2_reason
     if stub is not None:
         row["flash_bytes"] = text + data - stub["image_text_data"]
         row["ram_bytes"] = data + bss - stub["ram_static"]
@@ -679,8 +680,10 @@ def print_table(rows, models):
                     g[key].append(item)
     for reason, (engines, names) in groups.items():
         print(f"n/a ({reason}): {', '.join(engines)} for {', '.join(names)}")
-    if any(r.get("instructions_build") == "Os" for r in rows):
-        print("(Os): the -O2 image does not fit the board; instructions and stack of the -Os build")
+    for r in rows:
+        if r.get("instructions_build") == "Os":
+            print(f"(Os) {r['model']} {r['engine']}: the -O2 image {r.get('o2_build', 'does not fit')}; instructions "
+                  "and stack of the -Os build")
     for m in models:
         print(f"{m['name']}: {m['desc']}; {m['rows']} rows; reference: {m['reference']}")
 
