@@ -1,14 +1,17 @@
-"""Tree-ensemble peers on an emulated Cortex-M4F: instructions per prediction, flash, stack and agreement.
+"""Tree-ensemble peers on emulated Cortex-M cores: instructions per prediction, flash, stack and agreement.
 
-For each model (trained here with fixed seeds) and each engine — emkern's generated C, emlearn's inline and
-loadable C, TL2cgen's C, plus emkern's own blob and Rust rows from `emkern profile` when that command exists —
-the driver generates the engine's C, compiles it with one C harness (`c/`) by `arm-none-eabi-gcc` for a
-Cortex-M4F, runs it on QEMU `mps2-an386` with `-icount`, and prints one table:
+For each target (`--target`: cortex-m4f on QEMU `mps2-an386` by default, cortex-m55 on `mps3-an547`, cortex-m3 on
+`mps2-an385`, cortex-m0plus on `microbit`, whose core is a Cortex-M0), each model (trained here with fixed seeds)
+and each engine — emkern's generated C, emlearn's inline and loadable C, TL2cgen's C, plus emkern's own blob and
+Rust rows from `emkern profile` when that command exists — the driver generates the engine's C, compiles it with
+one C harness (`c/`) by `arm-none-eabi-gcc` for the target's core, runs it on the target's QEMU board with
+`-icount`, and prints one table per target:
 
   instructions per prediction (mean, max; -O2 build), flash bytes (-Os build, text+data minus the same firmware
   with a stub model), stack bytes (high-water mark of one prediction), max |engine - framework| over the rows.
 
-    python3 benches/mcu/run.py [--models rf10-d6,xgb20-d4] [--engines emkern-c,tl2cgen] [--json out.json]
+    python3 benches/mcu/run.py [--target cortex-m4f|cortex-m55|cortex-m3|cortex-m0plus|LIST|all]
+                               [--models rf10-d6,xgb20-d4] [--engines emkern-c,tl2cgen] [--json out.json]
 
 Needs numpy, scikit-learn, xgboost, lightgbm; emlearn, tl2cgen and treelite for their columns (missing ones are
 reported SKIPPED); arm-none-eabi-gcc (with newlib nano), qemu-system-arm and a release build of the CLI
@@ -31,9 +34,36 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CDIR = HERE / "c"
 
-CPU_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
-C_FLAGS = CPU_FLAGS + ["-std=gnu11", "-ffunction-sections", "-fdata-sections", "-w"]
-LD_FLAGS = CPU_FLAGS + ["-nostartfiles", "-Wl,--gc-sections", "--specs=nano.specs", "--specs=nosys.specs"]
+# The boards (the same as `emkern profile --target`): compiler flags for the core and its float ABI (they also
+# select newlib's multilib), the linker script (c/, sharing c/sections.ld), QEMU's machine and CPU (None: the
+# machine's fixed core), and the memory the scripts give the firmware, for messages.
+TARGETS = {
+    "cortex-m4f": dict(
+        core="Cortex-M4F", machine="mps2-an386", cpu="cortex-m4", ld="mps2_an386.ld",
+        flags=["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
+        flash=4 << 20, ram=4 << 20, stack=64 << 10),
+    "cortex-m55": dict(
+        core="Cortex-M55 (Helium)", machine="mps3-an547", cpu="cortex-m55", ld="mps3_an547.ld",
+        flags=["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard", "-mfpu=auto"],
+        flash=512 << 10, ram=512 << 10, stack=64 << 10),
+    "cortex-m3": dict(
+        core="Cortex-M3, no FPU (soft-float)", machine="mps2-an385", cpu="cortex-m3", ld="mps2_an385.ld",
+        flags=["-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"],
+        flash=4 << 20, ram=4 << 20, stack=64 << 10),
+    "cortex-m0plus": dict(
+        core="Cortex-M0 (nRF51822; QEMU has no M0+ board), no FPU (soft-float)", machine="microbit", cpu=None,
+        ld="microbit.ld", flags=["-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"],
+        flash=256 << 10, ram=16 << 10, stack=4 << 10),
+}
+
+
+def c_flags(t):
+    return t["flags"] + ["-std=gnu11", "-ffunction-sections", "-fdata-sections", "-w"]
+
+
+def ld_flags(t):
+    return t["flags"] + ["-nostartfiles", "-Wl,--gc-sections", "--specs=nano.specs", "--specs=nosys.specs"]
+
 
 ENGINES = [
     "emkern-c",
@@ -49,6 +79,14 @@ ENGINES = [
 
 
 PROFILE_MISSING = "emkern profile: not available (emkern's blob and generated Rust rows need `emkern profile`)"
+
+
+class NoFit(Exception):
+    """A firmware the linker refused: its image or its statics exceed the board's flash or RAM."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class Skip(Exception):
@@ -377,19 +415,48 @@ def run(cmd, **kw):
     return p.stdout
 
 
-def compile_firmware(srcs, flags, incs, d, model_dir, opt, cc):
+def link_overflow(err, t, stub):
+    """The reason for a link that failed because the image or the statics do not fit, or None."""
+    import re
+
+    over = {}
+    for region, n in re.findall(r"region `(\w+)' overflowed by (\d+) bytes", str(err)):
+        over[region] = max(over.get(region, 0), int(n))
+    if not over:
+        return None
+    parts = []
+    if "FLASH" in over:
+        size = t["flash"] + over["FLASH"]
+        part = f"flash: {size} bytes > {t['flash']} bytes"
+        if stub is not None:
+            part += f", of which {stub['image_text_data']} harness and rows"
+        parts.append(part)
+    if "RAM" in over:
+        room = t["ram"] - t["stack"]
+        parts.append(f"RAM: {room + over['RAM']} bytes of statics > {room} bytes ({t['ram']} less a "
+                     f"{t['stack']}-byte stack)")
+    return "does not fit (" + "; ".join(parts) + ")"
+
+
+def compile_firmware(srcs, flags, incs, d, model_dir, opt, cc, t, stub=None):
     objs = []
     out = d / opt
     out.mkdir(exist_ok=True)
     common = [CDIR / "harness.c", CDIR / "startup.c", CDIR / "timing.S", model_dir / "rows.c"]
     for src in common + list(srcs):
         obj = out / (src.parent.name + "_" + src.name + ".o")
-        cmd = ["nice", "-n", "5", cc, f"-{opt}"] + C_FLAGS + flags.get(src, []) + [f"-I{CDIR}"]
+        cmd = ["nice", "-n", "5", cc, f"-{opt}"] + c_flags(t) + flags.get(src, []) + [f"-I{CDIR}"]
         cmd += [f"-I{i}" for i in incs] + ["-c", src, "-o", obj]
         run(cmd)
         objs.append(obj)
     elf = out / "fw.elf"
-    run([cc, f"-{opt}"] + LD_FLAGS + ["-T", CDIR / "mps2_an386.ld", "-o", elf] + objs + ["-lm"])
+    try:
+        run([cc, f"-{opt}"] + ld_flags(t) + [f"-L{CDIR}", "-T", CDIR / t["ld"], "-o", elf] + objs + ["-lm"])
+    except RuntimeError as err:
+        reason = link_overflow(err, t, stub)
+        if reason is None:
+            raise
+        raise NoFit(reason)
     return elf
 
 
@@ -399,10 +466,10 @@ def image_size(elf):
     return int(line[0]), int(line[1]), int(line[2])
 
 
-def run_firmware(elf, shift, timeout):
-    cmd = ["qemu-system-arm", "-machine", "mps2-an386", "-cpu", "cortex-m4", "-nographic", "-monitor", "none",
-           "-serial", "null", "-semihosting-config", "enable=on,target=native", "-icount", f"shift={shift}",
-           "-kernel", elf]
+def run_firmware(elf, shift, timeout, t):
+    cmd = ["qemu-system-arm", "-machine", t["machine"]] + (["-cpu", t["cpu"]] if t["cpu"] else [])
+    cmd += ["-nographic", "-monitor", "none", "-serial", "null", "-semihosting-config", "enable=on,target=native",
+            "-icount", f"shift={shift}", "-kernel", elf]
     try:
         p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -445,25 +512,36 @@ def max_diff(m, outs):
     return float(diff.max()), agree
 
 
-def measure(m, engine, mdir, emkern, args, stub):
+def measure(m, engine, mdir, emkern, args, stub, t):
     d = mdir / engine
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)
     srcs, flags, incs = BUILDERS[engine](m, d, emkern)
-    elf_o2 = compile_firmware(srcs, flags, incs, d, mdir, "O2", args.cc)
-    elf_os = compile_firmware(srcs, flags, incs, d, mdir, "Os", args.cc)
-    res = run_firmware(elf_o2, args.shift, args.timeout)
-    res_os = run_firmware(elf_os, args.shift, args.timeout)
+    # Flash is the -Os image's; if only the -O2 image exceeds the board's memory, the -Os build is also the one
+    # whose instructions and stack are reported (marked `instructions_build: Os`).
+    elf_os = compile_firmware(srcs, flags, incs, d, mdir, "Os", args.cc, t, stub)
+    try:
+        elf_o2, o2_fits = compile_firmware(srcs, flags, incs, d, mdir, "O2", args.cc, t, stub), True
+    except NoFit as nofit:
+        elf_o2, o2_fits, o2_reason = elf_os, False, nofit.reason
+    res = run_firmware(elf_o2, args.shift, args.timeout, t)
+    res_os = run_firmware(elf_os, args.shift, args.timeout, t) if o2_fits else res
     instr = [r["instructions"] for r in res["rows"]]
     text, data, bss = image_size(elf_os)
+    stack = max(r["stack"] for r in res["rows"])
+    if stack >= t["stack"] - 512:
+        raise RuntimeError(f"a prediction used {stack} bytes of the {t['stack']}-byte stack (it may have overflowed)")
     row = dict(model=m["name"], engine=engine, rows=len(instr),
                instructions_mean=float(np.mean(instr)), instructions_max=int(max(instr)),
                instructions_mean_os=float(np.mean([r["instructions"] for r in res_os["rows"]])),
-               stack_bytes=max(r["stack"] for r in res["rows"]),
+               stack_bytes=stack,
                image_text_data=text + data, ram_static=data + bss,
                repeatable=all(r["repeat"] for r in res["rows"] + res_os["rows"]),
                ticks_per_instruction=res["ticks_per_instruction"])
+    if not o2_fits:
+        row["instructions_build"] = "Os"
+        row["o2_build"] = o2_reason
     if stub is not None:
         row["flash_bytes"] = text + data - stub["image_text_data"]
         row["ram_bytes"] = data + bss - stub["ram_static"]
@@ -485,8 +563,20 @@ def measure(m, engine, mdir, emkern, args, stub):
     return row
 
 
-def emkern_profile(m, mdir, emkern):
-    """Rows of `emkern profile` (emkern's blob engine and generated Rust), or None if the command is missing."""
+def profile_error(text):
+    """The telling line of a failed `emkern profile` (a linker's overflow, an error), shortened."""
+    lines = [l.strip() for l in text.splitlines() if l.strip()] or ["?"]
+    for key in ("overflowed", "will not fit", "error"):
+        hits = [l for l in lines if key in l]
+        if hits:
+            return hits[-1][-300:]
+    return lines[-1][-300:]
+
+
+def emkern_profile(m, mdir, emkern, target):
+    """Rows of `emkern profile` (emkern's blob engine and generated Rust), or None if the command is missing.
+    All engines in one run; if that fails (an image that does not fit the board, say), each engine on its own,
+    so that one engine's failure is its own row."""
     try:
         h = subprocess.run([str(emkern), "profile", "--help"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
@@ -498,22 +588,41 @@ def emkern_profile(m, mdir, emkern):
     if "--input" in h.stdout:
         cmd = [str(emkern), "profile", "--model", str(blob)] if "--model" in h.stdout else cmd
         cmd += ["--input", str(mdir / "rows.csv")]
-    cmd += ["--target", "cortex-m4f", "--json"]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-    if p.returncode != 0:
-        return [dict(model=m["name"], engine="emkern profile", error=(p.stderr or p.stdout).strip()[-300:])]
-    try:
-        doc = json.loads(p.stdout)
-    except ValueError as err:
-        return [dict(model=m["name"], engine="emkern profile", error=f"unreadable JSON ({err})")]
-    if isinstance(doc, dict):
-        doc = next((v for v in doc.values() if isinstance(v, list)), [doc])
-    out = []
-    for r in doc:
-        row = dict(r)
-        row["model"] = m["name"]
-        row["engine"] = "emkern-" + str(r.get("engine", "?")) + " (profile)"
-        out.append(row)
+    cmd += ["--target", target, "--json"]
+
+    # The source tree profile builds its firmware from: EMKERN_ROOT if set, else this checkout.
+    env = dict(os.environ)
+    env.setdefault("EMKERN_ROOT", str(REPO))
+
+    def rows_of(cmd, engine):
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, env=env)
+        if p.returncode != 0:
+            return [dict(model=m["name"], engine=f"emkern-{engine} (profile)" if engine else "emkern profile",
+                         error=profile_error(p.stderr or p.stdout))]
+        try:
+            doc = json.loads(p.stdout)
+        except ValueError as err:
+            return [dict(model=m["name"], engine="emkern profile", error=f"unreadable JSON ({err})")]
+        if isinstance(doc, dict):
+            doc = next((v for v in doc.values() if isinstance(v, list)), [doc])
+        out = []
+        for r in doc:
+            row = dict(r)
+            row["model"] = m["name"]
+            row["engine"] = "emkern-" + str(r.get("engine", "?")) + " (profile)"
+            if row.get("instructions_mean") is None:
+                # The engine could not run: profile says why on stderr ("engine NAME: not run: ...").
+                tag = f"engine {r.get('engine')}: "
+                lines = [l for l in p.stderr.splitlines() if tag in l] or ["not run (no reason given)"]
+                row["error"] = lines[-1].split(tag, 1)[-1].strip()
+            out.append(row)
+        return out
+
+    out = rows_of(cmd, None)
+    if len(out) == 1 and "error" in out[0] and out[0]["engine"] == "emkern profile" and "--engine" in h.stdout:
+        out = []
+        for engine in ("blob", "rust", "c"):
+            out += rows_of(cmd + ["--engine", engine], engine)
     return out
 
 
@@ -523,6 +632,8 @@ def emkern_profile(m, mdir, emkern):
 
 
 def fmt_row(r):
+    if "skipped" in r and r["skipped"].startswith("n/a: does not fit"):
+        return [r["model"], r["engine"], r["skipped"][len("n/a: "):], "", "", "", "", ""]
     if "skipped" in r:
         return [r["model"], r["engine"], r["skipped"], "", "", "", "", ""]
     if "error" in r:
@@ -532,16 +643,23 @@ def fmt_row(r):
         v = r.get(key)
         return "" if v is None else f(v)
 
-    return [r["model"], r["engine"], g("instructions_mean", lambda v: f"{v:.0f}"),
+    os_mark = " (Os)" if r.get("instructions_build") == "Os" else ""
+    return [r["model"], r["engine"], g("instructions_mean", lambda v: f"{v:.0f}{os_mark}"),
             g("instructions_max", lambda v: f"{v}"), g("flash_bytes", lambda v: f"{v}"),
             g("stack_bytes", lambda v: f"{v}"), g("max_abs_diff", lambda v: f"{v:.2e}"),
             g("agreement", lambda v: f"{v * 100:.1f}%")]
 
 
+def not_applicable(r):
+    """An engine that does not apply to a model (listed below the table); one that does not fit stays in it."""
+    reason = str(r.get("skipped", ""))
+    return reason.startswith("n/a") and not reason.startswith("n/a: does not fit")
+
+
 def print_table(rows, models):
     """The table (stdout); engines that do not apply to a model are listed below it, grouped by reason."""
     head = ["model", "engine", "instr mean", "instr max", "flash B", "stack B", "max abs diff", "class agree"]
-    shown = [r for r in rows if not str(r.get("skipped", "")).startswith("n/a")]
+    shown = [r for r in rows if not not_applicable(r)]
     body = [fmt_row(r) for r in shown]
     widths = [max(len(str(x[i])) for x in [head] + body if i < 2 or x[3] or x is head) for i in range(len(head))]
     print()
@@ -555,19 +673,51 @@ def print_table(rows, models):
     print()
     groups = {}
     for r in rows:
-        if str(r.get("skipped", "")).startswith("n/a"):
+        if not_applicable(r):
             g = groups.setdefault(r["skipped"][len("n/a: "):], ([], []))
             for key, item in ((0, r["engine"]), (1, r["model"])):
                 if item not in g[key]:
                     g[key].append(item)
     for reason, (engines, names) in groups.items():
         print(f"n/a ({reason}): {', '.join(engines)} for {', '.join(names)}")
+    for r in rows:
+        if r.get("instructions_build") == "Os":
+            print(f"(Os) {r['model']} {r['engine']}: the -O2 image {r.get('o2_build', 'does not fit')}; instructions "
+                  "and stack of the -Os build")
     for m in models:
         print(f"{m['name']}: {m['desc']}; {m['rows']} rows; reference: {m['reference']}")
 
 
+def print_tables(rows, models, targets, profile_missing):
+    """One table per target; the plain single table (no heading) when the run was the default Cortex-M4F one."""
+    for name in targets:
+        t = TARGETS[name]
+        if targets != ["cortex-m4f"]:
+            flags = " ".join(t["flags"])
+            cpu = f" -cpu {t['cpu']}" if t["cpu"] else ""
+            print(f"\n## {name}: {t['core']}, QEMU {t['machine']}{cpu}, {flags}")
+        print_table([r for r in rows if r.get("target", "cortex-m4f") == name], models)
+        shaky = [f"{r['model']}/{r['engine']}" for r in rows
+                 if r.get("target", "cortex-m4f") == name and r.get("repeatable") is False]
+        if shaky:
+            print("warning: instruction counts that did not repeat within one tick: " + ", ".join(shaky))
+        if profile_missing:
+            print(PROFILE_MISSING)
+
+
+def parse_targets(text):
+    names = list(TARGETS) if text == "all" else [n.strip() for n in text.split(",") if n.strip()]
+    for n in names:
+        if n not in TARGETS:
+            sys.exit(f"run.py: unknown target {n!r} (known: {', '.join(TARGETS)}, or all)")
+    return list(dict.fromkeys(names))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--target", default="cortex-m4f",
+                    help="board(s), comma-separated, or all: " + ", ".join(f"{n} (QEMU {t['machine']})"
+                                                                      for n, t in TARGETS.items()))
     ap.add_argument("--models", help="comma-separated subset of: rf10-d6, rf50-d8, xgb20-d4, xgb100-d6, "
                     "lgbm50-l15, rf-multi4, xgb20-d4-nan")
     ap.add_argument("--engines", help="comma-separated subset of: " + ", ".join(ENGINES))
@@ -583,11 +733,11 @@ def main():
     args = ap.parse_args()
     if args.from_json:
         doc = json.loads(Path(args.from_json).read_text())
-        print_table(doc["results"], doc["models"])
-        if not doc.get("emkern_profile", True):
-            print(PROFILE_MISSING)
+        targets = doc.get("targets", ["cortex-m4f"])
+        print_tables(doc["results"], doc["models"], targets, not doc.get("emkern_profile", True))
         return
 
+    targets = parse_targets(args.target)
     for tool in (args.cc, "arm-none-eabi-size", "qemu-system-arm"):
         if shutil.which(tool) is None:
             sys.exit(f"run.py: {tool} not found (Debian: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
@@ -613,54 +763,60 @@ def main():
     rows, models = [], []
     profile_missing = False
     for name in names:
-        t0 = time.time()
         try:
             m = catalog[name]()
         except ImportError as err:
             print(f"[{name}] SKIPPED: {err.name or err} not installed", file=sys.stderr)
-            rows.append(dict(model=name, engine="(all)", skipped=f"SKIPPED: {err.name or err} not installed"))
+            for target in targets:
+                rows.append(dict(model=name, engine="(all)", target=target,
+                                 skipped=f"SKIPPED: {err.name or err} not installed"))
             continue
         models.append(m)
-        mdir = build / name
-        if mdir.exists():
-            shutil.rmtree(mdir)
-        mdir.mkdir(parents=True)
-        save_model_files(m, mdir)
-        write_rows(m, mdir)
-        stub = measure(m, "stub", mdir, emkern, args, None)
-        print(f"[{name}] {m['desc']}: harness floor {stub['instructions_mean']:.0f} instructions, "
-              f"{stub['ticks_per_instruction']:.4f} ticks/instruction", file=sys.stderr)
-        for e in engines:
-            try:
-                r = measure(m, e, mdir, emkern, args, stub)
-                print(f"[{name}] {e}: {r['instructions_mean']:.0f} instructions, {r['flash_bytes']} B flash, "
-                      f"max diff {r['max_abs_diff']:.2e}", file=sys.stderr)
-            except Skip as s:
-                r = dict(model=name, engine=e, skipped=("SKIPPED: " if s.loud else "n/a: ") + s.reason)
-                if s.loud:
-                    print(f"[{name}] {e}: SKIPPED ({s.reason})", file=sys.stderr)
-            except Exception as err:  # a generator or compiler failure is a result to show, not a crash
-                r = dict(model=name, engine=e, error=str(err))
-                print(f"[{name}] {e}: ERROR {err}", file=sys.stderr)
-            rows.append(r)
-        prof = emkern_profile(m, mdir, emkern)
-        if prof is None:
-            profile_missing = True
-        else:
-            rows.extend(prof)
-        print(f"[{name}] done in {time.time() - t0:.0f} s", file=sys.stderr)
+        for target in targets:
+            t = TARGETS[target]
+            t0 = time.time()
+            tag = name if targets == ["cortex-m4f"] else f"{target} {name}"
+            # Each target's build products in their own directory (the model files and rows are the same).
+            mdir = build / target / name
+            if mdir.exists():
+                shutil.rmtree(mdir)
+            mdir.mkdir(parents=True)
+            save_model_files(m, mdir)
+            write_rows(m, mdir)
+            stub = measure(m, "stub", mdir, emkern, args, None, t)
+            print(f"[{tag}] {m['desc']}: harness floor {stub['instructions_mean']:.0f} instructions, "
+                  f"{stub['ticks_per_instruction']:.4f} ticks/instruction", file=sys.stderr)
+            for e in engines:
+                try:
+                    r = measure(m, e, mdir, emkern, args, stub, t)
+                    print(f"[{tag}] {e}: {r['instructions_mean']:.0f} instructions, {r['flash_bytes']} B flash, "
+                          f"max diff {r['max_abs_diff']:.2e}", file=sys.stderr)
+                except Skip as s:
+                    r = dict(model=name, engine=e, skipped=("SKIPPED: " if s.loud else "n/a: ") + s.reason)
+                    if s.loud:
+                        print(f"[{tag}] {e}: SKIPPED ({s.reason})", file=sys.stderr)
+                except NoFit as s:
+                    r = dict(model=name, engine=e, skipped="n/a: " + s.reason)
+                    print(f"[{tag}] {e}: {s.reason}", file=sys.stderr)
+                except Exception as err:  # a generator or compiler failure is a result to show, not a crash
+                    r = dict(model=name, engine=e, error=str(err))
+                    print(f"[{tag}] {e}: ERROR {err}", file=sys.stderr)
+                r["target"] = target
+                rows.append(r)
+            prof = emkern_profile(m, mdir, emkern, target)
+            if prof is None:
+                profile_missing = True
+            else:
+                for r in prof:
+                    r["target"] = target
+                rows.extend(prof)
+            print(f"[{tag}] done in {time.time() - t0:.0f} s", file=sys.stderr)
 
     facts = [dict(name=m["name"], desc=m["desc"], rows=len(m["rows"]), reference=m["ref_desc"]) for m in models]
-    print_table(rows, facts)
-    shaky = [f"{r['model']}/{r['engine']}" for r in rows if r.get("repeatable") is False]
-    if shaky:
-        print("warning: instruction counts that did not repeat within one tick: " + ", ".join(shaky))
-    if profile_missing:
-        print(PROFILE_MISSING)
+    print_tables(rows, facts, targets, profile_missing)
     if args.json:
-        doc = dict(models=facts, results=rows, emkern_profile=not profile_missing)
+        doc = dict(targets=targets, models=facts, results=rows, emkern_profile=not profile_missing)
         Path(args.json).write_text(json.dumps(doc, indent=1, default=float) + "\n")
-
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,8 @@
-/* Start-up code for the peer harness on QEMU mps2-an386 (Cortex-M4F): vector table, reset handler (copy .data,
- * zero .bss, enable the FPU, call main, exit), fault handlers that report and exit, and the two semihosting calls
- * the harness needs (SYS_WRITE0 for text, SYS_EXIT to end the run with a status QEMU passes on). */
+/* Start-up code for the peer harness on the QEMU boards (mps2-an386 Cortex-M4F, mps3-an547 Cortex-M55,
+ * mps2-an385 Cortex-M3, microbit Cortex-M0): vector table, reset handler (copy .data, zero .bss, enable the FPU
+ * on cores built with one, call main, exit), fault handlers that report and exit, and the two semihosting calls
+ * the harness needs (SYS_WRITE0 for text, SYS_EXIT to end the run with a status QEMU passes on). Thumb-1 clean:
+ * the compiler emits only what the target core has. */
 #include <stdint.h>
 
 #include "harness.h"
@@ -29,9 +31,12 @@ void reset_handler(void) {
   uint32_t *src = &__data_load;
   for (uint32_t *dst = &__data_start; dst < &__data_end;) *dst++ = *src++;
   for (uint32_t *dst = &__bss_start; dst < &__bss_end;) *dst++ = 0;
-  /* Full access to CP10 and CP11 (the single-precision FPU) in CPACR, then synchronize. */
+#if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
+  /* Full access to CP10 and CP11 (the FPU, and Helium on the Cortex-M55) in CPACR, then synchronize. Cores
+   * without an FPU (soft-float builds) skip this: the Cortex-M0 has no CPACR. */
   *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;
   __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
   hs_exit(main());
 }
 
