@@ -2,35 +2,17 @@
 //! core after a round trip through the blob; corrupted and truncated blobs are rejected or evaluated without
 //! panicking.
 
+#[path = "common/forest_gen.rs"]
+mod forest_gen;
 #[path = "common/proptest_config.rs"]
 mod proptest_config;
 use emkern::forest::format::MEDIAN_CHUNK;
 use emkern::forest::{BlobError, Compare, Forest, MissingMode, Transform};
 use emkern_host::export::blob;
 use emkern_host::ir::{Aggregate, Ensemble, LinearLeaf, Node, Precision, Split, Test, Tree};
+use forest_gen::Rng;
 use proptest::prelude::*;
 use proptest_config::proptest_config;
-
-/// A small deterministic generator (xorshift64*), so one proptest seed describes a whole model.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// Thresholds and row values are drawn from this grid (plus noise) so rows often land exactly on thresholds.
 const GRID: [f64; 9] = [-2.5, -1.0, -0.5, 0.0, 0.1, 0.5, 1.0, 3.0, 7.0];

@@ -4,8 +4,11 @@
 //! corrupted and truncated compact blobs are rejected or predict without panicking; the writer names every
 //! reason a model does not fit.
 
+#[path = "common/forest_gen.rs"]
+mod forest_gen;
 #[path = "common/proptest_config.rs"]
 mod proptest_config;
+use forest_gen::{Rng, one_split_model, split_mut};
 use std::path::Path;
 
 use emkern::forest::{CompactError, CompactForest, Compare, Forest, MissingMode, Transform};
@@ -15,27 +18,6 @@ use emkern_host::ir::{Aggregate, Ensemble, LinearLeaf, Node, Precision, Split, T
 use emkern_host::{io, model};
 use proptest::prelude::*;
 use proptest_config::proptest_config;
-
-/// A small deterministic generator (xorshift64*), so one proptest seed describes a whole model.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// Thresholds are drawn from this grid (sometimes nudged off f32), so rows can land on them and next to them.
 const GRID: [f64; 14] = [
@@ -396,49 +378,11 @@ fn fixtures_that_fit_agree_bit_for_bit() {
     }
 }
 
-/// A one-split model inside the compact scope, which the refusal tests change in one respect each.
-fn base_model() -> Ensemble {
-    Ensemble {
-        n_features: 2,
-        n_outputs: 1,
-        trees: vec![Tree {
-            nodes: vec![
-                Node::Split(Split {
-                    feature: 1,
-                    test: Test::Numeric(0.5),
-                    default_left: true,
-                    missing: MissingMode::Nan,
-                    left: 1,
-                    right: 2,
-                }),
-                Node::Leaf(vec![-1.0]),
-                Node::Leaf(vec![2.0]),
-            ],
-            output: Some(0),
-            weight: 1.0,
-        }],
-        base_margin: vec![0.25],
-        compare: Compare::Less,
-        aggregate: Aggregate::Sum,
-        transform: Transform::Sigmoid,
-        precision: Precision::F32,
-        feature_names: None,
-        source: "test".into(),
-    }
-}
-
-fn split_mut(e: &mut Ensemble) -> &mut Split {
-    match &mut e.trees[0].nodes[0] {
-        Node::Split(s) => s,
-        _ => unreachable!(),
-    }
-}
-
 #[test]
 fn every_refusal_is_named() {
-    assert!(compact::write(&base_model()).is_ok());
+    assert!(compact::write(&one_split_model()).is_ok());
     let refused = |change: &dyn Fn(&mut Ensemble)| {
-        let mut e = base_model();
+        let mut e = one_split_model();
         change(&mut e);
         let Err(err) = compact::write(&e) else {
             panic!("the compact writer accepted a model outside its scope")
@@ -551,7 +495,7 @@ fn size_limits_are_named() {
         nodes.push(Node::Leaf(vec![-1.0]));
         nodes
     };
-    let mut e = base_model();
+    let mut e = one_split_model();
     e.trees[0].nodes = chain(16_384);
     let err = compact::write(&e).err();
     assert!(
@@ -575,7 +519,7 @@ fn size_limits_are_named() {
 /// Header damage is a typed error naming the field.
 #[test]
 fn header_errors_are_typed() {
-    let good = compact::write(&base_model()).unwrap();
+    let good = compact::write(&one_split_model()).unwrap();
     assert!(CompactForest::new(&good).is_ok());
     let reseal = |b: &mut Vec<u8>| {
         let crc = emkern::forest::crc32(&b[16..]);
@@ -687,7 +631,7 @@ fn header_errors_are_typed() {
 /// dropping the `n_vectors` field, still loads and predicts the same; a vector leaf in it is refused.
 #[test]
 fn version_1_blobs_still_load() {
-    let e = base_model();
+    let e = one_split_model();
     let v2 = compact::write(&e).unwrap();
     let mut v1 = Vec::new();
     v1.extend_from_slice(&v2[..4]);
@@ -719,7 +663,7 @@ fn version_1_blobs_still_load() {
 /// a NaN in the vector table is a typed error.
 #[test]
 fn vector_leaves_are_shared_and_checked() {
-    let mut e = base_model();
+    let mut e = one_split_model();
     e.n_outputs = 2;
     e.base_margin = vec![0.0, 0.0];
     e.aggregate = Aggregate::Mean { divisor: 3.0 };
@@ -763,7 +707,7 @@ fn vector_leaves_are_shared_and_checked() {
 
 #[test]
 fn wrong_shapes_are_errors() {
-    let b = compact::write(&base_model()).unwrap();
+    let b = compact::write(&one_split_model()).unwrap();
     let f = CompactForest::new(&b).unwrap();
     let mut out = [0.0f32; 1];
     assert!(f.predict(&[1.0], &mut out).is_err());

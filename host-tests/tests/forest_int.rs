@@ -6,8 +6,11 @@
 //! f64's rounding; corrupted and truncated blobs are typed errors or predict without panicking; the writer
 //! names every reason a model does not fit.
 
+#[path = "common/forest_gen.rs"]
+mod forest_gen;
 #[path = "common/proptest_config.rs"]
 mod proptest_config;
+use forest_gen::{Rng, one_split_model, split_mut};
 use std::path::Path;
 
 use emkern::forest::int::{SIGMOID_MAX_ERROR, fixed_to_f32, sigmoid_fixed};
@@ -18,27 +21,6 @@ use emkern_host::ir::{Aggregate, Ensemble, LinearLeaf, Node, Precision, Split, T
 use emkern_host::{io, model};
 use proptest::prelude::*;
 use proptest_config::proptest_config;
-
-/// A small deterministic generator (xorshift64*), so one proptest seed describes a whole model.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// The blob in 4-aligned memory (the reader requires it).
 struct Aligned(Vec<u32>, usize);
@@ -477,49 +459,11 @@ fn fixtures_that_fit_agree_with_the_general_layout() {
     }
 }
 
-/// A one-split model inside the integer scope, which the refusal tests change in one respect each.
-fn base_model() -> Ensemble {
-    Ensemble {
-        n_features: 2,
-        n_outputs: 1,
-        trees: vec![Tree {
-            nodes: vec![
-                Node::Split(Split {
-                    feature: 1,
-                    test: Test::Numeric(0.5),
-                    default_left: true,
-                    missing: MissingMode::Nan,
-                    left: 1,
-                    right: 2,
-                }),
-                Node::Leaf(vec![-1.0]),
-                Node::Leaf(vec![2.0]),
-            ],
-            output: Some(0),
-            weight: 1.0,
-        }],
-        base_margin: vec![0.25],
-        compare: Compare::Less,
-        aggregate: Aggregate::Sum,
-        transform: Transform::Sigmoid,
-        precision: Precision::F32,
-        feature_names: None,
-        source: "test".into(),
-    }
-}
-
-fn split_mut(e: &mut Ensemble) -> &mut Split {
-    match &mut e.trees[0].nodes[0] {
-        Node::Split(s) => s,
-        _ => unreachable!(),
-    }
-}
-
 #[test]
 fn every_refusal_is_named() {
-    assert!(int::write(&base_model()).is_ok());
+    assert!(int::write(&one_split_model()).is_ok());
     let refused = |change: &dyn Fn(&mut Ensemble)| {
-        let mut e = base_model();
+        let mut e = one_split_model();
         change(&mut e);
         let Err(err) = int::write(&e) else {
             panic!("the integer writer accepted a model outside its scope")
@@ -612,7 +556,7 @@ fn every_refusal_is_named() {
         IntRefusal::Invalid(_)
     ));
     // A feature with more distinct thresholds than 15-bit bins reach.
-    let mut e = base_model();
+    let mut e = one_split_model();
     let n = emkern::forest::int::MAX_KEYS_PER_FEATURE + 1;
     let mut nodes = Vec::new();
     for i in 0..n {
@@ -652,7 +596,7 @@ fn every_refusal_is_named() {
     };
     let mut splits: Vec<(u32, f64)> = (0..8191).map(|i| (0, i as f64)).collect();
     splits.extend((1..4096).map(|f| (f, 0.5)));
-    let mut e = base_model();
+    let mut e = one_split_model();
     e.n_features = 4096;
     e.trees[0].nodes = chain(&splits);
     let err = int::write(&e).unwrap_err();
@@ -695,7 +639,7 @@ fn every_refusal_is_named() {
 /// Header and structure damage is a typed error naming the field.
 #[test]
 fn header_errors_are_typed() {
-    let good = int::write(&base_model()).unwrap();
+    let good = int::write(&one_split_model()).unwrap();
     assert!(IntForest::new(Aligned::new(&good).bytes()).is_ok());
     let reseal = |b: &mut Vec<u8>| {
         let crc = emkern::forest::crc32(&b[16..]);
@@ -791,7 +735,7 @@ fn header_errors_are_typed() {
 
 #[test]
 fn wrong_shapes_are_errors() {
-    let b = Aligned::new(&int::write(&base_model()).unwrap());
+    let b = Aligned::new(&int::write(&one_split_model()).unwrap());
     let f = IntForest::new(b.bytes()).unwrap();
     assert_eq!(f.n_used(), 1);
     assert_eq!(f.bins_len(), 2);

@@ -3,6 +3,9 @@
 //! pruning follows scikit-learn's path (`fixtures/train/ccp_paths.json`, written by `fixtures/train/generate.py`),
 //! and the CLI reports the fit.
 
+#[path = "common/forest_gen.rs"]
+mod forest_gen;
+use forest_gen::Rng;
 use std::path::{Path, PathBuf};
 
 use emkern::forest::{Compare, Forest as CoreForest, MissingMode, Transform};
@@ -53,24 +56,6 @@ fn load_like(name: &str, split: &str, schema: &Schema) -> Dataset {
 // ----------------------------------------------------------------------------------------------------------------
 // The size model
 // ----------------------------------------------------------------------------------------------------------------
-
-/// xorshift64*, so one seed describes a whole ensemble.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// A random well-formed tree: numeric and categorical splits (category sets drawn from a small pool, so trees
 /// share sets), scalar, vector or linear leaves, and sometimes unreachable nodes the writer drops.
