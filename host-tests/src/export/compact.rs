@@ -181,27 +181,11 @@ fn check_model(e: &Ensemble) -> Result<(), CompactRefusal> {
     ) {
         return Err(CompactRefusal::Transform(e.transform));
     }
-    if e.n_outputs == 0 || e.n_outputs as usize > layout::MAX_OUTPUTS {
-        return Err(CompactRefusal::TooManyOutputs(e.n_outputs));
-    }
-    if e.n_features == 0 {
-        return Err(CompactRefusal::Invalid("a model of 0 features".into()));
-    }
-    if e.n_features as usize > layout::MAX_FEATURES {
-        return Err(CompactRefusal::TooManyFeatures(e.n_features));
-    }
-    if e.base_margin.len() != e.n_outputs as usize {
-        return Err(CompactRefusal::Invalid(format!(
-            "{} base margins for {} outputs",
-            e.base_margin.len(),
-            e.n_outputs
-        )));
-    }
-    if let Some(k) = e.base_margin.iter().position(|m| !m.is_finite()) {
-        return Err(CompactRefusal::Invalid(format!(
-            "base margin {k} is not finite"
-        )));
-    }
+    super::check_shape(e, layout::MAX_OUTPUTS, layout::MAX_FEATURES).map_err(|s| match s {
+        super::ShapeLimit::Outputs(n) => CompactRefusal::TooManyOutputs(n),
+        super::ShapeLimit::Features(n) => CompactRefusal::TooManyFeatures(n),
+        super::ShapeLimit::Invalid(why) => CompactRefusal::Invalid(why),
+    })?;
     if let Some(k) = e.base_margin.iter().position(|m| !(*m as f32).is_finite()) {
         return Err(CompactRefusal::NotFiniteF32 {
             what: format!("base margin {k}"),

@@ -184,27 +184,11 @@ fn check_model(e: &Ensemble) -> Result<f64, IntRefusal> {
     ) {
         return Err(IntRefusal::Transform(e.transform));
     }
-    if e.n_outputs == 0 || e.n_outputs as usize > layout::MAX_OUTPUTS {
-        return Err(IntRefusal::TooManyOutputs(e.n_outputs));
-    }
-    if e.n_features == 0 {
-        return Err(IntRefusal::Invalid("a model of 0 features".into()));
-    }
-    if e.n_features as usize > layout::MAX_FEATURES {
-        return Err(IntRefusal::TooManyFeatures(e.n_features));
-    }
-    if e.base_margin.len() != e.n_outputs as usize {
-        return Err(IntRefusal::Invalid(format!(
-            "{} base margins for {} outputs",
-            e.base_margin.len(),
-            e.n_outputs
-        )));
-    }
-    if let Some(k) = e.base_margin.iter().position(|m| !m.is_finite()) {
-        return Err(IntRefusal::Invalid(format!(
-            "base margin {k} is not finite"
-        )));
-    }
+    super::check_shape(e, layout::MAX_OUTPUTS, layout::MAX_FEATURES).map_err(|s| match s {
+        super::ShapeLimit::Outputs(n) => IntRefusal::TooManyOutputs(n),
+        super::ShapeLimit::Features(n) => IntRefusal::TooManyFeatures(n),
+        super::ShapeLimit::Invalid(why) => IntRefusal::Invalid(why),
+    })?;
     Ok(divisor)
 }
 
