@@ -7,6 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "../../core/ffi/tests/common/c_toolchain.rs"]
+mod c_toolchain;
+use c_toolchain::{native_libs, static_library};
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -36,28 +40,10 @@ fn ok(out: std::process::Output, what: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The C API's static library cargo built for this test (emkern-ffi is a dev-dependency): the newest
-/// `libemkern_ffi-*.a` beside the test executable.
-fn static_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable's path");
-    let deps = exe.parent().expect("target/<profile>/deps");
-    std::fs::read_dir(deps)
-        .expect("read the deps directory")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libemkern_ffi-") && n.ends_with(".a"))
-        })
-        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-        .unwrap_or_else(|| panic!("no libemkern_ffi-*.a in {}", deps.display()))
-}
-
 /// The C compiler, or `None` (the caller prints SKIPPED) on a host without one or without a known list of the
 /// system libraries a Rust static library needs.
 fn c_compiler() -> Option<String> {
-    if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+    if native_libs().is_none() {
         eprintln!("SKIPPED c_model_sources: no known native-library list for this host");
         return None;
     }
@@ -207,16 +193,8 @@ fn build_and_run(cc: &str, dir: &Path, name: &str, header: &str, classes: bool) 
     }
     let out = Command::new(cc)
         .args(&objects)
-        .arg(static_library())
-        .args([
-            "-lgcc_s",
-            "-lutil",
-            "-lrt",
-            "-lpthread",
-            "-lm",
-            "-ldl",
-            "-lc",
-        ])
+        .arg(static_library(&repo()))
+        .args(native_libs().unwrap_or_default())
         .arg("-o")
         .arg(&exe)
         .output()

@@ -6,78 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/c_toolchain.rs"]
+mod c_toolchain;
+use c_toolchain::{native_libs, static_library};
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The static library cargo built for this test: `target/<profile>/deps/libemkern_ffi-<hash>.a`, beside the rlib
-/// the test links (one rustc run writes both crate types). Of several (other profiles' hashes), the newest; it
-/// must be newer than every source file of the library, so a stale one fails rather than tests old code.
-fn static_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable's path");
-    let deps = exe.parent().expect("target/<profile>/deps");
-    let newest = std::fs::read_dir(deps)
-        .expect("read the deps directory")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libemkern_ffi-") && n.ends_with(".a"))
-        })
-        .max_by_key(|p| modified(p))
-        .unwrap_or_else(|| panic!("no libemkern_ffi-*.a in {}", deps.display()));
-    let sources = newest_source(&repo().join("core/ffi/src"))
-        .max(newest_source(&repo().join("core/src")))
-        .max(newest_source(&repo().join("simd/src")));
-    assert!(
-        modified(&newest) >= sources,
-        "{} is older than the library's sources",
-        newest.display()
-    );
-    newest
-}
-
-fn modified(p: &Path) -> std::time::SystemTime {
-    std::fs::metadata(p)
-        .and_then(|m| m.modified())
-        .expect("file modification time")
-}
-
-/// The latest modification time of the `.rs` files under `dir`.
-fn newest_source(dir: &Path) -> std::time::SystemTime {
-    let mut newest = std::time::SystemTime::UNIX_EPOCH;
-    for entry in std::fs::read_dir(dir)
-        .expect("read a source directory")
-        .flatten()
-    {
-        let path = entry.path();
-        if path.is_dir() {
-            newest = newest.max(newest_source(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            newest = newest.max(modified(&path));
-        }
-    }
-    newest
-}
-
-/// The system libraries a Rust static library needs on this host (`--print native-static-libs`).
-fn native_libs() -> Option<&'static [&'static str]> {
-    if cfg!(all(target_os = "linux", target_env = "gnu")) {
-        Some(&[
-            "-lgcc_s",
-            "-lutil",
-            "-lrt",
-            "-lpthread",
-            "-lm",
-            "-ldl",
-            "-lc",
-        ])
-    } else if cfg!(target_os = "macos") {
-        Some(&["-lSystem", "-lc", "-lm"])
-    } else {
-        None
-    }
 }
 
 #[test]
@@ -133,7 +67,7 @@ fn compile_example(name: &str) -> Option<PathBuf> {
         eprintln!("SKIPPED c_api {name}: no C compiler (`{cc}`) on this machine");
         return None;
     }
-    let lib = static_library();
+    let lib = static_library(&repo());
     let ffi = repo().join("core/ffi");
     let exe = std::env::temp_dir().join(format!("emkern-ffi-{name}-{}", std::process::id()));
     let out = Command::new(&cc)
