@@ -108,6 +108,18 @@ fn skipped(test: &str, why: &str) {
 
 #[test]
 fn generated_c_matches_the_core() {
+    // The generated `*_predict_checked` returns the C API's status codes by number (it includes no emkern
+    // header): they must stay the C API's.
+    use emkern_ffi::EmkStatus;
+    assert_eq!(
+        [
+            EmkStatus::EMK_OK as i32,
+            EmkStatus::EMK_ROW_TOO_SHORT as i32,
+            EmkStatus::EMK_OUTPUT_TOO_SHORT as i32,
+            EmkStatus::EMK_NULL_POINTER as i32
+        ],
+        [0, 12, 13, 15]
+    );
     let Some(cc) = compile::c_compiler() else {
         skipped(
             "generated_c_matches_the_core",

@@ -156,12 +156,13 @@ pub fn c_driver(indices: &[usize]) -> String {
     }
     s.push_str(
         "\ntypedef void (*predict_fn)(const float *, float *);\n\
-         static const struct { predict_fn margin, predict; int nf, no, np; } models[] = {\n",
+         typedef int (*checked_fn)(const float *, size_t, float *, size_t);\n\
+         static const struct { predict_fn margin; checked_fn predict; int nf, no, np; } models[] = {\n",
     );
     for i in indices {
         let up = format!("M{i}");
         s.push_str(&format!(
-            "    {{m{i}_predict_margin, m{i}_predict, {up}_N_FEATURES, {up}_N_OUTPUTS, {up}_OUTPUT_LEN}},\n"
+            "    {{m{i}_predict_margin, m{i}_predict_checked, {up}_N_FEATURES, {up}_N_OUTPUTS, {up}_OUTPUT_LEN}},\n"
         ));
     }
     s.push_str(
@@ -174,10 +175,14 @@ pub fn c_driver(indices: &[usize]) -> String {
          \x20       float *row = malloc(sizeof(float) * (size_t)models[k].nf);\n\
          \x20       float *m = malloc(sizeof(float) * (size_t)models[k].no);\n\
          \x20       float *p = malloc(sizeof(float) * (size_t)models[k].np);\n\
+         \x20       size_t nf = (size_t)models[k].nf, np = (size_t)models[k].np;\n\
          \x20       if (!in || !out || !row || !m || !p) return 1;\n\
+         \x20       /* The checked entry point's statuses (the C API's codes). */\n\
+         \x20       if (models[k].predict(row, nf - 1, p, np) != 12 || models[k].predict(row, nf, p, np - 1) != 13\n\
+         \x20           || models[k].predict(NULL, nf, p, np) != 15 || models[k].predict(row, nf, NULL, np) != 15) return 2;\n\
          \x20       while (fread(row, sizeof(float), (size_t)models[k].nf, in) == (size_t)models[k].nf) {\n\
          \x20           models[k].margin(row, m);\n\
-         \x20           models[k].predict(row, p);\n\
+         \x20           if (models[k].predict(row, nf, p, np) != 0) return 3;\n\
          \x20           fwrite(m, sizeof(float), (size_t)models[k].no, out);\n\
          \x20           fwrite(p, sizeof(float), (size_t)models[k].np, out);\n\
          \x20       }\n\

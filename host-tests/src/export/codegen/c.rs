@@ -241,7 +241,7 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
     s.push_str(" */\n");
     let _ = write!(
         s,
-        "#ifndef {up}_PREDICT_H\n#define {up}_PREDICT_H\n\n#include <math.h>\n#include <stdint.h>\n\n\
+        "#ifndef {up}_PREDICT_H\n#define {up}_PREDICT_H\n\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n\
          /* Features a row holds. */\n#define {up}_N_FEATURES {nf}\n\
          /* Raw margins {p}_predict_margin writes. */\n#define {up}_N_OUTPUTS {k}\n\
          /* Values {p}_predict writes. */\n#define {up}_OUTPUT_LEN {ol}\n\n\
@@ -405,6 +405,20 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
     );
     predict_body(m, output, p, &values, &mut s);
     s.push_str("}\n\n");
+    let _ = write!(
+        s,
+        "/* {p}_predict with the shape of the C API's emk_forest_predict: `row` holds `n_row` values (at least\n\
+         \x20* {up}_N_FEATURES), `out` has room for `n_out` (at least {up}_OUTPUT_LEN). Returns the emk_status codes\n\
+         \x20* 0 (EMK_OK), 12 (EMK_ROW_TOO_SHORT), 13 (EMK_OUTPUT_TOO_SHORT) or 15 (EMK_NULL_POINTER); writes nothing\n\
+         \x20* unless it returns 0. */\n\
+         static inline int {p}_predict_checked(const float *row, size_t n_row, float *out, size_t n_out) {{\n\
+         \x20   if (row == NULL || out == NULL) return 15;\n\
+         \x20   if (n_row < {up}_N_FEATURES) return 12;\n\
+         \x20   if (n_out < {up}_OUTPUT_LEN) return 13;\n\
+         \x20   {p}_predict(row, out);\n\
+         \x20   return 0;\n\
+         }}\n\n"
+    );
 
     if linear {
         s.push_str(
