@@ -15,6 +15,12 @@ for board in nrf52840:thumbv7em-none-eabihf rp2040:thumbv6m-none-eabi stm32h563:
     echo "rust-example: $feature ($target): built, $(arm-none-eabi-size "$CARGO_TARGET_DIR/$target/release/emkern-rust-example" | awk 'NR==2{print $1 " bytes of code and read-only data"}')"
 done
 
+# A compact-layout model: emkern-build also generates `model_forest()` (the view without run-time validation),
+# which must compile in the firmware.
+EMKERN_MODEL="$PWD/../compact/data/model.emkc" cargo build --release --features nrf52840 \
+    --target thumbv7em-none-eabihf --locked
+echo "rust-example: a compact model builds (with its generated model_forest())"
+
 # A model with one flipped byte must not build.
 bad=$(mktemp -d)
 trap 'rm -rf "$bad"' EXIT

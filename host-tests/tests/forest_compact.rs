@@ -258,6 +258,10 @@ proptest! {
         let bytes = compact::write(&e).unwrap();
         let forest = Forest::new(&general).unwrap();
         let compact = CompactForest::new(&bytes).unwrap();
+        // The view without validation (a blob validated before, e.g. at build time) is the same view.
+        // SAFETY: `bytes` was just accepted by `new`, at this address.
+        let unchecked = unsafe { CompactForest::new_unchecked(&bytes) };
+        prop_assert_eq!(format!("{unchecked:?}"), format!("{compact:?}"));
         prop_assert_eq!(compact.n_features(), forest.n_features());
         prop_assert_eq!(compact.n_outputs(), forest.n_outputs());
         prop_assert_eq!(compact.output_len(), forest.output_len());
@@ -335,6 +339,9 @@ fn fixtures_that_fit_agree_bit_for_bit() {
             );
             let forest = Forest::new(&general).unwrap();
             let compact = CompactForest::new(&bytes).unwrap();
+            // SAFETY: `bytes` was just accepted by `new`, at this address.
+            let unchecked = unsafe { CompactForest::new_unchecked(&bytes) };
+            assert_eq!(format!("{unchecked:?}"), format!("{compact:?}"), "{name}");
             let input = io::read_csv(&dir.join("input.csv")).unwrap();
             let nf = forest.n_features();
             for r in 0..input.rows {
@@ -650,6 +657,9 @@ fn version_1_blobs_still_load() {
     for x in [-1.0f32, 0.0, 0.5, 1.0, 2.5, f32::NAN] {
         compare_on(&f, &c, &[x, x]).unwrap();
     }
+    // SAFETY: `v1` was just accepted by `new`, at this address.
+    let unchecked = unsafe { CompactForest::new_unchecked(&v1) };
+    assert_eq!(format!("{unchecked:?}"), format!("{c:?}"));
     v1[43] = 255;
     let crc = emkern::forest::crc32(&v1[16..]);
     v1[12..16].copy_from_slice(&crc.to_le_bytes());

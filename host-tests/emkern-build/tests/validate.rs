@@ -51,4 +51,32 @@ fn the_generated_source_names_the_shape() {
     ] {
         assert!(src.contains(line), "missing `{line}` in:\n{src}");
     }
+    assert!(
+        !src.contains("new_unchecked"),
+        "a general blob gets no unchecked view"
+    );
+}
+
+#[test]
+fn a_compact_blob_gets_its_view_without_runtime_validation() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../boards/compact/data/model.emkc");
+    let bytes = std::fs::read(&p).unwrap();
+    let shape = emkern_build::validate(&bytes).expect("the compact demo model is valid");
+    assert_eq!(shape.layout, emkern_build::Layout::Compact);
+    assert_eq!((shape.n_features, shape.output_len), (30, 1));
+    let src = emkern_build::source(&p, "MODEL", bytes.len(), &shape);
+    assert!(
+        src.contains("pub fn model_forest() -> emkern::forest::CompactForest<'static>"),
+        "{src}"
+    );
+    assert!(src.contains("CompactForest::new_unchecked(MODEL)"), "{src}");
+    // A corrupted compact blob is refused (so no unchecked view is ever generated for it).
+    let mut bad = bytes.clone();
+    let at = bad.len() - 8;
+    bad[at] ^= 1;
+    assert!(
+        emkern_build::validate(&bad)
+            .unwrap_err()
+            .contains("checksum")
+    );
 }

@@ -173,6 +173,54 @@ impl<'a> CompactForest<'a> {
         Ok(forest)
     }
 
+    /// The view over a blob that was validated before — by [`CompactForest::new`] or
+    /// [`CompactForest::new_without_checksum`] on the same bytes, e.g. when the firmware was built
+    /// (`emkern-build` validates the blob it embeds and generates this call) — without validating it again: it
+    /// reads the header's fields and links none of the validation code (the smallest firmware: the walk, the
+    /// sums and the model's transform).
+    ///
+    /// # Safety
+    /// `bytes` must start at a 4-byte aligned address and hold a blob that
+    /// [`CompactForest::new_without_checksum`] accepts. Predicting with a view over anything else may read out of
+    /// bounds or never end.
+    pub unsafe fn new_unchecked(bytes: &'a [u8]) -> CompactForest<'a> {
+        let word = |at: usize| {
+            // SAFETY: the caller guarantees a valid blob: its header (40 bytes, 36 for version 1) is in bounds
+            // and the start is 4-aligned.
+            u32::from_le(unsafe { bytes.as_ptr().add(at).cast::<u32>().read() })
+        };
+        let v2 = word(4) & 0xFFFF == VERSION as u32;
+        let (base_off, n_vectors) = if v2 {
+            (HEADER_LEN, word(36) as usize)
+        } else {
+            (HEADER_LEN_V1, 0)
+        };
+        let total_len = word(8) as usize;
+        let counts = word(28);
+        let n_outputs = (counts & 0xFF) as usize;
+        let n_trees = word(20) as usize;
+        let n_records = word(24) as usize;
+        let trees_off = base_off + 4 * n_outputs;
+        let records_off = trees_off + n_trees * TREE_ENTRY;
+        CompactForest {
+            // SAFETY: a valid blob is at least `total_len` bytes long.
+            bytes: unsafe { bytes.get_unchecked(..total_len) },
+            n_features: word(16) as usize,
+            n_outputs,
+            n_trees,
+            mean: (counts >> 8) & 0xFF == 1,
+            // A valid blob's transform code is one of the five (checked by the validation it passed).
+            transform: Transform::from_u8(((counts >> 16) & 0xFF) as u8)
+                .unwrap_or(Transform::Identity),
+            divisor: f32::from_bits(word(32)),
+            base_off,
+            trees_off,
+            records_off,
+            vectors_off: records_off + n_records * RECORD,
+            n_vectors,
+        }
+    }
+
     /// The word at `at`.
     ///
     /// # Safety
