@@ -15,7 +15,7 @@
 //! - its ancestor bits ([`Tree::ancestors`]): bit `u` set iff node `u` is the node itself or one of its
 //!   ancestors (the root included). Row `t` of the reference's attention mask is these bits (identity, column 0,
 //!   every ancestor), and the slice is exactly what
-//!   [`TreeMask`](crate::attention::TreeMask) takes;
+//!   [`TreeMask`] takes;
 //! - its depth ([`Tree::depths`]): the root is 0, a choice of length `d` is at depth `d`. The reference's
 //!   `medusa_position_ids`; the token's position in the sequence is `prefix_len + depth`;
 //! - its gather index ([`Tree::tree_indices`]): `topk·(d − 1) + last + 1` for a choice of length `d` ending in
