@@ -19,15 +19,8 @@ pub fn synthetic_rows(n_features: usize) -> String {
         state ^= state << 5;
         (state >> 8) as f32 / (1u32 << 24) as f32 * 6.0 - 3.0
     };
-    let fixed: [&dyn Fn(usize) -> String; 4] = [
-        &|_| "0".to_string(),
-        &|_| "nan".to_string(),
-        &|_| "1e30".to_string(),
-        &|_| "-1e30".to_string(),
-    ];
-    for f in fixed {
-        let row: Vec<String> = (0..n_features).map(f).collect();
-        s.push_str(&row.join(","));
+    for value in ["0", "nan", "1e30", "-1e30"] {
+        s.push_str(&vec![value; n_features].join(","));
         s.push('\n');
     }
     for _ in 0..12 {
