@@ -6,7 +6,8 @@
 //! the predictions must equal the core's `predict` bit for bit, except where generated C calls the platform's
 //! `exp`, which must stay within the bound `c_predict_bound_ulps` states (and the header repeats).
 //!
-//! C: `gcc -std=c99 -Wall -Wextra -Werror` at `-O2` and at `-Os` (and, for models with linear leaves on a CPU
+//! C: `gcc -std=c99 -Wall -Wextra -Werror` at `-O2` (float tests) and at `-Os` (integer-key tests wherever the
+//! model's tests allow them: `NAME_INT_COMPARE` defaults to 1 under `__OPTIMIZE_SIZE__`) (and, for models with linear leaves on a CPU
 //! with FMA, `-std=gnu99 -O2 -mfma -ffp-contract=fast`, where GCC would fuse the linear leaves' multiply-adds
 //! unless the header forbids it); the hand-built models' headers also through `g++ -std=c++17`. SKIPPED loudly
 //! without a C compiler. Rust: all models as modules of one
@@ -156,6 +157,20 @@ fn generated_c_matches_the_core() {
     assert!(
         linear.len() >= 3,
         "expected the linear-leaf fixtures and hand-built models"
+    );
+    // The -Os build must exercise the integer-key tests on most models (all but categorical, zero-band, f64 and
+    // linear-leaf ones).
+    let int_compare = (0..cases.len())
+        .filter(|i| {
+            std::fs::read_to_string(dir.join(format!("m{i}.h")))
+                .unwrap()
+                .contains("_INT_COMPARE 1")
+        })
+        .count();
+    assert!(
+        int_compare * 2 > cases.len(),
+        "only {int_compare} of {} headers have integer-key tests",
+        cases.len()
     );
     if fma {
         configs.push((

@@ -14,6 +14,8 @@ use std::fmt::Write;
 use emkern::forest::Compare;
 
 use super::cond::{self, CORE_CHUNK, CatForm, Cond, Output, ZERO};
+use super::int_keys::{self, KeyUse};
+use super::leaf_table::LeafTable;
 use super::literal::{c_double, c_float};
 use super::model::{Leaf, Model, Tree};
 use super::walk::{self, Syntax};
@@ -47,11 +49,30 @@ struct TreeSyntax<'a> {
     t: usize,
     prefix: &'a str,
     values: Values,
+    /// Each leaf's row of the shared vector-leaf table (empty for scalar leaves).
+    rows: &'a [usize],
+    /// Test the row's integer keys instead of its floats ([`int_keys`]).
+    keys: Option<KeyUse>,
 }
 
 impl TreeSyntax<'_> {
     fn cond(&self, c: Cond) -> String {
         match c {
+            Cond::Numeric {
+                feature,
+                compare,
+                threshold,
+                nan_left,
+                zero_band,
+            } if zero_band.is_none() && self.keys.is_some() => {
+                let (k, op) = match (nan_left, compare) {
+                    (false, Compare::Less) => ("kr", "<"),
+                    (false, Compare::LessEqual) => ("kr", "<="),
+                    (true, Compare::Less) => ("kl", "<"),
+                    (true, Compare::LessEqual) => ("kl", "<="),
+                };
+                format!("{k}[{feature}] {op} {}", int_keys::key(threshold))
+            }
             Cond::Numeric {
                 feature,
                 compare,
@@ -159,11 +180,7 @@ impl Syntax for TreeSyntax<'_> {
     fn leaf(&self, l: usize) -> Vec<String> {
         let leaf = &self.tree.leaves[l];
         if self.tree.output.is_none() {
-            return vec![format!(
-                "return {}_leaves[{}];",
-                self.prefix,
-                self.tree.leaf_start + l
-            )];
+            return vec![format!("return {};", self.rows[l])];
         }
         match &leaf.linear {
             Some(linear) => self.linear_leaf(leaf, linear),
@@ -174,7 +191,8 @@ impl Syntax for TreeSyntax<'_> {
         }
     }
     fn call_subtree(&self, node: usize) -> String {
-        format!("return {}(x);", self.fn_name(Some(node)))
+        let args = self.keys.map_or("x".to_string(), KeyUse::args);
+        format!("return {}({args});", self.fn_name(Some(node)))
     }
 }
 
@@ -241,7 +259,7 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
     s.push_str(" */\n");
     let _ = write!(
         s,
-        "#ifndef {up}_PREDICT_H\n#define {up}_PREDICT_H\n\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n\
+        "#ifndef {up}_PREDICT_H\n#define {up}_PREDICT_H\n\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n\
          /* Features a row holds. */\n#define {up}_N_FEATURES {nf}\n\
          /* Raw margins {p}_predict_margin writes. */\n#define {up}_N_OUTPUTS {k}\n\
          /* Values {p}_predict writes. */\n#define {up}_OUTPUT_LEN {ol}\n\n\
@@ -291,24 +309,24 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
         );
     }
 
-    // Vector leaves: one table, rows already multiplied by their tree's weight.
+    // Vector leaves: one table of the distinct rows, already multiplied by their tree's weight; a tree returns
+    // its leaf's row number (a byte while there are at most 256 rows: two bytes of code, where a pointer would
+    // take a literal of four).
+    let table = LeafTable::of(m);
     if vector {
-        let n_leaves: usize = m.trees.iter().map(|t| t.leaves.len()).sum();
+        let n_rows = table.rows.len();
         let _ = writeln!(
             s,
-            "/* Leaf values (times their tree's weight), one row per leaf. */\n\
-             static const {v} {p}_leaves[{n_leaves}][{k}] = {{"
+            "/* The distinct leaf values (times their tree's weight), one row each; the trees return a row. */\n\
+             static const {v} {p}_leaves[{n_rows}][{k}] = {{"
         );
-        for t in &m.trees {
-            for l in &t.leaves {
-                let row = l
-                    .values
-                    .iter()
-                    .map(|&x| values.lit(cond::weighted(x, t.weight, m.wide)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let _ = writeln!(s, "    {{{row}}},");
-            }
+        for r in &table.rows {
+            let row = r
+                .iter()
+                .map(|&x| values.lit(x))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(s, "    {{{row}}},");
         }
         let _ = write!(
             s,
@@ -320,37 +338,52 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
         );
     }
 
-    // Trees.
-    for (t, tree) in m.trees.iter().enumerate() {
-        let syntax = TreeSyntax {
-            model: m,
-            tree,
-            t,
-            prefix: p,
-            values: Values { wide: m.wide },
-        };
-        let ret = if tree.output.is_none() {
-            format!("const {v} *")
-        } else {
-            format!("{v} ")
-        };
-        let has_linear = tree.leaves.iter().any(|l| l.linear.is_some());
-        // Callees before callers.
-        for f in walk::functions(tree, &syntax).into_iter().rev() {
-            let _ = writeln!(
-                s,
-                "static inline {ret}{}(const float *x) {{",
-                syntax.fn_name(f.subtree)
-            );
-            if has_linear {
-                s.push_str("#if !defined(__GNUC__) || defined(__clang__)\n#pragma STDC FP_CONTRACT OFF\n#endif\n");
-            }
-            if tree.nodes.is_empty() && tree.leaves.iter().all(|l| l.linear.is_none()) {
-                s.push_str("    (void)x;\n");
-            }
-            walk::render(&f.body, &mut s);
-            s.push_str("}\n\n");
+    // Trees: with float tests, and (when every test allows it) again with integer-key tests for size builds.
+    let keys = KeyUse::of(m);
+    if let Some(used) = keys {
+        let _ = write!(
+            s,
+            "/* 1: the trees test integer keys of the row (about half the code per test, a few more instructions per\n\
+             \x20* feature per prediction); 0: they test the floats. Decisions are the same either way. Default: 1 when\n\
+             \x20* compiling for size (-Os, -Oz), else 0. */\n\
+             #ifndef {up}_INT_COMPARE\n\
+             #ifdef __OPTIMIZE_SIZE__\n#define {up}_INT_COMPARE 1\n#else\n#define {up}_INT_COMPARE 0\n#endif\n#endif\n\n\
+             #if {up}_INT_COMPARE\n\
+             /* Trees as functions of their own: short branches, a leaf returns at once (GCC and Clang). */\n\
+             #if defined(__GNUC__)\n#define {up}_TREE_FN __attribute__((noinline)) static\n\
+             #else\n#define {up}_TREE_FN static inline\n#endif\n\n\
+             /* The row's integer keys: |bits| (sign applied), ordered as the floats, -0.0 and 0.0 alike; a NaN gets\n\
+             \x20* INT32_MAX in kr (it fails every test: right) and INT32_MIN in kl (it passes every test: left). */\n\
+             static inline void {p}_keys(const float *x, {params_mut}) {{\n\
+             \x20   int f;\n\
+             \x20   for (f = 0; f < {up}_N_FEATURES; f++) {{\n\
+             \x20       uint32_t b;\n\
+             \x20       int32_t k;\n\
+             \x20       int nan;\n\
+             \x20       memcpy(&b, &x[f], sizeof b);\n\
+             \x20       k = (int32_t)(b & 0x7fffffffu);\n\
+             \x20       if (b >> 31) k = -k;\n\
+             \x20       nan = (b & 0x7fffffffu) > 0x7f800000u;\n",
+            params_mut = used
+                .names()
+                .iter()
+                .map(|n| format!("int32_t *{n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        if used.right {
+            s.push_str("        kr[f] = nan ? INT32_MAX : k;\n");
         }
+        if used.left {
+            s.push_str("        kl[f] = nan ? INT32_MIN : k;\n");
+        }
+        s.push_str("    }\n}\n\n");
+        write_trees(m, p, &table, Some(used), &mut s);
+        s.push_str("#else\n\n");
+    }
+    write_trees(m, p, &table, None, &mut s);
+    if keys.is_some() {
+        let _ = writeln!(s, "#endif /* {up}_INT_COMPARE */\n");
     }
 
     // Sums.
@@ -363,19 +396,34 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
     if m.trees.is_empty() {
         s.push_str("    (void)x;\n");
     }
+    if let Some(used) = keys {
+        let _ = writeln!(s, "#if {up}_INT_COMPARE");
+        for n in used.names() {
+            let _ = writeln!(s, "    int32_t {n}[{up}_N_FEATURES];");
+        }
+        let _ = writeln!(s, "    {p}_keys(x, {});\n#endif", used.args());
+    }
     for (c, b) in m.base.iter().enumerate() {
         let start = if mean { 0.0 } else { *b };
         let _ = writeln!(s, "    m[{c}] = {};", values.lit(start));
     }
-    for (t, tree) in m.trees.iter().enumerate() {
-        match tree.output {
-            Some(c) => {
-                let _ = writeln!(s, "    m[{c}] += {p}_tree_{t}(x);");
-            }
-            None => {
-                let _ = writeln!(s, "    {p}_add({p}_tree_{t}(x), m);");
-            }
+    let call = |s: &mut String, args: &str| {
+        for (t, tree) in m.trees.iter().enumerate() {
+            let _ = match tree.output {
+                Some(c) => writeln!(s, "    m[{c}] += {p}_tree_{t}({args});"),
+                None => writeln!(s, "    {p}_add({p}_leaves[{p}_tree_{t}({args})], m);"),
+            };
         }
+    };
+    match keys {
+        Some(used) => {
+            let _ = writeln!(s, "#if {up}_INT_COMPARE");
+            call(&mut s, &used.args());
+            s.push_str("#else\n");
+            call(&mut s, "x");
+            s.push_str("#endif\n");
+        }
+        None => call(&mut s, "x"),
     }
     if mean {
         let d = values.lit(cond::in_precision(m.divisor, m.wide));
@@ -430,6 +478,61 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
         "#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {up}_PREDICT_H */\n"
     );
     Ok(s)
+}
+
+/// Every tree's functions (callees before callers), testing the floats or, with `keys`, the row's integer keys.
+fn write_trees(m: &Model, p: &str, table: &LeafTable, keys: Option<KeyUse>, s: &mut String) {
+    let v = Values { wide: m.wide }.ty();
+    for (t, tree) in m.trees.iter().enumerate() {
+        let syntax = TreeSyntax {
+            model: m,
+            tree,
+            t,
+            prefix: p,
+            values: Values { wide: m.wide },
+            rows: &table.index[t],
+            keys,
+        };
+        let ret = if tree.output.is_none() {
+            format!("{} ", table.c_index_type())
+        } else {
+            format!("{v} ")
+        };
+        let has_linear = tree.leaves.iter().any(|l| l.linear.is_some());
+        let params = keys.map_or("const float *x".to_string(), KeyUse::params);
+        let storage = match keys {
+            Some(_) => format!("{}_TREE_FN", p.to_ascii_uppercase()),
+            None => "static inline".to_string(),
+        };
+        for f in walk::functions(tree, &syntax).into_iter().rev() {
+            let _ = writeln!(
+                s,
+                "{storage} {ret}{}({params}) {{",
+                syntax.fn_name(f.subtree)
+            );
+            if has_linear {
+                s.push_str("#if !defined(__GNUC__) || defined(__clang__)\n#pragma STDC FP_CONTRACT OFF\n#endif\n");
+            }
+            match keys {
+                None => {
+                    if tree.nodes.is_empty() && tree.leaves.iter().all(|l| l.linear.is_none()) {
+                        s.push_str("    (void)x;\n");
+                    }
+                }
+                Some(used) => {
+                    // A tree may test only NaN-right (or only NaN-left) keys.
+                    let text: String = f.body.iter().map(|(_, l)| l.as_str()).collect();
+                    for n in used.names() {
+                        if !text.contains(n) {
+                            let _ = writeln!(s, "    (void){n};");
+                        }
+                    }
+                }
+            }
+            walk::render(&f.body, s);
+            s.push_str("}\n\n");
+        }
+    }
 }
 
 /// The header comment's lines on `predict`'s exactness.

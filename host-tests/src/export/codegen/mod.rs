@@ -13,6 +13,8 @@
 
 pub mod c;
 mod cond;
+mod int_keys;
+mod leaf_table;
 mod literal;
 pub mod model;
 pub mod rust;

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use emkern::forest::Compare;
 
 use super::cond::{self, CORE_CHUNK, CatForm, Cond, Output, ZERO};
+use super::leaf_table::LeafTable;
 use super::literal::{rust_f32, rust_f64};
 use super::model::{Leaf, Linear, Model, Tree};
 use super::walk::{self, Syntax};
@@ -47,6 +48,8 @@ struct TreeSyntax<'a> {
     tree: &'a Tree,
     t: usize,
     values: Values,
+    /// Each leaf's row of the shared vector-leaf table (empty for scalar leaves).
+    rows: &'a [usize],
 }
 
 impl TreeSyntax<'_> {
@@ -153,7 +156,7 @@ impl Syntax for TreeSyntax<'_> {
     fn leaf(&self, l: usize) -> Vec<String> {
         let leaf = &self.tree.leaves[l];
         if self.tree.output.is_none() {
-            return vec![format!("&LEAVES[{}]", self.tree.leaf_start + l)];
+            return vec![format!("&LEAVES[{}]", self.rows[l])];
         }
         match &leaf.linear {
             Some(linear) => self.linear_leaf(leaf, linear),
@@ -268,9 +271,10 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
     }
     s.push_str("    m\n}\n\n");
 
-    // Vector leaves: one table, rows already multiplied by their tree's weight.
+    // Vector leaves: one table of the distinct rows, already multiplied by their tree's weight.
+    let table = LeafTable::of(m);
     if m.vector_leaves() {
-        let n_leaves: usize = m.trees.iter().map(|t| t.leaves.len()).sum();
+        let n_rows = table.rows.len();
         let _ = writeln!(
             s,
             "fn add(m: &mut [{v}; N_OUTPUTS], leaf: &[{v}; N_OUTPUTS]) {{\n\
@@ -278,19 +282,16 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
              \x20       *a += *b;\n\
              \x20   }}\n\
              }}\n\n\
-             /// Leaf values (times their tree's weight), one row per leaf.\n\
-             static LEAVES: [[{v}; N_OUTPUTS]; {n_leaves}] = ["
+             /// The distinct leaf values (times their tree's weight), one row each.\n\
+             static LEAVES: [[{v}; N_OUTPUTS]; {n_rows}] = ["
         );
-        for t in &m.trees {
-            for l in &t.leaves {
-                let row = l
-                    .values
-                    .iter()
-                    .map(|&x| values.lit(cond::weighted(x, t.weight, m.wide)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let _ = writeln!(s, "    [{row}],");
-            }
+        for r in &table.rows {
+            let row = r
+                .iter()
+                .map(|&x| values.lit(x))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(s, "    [{row}],");
         }
         s.push_str("];\n\n");
     }
@@ -332,6 +333,7 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
             tree,
             t,
             values: Values { wide: m.wide },
+            rows: &table.index[t],
         };
         let ret = if tree.output.is_none() {
             format!("&'static [{v}; N_OUTPUTS]")
