@@ -589,6 +589,8 @@ def emkern_profile(m, mdir, emkern, target):
         cmd = [str(emkern), "profile", "--model", str(blob)] if "--model" in h.stdout else cmd
         cmd += ["--input", str(mdir / "rows.csv")]
     cmd += ["--target", target, "--json"]
+    if "compact-prevalidated" in h.stdout:
+        cmd += ["--engine", "blob,compact,compact-prevalidated,rust,c"]
 
     # The source tree profile builds its firmware from: EMKERN_ROOT if set, else this checkout.
     env = dict(os.environ)

@@ -246,7 +246,7 @@ fn cortex_m4f_every_engine_agrees_with_the_host_and_repeats() {
 }
 
 #[test]
-fn cortex_m55_runs_the_demo_model() {
+fn cortex_m55_runs_the_demo_model_and_the_compact_engines() {
     if !skip_unless_ready("profile on cortex-m55", "thumbv8m.main-none-eabihf", false) {
         return;
     }
@@ -255,14 +255,29 @@ fn cortex_m55_runs_the_demo_model() {
         &data("breast_cancer_xgboost.json"),
         &input,
         "cortex-m55",
-        "blob,rust",
+        "blob,rust,compact,compact-prevalidated",
     );
     check_keys(&text, &items);
-    for name in ["blob", "rust"] {
+    for name in ["blob", "rust", "compact", "compact-prevalidated"] {
         let v = engine(&items, name);
         check_ran(v, "cortex-m55", csv_rows(&input));
         assert_eq!(v["max_abs_diff"].as_f64(), Some(0.0), "{v}");
     }
+    // The same compact blob, validated when the firmware is built instead of at start-up: the same model bytes
+    // and instructions, less library code (no validation).
+    let (full, pre) = (
+        engine(&items, "compact"),
+        engine(&items, "compact-prevalidated"),
+    );
+    assert_eq!(full["model_bytes"], pre["model_bytes"]);
+    assert_eq!(full["instructions_max"], pre["instructions_max"]);
+    let runtime = |v: &Value| v["runtime_bytes"].as_u64().unwrap();
+    assert!(
+        runtime(pre) + 512 < runtime(full),
+        "prevalidated {} vs {}",
+        runtime(pre),
+        runtime(full)
+    );
 }
 
 #[test]

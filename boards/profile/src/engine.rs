@@ -33,8 +33,11 @@ compile_error!(
 #[cfg(feature = "engine-blob")]
 pub const NAME: &str = "blob";
 /// The engine's name, as `emkern profile` reports it.
-#[cfg(feature = "engine-compact")]
+#[cfg(all(feature = "engine-compact", not(feature = "prevalidated")))]
 pub const NAME: &str = "compact";
+/// The engine's name, as `emkern profile` reports it.
+#[cfg(all(feature = "engine-compact", feature = "prevalidated"))]
+pub const NAME: &str = "compact-prevalidated";
 /// The engine's name, as `emkern profile` reports it.
 #[cfg(feature = "engine-rust")]
 pub const NAME: &str = "rust";
@@ -118,8 +121,14 @@ pub fn new() -> Result<Engine, &'static str> {
     #[cfg(feature = "engine-compact")]
     {
         use emkern::forest::compact::CompactTransform;
+        #[cfg(not(feature = "prevalidated"))]
         let compact = emkern::forest::CompactForest::new_without_checksum(&COMPACT.0)
             .map_err(|_| "the compact model blob was rejected")?;
+        // SAFETY: `COMPACT` is 4-byte aligned (`Aligned4`), and `emkern profile` writes `model.emkc` only after
+        // `CompactForest::new` accepted exactly these bytes on the host (`inputs::Inputs::compact`), as
+        // `emkern-build` validates the model a firmware embeds when the firmware is built.
+        #[cfg(feature = "prevalidated")]
+        let compact = unsafe { emkern::forest::CompactForest::new_unchecked(&COMPACT.0) };
         if compact.n_features() != N_FEATURES
             || compact.output_len() != OUTPUT_LEN
             || compact.transform() != compact_transform::ModelTransform::TRANSFORM

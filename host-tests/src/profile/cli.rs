@@ -17,8 +17,9 @@ pub struct Request {
     /// cortex-m0plus (QEMU's micro:bit, whose nRF51 is a Cortex-M0: the nearest core QEMU emulates).
     #[arg(long)]
     pub target: String,
-    /// Engines to measure, comma-separated: blob, compact, int, rust, c (compact and int report why when the
-    /// model does not fit their layout).
+    /// Engines to measure, comma-separated: blob, compact, compact-prevalidated (the compact layout validated
+    /// here, when the firmware is built, as `emkern-build` does), int, rust, c (compact and int report why when
+    /// the model does not fit their layout).
     #[arg(long, value_delimiter = ',', default_value = "blob,compact,rust,c")]
     pub engine: Vec<String>,
     /// Print one JSON array (one object per engine) instead of the table.
@@ -45,7 +46,7 @@ impl Request {
             }
         }
         if engines.is_empty() {
-            return Err("--engine: name at least one engine (blob, compact, int, rust, c)".into());
+            return Err("--engine: name at least one engine (blob, compact, compact-prevalidated, int, rust, c)".into());
         }
         engines.sort_by_key(|e| Engine::ALL.iter().position(|a| a == e));
         Ok(Config {

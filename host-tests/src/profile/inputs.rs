@@ -95,8 +95,11 @@ pub fn load(model_path: &Path, input: &Path) -> Result<Inputs, String> {
     }
     // The same model, so the same transform as the general blob's.
     let compact = crate::export::compact::write_from_blob(&loaded.blob)
-        .map(|bytes| (bytes, forest.transform()))
-        .map_err(|e| e.to_string());
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| {
+            validate_compact(&bytes)?;
+            Ok((bytes, forest.transform()))
+        });
     let int_blob = match &loaded.ensemble {
         Some(e) => crate::export::int::write(e)
             .map_err(|why| format!("the model does not fit the integer layout: {why}")),
@@ -131,6 +134,19 @@ pub fn check_fits(inputs: &Inputs, flash: u64, board: &str) -> Result<(), String
         ));
     }
     Ok(())
+}
+
+/// Validates a compact blob with the reader the firmware uses (`CompactForest::new`, CRC-32 included), as
+/// `emkern-build` does: the `compact-prevalidated` engine's image skips validation on the strength of this.
+fn validate_compact(bytes: &[u8]) -> Result<(), String> {
+    // The reader needs 4-byte alignment: a copy at a 4-aligned offset of a slightly larger buffer.
+    let mut buf = vec![0u8; bytes.len() + 3];
+    let off = buf.as_ptr().align_offset(4).min(3);
+    let copy = &mut buf[off..off + bytes.len()];
+    copy.copy_from_slice(bytes);
+    emkern::forest::CompactForest::new(copy)
+        .map(|_| ())
+        .map_err(|e| format!("the compact blob failed validation: {e}"))
 }
 
 /// The compact engine's `compact.rs`: the model's transform as the type `predict_with` takes.

@@ -10,7 +10,9 @@
 //! `CompactForest` over the model written in the compact layout, validated once at start-up without the CRC-32,
 //! `new_without_checksum`, and predicting through the model's transform named as a type, `predict_with`: what a
 //! firmware built for one model links; when the model does not fit the compact layout the engine reports the
-//! writer's reason), `int` (the core's `IntForest` over the model written as an integer `.emki` blob: integer
+//! writer's reason), `compact-prevalidated` (the same, but the blob is validated here with `CompactForest::new`
+//! and the image calls `new_unchecked`: no validation code, as in a firmware whose model `emkern-build` embeds),
+//! `int` (the core's `IntForest` over the model written as an integer `.emki` blob: integer
 //! compares and fixed-point sums, no soft-float, for cores without an FPU; refused with a reason for models
 //! outside its scope), `rust` (the model as
 //! code from `emkern codegen --lang rust`), `c` (`emkern codegen --lang c` compiled by `arm-none-eabi-gcc -O2`
@@ -56,6 +58,9 @@ pub enum Engine {
     Blob,
     /// The compact-layout interpreter.
     Compact,
+    /// The compact-layout interpreter over a blob validated on the host when the firmware was built
+    /// (`CompactForest::new_unchecked`: no validation code in the image), as `emkern-build` embeds a model.
+    CompactPrevalidated,
     /// The integer engine.
     Int,
     /// Generated Rust.
@@ -66,9 +71,10 @@ pub enum Engine {
 
 impl Engine {
     /// Every engine, in report order.
-    pub const ALL: [Engine; 5] = [
+    pub const ALL: [Engine; 6] = [
         Engine::Blob,
         Engine::Compact,
+        Engine::CompactPrevalidated,
         Engine::Int,
         Engine::Rust,
         Engine::C,
@@ -79,6 +85,7 @@ impl Engine {
         match self {
             Engine::Blob => "blob",
             Engine::Compact => "compact",
+            Engine::CompactPrevalidated => "compact-prevalidated",
             Engine::Int => "int",
             Engine::Rust => "rust",
             Engine::C => "c",
@@ -90,11 +97,12 @@ impl Engine {
         match name {
             "blob" => Ok(Engine::Blob),
             "compact" => Ok(Engine::Compact),
+            "compact-prevalidated" => Ok(Engine::CompactPrevalidated),
             "int" => Ok(Engine::Int),
             "rust" => Ok(Engine::Rust),
             "c" => Ok(Engine::C),
             _ => Err(format!(
-                "--engine {name}: unknown engine (one of blob, compact, int, rust, c)"
+                "--engine {name}: unknown engine (one of blob, compact, compact-prevalidated, int, rust, c)"
             )),
         }
     }
@@ -103,7 +111,7 @@ impl Engine {
     fn feature(self) -> &'static str {
         match self {
             Engine::Blob => "engine-blob",
-            Engine::Compact => "engine-compact",
+            Engine::Compact | Engine::CompactPrevalidated => "engine-compact",
             Engine::Int => "engine-int",
             Engine::Rust => "engine-rust",
             Engine::C => "engine-c",
@@ -196,7 +204,7 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Vec<Engine
     for &engine in &config.engines {
         let source = match engine {
             Engine::Blob => Ok(String::new()),
-            Engine::Compact => run
+            Engine::Compact | Engine::CompactPrevalidated => run
                 .inputs
                 .compact
                 .as_ref()
@@ -288,7 +296,10 @@ impl ProfileRun<'_> {
                     features.push("weighted-median");
                 }
             }
-            Engine::Compact => {
+            Engine::Compact | Engine::CompactPrevalidated => {
+                if engine == Engine::CompactPrevalidated {
+                    features.push("prevalidated");
+                }
                 let (bytes, transform) = inputs.compact.clone()?;
                 files.add("model.emkc", bytes);
                 files.add("compact.rs", inputs::compact_rs(transform));
@@ -360,7 +371,9 @@ impl ProfileRun<'_> {
             .saturating_sub(baseline.symbol_bytes(|s| s == ENTRY));
         let model = match engine {
             Engine::Blob => inputs.blob.len() as u64,
-            Engine::Compact => inputs.compact.as_ref().map_or(0, |(b, _)| b.len() as u64),
+            Engine::Compact | Engine::CompactPrevalidated => {
+                inputs.compact.as_ref().map_or(0, |(b, _)| b.len() as u64)
+            }
             Engine::Int => inputs.int_blob.as_ref().map_or(0, |b| b.len() as u64),
             Engine::Rust => sizes.symbol_bytes(|s| s.contains("generated_model")) + entry_growth,
             Engine::C => {

@@ -98,8 +98,15 @@ pub fn text(model: &str, target: Target, rows: usize, reports: &[EngineReport]) 
         target.machine(),
         target.triple()
     );
+    // The engine column as wide as its longest name.
+    let w = reports
+        .iter()
+        .map(|r| r.engine.len())
+        .chain([7])
+        .max()
+        .unwrap_or(7);
     s.push_str(&format!(
-        "{:<7} {:>12} {:>10} {:>10} {:>10} {:>10} {:>7} {:>7} {:>12}\n",
+        "{:<w$} {:>12} {:>10} {:>10} {:>10} {:>10} {:>7} {:>7} {:>12}\n",
         "engine",
         "instr mean",
         "instr max",
@@ -113,7 +120,7 @@ pub fn text(model: &str, target: Target, rows: usize, reports: &[EngineReport]) 
     for r in reports {
         match &r.outcome {
             Ok(f) => s.push_str(&format!(
-                "{:<7} {:>12.1} {:>10} {:>10} {:>10} {:>10} {:>7} {:>7} {:>12}\n",
+                "{:<w$} {:>12.1} {:>10} {:>10} {:>10} {:>10} {:>7} {:>7} {:>12}\n",
                 r.engine,
                 f.instructions_mean,
                 f.instructions_max,
@@ -128,7 +135,7 @@ pub fn text(model: &str, target: Target, rows: usize, reports: &[EngineReport]) 
                     format!("{:.3e}", f.max_abs_diff)
                 }
             )),
-            Err(why) => s.push_str(&format!("{:<7} not run: {why}\n", r.engine)),
+            Err(why) => s.push_str(&format!("{:<w$} not run: {why}\n", r.engine)),
         }
     }
     s
