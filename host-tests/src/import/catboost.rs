@@ -974,17 +974,28 @@ fn categories_of(hashes: &[i64]) -> HashMap<i64, u32> {
 /// it with CityHash64 (version 1.0), keeping the low 32 bits as a signed integer. Only texts of 1 to 8 bytes
 /// occur here (`k < 2^24`), which CityHash64 maps with its short-input formulas.
 pub fn category_hash(k: u32) -> i32 {
-    let text = k.to_string();
-    cityhash64_short(text.as_bytes()) as u32 as i32
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut v = k;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    cityhash64_short(&digits[at..]) as u32 as i32
 }
 
-/// CityHash64 (version 1.0) of 1 to 8 bytes.
+/// CityHash64 (version 1.0) of 1 to 10 bytes (exact for up to 8, the lengths [`category_hash`] needs below 2^24).
 fn cityhash64_short(s: &[u8]) -> u64 {
     const K2: u64 = 0x9ae1_6a3b_2f90_404f;
     const K3: u64 = 0xc949_d7c7_509e_6557;
     const MUL: u64 = 0x9ddf_ea08_eb38_2d69;
     let n = s.len();
-    debug_assert!((1..=8).contains(&n));
+    let s = &s[..n.min(8)];
+    let n = s.len();
     let shift_mix = |v: u64| v ^ (v >> 47);
     let fetch32 = |i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]) as u64;
     if n >= 4 {
@@ -1023,3 +1034,173 @@ fn class_names(doc: At) -> Option<String> {
     Some(names.join(", "))
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A two-tree model: a depth-2 symmetric tree over features 0 (NaN as false) and 2 (NaN as true), and a
+    /// depth-1 tree over feature 0; feature 1 is categorical and unused.
+    fn model() -> Value {
+        json!({
+            "features_info": {
+                "float_features": [
+                    {"feature_index": 0, "flat_feature_index": 0, "feature_id": "a", "borders": [0.5],
+                     "nan_value_treatment": "AsFalse"},
+                    {"feature_index": 1, "flat_feature_index": 2, "feature_id": "c", "borders": [-1.25],
+                     "nan_value_treatment": "AsTrue"}
+                ],
+                "categorical_features": [
+                    {"feature_index": 0, "flat_feature_index": 1, "feature_id": "b"}
+                ]
+            },
+            "model_info": {
+                "catboost_version_info": "Git info:\n    Branch: tags/v1.2.10\n",
+                "params": {"loss_function": {"type": "RMSE", "params": {}}}
+            },
+            "oblivious_trees": [
+                {"splits": [
+                    {"split_type": "FloatFeature", "float_feature_index": 0, "border": 0.5},
+                    {"split_type": "FloatFeature", "float_feature_index": 1, "border": -1.25}
+                 ],
+                 "leaf_values": [1.0, 2.0, 4.0, 8.0], "leaf_weights": [1, 1, 1, 1]},
+                {"splits": [{"split_type": "FloatFeature", "float_feature_index": 0, "border": 0.5}],
+                 "leaf_values": [16.0, 32.0], "leaf_weights": [1, 1]}
+            ],
+            "scale_and_bias": [0.5, [100.0]]
+        })
+    }
+
+    fn import(doc: &Value) -> Result<Ensemble> {
+        from_json_bytes(doc.to_string().as_bytes())
+    }
+
+    fn error(doc: &Value) -> String {
+        import(doc).unwrap_err().to_string()
+    }
+
+    /// CatBoost's definition, written out: leaf index bit `i` is `x > border` of split `i` (NaN by the feature's
+    /// treatment), the raw value `scale · Σ leaves + bias`.
+    fn oracle(x: [f32; 3]) -> f64 {
+        let gt = |v: f32, b: f32, nan_true: bool| if v.is_nan() { nan_true } else { v > b };
+        let b0 = gt(x[0], 0.5, false) as usize;
+        let b1 = gt(x[2], -1.25, true) as usize;
+        let t0 = [1.0, 2.0, 4.0, 8.0][b0 | b1 << 1];
+        let t1 = [16.0, 32.0][b0];
+        0.5 * (t0 + t1) + 100.0
+    }
+
+    #[test]
+    fn symmetric_trees_follow_catboost_leaf_indices() {
+        let e = import(&model()).unwrap();
+        assert_eq!((e.n_features, e.n_outputs, e.trees.len()), (3, 1, 2));
+        assert_eq!(e.source, "catboost 1.2.10, RMSE");
+        assert_eq!(e.transform, Transform::Identity);
+        assert_eq!(
+            e.feature_names,
+            Some(vec!["a".to_string(), "b".into(), "c".into()])
+        );
+        assert_eq!(e.trees[0].nodes.len(), 7);
+        let probes = [
+            f32::NAN,
+            f32::NEG_INFINITY,
+            -1.25f32.next_down(),
+            -1.25,
+            -1.25f32.next_up(),
+            0.0,
+            0.5f32.next_down(),
+            0.5,
+            0.5f32.next_up(),
+            f32::INFINITY,
+        ];
+        for &a in &probes {
+            for &c in &probes {
+                let row = [a, 7.0, c];
+                let got = e.margin_reference(&row)[0];
+                assert_eq!(got, oracle(row), "row {row:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_the_place_and_the_reason() {
+        let mut doc = model();
+        doc["oblivious_trees"][1]["splits"][0] = json!({"split_type": "OnlineCtr", "border": 9.5});
+        let e = error(&doc);
+        assert!(e.starts_with("oblivious_trees[1].splits[0]: split on a CTR"), "{e}");
+        assert!(e.contains("`b` (column 1)") && e.contains("cannot be evaluated"), "{e}");
+
+        let mut doc = model();
+        doc["oblivious_trees"][1]["splits"][0] =
+            json!({"split_type": "OneHotFeature", "cat_feature_index": 0, "value": 7});
+        let e = error(&doc);
+        assert!(e.starts_with("oblivious_trees[1].splits[0].value: one-hot split"), "{e}");
+        assert!(e.contains("categorical feature `b` (column 1)") && e.contains("hash 7"), "{e}");
+
+        let mut doc = model();
+        doc["features_info"]["text_features"] =
+            json!([{"feature_index": 0, "flat_feature_index": 3, "feature_id": "review"}]);
+        let e = error(&doc);
+        assert!(e.contains("text feature `review` (column 3)"), "{e}");
+
+        let mut doc = model();
+        doc["oblivious_trees"][0]["leaf_values"] = json!([1.0, 2.0, 3.0]);
+        assert_eq!(
+            error(&doc),
+            "oblivious_trees[0].leaf_values: 3 values, expected 4 (4 leaves of depth 2 × 1 dimensions)"
+        );
+
+        let mut doc = model();
+        let split = doc["oblivious_trees"][1]["splits"][0].clone();
+        doc["oblivious_trees"][1]["splits"] = Value::Array(vec![split; 17]);
+        let e = error(&doc);
+        assert!(e.starts_with("oblivious_trees[1].splits: tree of depth 17"), "{e}");
+
+        let mut doc = model();
+        doc["model_info"]["params"]["loss_function"]["type"] = json!("RMSEWithUncertainty");
+        let e = error(&doc);
+        assert!(e.contains("`RMSEWithUncertainty` is not supported"), "{e}");
+
+        let mut doc = model();
+        doc["features_info"]["float_features"][1]["nan_value_treatment"] = json!("Min");
+        let e = error(&doc);
+        assert!(e.starts_with("features_info.float_features[1].nan_value_treatment: `Min`"), "{e}");
+
+        let mut doc = model();
+        doc["oblivious_trees"][0]["splits"][1]["float_feature_index"] = json!(5);
+        let e = error(&doc);
+        assert!(e.contains("float feature 5 is not in"), "{e}");
+
+        let mut doc = model();
+        doc["oblivious_trees"][0]["splits"][0]["border"] = json!(1e300);
+        assert!(error(&doc).contains("overflows an f32"));
+
+        let e = from_json_bytes(b"{\n\"features_info\": [\n,]}").unwrap_err().to_string();
+        assert!(e.starts_with("line 3: column 1: not valid JSON"), "{e}");
+        assert!(error(&json!({"oblivious_trees": []})).contains("missing `features_info`"));
+        let mut doc = model();
+        doc.as_object_mut().unwrap().remove("oblivious_trees");
+        assert!(error(&doc).contains("missing `oblivious_trees`"));
+    }
+
+    #[test]
+    fn sniffing_tells_catboost_from_xgboost() {
+        assert!(looks_like(model().to_string().as_bytes()));
+        assert!(looks_like(b"\xef\xbb\xbf  {\"oblivious_trees\" : []}"));
+        assert!(!looks_like(
+            br#"{"learner": {"feature_names": ["features_info", "oblivious_trees"]}}"#
+        ));
+        assert!(!looks_like(b"tree\nversion=v4\n\"features_info\":"));
+    }
+
+    /// Hashes CatBoost 1.2.10 wrote into one-hot splits for the categories `"1"`, `"2"` and `"5"`.
+    #[test]
+    fn category_hashes_match_catboost() {
+        assert_eq!(category_hash(1), 1_121_341_681);
+        assert_eq!(category_hash(2), -1_284_790_409);
+        assert_eq!(category_hash(5), -1_280_163_355);
+        let map = categories_of(&[-1_284_790_409, 1_121_341_681]);
+        assert_eq!((map[&-1_284_790_409], map[&1_121_341_681]), (2, 1));
+    }
+}
