@@ -151,7 +151,11 @@ fn check_cli(root: &Path) {
         .filter(|p| p.join("model.json").is_file())
         .collect();
     dirs.sort();
-    assert!(!dirs.is_empty(), "no CatBoost fixtures under {}", root.display());
+    assert!(
+        !dirs.is_empty(),
+        "no CatBoost fixtures under {}",
+        root.display()
+    );
     let mut failed = Vec::new();
     println!(
         "{:<40} {:>14} {:>14}",
@@ -174,8 +178,12 @@ fn check_cli(root: &Path) {
             }
             let version = meta(dir)?["version"].as_str().unwrap_or("?").to_string();
             let inspect = emkern(&["inspect".as_ref(), model.as_os_str()])?;
-            if !inspect.contains("CatBoost JSON") || !inspect.contains(&format!("catboost {version}")) {
-                return Err(format!("inspect did not name CatBoost {version}:\n{inspect}"));
+            if !inspect.contains("CatBoost JSON")
+                || !inspect.contains(&format!("catboost {version}"))
+            {
+                return Err(format!(
+                    "inspect did not name CatBoost {version}:\n{inspect}"
+                ));
             }
             let predict = |margin: bool| {
                 let mut args = vec![
@@ -247,7 +255,10 @@ fn category_hashes_are_catboost_hashes() {
         })
         .collect();
     matched.sort_unstable();
-    assert!(matched.len() >= 2 && matched[0] < 10 && matched[matched.len() - 1] >= 100_000, "{matched:?}");
+    assert!(
+        matched.len() >= 2 && matched[0] < 10 && matched[matched.len() - 1] >= 100_000,
+        "{matched:?}"
+    );
     stored.sort_unstable();
     stored.dedup();
     assert_eq!(stored.len(), matched.len());
@@ -256,7 +267,8 @@ fn category_hashes_are_catboost_hashes() {
 /// Fresh models from CatBoost itself: `make.py --seed` in a scratch directory, then the fixture and CLI checks.
 #[test]
 fn freshly_trained_catboost_models_match() {
-    let Some(py) = python::python_or_skip("freshly_trained_catboost_models_match", "catboost", (1, 2))
+    let Some(py) =
+        python::python_or_skip("freshly_trained_catboost_models_match", "catboost", (1, 2))
     else {
         return;
     };

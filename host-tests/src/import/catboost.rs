@@ -135,15 +135,21 @@ fn kind(v: &Value) -> &'static str {
 
 impl<'a> At<'a, '_> {
     fn object(self) -> Result<&'a Map<String, Value>> {
-        self.value
-            .as_object()
-            .ok_or_else(|| err(self.path, format!("expected an object, found {}", kind(self.value))))
+        self.value.as_object().ok_or_else(|| {
+            err(
+                self.path,
+                format!("expected an object, found {}", kind(self.value)),
+            )
+        })
     }
 
     fn array(self) -> Result<&'a Vec<Value>> {
-        self.value
-            .as_array()
-            .ok_or_else(|| err(self.path, format!("expected an array, found {}", kind(self.value))))
+        self.value.as_array().ok_or_else(|| {
+            err(
+                self.path,
+                format!("expected an array, found {}", kind(self.value)),
+            )
+        })
     }
 
     fn number(self) -> Result<f64> {
@@ -167,9 +173,12 @@ impl<'a> At<'a, '_> {
     }
 
     fn string(self) -> Result<&'a str> {
-        self.value
-            .as_str()
-            .ok_or_else(|| err(self.path, format!("expected a string, found {}", kind(self.value))))
+        self.value.as_str().ok_or_else(|| {
+            err(
+                self.path,
+                format!("expected a string, found {}", kind(self.value)),
+            )
+        })
     }
 }
 
@@ -453,11 +462,10 @@ fn transform_for(loss: Option<&str>, dims: usize) -> Result<Transform> {
         "MultiClass" => (Transform::Softmax, false),
         "MultiClassOneVsAll" => (Transform::Sigmoid, false),
         "Poisson" | "Tweedie" => (Transform::Exp, true),
-        "RMSE" | "MAE" | "Quantile" | "Expectile" | "MAPE" | "Huber" | "LogCosh" | "Lq" | "MultiRMSE"
-        | "YetiRank" | "YetiRankPairwise" | "PairLogit" | "PairLogitPairwise" | "QueryRMSE"
-        | "QuerySoftMax" | "QueryCrossEntropy" | "StochasticRank" | "LambdaMart" | "MultiQuantile" => {
-            (Transform::Identity, false)
-        }
+        "RMSE" | "MAE" | "Quantile" | "Expectile" | "MAPE" | "Huber" | "LogCosh" | "Lq"
+        | "MultiRMSE" | "YetiRank" | "YetiRankPairwise" | "PairLogit" | "PairLogitPairwise"
+        | "QueryRMSE" | "QuerySoftMax" | "QueryCrossEntropy" | "StochasticRank" | "LambdaMart"
+        | "MultiQuantile" => (Transform::Identity, false),
         other => {
             return Err(err(
                 PATH,
@@ -559,10 +567,7 @@ fn split_of(s: At, features: &Features, doc: At) -> Result<(u32, Test, bool)> {
             // recovers the border CatBoost compares with (and is exact for what CatBoost writes).
             let border = border as f32;
             if !border.is_finite() {
-                return Err(err(
-                    &join(s.path, "border"),
-                    "the border overflows an f32",
-                ));
+                return Err(err(&join(s.path, "border"), "the border overflows an f32"));
             }
             Ok((f.column, Test::Numeric(border as f64), !f.nan_true))
         }
@@ -576,13 +581,18 @@ fn split_of(s: At, features: &Features, doc: At) -> Result<(u32, Test, bool)> {
             let &(ref name, column) = features.categorical.get(&index).ok_or_else(|| {
                 err(
                     &ip,
-                    format!("categorical feature {index} is not in features_info.categorical_features"),
+                    format!(
+                        "categorical feature {index} is not in features_info.categorical_features"
+                    ),
                 )
             })?;
             let vp = join(s.path, "value");
             let value = required(s, "value")?;
             let hash = value.as_i64().ok_or_else(|| {
-                err(&vp, format!("expected an integer (a category hash), found {value}"))
+                err(
+                    &vp,
+                    format!("expected an integer (a category hash), found {value}"),
+                )
             })?;
             let category = features.categories.get(&hash).copied().ok_or_else(|| {
                 err(
@@ -804,10 +814,7 @@ fn nested_tree(tree: At, features: &Features, doc: At, dims: usize, scale: f64) 
     let mut stack: Vec<(&Value, String, Option<(usize, bool)>)> =
         vec![(tree.value, tree.path.to_string(), None)];
     while let Some((value, path, parent)) = stack.pop() {
-        let at = At {
-            value,
-            path: &path,
-        };
+        let at = At { value, path: &path };
         let index = nodes.len();
         if let Some((p, is_left)) = parent {
             if let Node::Split(s) = &mut nodes[p] {
@@ -1034,7 +1041,6 @@ fn class_names(doc: At) -> Option<String> {
     Some(names.join(", "))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1128,15 +1134,27 @@ mod tests {
         let mut doc = model();
         doc["oblivious_trees"][1]["splits"][0] = json!({"split_type": "OnlineCtr", "border": 9.5});
         let e = error(&doc);
-        assert!(e.starts_with("oblivious_trees[1].splits[0]: split on a CTR"), "{e}");
-        assert!(e.contains("`b` (column 1)") && e.contains("cannot be evaluated"), "{e}");
+        assert!(
+            e.starts_with("oblivious_trees[1].splits[0]: split on a CTR"),
+            "{e}"
+        );
+        assert!(
+            e.contains("`b` (column 1)") && e.contains("cannot be evaluated"),
+            "{e}"
+        );
 
         let mut doc = model();
         doc["oblivious_trees"][1]["splits"][0] =
             json!({"split_type": "OneHotFeature", "cat_feature_index": 0, "value": 7});
         let e = error(&doc);
-        assert!(e.starts_with("oblivious_trees[1].splits[0].value: one-hot split"), "{e}");
-        assert!(e.contains("categorical feature `b` (column 1)") && e.contains("hash 7"), "{e}");
+        assert!(
+            e.starts_with("oblivious_trees[1].splits[0].value: one-hot split"),
+            "{e}"
+        );
+        assert!(
+            e.contains("categorical feature `b` (column 1)") && e.contains("hash 7"),
+            "{e}"
+        );
 
         let mut doc = model();
         doc["features_info"]["text_features"] =
@@ -1155,7 +1173,10 @@ mod tests {
         let split = doc["oblivious_trees"][1]["splits"][0].clone();
         doc["oblivious_trees"][1]["splits"] = Value::Array(vec![split; 17]);
         let e = error(&doc);
-        assert!(e.starts_with("oblivious_trees[1].splits: tree of depth 17"), "{e}");
+        assert!(
+            e.starts_with("oblivious_trees[1].splits: tree of depth 17"),
+            "{e}"
+        );
 
         let mut doc = model();
         doc["model_info"]["params"]["loss_function"]["type"] = json!("RMSEWithUncertainty");
@@ -1165,7 +1186,10 @@ mod tests {
         let mut doc = model();
         doc["features_info"]["float_features"][1]["nan_value_treatment"] = json!("Min");
         let e = error(&doc);
-        assert!(e.starts_with("features_info.float_features[1].nan_value_treatment: `Min`"), "{e}");
+        assert!(
+            e.starts_with("features_info.float_features[1].nan_value_treatment: `Min`"),
+            "{e}"
+        );
 
         let mut doc = model();
         doc["oblivious_trees"][0]["splits"][1]["float_feature_index"] = json!(5);
@@ -1176,7 +1200,9 @@ mod tests {
         doc["oblivious_trees"][0]["splits"][0]["border"] = json!(1e300);
         assert!(error(&doc).contains("overflows an f32"));
 
-        let e = from_json_bytes(b"{\n\"features_info\": [\n,]}").unwrap_err().to_string();
+        let e = from_json_bytes(b"{\n\"features_info\": [\n,]}")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("line 3: column 1: not valid JSON"), "{e}");
         assert!(error(&json!({"oblivious_trees": []})).contains("missing `features_info`"));
         let mut doc = model();
