@@ -806,23 +806,26 @@ fn oblivious_tree(tree: At, features: &Features, doc: At, dims: usize, scale: f6
     Ok(tree_of(nodes, dims))
 }
 
+/// A node of a non-symmetric tree still to read: its JSON, its path, and its parent with whether it is the
+/// parent's left child.
+type Pending<'a> = (&'a Value, String, Option<(usize, bool)>);
+
 /// Reads non-symmetric tree `t` (nested `split`/`left`/`right` objects, leaves with `value`).
 fn nested_tree(tree: At, features: &Features, doc: At, dims: usize, scale: f64) -> Result<Tree> {
     let mut nodes = Vec::new();
     // Depth-first with an explicit stack: (value, path, parent to patch, whether it is the left child). The
     // nesting is bounded by serde_json's recursion limit.
-    let mut stack: Vec<(&Value, String, Option<(usize, bool)>)> =
-        vec![(tree.value, tree.path.to_string(), None)];
+    let mut stack: Vec<Pending> = vec![(tree.value, tree.path.to_string(), None)];
     while let Some((value, path, parent)) = stack.pop() {
         let at = At { value, path: &path };
         let index = nodes.len();
-        if let Some((p, is_left)) = parent {
-            if let Node::Split(s) = &mut nodes[p] {
-                if is_left {
-                    s.left = index;
-                } else {
-                    s.right = index;
-                }
+        if let Some((p, is_left)) = parent
+            && let Node::Split(s) = &mut nodes[p]
+        {
+            if is_left {
+                s.left = index;
+            } else {
+                s.right = index;
             }
         }
         match member(at, "split")? {
