@@ -11,6 +11,8 @@
 //!
 //! `EMKERN_CATBOOST_FIXTURES` overrides the fixture directory.
 
+#[path = "common/proptest_config.rs"]
+mod proptest_config;
 #[path = "common/python.rs"]
 mod python;
 
@@ -21,7 +23,12 @@ use emkern_host::import::catboost;
 use emkern_host::ir::{Compare, Precision, Transform};
 mod common;
 
-use common::fixtures::{Outcome, check_fixture, read_csv, run_all};
+use common::fixtures::{ABS, Outcome, REL, check_fixture, close, read_csv, run_all};
+use emkern::forest::Forest;
+use emkern_host::export::blob;
+use proptest::prelude::*;
+use proptest_config::proptest_config;
+use serde_json::{Value, json};
 
 /// Relative tolerance of `emkern predict` (f32 outputs of f64 sums) against CatBoost's f64 outputs.
 const CLI_REL: f64 = 1e-6;
@@ -291,4 +298,117 @@ fn freshly_trained_catboost_models_match() {
     run_all("CatBoost", &out, "model.json", run_fixture);
     check_cli(&out);
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// JSON pointers of every value in `v` (the root excluded), in document order.
+fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                out.push(p.clone());
+                pointers(child, p, out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, child) in a.iter().enumerate() {
+                let p = format!("{at}/{i}");
+                out.push(p.clone());
+                pointers(child, p, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Small fixture models to mutate, parsed once.
+fn mutation_models() -> Vec<(Value, Vec<String>)> {
+    ["regression-scaled", "one-hot", "lossguide-multiclass"]
+        .iter()
+        .map(|name| {
+            let dir = std::fs::read_dir(fixture_root())
+                .unwrap()
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| p.to_string_lossy().ends_with(&format!("-{name}")))
+                .unwrap_or_else(|| panic!("a {name} fixture"));
+            let text = std::fs::read_to_string(dir.join("model.json")).unwrap();
+            let doc: Value = serde_json::from_str(&text).unwrap();
+            let mut ps = Vec::new();
+            pointers(&doc, String::new(), &mut ps);
+            // The training log and options do not reach the importer: mutate what it reads.
+            ps.retain(|p| {
+                !p.starts_with("/model_info/training")
+                    && !p.starts_with("/model_info/output_options")
+            });
+            (doc, ps)
+        })
+        .collect()
+}
+
+/// Replacement values for the mutation test: out of range, wrong type, non-finite in spirit, huge.
+fn replacements() -> Vec<Value> {
+    vec![
+        json!(-1),
+        json!(0),
+        json!(1),
+        json!(3),
+        json!(17),
+        json!(1e300),
+        json!(-0.5),
+        json!(4294967296u64),
+        json!("AsTrue"),
+        json!("OnlineCtr"),
+        json!("x"),
+        json!(null),
+        json!([]),
+        json!({}),
+        json!([1.0, 2.0]),
+    ]
+}
+
+proptest! {
+    #![proptest_config(proptest_config(256))]
+
+    /// A value replaced or a member deleted: an error, or a model that exports and predicts like the IR says.
+    #[test]
+    fn mutated_models_never_panic(which in 0usize..3, at in 0usize..1_000_000, with in 0usize..15, delete in 0u8..4) {
+        thread_local! {
+            static MODELS: Vec<(Value, Vec<String>)> = mutation_models();
+        }
+        let mut doc = MODELS.with(|m| m[which].0.clone());
+        let pointer = MODELS.with(|m| m[which].1[at % m[which].1.len()].clone());
+        if delete == 0 {
+            let (parent, key) = pointer.rsplit_once('/').unwrap();
+            match doc.pointer_mut(parent) {
+                Some(Value::Object(m)) => {
+                    m.remove(&key.replace("~1", "/").replace("~0", "~"));
+                }
+                Some(Value::Array(a)) => {
+                    a.remove(key.parse::<usize>().unwrap());
+                }
+                _ => {}
+            }
+        } else {
+            *doc.pointer_mut(&pointer).unwrap() = replacements()[with].clone();
+        }
+        let Ok(e) = catboost::from_document(&doc) else {
+            return Ok(());
+        };
+        let Ok(bytes) = blob::write(&e) else {
+            return Ok(());
+        };
+        let forest = Forest::new(&bytes).map_err(|err| TestCaseError::fail(format!("blob rejected: {err:?}")))?;
+        let mut m = vec![0f32; e.n_outputs as usize];
+        for probe in [f32::NAN, -1.0, 0.0, 0.5, 2.0, 1000.0] {
+            let row = vec![probe; e.n_features as usize];
+            forest.predict_margin(&row, &mut m).map_err(|err| TestCaseError::fail(format!("{err:?}")))?;
+            let want = e.margin_reference(&row);
+            for (k, (&got, &want)) in m.iter().zip(&want).enumerate() {
+                prop_assert!(
+                    !want.is_finite() || want.abs() > 1e30 || close(got as f64, want, REL, ABS),
+                    "margin {}: core {} vs IR {}", k, got, want
+                );
+            }
+        }
+    }
 }
