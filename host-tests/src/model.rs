@@ -1,5 +1,6 @@
 //! Loading a model from any supported file, with the format sniffed from the content (not the extension):
-//! an `.emk` blob, XGBoost JSON or UBJSON, a LightGBM text model, or an emkern-sklearn JSON export.
+//! an `.emk` blob, XGBoost JSON or UBJSON, a LightGBM text model, an emkern-sklearn JSON export, or a CatBoost JSON
+//! model.
 
 use std::path::Path;
 
@@ -20,6 +21,8 @@ pub enum Format {
     LightGbm,
     /// The JSON written by `host-tests/python/emkern_sklearn.py`.
     Sklearn,
+    /// CatBoost JSON (`save_model(path, format="json")`).
+    CatBoostJson,
 }
 
 impl Format {
@@ -31,13 +34,15 @@ impl Format {
             Format::XgboostUbjson => "XGBoost UBJSON",
             Format::LightGbm => "LightGBM text",
             Format::Sklearn => "scikit-learn (emkern JSON)",
+            Format::CatBoostJson => "CatBoost JSON",
         }
     }
 }
 
 /// Guesses the format from the first bytes (after an optional UTF-8 byte-order mark). JSON and UBJSON are told
 /// apart by [`import::xgboost::sniff`], the one rule for both; a JSON document that names `emkern-sklearn` near
-/// its start is the scikit-learn export.
+/// its start is the scikit-learn export, one with CatBoost's top-level keys ([`import::catboost::looks_like`]) is
+/// CatBoost's.
 pub fn sniff(bytes: &[u8]) -> Option<Format> {
     let bytes = strip_bom(bytes);
     if bytes.starts_with(b"EMKF") {
@@ -49,6 +54,8 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
             let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
             return Some(if head.contains("emkern-sklearn") {
                 Format::Sklearn
+            } else if import::catboost::looks_like(bytes) {
+                Format::CatBoostJson
             } else {
                 Format::XgboostJson
             });
@@ -92,8 +99,8 @@ pub fn load(path: &Path) -> Result<Loaded, ImportError> {
     }
     let format = sniff(&bytes).ok_or_else(|| {
         ImportError::whole(
-            "unknown model format: expected an emkern blob, XGBoost JSON/UBJSON, a LightGBM text model or an \
-             emkern-sklearn JSON",
+            "unknown model format: expected an emkern blob, XGBoost JSON/UBJSON, a LightGBM text model, an \
+             emkern-sklearn JSON or a CatBoost JSON",
         )
         .in_file(path)
     })?;
@@ -107,6 +114,7 @@ pub fn load(path: &Path) -> Result<Loaded, ImportError> {
         }
         Format::XgboostJson => import::xgboost::from_json_bytes(&bytes),
         Format::XgboostUbjson => import::xgboost::from_ubjson_bytes(&bytes),
+        Format::CatBoostJson => import::catboost::from_json_bytes(&bytes),
         Format::LightGbm => {
             let text = String::from_utf8(bytes)
                 .map_err(|e| ImportError::whole(format!("not UTF-8 text: {e}")).in_file(path))?;
