@@ -670,4 +670,20 @@ fn inspect_target_measures_the_footprint_of_every_layout() {
         "{text}"
     );
     assert!(text.contains("node visits per prediction"), "{text}");
+    // The choice is the measured line with the fewest instructions at most (then the least flash).
+    let instr_max = |layout: &str| -> u64 {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{layout} ")))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    let fewest = ["blob", "compact", "int"]
+        .into_iter()
+        .min_by_key(|l| instr_max(l))
+        .unwrap();
+    assert!(
+        text.contains(&format!("choice: {fewest}: the fewest instructions")),
+        "{text}"
+    );
 }

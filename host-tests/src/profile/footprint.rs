@@ -1,7 +1,8 @@
 //! `emkern inspect MODEL --target T`: what the model costs a firmware on that board, measured from a link and a
 //! run (the profiler's firmware, on synthetic rows), not estimated: flash (the model and the library code it
 //! links) and static RAM per layout engine, the stack of a prediction measured by painting, and the worst-case
-//! bound in node visits.
+//! bound in node visits; then the choice of a measured cost model: the layout with the fewest instructions per
+//! prediction at most, then the least flash.
 
 use std::path::Path;
 
@@ -88,10 +89,67 @@ fn format(target: Target, worst_case_visits: u64, reports: &[EngineReport]) -> S
             Err(why) => s.push_str(&format!("  {:<8} does not apply: {why}\n", r.engine)),
         }
     }
+    s.push_str(&choice(target, reports));
     s.push_str(&format!(
         "  bytes; stack: the most a prediction (or loading the model) used, measured by painting the stack; \
          worst case: {worst_case_visits} node visits per prediction (the bound is the model's, for every row; \
          `emkern profile --input ROWS` measures instructions on your rows)\n"
     ));
     s
+}
+
+/// How a firmware embeds a layout.
+fn embedding(engine: &str) -> &'static str {
+    match engine {
+        "blob" => "`emkern import MODEL -o model.emk`, `Forest::new` + `predict`",
+        "compact" => {
+            "`emkern import MODEL --layout compact`, `CompactForest::new_without_checksum` + `predict_with` \
+             (or `emkern-build`'s `model_forest()`, validated when the firmware is built: less library code)"
+        }
+        "int" => "`emkern import MODEL --layout int`, `IntForest::new` + `predict`",
+        _ => "",
+    }
+}
+
+/// The measured cost model's line: of the layouts that ran, the one with the fewest instructions per prediction
+/// at most, then the least flash, and how to embed it.
+fn choice(target: Target, reports: &[EngineReport]) -> String {
+    let best = reports
+        .iter()
+        .filter_map(|r| r.outcome.as_ref().ok().map(|f| (r.engine, f)))
+        .min_by_key(|(_, f)| (f.instructions_max, f.flash_bytes));
+    let Some((engine, f)) = best else {
+        return "  choice: none of the layouts runs this model on this board\n".into();
+    };
+    let others: Vec<String> = reports
+        .iter()
+        .filter(|r| r.engine != engine)
+        .filter_map(|r| {
+            r.outcome
+                .as_ref()
+                .ok()
+                .map(|o| format!("{} {}", r.engine, o.instructions_max))
+        })
+        .collect();
+    let against = if others.is_empty() {
+        String::new()
+    } else {
+        format!(" against {}", others.join(", "))
+    };
+    let fpu = if engine == "int" && !target.has_fpu() {
+        " (this core has no FPU: the integer layout links no soft-float routine)"
+    } else {
+        ""
+    };
+    let code = if target.has_fpu() {
+        "Generated code (`emkern codegen`) is usually faster again when the model may be code rather than data"
+    } else {
+        "Generated code (`emkern codegen`) compares floats in software on this core"
+    };
+    format!(
+        "  choice: {engine}: the fewest instructions per prediction at most ({}{against}), then the least flash{fpu}; \
+         embed it with {}. {code}: `emkern profile MODEL --engine c` measures it.\n",
+        f.instructions_max,
+        embedding(engine)
+    )
 }

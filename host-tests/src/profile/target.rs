@@ -69,6 +69,11 @@ impl Target {
         }
     }
 
+    /// The core has a single-precision FPU (the M4F and the M55; the M3 and M0 compute f32 in software).
+    pub fn has_fpu(self) -> bool {
+        matches!(self, Target::CortexM4f | Target::CortexM55)
+    }
+
     /// The core that actually runs, for reports.
     pub fn core(self) -> &'static str {
         match self {
