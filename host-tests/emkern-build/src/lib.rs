@@ -65,15 +65,13 @@ pub struct Shape {
 /// returns its shape, or the reader's message.
 pub fn validate(bytes: &[u8]) -> Result<Shape, String> {
     if bytes.starts_with(b"EMKC") {
-        // The compact reader needs 4-byte alignment: validate an aligned copy.
-        let mut words = vec![0u32; bytes.len().div_ceil(4)];
-        for (w, chunk) in words.iter_mut().zip(bytes.chunks(4)) {
-            let mut b = [0u8; 4];
-            b[..chunk.len()].copy_from_slice(chunk);
-            *w = u32::from_ne_bytes(b);
-        }
-        let aligned: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
-        let f = CompactForest::new(&aligned[..bytes.len()]).map_err(|e| e.to_string())?;
+        // The compact reader needs 4-byte alignment: validate a copy at a 4-aligned offset of a slightly larger
+        // buffer (a `Vec<u8>`'s own address is only 1-aligned by contract).
+        let mut buf = vec![0u8; bytes.len() + 3];
+        let off = buf.as_ptr().align_offset(4).min(3);
+        let aligned = &mut buf[off..off + bytes.len()];
+        aligned.copy_from_slice(bytes);
+        let f = CompactForest::new(aligned).map_err(|e| e.to_string())?;
         Ok(Shape {
             layout: Layout::Compact,
             n_features: f.n_features(),
