@@ -96,6 +96,7 @@ impl fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
+pub mod format;
 pub mod lightgbm;
 pub mod sklearn;
 pub mod ubjson;
