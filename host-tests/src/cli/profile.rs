@@ -1,9 +1,9 @@
-//! The command line of `emkern profile`: arguments into a [`Config`], progress on standard error, the report
+//! The command line of `emkern profile`: arguments into a [`Config`](crate::profile::Config), progress on standard error, the report
 //! on standard output.
 
 use std::path::PathBuf;
 
-use super::{Config, Engine, Target, report};
+use crate::profile::{self, Config, Engine, report};
 
 /// Arguments of `emkern profile`.
 #[derive(Clone, Debug, clap::Args)]
@@ -29,14 +29,7 @@ pub struct Request {
 impl Request {
     /// The configuration, or an error for people (unknown target or engine, no source tree).
     pub fn config(&self) -> Result<Config, String> {
-        let target = Target::from_name(&self.target).ok_or_else(|| {
-            let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
-            format!(
-                "--target {}: unknown target (one of {})",
-                self.target,
-                names.join(", ")
-            )
-        })?;
+        let target = super::target(&self.target)?;
         let mut engines = Vec::new();
         for name in &self.engine {
             let engine = Engine::from_name(name.trim())?;
@@ -53,7 +46,7 @@ impl Request {
             input: self.input.clone(),
             target,
             engines,
-            root: super::source_root()?,
+            root: profile::source_root()?,
         })
     }
 }
@@ -61,7 +54,7 @@ impl Request {
 /// Runs `emkern profile`.
 pub fn run(req: &Request) -> Result<(), Box<dyn std::error::Error>> {
     let config = req.config()?;
-    let reports = super::run(&config, &mut |line| eprintln!("profile: {line}"))?;
+    let reports = profile::run(&config, &mut |line| eprintln!("profile: {line}"))?;
     let text = if req.json {
         report::json(&reports)
     } else {

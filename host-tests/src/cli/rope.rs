@@ -22,9 +22,9 @@ use emkern::rope::{Frequencies, hf_f32, table};
 use emkern_simd::{Simd, bf16, f16};
 use serde_json::{Map, Value};
 
-use crate::attend::Storage;
 use crate::io::npy;
 use crate::output::Outputs;
+use crate::storage::Storage;
 
 /// Everything `emkern rope` needs (also its command-line arguments).
 #[derive(Clone, Debug, clap::Args)]

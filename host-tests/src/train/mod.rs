@@ -9,9 +9,10 @@
 pub mod boost;
 pub mod budget;
 pub mod cart;
-pub mod cli;
+pub mod config;
 pub mod criterion;
 pub mod dataset;
+pub mod fit;
 pub mod forest;
 mod heap;
 pub mod hist;
@@ -21,8 +22,10 @@ pub mod output;
 pub mod random_state;
 pub mod report;
 pub mod rng;
+pub mod run;
 mod splitter;
 pub mod stack;
+pub mod summary;
 
 pub use splitter::{EXHAUSTIVE_CATEGORIES, Rule};
 

@@ -10,7 +10,7 @@ use super::Boosted;
 use super::adaboost::{AdaBoost, AdaBoostParams, R2Loss, Termination};
 use super::gbdt::{EarlyStopping, Gbdt, GbdtParams};
 use super::loss::Loss;
-use crate::train::cli::{Algo, TrainRequest};
+use crate::train::config::{Algo, TrainConfig};
 use crate::train::criterion::Criterion;
 use crate::train::dataset::{Dataset, Task};
 
@@ -18,7 +18,7 @@ type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Rejects flags that do not apply to the chosen algorithm (boosting flags for trees and forests, forest flags
 /// for boosting, and the flags one boosting algorithm lacks).
-pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
+pub fn check_flags(req: &TrainConfig) -> Result<(), String> {
     let boosting = [
         ("--learning-rate", req.learning_rate.is_some()),
         ("--loss", req.loss.is_some()),
@@ -70,12 +70,7 @@ pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
 }
 
 /// Trains, exports and reports (the dataset header line is already printed).
-pub fn run(
-    req: &TrainRequest,
-    data: &Dataset,
-    valid: Option<&Dataset>,
-    out: &Outputs,
-) -> CliResult {
+pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Outputs) -> CliResult {
     let seed = req.random_state()?;
     let task = data.task();
     if req.algo == Algo::Adaboost && task == Task::Regression && req.hist.xgboost_json.is_some() {
@@ -246,7 +241,7 @@ pub fn run(
     if let Some(path) = &req.hist.xgboost_json {
         crate::train::output::write_xgboost_json(path, &ensemble, data, valid, out)?;
     }
-    super::super::cli::print_top_features(
+    super::super::summary::print_top_features(
         &data.schema.feature_names,
         &model.feature_importances(),
         "",
@@ -261,7 +256,7 @@ pub fn run(
 
 /// AdaBoost's parameters from the command line, and their description for the model's source line.
 pub(crate) fn adaboost_params(
-    req: &TrainRequest,
+    req: &TrainConfig,
     task: Task,
     seed: u32,
 ) -> Result<(AdaBoostParams, String), String> {
@@ -305,7 +300,7 @@ pub(crate) fn adaboost_params(
 
 /// Gradient boosting's parameters from the command line, and their description for the model's source line.
 pub(crate) fn gbdt_params(
-    req: &TrainRequest,
+    req: &TrainConfig,
     task: Task,
     seed: u32,
 ) -> Result<(GbdtParams, String), String> {
@@ -362,7 +357,7 @@ pub(crate) fn gbdt_params(
 }
 
 /// The held-out share of early stopping (`10%`), for the report; `None` without early stopping.
-fn held_out(req: &TrainRequest) -> Option<String> {
+fn held_out(req: &TrainConfig) -> Option<String> {
     req.n_iter_no_change
         .map(|_| format!("{:.0}%", 100.0 * req.validation_fraction.unwrap_or(0.1)))
 }
@@ -407,5 +402,5 @@ pub(crate) fn metrics_line(data: &Dataset, mut predict: impl FnMut(&[f32]) -> Ve
         data.row_into(r, &mut row);
         predictions.push(predict(&row));
     }
-    crate::train::cli::metrics_summary(data, predictions, "")
+    crate::train::summary::metrics_summary(data, predictions, "")
 }

@@ -8,7 +8,7 @@ use crate::output::Outputs;
 use super::{ReportData, staged, write};
 use crate::train::boost::Boosted;
 use crate::train::cart::DecisionTree;
-use crate::train::cli::TrainRequest;
+use crate::train::config::TrainConfig;
 use crate::train::dataset::{Dataset, Task};
 use crate::train::hist::HistBooster;
 use crate::train::model::TrainedModel;
@@ -52,7 +52,7 @@ pub struct Run<'a> {
     /// The command's output files (the report is written through them).
     pub outputs: &'a Outputs,
     /// The command line.
-    pub req: &'a TrainRequest,
+    pub req: &'a TrainConfig,
     /// The training data.
     pub data: &'a Dataset,
     /// The validation data.

@@ -13,34 +13,17 @@ use super::folds;
 use super::meta::{self, LinearMeta};
 use crate::export::blob;
 use crate::ir::Ensemble;
-use crate::train::boost::cli::metrics_line;
-use crate::train::cli::{Algo, TrainRequest};
+use crate::train::boost::run::metrics_line;
+use crate::train::config::{Algo, TrainConfig};
 use crate::train::dataset::{Dataset, Task};
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
-
-/// Parameters of `--algo stack`. The base models take the shared flags (`--n-estimators`, `--max-depth`,
-/// `--learning-rate`, `--seed`, …) that apply to them, with each algorithm's own defaults otherwise.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct StackArgs {
-    /// stack: the base models, comma-separated: cart, rf, extra-trees, adaboost, gbdt, hist-gbdt (default
-    /// rf,hist-gbdt).
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub base: Vec<Algo>,
-    /// stack: cross-validation folds for the out-of-fold predictions the meta-model is fitted on (default 5;
-    /// stratified for classification, shuffled with --seed).
-    #[arg(long)]
-    pub cv: Option<usize>,
-    /// stack: the meta-model's inverse L2 regularization strength, scikit-learn's C (default 1; inf for none).
-    #[arg(long)]
-    pub meta_c: Option<f64>,
-}
 
 /// The default bases.
 pub const DEFAULT_BASES: [Algo; 2] = [Algo::Rf, Algo::HistGbdt];
 
 /// Refuses stack flags with other algorithms.
-pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
+pub fn check_flags(req: &TrainConfig) -> Result<(), String> {
     if req.algo == Algo::Stack {
         return Ok(());
     }
@@ -166,7 +149,7 @@ pub const STACK_BUDGET_REFUSED: &str = "--max-bytes does not apply to --algo sta
      --max-bytes";
 
 /// Checks the stack flags against the data and fills in defaults.
-pub fn settings(req: &TrainRequest, data: &Dataset) -> Result<StackSettings, String> {
+pub fn settings(req: &TrainConfig, data: &Dataset) -> Result<StackSettings, String> {
     let bases = if req.stack.base.is_empty() {
         DEFAULT_BASES.to_vec()
     } else {
@@ -223,7 +206,7 @@ pub fn settings(req: &TrainRequest, data: &Dataset) -> Result<StackSettings, Str
 
 /// Fits a stack on `data`. `progress(step, total, what)` is called before each base fit.
 pub fn fit(
-    req: &TrainRequest,
+    req: &TrainConfig,
     s: &StackSettings,
     data: &Dataset,
     progress: &mut dyn FnMut(usize, usize, &str),
@@ -298,12 +281,7 @@ pub fn fit(
 }
 
 /// Runs `emkern train --algo stack` on loaded data.
-pub fn run(
-    req: &TrainRequest,
-    data: &Dataset,
-    valid: Option<&Dataset>,
-    out: &Outputs,
-) -> CliResult {
+pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Outputs) -> CliResult {
     let s = settings(req, data)?;
     let task = data.task();
     crate::say!(
@@ -460,7 +438,7 @@ pub fn run(
         crate::train::output::write_xgboost_json(path, &ensemble, data, valid, out)?;
     }
     let importances = stack.feature_importances();
-    crate::train::cli::print_top_features(
+    crate::train::summary::print_top_features(
         &data.schema.feature_names,
         &importances,
         " (the bases' importances weighted by their share of the meta-model's margin)",
@@ -508,7 +486,7 @@ pub fn run(
         valid,
         parameters: source.clone(),
         seconds,
-        threads: crate::train::cli::threads_used(
+        threads: crate::train::fit::threads_used(
             req.threads,
             s.bases
                 .iter()
