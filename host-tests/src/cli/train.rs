@@ -4,29 +4,36 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
+use clap::builder::PossibleValue;
 
 use super::CliResult;
 use crate::train::budget::{self, select::Rank};
 use crate::train::config::{Algo, HistConfig, StackConfig, TrainConfig};
 use crate::train::dataset::Task;
 
-/// `--algo`: the training algorithm ([`Algo`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum AlgoArg {
-    /// One CART decision tree.
-    Cart,
-    /// A random forest.
-    Rf,
-    /// Extremely randomized trees.
-    ExtraTrees,
-    /// AdaBoost: SAMME (classification) or AdaBoost.R2 (regression).
-    Adaboost,
-    /// Gradient boosting.
-    Gbdt,
-    /// Second-order histogram gradient boosting (XGBoost's `hist` method).
-    HistGbdt,
-    /// Stacking: a linear meta-model over base ensembles, fitted on out-of-fold predictions.
-    Stack,
+/// `--algo`: a training algorithm, named by [`Algo::id`] and described by [`Algo::summary`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlgoArg(pub Algo);
+
+/// Every `--algo` value, in [`Algo::ALL`]'s order.
+const ALGO_ARGS: [AlgoArg; Algo::ALL.len()] = {
+    let mut out = [AlgoArg(Algo::Cart); Algo::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = AlgoArg(Algo::ALL[i]);
+        i += 1;
+    }
+    out
+};
+
+impl ValueEnum for AlgoArg {
+    fn value_variants<'a>() -> &'a [AlgoArg] {
+        &ALGO_ARGS
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.id()).help(self.0.summary()))
+    }
 }
 
 /// The task, when not inferred from the target.
@@ -36,20 +43,6 @@ pub enum TaskArg {
     Classification,
     /// A real-valued target.
     Regression,
-}
-
-impl From<AlgoArg> for Algo {
-    fn from(a: AlgoArg) -> Algo {
-        match a {
-            AlgoArg::Cart => Algo::Cart,
-            AlgoArg::Rf => Algo::Rf,
-            AlgoArg::ExtraTrees => Algo::ExtraTrees,
-            AlgoArg::Adaboost => Algo::Adaboost,
-            AlgoArg::Gbdt => Algo::Gbdt,
-            AlgoArg::HistGbdt => Algo::HistGbdt,
-            AlgoArg::Stack => Algo::Stack,
-        }
-    }
 }
 
 /// `--budget-metric`: what ranks classifiers under `--max-bytes` ([`Rank`]).
@@ -289,7 +282,7 @@ impl Request {
     /// The training run these arguments ask for.
     pub fn to_config(&self) -> TrainConfig {
         TrainConfig {
-            algo: self.algo.into(),
+            algo: self.algo.0,
             data: self.data.clone(),
             target: self.target.clone(),
             categorical: self.categorical.clone(),
@@ -329,7 +322,7 @@ impl Request {
             }),
             report: self.report.clone(),
             stack: StackConfig {
-                base: self.stack.base.iter().map(|&a| a.into()).collect(),
+                base: self.stack.base.iter().map(|a| a.0).collect(),
                 cv: self.stack.cv,
                 meta_c: self.stack.meta_c,
             },
@@ -373,4 +366,83 @@ impl HistArgs {
 /// Runs `emkern train`.
 pub fn run(req: &Request) -> CliResult {
     crate::train::run::run(&req.to_config())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Args {
+        #[command(flatten)]
+        req: Request,
+    }
+
+    fn parse(argv: &[&str]) -> TrainConfig {
+        let mut all = vec!["train", "--data", "d.csv", "--target", "y", "-o", "m.emk"];
+        all.extend(argv);
+        Args::try_parse_from(all).unwrap().req.to_config()
+    }
+
+    /// The command line's defaults are [`TrainConfig::new`]'s, so a library caller trains what `emkern train` does.
+    #[test]
+    fn defaults_agree_with_the_library() {
+        for algo in Algo::ALL {
+            assert_eq!(
+                parse(&["--algo", algo.id()]),
+                TrainConfig::new(algo, "d.csv".into(), "y".into(), "m.emk".into()),
+                "{}",
+                algo.id()
+            );
+        }
+    }
+
+    #[test]
+    fn every_option_reaches_the_config() {
+        let c = parse(&[
+            "--algo",
+            "stack",
+            "--task",
+            "regression",
+            "--base",
+            "extra-trees,hist-gbdt",
+            "--cv",
+            "3",
+            "--budget-metric",
+            "log-loss",
+            "--max-bytes",
+            "2K",
+            "--lambda",
+            "2",
+            "--xgboost-json",
+            "m.json",
+            "--codegen",
+            "c",
+            "m.h",
+            "--bootstrap",
+            "--min-samples-leaf",
+            "3",
+        ]);
+        assert_eq!(c.algo, Algo::Stack);
+        assert_eq!(c.task, Some(Task::Regression));
+        assert_eq!(c.stack.base, vec![Algo::ExtraTrees, Algo::HistGbdt]);
+        assert_eq!(c.stack.cv, Some(3));
+        assert_eq!(c.budget_metric, Some(Rank::LogLoss));
+        assert_eq!(c.max_bytes, Some(2048));
+        assert_eq!(c.hist.lambda, Some(2.0));
+        assert_eq!(c.hist.xgboost_json, Some(PathBuf::from("m.json")));
+        assert_eq!(c.codegen, vec!["c".to_string(), "m.h".to_string()]);
+        assert_eq!(c.bootstrap, Some(true));
+        assert_eq!(c.min_samples_leaf, 3);
+    }
+
+    /// `--algo` names the algorithms as [`Algo::id`] does (errors and generated sources quote it).
+    #[test]
+    fn algo_names_agree() {
+        for algo in Algo::ALL {
+            assert_eq!(AlgoArg::from_str(algo.id(), false), Ok(AlgoArg(algo)));
+        }
+        assert_eq!(AlgoArg::value_variants().len(), Algo::ALL.len());
+    }
 }

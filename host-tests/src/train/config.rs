@@ -53,6 +53,21 @@ impl Algo {
         }
     }
 
+    /// What it is, in one line (the help of `--algo`).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Algo::Cart => "One CART decision tree",
+            Algo::Rf => "A random forest",
+            Algo::ExtraTrees => "Extremely randomized trees",
+            Algo::Adaboost => "AdaBoost: SAMME (classification) or AdaBoost.R2 (regression)",
+            Algo::Gbdt => "Gradient boosting",
+            Algo::HistGbdt => "Second-order histogram gradient boosting (XGBoost's `hist` method)",
+            Algo::Stack => {
+                "Stacking: a linear meta-model over base ensembles, fitted on out-of-fold predictions"
+            }
+        }
+    }
+
     /// A readable name.
     pub fn name(self) -> &'static str {
         match self {

@@ -31,6 +31,9 @@ pub use splitter::{EXHAUSTIVE_CATEGORIES, Rule};
 
 use crate::io::DataError;
 
+/// What a training run returns: an error is for people (it names the file, the option or the value).
+pub type RunResult = Result<(), Box<dyn std::error::Error>>;
+
 /// Why a model could not be trained.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrainError {

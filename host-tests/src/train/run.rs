@@ -1,6 +1,9 @@
-//! `emkern train`: reads a CSV file, trains a tree or a forest, exports the `.emk` blob, and reports metrics on
-//! the training and validation data computed by the `no_std` core from the exported blob.
+//! A training run from a [`TrainConfig`] (what `emkern train` runs): reads the data (CSV or Parquet), checks the
+//! options against the algorithm, trains, exports the `.emk` blob and the other outputs, and reports metrics on
+//! the training and validation data computed by the `no_std` core from the exported blob. Errors name the
+//! options in their command-line form (`--max-samples`), as [`TrainConfig`] documents.
 
+use super::RunResult;
 use std::time::Instant;
 
 use emkern::forest::Forest as CoreForest;
@@ -12,8 +15,6 @@ use super::fit::{threads_used, train_forest};
 use super::model::TrainedModel;
 use super::summary::{metrics_summary, print_top_features};
 use crate::output::Outputs;
-
-type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Most trees or rounds `--n-estimators` accepts.
 pub const MAX_ESTIMATORS: usize = 1_000_000;
@@ -42,9 +43,9 @@ fn check_counts(req: &TrainConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs `emkern train`: checks the arguments and the output paths, trains, and writes every output file only
+/// Runs a training run: checks the options and the output paths, trains, and writes every output file only
 /// when the whole run succeeded (see [`crate::output`]).
-pub fn run(req: &TrainConfig) -> CliResult {
+pub fn run(req: &TrainConfig) -> RunResult {
     check_counts(req)?;
     if let Some(path) = &req.report {
         super::report::ReportFormat::from_path(path)?;
@@ -63,7 +64,7 @@ pub fn run(req: &TrainConfig) -> CliResult {
     Ok(())
 }
 
-fn train(req: &TrainConfig, out: &Outputs) -> CliResult {
+fn train(req: &TrainConfig, out: &Outputs) -> RunResult {
     let spec = DatasetSpec {
         target: req.target.clone(),
         categorical: req.categorical.clone(),

@@ -1,9 +1,10 @@
-//! `emkern train --algo adaboost|gbdt`: trains a boosted model with a progress bar (round, training and
+//! A training run with `--algo adaboost|gbdt`: trains a boosted model with a progress bar (round, training and
 //! validation loss), exports the blob, and reports metrics computed by the `no_std` core from the exported blob
 //! (a model the blob cannot hold — an AdaBoost.R2 weight that overflowed — reports the trainer's own metrics and
 //! fails the export).
 
 use crate::output::Outputs;
+use crate::train::RunResult;
 use std::time::Instant;
 
 use super::Boosted;
@@ -13,8 +14,6 @@ use super::loss::Loss;
 use crate::train::config::{Algo, TrainConfig};
 use crate::train::criterion::Criterion;
 use crate::train::dataset::{Dataset, Task};
-
-type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Rejects flags that do not apply to the chosen algorithm (boosting flags for trees and forests, forest flags
 /// for boosting, and the flags one boosting algorithm lacks).
@@ -70,7 +69,7 @@ pub fn check_flags(req: &TrainConfig) -> Result<(), String> {
 }
 
 /// Trains, exports and reports (the dataset header line is already printed).
-pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Outputs) -> CliResult {
+pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Outputs) -> RunResult {
     let seed = req.random_state()?;
     let task = data.task();
     if req.algo == Algo::Adaboost && task == Task::Regression && req.hist.xgboost_json.is_some() {

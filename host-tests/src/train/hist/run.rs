@@ -1,8 +1,9 @@
-//! `emkern train --algo hist-gbdt`: the histogram booster's command-line parameters, training with a progress
-//! bar, export to the `.emk` blob (and optionally XGBoost JSON), and the report: metrics the `no_std` core
+//! A training run with `--algo hist-gbdt`: the histogram booster's parameters from the [`HistConfig`], training
+//! with a progress bar, export to the `.emk` blob (and optionally XGBoost JSON), and the report: metrics the `no_std` core
 //! computes from the exported blob, and whether its margins equal the trainer's bit for bit.
 
 use crate::output::Outputs;
+use crate::train::RunResult;
 use std::time::Instant;
 
 use emkern::forest::Forest as CoreForest;
@@ -12,8 +13,6 @@ use super::grow::GrowPolicy;
 use super::objective::Objective;
 use crate::train::config::{Algo, HistConfig, TrainConfig};
 use crate::train::dataset::Dataset;
-
-type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Parses `'(1,0,-1)'` (parentheses and brackets optional).
 pub fn parse_monotone(s: &str) -> Result<Vec<i8>, String> {
@@ -186,7 +185,7 @@ pub fn params(req: &TrainConfig) -> Result<HistParams, String> {
 }
 
 /// Runs `emkern train --algo hist-gbdt` on loaded data.
-pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Outputs) -> CliResult {
+pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Outputs) -> RunResult {
     let p = params(req)?;
     let objective = p
         .objective

@@ -26,19 +26,6 @@ use crate::train::model::TrainedModel;
 
 use super::combine::StackBase;
 
-/// The command-line name of a base algorithm.
-pub fn name(algo: Algo) -> &'static str {
-    match algo {
-        Algo::Cart => "cart",
-        Algo::Rf => "rf",
-        Algo::ExtraTrees => "extra-trees",
-        Algo::Adaboost => "adaboost",
-        Algo::Gbdt => "gbdt",
-        Algo::HistGbdt => "hist-gbdt",
-        Algo::Stack => "stack",
-    }
-}
-
 /// A shared flag whose value only some base algorithms take.
 struct SharedFlag {
     name: &'static str,
@@ -200,7 +187,7 @@ pub fn train_with_importances(
 ) -> Result<(Ensemble, Vec<f64>), String> {
     let task = data.task();
     let names = Some(data.schema.feature_names.clone());
-    let err = |e: &dyn std::fmt::Display| format!("base {}: {e}", name(algo));
+    let err = |e: &dyn std::fmt::Display| format!("base {}: {e}", algo.id());
     let source = |what: &str| {
         format!(
             "emkern-host {} train: stack base {what}",
@@ -288,7 +275,7 @@ pub fn stack_base(
     let refuse = |why: &str| {
         Err(format!(
             "base {}: {why} (transform {:?}, {k} margin columns)",
-            name(algo),
+            algo.id(),
             ensemble.transform
         ))
     };
@@ -325,7 +312,7 @@ pub fn stack_base(
         _ => return refuse("its outputs are neither class probabilities nor class margins"),
     };
     Ok(StackBase {
-        name: name(algo).to_string(),
+        name: algo.id().to_string(),
         ensemble,
         map,
         inputs,

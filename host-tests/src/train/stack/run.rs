@@ -1,13 +1,14 @@
-//! `emkern train --algo stack`: fits the base models on cross-validation folds, the meta-model on their
+//! A training run with `--algo stack`: fits the base models on cross-validation folds, the meta-model on their
 //! out-of-fold outputs, refits the bases on all rows, writes the combined model as one `.emk` blob, and reports
 //! each base's metrics next to the stack's (computed by the `no_std` core from the exported blobs).
 
 use crate::output::Outputs;
+use crate::train::RunResult;
 use std::time::Instant;
 
 use emkern::forest::Forest as CoreForest;
 
-use super::base::{self, name};
+use super::base;
 use super::combine::{self, StackBase};
 use super::folds;
 use super::meta::{self, LinearMeta};
@@ -16,8 +17,6 @@ use crate::ir::Ensemble;
 use crate::train::boost::run::metrics_line;
 use crate::train::config::{Algo, TrainConfig};
 use crate::train::dataset::{Dataset, Task};
-
-type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 /// The default bases.
 pub const DEFAULT_BASES: [Algo; 2] = [Algo::Rf, Algo::HistGbdt];
@@ -160,7 +159,7 @@ pub fn settings(req: &TrainConfig, data: &Dataset) -> Result<StackSettings, Stri
         if bases[..i].contains(a) {
             return Err(format!(
                 "--base lists {} twice (the same algorithm with the same flags fits the same model)",
-                name(*a)
+                a.id()
             ));
         }
     }
@@ -169,11 +168,7 @@ pub fn settings(req: &TrainConfig, data: &Dataset) -> Result<StackSettings, Stri
         return Err(format!(
             "{} applies to none of the bases ({})",
             unused.join(", "),
-            bases
-                .iter()
-                .map(|a| name(*a))
-                .collect::<Vec<_>>()
-                .join(", ")
+            bases.iter().map(|a| a.id()).collect::<Vec<_>>().join(", ")
         ));
     }
     if req.oob {
@@ -226,7 +221,7 @@ pub fn fit(
             progress(
                 step,
                 total,
-                &format!("fold {}/{}: {}", f + 1, s.cv, name(algo)),
+                &format!("fold {}/{}: {}", f + 1, s.cv, algo.id()),
             );
             step += 1;
             let e = base::train(&base::request_for(req, algo), algo, &part)?;
@@ -242,7 +237,7 @@ pub fn fit(
     let mut bases = Vec::with_capacity(s.bases.len());
     let mut base_importances = Vec::with_capacity(s.bases.len());
     for &algo in &s.bases {
-        progress(step, total, &format!("all rows: {}", name(algo)));
+        progress(step, total, &format!("all rows: {}", algo.id()));
         step += 1;
         let (e, imp) = base::train_with_importances(&base::request_for(req, algo), algo, data)?;
         bases.push(base::stack_base(algo, e, classes)?);
@@ -281,7 +276,7 @@ pub fn fit(
 }
 
 /// Runs `emkern train --algo stack` on loaded data.
-pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Outputs) -> CliResult {
+pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Outputs) -> RunResult {
     let s = settings(req, data)?;
     let task = data.task();
     crate::say!(
@@ -302,7 +297,7 @@ pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Out
         "  stack     bases {}; meta-model {meta_name} on {}-fold {}out-of-fold outputs (fold seed {})",
         s.bases
             .iter()
-            .map(|a| name(*a))
+            .map(|a| a.id())
             .collect::<Vec<_>>()
             .join(", "),
         s.cv,
@@ -350,7 +345,7 @@ pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Out
         env!("CARGO_PKG_VERSION"),
         s.bases
             .iter()
-            .map(|a| name(*a))
+            .map(|a| a.id())
             .collect::<Vec<_>>()
             .join(", "),
         s.cv,
@@ -448,7 +443,7 @@ pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Out
         bases: s
             .bases
             .iter()
-            .map(|a| name(*a))
+            .map(|a| a.id())
             .collect::<Vec<_>>()
             .join(", "),
         cv: format!(
