@@ -1,4 +1,6 @@
-//! emkern host tooling (std): the `emkern` command-line tool and host-side helpers.
+//! emkern host tooling (std): the `emkern` command-line tool and host-side helpers, in layers that import only
+//! the layers below them (I/O, the model pipeline, training, benchmarks, then the command line in [`cli`]); see
+//! `docs/architecture.md`.
 #![warn(missing_docs)]
 
 pub mod bench;

@@ -1,6 +1,6 @@
 //! The `emkern` command line: one module per command, each with its arguments (a `clap` struct) and its `run`.
 //! This is the top layer: it reads arguments, calls the layers below (I/O, the model pipeline, training,
-//! benchmarks) and prints. Nothing below it imports it, and `clap` appears nowhere else (see
+//! benchmarks) and prints. Nothing below it imports it, and `clap` belongs to it and `main.rs` (see
 //! `docs/architecture.md`).
 
 pub mod attention;

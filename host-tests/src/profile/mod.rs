@@ -29,8 +29,8 @@
 //! `arm-none-eabi-gcc` with newlib are checked first, and a missing one is an error naming the command that
 //! installs it. Module map: [`target`] (boards), [`tools`] (checks), [`inputs`] (model, rows, host
 //! predictions, generated sources), [`firmware`] (input directories and builds), [`elf`] (sizes), [`qemu`]
-//! (runs), [`report`] (table and JSON); the command line is
-//! [`crate::cli::profile`].
+//! (runs), [`report`] (table and JSON). The command line
+//! (`cli/profile.rs`) fills in a [`Config`].
 
 pub mod elf;
 pub mod firmware;

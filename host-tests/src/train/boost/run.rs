@@ -253,7 +253,7 @@ pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Out
     Ok(())
 }
 
-/// AdaBoost's parameters from the command line, and their description for the model's source line.
+/// AdaBoost's parameters from the run's options, and their description for the model's source line.
 pub(crate) fn adaboost_params(
     req: &TrainConfig,
     task: Task,
@@ -297,7 +297,7 @@ pub(crate) fn adaboost_params(
     Ok((p, describe))
 }
 
-/// Gradient boosting's parameters from the command line, and their description for the model's source line.
+/// Gradient boosting's parameters from the run's options, and their description for the model's source line.
 pub(crate) fn gbdt_params(
     req: &TrainConfig,
     task: Task,

@@ -77,7 +77,7 @@ pub fn check_flags(req: &TrainConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// The booster's parameters from the command line.
+/// The booster's parameters from the run's options.
 pub fn params(req: &TrainConfig) -> Result<HistParams, String> {
     let h = &req.hist;
     let unsupported = [
