@@ -13,7 +13,7 @@ use super::config::{Algo, TrainConfig};
 use super::dataset::{Dataset, DatasetSpec, FeatureKind, Task};
 use super::fit::{threads_used, train_forest};
 use super::model::TrainedModel;
-use super::summary::{metrics_summary, print_top_features};
+use super::summary::{metrics_summary, print_blob, print_top_features};
 use crate::output::Outputs;
 
 /// Most trees or rounds `--n-estimators` accepts.
@@ -186,13 +186,7 @@ fn train(req: &TrainConfig, out: &Outputs) -> RunResult {
     } else {
         crate::say!("  core      max |core − trainer| = {worst:.1e} over the training rows");
     }
-    crate::say!(
-        "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
-        req.output.display(),
-        s.blob_bytes,
-        s.node_bytes,
-        crate::describe::Cost::of(&core).node_visits
-    );
+    print_blob(&req.output, &core);
     if let Some(path) = &req.hist.xgboost_json {
         super::output::write_xgboost_json(path, &ensemble, &data, valid.as_ref(), out)?;
     }

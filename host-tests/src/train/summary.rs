@@ -1,7 +1,53 @@
 //! The lines a training run prints about a model: its metrics and its most important features.
 
+use std::path::Path;
+
+use emkern::forest::Forest as CoreForest;
+
 use super::dataset::{Dataset, Task};
 use crate::metrics;
+
+/// Prints the first line of a run of `what` on `data` (read from `path`): its size and its task.
+pub(crate) fn print_start(what: &str, path: &Path, data: &Dataset) {
+    crate::say!(
+        "emkern train: {what} on {} ({} rows, {} features), {}",
+        path.display(),
+        data.n_rows,
+        data.n_features(),
+        match &data.schema.classes {
+            Some(c) => format!("classification: {} classes ({})", c.len(), c.join(", ")),
+            None => "regression".into(),
+        }
+    );
+}
+
+/// Prints the metrics line `scored` gives for the training data and for the validation data, if any; returns
+/// the lines with their split's name, for the report.
+pub(crate) fn print_scores(
+    data: &Dataset,
+    valid: Option<&Dataset>,
+    mut scored: impl FnMut(&Dataset) -> String,
+) -> Vec<(&'static str, String)> {
+    let mut printed = vec![("train", scored(data))];
+    crate::say!("  train     {}", printed[0].1);
+    if let Some(v) = valid {
+        printed.push(("valid", scored(v)));
+        crate::say!("  valid     {}", printed[1].1);
+    }
+    printed
+}
+
+/// Prints where the blob went, its size, bytes per node and the worst case of node visits per row.
+pub(crate) fn print_blob(output: &Path, core: &CoreForest) {
+    let s = core.summary();
+    crate::say!(
+        "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
+        output.display(),
+        s.blob_bytes,
+        s.node_bytes,
+        crate::describe::Cost::of(core).node_visits
+    );
+}
 
 /// The metrics line `train` prints for `predictions` on `data` (one row per data row: the class probabilities, or
 /// P(class 1) alone for a binary model, or the regression value): accuracy, log-loss and AUC, or RMSE, MAE and

@@ -209,19 +209,14 @@ pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Out
             worst = worst.max(relative_difference(*a, b));
         }
     };
-    let mut scored = |d: &Dataset| {
+    let scored = |d: &Dataset| {
         metrics_line(d, |row| {
             let mut out = Vec::new();
             core_predict(row, &mut out);
             out
         })
     };
-    let mut printed = vec![("train", scored(data))];
-    crate::say!("  train     {}", printed[0].1);
-    if let Some(v) = valid {
-        printed.push(("valid", scored(v)));
-        crate::say!("  valid     {}", printed[1].1);
-    }
+    let printed = crate::train::summary::print_scores(data, valid, scored);
     crate::say!(
         "  core      max |core − trainer| / max(1, |trainer|) = {worst:.1e} over the {} rows",
         if valid.is_some() {
@@ -230,13 +225,7 @@ pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Out
             "training"
         }
     );
-    crate::say!(
-        "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
-        req.output.display(),
-        s.blob_bytes,
-        s.node_bytes,
-        crate::describe::Cost::of(&core).node_visits
-    );
+    crate::train::summary::print_blob(&req.output, &core);
     if let Some(path) = &req.hist.xgboost_json {
         crate::train::output::write_xgboost_json(path, &ensemble, data, valid, out)?;
     }

@@ -190,16 +190,7 @@ pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Out
     let objective = p
         .objective
         .unwrap_or_else(|| super::booster::default_objective(data));
-    crate::say!(
-        "emkern train: histogram gradient boosting on {} ({} rows, {} features), {}",
-        req.data.display(),
-        data.n_rows,
-        data.n_features(),
-        match &data.schema.classes {
-            Some(c) => format!("classification: {} classes ({})", c.len(), c.join(", ")),
-            None => "regression".into(),
-        }
-    );
+    crate::train::summary::print_start("histogram gradient boosting", &req.data, data);
     let parameters = format!(
         "{}, {} rounds, eta {}, {} max_depth {}{}, lambda {}, alpha {}, gamma {}, \
          min_child_weight {}, max_bin {}, subsample {}, seed {}",
@@ -304,13 +295,7 @@ pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Out
         rows - mismatches
     );
     let s = core.summary();
-    crate::say!(
-        "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
-        req.output.display(),
-        s.blob_bytes,
-        s.node_bytes,
-        crate::describe::Cost::of(&core).node_visits
-    );
+    crate::train::summary::print_blob(&req.output, &core);
     if let Some(path) = &req.hist.xgboost_json {
         let json = model.to_xgboost_json()?;
         out.write(path, json.as_bytes())?;

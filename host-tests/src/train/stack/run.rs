@@ -279,27 +279,14 @@ pub fn fit(
 pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Outputs) -> RunResult {
     let s = settings(req, data)?;
     let task = data.task();
-    crate::say!(
-        "emkern train: stacking on {} ({} rows, {} features), {}",
-        req.data.display(),
-        data.n_rows,
-        data.n_features(),
-        match &data.schema.classes {
-            Some(c) => format!("classification: {} classes ({})", c.len(), c.join(", ")),
-            None => "regression".into(),
-        }
-    );
+    crate::train::summary::print_start("stacking", &req.data, data);
     let meta_name = match task {
         Task::Classification => format!("logistic regression (C={})", s.meta_c),
         Task::Regression => format!("ridge regression (alpha=1/C, C={})", s.meta_c),
     };
     crate::say!(
         "  stack     bases {}; meta-model {meta_name} on {}-fold {}out-of-fold outputs (fold seed {})",
-        s.bases
-            .iter()
-            .map(|a| a.id())
-            .collect::<Vec<_>>()
-            .join(", "),
+        base_names(&s.bases),
         s.cv,
         if task == Task::Classification {
             "stratified "
@@ -343,11 +330,7 @@ pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Out
     let source = format!(
         "emkern-host {} train: stacking ({}; meta {meta_name}, cv={}, seed={})",
         env!("CARGO_PKG_VERSION"),
-        s.bases
-            .iter()
-            .map(|a| a.id())
-            .collect::<Vec<_>>()
-            .join(", "),
+        base_names(&s.bases),
         s.cv,
         s.seed
     );
@@ -394,7 +377,7 @@ pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Out
     }
     print_meta(&stack);
     let mut worst = 0.0f64;
-    let mut scored = |d: &Dataset| {
+    let scored = |d: &Dataset| {
         metrics_line(d, |row| {
             let got = core_predict(&core, row);
             for (a, b) in got.iter().zip(stack.predict_reference(row)) {
@@ -403,12 +386,7 @@ pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Out
             got
         })
     };
-    let mut printed = vec![("train", scored(data))];
-    crate::say!("  train     {}", printed[0].1);
-    if let Some(v) = valid {
-        printed.push(("valid", scored(v)));
-        crate::say!("  valid     {}", printed[1].1);
-    }
+    let printed = crate::train::summary::print_scores(data, valid, scored);
     crate::say!(
         "  core      max |core − meta(bases)| / max(1, |meta(bases)|) = {worst:.1e} over the {} rows (f32 \
          output)",
@@ -540,6 +518,11 @@ fn print_meta(stack: &Stack) {
     for line in meta_lines(stack) {
         crate::say!("  meta      {line}");
     }
+}
+
+/// The bases' `--base` names, comma-separated.
+fn base_names(bases: &[Algo]) -> String {
+    bases.iter().map(|a| a.id()).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
