@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # emkern's full test harness: installs what it needs, then runs every stage and fails on the first error.
 #
-#   1. host:    cargo fmt --check, clippy (host, aarch64 and thumb targets) with -D warnings, cargo test --workspace
-#               (every primitive at every level this CPU has, against the scalar path and f64 oracles), the
-#               per-level self-test counts, and a smoke run of the benchmark table
+#   1. host:    cargo fmt --check, no import circles between files (scripts/circles.py), clippy (host, aarch64
+#               and thumb targets) with -D warnings, cargo test --workspace (every primitive at every level this
+#               CPU has, against the scalar path and f64 oracles), the per-level self-test counts, and a smoke run
+#               of the benchmark table
 #   2. aarch64: cargo test of emkern-simd, attention, RoPE and speculative decoding for
 #               aarch64-unknown-linux-gnu under qemu-aarch64 (NEON really executes)
 #   3. thumb:   cargo build of emkern and emkern-simd for thumbv7em-none-eabihf (Cortex-M4F) and
@@ -78,6 +79,8 @@ record setup ok "$(($(date +%s) - t0)) s"
 say "1. host: format, lints, tests"
 t0=$(date +%s)
 run "$logs/fmt.log" cargo fmt --all -- --check
+# Imports between files run one way (docs/architecture.md): no circle of files in the host crate or the core.
+run "$logs/circles.log" python3 scripts/circles.py host-tests/src core/src
 (cd boards && run "$logs/fmt-boards.log" cargo fmt --all -- --check)
 run "$logs/clippy.log" cargo clippy --workspace --all-targets --locked -- -D warnings
 if ((cross_ok)); then

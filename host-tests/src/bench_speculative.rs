@@ -17,7 +17,7 @@ use emkern::speculative::{Choices, Tree, TreeConfig, verify};
 use emkern_simd::Simd;
 
 use crate::bench::{Timing, pseudo_random, seconds_per_call};
-use crate::medusa_cli::MC_SIM_7B_63;
+use crate::speculative::choices::MC_SIM_7B_63;
 
 /// Keys before the tree.
 const PREFIX: usize = 1024;

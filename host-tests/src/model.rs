@@ -5,80 +5,11 @@
 use std::path::Path;
 
 use crate::export::blob;
+use crate::import::format::strip_bom;
 use crate::import::{self, ImportError};
 use crate::ir::Ensemble;
 
-/// A model file's format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// emkern's own blob (`EMKF`).
-    Blob,
-    /// XGBoost JSON (`save_model("*.json")`).
-    XgboostJson,
-    /// XGBoost Universal Binary JSON (`save_model("*.ubj")`, the default since 2.1).
-    XgboostUbjson,
-    /// LightGBM text (`save_model("*.txt")`).
-    LightGbm,
-    /// The JSON written by `host-tests/python/emkern_sklearn.py`.
-    Sklearn,
-    /// CatBoost JSON (`save_model(path, format="json")`).
-    CatBoostJson,
-}
-
-impl Format {
-    /// A short name for reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Blob => "emkern blob",
-            Format::XgboostJson => "XGBoost JSON",
-            Format::XgboostUbjson => "XGBoost UBJSON",
-            Format::LightGbm => "LightGBM text",
-            Format::Sklearn => "scikit-learn (emkern JSON)",
-            Format::CatBoostJson => "CatBoost JSON",
-        }
-    }
-}
-
-/// Guesses the format from the first bytes (after an optional UTF-8 byte-order mark). JSON and UBJSON are told
-/// apart by [`import::xgboost::sniff`], the one rule for both; a JSON document that names `emkern-sklearn` near
-/// its start is the scikit-learn export, one with CatBoost's top-level keys ([`import::catboost::looks_like`]) is
-/// CatBoost's.
-pub fn sniff(bytes: &[u8]) -> Option<Format> {
-    let bytes = strip_bom(bytes);
-    if bytes.starts_with(b"EMKF") {
-        return Some(Format::Blob);
-    }
-    match import::xgboost::sniff(bytes) {
-        Some(import::xgboost::Format::Ubjson) => return Some(Format::XgboostUbjson),
-        Some(import::xgboost::Format::Json) => {
-            let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
-            return Some(if head.contains("emkern-sklearn") {
-                Format::Sklearn
-            } else if import::catboost::looks_like(bytes) {
-                Format::CatBoostJson
-            } else {
-                Format::XgboostJson
-            });
-        }
-        None => {}
-    }
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
-    let rest = &bytes[start..];
-    let text = String::from_utf8_lossy(&rest[..rest.len().min(4096)]);
-    if text.starts_with("tree")
-        || text
-            .lines()
-            .any(|l| l.starts_with("version=v") || l.starts_with("num_class="))
-    {
-        return Some(Format::LightGbm);
-    }
-    None
-}
-
-/// `bytes` without a leading UTF-8 byte-order mark (text editors on Windows add one).
-fn strip_bom(bytes: &[u8]) -> &[u8] {
-    bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)
-}
+pub use crate::import::format::{Format, sniff};
 
 /// A loaded model: its format, the IR (absent for a blob), and the blob the core runs.
 #[derive(Clone, Debug)]
@@ -94,9 +25,8 @@ pub struct Loaded {
 /// Loads and, unless it is already a blob, imports and exports `path`.
 pub fn load(path: &Path) -> Result<Loaded, ImportError> {
     let mut bytes = ImportError::read_file(path)?;
-    if bytes.starts_with(b"\xef\xbb\xbf") {
-        bytes.drain(..3);
-    }
+    let bom = bytes.len() - strip_bom(&bytes).len();
+    bytes.drain(..bom);
     let format = sniff(&bytes).ok_or_else(|| {
         ImportError::whole(
             "unknown model format: expected an emkern blob, XGBoost JSON/UBJSON, a LightGBM text model, an \
@@ -134,4 +64,31 @@ pub fn load(path: &Path) -> Result<Loaded, ImportError> {
         ensemble: Some(ensemble),
         blob,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A byte-order mark before an XGBoost JSON model (as Windows editors save it) changes nothing.
+    #[test]
+    fn a_byte_order_mark_before_xgboost_json_is_skipped() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+        let plain_path = dir.join("breast_cancer_xgboost.json");
+        let plain = load(&plain_path).unwrap();
+        let bom = [
+            b"\xef\xbb\xbf".as_slice(),
+            &std::fs::read(&plain_path).unwrap(),
+        ]
+        .concat();
+        let path =
+            std::env::temp_dir().join(format!("emkern-model-bom-{}.json", std::process::id()));
+        std::fs::write(&path, &bom).unwrap();
+        let loaded = (load(&path), import::xgboost::load(&path));
+        std::fs::remove_file(&path).unwrap();
+        let loaded_bom = loaded.0.unwrap();
+        assert_eq!(loaded_bom.format, Format::XgboostJson);
+        assert_eq!(loaded_bom.blob, plain.blob);
+        assert_eq!(loaded.1.unwrap(), plain.ensemble.unwrap());
+    }
 }

@@ -24,7 +24,7 @@ use emkern::speculative::accept::{
 use emkern::speculative::compact::{self, CompactError};
 use emkern::speculative::{Choices, MAX_NODES, Tree, TreeConfig, TreeError, verify};
 use emkern_host::io::npy;
-use emkern_host::medusa_cli::MC_SIM_7B_63;
+use emkern_host::speculative::choices::MC_SIM_7B_63;
 use proptest::prelude::*;
 use proptest_config::proptest_config;
 use serde_json::Value;

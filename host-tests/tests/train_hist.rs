@@ -140,7 +140,7 @@ fn params_from(case: &Value) -> HistParams {
             "colsample_bynode" => p.colsample_bynode = f(v),
             "monotone_constraints" => {
                 p.monotone =
-                    emkern_host::train::hist::cli::parse_monotone(v.as_str().unwrap()).unwrap()
+                    emkern_host::train::hist::run::parse_monotone(v.as_str().unwrap()).unwrap()
             }
             other => panic!("unknown fixture parameter {other}"),
         }

@@ -28,12 +28,13 @@ use std::process::Command;
 
 use clap::Parser;
 use emkern::forest::Forest as CoreForest;
+use emkern_host::cli::train::Request;
 use emkern_host::export::blob;
 use emkern_host::metrics;
-use emkern_host::train::cli::TrainRequest;
+use emkern_host::train::config::TrainConfig;
 use emkern_host::train::dataset::{Dataset, DatasetSpec, Schema, Task};
-use emkern_host::train::stack::cli::{Stack, fit, settings};
 use emkern_host::train::stack::combine::meta_inputs;
+use emkern_host::train::stack::run::{Stack, fit, settings};
 use emkern_host::train::stack::{folds, meta};
 use serde_json::Value;
 
@@ -74,11 +75,11 @@ fn fixture() -> Value {
 #[derive(Parser)]
 struct Args {
     #[command(flatten)]
-    req: TrainRequest,
+    req: Request,
 }
 
 /// `emkern train` arguments for `data`'s training split, plus `extra`.
-fn request(data: &str, extra: &[&str]) -> TrainRequest {
+fn request(data: &str, extra: &[&str]) -> TrainConfig {
     let target = if data == "diabetes" {
         "target"
     } else {
@@ -88,7 +89,7 @@ fn request(data: &str, extra: &[&str]) -> TrainRequest {
 }
 
 /// `emkern train --algo stack` arguments for the CSV file `path`, plus `extra`.
-fn request_for_file(path: &Path, target: &str, extra: &[&str]) -> TrainRequest {
+fn request_for_file(path: &Path, target: &str, extra: &[&str]) -> TrainConfig {
     let mut argv = vec![
         "train".to_string(),
         "--algo".into(),
@@ -105,6 +106,7 @@ fn request_for_file(path: &Path, target: &str, extra: &[&str]) -> TrainRequest {
     Args::try_parse_from(argv)
         .unwrap_or_else(|e| panic!("{e}"))
         .req
+        .to_config()
 }
 
 fn fit_stack(name: &str, extra: &[&str]) -> (Dataset, Stack) {

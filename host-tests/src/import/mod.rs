@@ -97,6 +97,7 @@ impl fmt::Display for ImportError {
 impl std::error::Error for ImportError {}
 
 pub mod catboost;
+pub mod format;
 pub mod lightgbm;
 pub mod sklearn;
 pub mod ubjson;

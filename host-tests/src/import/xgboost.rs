@@ -36,6 +36,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use super::ImportError;
+use super::format::{Format, sniff, strip_bom};
 use super::ubjson::{self, NON_FINITE_MARKERS, TypedArray, Value};
 use crate::ir::{
     Aggregate, Compare, Ensemble, MissingMode, Node, Precision, Split, Test, Transform, Tree,
@@ -47,44 +48,23 @@ pub const MAX_OUTPUTS: u64 = 1 << 16;
 /// Largest feature count accepted (a sanity bound against corrupt counts; XGBoost's own limit is 2³¹).
 pub const MAX_FEATURES: u64 = 1 << 31;
 
-/// The serialization of a model file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// JSON text.
-    Json,
-    /// Universal Binary JSON.
-    Ubjson,
-}
-
-/// Tells JSON from UBJSON by content: both start with `{`; in JSON it is followed by whitespace, `"` or
-/// `}`, in UBJSON by the type marker of the first key's length (or a `$`/`#` container header). `None` if
-/// the bytes start with neither (after an optional UTF-8 byte-order mark and whitespace).
-pub fn sniff(bytes: &[u8]) -> Option<Format> {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
-    if bytes[start] != b'{' {
-        return None;
-    }
-    match bytes.get(start + 1) {
-        Some(b'i' | b'U' | b'I' | b'l' | b'L' | b'$' | b'#' | b'N') if start == 0 => {
-            Some(Format::Ubjson)
-        }
-        _ => Some(Format::Json),
-    }
-}
-
 /// Imports an XGBoost model file, JSON or UBJSON (told apart by content, not by the file name).
 pub fn load(path: &Path) -> Result<Ensemble, ImportError> {
     let bytes = ImportError::read_file(path)?;
     from_bytes(&bytes).map_err(|e| e.in_file(path))
 }
 
-/// Imports a model from the bytes of a JSON or UBJSON file (told apart by [`sniff`]).
+/// Imports a model from the bytes of a JSON or UBJSON file (told apart by [`super::format::sniff`]; a UTF-8
+/// byte-order mark is skipped).
 pub fn from_bytes(bytes: &[u8]) -> Result<Ensemble, ImportError> {
+    let bytes = strip_bom(bytes);
     match sniff(bytes) {
-        Some(Format::Json) => from_json_bytes(bytes),
-        Some(Format::Ubjson) => from_ubjson_bytes(bytes),
-        None => Err(ImportError::whole(
+        Some(Format::XgboostJson | Format::Sklearn) => from_json_bytes(bytes),
+        Some(Format::XgboostUbjson) => from_ubjson_bytes(bytes),
+        Some(Format::CatBoostJson) => Err(ImportError::whole(
+            "a CatBoost JSON model, not an XGBoost one (`emkern import` reads both)",
+        )),
+        Some(Format::Blob | Format::LightGbm) | None => Err(ImportError::whole(
             "not an XGBoost JSON or UBJSON model: the file does not start with `{` (models in XGBoost's \
              legacy binary format must be re-saved as .json or .ubj)",
         )),
@@ -104,8 +84,7 @@ pub fn from_ubjson_bytes(bytes: &[u8]) -> Result<Ensemble, ImportError> {
 /// Parses XGBoost JSON text into the document model, with its numbers read as XGBoost reads them (see the
 /// module documentation). Syntax errors carry the line.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ImportError> {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let text = normalize_json(bytes);
+    let text = normalize_json(strip_bom(bytes));
     serde_json::from_slice::<Value>(&text).map_err(|e| {
         if e.line() == 0 {
             ImportError::whole(format!("invalid JSON: {e}"))
@@ -1473,14 +1452,18 @@ mod tests {
     }
 
     #[test]
-    fn sniffing() {
-        assert_eq!(sniff(b" \n{\"learner\": 1}"), Some(Format::Json));
-        assert_eq!(sniff(b"\xef\xbb\xbf{}"), Some(Format::Json));
-        assert_eq!(sniff(b"{L\x00\x00"), Some(Format::Ubjson));
-        assert_eq!(sniff(b"{U\x07learner"), Some(Format::Ubjson));
-        assert_eq!(sniff(b"binf\x00"), None);
-        assert_eq!(sniff(b""), None);
+    fn a_byte_order_mark_is_skipped_by_every_path() {
+        let plain = from_json_bytes(V1_MODEL.as_bytes()).unwrap();
+        let bom = [b"\xef\xbb\xbf", V1_MODEL.as_bytes()].concat();
+        assert_eq!(from_json_bytes(&bom).unwrap(), plain);
+        assert_eq!(from_bytes(&bom).unwrap(), plain);
+        let path = std::env::temp_dir().join(format!("emkern-bom-{}.json", std::process::id()));
+        std::fs::write(&path, &bom).unwrap();
+        let loaded = load(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.unwrap(), plain);
         assert!(from_bytes(b"binf").is_err());
+        assert!(from_bytes(b"EMKF\x01").is_err());
     }
 
     fn err(doc: &str) -> ImportError {

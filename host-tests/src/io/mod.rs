@@ -33,3 +33,21 @@ pub fn read_records(path: &Path) -> Result<Records, DataError> {
     let text = read_text(path)?;
     parse_records(&text).map_err(|(line, column, message)| err(line, column, message))
 }
+
+/// The file name of `path` (empty when it has none), as generated sources name their origin.
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Refuses rows narrower than the model: `columns` cells per row of `path` where the model reads `n_features`.
+pub fn check_columns(path: &Path, columns: usize, n_features: usize) -> Result<(), String> {
+    if columns < n_features {
+        return Err(format!(
+            "{}: rows have {columns} columns, the model reads {n_features} features",
+            path.display()
+        ));
+    }
+    Ok(())
+}

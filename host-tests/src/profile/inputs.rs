@@ -76,13 +76,7 @@ pub fn load(model_path: &Path, input: &Path) -> Result<Inputs, String> {
         ));
     }
     let nf = forest.n_features();
-    if table.columns.len() < nf {
-        return Err(format!(
-            "{}: rows have {} columns, the model reads {nf} features",
-            input.display(),
-            table.columns.len()
-        ));
-    }
+    crate::io::check_columns(input, table.columns.len(), nf)?;
     let output_len = forest.output_len();
     let mut values = Vec::with_capacity(table.rows * nf);
     let mut host = vec![0.0f32; table.rows * output_len];

@@ -31,9 +31,9 @@
 //! `arm-none-eabi-gcc` with newlib are checked first, and a missing one is an error naming the command that
 //! installs it. Module map: [`target`] (boards), [`tools`] (checks), [`inputs`] (model, rows, host
 //! predictions, generated sources), [`firmware`] (input directories and builds), [`elf`] (sizes), [`qemu`]
-//! (runs), [`report`] (table and JSON), [`cli`] (the command line).
+//! (runs), [`report`] (table and JSON). The command line
+//! (`cli/profile.rs`) fills in a [`Config`].
 
-pub mod cli;
 pub mod elf;
 pub mod firmware;
 pub mod footprint;
@@ -199,7 +199,7 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&str)) -> Result<Vec<Engine
     let baseline_elf = run.build("baseline", &run.common, Vec::new())?;
     run.baseline = elf::read(&baseline_elf)?;
 
-    let origin = crate::codegen_cli::file_name(&config.model);
+    let origin = crate::io::file_name(&config.model);
     let mut reports = Vec::new();
     for &engine in &config.engines {
         let source = match engine {

@@ -9,9 +9,10 @@
 pub mod boost;
 pub mod budget;
 pub mod cart;
-pub mod cli;
+pub mod config;
 pub mod criterion;
 pub mod dataset;
+pub mod fit;
 pub mod forest;
 mod heap;
 pub mod hist;
@@ -21,12 +22,17 @@ pub mod output;
 pub mod random_state;
 pub mod report;
 pub mod rng;
+pub mod run;
 mod splitter;
 pub mod stack;
+pub mod summary;
 
 pub use splitter::{EXHAUSTIVE_CATEGORIES, Rule};
 
 use crate::io::DataError;
+
+/// What a training run returns: an error is for people (it names the file, the option or the value).
+pub type RunResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Why a model could not be trained.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::cli::TrainRequest;
+use super::config::TrainConfig;
 use super::dataset::Dataset;
 use crate::export::blob::{self, BlobMetadata};
 use crate::export::codegen::{self, Lang};
@@ -16,7 +16,7 @@ use crate::output::Outputs;
 use emkern::forest::Forest as CoreForest;
 
 /// The files `req` writes, with their flags, for [`Outputs::plan`].
-pub fn targets(req: &TrainRequest) -> Vec<(&'static str, &Path)> {
+pub fn targets(req: &TrainConfig) -> Vec<(&'static str, &Path)> {
     let mut t = vec![("--output", req.output.as_path())];
     t.extend(req.rust.as_deref().map(|p| ("--rust", p)));
     t.extend(req.c_header.as_deref().map(|p| ("--c-header", p)));
@@ -36,14 +36,14 @@ pub fn targets(req: &TrainRequest) -> Vec<(&'static str, &Path)> {
 }
 
 /// The files `req` reads, with their flags, for [`Outputs::plan`].
-pub fn inputs(req: &TrainRequest) -> Vec<(&'static str, &Path)> {
+pub fn inputs(req: &TrainConfig) -> Vec<(&'static str, &Path)> {
     let mut i = vec![("--data", req.data.as_path())];
     i.extend(req.valid.as_deref().map(|p| ("--valid", p)));
     i
 }
 
 /// Loads the blob about to be written to `req.output` in the core; an error names the file and what is wrong.
-pub fn load_exported<'a>(req: &TrainRequest, bytes: &'a [u8]) -> Result<CoreForest<'a>, String> {
+pub fn load_exported<'a>(req: &TrainConfig, bytes: &'a [u8]) -> Result<CoreForest<'a>, String> {
     CoreForest::new(bytes).map_err(|e| {
         format!(
             "{}: not written: the exported blob does not load: {}",
@@ -55,7 +55,7 @@ pub fn load_exported<'a>(req: &TrainRequest, bytes: &'a [u8]) -> Result<CoreFore
 
 /// Writes `ensemble` (trained on `data`) to `req.output` and to the source files `req` asks for; returns the blob.
 pub fn write_model(
-    req: &TrainRequest,
+    req: &TrainConfig,
     ensemble: &Ensemble,
     data: &Dataset,
     out: &Outputs,
@@ -72,8 +72,7 @@ pub fn write_model(
         req.data
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        clap::ValueEnum::to_possible_value(&req.algo)
-            .map_or_else(String::new, |v| v.get_name().to_string())
+        req.algo.id()
     );
     if let Some(p) = &req.rust {
         out.write(p, source::rust_source(&name, &bytes, &origin).as_bytes())?;
@@ -97,7 +96,7 @@ pub fn write_model(
 }
 
 /// The `--codegen LANG FILE` pairs of `req`, checked (called before training, so that a typo fails at once).
-pub fn codegen_outputs(req: &TrainRequest) -> Result<Vec<(Lang, PathBuf)>, String> {
+pub fn codegen_outputs(req: &TrainConfig) -> Result<Vec<(Lang, PathBuf)>, String> {
     req.codegen
         .chunks(2)
         .map(|pair| match pair {

@@ -136,12 +136,13 @@
 //! keep the fixed-point margins.
 
 mod error;
+mod fixed;
 mod predict;
 mod sigmoid;
 mod view;
 
 pub use error::IntError;
-pub use predict::fixed_to_f32;
+pub use fixed::fixed_to_f32;
 pub use sigmoid::{SIGMOID_MAX_ERROR, sigmoid_fixed};
 pub use view::IntForest;
 

@@ -1,7 +1,7 @@
 //! The sigmoid of a fixed-point margin in integer arithmetic: a Q16 table of `1 − σ(x)` with linear
 //! interpolation (the error budget is in the module documentation of [`super`]).
 
-use super::predict::fixed_to_f32;
+use super::fixed::fixed_to_f32;
 
 /// Largest absolute error of [`sigmoid_fixed`] against the exact sigmoid of `v · 2^-s` (interpolation
 /// 1.17e-5, table rounding 7.6e-6, input truncation 3.8e-6, the table's end at `x = 16` 1.2e-7, output

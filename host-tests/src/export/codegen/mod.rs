@@ -23,7 +23,7 @@ mod walk;
 use emkern::forest::BlobError;
 
 /// The language of the generated source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
     /// A `no_std` Rust module.
     Rust,

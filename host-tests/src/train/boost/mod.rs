@@ -12,9 +12,9 @@
 //! predictions.
 
 pub mod adaboost;
-pub mod cli;
 pub mod gbdt;
 pub mod loss;
+pub mod run;
 pub mod split;
 
 use adaboost::AdaBoost;

@@ -9,7 +9,7 @@ use super::models::Shrink;
 use super::select::{Metrics, Selection};
 use crate::export::blob;
 use crate::ir::{Ensemble, Precision};
-use crate::train::cli::TrainRequest;
+use crate::train::config::TrainConfig;
 use crate::train::dataset::{Dataset, Task};
 
 /// The core's predictions for the selection rows from `bytes`.
@@ -29,7 +29,7 @@ fn core_predictions(bytes: &[u8], sel: &Selection) -> Result<Vec<Vec<f64>>, Stri
 /// `emkern train`'s budget step: without `--max-bytes`, `model` and its IR unchanged; with it, the fitted model and
 /// its IR (at the chosen precision), after printing the report. `to_ir` translates a model into the IR.
 pub fn fit<M: Shrink>(
-    req: &TrainRequest,
+    req: &TrainConfig,
     model: M,
     data: &Dataset,
     valid: Option<&Dataset>,
@@ -183,7 +183,7 @@ pub fn fit<M: Shrink>(
 /// returned with their export error and left for the caller to report.
 #[allow(clippy::type_complexity)]
 pub fn fit_exportable<M: Shrink, E>(
-    req: &TrainRequest,
+    req: &TrainConfig,
     model: M,
     data: &Dataset,
     valid: Option<&Dataset>,

@@ -74,7 +74,7 @@ impl Selection {
 }
 
 /// What ranks classifiers (regressors are ranked by R², then RMSE).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Rank {
     /// Accuracy first, log-loss to break ties.
     #[default]

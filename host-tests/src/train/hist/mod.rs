@@ -31,10 +31,10 @@
 
 pub mod bins;
 pub mod booster;
-pub mod cli;
 pub mod grow;
 pub mod histogram;
 pub mod objective;
+pub mod run;
 pub mod sample;
 pub mod split;
 pub mod tree;

@@ -19,7 +19,7 @@ pub mod staged;
 use std::fmt::Display;
 use std::path::Path;
 
-use crate::train::cli::TrainRequest;
+use crate::train::config::TrainConfig;
 use crate::train::dataset::Dataset;
 
 /// The report file's format, from its extension.
@@ -201,7 +201,7 @@ pub struct ReportData {
 
 impl ReportData {
     /// A report on `req`'s run: the title and the facts about the algorithm and the data.
-    pub fn for_run(req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> ReportData {
+    pub fn for_run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>) -> ReportData {
         let mut r = ReportData {
             title: format!(
                 "emkern train: {} on {}",

@@ -1,4 +1,4 @@
-//! The report of one `emkern train` run: what the command line hands over after training (facts, the metric lines
+//! The report of one `emkern train` run: what the training run hands over after training (facts, the metric lines
 //! it printed), and the curves and importances of each kind of model, written to `--report`.
 
 use std::path::Path;
@@ -8,7 +8,7 @@ use crate::output::Outputs;
 use super::{ReportData, staged, write};
 use crate::train::boost::Boosted;
 use crate::train::cart::DecisionTree;
-use crate::train::cli::TrainRequest;
+use crate::train::config::TrainConfig;
 use crate::train::dataset::{Dataset, Task};
 use crate::train::hist::HistBooster;
 use crate::train::model::TrainedModel;
@@ -46,13 +46,13 @@ pub const STACK_NO_CURVE: &str = "No training curve: a stack is not grown in sta
      importances are the bases' own (impurity decrease, or gain for hist-gbdt) weighted by each base's share of \
      the meta-model's margin (|weight| × standard deviation of its out-of-fold inputs), normalized to sum to 1.";
 
-/// A finished training run, as the command line saw it.
+/// A finished training run, as the run saw it.
 #[derive(Clone, Debug)]
 pub struct Run<'a> {
     /// The command's output files (the report is written through them).
     pub outputs: &'a Outputs,
-    /// The command line.
-    pub req: &'a TrainRequest,
+    /// The run's options.
+    pub req: &'a TrainConfig,
     /// The training data.
     pub data: &'a Dataset,
     /// The validation data.

@@ -15,7 +15,7 @@ use crate::train::boost::adaboost::AdaBoost;
 use crate::train::boost::gbdt::Gbdt;
 use crate::train::boost::loss::{self, Loss};
 use crate::train::cart::DecisionTree;
-use crate::train::cli::TrainRequest;
+use crate::train::config::TrainConfig;
 use crate::train::dataset::{Dataset, Task};
 use crate::train::forest::Forest;
 
@@ -392,7 +392,7 @@ pub fn adaboost(
 /// Gradient boosting: the loss it optimizes per round (training rows, validation or held-out rows) and the
 /// accuracy (classification) or RMSE (regression) of the first `t` rounds on the training and validation data,
 /// with the round early stopping kept marked.
-pub fn gbdt(model: &Gbdt, req: &TrainRequest, data: &Dataset, valid: Option<&Dataset>) -> Curves {
+pub fn gbdt(model: &Gbdt, req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>) -> Curves {
     let lr = model.learning_rate;
     let classes = model.n_classes;
     let predict = |row: &[f32], emit: &mut dyn FnMut(usize, &[f64])| {
@@ -631,21 +631,12 @@ mod tests {
         }
     }
 
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        req: TrainRequest,
-    }
-
     #[test]
     fn boosting_curves_end_at_the_trained_models_scores() {
         use crate::train::boost::adaboost::AdaBoostParams;
         use crate::train::boost::gbdt::GbdtParams;
-        use clap::Parser;
-        let req = Cli::parse_from([
-            "x", "--algo", "gbdt", "--data", "d.csv", "--target", "y", "-o", "m.emk",
-        ])
-        .req;
+        use crate::train::config::Algo;
+        let req = TrainConfig::new(Algo::Gbdt, "d.csv".into(), "y".into(), "m.emk".into());
         for (name, target) in [
             ("iris_train", "label"),
             ("breast_cancer_train", "label"),

@@ -15,35 +15,23 @@
 use crate::ir::{Ensemble, Transform};
 use crate::train::boost::Boosted;
 use crate::train::boost::adaboost::AdaBoost;
-use crate::train::boost::cli::{adaboost_params, gbdt_params};
 use crate::train::boost::gbdt::Gbdt;
+use crate::train::boost::run::{adaboost_params, gbdt_params};
 use crate::train::cart::{DecisionTree, SplitStrategy};
-use crate::train::cli::{Algo, TrainRequest, train_forest};
+use crate::train::config::{Algo, TrainConfig};
 use crate::train::dataset::{Dataset, Task};
+use crate::train::fit::train_forest;
 use crate::train::hist::HistBooster;
 use crate::train::model::TrainedModel;
 
 use super::combine::StackBase;
 
-/// The command-line name of a base algorithm.
-pub fn name(algo: Algo) -> &'static str {
-    match algo {
-        Algo::Cart => "cart",
-        Algo::Rf => "rf",
-        Algo::ExtraTrees => "extra-trees",
-        Algo::Adaboost => "adaboost",
-        Algo::Gbdt => "gbdt",
-        Algo::HistGbdt => "hist-gbdt",
-        Algo::Stack => "stack",
-    }
-}
-
 /// A shared flag whose value only some base algorithms take.
 struct SharedFlag {
     name: &'static str,
-    given: fn(&TrainRequest) -> bool,
-    clear: fn(&mut TrainRequest),
-    applies: fn(Algo, &TrainRequest) -> bool,
+    given: fn(&TrainConfig) -> bool,
+    clear: fn(&mut TrainConfig),
+    applies: fn(Algo, &TrainConfig) -> bool,
 }
 
 fn sklearn_trees(a: Algo) -> bool {
@@ -154,7 +142,7 @@ const SHARED: &[SharedFlag] = &[
 
 /// The request base `algo` is trained with: the stack's flags, minus those that do not apply to `algo`, with
 /// `--algo algo`, no progress bars of its own and no XGBoost JSON output.
-pub fn request_for(req: &TrainRequest, algo: Algo) -> TrainRequest {
+pub fn request_for(req: &TrainConfig, algo: Algo) -> TrainConfig {
     let mut r = req.clone();
     for f in SHARED {
         if !(f.applies)(algo, req) {
@@ -169,7 +157,7 @@ pub fn request_for(req: &TrainRequest, algo: Algo) -> TrainRequest {
 }
 
 /// Flags given that no base in `bases` takes (`--xgboost-json` belongs to the stack itself).
-pub fn unused_flags(req: &TrainRequest, bases: &[Algo]) -> Vec<String> {
+pub fn unused_flags(req: &TrainConfig, bases: &[Algo]) -> Vec<String> {
     let mut probe = req.clone();
     probe.hist.xgboost_json = None;
     SHARED
@@ -186,20 +174,20 @@ pub fn unused_flags(req: &TrainRequest, bases: &[Algo]) -> Vec<String> {
 }
 
 /// Trains base `algo` on `data` with `req` (from [`request_for`]) and returns its exported form.
-pub fn train(req: &TrainRequest, algo: Algo, data: &Dataset) -> Result<Ensemble, String> {
+pub fn train(req: &TrainConfig, algo: Algo, data: &Dataset) -> Result<Ensemble, String> {
     train_with_importances(req, algo, data).map(|(e, _)| e)
 }
 
 /// [`train`], with the base's feature importances as its trainer computes them (shares summing to 1, or all
 /// 0): impurity decrease for cart, the forests and scikit-learn-style boosting, total gain for hist-gbdt.
 pub fn train_with_importances(
-    req: &TrainRequest,
+    req: &TrainConfig,
     algo: Algo,
     data: &Dataset,
 ) -> Result<(Ensemble, Vec<f64>), String> {
     let task = data.task();
     let names = Some(data.schema.feature_names.clone());
-    let err = |e: &dyn std::fmt::Display| format!("base {}: {e}", name(algo));
+    let err = |e: &dyn std::fmt::Display| format!("base {}: {e}", algo.id());
     let source = |what: &str| {
         format!(
             "emkern-host {} train: stack base {what}",
@@ -245,7 +233,7 @@ pub fn train_with_importances(
             Ok((e, m.feature_importances()))
         }
         Algo::HistGbdt => {
-            let p = crate::train::hist::cli::params(req).map_err(|e| err(&e))?;
+            let p = crate::train::hist::run::params(req).map_err(|e| err(&e))?;
             let m = HistBooster::train(data, None, &p, &|_| {}).map_err(|e| err(&e))?;
             Ok((m.to_ensemble(), m.feature_importances()))
         }
@@ -287,7 +275,7 @@ pub fn stack_base(
     let refuse = |why: &str| {
         Err(format!(
             "base {}: {why} (transform {:?}, {k} margin columns)",
-            name(algo),
+            algo.id(),
             ensemble.transform
         ))
     };
@@ -324,7 +312,7 @@ pub fn stack_base(
         _ => return refuse("its outputs are neither class probabilities nor class margins"),
     };
     Ok(StackBase {
-        name: name(algo).to_string(),
+        name: algo.id().to_string(),
         ensemble,
         map,
         inputs,
@@ -335,37 +323,19 @@ pub fn stack_base(
 mod tests {
     use super::*;
     use crate::ir::{Aggregate, Compare, Node, Precision, Tree};
-    use clap::Parser;
 
-    #[derive(Parser)]
-    struct Args {
-        #[command(flatten)]
-        req: TrainRequest,
+    fn req() -> TrainConfig {
+        TrainConfig::new(Algo::Stack, "x.csv".into(), "y".into(), "x.emk".into())
     }
-
-    fn req(extra: &[&str]) -> TrainRequest {
-        let mut argv = vec![
-            "train", "--algo", "stack", "--data", "x.csv", "--target", "y", "-o", "x.emk",
-        ];
-        argv.extend(extra);
-        Args::try_parse_from(argv).unwrap().req
-    }
-
     #[test]
     fn flags_reach_only_the_bases_that_take_them() {
-        let r = req(&[
-            "--learning-rate",
-            "0.05",
-            "--bootstrap=false",
-            "--lambda",
-            "2",
-            "--loss",
-            "log_loss",
-            "--alpha",
-            "0.5",
-            "--max-depth",
-            "4",
-        ]);
+        let mut r = req();
+        r.learning_rate = Some(0.05);
+        r.bootstrap = Some(false);
+        r.hist.lambda = Some(2.0);
+        r.loss = Some("log_loss".into());
+        r.alpha = Some(0.5);
+        r.max_depth = Some(4);
         let rf = request_for(&r, Algo::Rf);
         assert_eq!(rf.algo, Algo::Rf);
         assert!(rf.quiet);
@@ -388,7 +358,9 @@ mod tests {
             vec!["--alpha".to_string(), "--lambda".to_string()]
         );
         assert!(unused_flags(&r, &[Algo::Rf, Algo::Gbdt, Algo::HistGbdt]).is_empty());
-        assert!(unused_flags(&req(&["--xgboost-json", "m.json"]), &[Algo::Rf]).is_empty());
+        let mut x = req();
+        x.hist.xgboost_json = Some("m.json".into());
+        assert!(unused_flags(&x, &[Algo::Rf]).is_empty());
     }
 
     fn ensemble(k: u32, transform: Transform) -> Ensemble {

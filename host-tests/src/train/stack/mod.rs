@@ -5,7 +5,7 @@
 //! `k` folds ([`folds`]); every base model is fitted on each fold's complement and predicts the fold, which
 //! gives an out-of-fold output for every row; the meta-model ([`meta`]: L2-regularized logistic regression for
 //! classification, ridge regression for regression) is fitted on those outputs; then every base is refitted on
-//! all rows ([`cli::fit`]).
+//! all rows ([`run::fit`]).
 //!
 //! Exactness: the meta-model reads outputs that are linear in the bases' leaves ([`base`]: averaged class
 //! probabilities of forests, raw margins of boosted models, regression values), so the meta-model's margin is a
@@ -24,7 +24,7 @@
 //! so the stacked model would not be exportable.
 
 pub mod base;
-pub mod cli;
 pub mod combine;
 pub mod folds;
 pub mod meta;
+pub mod run;

@@ -1,24 +1,23 @@
-//! `emkern train --algo adaboost|gbdt`: trains a boosted model with a progress bar (round, training and
+//! A training run with `--algo adaboost|gbdt`: trains a boosted model with a progress bar (round, training and
 //! validation loss), exports the blob, and reports metrics computed by the `no_std` core from the exported blob
 //! (a model the blob cannot hold — an AdaBoost.R2 weight that overflowed — reports the trainer's own metrics and
 //! fails the export).
 
 use crate::output::Outputs;
+use crate::train::RunResult;
 use std::time::Instant;
 
 use super::Boosted;
 use super::adaboost::{AdaBoost, AdaBoostParams, R2Loss, Termination};
 use super::gbdt::{EarlyStopping, Gbdt, GbdtParams};
 use super::loss::Loss;
-use crate::train::cli::{Algo, TrainRequest};
+use crate::train::config::{Algo, TrainConfig};
 use crate::train::criterion::Criterion;
 use crate::train::dataset::{Dataset, Task};
 
-type CliResult = Result<(), Box<dyn std::error::Error>>;
-
 /// Rejects flags that do not apply to the chosen algorithm (boosting flags for trees and forests, forest flags
 /// for boosting, and the flags one boosting algorithm lacks).
-pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
+pub fn check_flags(req: &TrainConfig) -> Result<(), String> {
     let boosting = [
         ("--learning-rate", req.learning_rate.is_some()),
         ("--loss", req.loss.is_some()),
@@ -70,12 +69,7 @@ pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
 }
 
 /// Trains, exports and reports (the dataset header line is already printed).
-pub fn run(
-    req: &TrainRequest,
-    data: &Dataset,
-    valid: Option<&Dataset>,
-    out: &Outputs,
-) -> CliResult {
+pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Outputs) -> RunResult {
     let seed = req.random_state()?;
     let task = data.task();
     if req.algo == Algo::Adaboost && task == Task::Regression && req.hist.xgboost_json.is_some() {
@@ -215,19 +209,14 @@ pub fn run(
             worst = worst.max(relative_difference(*a, b));
         }
     };
-    let mut scored = |d: &Dataset| {
+    let scored = |d: &Dataset| {
         metrics_line(d, |row| {
             let mut out = Vec::new();
             core_predict(row, &mut out);
             out
         })
     };
-    let mut printed = vec![("train", scored(data))];
-    crate::say!("  train     {}", printed[0].1);
-    if let Some(v) = valid {
-        printed.push(("valid", scored(v)));
-        crate::say!("  valid     {}", printed[1].1);
-    }
+    let printed = crate::train::summary::print_scores(data, valid, scored);
     crate::say!(
         "  core      max |core − trainer| / max(1, |trainer|) = {worst:.1e} over the {} rows",
         if valid.is_some() {
@@ -236,17 +225,11 @@ pub fn run(
             "training"
         }
     );
-    crate::say!(
-        "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
-        req.output.display(),
-        s.blob_bytes,
-        s.node_bytes,
-        crate::describe::Cost::of(&core).node_visits
-    );
+    crate::train::summary::print_blob(&req.output, &core);
     if let Some(path) = &req.hist.xgboost_json {
         crate::train::output::write_xgboost_json(path, &ensemble, data, valid, out)?;
     }
-    super::super::cli::print_top_features(
+    super::super::summary::print_top_features(
         &data.schema.feature_names,
         &model.feature_importances(),
         "",
@@ -259,9 +242,9 @@ pub fn run(
     Ok(())
 }
 
-/// AdaBoost's parameters from the command line, and their description for the model's source line.
+/// AdaBoost's parameters from the run's options, and their description for the model's source line.
 pub(crate) fn adaboost_params(
-    req: &TrainRequest,
+    req: &TrainConfig,
     task: Task,
     seed: u32,
 ) -> Result<(AdaBoostParams, String), String> {
@@ -303,9 +286,9 @@ pub(crate) fn adaboost_params(
     Ok((p, describe))
 }
 
-/// Gradient boosting's parameters from the command line, and their description for the model's source line.
+/// Gradient boosting's parameters from the run's options, and their description for the model's source line.
 pub(crate) fn gbdt_params(
-    req: &TrainRequest,
+    req: &TrainConfig,
     task: Task,
     seed: u32,
 ) -> Result<(GbdtParams, String), String> {
@@ -362,7 +345,7 @@ pub(crate) fn gbdt_params(
 }
 
 /// The held-out share of early stopping (`10%`), for the report; `None` without early stopping.
-fn held_out(req: &TrainRequest) -> Option<String> {
+fn held_out(req: &TrainConfig) -> Option<String> {
     req.n_iter_no_change
         .map(|_| format!("{:.0}%", 100.0 * req.validation_fraction.unwrap_or(0.1)))
 }
@@ -407,5 +390,5 @@ pub(crate) fn metrics_line(data: &Dataset, mut predict: impl FnMut(&[f32]) -> Ve
         data.row_into(r, &mut row);
         predictions.push(predict(&row));
     }
-    crate::train::cli::metrics_summary(data, predictions, "")
+    crate::train::summary::metrics_summary(data, predictions, "")
 }

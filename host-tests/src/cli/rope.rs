@@ -16,15 +16,15 @@
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use emkern::rope::apply::{self, Direction, Layout, Positions, Rows, Tables};
+use emkern::rope::apply::{self, Direction, Element, Layout, Positions, Rows, Tables};
 use emkern::rope::freq::{self, Llama3, LongRope, RopeConfig, Scaling, Yarn};
-use emkern::rope::{Frequencies, hf_f32, table};
+use emkern::rope::{Frequencies, RopeError, hf_f32, table};
 use emkern_simd::{Simd, bf16, f16};
 use serde_json::{Map, Value};
 
-use crate::attend::Storage;
 use crate::io::npy;
 use crate::output::Outputs;
+use crate::storage::Storage;
 
 /// Everything `emkern rope` needs (also its command-line arguments).
 #[derive(Clone, Debug, clap::Args)]
@@ -453,42 +453,35 @@ pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
         Direction::Forward
     };
     let mut scratch = vec![0.0f32; apply::scratch_len(2 * half)];
+    let shape = [heads, rows, head_dim];
     let out: Vec<f32> = match req.dtype {
         Storage::F32 => {
             let mut v = x.values;
-            apply::apply(
-                simd,
-                layout,
-                direction,
-                Rows::new(&mut v[..], heads, rows, head_dim),
-                &tables,
-                Positions::Consecutive(0),
-                &mut [],
-            )?;
+            rotate(simd, layout, direction, &mut v, shape, &tables, &mut [])?;
             v
         }
         Storage::F16 => {
             let mut v: Vec<f16> = x.values.iter().map(|&e| f16::from_f32(e)).collect();
-            apply::apply(
+            rotate(
                 simd,
                 layout,
                 direction,
-                Rows::new(&mut v[..], heads, rows, head_dim),
+                &mut v,
+                shape,
                 &tables,
-                Positions::Consecutive(0),
                 &mut scratch,
             )?;
             v.iter().map(|e| e.to_f32()).collect()
         }
         Storage::Bf16 => {
             let mut v: Vec<bf16> = x.values.iter().map(|&e| bf16::from_f32(e)).collect();
-            apply::apply(
+            rotate(
                 simd,
                 layout,
                 direction,
-                Rows::new(&mut v[..], heads, rows, head_dim),
+                &mut v,
+                shape,
                 &tables,
-                Positions::Consecutive(0),
                 &mut scratch,
             )?;
             v.iter().map(|e| e.to_f32()).collect()
@@ -506,4 +499,26 @@ pub fn run(req: &Request) -> Result<(), Box<dyn Error>> {
     ))?;
     outputs.commit()?;
     Ok(())
+}
+
+/// Rotates the rows `v` (`[heads, rows, head_dim]` in `shape`, stored as `T`) at consecutive positions from 0.
+fn rotate<T: Element>(
+    simd: Simd,
+    layout: Layout,
+    direction: Direction,
+    v: &mut [T],
+    shape: [usize; 3],
+    tables: &Tables<'_>,
+    scratch: &mut [f32],
+) -> Result<(), RopeError> {
+    let [heads, rows, head_dim] = shape;
+    apply::apply(
+        simd,
+        layout,
+        direction,
+        Rows::new(v, heads, rows, head_dim),
+        tables,
+        Positions::Consecutive(0),
+        scratch,
+    )
 }

@@ -1,9 +1,9 @@
-//! `emkern train --algo hist-gbdt`: the histogram booster's command-line parameters, training with a progress
-//! bar, export to the `.emk` blob (and optionally XGBoost JSON), and the report: metrics the `no_std` core
+//! A training run with `--algo hist-gbdt`: the histogram booster's parameters from the [`HistConfig`], training
+//! with a progress bar, export to the `.emk` blob (and optionally XGBoost JSON), and the report: metrics the `no_std` core
 //! computes from the exported blob, and whether its margins equal the trainer's bit for bit.
 
 use crate::output::Outputs;
-use std::path::PathBuf;
+use crate::train::RunResult;
 use std::time::Instant;
 
 use emkern::forest::Forest as CoreForest;
@@ -11,74 +11,8 @@ use emkern::forest::Forest as CoreForest;
 use super::booster::{HistBooster, HistParams, RoundReport};
 use super::grow::GrowPolicy;
 use super::objective::Objective;
-use crate::train::cli::{Algo, TrainRequest};
+use crate::train::config::{Algo, HistConfig, TrainConfig};
 use crate::train::dataset::Dataset;
-
-/// Parameters of `--algo hist-gbdt` (XGBoost's names and defaults). `--n-estimators` (default 100),
-/// `--max-depth` (6), `--subsample` (1), `--alpha` (the L1 penalty, 0), `--learning-rate` (the same as `--eta`),
-/// `--seed` and `--threads` are the shared flags.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct HistArgs {
-    /// hist-gbdt: reg:squarederror, binary:logistic, multi:softprob or count:poisson (default from the target).
-    #[arg(long)]
-    pub objective: Option<String>,
-    /// hist-gbdt: learning rate (default 0.3; --learning-rate is accepted too).
-    #[arg(long)]
-    pub eta: Option<f32>,
-    /// hist-gbdt: most leaves per tree (default 0: no limit).
-    #[arg(long)]
-    pub max_leaves: Option<u32>,
-    /// hist-gbdt: depthwise or lossguide (default depthwise).
-    #[arg(long)]
-    pub grow_policy: Option<String>,
-    /// hist-gbdt: L2 penalty on leaf weights (default 1).
-    #[arg(long)]
-    pub lambda: Option<f32>,
-    /// hist-gbdt: smallest loss reduction of a split (min_split_loss) (default 0).
-    #[arg(long)]
-    pub gamma: Option<f32>,
-    /// hist-gbdt: smallest hessian sum of a child (default 1).
-    #[arg(long)]
-    pub min_child_weight: Option<f32>,
-    /// hist-gbdt: largest absolute leaf weight (default 0: none; 0.7 for count:poisson).
-    #[arg(long)]
-    pub max_delta_step: Option<f32>,
-    /// hist-gbdt: most bins of a numeric feature, 2..=256 (default 256).
-    #[arg(long)]
-    pub max_bin: Option<usize>,
-    /// hist-gbdt: fraction of the features per tree (default 1).
-    #[arg(long)]
-    pub colsample_bytree: Option<f32>,
-    /// hist-gbdt: fraction of the tree's features per depth (default 1).
-    #[arg(long)]
-    pub colsample_bylevel: Option<f32>,
-    /// hist-gbdt: fraction of the level's features per node (default 1).
-    #[arg(long)]
-    pub colsample_bynode: Option<f32>,
-    /// hist-gbdt: monotone constraints, one per feature in order: '(1,0,-1)'.
-    #[arg(long)]
-    pub monotone: Option<String>,
-    /// hist-gbdt: stop after this many rounds without a better validation metric, keeping the best round
-    /// (needs --valid).
-    #[arg(long)]
-    pub early_stopping_rounds: Option<usize>,
-    /// hist-gbdt: the intercept in prediction space (default estimated from the target).
-    #[arg(long)]
-    pub base_score: Option<f32>,
-    /// hist-gbdt: categorical features with fewer categories are split one-vs-rest (default 4).
-    #[arg(long)]
-    pub max_cat_to_onehot: Option<u32>,
-    /// hist-gbdt: most categories a partition split considers (default 64).
-    #[arg(long)]
-    pub max_cat_threshold: Option<u32>,
-    /// Also write the model as XGBoost 3.x JSON here: hist-gbdt, gbdt, adaboost (classification), stack,
-    /// cart, rf and extra-trees (a classifier's class probabilities as a multi-target `reg:squarederror` model
-    /// whose `Booster.predict` returns them).
-    #[arg(long)]
-    pub xgboost_json: Option<PathBuf>,
-}
-
-type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Parses `'(1,0,-1)'` (parentheses and brackets optional).
 pub fn parse_monotone(s: &str) -> Result<Vec<i8>, String> {
@@ -100,7 +34,7 @@ pub fn parse_monotone(s: &str) -> Result<Vec<i8>, String> {
         .collect()
 }
 
-impl HistArgs {
+impl HistConfig {
     /// The flags given, by name (to refuse them with other algorithms).
     pub(crate) fn given(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
@@ -134,7 +68,7 @@ impl HistArgs {
 }
 
 /// Refuses hist-gbdt flags with other algorithms (a stack checks them against its bases).
-pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
+pub fn check_flags(req: &TrainConfig) -> Result<(), String> {
     if !matches!(req.algo, Algo::HistGbdt | Algo::Stack)
         && let Some(flag) = req.hist.given().first()
     {
@@ -143,8 +77,8 @@ pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
     Ok(())
 }
 
-/// The booster's parameters from the command line.
-pub fn params(req: &TrainRequest) -> Result<HistParams, String> {
+/// The booster's parameters from the run's options.
+pub fn params(req: &TrainConfig) -> Result<HistParams, String> {
     let h = &req.hist;
     let unsupported = [
         ("--criterion", req.criterion.is_some()),
@@ -251,26 +185,12 @@ pub fn params(req: &TrainRequest) -> Result<HistParams, String> {
 }
 
 /// Runs `emkern train --algo hist-gbdt` on loaded data.
-pub fn run(
-    req: &TrainRequest,
-    data: &Dataset,
-    valid: Option<&Dataset>,
-    out: &Outputs,
-) -> CliResult {
+pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Outputs) -> RunResult {
     let p = params(req)?;
     let objective = p
         .objective
         .unwrap_or_else(|| super::booster::default_objective(data));
-    crate::say!(
-        "emkern train: histogram gradient boosting on {} ({} rows, {} features), {}",
-        req.data.display(),
-        data.n_rows,
-        data.n_features(),
-        match &data.schema.classes {
-            Some(c) => format!("classification: {} classes ({})", c.len(), c.join(", ")),
-            None => "regression".into(),
-        }
-    );
+    crate::train::summary::print_start("histogram gradient boosting", &req.data, data);
     let parameters = format!(
         "{}, {} rounds, eta {}, {} max_depth {}{}, lambda {}, alpha {}, gamma {}, \
          min_child_weight {}, max_bin {}, subsample {}, seed {}",
@@ -375,19 +295,13 @@ pub fn run(
         rows - mismatches
     );
     let s = core.summary();
-    crate::say!(
-        "  blob      {}: {} bytes, {} bytes/node, worst case {} node visits per row",
-        req.output.display(),
-        s.blob_bytes,
-        s.node_bytes,
-        crate::describe::Cost::of(&core).node_visits
-    );
+    crate::train::summary::print_blob(&req.output, &core);
     if let Some(path) = &req.hist.xgboost_json {
         let json = model.to_xgboost_json()?;
         out.write(path, json.as_bytes())?;
         crate::say!("  xgboost   {} (XGBoost 3.x JSON model)", path.display());
     }
-    super::super::cli::print_top_features(
+    super::super::summary::print_top_features(
         &data.schema.feature_names,
         &model.feature_importances(),
         " (share of the total gain)",
@@ -440,7 +354,7 @@ fn evaluate(core: &CoreForest, model: &HistBooster, data: &Dataset) -> (String, 
             .objective
             .metric(&flat, &data.target, data.weights.as_deref())
     );
-    let line = crate::train::cli::metrics_summary(data, predictions, &objective_metric);
+    let line = crate::train::summary::metrics_summary(data, predictions, &objective_metric);
     (line, mismatches, data.n_rows)
 }
 

@@ -17,29 +17,7 @@ use emkern_simd::{Simd, bf16, f16};
 use crate::buffer;
 use crate::io::npy::{self, Dtype};
 use crate::output::Outputs;
-
-/// Storage type for an input, as the device would hold it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Storage {
-    /// f32.
-    F32,
-    /// IEEE binary16 (values rounded to nearest even on load).
-    F16,
-    /// bfloat16 (values rounded to nearest even on load).
-    Bf16,
-}
-
-impl std::str::FromStr for Storage {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Storage, String> {
-        match s {
-            "f32" => Ok(Storage::F32),
-            "f16" => Ok(Storage::F16),
-            "bf16" => Ok(Storage::Bf16),
-            _ => Err(format!("`{s}`: expected f32, f16 or bf16")),
-        }
-    }
-}
+use crate::storage::Storage;
 
 /// Everything `emkern attention` needs (also its command-line arguments).
 #[derive(Clone, Debug, clap::Args)]

@@ -1,14 +1,14 @@
-//! The command line of `emkern profile`: arguments into a [`Config`], progress on standard error, the report
+//! The command line of `emkern profile`: arguments into a [`Config`](crate::profile::Config), progress on standard error, the report
 //! on standard output.
 
 use std::path::PathBuf;
 
-use super::{Config, Engine, Target, report};
+use crate::profile::{self, Config, Engine, report};
 
 /// Arguments of `emkern profile`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Request {
-    /// The model (XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, or an `.emk` blob).
+    /// The model (XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, CatBoost JSON, or an `.emk` blob).
     pub model: PathBuf,
     /// The rows to predict (CSV, header optional; empty or `nan` = missing), at most 1000.
     #[arg(long)]
@@ -30,14 +30,7 @@ pub struct Request {
 impl Request {
     /// The configuration, or an error for people (unknown target or engine, no source tree).
     pub fn config(&self) -> Result<Config, String> {
-        let target = Target::from_name(&self.target).ok_or_else(|| {
-            let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
-            format!(
-                "--target {}: unknown target (one of {})",
-                self.target,
-                names.join(", ")
-            )
-        })?;
+        let target = super::target(&self.target)?;
         let mut engines = Vec::new();
         for name in &self.engine {
             let engine = Engine::from_name(name.trim())?;
@@ -54,7 +47,7 @@ impl Request {
             input: self.input.clone(),
             target,
             engines,
-            root: super::source_root()?,
+            root: profile::source_root()?,
         })
     }
 }
@@ -62,7 +55,7 @@ impl Request {
 /// Runs `emkern profile`.
 pub fn run(req: &Request) -> Result<(), Box<dyn std::error::Error>> {
     let config = req.config()?;
-    let reports = super::run(&config, &mut |line| eprintln!("profile: {line}"))?;
+    let reports = profile::run(&config, &mut |line| eprintln!("profile: {line}"))?;
     let text = if req.json {
         report::json(&reports)
     } else {

@@ -1,46 +1,28 @@
-//! `emkern train --algo stack`: fits the base models on cross-validation folds, the meta-model on their
+//! A training run with `--algo stack`: fits the base models on cross-validation folds, the meta-model on their
 //! out-of-fold outputs, refits the bases on all rows, writes the combined model as one `.emk` blob, and reports
 //! each base's metrics next to the stack's (computed by the `no_std` core from the exported blobs).
 
 use crate::output::Outputs;
+use crate::train::RunResult;
 use std::time::Instant;
 
 use emkern::forest::Forest as CoreForest;
 
-use super::base::{self, name};
+use super::base;
 use super::combine::{self, StackBase};
 use super::folds;
 use super::meta::{self, LinearMeta};
 use crate::export::blob;
 use crate::ir::Ensemble;
-use crate::train::boost::cli::metrics_line;
-use crate::train::cli::{Algo, TrainRequest};
+use crate::train::boost::run::metrics_line;
+use crate::train::config::{Algo, TrainConfig};
 use crate::train::dataset::{Dataset, Task};
-
-type CliResult = Result<(), Box<dyn std::error::Error>>;
-
-/// Parameters of `--algo stack`. The base models take the shared flags (`--n-estimators`, `--max-depth`,
-/// `--learning-rate`, `--seed`, …) that apply to them, with each algorithm's own defaults otherwise.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct StackArgs {
-    /// stack: the base models, comma-separated: cart, rf, extra-trees, adaboost, gbdt, hist-gbdt (default
-    /// rf,hist-gbdt).
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub base: Vec<Algo>,
-    /// stack: cross-validation folds for the out-of-fold predictions the meta-model is fitted on (default 5;
-    /// stratified for classification, shuffled with --seed).
-    #[arg(long)]
-    pub cv: Option<usize>,
-    /// stack: the meta-model's inverse L2 regularization strength, scikit-learn's C (default 1; inf for none).
-    #[arg(long)]
-    pub meta_c: Option<f64>,
-}
 
 /// The default bases.
 pub const DEFAULT_BASES: [Algo; 2] = [Algo::Rf, Algo::HistGbdt];
 
 /// Refuses stack flags with other algorithms.
-pub fn check_flags(req: &TrainRequest) -> Result<(), String> {
+pub fn check_flags(req: &TrainConfig) -> Result<(), String> {
     if req.algo == Algo::Stack {
         return Ok(());
     }
@@ -166,7 +148,7 @@ pub const STACK_BUDGET_REFUSED: &str = "--max-bytes does not apply to --algo sta
      --max-bytes";
 
 /// Checks the stack flags against the data and fills in defaults.
-pub fn settings(req: &TrainRequest, data: &Dataset) -> Result<StackSettings, String> {
+pub fn settings(req: &TrainConfig, data: &Dataset) -> Result<StackSettings, String> {
     let bases = if req.stack.base.is_empty() {
         DEFAULT_BASES.to_vec()
     } else {
@@ -177,7 +159,7 @@ pub fn settings(req: &TrainRequest, data: &Dataset) -> Result<StackSettings, Str
         if bases[..i].contains(a) {
             return Err(format!(
                 "--base lists {} twice (the same algorithm with the same flags fits the same model)",
-                name(*a)
+                a.id()
             ));
         }
     }
@@ -186,11 +168,7 @@ pub fn settings(req: &TrainRequest, data: &Dataset) -> Result<StackSettings, Str
         return Err(format!(
             "{} applies to none of the bases ({})",
             unused.join(", "),
-            bases
-                .iter()
-                .map(|a| name(*a))
-                .collect::<Vec<_>>()
-                .join(", ")
+            bases.iter().map(|a| a.id()).collect::<Vec<_>>().join(", ")
         ));
     }
     if req.oob {
@@ -223,7 +201,7 @@ pub fn settings(req: &TrainRequest, data: &Dataset) -> Result<StackSettings, Str
 
 /// Fits a stack on `data`. `progress(step, total, what)` is called before each base fit.
 pub fn fit(
-    req: &TrainRequest,
+    req: &TrainConfig,
     s: &StackSettings,
     data: &Dataset,
     progress: &mut dyn FnMut(usize, usize, &str),
@@ -243,7 +221,7 @@ pub fn fit(
             progress(
                 step,
                 total,
-                &format!("fold {}/{}: {}", f + 1, s.cv, name(algo)),
+                &format!("fold {}/{}: {}", f + 1, s.cv, algo.id()),
             );
             step += 1;
             let e = base::train(&base::request_for(req, algo), algo, &part)?;
@@ -259,7 +237,7 @@ pub fn fit(
     let mut bases = Vec::with_capacity(s.bases.len());
     let mut base_importances = Vec::with_capacity(s.bases.len());
     for &algo in &s.bases {
-        progress(step, total, &format!("all rows: {}", name(algo)));
+        progress(step, total, &format!("all rows: {}", algo.id()));
         step += 1;
         let (e, imp) = base::train_with_importances(&base::request_for(req, algo), algo, data)?;
         bases.push(base::stack_base(algo, e, classes)?);
@@ -298,35 +276,17 @@ pub fn fit(
 }
 
 /// Runs `emkern train --algo stack` on loaded data.
-pub fn run(
-    req: &TrainRequest,
-    data: &Dataset,
-    valid: Option<&Dataset>,
-    out: &Outputs,
-) -> CliResult {
+pub fn run(req: &TrainConfig, data: &Dataset, valid: Option<&Dataset>, out: &Outputs) -> RunResult {
     let s = settings(req, data)?;
     let task = data.task();
-    crate::say!(
-        "emkern train: stacking on {} ({} rows, {} features), {}",
-        req.data.display(),
-        data.n_rows,
-        data.n_features(),
-        match &data.schema.classes {
-            Some(c) => format!("classification: {} classes ({})", c.len(), c.join(", ")),
-            None => "regression".into(),
-        }
-    );
+    crate::train::summary::print_start("stacking", &req.data, data);
     let meta_name = match task {
         Task::Classification => format!("logistic regression (C={})", s.meta_c),
         Task::Regression => format!("ridge regression (alpha=1/C, C={})", s.meta_c),
     };
     crate::say!(
         "  stack     bases {}; meta-model {meta_name} on {}-fold {}out-of-fold outputs (fold seed {})",
-        s.bases
-            .iter()
-            .map(|a| name(*a))
-            .collect::<Vec<_>>()
-            .join(", "),
+        base_names(&s.bases),
         s.cv,
         if task == Task::Classification {
             "stratified "
@@ -370,11 +330,7 @@ pub fn run(
     let source = format!(
         "emkern-host {} train: stacking ({}; meta {meta_name}, cv={}, seed={})",
         env!("CARGO_PKG_VERSION"),
-        s.bases
-            .iter()
-            .map(|a| name(*a))
-            .collect::<Vec<_>>()
-            .join(", "),
+        base_names(&s.bases),
         s.cv,
         s.seed
     );
@@ -421,7 +377,7 @@ pub fn run(
     }
     print_meta(&stack);
     let mut worst = 0.0f64;
-    let mut scored = |d: &Dataset| {
+    let scored = |d: &Dataset| {
         metrics_line(d, |row| {
             let got = core_predict(&core, row);
             for (a, b) in got.iter().zip(stack.predict_reference(row)) {
@@ -430,12 +386,7 @@ pub fn run(
             got
         })
     };
-    let mut printed = vec![("train", scored(data))];
-    crate::say!("  train     {}", printed[0].1);
-    if let Some(v) = valid {
-        printed.push(("valid", scored(v)));
-        crate::say!("  valid     {}", printed[1].1);
-    }
+    let printed = crate::train::summary::print_scores(data, valid, scored);
     crate::say!(
         "  core      max |core − meta(bases)| / max(1, |meta(bases)|) = {worst:.1e} over the {} rows (f32 \
          output)",
@@ -460,7 +411,7 @@ pub fn run(
         crate::train::output::write_xgboost_json(path, &ensemble, data, valid, out)?;
     }
     let importances = stack.feature_importances();
-    crate::train::cli::print_top_features(
+    crate::train::summary::print_top_features(
         &data.schema.feature_names,
         &importances,
         " (the bases' importances weighted by their share of the meta-model's margin)",
@@ -470,7 +421,7 @@ pub fn run(
         bases: s
             .bases
             .iter()
-            .map(|a| name(*a))
+            .map(|a| a.id())
             .collect::<Vec<_>>()
             .join(", "),
         cv: format!(
@@ -508,7 +459,7 @@ pub fn run(
         valid,
         parameters: source.clone(),
         seconds,
-        threads: crate::train::cli::threads_used(
+        threads: crate::train::fit::threads_used(
             req.threads,
             s.bases
                 .iter()
@@ -567,6 +518,11 @@ fn print_meta(stack: &Stack) {
     for line in meta_lines(stack) {
         crate::say!("  meta      {line}");
     }
+}
+
+/// The bases' `--base` names, comma-separated.
+fn base_names(bases: &[Algo]) -> String {
+    bases.iter().map(|a| a.id()).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `emkern codegen`: a model (anything `emkern import` reads, or an `.emk` blob) as C or Rust source with the
 //! trees as code ([`crate::export::codegen`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::export::codegen::{self, Lang};
 use crate::model;
@@ -14,7 +14,7 @@ pub struct Request {
     pub model: PathBuf,
     /// The language: `c` (one C99 header) or `rust` (one `no_std` module).
     #[arg(long, value_enum)]
-    pub lang: Lang,
+    pub lang: LangArg,
     /// Prefix of the C functions and macros (`NAME_predict`, `NAME_N_FEATURES`); names the Rust module in its
     /// documentation. A C/Rust identifier.
     #[arg(long, default_value = "model")]
@@ -22,6 +22,24 @@ pub struct Request {
     /// Where to write the source.
     #[arg(short, long)]
     pub output: PathBuf,
+}
+
+/// `--lang`: the language of the generated source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LangArg {
+    /// A `no_std` Rust module.
+    Rust,
+    /// A C99 header (`static inline` functions, `extern "C"` guards for C++).
+    C,
+}
+
+impl From<LangArg> for Lang {
+    fn from(lang: LangArg) -> Lang {
+        match lang {
+            LangArg::Rust => Lang::Rust,
+            LangArg::C => Lang::C,
+        }
+    }
 }
 
 /// Runs `emkern codegen`.
@@ -32,11 +50,11 @@ pub fn run(req: &Request) -> Result<(), Box<dyn std::error::Error>> {
         &[("the model", req.model.as_path())],
     )?;
     let loaded = model::load(&req.model)?;
-    let mut origin = file_name(&req.model);
+    let mut origin = crate::io::file_name(&req.model);
     if let Some(e) = &loaded.ensemble {
         origin = format!("{origin} ({})", e.source);
     }
-    let text = codegen::generate(&loaded.blob, req.lang, &req.name, &origin)
+    let text = codegen::generate(&loaded.blob, req.lang.into(), &req.name, &origin)
         .map_err(|e| format!("{}: {e}", req.model.display()))?;
     out.write(&req.output, text.as_bytes())?;
     crate::say!(
@@ -45,8 +63,8 @@ pub fn run(req: &Request) -> Result<(), Box<dyn std::error::Error>> {
         loaded.format.name(),
         req.output.display(),
         match req.lang {
-            Lang::C => "C",
-            Lang::Rust => "Rust",
+            LangArg::C => "C",
+            LangArg::Rust => "Rust",
         },
         text.lines().count()
     );
@@ -55,11 +73,4 @@ pub fn run(req: &Request) -> Result<(), Box<dyn std::error::Error>> {
     }
     out.commit()?;
     Ok(())
-}
-
-/// The file name of `path`, for the generated header comment.
-pub fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
