@@ -463,7 +463,8 @@ fn errors_name_the_fix() {
     );
     let e = error_of(&args("cortex-m3", "blob,fast"), &[]);
     assert!(
-        e.contains("--engine fast: unknown engine") && e.contains("blob, compact, int, rust, c"),
+        e.contains("--engine fast: unknown engine")
+            && e.contains("blob, compact, compact-prevalidated, int, rust, c"),
         "{e}"
     );
 

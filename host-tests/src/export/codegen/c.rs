@@ -344,13 +344,15 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
         let _ = write!(
             s,
             "/* 1: the trees test integer keys of the row (about half the code per test, a few more instructions per\n\
-             \x20* feature per prediction); 0: they test the floats. Decisions are the same either way. Default: 1 when\n\
-             \x20* compiling for size (-Os, -Oz), else 0. */\n\
+             \x20* feature per prediction; on a core without an FPU, far fewer than software float compares); 0: they\n\
+             \x20* test the floats. Decisions are the same either way. Default: 1 when compiling for size (-Os, -Oz) or\n\
+             \x20* for software floating point (Arm -mfloat-abi=soft, RISC-V without F), else 0. */\n\
              #ifndef {up}_INT_COMPARE\n\
-             #ifdef __OPTIMIZE_SIZE__\n#define {up}_INT_COMPARE 1\n#else\n#define {up}_INT_COMPARE 0\n#endif\n#endif\n\n\
+             #if defined(__OPTIMIZE_SIZE__) || defined(__SOFTFP__) || (defined(__riscv) && !defined(__riscv_flen))\n\
+             #define {up}_INT_COMPARE 1\n#else\n#define {up}_INT_COMPARE 0\n#endif\n#endif\n\n\
              #if {up}_INT_COMPARE\n\
-             /* Trees as functions of their own: short branches, a leaf returns at once (GCC and Clang). */\n\
-             #if defined(__GNUC__)\n#define {up}_TREE_FN __attribute__((noinline)) static\n\
+             /* Built for size, the trees are functions of their own: short branches, a leaf returns at once. */\n\
+             #if defined(__GNUC__) && defined(__OPTIMIZE_SIZE__)\n#define {up}_TREE_FN __attribute__((noinline)) static\n\
              #else\n#define {up}_TREE_FN static inline\n#endif\n\n\
              /* The row's integer keys: |bits| (sign applied), ordered as the floats, -0.0 and 0.0 alike; a NaN gets\n\
              \x20* INT32_MAX in kr (it fails every test: right) and INT32_MIN in kl (it passes every test: left). */\n\
