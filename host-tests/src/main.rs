@@ -468,17 +468,24 @@ fn predict(model: PathBuf, input: PathBuf, margin: bool, output: Option<PathBuf>
     } else {
         f.output_len()
     };
+    // One batch over all rows: on the SIMD lockstep walker when the model has a plan, else the scalar batch
+    // path (the same predictions bit for bit either way).
+    let mut plan_words = f.simd_plan_len().map(|n| vec![0u32; n]).unwrap_or_default();
+    let plan = f.simd_plan(&mut plan_words).ok();
+    let mut values = vec![0.0f32; table.rows * width];
+    f.predict_batch_simd(
+        Simd::best(),
+        plan.as_ref(),
+        &table.values,
+        table.columns.len(),
+        table.rows,
+        &mut values,
+        margin,
+    )
+    .map_err(|e| format!("{}: {e}", input.display()))?;
     let write_rows = |w: &mut dyn Write| -> CliResult {
-        let mut values = vec![0.0f32; width];
-        for r in 0..table.rows {
-            let row = table.row(r);
-            if margin {
-                f.predict_margin(row, &mut values)
-            } else {
-                f.predict(row, &mut values)
-            }
-            .map_err(|e| format!("{}: row {}: {e}", input.display(), r + 1))?;
-            writeln!(w, "{}", io::csv_line(&values))?;
+        for row in values.chunks_exact(width.max(1)) {
+            writeln!(w, "{}", io::csv_line(row))?;
         }
         Ok(())
     };
@@ -551,16 +558,32 @@ fn bench_model(model: PathBuf, input: PathBuf, quick: bool) -> CliResult {
     let timing = Timing::new(quick);
     let (single, batch) = bench::forest_ns_per_row(&f, &rows, table.rows, timing);
     let s = f.summary();
-    output::print(&format!(
+    let trees = s.trees.max(1) as f64;
+    let mut text = format!(
         "{}: {} rows, {} trees, depth ≤ {}\nsingle row   {single:>10.1} ns/row   {:>6.2} ns/row·tree\n\
          batch        {batch:>10.1} ns/row   {:>6.2} ns/row·tree\n",
         model.display(),
         table.rows,
         s.trees,
         s.max_depth,
-        single / s.trees.max(1) as f64,
-        batch / s.trees.max(1) as f64
-    ))?;
+        single / trees,
+        batch / trees
+    );
+    let levels: Vec<Simd> = Simd::available().collect();
+    match bench::forest_simd_ns_per_row(&f, &rows, table.rows, &levels, timing) {
+        Ok(lines) => {
+            for (level, ns) in lines {
+                text.push_str(&format!(
+                    "batch simd {level:<7}{ns:>8.1} ns/row   {:>6.2} ns/row·tree\n",
+                    ns / trees
+                ));
+            }
+        }
+        Err(why) => text.push_str(&format!(
+            "batch simd   not planned ({why}): batches take the scalar path\n"
+        )),
+    }
+    output::print(&text)?;
     Ok(())
 }
 
