@@ -9,17 +9,20 @@
 //! index is stored or gathered: one step is `i ← 2i + 1 + right`, and after exactly `D` steps `i − (2ᴰ − 1)` is the
 //! leaf slot. A tree that is not complete is padded: a leaf above level `D` is copied into every leaf slot below
 //! it, and the padding nodes under it (feature 0, threshold 0) send rows either way to the same value. A tree of
-//! depth `D` takes `3·2ᴰ − 2` words ([`PlanBuilder::tree_words`]):
+//! depth `D` takes `3·2ᴰ − 2` words ([`PlanBuilder::tree_words`]), as three arrays:
 //!
 //! ```text
-//! nodes   2ᴰ − 1 pairs (feature | default_left << 31, threshold bits), interleaved so that one index with
-//!         scale 8 gathers either field
-//! leaves  2ᴰ f32 values (already multiplied by the tree's weight)
+//! features    2ᴰ − 1 words: feature | default_left << 31
+//! thresholds  2ᴰ − 1 f32 bits
+//! leaves      2ᴰ f32 values (already multiplied by the tree's weight)
 //! ```
 //!
-//! before them, a table of two words per tree (the word offset of its data and its depth). Depths are limited to
-//! [`MAX_DEPTH`] so that the padding stays bounded (`3·2¹²` words = 48 KiB for the deepest tree); deeper models
-//! use the caller's other path.
+//! so that the nodes of one level are contiguous in each array: a level of at most 16 nodes (AVX2) or 32 nodes
+//! (AVX-512), the top five or six levels, is loaded into registers once per tree and looked up with a permute
+//! (`vpermd`, `vpermt2d`) instead of two gathers; only deeper levels gather their nodes. Before the trees, a table
+//! of two words per tree (the word offset of its data and its depth). Depths are limited to [`MAX_DEPTH`] so that
+//! the padding stays bounded (`3·2¹²` words = 48 KiB for the deepest tree); deeper models use the caller's other
+//! path.
 //!
 //! # Decisions
 //! A row goes left at a node when `x < t` ([`Compare::Less`]) or `x ≤ t` ([`Compare::LessEqual`]), or when `x` is
@@ -34,8 +37,7 @@
 //!
 //! # Levels
 //! The walk is written once ([`arch::generic`](crate::arch)-style, over a crate-private vector trait) and
-//! instantiated for AVX2 (8 rows per vector, 4 vectors in flight) and AVX-512 (16 rows per vector, 4 vectors in
-//! flight), so that the gathers of several vectors overlap; the portable twin in
+//! instantiated for AVX2 (8 rows per vector) and AVX-512 (16 rows per vector), several vectors in flight, so that the gathers of several vectors overlap; the portable twin in
 //! [`portable::forest`](crate::portable::forest) is the reference and the path of every other level (NEON and
 //! Helium would implement the same vector trait).
 //!
@@ -347,9 +349,12 @@ impl<'a> PlanBuilder<'a> {
         }
         let node = (1usize << level) - 1 + position;
         let word = feature as u32 | if default_left { DEFAULT_LEFT } else { 0 };
-        if let Some(pair) = self.words.get_mut(off + 2 * node..off + 2 * node + 2) {
-            pair[0] = word;
-            pair[1] = threshold.to_bits();
+        let nodes = (1usize << depth) - 1;
+        if let Some(w) = self.words.get_mut(off + node) {
+            *w = word;
+        }
+        if let Some(t) = self.words.get_mut(off + nodes + node) {
+            *t = threshold.to_bits();
         }
         Ok(())
     }

@@ -33,18 +33,18 @@ fn walk<const LE: bool>(
         let mut acc = *sum;
         for t in 0..plan.n_trees() {
             let (off, depth) = plan.tree(t);
+            let nodes = (1usize << depth) - 1;
             let mut i = 0usize;
             for _ in 0..depth {
-                let word = words.get(off + 2 * i).copied().unwrap_or(0);
-                let t = f32::from_bits(words.get(off + 2 * i + 1).copied().unwrap_or(0));
+                let word = words.get(off + i).copied().unwrap_or(0);
+                let t = f32::from_bits(words.get(off + nodes + i).copied().unwrap_or(0));
                 let x = row
                     .get((word & !DEFAULT_LEFT) as usize)
                     .copied()
                     .unwrap_or(0.0);
                 i = 2 * i + 2 - go_left::<LE>(x, t, word) as usize;
             }
-            // Leaf slot i − (2^depth − 1) lies after the 2^depth − 1 node pairs: at off + (2^depth − 1) + i.
-            let nodes = (1usize << depth) - 1;
+            // Leaf slot i − (2^depth − 1) lies after the two arrays of 2^depth − 1 words: at off + nodes + i.
             acc += f32::from_bits(words.get(off + nodes + i).copied().unwrap_or(0));
         }
         *sum = acc;

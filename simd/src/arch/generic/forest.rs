@@ -8,52 +8,82 @@
 //! with fewer valid lanes: its other lanes re-read the first row of the vector (in bounds) and their sums are
 //! dropped.
 //!
+//! Each lane walks with `j = i + 1` (`i` the heap index of its node): the root is `j = 1`, a step is
+//! `j ← 2j + right`, the nodes of level `k` are `2ᵏ ≤ j < 2ᵏ⁺¹` and after `D` steps `j − 2ᴰ` is the leaf slot. A level
+//! of at most [`ForestVector::TABLE`] nodes is loaded into registers once per tree (shared by the `G` vectors) with
+//! node `j` in lane `j mod TABLE`, so that a permute indexed by `j` itself looks up every lane's node; deeper
+//! levels gather their nodes from the arrays (at `features − 1 + j`, `thresholds − 1 + j`).
+//!
 //! # Memory safety
 //! The ISA's entry checks the shapes once ([`check_rows`](crate::forest::check_rows)) and that every row offset
-//! `lane·stride + feature` fits an `i32`. A [`Plan`]'s invariants then bound every gather: a step at index `i` of
-//! a tree of depth `D` (`i < 2ᴰ − 1` before the last step) reads node pair `i` inside the tree's data, and the row
-//! value `rows[vector start + lane·stride + feature]` with `feature < n_features`; the leaf read at
-//! `2ᴰ − 1 ≤ i < 2ᴰ⁺¹ − 1` lies in the tree's leaf slots.
+//! `lane·stride + feature` fits an `i32`. A [`Plan`]'s invariants then bound every access: a tree of depth `D` at
+//! word `off` has its features at `off + i`, thresholds at `off + 2ᴰ − 1 + i` (`i < 2ᴰ − 1`) and leaves at
+//! `off + 2(2ᴰ − 1) + s` (`s < 2ᴰ`); a level's table loads exactly its `2ᵏ` nodes (masked loads), a gathered step
+//! at level `k < D` reads node `i = j − 1 < 2ᴰ − 1`, the leaf read `thresholds − 1 + j` for `2ᴰ ≤ j < 2ᴰ⁺¹` is leaf
+//! slot `j − 2ᴰ`; the row value `rows[vector start + lane·stride + feature]` has `feature < n_features`. Pointers
+//! one word before an array are formed with wrapping arithmetic and only used with indices `j ≥ 1`.
 
 use crate::forest::Plan;
 
-/// A vector of `i32` node indices (one row per lane) and the operations of one walk.
+/// A vector of `i32` walk positions `j` (one row per lane) and the operations of one walk.
 ///
 /// # Safety
 /// Implementations are instantiated only inside functions whose `#[target_feature]` set includes the
-/// instructions the methods use; the gathers read exactly the addresses the method documents.
+/// instructions the methods use; memory is read exactly where the methods document.
 pub(crate) unsafe trait ForestVector: Copy {
     /// Rows per vector.
     const LANES: usize;
+    /// Most nodes of a level looked up from registers (a power of two).
+    const TABLE: usize;
     /// A vector of `f32` sums, one per lane.
     type Sums: Copy;
+    /// One level's nodes in registers.
+    type Table: Copy;
 
     /// `lane·stride` in each lane below `valid`, 0 in the others. `(LANES − 1)·stride` fits an `i32`.
     ///
     /// # Safety
     /// The ISA must be available.
     unsafe fn row_offsets(stride: usize, valid: usize) -> Self;
-    /// Index 0 (the root) in every lane.
+    /// `j = 1` (the root) in every lane.
     ///
     /// # Safety
     /// The ISA must be available.
     unsafe fn root() -> Self;
-    /// One level: with the node pair `(word, threshold)` at `nodes[2i], nodes[2i + 1]` of each lane's index `i`,
-    /// and the row value `x = rows[offset + (word & 0x7fff_ffff)]`, the next index `2i + 1` (left: `x` below the
-    /// threshold, `<` or with `LE` `<=`, or NaN with the word's default-left bit) or `2i + 2`.
+    /// The `2^level ≤ TABLE` nodes of `level` (features and thresholds at `first = 2^level − 1` of each array),
+    /// node `j` in lane `j mod TABLE`.
     ///
     /// # Safety
-    /// Every lane's node pair and row value must be readable.
-    unsafe fn step<const LE: bool>(
+    /// `features[first..first + 2^level]` and `thresholds[..]` alike must be readable; only they are read.
+    unsafe fn table(features: *const u32, thresholds: *const u32, level: u32) -> Self::Table;
+    /// One level from a table: with each lane's node `(word, threshold)` (the table's lane `j mod TABLE`) and the
+    /// row value `x = rows[offset + (word & 0x7fff_ffff)]`, the next `2j + right`, where a row goes left when `x`
+    /// is below the threshold (`<`, or with `LE` `<=`), or NaN and the word's default-left bit is set.
+    ///
+    /// # Safety
+    /// Every lane's row value must be readable.
+    unsafe fn step_table<const LE: bool>(
         self,
-        nodes: *const u32,
+        table: &Self::Table,
         rows: *const f32,
         offsets: Self,
     ) -> Self;
-    /// Each lane's leaf value `f32::from_bits(leaves[i])`.
+    /// One level with gathered nodes: as [`ForestVector::step_table`] with `word = features_m1[j]` and
+    /// `threshold = thresholds_m1[j]`.
     ///
     /// # Safety
-    /// Every lane's `leaves[i]` must be readable.
+    /// Every lane's `features_m1[j]`, `thresholds_m1[j]` and row value must be readable.
+    unsafe fn step<const LE: bool>(
+        self,
+        features_m1: *const u32,
+        thresholds_m1: *const u32,
+        rows: *const f32,
+        offsets: Self,
+    ) -> Self;
+    /// Each lane's leaf value `f32::from_bits(leaves[j])`.
+    ///
+    /// # Safety
+    /// Every lane's `leaves[j]` must be readable.
     unsafe fn leaf(self, leaves: *const u32) -> Self::Sums;
     /// Loads `LANES` sums.
     ///
@@ -89,23 +119,31 @@ unsafe fn trees<V: ForestVector, const G: usize, const LE: bool>(
     acc: &mut [V::Sums; G],
 ) {
     let words = plan.words().as_ptr();
-    // SAFETY: the plan's invariants put each tree's node pairs and leaf slots at `off..off + 3·2^depth − 2`
-    // inside `words`; the steps read node pairs i < 2^depth − 1 and the leaf read slots 2^depth − 1 ≤ i <
-    // 2^(depth+1) − 1 relative to `off + 2^depth − 1`, i.e. within the tree's data; the row reads are the
-    // caller's contract.
+    // SAFETY: the plan's invariants put each tree's three arrays inside `words` (see the module documentation for
+    // the addresses each read uses); the row reads are the caller's contract.
     unsafe {
         for t in 0..plan.n_trees() {
             let (off, depth) = plan.tree(t);
-            let nodes = words.add(off);
-            let mut idx = [V::root(); G];
-            for _ in 0..depth {
-                for (i, &base) in idx.iter_mut().zip(&bases) {
-                    *i = i.step::<LE>(nodes, base, offsets);
+            let features = words.add(off);
+            let thresholds = features.add((1usize << depth) - 1);
+            let features_m1 = features.wrapping_sub(1);
+            // Also the leaves' base: thresholds − 1 + j is leaf slot j − 2^depth for the final j.
+            let thresholds_m1 = thresholds.wrapping_sub(1);
+            let mut j = [V::root(); G];
+            for level in 0..depth {
+                if (1usize << level) <= V::TABLE {
+                    let table = V::table(features, thresholds, level);
+                    for (j, &base) in j.iter_mut().zip(&bases) {
+                        *j = j.step_table::<LE>(&table, base, offsets);
+                    }
+                } else {
+                    for (j, &base) in j.iter_mut().zip(&bases) {
+                        *j = j.step::<LE>(features_m1, thresholds_m1, base, offsets);
+                    }
                 }
             }
-            let leaves = nodes.add((1usize << depth) - 1);
-            for (a, i) in acc.iter_mut().zip(&idx) {
-                *a = V::add(*a, i.leaf(leaves));
+            for (a, j) in acc.iter_mut().zip(&j) {
+                *a = V::add(*a, j.leaf(thresholds_m1));
             }
         }
     }

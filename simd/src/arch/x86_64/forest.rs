@@ -1,7 +1,8 @@
 //! The lockstep forest walker ([`Simd::forest_sums`](crate::Simd::forest_sums)) for AVX2 (8 rows per vector) and
 //! AVX-512 (16 rows per vector): the generic skeleton ([`arch::generic::forest`](crate::arch::generic::forest))
-//! over [`Ymm`] and [`Zmm`], each step three gathers (the node's feature word and threshold, with one index at
-//! scale 8 into the interleaved pairs, then the row value), a compare, and `i ← 2i + 2 − left`.
+//! over [`Ymm`] and [`Zmm`]. A level's nodes come from registers while the level has at most 16 (AVX2: two
+//! `vpermd` and a blend per field) or 32 nodes (AVX-512: one `vpermt2d` per field), else from two gathers; then one
+//! gather of the row value, a compare, and `j ← 2j + right`.
 //!
 //! A NaN goes left when the node's default-left bit (the feature word's sign) is set: AVX2 combines the
 //! compare masks by their sign bits (`below | (unordered & word)`), AVX-512 with a compare masked by the sign of
@@ -17,7 +18,9 @@ use crate::forest::{Compare, Plan};
 const FEATURE_MASK: i32 = 0x7fff_ffff;
 
 /// Vectors of rows walked together: enough independent gathers in flight to cover their latency.
-const GROUPS: usize = 4;
+const GROUPS_AVX2: usize = 4;
+/// Vectors of rows walked together at AVX-512.
+const GROUPS_AVX512: usize = 4;
 
 /// Whether `(lanes − 1)·stride + n_features` fits the gathers' `i32` offsets.
 fn offsets_fit(lanes: usize, stride: usize, n_features: usize) -> bool {
@@ -27,19 +30,73 @@ fn offsets_fit(lanes: usize, stride: usize, n_features: usize) -> bool {
         .is_some_and(|x| x <= i32::MAX as usize)
 }
 
+/// Where a level's table loads from and which lanes it fills, for a table of `width` lanes: node `j`
+/// (`2^level ≤ j < 2^(level+1)`, heap index `j − 1`) goes to lane `j mod width`, so lane `L` reads
+/// `features[first − lane0 + L]` for `lane0 ≤ L < lane0 + 2^level`, with `first = 2^level − 1` and
+/// `lane0 = 2^level mod width`. Returns (`first − lane0`, as a wrapping offset, `lane0`, `2^level`).
+#[inline(always)]
+fn table_span(level: u32, width: usize) -> (usize, usize, usize) {
+    let n = 1usize << level;
+    let lane0 = n % width;
+    ((n - 1).wrapping_sub(lane0), lane0, n)
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // AVX2
 // ---------------------------------------------------------------------------------------------------------------
 
-/// Eight node indices.
+/// Eight walk positions.
 #[derive(Clone, Copy)]
 struct Ymm(__m256i);
 
-// SAFETY: instantiated only in the `avx2` function below; the gathers read the node pair and row value of each
-// lane's index, as `step` and `leaf` document.
+/// A level of up to 16 nodes: lanes 0–7 and 8–15 of the features and thresholds.
+#[derive(Clone, Copy)]
+struct YmmTable {
+    features: [__m256i; 2],
+    thresholds: [__m256; 2],
+}
+
+impl Ymm {
+    /// The decision and the next position, given each lane's node.
+    ///
+    /// # Safety
+    /// AVX2 must be available and every lane's row value readable.
+    #[inline(always)]
+    unsafe fn decide<const LE: bool>(
+        self,
+        word: __m256i,
+        t: __m256,
+        rows: *const f32,
+        offsets: Ymm,
+    ) -> Ymm {
+        // SAFETY: the caller guarantees each lane's row value is readable; AVX2 is available.
+        unsafe {
+            let feature = _mm256_and_si256(word, _mm256_set1_epi32(FEATURE_MASK));
+            let x = _mm256_i32gather_ps::<4>(rows, _mm256_add_epi32(offsets.0, feature));
+            let below = if LE {
+                _mm256_cmp_ps::<_CMP_LE_OQ>(x, t)
+            } else {
+                _mm256_cmp_ps::<_CMP_LT_OQ>(x, t)
+            };
+            let nan = _mm256_cmp_ps::<_CMP_UNORD_Q>(x, x);
+            // Sign bit: below, or NaN and default-left (the word's sign bit).
+            let left = _mm256_or_ps(below, _mm256_and_ps(nan, _mm256_castsi256_ps(word)));
+            let minus_left = _mm256_srai_epi32::<31>(_mm256_castps_si256(left));
+            let twice = _mm256_add_epi32(self.0, self.0);
+            Ymm(_mm256_add_epi32(
+                twice,
+                _mm256_add_epi32(_mm256_set1_epi32(1), minus_left),
+            ))
+        }
+    }
+}
+
+// SAFETY: instantiated only in the `avx2` function below; the loads and gathers read what the trait documents.
 unsafe impl ForestVector for Ymm {
     const LANES: usize = 8;
+    const TABLE: usize = 16;
     type Sums = __m256;
+    type Table = YmmTable;
 
     #[inline(always)]
     unsafe fn row_offsets(stride: usize, valid: usize) -> Ymm {
@@ -62,36 +119,88 @@ unsafe impl ForestVector for Ymm {
     #[inline(always)]
     unsafe fn root() -> Ymm {
         // SAFETY: AVX is available (the caller's contract).
-        Ymm(unsafe { _mm256_setzero_si256() })
+        Ymm(unsafe { _mm256_set1_epi32(1) })
     }
     #[inline(always)]
-    unsafe fn step<const LE: bool>(self, nodes: *const u32, rows: *const f32, offsets: Ymm) -> Ymm {
-        // SAFETY: the caller guarantees each lane's node pair (nodes[2i], nodes[2i + 1]: index i at scale 8) and
-        // row value are readable; AVX2 is available.
+    unsafe fn table(features: *const u32, thresholds: *const u32, level: u32) -> YmmTable {
+        let (start, lane0, n) = table_span(level, 16);
+        // SAFETY: the masked loads touch only lanes lane0 ≤ L < lane0 + n, at start + L = the level's nodes, which
+        // the caller guarantees are readable; the others are not accessed (and cannot fault). AVX2 is available.
         unsafe {
-            let word = _mm256_i32gather_epi32::<8>(nodes.cast(), self.0);
-            let t = _mm256_i32gather_ps::<8>(nodes.add(1).cast(), self.0);
-            let feature = _mm256_and_si256(word, _mm256_set1_epi32(FEATURE_MASK));
-            let x = _mm256_i32gather_ps::<4>(rows, _mm256_add_epi32(offsets.0, feature));
-            let below = if LE {
-                _mm256_cmp_ps::<_CMP_LE_OQ>(x, t)
-            } else {
-                _mm256_cmp_ps::<_CMP_LT_OQ>(x, t)
+            let lanes = |from: i32| {
+                _mm256_setr_epi32(
+                    from,
+                    from + 1,
+                    from + 2,
+                    from + 3,
+                    from + 4,
+                    from + 5,
+                    from + 6,
+                    from + 7,
+                )
             };
-            let nan = _mm256_cmp_ps::<_CMP_UNORD_Q>(x, x);
-            // Sign bit: below, or NaN and default-left (the word's sign bit).
-            let left = _mm256_or_ps(below, _mm256_and_ps(nan, _mm256_castsi256_ps(word)));
-            let minus_left = _mm256_srai_epi32::<31>(_mm256_castps_si256(left));
-            let twice = _mm256_add_epi32(self.0, self.0);
-            Ymm(_mm256_add_epi32(
-                twice,
-                _mm256_add_epi32(_mm256_set1_epi32(2), minus_left),
-            ))
+            let (lo, hi) = (lanes(0), lanes(8));
+            let a = _mm256_set1_epi32(lane0 as i32 - 1);
+            let b = _mm256_set1_epi32((lane0 + n) as i32);
+            let mask =
+                |l: __m256i| _mm256_and_si256(_mm256_cmpgt_epi32(l, a), _mm256_cmpgt_epi32(b, l));
+            let (m_lo, m_hi) = (mask(lo), mask(hi));
+            let f = features.wrapping_add(start).cast::<i32>();
+            let t = thresholds.wrapping_add(start).cast::<f32>();
+            YmmTable {
+                features: [
+                    _mm256_maskload_epi32(f, m_lo),
+                    _mm256_maskload_epi32(f.wrapping_add(8), m_hi),
+                ],
+                thresholds: [
+                    _mm256_maskload_ps(t, m_lo),
+                    _mm256_maskload_ps(t.wrapping_add(8), m_hi),
+                ],
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn step_table<const LE: bool>(
+        self,
+        table: &YmmTable,
+        rows: *const f32,
+        offsets: Ymm,
+    ) -> Ymm {
+        // SAFETY: register lookups; the row reads are the caller's contract. AVX2 is available.
+        unsafe {
+            // Bit 3 of j picks the upper half (in the sign bit, for the blends).
+            let upper = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(self.0));
+            let word = _mm256_castps_si256(_mm256_blendv_ps(
+                _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(table.features[0], self.0)),
+                _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(table.features[1], self.0)),
+                upper,
+            ));
+            let t = _mm256_blendv_ps(
+                _mm256_permutevar8x32_ps(table.thresholds[0], self.0),
+                _mm256_permutevar8x32_ps(table.thresholds[1], self.0),
+                upper,
+            );
+            self.decide::<LE>(word, t, rows, offsets)
+        }
+    }
+    #[inline(always)]
+    unsafe fn step<const LE: bool>(
+        self,
+        features_m1: *const u32,
+        thresholds_m1: *const u32,
+        rows: *const f32,
+        offsets: Ymm,
+    ) -> Ymm {
+        // SAFETY: the caller guarantees each lane's node fields and row value are readable; AVX2 is available.
+        unsafe {
+            let word = _mm256_i32gather_epi32::<4>(features_m1.cast(), self.0);
+            let t = _mm256_i32gather_ps::<4>(thresholds_m1.cast(), self.0);
+            self.decide::<LE>(word, t, rows, offsets)
         }
     }
     #[inline(always)]
     unsafe fn leaf(self, leaves: *const u32) -> __m256 {
-        // SAFETY: the caller guarantees each lane's leaves[i] is readable.
+        // SAFETY: the caller guarantees each lane's leaves[j] is readable.
         unsafe { _mm256_i32gather_ps::<4>(leaves.cast(), self.0) }
     }
     #[inline(always)]
@@ -125,7 +234,13 @@ unsafe fn sums_avx2<const LE: bool>(
 ) {
     // SAFETY: the caller's contract; AVX2 is enabled here for the inlined skeleton.
     unsafe {
-        generic::sums::<Ymm, GROUPS, LE>(plan, rows.as_ptr(), stride, n_rows, sums.as_mut_ptr())
+        generic::sums::<Ymm, GROUPS_AVX2, LE>(
+            plan,
+            rows.as_ptr(),
+            stride,
+            n_rows,
+            sums.as_mut_ptr(),
+        )
     }
 }
 
@@ -154,15 +269,59 @@ pub(crate) fn forest_sums_avx2(
 // AVX-512
 // ---------------------------------------------------------------------------------------------------------------
 
-/// Sixteen node indices.
+/// Sixteen walk positions.
 #[derive(Clone, Copy)]
 struct Zmm(__m512i);
 
-// SAFETY: instantiated only in the `avx512f` function below; the gathers read the node pair and row value of
-// each lane's index, as `step` and `leaf` document.
+/// A level of up to 32 nodes: lanes 0–15 and 16–31 of the features and thresholds (the two sources of
+/// `vpermt2d`).
+#[derive(Clone, Copy)]
+struct ZmmTable {
+    features: [__m512i; 2],
+    thresholds: [__m512; 2],
+}
+
+impl Zmm {
+    /// The decision and the next position, given each lane's node.
+    ///
+    /// # Safety
+    /// AVX-512F must be available and every lane's row value readable.
+    #[inline(always)]
+    unsafe fn decide<const LE: bool>(
+        self,
+        word: __m512i,
+        t: __m512,
+        rows: *const f32,
+        offsets: Zmm,
+    ) -> Zmm {
+        // SAFETY: the caller guarantees each lane's row value is readable; AVX-512F is available.
+        unsafe {
+            let feature = _mm512_and_si512(word, _mm512_set1_epi32(FEATURE_MASK));
+            let x = _mm512_i32gather_ps::<4>(_mm512_add_epi32(offsets.0, feature), rows.cast());
+            let below = if LE {
+                _mm512_cmp_ps_mask::<_CMP_LE_OQ>(x, t)
+            } else {
+                _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, t)
+            };
+            let default_left = _mm512_cmplt_epi32_mask(word, _mm512_setzero_si512());
+            let nan_left = _mm512_mask_cmp_ps_mask::<_CMP_UNORD_Q>(default_left, x, x);
+            let twice = _mm512_add_epi32(self.0, self.0);
+            Zmm(_mm512_mask_add_epi32(
+                twice,
+                !(below | nan_left),
+                twice,
+                _mm512_set1_epi32(1),
+            ))
+        }
+    }
+}
+
+// SAFETY: instantiated only in the `avx512f` function below; the loads and gathers read what the trait documents.
 unsafe impl ForestVector for Zmm {
     const LANES: usize = 16;
+    const TABLE: usize = 32;
     type Sums = __m512;
+    type Table = ZmmTable;
 
     #[inline(always)]
     unsafe fn row_offsets(stride: usize, valid: usize) -> Zmm {
@@ -193,37 +352,64 @@ unsafe impl ForestVector for Zmm {
     #[inline(always)]
     unsafe fn root() -> Zmm {
         // SAFETY: AVX-512F is available (the caller's contract).
-        Zmm(unsafe { _mm512_setzero_si512() })
+        Zmm(unsafe { _mm512_set1_epi32(1) })
     }
     #[inline(always)]
-    unsafe fn step<const LE: bool>(self, nodes: *const u32, rows: *const f32, offsets: Zmm) -> Zmm {
-        // SAFETY: the caller guarantees each lane's node pair (nodes[2i], nodes[2i + 1]: index i at scale 8) and
-        // row value are readable; AVX-512F is available.
+    unsafe fn table(features: *const u32, thresholds: *const u32, level: u32) -> ZmmTable {
+        let (start, lane0, n) = table_span(level, 32);
+        let lanes = (((1u64 << n) - 1) << lane0) as u32;
+        let (m_lo, m_hi) = (lanes as u16, (lanes >> 16) as u16);
+        // SAFETY: the masked loads touch only lanes lane0 ≤ L < lane0 + n, at start + L = the level's nodes, which
+        // the caller guarantees are readable; the others are not accessed (and cannot fault). AVX-512F is
+        // available.
         unsafe {
-            let word = _mm512_i32gather_epi32::<8>(self.0, nodes.cast());
-            let t = _mm512_i32gather_ps::<8>(self.0, nodes.add(1).cast());
-            let feature = _mm512_and_si512(word, _mm512_set1_epi32(FEATURE_MASK));
-            let x = _mm512_i32gather_ps::<4>(_mm512_add_epi32(offsets.0, feature), rows.cast());
-            let below = if LE {
-                _mm512_cmp_ps_mask::<_CMP_LE_OQ>(x, t)
-            } else {
-                _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, t)
-            };
-            let default_left = _mm512_cmplt_epi32_mask(word, _mm512_setzero_si512());
-            let nan_left = _mm512_mask_cmp_ps_mask::<_CMP_UNORD_Q>(default_left, x, x);
-            let twice = _mm512_add_epi32(self.0, self.0);
-            let right = _mm512_add_epi32(twice, _mm512_set1_epi32(2));
-            Zmm(_mm512_mask_sub_epi32(
-                right,
-                below | nan_left,
-                right,
-                _mm512_set1_epi32(1),
-            ))
+            let f = features.wrapping_add(start).cast::<i32>();
+            let t = thresholds.wrapping_add(start).cast::<f32>();
+            ZmmTable {
+                features: [
+                    _mm512_maskz_loadu_epi32(m_lo, f),
+                    _mm512_maskz_loadu_epi32(m_hi, f.wrapping_add(16)),
+                ],
+                thresholds: [
+                    _mm512_maskz_loadu_ps(m_lo, t),
+                    _mm512_maskz_loadu_ps(m_hi, t.wrapping_add(16)),
+                ],
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn step_table<const LE: bool>(
+        self,
+        table: &ZmmTable,
+        rows: *const f32,
+        offsets: Zmm,
+    ) -> Zmm {
+        // SAFETY: register lookups (the low 5 bits of j pick one of the 32 lanes); the row reads are the caller's
+        // contract. AVX-512F is available.
+        unsafe {
+            let word = _mm512_permutex2var_epi32(table.features[0], self.0, table.features[1]);
+            let t = _mm512_permutex2var_ps(table.thresholds[0], self.0, table.thresholds[1]);
+            self.decide::<LE>(word, t, rows, offsets)
+        }
+    }
+    #[inline(always)]
+    unsafe fn step<const LE: bool>(
+        self,
+        features_m1: *const u32,
+        thresholds_m1: *const u32,
+        rows: *const f32,
+        offsets: Zmm,
+    ) -> Zmm {
+        // SAFETY: the caller guarantees each lane's node fields and row value are readable; AVX-512F is available.
+        unsafe {
+            let word = _mm512_i32gather_epi32::<4>(self.0, features_m1.cast());
+            let t = _mm512_i32gather_ps::<4>(self.0, thresholds_m1.cast());
+            self.decide::<LE>(word, t, rows, offsets)
         }
     }
     #[inline(always)]
     unsafe fn leaf(self, leaves: *const u32) -> __m512 {
-        // SAFETY: the caller guarantees each lane's leaves[i] is readable.
+        // SAFETY: the caller guarantees each lane's leaves[j] is readable.
         unsafe { _mm512_i32gather_ps::<4>(self.0, leaves.cast()) }
     }
     #[inline(always)]
@@ -257,7 +443,13 @@ unsafe fn sums_avx512<const LE: bool>(
 ) {
     // SAFETY: the caller's contract; AVX-512F is enabled here for the inlined skeleton.
     unsafe {
-        generic::sums::<Zmm, GROUPS, LE>(plan, rows.as_ptr(), stride, n_rows, sums.as_mut_ptr())
+        generic::sums::<Zmm, GROUPS_AVX512, LE>(
+            plan,
+            rows.as_ptr(),
+            stride,
+            n_rows,
+            sums.as_mut_ptr(),
+        )
     }
 }
 
