@@ -17,8 +17,8 @@
 //! leaves      2ᴰ f32 values (already multiplied by the tree's weight)
 //! ```
 //!
-//! so that the nodes of one level are contiguous in each array: a level of at most 16 nodes (AVX2) or 32 nodes
-//! (AVX-512), the top five or six levels, is loaded into registers once per tree and looked up with a permute
+//! so that the nodes of one level are contiguous in each array: a level of at most 16 nodes (AVX2) or 64 nodes
+//! (AVX-512), the top five or seven levels, is loaded into registers once per tree and looked up with a permute
 //! (`vpermd`, `vpermt2d`) instead of two gathers; only deeper levels gather their nodes. Before the trees, a table
 //! of two words per tree (the word offset of its data and its depth). Depths are limited to [`MAX_DEPTH`] so that
 //! the padding stays bounded (`3·2¹²` words = 48 KiB for the deepest tree); deeper models use the caller's other

@@ -35,10 +35,18 @@ enum Node {
     Leaf(f32),
 }
 
-/// Grows a random tree of depth ≤ `max_depth` into `nodes`; returns the root's index.
-fn grow(rng: &mut Rng, nodes: &mut Vec<Node>, depth: u32, max_depth: u32, nf: usize) -> usize {
+/// Grows a random tree of depth ≤ `max_depth` into `nodes` (a leaf above it with probability `stop`%); returns
+/// the root's index.
+fn grow(
+    rng: &mut Rng,
+    nodes: &mut Vec<Node>,
+    depth: u32,
+    max_depth: u32,
+    nf: usize,
+    stop: u64,
+) -> usize {
     let at = nodes.len();
-    if depth >= max_depth || rng.below(100) < 20 {
+    if depth >= max_depth || rng.below(100) < stop {
         nodes.push(Node::Leaf(rng.below(1000) as f32 / 64.0 - 7.0));
         return at;
     }
@@ -46,8 +54,8 @@ fn grow(rng: &mut Rng, nodes: &mut Vec<Node>, depth: u32, max_depth: u32, nf: us
     let feature = rng.below(nf as u64) as usize;
     let threshold = GRID[rng.below(GRID.len() as u64) as usize];
     let default_left = rng.below(2) == 0;
-    let left = grow(rng, nodes, depth + 1, max_depth, nf);
-    let right = grow(rng, nodes, depth + 1, max_depth, nf);
+    let left = grow(rng, nodes, depth + 1, max_depth, nf, stop);
+    let right = grow(rng, nodes, depth + 1, max_depth, nf, stop);
     nodes[at] = Node::Split {
         feature,
         threshold,
@@ -116,10 +124,12 @@ fn every_level_matches_the_oracle() {
         let stride = nf + rng.below(3) as usize;
         let max_depth = rng.below(MAX_DEPTH as u64 + 1) as u32;
         let le = rng.below(2) == 0;
+        // Every third seed grows complete trees, so that every level of the deepest ones is full.
+        let stop = if seed % 3 == 0 { 0 } else { 20 };
         let trees: Vec<Vec<Node>> = (0..rng.below(25))
             .map(|_| {
                 let mut nodes = Vec::new();
-                grow(&mut rng, &mut nodes, 0, max_depth, nf);
+                grow(&mut rng, &mut nodes, 0, max_depth, nf, stop);
                 nodes
             })
             .collect();

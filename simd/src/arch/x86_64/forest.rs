@@ -1,8 +1,8 @@
 //! The lockstep forest walker ([`Simd::forest_sums`](crate::Simd::forest_sums)) for AVX2 (8 rows per vector) and
 //! AVX-512 (16 rows per vector): the generic skeleton ([`arch::generic::forest`](crate::arch::generic::forest))
 //! over [`Ymm`] and [`Zmm`]. A level's nodes come from registers while the level has at most 16 (AVX2: two
-//! `vpermd` and a blend per field) or 32 nodes (AVX-512: one `vpermt2d` per field), else from two gathers; then one
-//! gather of the row value, a compare, and `j ← 2j + right`.
+//! `vpermd` and a blend per field) or 64 nodes (AVX-512: one `vpermt2d` per field up to 32 nodes, two and a blend
+//! for 64), else from two gathers; then one gather of the row value, a compare, and `j ← 2j + right`.
 //!
 //! A NaN goes left when the node's default-left bit (the feature word's sign) is set: AVX2 combines the
 //! compare masks by their sign bits (`below | (unordered & word)`), AVX-512 with a compare masked by the sign of
@@ -18,9 +18,9 @@ use crate::forest::{Compare, Plan};
 const FEATURE_MASK: i32 = 0x7fff_ffff;
 
 /// Vectors of rows walked together: enough independent gathers in flight to cover their latency.
-const GROUPS_AVX2: usize = 4;
+const GROUPS_AVX2: usize = 1;
 /// Vectors of rows walked together at AVX-512.
-const GROUPS_AVX512: usize = 4;
+const GROUPS_AVX512: usize = 8;
 
 /// Whether `(lanes − 1)·stride + n_features` fits the gathers' `i32` offsets.
 fn offsets_fit(lanes: usize, stride: usize, n_features: usize) -> bool {
@@ -273,12 +273,13 @@ pub(crate) fn forest_sums_avx2(
 #[derive(Clone, Copy)]
 struct Zmm(__m512i);
 
-/// A level of up to 32 nodes: lanes 0–15 and 16–31 of the features and thresholds (the two sources of
-/// `vpermt2d`).
+/// A level of up to 64 nodes: lanes 0–15, 16–31 (the two sources of one `vpermt2d`), and for a level of 64
+/// nodes (`wide`) lanes 32–47 and 48–63, of the features and thresholds.
 #[derive(Clone, Copy)]
 struct ZmmTable {
-    features: [__m512i; 2],
-    thresholds: [__m512; 2],
+    features: [__m512i; 4],
+    thresholds: [__m512; 4],
+    wide: bool,
 }
 
 impl Zmm {
@@ -319,7 +320,7 @@ impl Zmm {
 // SAFETY: instantiated only in the `avx512f` function below; the loads and gathers read what the trait documents.
 unsafe impl ForestVector for Zmm {
     const LANES: usize = 16;
-    const TABLE: usize = 32;
+    const TABLE: usize = 64;
     type Sums = __m512;
     type Table = ZmmTable;
 
@@ -356,9 +357,15 @@ unsafe impl ForestVector for Zmm {
     }
     #[inline(always)]
     unsafe fn table(features: *const u32, thresholds: *const u32, level: u32) -> ZmmTable {
-        let (start, lane0, n) = table_span(level, 32);
-        let lanes = (((1u64 << n) - 1) << lane0) as u32;
-        let (m_lo, m_hi) = (lanes as u16, (lanes >> 16) as u16);
+        // Up to 32 nodes: lanes j mod 32 of the first two registers (one `vpermt2d`); 64: j mod 64 of all four.
+        let width = if level > 5 { 64 } else { 32 };
+        let (start, lane0, n) = table_span(level, width);
+        let lanes = if n >= 64 {
+            u64::MAX
+        } else {
+            ((1u64 << n) - 1) << lane0
+        };
+        let masks: [u16; 4] = core::array::from_fn(|q| (lanes >> (16 * q)) as u16);
         // SAFETY: the masked loads touch only lanes lane0 ≤ L < lane0 + n, at start + L = the level's nodes, which
         // the caller guarantees are readable; the others are not accessed (and cannot fault). AVX-512F is
         // available.
@@ -366,14 +373,13 @@ unsafe impl ForestVector for Zmm {
             let f = features.wrapping_add(start).cast::<i32>();
             let t = thresholds.wrapping_add(start).cast::<f32>();
             ZmmTable {
-                features: [
-                    _mm512_maskz_loadu_epi32(m_lo, f),
-                    _mm512_maskz_loadu_epi32(m_hi, f.wrapping_add(16)),
-                ],
-                thresholds: [
-                    _mm512_maskz_loadu_ps(m_lo, t),
-                    _mm512_maskz_loadu_ps(m_hi, t.wrapping_add(16)),
-                ],
+                features: core::array::from_fn(|q| {
+                    _mm512_maskz_loadu_epi32(masks[q], f.wrapping_add(16 * q))
+                }),
+                thresholds: core::array::from_fn(|q| {
+                    _mm512_maskz_loadu_ps(masks[q], t.wrapping_add(16 * q))
+                }),
+                wide: n > 32,
             }
         }
     }
@@ -384,12 +390,23 @@ unsafe impl ForestVector for Zmm {
         rows: *const f32,
         offsets: Zmm,
     ) -> Zmm {
-        // SAFETY: register lookups (the low 5 bits of j pick one of the 32 lanes); the row reads are the caller's
-        // contract. AVX-512F is available.
+        // SAFETY: register lookups (the low 5 bits of j pick one of 32 lanes, bit 5 the half of a wide table);
+        // the row reads are the caller's contract. AVX-512F is available.
         unsafe {
-            let word = _mm512_permutex2var_epi32(table.features[0], self.0, table.features[1]);
-            let t = _mm512_permutex2var_ps(table.thresholds[0], self.0, table.thresholds[1]);
-            self.decide::<LE>(word, t, rows, offsets)
+            let f = &table.features;
+            let t = &table.thresholds;
+            let mut word = _mm512_permutex2var_epi32(f[0], self.0, f[1]);
+            let mut th = _mm512_permutex2var_ps(t[0], self.0, t[1]);
+            if table.wide {
+                let upper = _mm512_test_epi32_mask(self.0, _mm512_set1_epi32(32));
+                word = _mm512_mask_blend_epi32(
+                    upper,
+                    word,
+                    _mm512_permutex2var_epi32(f[2], self.0, f[3]),
+                );
+                th = _mm512_mask_blend_ps(upper, th, _mm512_permutex2var_ps(t[2], self.0, t[3]));
+            }
+            self.decide::<LE>(word, th, rows, offsets)
         }
     }
     #[inline(always)]
