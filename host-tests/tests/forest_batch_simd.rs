@@ -46,7 +46,7 @@ fn single_rows(f: &Forest, rows: &[f32], stride: usize, n_rows: usize, margin: b
 /// Checks `predict_batch_simd` at every level against the single-row path for every row count in `COUNTS` that
 /// fits (and all rows), margins and predictions. Returns whether the model was planned.
 fn check_model(what: &str, f: &Forest, rows: &[f32], stride: usize) -> Result<bool, String> {
-    let total = if stride == 0 { 0 } else { rows.len() / stride };
+    let total = rows.len().checked_div(stride).unwrap_or(0);
     let planned = f.simd_plan_len();
     let mut words = vec![0u32; *planned.as_ref().unwrap_or(&0)];
     let plan = match &planned {

@@ -297,6 +297,8 @@ impl Forest<'_> {
     /// [`Forest::predict_batch`] on the lockstep walker at `simd`'s level when `plan` is this model's
     /// ([`Forest::simd_plan`]); otherwise (no plan, or a plan of another model) on the scalar batch path.
     /// Returns which one ran. Same arguments, same checks, same results bit for bit.
+    // `predict_batch`'s arguments plus the level and the plan, in the same order.
+    #[allow(clippy::too_many_arguments)]
     pub fn predict_batch_simd(
         &self,
         simd: Simd,
