@@ -6,8 +6,9 @@ synthetic features), trains it with a fixed seed, exports it to emkern (`emkern 
 and builds `peers.c` with the generated C, emkern's C API (`libemkern_ffi.a`) and `dlopen` of the framework's
 shared library from its Python wheel. The program times, with one clock over the same rows (best of REPS runs,
 one thread): the framework's batch call and its one-row call, TL2cgen's `predict` per row, emkern's
-`emk_forest_predict` per row and `emk_forest_predict_batch`, and prints ns per row·tree with the ratios to the
-framework's batch, and each engine's largest difference from the framework's predictions.
+`emk_forest_predict` per row and `emk_forest_predict_batch`; then `emkern bench --model` times emkern's SIMD
+batch engine (`Forest::predict_batch_simd`) at each level on the same model and rows. It prints ns per row·tree
+with the ratios to the framework's batch, and each engine's largest difference from the framework's predictions.
 
     cargo build --release -p emkern-host -p emkern-ffi
     python3 benches/peers/run.py [--rows 20000] [--reps 5] [--models xgb100-d6,lgbm500-d8] [--json out.json]
@@ -103,6 +104,9 @@ def main():
         tmp = Path(tmp)
         rows_bin = tmp / "rows.bin"
         rows.astype("<f4").tofile(rows_bin)
+        rows_csv = tmp / "rows.csv"
+        np.savetxt(rows_csv, rows, delimiter=",", fmt="%.9g",
+                   header=",".join(f"f{i}" for i in range(rows.shape[1])), comments="")
         for name in args.models.split(","):
             kind, trees, depth = MODELS[name]
             d = tmp / name
@@ -126,6 +130,17 @@ def main():
                 if m:
                     results.append({"model": name, "engine": m[1], "ns_per_row_tree": float(m[2]),
                                     "max_abs_diff": float(m[3])})
+            # emkern's SIMD batch engine at each level (`emkern bench --model`, same model and rows, right after):
+            # its predictions are bit for bit the scalar batch's (tests/forest_batch_simd.rs), so the difference
+            # column repeats emkern-batch's.
+            emk_diff = next((r["max_abs_diff"] for r in results
+                             if r["model"] == name and r["engine"] == "emkern-batch"), float("nan"))
+            bench = run([args.emkern, "bench", "--model", str(d / "model.emk"), "--input", str(rows_csv)])
+            for line in bench.splitlines():
+                m = re.match(r"batch simd (\S+)\s+\S+ ns/row\s+(\S+) ns/row·tree", line)
+                if m and m[1] != "scalar":
+                    results.append({"model": name, "engine": f"emkern-simd-{m[1]}",
+                                    "ns_per_row_tree": float(m[2]), "max_abs_diff": emk_diff})
     print(f"{'model':<11} {'engine':<16} {'ns/row·tree':>12} {'vs framework batch':>19} {'max |diff|':>11}")
     for name in args.models.split(","):
         rs = [r for r in results if r["model"] == name]

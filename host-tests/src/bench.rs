@@ -399,3 +399,36 @@ pub fn forest_ns_per_row(
     });
     (single * 1e9 / n_rows as f64, batch * 1e9 / n_rows as f64)
 }
+
+/// Nanoseconds per row of [`emkern::forest::Forest::predict_batch_simd`] over all rows, at each of `levels`
+/// (the lockstep walker at that level), or why the model has no SIMD plan (its batches take the scalar path).
+pub fn forest_simd_ns_per_row(
+    forest: &emkern::forest::Forest<'_>,
+    rows: &[f32],
+    n_rows: usize,
+    levels: &[Simd],
+    timing: Timing,
+) -> Result<Vec<(&'static str, f64)>, emkern::forest::PlanUnsupported> {
+    let mut words = vec![0u32; forest.simd_plan_len()?];
+    let plan = forest.simd_plan(&mut words)?;
+    let nf = forest.n_features();
+    let mut out = vec![0.0f32; n_rows * forest.output_len()];
+    Ok(levels
+        .iter()
+        .map(|&simd| {
+            let secs = seconds_per_call(timing, || {
+                let _ = forest.predict_batch_simd(
+                    simd,
+                    Some(&plan),
+                    black_box(rows),
+                    nf,
+                    n_rows,
+                    &mut out,
+                    false,
+                );
+                black_box(&mut out);
+            });
+            (simd.level().name(), secs * 1e9 / n_rows as f64)
+        })
+        .collect())
+}

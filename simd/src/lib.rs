@@ -40,6 +40,7 @@
 pub mod arch;
 pub mod calibrate;
 mod dispatch;
+pub mod forest;
 mod kernels;
 mod level;
 pub mod portable;

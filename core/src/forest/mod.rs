@@ -34,6 +34,7 @@
 //! # Ok(()) }
 //! ```
 
+mod batch;
 pub mod compact;
 mod crc;
 mod error;
@@ -45,6 +46,7 @@ mod metadata;
 mod predict;
 mod view;
 
+pub use batch::{BatchPath, PlanUnsupported};
 pub use compact::{CompactError, CompactForest};
 pub use crc::crc32;
 pub use error::{BlobError, ShapeError};

@@ -206,33 +206,12 @@ impl Forest<'_> {
         if n_rows == 0 {
             return Ok(());
         }
-        if n_rows > 1 && stride < self.n_features {
-            return Err(ShapeError::BadStride {
-                needed: self.n_features,
-                got: stride,
-            });
-        }
         let width = if margin {
             self.n_outputs
         } else {
             self.output_len()
         };
-        let needed_in = (n_rows - 1)
-            .saturating_mul(stride)
-            .saturating_add(self.n_features);
-        if rows.len() < needed_in {
-            return Err(ShapeError::RowTooShort {
-                needed: needed_in,
-                got: rows.len(),
-            });
-        }
-        let needed_out = n_rows.saturating_mul(width);
-        if out.len() < needed_out {
-            return Err(ShapeError::OutputTooShort {
-                needed: needed_out,
-                got: out.len(),
-            });
-        }
+        self.check_batch(rows.len(), stride, n_rows, out.len(), width)?;
         let mut outs = out.chunks_exact_mut(width.max(1)).take(n_rows);
         let mut r = 0;
         // Groups of LANES rows walk each tree together (their walks interleave); models with more margin columns
@@ -250,6 +229,41 @@ impl Forest<'_> {
         for (k, o) in outs.enumerate() {
             let row = rows.get((r + k) * stride..).unwrap_or_default();
             self.dispatch(row, o, !margin);
+        }
+        Ok(())
+    }
+
+    /// The shape checks of a batch of `n_rows ≥ 1` rows writing `width` values each.
+    pub(super) fn check_batch(
+        &self,
+        rows: usize,
+        stride: usize,
+        n_rows: usize,
+        out: usize,
+        width: usize,
+    ) -> Result<(), ShapeError> {
+        if n_rows > 1 && stride < self.n_features {
+            return Err(ShapeError::BadStride {
+                needed: self.n_features,
+                got: stride,
+            });
+        }
+        let needed_in = n_rows
+            .saturating_sub(1)
+            .saturating_mul(stride)
+            .saturating_add(self.n_features);
+        if rows < needed_in {
+            return Err(ShapeError::RowTooShort {
+                needed: needed_in,
+                got: rows,
+            });
+        }
+        let needed_out = n_rows.saturating_mul(width);
+        if out < needed_out {
+            return Err(ShapeError::OutputTooShort {
+                needed: needed_out,
+                got: out,
+            });
         }
         Ok(())
     }
@@ -410,7 +424,7 @@ impl Forest<'_> {
     /// order (XGBoost's order, so f32 sums match it bit for bit); means start from zero and add the base after
     /// dividing ([`Forest::finish_sums`]).
     #[inline(always)]
-    fn start_sums<V: Value>(&self, first: usize, acc: &mut [V]) {
+    pub(super) fn start_sums<V: Value>(&self, first: usize, acc: &mut [V]) {
         let mean = self.aggregate == Aggregate::Mean;
         for (k, a) in acc.iter_mut().enumerate() {
             *a = if mean { V::ZERO } else { self.base(first + k) };
@@ -419,7 +433,7 @@ impl Forest<'_> {
 
     /// Finishes sums started by [`Forest::start_sums`]: a mean divides and adds the base margin.
     #[inline(always)]
-    fn finish_sums<V: Value>(&self, first: usize, acc: &mut [V]) {
+    pub(super) fn finish_sums<V: Value>(&self, first: usize, acc: &mut [V]) {
         if self.aggregate == Aggregate::Mean {
             for (k, a) in acc.iter_mut().enumerate() {
                 *a = (*a).div(V::from_f64(self.divisor)) + self.base(first + k);

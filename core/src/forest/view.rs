@@ -135,7 +135,7 @@ impl Layout {
 
 /// Reads an unsigned index of `width` (1, 2 or 4) bytes at `off`.
 #[inline]
-fn get_index(b: &[u8], off: usize, width: usize) -> Option<usize> {
+pub(super) fn get_index(b: &[u8], off: usize, width: usize) -> Option<usize> {
     Some(match width {
         1 => *b.get(off)? as usize,
         2 => get_u16(b, off)? as usize,

@@ -178,15 +178,31 @@ fn bench_model(model: &Path, input: &Path, quick: bool) -> CliResult {
     let timing = Timing::new(quick);
     let (single, batch) = bench::forest_ns_per_row(&f, &rows, table.rows, timing);
     let s = f.summary();
-    output::print(&format!(
+    let trees = s.trees.max(1) as f64;
+    let mut text = format!(
         "{}: {} rows, {} trees, depth ≤ {}\nsingle row   {single:>10.1} ns/row   {:>6.2} ns/row·tree\n\
          batch        {batch:>10.1} ns/row   {:>6.2} ns/row·tree\n",
         model.display(),
         table.rows,
         s.trees,
         s.max_depth,
-        single / s.trees.max(1) as f64,
-        batch / s.trees.max(1) as f64
-    ))?;
+        single / trees,
+        batch / trees
+    );
+    let levels: Vec<Simd> = Simd::available().collect();
+    match bench::forest_simd_ns_per_row(&f, &rows, table.rows, &levels, timing) {
+        Ok(lines) => {
+            for (level, ns) in lines {
+                text.push_str(&format!(
+                    "batch simd {level:<7}{ns:>8.1} ns/row   {:>6.2} ns/row·tree\n",
+                    ns / trees
+                ));
+            }
+        }
+        Err(why) => text.push_str(&format!(
+            "batch simd   not planned ({why}): batches take the scalar path\n"
+        )),
+    }
+    output::print(&text)?;
     Ok(())
 }

@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use emkern_simd::Simd;
+
 use super::{CliResult, forest, load};
 use crate::output::Outputs;
 use crate::{f64_inputs, io};
@@ -59,17 +61,24 @@ pub fn run(req: &Request) -> CliResult {
     } else {
         f.output_len()
     };
+    // One batch over all rows: on the SIMD lockstep walker when the model has a plan, else the scalar batch
+    // path (the same predictions bit for bit either way).
+    let mut plan_words = f.simd_plan_len().map(|n| vec![0u32; n]).unwrap_or_default();
+    let plan = f.simd_plan(&mut plan_words).ok();
+    let mut values = vec![0.0f32; table.rows * width];
+    f.predict_batch_simd(
+        Simd::best(),
+        plan.as_ref(),
+        &table.values,
+        table.columns.len(),
+        table.rows,
+        &mut values,
+        margin,
+    )
+    .map_err(|e| format!("{}: {e}", input.display()))?;
     let write_rows = |w: &mut dyn Write| -> CliResult {
-        let mut values = vec![0.0f32; width];
-        for r in 0..table.rows {
-            let row = table.row(r);
-            if margin {
-                f.predict_margin(row, &mut values)
-            } else {
-                f.predict(row, &mut values)
-            }
-            .map_err(|e| format!("{}: row {}: {e}", input.display(), r + 1))?;
-            writeln!(w, "{}", io::csv_line(&values))?;
+        for row in values.chunks_exact(width.max(1)) {
+            writeln!(w, "{}", io::csv_line(row))?;
         }
         Ok(())
     };

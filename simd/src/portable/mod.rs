@@ -5,6 +5,7 @@
 pub mod convert;
 pub mod dot;
 pub mod exp;
+pub mod forest;
 pub mod gemm;
 pub mod reduce;
 pub mod rotate;

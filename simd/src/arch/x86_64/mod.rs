@@ -5,6 +5,7 @@
 
 pub mod avx2;
 pub mod avx512;
+pub(crate) mod forest;
 mod gemm;
 mod peak;
 mod transpose;

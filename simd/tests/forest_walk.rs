@@ -1,0 +1,269 @@
+//! The forest walker ([`Simd::forest_sums`]) at every level this CPU runs against an independent oracle: random
+//! trees kept as explicit node lists (children by index, leaves at any level), walked recursively in f32 and
+//! summed in tree order. Plans are built from the same trees with [`PlanBuilder`]. Fixed seeds; every row count
+//! from 0 to 70 (tails of 8 and 16 lanes, and of blocks of 4 vectors); NaN, infinities, both zeros and values on
+//! the thresholds in the rows.
+
+use emkern_simd::Simd;
+use emkern_simd::forest::{Compare, MAX_DEPTH, PlanBuilder, PlanError, RowsError};
+
+/// xorshift64*.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+const GRID: [f32; 8] = [-3.0, -1.0, -0.0, 0.0, 0.25, 0.5, 1.0, 4.0];
+
+enum Node {
+    Split {
+        feature: usize,
+        threshold: f32,
+        default_left: bool,
+        left: usize,
+        right: usize,
+    },
+    Leaf(f32),
+}
+
+/// Grows a random tree of depth ≤ `max_depth` into `nodes` (a leaf above it with probability `stop`%); returns
+/// the root's index.
+fn grow(
+    rng: &mut Rng,
+    nodes: &mut Vec<Node>,
+    depth: u32,
+    max_depth: u32,
+    nf: usize,
+    stop: u64,
+) -> usize {
+    let at = nodes.len();
+    if depth >= max_depth || rng.below(100) < stop {
+        nodes.push(Node::Leaf(rng.below(1000) as f32 / 64.0 - 7.0));
+        return at;
+    }
+    nodes.push(Node::Leaf(0.0));
+    let feature = rng.below(nf as u64) as usize;
+    let threshold = GRID[rng.below(GRID.len() as u64) as usize];
+    let default_left = rng.below(2) == 0;
+    let left = grow(rng, nodes, depth + 1, max_depth, nf, stop);
+    let right = grow(rng, nodes, depth + 1, max_depth, nf, stop);
+    nodes[at] = Node::Split {
+        feature,
+        threshold,
+        default_left,
+        left,
+        right,
+    };
+    at
+}
+
+fn depth(nodes: &[Node], i: usize) -> u32 {
+    match nodes[i] {
+        Node::Leaf(_) => 0,
+        Node::Split { left, right, .. } => 1 + depth(nodes, left).max(depth(nodes, right)),
+    }
+}
+
+/// The oracle: a recursive walk.
+fn leaf(nodes: &[Node], i: usize, row: &[f32], le: bool) -> f32 {
+    match nodes[i] {
+        Node::Leaf(v) => v,
+        Node::Split {
+            feature,
+            threshold,
+            default_left,
+            left,
+            right,
+        } => {
+            let x = row[feature];
+            let go_left = if x.is_nan() {
+                default_left
+            } else if le {
+                x <= threshold
+            } else {
+                x < threshold
+            };
+            leaf(nodes, if go_left { left } else { right }, row, le)
+        }
+    }
+}
+
+/// Writes tree `nodes` (rooted at 0) into the builder at (level, position).
+fn write(b: &mut PlanBuilder<'_>, nodes: &[Node], i: usize, level: u32, pos: usize) {
+    match nodes[i] {
+        Node::Leaf(v) => b.leaf(level, pos, v).unwrap(),
+        Node::Split {
+            feature,
+            threshold,
+            default_left,
+            left,
+            right,
+        } => {
+            b.split(level, pos, feature, threshold, default_left)
+                .unwrap();
+            write(b, nodes, left, level + 1, 2 * pos);
+            write(b, nodes, right, level + 1, 2 * pos + 1);
+        }
+    }
+}
+
+#[test]
+fn every_level_matches_the_oracle() {
+    for seed in 1..40u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let nf = 1 + rng.below(20) as usize;
+        let stride = nf + rng.below(3) as usize;
+        let max_depth = rng.below(MAX_DEPTH as u64 + 1) as u32;
+        let le = rng.below(2) == 0;
+        // Every third seed grows complete trees, so that every level of the deepest ones is full.
+        let stop = if seed % 3 == 0 { 0 } else { 20 };
+        let trees: Vec<Vec<Node>> = (0..rng.below(25))
+            .map(|_| {
+                let mut nodes = Vec::new();
+                grow(&mut rng, &mut nodes, 0, max_depth, nf, stop);
+                nodes
+            })
+            .collect();
+        let depths: Vec<u32> = trees.iter().map(|t| depth(t, 0)).collect();
+        let len = PlanBuilder::table_words(trees.len()).unwrap()
+            + depths
+                .iter()
+                .map(|&d| PlanBuilder::tree_words(d).unwrap())
+                .sum::<usize>();
+        let mut words = vec![0u32; len];
+        let compare = if le {
+            Compare::LessEqual
+        } else {
+            Compare::Less
+        };
+        let mut b = PlanBuilder::new(&mut words, trees.len(), nf, compare, 7).unwrap();
+        for (t, &d) in trees.iter().zip(&depths) {
+            b.begin_tree(d).unwrap();
+            write(&mut b, t, 0, 0, 0);
+        }
+        let plan = b.finish().unwrap();
+        assert_eq!(plan.tag(), 7);
+        let n_max = 70;
+        let rows: Vec<f32> = (0..n_max * stride)
+            .map(|_| match rng.below(10) {
+                0 => f32::NAN,
+                1 => f32::INFINITY,
+                2 => f32::NEG_INFINITY,
+                _ => GRID[rng.below(GRID.len() as u64) as usize],
+            })
+            .collect();
+        let start: Vec<f32> = (0..n_max).map(|r| r as f32 * 0.125 - 2.0).collect();
+        for n in 0..=n_max {
+            let want: Vec<u32> = (0..n)
+                .map(|r| {
+                    let row = &rows[r * stride..];
+                    let mut s = start[r];
+                    for t in &trees {
+                        s += leaf(t, 0, row, le);
+                    }
+                    s.to_bits()
+                })
+                .collect();
+            for simd in Simd::available() {
+                let mut sums = start.clone();
+                let used = (n.saturating_sub(1)) * stride + if n > 0 { nf } else { 0 };
+                simd.forest_sums(&plan, &rows[..used], stride, n, &mut sums)
+                    .unwrap();
+                let got: Vec<u32> = sums[..n].iter().map(|v| v.to_bits()).collect();
+                assert_eq!(got, want, "seed {seed}, {n} rows, {}", simd.level());
+                // Sums past the rows are untouched.
+                assert_eq!(&sums[n..], &start[n..], "seed {seed}, {}", simd.level());
+            }
+        }
+    }
+}
+
+#[test]
+fn builder_and_shapes_refuse_bad_input() {
+    let mut words = [0u32; 8];
+    assert_eq!(
+        PlanBuilder::new(&mut words[..1], 1, 2, Compare::Less, 0).unwrap_err(),
+        PlanError::BufferTooShort { needed: 2, got: 1 }
+    );
+    let mut b = PlanBuilder::new(&mut words, 1, 2, Compare::Less, 0).unwrap();
+    assert_eq!(
+        b.split(0, 0, 0, 0.0, false),
+        Err(PlanError::BadPosition { tree: 0 })
+    );
+    assert_eq!(
+        b.begin_tree(MAX_DEPTH + 1),
+        Err(PlanError::TooDeep {
+            tree: 0,
+            depth: MAX_DEPTH + 1
+        })
+    );
+    assert_eq!(
+        b.begin_tree(2),
+        Err(PlanError::BufferTooShort { needed: 12, got: 8 })
+    );
+    b.begin_tree(1).unwrap();
+    assert_eq!(
+        b.split(0, 0, 2, 0.0, false),
+        Err(PlanError::FeatureOutOfRange { tree: 0 })
+    );
+    assert_eq!(
+        b.split(1, 0, 0, 0.0, false),
+        Err(PlanError::BadPosition { tree: 0 })
+    );
+    assert_eq!(b.leaf(1, 2, 0.0), Err(PlanError::BadPosition { tree: 0 }));
+    b.split(0, 0, 1, 0.5, true).unwrap();
+    b.leaf(1, 0, 1.0).unwrap();
+    b.leaf(1, 1, 2.0).unwrap();
+    assert_eq!(
+        b.begin_tree(0),
+        Err(PlanError::TreeCount {
+            expected: 1,
+            got: 2
+        })
+    );
+    let plan = b.finish().unwrap();
+    let mut none = [0u32; 4];
+    assert_eq!(
+        PlanBuilder::new(&mut none, 2, 1, Compare::Less, 0)
+            .unwrap()
+            .finish()
+            .unwrap_err(),
+        PlanError::TreeCount {
+            expected: 2,
+            got: 0
+        }
+    );
+    let mut zero = [0u32; 8];
+    let mut z = PlanBuilder::new(&mut zero, 1, 0, Compare::Less, 0).unwrap();
+    assert_eq!(
+        z.begin_tree(1),
+        Err(PlanError::FeatureOutOfRange { tree: 0 })
+    );
+    for simd in Simd::available() {
+        let rows = [0.0f32; 6];
+        let mut sums = [0.0f32; 3];
+        assert_eq!(
+            simd.forest_sums(&plan, &rows, 1, 3, &mut sums),
+            Err(RowsError::BadStride { needed: 2, got: 1 })
+        );
+        assert_eq!(
+            simd.forest_sums(&plan, &rows[..5], 2, 3, &mut sums),
+            Err(RowsError::RowsTooShort { needed: 6, got: 5 })
+        );
+        assert_eq!(
+            simd.forest_sums(&plan, &rows, 2, 3, &mut sums[..2]),
+            Err(RowsError::SumsTooShort { needed: 3, got: 2 })
+        );
+        assert_eq!(simd.forest_sums(&plan, &[], 0, 0, &mut []), Ok(()));
+        assert_eq!(sums, [0.0; 3]);
+    }
+}
