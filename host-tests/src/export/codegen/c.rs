@@ -320,12 +320,7 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
             "/* The distinct leaf values (times their tree's weight), one row each; the trees return a row. */\n\
              static const {v} {p}_leaves[{n_rows}][{k}] = {{"
         );
-        for r in &table.rows {
-            let row = r
-                .iter()
-                .map(|&x| values.lit(x))
-                .collect::<Vec<_>>()
-                .join(", ");
+        for row in table.lines(|x| values.lit(x)) {
             let _ = writeln!(s, "    {{{row}}},");
         }
         let _ = write!(

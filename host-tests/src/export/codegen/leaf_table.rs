@@ -46,6 +46,14 @@ impl LeafTable {
         LeafTable { rows, index }
     }
 
+    /// Each row's values as literals (`lit`), comma-separated.
+    pub fn lines(&self, lit: impl Fn(f64) -> String) -> Vec<String> {
+        self.rows
+            .iter()
+            .map(|r| r.iter().map(|&x| lit(x)).collect::<Vec<_>>().join(", "))
+            .collect()
+    }
+
     /// The narrowest C unsigned type that holds every row index.
     pub fn c_index_type(&self) -> &'static str {
         match self.rows.len() {

@@ -285,12 +285,7 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
              /// The distinct leaf values (times their tree's weight), one row each.\n\
              static LEAVES: [[{v}; N_OUTPUTS]; {n_rows}] = ["
         );
-        for r in &table.rows {
-            let row = r
-                .iter()
-                .map(|&x| values.lit(x))
-                .collect::<Vec<_>>()
-                .join(", ");
+        for row in table.lines(|x| values.lit(x)) {
             let _ = writeln!(s, "    [{row}],");
         }
         s.push_str("];\n\n");
