@@ -144,6 +144,10 @@ if ((cross_ok)); then
     run "$logs/board-m4.log" bash boards/run.sh an386 --release
     run "$logs/board-m55.log" bash boards/run.sh an547 --release
     run "$logs/compact-m4.log" bash boards/compact.sh
+    # The integer engine and the compact reader on RISC-V rv32imc (QEMU virt), bit for bit as on the host, with
+    # instructions per prediction (SKIPPED without qemu-system-riscv32 or the rustup target).
+    run "$logs/riscv.log" bash boards/riscv.sh
+    grep -q '^PASS riscv' "$logs/riscv.log" || record riscv SKIPPED "!!! RISC-V firmware NOT run (see riscv.log) !!!"
     # The C API from a C firmware (no Rust in its sources, the model as generated C): the demo model's rows on the
     # Cortex-M4F and the Cortex-M55.
     run "$logs/c-example.log" bash boards/c-example.sh
