@@ -12,6 +12,7 @@
 #   4. boards:  firmware self-tests on QEMU mps2-an386 (Cortex-M4F, scalar) and mps3-an547 (Cortex-M55, Helium):
 #               primitives, forest, attention, RoPE and tree verification, and instruction counts; the C API from C
 #               (boards/c-example on both boards, scripts/ffi-libs.sh for five targets, scripts/ffi-cmake.sh)
+#               and the integer engine and compact reader on RISC-V rv32imc (QEMU virt, boards/riscv.sh)
 #   5. nightly: Miri over the code behind `unsafe` (scripts/miri.sh: the forest predictor's unchecked reads, the
 #               scalar and AVX2 kernels, attention and RoPE) and a smoke run of every cargo-fuzz target
 #               (scripts/fuzz.sh with a fixed number of executions, corpora seeded from the fixtures); the nightly
