@@ -1,7 +1,8 @@
 # Installs what emkern's harness and demo need, if missing (sourced by scripts/test.sh and scripts/demo.sh):
 # Debian packages qemu-system-arm, qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, cmake, and gcc-arm-none-eabi
 # with libnewlib-arm-none-eabi when want_arm_gcc=1 (as root, or via sudo); rustfmt and clippy; rustup targets for aarch64 Linux and the four
-# Cortex-M targets (M4F, M55, and for `emkern profile` the FPU-less M3 and M0); defmt-print; a Python
+# Cortex-M targets (M4F, M55, and for `emkern profile` the FPU-less M3 and M0); qemu-system-misc and the rustup
+# target riscv32imc-unknown-none-elf for the RISC-V firmware (optional: loud warning when unavailable); defmt-print; a Python
 # virtual environment with XGBoost, scikit-learn and CatBoost (target/pyenv) for the tests that compare with them (when
 # want_python=1); the nightly toolchain (minimal profile) with Miri and rust-src, and cargo-fuzz, for the fuzz
 # smoke run and Miri (when want_nightly=1).
@@ -39,6 +40,19 @@ for t in "${targets[@]}"; do
         fi
     fi
 done
+# The RISC-V firmware (boards/riscv.sh): qemu-system-riscv32 (Debian's qemu-system-misc, machine `virt`) and the
+# rustup target riscv32imc-unknown-none-elf. Optional: without either, boards/riscv.sh prints SKIPPED.
+if ! command -v qemu-system-riscv32 >/dev/null; then
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq || true
+    if ! DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends qemu-system-misc >/dev/null; then
+        echo "!!!! could not install qemu-system-misc: the RISC-V firmware (boards/riscv.sh) will be SKIPPED !!!!" >&2
+    fi
+fi
+if ! grep -qx riscv32imc-unknown-none-elf <<<"$installed" && ! rustup target add riscv32imc-unknown-none-elf; then
+    echo "!!!! could not install rustup target riscv32imc-unknown-none-elf: the RISC-V firmware (boards/riscv.sh) will be SKIPPED !!!!" >&2
+fi
 # The QEMU machines of the boards (self-test and `emkern profile`): QEMU 7.2 or newer has them all.
 qemu_machines=$(qemu-system-arm -machine help 2>/dev/null || true)
 for m in mps2-an385 mps2-an386 mps3-an547 microbit; do

@@ -13,6 +13,7 @@
 #   4. boards:  firmware self-tests on QEMU mps2-an386 (Cortex-M4F, scalar) and mps3-an547 (Cortex-M55, Helium):
 #               primitives, forest, attention, RoPE and tree verification, and instruction counts; the C API from C
 #               (boards/c-example on both boards, scripts/ffi-libs.sh for five targets, scripts/ffi-cmake.sh)
+#               and the integer engine and compact reader on RISC-V rv32imc (QEMU virt, boards/riscv.sh)
 #   5. nightly: Miri over the code behind `unsafe` (scripts/miri.sh: the forest predictor's unchecked reads, the
 #               scalar and AVX2 kernels, attention and RoPE) and a smoke run of every cargo-fuzz target
 #               (scripts/fuzz.sh with a fixed number of executions, corpora seeded from the fixtures); the nightly
@@ -147,6 +148,10 @@ if ((cross_ok)); then
     run "$logs/board-m4.log" bash boards/run.sh an386 --release
     run "$logs/board-m55.log" bash boards/run.sh an547 --release
     run "$logs/compact-m4.log" bash boards/compact.sh
+    # The integer engine and the compact reader on RISC-V rv32imc (QEMU virt), bit for bit as on the host, with
+    # instructions per prediction (SKIPPED without qemu-system-riscv32 or the rustup target).
+    run "$logs/riscv.log" bash boards/riscv.sh
+    grep -q '^PASS riscv' "$logs/riscv.log" || record riscv SKIPPED "!!! RISC-V firmware NOT run (see riscv.log) !!!"
     # The C API from a C firmware (no Rust in its sources, the model as generated C): the demo model's rows on the
     # Cortex-M4F and the Cortex-M55.
     run "$logs/c-example.log" bash boards/c-example.sh
