@@ -1,0 +1,370 @@
+//! ONNX-ML importer: a model whose graph is one `ai.onnx.ml` tree-ensemble operator
+//! (`TreeEnsembleClassifier` or `TreeEnsembleRegressor`, operator sets 1 and 3), as skl2onnx and onnxmltools
+//! write them, into the [ensemble IR](crate::ir), giving onnxruntime's numbers.
+//!
+//! The file is protobuf: [`proto`] declares the messages read. The graph must hold exactly one tree-ensemble
+//! node reading the single graph input, a float tensor `[N, F]` (`F` from its shape, else the largest feature
+//! id + 1). Other nodes are accepted only when they leave the numbers as they are: `ZipMap` (probabilities as a
+//! map), `Identity`, `Cast` to a float type, and `Mul` by a constant 1 (onnxmltools' LightGBM models); any other
+//! operator is an error naming it. The translation of the operator's attributes is in [`trees`].
+//!
+//! Errors name the place in the model: `graph.node[0].nodes_modes[17]`, an input, or the operator.
+
+pub mod proto;
+pub mod trees;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use prost::Message;
+
+use super::ImportError;
+use crate::ir::Ensemble;
+use proto::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, data_type};
+
+type Result<T> = std::result::Result<T, ImportError>;
+
+/// The `ai.onnx.ml` domain, where the tree-ensemble operators live.
+pub const ML_DOMAIN: &str = "ai.onnx.ml";
+
+/// Whether `bytes` are an ONNX model: protobuf that starts with field 1 (`ir_version`, a varint, tag byte
+/// `0x08`) and decodes as a `ModelProto` with a graph.
+pub fn looks_like(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&0x08) && ModelProto::decode(bytes).is_ok_and(|m| m.graph.is_some())
+}
+
+/// Reads and imports the ONNX model at `path`; errors name the file.
+pub fn load(path: impl AsRef<Path>) -> Result<Ensemble> {
+    let path = path.as_ref();
+    let bytes = ImportError::read_file(path)?;
+    from_bytes(&bytes).map_err(|e| e.in_file(path))
+}
+
+/// Imports an ONNX model from its bytes.
+pub fn from_bytes(bytes: &[u8]) -> Result<Ensemble> {
+    let model = ModelProto::decode(bytes)
+        .map_err(|e| ImportError::whole(format!("not an ONNX model (protobuf ModelProto): {e}")))?;
+    from_model(&model)
+}
+
+/// Imports a decoded `ModelProto`.
+pub fn from_model(model: &ModelProto) -> Result<Ensemble> {
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| ImportError::at_path("graph", "the model has no graph"))?;
+    let (at, node) = ensemble_node(graph)?;
+    let path = format!("graph.node[{at}]");
+    let op = node.op_type.as_deref().unwrap_or_default();
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|o| o.domain.as_deref() == Some(ML_DOMAIN))
+        .and_then(|o| o.version);
+    let n_features = input_width(graph, node, &path)?;
+    check_other_nodes(graph, at)?;
+    let producer = match (&model.producer_name, &model.producer_version) {
+        (Some(n), Some(v)) if !n.is_empty() => format!("{n} {v}"),
+        (Some(n), _) if !n.is_empty() => n.clone(),
+        _ => "unknown producer".to_string(),
+    };
+    let opset_text = opset.map_or("opset not declared".to_string(), |v| format!("opset {v}"));
+    let source = format!("onnx: {producer}, {ML_DOMAIN}.{op} ({opset_text})");
+    let attrs = Attributes {
+        path: path.clone(),
+        list: &node.attribute,
+    };
+    match op {
+        "TreeEnsembleClassifier" | "TreeEnsembleRegressor" => {
+            trees::translate(&attrs, op == "TreeEnsembleClassifier", n_features, source)
+        }
+        _ => unreachable!("ensemble_node returns tree-ensemble nodes"),
+    }
+}
+
+/// The graph's one tree-ensemble node and its index.
+fn ensemble_node(graph: &GraphProto) -> Result<(usize, &NodeProto)> {
+    let mut found = None;
+    for (i, n) in graph.node.iter().enumerate() {
+        let op = n.op_type.as_deref().unwrap_or_default();
+        let domain = n.domain.as_deref().unwrap_or_default();
+        if domain != ML_DOMAIN {
+            continue;
+        }
+        match op {
+            "TreeEnsembleClassifier" | "TreeEnsembleRegressor" => {
+                if found.is_some() {
+                    return Err(ImportError::at_path(
+                        format!("graph.node[{i}]"),
+                        format!("a second tree-ensemble node ({op}): emkern reads models of one ensemble"),
+                    ));
+                }
+                found = Some((i, n));
+            }
+            "TreeEnsemble" => {
+                return Err(ImportError::at_path(
+                    format!("graph.node[{i}]"),
+                    "ai.onnx.ml.TreeEnsemble (operator set 5) is not supported: convert with \
+                     TreeEnsembleClassifier/TreeEnsembleRegressor (ai.onnx.ml operator set 1 or 3)",
+                ));
+            }
+            _ => {}
+        }
+    }
+    found.ok_or_else(|| {
+        ImportError::at_path(
+            "graph.node",
+            "no ai.onnx.ml.TreeEnsembleClassifier or TreeEnsembleRegressor node",
+        )
+    })
+}
+
+/// The row width: from the graph input's shape `[N, F]`, or `None` (the importer then takes the largest feature
+/// id + 1). The ensemble must read the graph's only (non-initializer) input, a float tensor.
+fn input_width(graph: &GraphProto, node: &NodeProto, path: &str) -> Result<Option<u32>> {
+    let constants: HashSet<&str> = graph
+        .initializer
+        .iter()
+        .filter_map(|t| t.name.as_deref())
+        .collect();
+    let inputs: Vec<_> = graph
+        .input
+        .iter()
+        .filter(|i| !constants.contains(i.name.as_deref().unwrap_or_default()))
+        .collect();
+    let [input] = inputs.as_slice() else {
+        return Err(ImportError::at_path(
+            "graph.input",
+            format!("{} inputs; emkern reads models with one input, a float tensor [N, F]", inputs.len()),
+        ));
+    };
+    let name = input.name.as_deref().unwrap_or_default();
+    if node.input.first().map(String::as_str) != Some(name) || node.input.len() != 1 {
+        return Err(ImportError::at_path(
+            format!("{path}.input"),
+            format!("the tree ensemble must read the graph input `{name}` directly"),
+        ));
+    }
+    let Some(tensor) = input.r#type.as_ref().and_then(|t| t.tensor_type.as_ref()) else {
+        return Err(ImportError::at_path(
+            "graph.input[0]",
+            format!("input `{name}` is not a tensor"),
+        ));
+    };
+    match tensor.elem_type {
+        Some(data_type::FLOAT) => {}
+        Some(data_type::DOUBLE) => {
+            return Err(ImportError::at_path(
+                "graph.input[0]",
+                format!(
+                    "input `{name}` is a double tensor: onnxruntime then compares and sums in f64; emkern \
+                     reads float (f32) inputs only"
+                ),
+            ));
+        }
+        other => {
+            return Err(ImportError::at_path(
+                "graph.input[0]",
+                format!("input `{name}` has element type {other:?}; expected float (1)"),
+            ));
+        }
+    }
+    let Some(shape) = &tensor.shape else {
+        return Ok(None);
+    };
+    match shape.dim.as_slice() {
+        [_, d] => match d.dim_value {
+            Some(f) if f > 0 => u32::try_from(f).map(Some).map_err(|_| {
+                ImportError::at_path("graph.input[0]", format!("{f} features is too many"))
+            }),
+            _ => Ok(None),
+        },
+        [_] | [] => Ok(None),
+        dims => Err(ImportError::at_path(
+            "graph.input[0]",
+            format!("input `{name}` has {} dimensions; expected [N, F]", dims.len()),
+        )),
+    }
+}
+
+/// Every node but the ensemble (at `at`) must leave numbers as they are.
+fn check_other_nodes(graph: &GraphProto, at: usize) -> Result<()> {
+    for (i, n) in graph.node.iter().enumerate() {
+        if i == at {
+            continue;
+        }
+        let op = n.op_type.as_deref().unwrap_or_default();
+        let domain = n.domain.as_deref().unwrap_or_default();
+        let path = format!("graph.node[{i}]");
+        let ok = match (domain, op) {
+            (ML_DOMAIN, "ZipMap") => true,
+            ("" | "ai.onnx", "Identity") => true,
+            ("" | "ai.onnx", "Cast") => {
+                let to = n
+                    .attribute
+                    .iter()
+                    .find(|a| a.name.as_deref() == Some("to"))
+                    .and_then(|a| a.i);
+                // A label may be cast to anything; a score cast to a non-float type would change it.
+                matches!(to.and_then(|t| i32::try_from(t).ok()), Some(data_type::FLOAT | data_type::DOUBLE))
+                    || !carries_scores(graph, at, &n.input)
+            }
+            ("" | "ai.onnx", "Mul") => n.input.iter().any(|name| is_constant_one(graph, name)),
+            _ => false,
+        };
+        if !ok {
+            let shown = if domain.is_empty() {
+                op.to_string()
+            } else {
+                format!("{domain}.{op}")
+            };
+            return Err(ImportError::at_path(
+                path,
+                format!(
+                    "operator {shown} is not supported: emkern imports a tree-ensemble node followed only by \
+                     ZipMap, Identity, Cast to float or Mul by 1"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether any of `inputs` descends from the ensemble node's score output (its last output).
+fn carries_scores(graph: &GraphProto, at: usize, inputs: &[String]) -> bool {
+    let mut scores: HashSet<&str> = graph.node[at]
+        .output
+        .last()
+        .map(String::as_str)
+        .into_iter()
+        .collect();
+    for n in &graph.node[at + 1..] {
+        if n.input.iter().any(|i| scores.contains(i.as_str())) {
+            scores.extend(n.output.iter().map(String::as_str));
+        }
+    }
+    inputs.iter().any(|i| scores.contains(i.as_str()))
+}
+
+/// Whether `name` is an initializer holding the single value 1.
+fn is_constant_one(graph: &GraphProto, name: &str) -> bool {
+    graph
+        .initializer
+        .iter()
+        .find(|t| t.name.as_deref() == Some(name))
+        .and_then(|t| tensor_f64(t).ok())
+        .is_some_and(|v| v == [1.0])
+}
+
+/// A tensor's values as f64 (float, double, int32 or int64 data, typed fields or `raw_data`).
+pub fn tensor_f64(t: &TensorProto) -> std::result::Result<Vec<f64>, String> {
+    if t.data_location == Some(1) {
+        return Err("the tensor's data is in an external file".into());
+    }
+    let raw = t.raw_data.as_deref().unwrap_or_default();
+    let chunks = |n: usize| -> std::result::Result<std::slice::ChunksExact<'_, u8>, String> {
+        if raw.len() % n != 0 {
+            return Err(format!("raw_data of {} bytes is not a whole number of elements", raw.len()));
+        }
+        Ok(raw.chunks_exact(n))
+    };
+    Ok(match t.data_type {
+        Some(data_type::FLOAT) if !raw.is_empty() => chunks(4)?
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
+            .collect(),
+        Some(data_type::FLOAT) => t.float_data.iter().map(|&v| v as f64).collect(),
+        Some(data_type::DOUBLE) if !raw.is_empty() => chunks(8)?
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect(),
+        Some(data_type::DOUBLE) => t.double_data.clone(),
+        Some(data_type::INT64) if !raw.is_empty() => chunks(8)?
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
+            .collect(),
+        Some(data_type::INT64) => t.int64_data.iter().map(|&v| v as f64).collect(),
+        Some(data_type::INT32) if !raw.is_empty() => chunks(4)?
+            .map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
+            .collect(),
+        Some(data_type::INT32) => t.int32_data.iter().map(|&v| v as f64).collect(),
+        other => return Err(format!("tensor element type {other:?} is not float, double or integer")),
+    })
+}
+
+/// A node's attributes, looked up by name, with errors naming `path.name`.
+pub struct Attributes<'a> {
+    /// Where the node is, e.g. `graph.node[0]`.
+    pub path: String,
+    /// The node's attributes.
+    pub list: &'a [AttributeProto],
+}
+
+impl Attributes<'_> {
+    fn get(&self, name: &str) -> Option<&AttributeProto> {
+        self.list.iter().find(|a| a.name.as_deref() == Some(name))
+    }
+
+    /// `path.name` for errors.
+    pub fn at(&self, name: &str) -> String {
+        format!("{}.{name}", self.path)
+    }
+
+    /// Whether the attribute is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// An `INTS` attribute (empty when absent).
+    pub fn ints(&self, name: &str) -> Vec<i64> {
+        self.get(name).map(|a| a.ints.clone()).unwrap_or_default()
+    }
+
+    /// An `INT` attribute.
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.get(name).and_then(|a| a.i)
+    }
+
+    /// A `STRING` attribute, as UTF-8 text.
+    pub fn string(&self, name: &str) -> Result<Option<String>> {
+        match self.get(name).and_then(|a| a.s.as_ref()) {
+            None => Ok(None),
+            Some(s) => String::from_utf8(s.clone())
+                .map(Some)
+                .map_err(|_| ImportError::at_path(self.at(name), "not UTF-8 text")),
+        }
+    }
+
+    /// A `STRINGS` attribute, as UTF-8 texts (empty when absent).
+    pub fn strings(&self, name: &str) -> Result<Vec<String>> {
+        let Some(a) = self.get(name) else {
+            return Ok(Vec::new());
+        };
+        a.strings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                String::from_utf8(s.clone())
+                    .map_err(|_| ImportError::at_path(format!("{}[{i}]", self.at(name)), "not UTF-8 text"))
+            })
+            .collect()
+    }
+
+    /// A `FLOATS` attribute, or its operator-set-3 `{name}_as_tensor` form (a float or double tensor, whose values
+    /// onnxruntime rounds to f32 for float inputs); empty when neither is present, an error when both are.
+    pub fn floats(&self, name: &str) -> Result<Vec<f32>> {
+        let tensor_name = format!("{name}_as_tensor");
+        match (self.get(name), self.get(&tensor_name)) {
+            (Some(_), Some(_)) => Err(ImportError::at_path(
+                self.at(name),
+                format!("both `{name}` and `{tensor_name}` are set"),
+            )),
+            (Some(a), None) => Ok(a.floats.clone()),
+            (None, Some(a)) => {
+                let t = a.t.as_ref().ok_or_else(|| {
+                    ImportError::at_path(self.at(&tensor_name), "the attribute holds no tensor")
+                })?;
+                let values = tensor_f64(t).map_err(|e| ImportError::at_path(self.at(&tensor_name), e))?;
+                Ok(values.into_iter().map(|v| v as f32).collect())
+            }
+            (None, None) => Ok(Vec::new()),
+        }
+    }
+}
