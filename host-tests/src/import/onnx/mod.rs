@@ -368,3 +368,240 @@ impl Attributes<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::proto::*;
+    use super::*;
+
+    fn ints(name: &str, v: &[i64]) -> AttributeProto {
+        AttributeProto {
+            name: Some(name.into()),
+            ints: v.to_vec(),
+            r#type: Some(attribute_type::INTS),
+            ..Default::default()
+        }
+    }
+
+    fn floats(name: &str, v: &[f32]) -> AttributeProto {
+        AttributeProto {
+            name: Some(name.into()),
+            floats: v.to_vec(),
+            r#type: Some(attribute_type::FLOATS),
+            ..Default::default()
+        }
+    }
+
+    fn string(name: &str, v: &str) -> AttributeProto {
+        AttributeProto {
+            name: Some(name.into()),
+            s: Some(v.as_bytes().to_vec()),
+            r#type: Some(attribute_type::STRING),
+            ..Default::default()
+        }
+    }
+
+    fn strings(name: &str, v: &[&str]) -> AttributeProto {
+        AttributeProto {
+            name: Some(name.into()),
+            strings: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            r#type: Some(attribute_type::STRINGS),
+            ..Default::default()
+        }
+    }
+
+    fn float_tensor(name: &str, v: &[f32]) -> AttributeProto {
+        AttributeProto {
+            name: Some(name.into()),
+            t: Some(TensorProto {
+                dims: vec![v.len() as i64],
+                data_type: Some(data_type::FLOAT),
+                raw_data: Some(v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+                ..Default::default()
+            }),
+            r#type: Some(attribute_type::TENSOR),
+            ..Default::default()
+        }
+    }
+
+    /// One regressor tree: `x[1] <mode> 0.5 ? 1.0 : 2.0`, NaN tracking set.
+    fn regressor_attributes(mode: &str) -> Vec<AttributeProto> {
+        vec![
+            ints("nodes_treeids", &[0, 0, 0]),
+            ints("nodes_nodeids", &[0, 1, 2]),
+            ints("nodes_featureids", &[1, 0, 0]),
+            floats("nodes_values", &[0.5, 0.0, 0.0]),
+            strings("nodes_modes", &[mode, "LEAF", "LEAF"]),
+            ints("nodes_truenodeids", &[1, 0, 0]),
+            ints("nodes_falsenodeids", &[2, 0, 0]),
+            ints("nodes_missing_value_tracks_true", &[1, 0, 0]),
+            ints("target_treeids", &[0, 0]),
+            ints("target_nodeids", &[1, 2]),
+            ints("target_ids", &[0, 0]),
+            floats("target_weights", &[1.0, 2.0]),
+            ints("n_targets", &[]),
+        ]
+        .into_iter()
+        .filter(|a| a.name.as_deref() != Some("n_targets"))
+        .collect()
+    }
+
+    fn model(op: &str, attribute: Vec<AttributeProto>, extra: Vec<NodeProto>, elem: i32) -> Vec<u8> {
+        let mut node = vec![NodeProto {
+            input: vec!["x".into()],
+            output: vec!["y".into()],
+            op_type: Some(op.into()),
+            domain: Some(ML_DOMAIN.into()),
+            attribute,
+            ..Default::default()
+        }];
+        node.extend(extra);
+        let input = ValueInfoProto {
+            name: Some("x".into()),
+            r#type: Some(TypeProto {
+                tensor_type: Some(TensorTypeProto {
+                    elem_type: Some(elem),
+                    shape: Some(TensorShapeProto {
+                        dim: vec![
+                            Dimension {
+                                dim_param: Some("N".into()),
+                                ..Default::default()
+                            },
+                            Dimension {
+                                dim_value: Some(3),
+                                ..Default::default()
+                            },
+                        ],
+                    }),
+                }),
+            }),
+        };
+        ModelProto {
+            ir_version: Some(8),
+            producer_name: Some("unit-test".into()),
+            producer_version: Some("0".into()),
+            graph: Some(GraphProto {
+                node,
+                input: vec![input],
+                ..Default::default()
+            }),
+            opset_import: vec![OperatorSetIdProto {
+                domain: Some(ML_DOMAIN.into()),
+                version: Some(3),
+            }],
+        }
+        .encode_to_vec()
+    }
+
+    fn import(op: &str, attrs: Vec<AttributeProto>) -> Result<Ensemble> {
+        from_bytes(&model(op, attrs, vec![], data_type::FLOAT))
+    }
+
+    fn err(r: Result<Ensemble>) -> String {
+        r.expect_err("expected an error").to_string()
+    }
+
+    #[test]
+    fn a_model_is_recognised_and_named() {
+        let bytes = model("TreeEnsembleRegressor", regressor_attributes("BRANCH_LEQ"), vec![], 1);
+        assert!(looks_like(&bytes));
+        assert!(!looks_like(b"{\"learner\": {}}"));
+        assert!(!looks_like(&[0x08, 0x01, 0xff]));
+        let e = from_bytes(&bytes).unwrap();
+        assert_eq!(e.n_features, 3);
+        assert!(
+            e.source.starts_with("onnx: unit-test 0, ai.onnx.ml.TreeEnsembleRegressor (opset 3)"),
+            "{}",
+            e.source
+        );
+    }
+
+    #[test]
+    fn every_mode_decides_like_its_definition() {
+        // onnxruntime's rule: true when `x <mode> t` holds, or x is NaN and tracking is set (NEQ: NaN != t holds).
+        let t = 0.5f32;
+        let probes = [f32::NAN, -1.0, 0.0, below_half(), 0.5, 0.500_000_06, 1.0, f32::INFINITY];
+        for (mode, holds) in [
+            ("BRANCH_LEQ", (|x: f32, t: f32| x <= t) as fn(f32, f32) -> bool),
+            ("BRANCH_LT", |x, t| x < t),
+            ("BRANCH_GTE", |x, t| x >= t),
+            ("BRANCH_GT", |x, t| x > t),
+            ("BRANCH_EQ", |x, t| x == t),
+            ("BRANCH_NEQ", |x, t| x != t),
+        ] {
+            for tracking in [0, 1] {
+                let mut attrs = regressor_attributes(mode);
+                attrs[7] = ints("nodes_missing_value_tracks_true", &[tracking, 0, 0]);
+                let e = import("TreeEnsembleRegressor", attrs).unwrap();
+                for x in probes {
+                    let truth = holds(x, t) || (x.is_nan() && tracking == 1);
+                    let want = if truth { 1.0 } else { 2.0 };
+                    let got = e.margin_reference(&[0.0, x, 0.0])[0];
+                    assert_eq!(got, want, "{mode}, tracking {tracking}, x = {x}");
+                }
+            }
+        }
+    }
+
+    fn below_half() -> f32 {
+        f32::from_bits(0.5f32.to_bits() - 1)
+    }
+
+    #[test]
+    fn tensor_attributes_read_like_lists() {
+        let mut attrs = regressor_attributes("BRANCH_LT");
+        attrs[3] = float_tensor("nodes_values_as_tensor", &[0.5, 0.0, 0.0]);
+        attrs[11] = float_tensor("target_weights_as_tensor", &[1.0, 2.0]);
+        let a = import("TreeEnsembleRegressor", attrs).unwrap();
+        let b = import("TreeEnsembleRegressor", regressor_attributes("BRANCH_LT")).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn unsupported_features_are_errors_naming_them() {
+        let with = |extra: AttributeProto| {
+            let mut a = regressor_attributes("BRANCH_LEQ");
+            a.push(extra);
+            import("TreeEnsembleRegressor", a)
+        };
+        assert!(err(with(string("post_transform", "PROBIT"))).contains("PROBIT"));
+        assert!(err(with(string("post_transform", "LOGISTIC"))).contains("one-target regressor"));
+        assert!(err(with(string("aggregate_function", "MIN"))).contains("aggregate_function MIN"));
+        let e = err(import("TreeEnsembleRegressor", regressor_attributes("BRANCH_MEMBER")));
+        assert!(e.contains("nodes_modes[0]") && e.contains("BRANCH_MEMBER"), "{e}");
+        assert!(err(import("TreeEnsemble", regressor_attributes("BRANCH_LEQ"))).contains("TreeEnsemble"));
+        let add = NodeProto {
+            input: vec!["y".into(), "y".into()],
+            output: vec!["z".into()],
+            op_type: Some("Add".into()),
+            ..Default::default()
+        };
+        let e = err(from_bytes(&model(
+            "TreeEnsembleRegressor",
+            regressor_attributes("BRANCH_LEQ"),
+            vec![add],
+            data_type::FLOAT,
+        )));
+        assert!(e.contains("graph.node[1]") && e.contains("operator Add"), "{e}");
+        let e = err(from_bytes(&model(
+            "TreeEnsembleRegressor",
+            regressor_attributes("BRANCH_LEQ"),
+            vec![],
+            data_type::DOUBLE,
+        )));
+        assert!(e.contains("double"), "{e}");
+        let mut short = regressor_attributes("BRANCH_LEQ");
+        short[2] = ints("nodes_featureids", &[1, 0]);
+        assert!(err(import("TreeEnsembleRegressor", short)).contains("nodes_featureids"));
+        let mut wide = regressor_attributes("BRANCH_LEQ");
+        wide[2] = ints("nodes_featureids", &[7, 0, 0]);
+        assert!(err(import("TreeEnsembleRegressor", wide)).contains("the input has 3 features"));
+        let mut cycle = regressor_attributes("BRANCH_LEQ");
+        cycle[5] = ints("nodes_truenodeids", &[0, 0, 0]);
+        assert!(err(import("TreeEnsembleRegressor", cycle)).contains("tree 0"));
+        let mut nan = regressor_attributes("BRANCH_LT");
+        nan[3] = floats("nodes_values", &[f32::NAN, 0.0, 0.0]);
+        assert!(err(import("TreeEnsembleRegressor", nan)).contains("nodes_values[0]"));
+        assert!(from_bytes(b"\x08\x01\x3a\x02\xff").is_err());
+    }
+}
