@@ -104,7 +104,9 @@ pub fn load(path: &Path) -> Result<Loaded, ImportError> {
     if bytes.starts_with(b"\xef\xbb\xbf") {
         bytes.drain(..3);
     }
-    let onnx_extension = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
+    let onnx_extension = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
     let format = sniff(&bytes).or(onnx_extension.then_some(Format::Onnx)).ok_or_else(|| {
         ImportError::whole(
             "unknown model format: expected an emkern blob, XGBoost JSON/UBJSON, a LightGBM text model, an \

@@ -61,8 +61,12 @@ fn check_source(dir: &Path, source: &str) -> Result<(), String> {
     let meta = meta(dir)?;
     let producer = meta["producer_name"].as_str().unwrap_or("?");
     let op = meta["ops"][0].as_str().unwrap_or("?");
-    if !source.starts_with(&format!("onnx: {producer}")) || !source.contains(&format!("ai.onnx.ml.{op}")) {
-        return Err(format!("source `{source}` does not name {producer} and {op}"));
+    if !source.starts_with(&format!("onnx: {producer}"))
+        || !source.contains(&format!("ai.onnx.ml.{op}"))
+    {
+        return Err(format!(
+            "source `{source}` does not name {producer} and {op}"
+        ));
     }
     Ok(())
 }
@@ -104,9 +108,9 @@ fn run_fixture(dir: &Path) -> Result<Outcome, String> {
             .map_err(|e| format!("predict: {e:?}"))?;
         for k in 0..out_len {
             let want = pred.rows[r][k];
-            o.worst_reference = o
-                .worst_reference
-                .max(score(reference[k], want, REL_REFERENCE, ABS_REFERENCE));
+            o.worst_reference =
+                o.worst_reference
+                    .max(score(reference[k], want, REL_REFERENCE, ABS_REFERENCE));
             if !close(reference[k], want, REL_REFERENCE, ABS_REFERENCE) {
                 o.failures.push(format!(
                     "row {r}, output {k}: IR reference {} vs onnxruntime {want}",
@@ -116,8 +120,9 @@ fn run_fixture(dir: &Path) -> Result<Outcome, String> {
             let got = p[k] as f64;
             o.worst_pred = o.worst_pred.max(score(got, want, REL, ABS));
             if !close(got, want, REL, ABS) {
-                o.failures
-                    .push(format!("row {r}, output {k}: core {got} vs onnxruntime {want}"));
+                o.failures.push(format!(
+                    "row {r}, output {k}: core {got} vs onnxruntime {want}"
+                ));
             }
         }
     }
@@ -170,7 +175,11 @@ fn compare_cli(stdout: &str, want: &Path) -> Result<(f64, f64), String> {
     let (mut rel, mut abs) = (0f64, 0f64);
     for (r, (g, w)) in got.iter().zip(&want.rows).enumerate() {
         if g.len() != w.len() {
-            return Err(format!("row {r} has {} values, expected {}", g.len(), w.len()));
+            return Err(format!(
+                "row {r} has {} values, expected {}",
+                g.len(),
+                w.len()
+            ));
         }
         for (k, (&g, &w)) in g.iter().zip(w).enumerate() {
             if !close(g, w, REL, ABS) {
@@ -196,7 +205,11 @@ fn check_cli(root: &Path) {
         .filter(|p| p.join("model.onnx").is_file())
         .collect();
     dirs.sort();
-    assert!(!dirs.is_empty(), "no ONNX fixtures under {}", root.display());
+    assert!(
+        !dirs.is_empty(),
+        "no ONNX fixtures under {}",
+        root.display()
+    );
     let mut failed = Vec::new();
     println!(
         "{:<42} {:>12} {:>12}   (emkern predict vs onnxruntime)",
@@ -208,7 +221,12 @@ fn check_cli(root: &Path) {
         let model = dir.join("model.onnx");
         let input = dir.join("input.csv");
         let run = || -> Result<(f64, f64), String> {
-            let said = emkern(&["import".as_ref(), model.as_os_str(), "-o".as_ref(), blob.as_os_str()])?;
+            let said = emkern(&[
+                "import".as_ref(),
+                model.as_os_str(),
+                "-o".as_ref(),
+                blob.as_os_str(),
+            ])?;
             if !said.contains("(ONNX-ML)") {
                 return Err(format!("import did not name the format: {said}"));
             }
@@ -216,8 +234,11 @@ fn check_cli(root: &Path) {
             let producer = meta["producer_name"].as_str().unwrap_or("?");
             let op = meta["ops"][0].as_str().unwrap_or("?");
             let inspect = emkern(&["inspect".as_ref(), model.as_os_str()])?;
-            if !inspect.contains("ONNX-ML") || !inspect.contains(producer) || !inspect.contains(op) {
-                return Err(format!("inspect did not name ONNX-ML, {producer} and {op}:\n{inspect}"));
+            if !inspect.contains("ONNX-ML") || !inspect.contains(producer) || !inspect.contains(op)
+            {
+                return Err(format!(
+                    "inspect did not name ONNX-ML, {producer} and {op}:\n{inspect}"
+                ));
             }
             let predict = |m: &Path| {
                 emkern(&[
@@ -253,8 +274,11 @@ fn cli_import_and_predict_match_onnxruntime() {
 /// directory, then the fixture and CLI checks.
 #[test]
 fn freshly_converted_onnx_models_match() {
-    let Some(py) = python::python_or_skip("freshly_converted_onnx_models_match", "onnxruntime", (1, 16))
-    else {
+    let Some(py) = python::python_or_skip(
+        "freshly_converted_onnx_models_match",
+        "onnxruntime",
+        (1, 16),
+    ) else {
         return;
     };
     for module in ["onnx", "skl2onnx"] {

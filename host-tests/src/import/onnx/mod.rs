@@ -1,6 +1,7 @@
 //! ONNX-ML importer: a model whose graph is one `ai.onnx.ml` tree-ensemble operator
-//! (`TreeEnsembleClassifier` or `TreeEnsembleRegressor`, operator sets 1 and 3), as skl2onnx and onnxmltools
-//! write them, into the [ensemble IR](crate::ir), giving onnxruntime's numbers.
+//! (`TreeEnsembleClassifier` or `TreeEnsembleRegressor`, operator sets 1 and 3, as skl2onnx and onnxmltools write
+//! them; `TreeEnsemble`, operator set 5, with the limits [`trees::translate_v5`] lists) into the
+//! [ensemble IR](crate::ir), giving onnxruntime's numbers.
 //!
 //! The file is protobuf: [`proto`] declares the messages read. The graph must hold exactly one tree-ensemble
 //! node reading the single graph input, a float tensor `[N, F]` (`F` from its shape, else the largest feature
@@ -78,7 +79,7 @@ pub fn from_model(model: &ModelProto) -> Result<Ensemble> {
         "TreeEnsembleClassifier" | "TreeEnsembleRegressor" => {
             trees::translate(&attrs, op == "TreeEnsembleClassifier", n_features, source)
         }
-        _ => unreachable!("ensemble_node returns tree-ensemble nodes"),
+        _ => trees::translate_v5(&attrs, n_features, source),
     }
 }
 
@@ -92,21 +93,16 @@ fn ensemble_node(graph: &GraphProto) -> Result<(usize, &NodeProto)> {
             continue;
         }
         match op {
-            "TreeEnsembleClassifier" | "TreeEnsembleRegressor" => {
+            "TreeEnsembleClassifier" | "TreeEnsembleRegressor" | "TreeEnsemble" => {
                 if found.is_some() {
                     return Err(ImportError::at_path(
                         format!("graph.node[{i}]"),
-                        format!("a second tree-ensemble node ({op}): emkern reads models of one ensemble"),
+                        format!(
+                            "a second tree-ensemble node ({op}): emkern reads models of one ensemble"
+                        ),
                     ));
                 }
                 found = Some((i, n));
-            }
-            "TreeEnsemble" => {
-                return Err(ImportError::at_path(
-                    format!("graph.node[{i}]"),
-                    "ai.onnx.ml.TreeEnsemble (operator set 5) is not supported: convert with \
-                     TreeEnsembleClassifier/TreeEnsembleRegressor (ai.onnx.ml operator set 1 or 3)",
-                ));
             }
             _ => {}
         }
@@ -114,7 +110,7 @@ fn ensemble_node(graph: &GraphProto) -> Result<(usize, &NodeProto)> {
     found.ok_or_else(|| {
         ImportError::at_path(
             "graph.node",
-            "no ai.onnx.ml.TreeEnsembleClassifier or TreeEnsembleRegressor node",
+            "no ai.onnx.ml.TreeEnsembleClassifier, TreeEnsembleRegressor or TreeEnsemble node",
         )
     })
 }
@@ -135,7 +131,10 @@ fn input_width(graph: &GraphProto, node: &NodeProto, path: &str) -> Result<Optio
     let [input] = inputs.as_slice() else {
         return Err(ImportError::at_path(
             "graph.input",
-            format!("{} inputs; emkern reads models with one input, a float tensor [N, F]", inputs.len()),
+            format!(
+                "{} inputs; emkern reads models with one input, a float tensor [N, F]",
+                inputs.len()
+            ),
         ));
     };
     let name = input.name.as_deref().unwrap_or_default();
@@ -182,7 +181,10 @@ fn input_width(graph: &GraphProto, node: &NodeProto, path: &str) -> Result<Optio
         [_] | [] => Ok(None),
         dims => Err(ImportError::at_path(
             "graph.input[0]",
-            format!("input `{name}` has {} dimensions; expected [N, F]", dims.len()),
+            format!(
+                "input `{name}` has {} dimensions; expected [N, F]",
+                dims.len()
+            ),
         )),
     }
 }
@@ -206,8 +208,10 @@ fn check_other_nodes(graph: &GraphProto, at: usize) -> Result<()> {
                     .find(|a| a.name.as_deref() == Some("to"))
                     .and_then(|a| a.i);
                 // A label may be cast to anything; a score cast to a non-float type would change it.
-                matches!(to.and_then(|t| i32::try_from(t).ok()), Some(data_type::FLOAT | data_type::DOUBLE))
-                    || !carries_scores(graph, at, &n.input)
+                matches!(
+                    to.and_then(|t| i32::try_from(t).ok()),
+                    Some(data_type::FLOAT | data_type::DOUBLE)
+                ) || !carries_scores(graph, at, &n.input)
             }
             ("" | "ai.onnx", "Mul") => n.input.iter().any(|name| is_constant_one(graph, name)),
             _ => false,
@@ -264,7 +268,10 @@ pub fn tensor_f64(t: &TensorProto) -> std::result::Result<Vec<f64>, String> {
     let raw = t.raw_data.as_deref().unwrap_or_default();
     let chunks = |n: usize| -> std::result::Result<std::slice::ChunksExact<'_, u8>, String> {
         if raw.len() % n != 0 {
-            return Err(format!("raw_data of {} bytes is not a whole number of elements", raw.len()));
+            return Err(format!(
+                "raw_data of {} bytes is not a whole number of elements",
+                raw.len()
+            ));
         }
         Ok(raw.chunks_exact(n))
     };
@@ -285,7 +292,13 @@ pub fn tensor_f64(t: &TensorProto) -> std::result::Result<Vec<f64>, String> {
             .map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
             .collect(),
         Some(data_type::INT32) => t.int32_data.iter().map(|&v| v as f64).collect(),
-        other => return Err(format!("tensor element type {other:?} is not float, double or integer")),
+        Some(data_type::UINT8) if !raw.is_empty() => raw.iter().map(|&v| v as f64).collect(),
+        Some(data_type::UINT8) => t.int32_data.iter().map(|&v| v as f64).collect(),
+        other => {
+            return Err(format!(
+                "tensor element type {other:?} is not float, double or integer"
+            ));
+        }
     })
 }
 
@@ -341,10 +354,23 @@ impl Attributes<'_> {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                String::from_utf8(s.clone())
-                    .map_err(|_| ImportError::at_path(format!("{}[{i}]", self.at(name)), "not UTF-8 text"))
+                String::from_utf8(s.clone()).map_err(|_| {
+                    ImportError::at_path(format!("{}[{i}]", self.at(name)), "not UTF-8 text")
+                })
             })
             .collect()
+    }
+
+    /// A `TENSOR` attribute's values as f64 (empty when absent).
+    pub fn tensor(&self, name: &str) -> Result<Vec<f64>> {
+        let Some(a) = self.get(name) else {
+            return Ok(Vec::new());
+        };
+        let t = a
+            .t
+            .as_ref()
+            .ok_or_else(|| ImportError::at_path(self.at(name), "the attribute holds no tensor"))?;
+        tensor_f64(t).map_err(|e| ImportError::at_path(self.at(name), e))
     }
 
     /// A `FLOATS` attribute, or its operator-set-3 `{name}_as_tensor` form (a float or double tensor, whose values
@@ -361,7 +387,8 @@ impl Attributes<'_> {
                 let t = a.t.as_ref().ok_or_else(|| {
                     ImportError::at_path(self.at(&tensor_name), "the attribute holds no tensor")
                 })?;
-                let values = tensor_f64(t).map_err(|e| ImportError::at_path(self.at(&tensor_name), e))?;
+                let values =
+                    tensor_f64(t).map_err(|e| ImportError::at_path(self.at(&tensor_name), e))?;
                 Ok(values.into_iter().map(|v| v as f32).collect())
             }
             (None, None) => Ok(Vec::new()),
@@ -446,7 +473,12 @@ mod tests {
         .collect()
     }
 
-    fn model(op: &str, attribute: Vec<AttributeProto>, extra: Vec<NodeProto>, elem: i32) -> Vec<u8> {
+    fn model(
+        op: &str,
+        attribute: Vec<AttributeProto>,
+        extra: Vec<NodeProto>,
+        elem: i32,
+    ) -> Vec<u8> {
         let mut node = vec![NodeProto {
             input: vec!["x".into()],
             output: vec!["y".into()],
@@ -503,14 +535,20 @@ mod tests {
 
     #[test]
     fn a_model_is_recognised_and_named() {
-        let bytes = model("TreeEnsembleRegressor", regressor_attributes("BRANCH_LEQ"), vec![], 1);
+        let bytes = model(
+            "TreeEnsembleRegressor",
+            regressor_attributes("BRANCH_LEQ"),
+            vec![],
+            1,
+        );
         assert!(looks_like(&bytes));
         assert!(!looks_like(b"{\"learner\": {}}"));
         assert!(!looks_like(&[0x08, 0x01, 0xff]));
         let e = from_bytes(&bytes).unwrap();
         assert_eq!(e.n_features, 3);
         assert!(
-            e.source.starts_with("onnx: unit-test 0, ai.onnx.ml.TreeEnsembleRegressor (opset 3)"),
+            e.source
+                .starts_with("onnx: unit-test 0, ai.onnx.ml.TreeEnsembleRegressor (opset 3)"),
             "{}",
             e.source
         );
@@ -520,9 +558,21 @@ mod tests {
     fn every_mode_decides_like_its_definition() {
         // onnxruntime's rule: true when `x <mode> t` holds, or x is NaN and tracking is set (NEQ: NaN != t holds).
         let t = 0.5f32;
-        let probes = [f32::NAN, -1.0, 0.0, below_half(), 0.5, 0.500_000_06, 1.0, f32::INFINITY];
+        let probes = [
+            f32::NAN,
+            -1.0,
+            0.0,
+            below_half(),
+            0.5,
+            0.500_000_06,
+            1.0,
+            f32::INFINITY,
+        ];
         for (mode, holds) in [
-            ("BRANCH_LEQ", (|x: f32, t: f32| x <= t) as fn(f32, f32) -> bool),
+            (
+                "BRANCH_LEQ",
+                (|x: f32, t: f32| x <= t) as fn(f32, f32) -> bool,
+            ),
             ("BRANCH_LT", |x, t| x < t),
             ("BRANCH_GTE", |x, t| x >= t),
             ("BRANCH_GT", |x, t| x > t),
@@ -567,9 +617,18 @@ mod tests {
         assert!(err(with(string("post_transform", "PROBIT"))).contains("PROBIT"));
         assert!(err(with(string("post_transform", "LOGISTIC"))).contains("one-target regressor"));
         assert!(err(with(string("aggregate_function", "MIN"))).contains("aggregate_function MIN"));
-        let e = err(import("TreeEnsembleRegressor", regressor_attributes("BRANCH_MEMBER")));
-        assert!(e.contains("nodes_modes[0]") && e.contains("BRANCH_MEMBER"), "{e}");
-        assert!(err(import("TreeEnsemble", regressor_attributes("BRANCH_LEQ"))).contains("TreeEnsemble"));
+        let e = err(import(
+            "TreeEnsembleRegressor",
+            regressor_attributes("BRANCH_MEMBER"),
+        ));
+        assert!(
+            e.contains("nodes_modes[0]") && e.contains("BRANCH_MEMBER"),
+            "{e}"
+        );
+        assert!(
+            err(import("TreeEnsemble", regressor_attributes("BRANCH_LEQ")))
+                .contains("TreeEnsemble")
+        );
         let add = NodeProto {
             input: vec!["y".into(), "y".into()],
             output: vec!["z".into()],
@@ -582,7 +641,10 @@ mod tests {
             vec![add],
             data_type::FLOAT,
         )));
-        assert!(e.contains("graph.node[1]") && e.contains("operator Add"), "{e}");
+        assert!(
+            e.contains("graph.node[1]") && e.contains("operator Add"),
+            "{e}"
+        );
         let e = err(from_bytes(&model(
             "TreeEnsembleRegressor",
             regressor_attributes("BRANCH_LEQ"),
@@ -603,5 +665,61 @@ mod tests {
         nan[3] = floats("nodes_values", &[f32::NAN, 0.0, 0.0]);
         assert!(err(import("TreeEnsembleRegressor", nan)).contains("nodes_values[0]"));
         assert!(from_bytes(b"\x08\x01\x3a\x02\xff").is_err());
+    }
+
+    fn tensor_of(name: &str, elem: i32, v: &[f64]) -> AttributeProto {
+        AttributeProto {
+            name: Some(name.into()),
+            t: Some(TensorProto {
+                dims: vec![v.len() as i64],
+                data_type: Some(elem),
+                float_data: v.iter().map(|&x| x as f32).collect(),
+                int32_data: v.iter().map(|&x| x as i32).collect(),
+                ..Default::default()
+            }),
+            r#type: Some(attribute_type::TENSOR),
+            ..Default::default()
+        }
+    }
+
+    /// A `TreeEnsemble` (operator set 5) of one split on `x[2]` with mode number `mode` and two leaves.
+    fn v5_attributes(mode: f64) -> Vec<AttributeProto> {
+        vec![
+            ints("nodes_featureids", &[2]),
+            tensor_of("nodes_splits", data_type::FLOAT, &[1.0]),
+            tensor_of("nodes_modes", data_type::UINT8, &[mode]),
+            ints("nodes_truenodeids", &[0]),
+            ints("nodes_falsenodeids", &[1]),
+            ints("nodes_trueleafs", &[1]),
+            ints("nodes_falseleafs", &[1]),
+            ints("tree_roots", &[0]),
+            ints("leaf_targetids", &[0, 0]),
+            tensor_of("leaf_weights", data_type::FLOAT, &[10.0, 20.0]),
+        ]
+    }
+
+    #[test]
+    fn tree_ensemble_v5_reads_leaves_and_refuses_the_ambiguous() {
+        let e = import("TreeEnsemble", v5_attributes(1.0)).unwrap();
+        // BRANCH_LT: x < 1 → leaf 0 (10), else leaf 1 (20); NaN untracked → false.
+        for (x, want) in [(0.0f32, 10.0), (1.0, 20.0), (f32::NAN, 20.0)] {
+            assert_eq!(e.margin_reference(&[0.0, 0.0, x])[0], want, "x = {x}");
+        }
+        let e = err(import("TreeEnsemble", v5_attributes(6.0)));
+        assert!(
+            e.contains("nodes_modes[0]") && e.contains("BRANCH_MEMBER"),
+            "{e}"
+        );
+        let mut post = v5_attributes(0.0);
+        post.push(AttributeProto {
+            name: Some("post_transform".into()),
+            i: Some(1),
+            r#type: Some(attribute_type::INT),
+            ..Default::default()
+        });
+        assert!(err(import("TreeEnsemble", post)).contains("post_transform 1"));
+        let mut bad_leaf = v5_attributes(0.0);
+        bad_leaf[4] = ints("nodes_falsenodeids", &[5]);
+        assert!(err(import("TreeEnsemble", bad_leaf)).contains("does not exist"));
     }
 }

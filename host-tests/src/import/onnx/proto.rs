@@ -159,6 +159,8 @@ pub struct TensorProto {
 pub mod data_type {
     /// `FLOAT` (f32).
     pub const FLOAT: i32 = 1;
+    /// `UINT8` (`TreeEnsemble`'s `nodes_modes`).
+    pub const UINT8: i32 = 2;
     /// `INT32`.
     pub const INT32: i32 = 6;
     /// `INT64`.

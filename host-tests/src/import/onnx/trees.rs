@@ -91,17 +91,6 @@ struct OnnxNode {
     weights: Vec<(usize, f32)>,
 }
 
-/// The largest f32 below `t` (`t` finite or +inf, not -inf or NaN): `x < t ⇔ x <= below(t)` for every f32 `x`.
-fn below(t: f32) -> f32 {
-    if t == 0.0 {
-        -f32::from_bits(1)
-    } else if t > 0.0 {
-        f32::from_bits(t.to_bits() - 1)
-    } else {
-        f32::from_bits(t.to_bits() + 1)
-    }
-}
-
 /// Translates a tree-ensemble node's attributes (`classifier` or regressor). `n_features` is the row width from
 /// the graph input's shape, if it had one; `source` starts the model's description.
 pub fn translate(
@@ -171,7 +160,11 @@ pub fn translate(
             }
             n_outputs = n_classes;
             spread = (0..n_classes).map(|c| vec![(c, 1.0)]).collect();
-            base_margin = if base.is_empty() { vec![0.0; n_classes] } else { base };
+            base_margin = if base.is_empty() {
+                vec![0.0; n_classes]
+            } else {
+                base
+            };
             transform = transform_of(&post)?;
         } else if used.len() == 1 && used.contains(&0) {
             // onnxruntime's one-column binary case.
@@ -214,8 +207,11 @@ pub fn translate(
                 ));
             }
             let every_row_scores_class_1 = order.iter().any(|&root| {
-                tree_leaves(&nodes, root)
-                    .is_some_and(|leaves| leaves.iter().all(|n| n.weights.iter().any(|&(c, _)| c == 1)))
+                tree_leaves(&nodes, root).is_some_and(|leaves| {
+                    leaves
+                        .iter()
+                        .all(|n| n.weights.iter().any(|&(c, _)| c == 1))
+                })
             });
             if !every_row_scores_class_1 {
                 return Err(ImportError::at_path(
@@ -276,9 +272,51 @@ pub fn translate(
     }
     source.push_str(&format!(", post_transform {post}"));
 
-    let mut trees = Vec::with_capacity(n_trees + 2);
+    assemble(
+        &nodes,
+        &order,
+        Shape {
+            n_outputs,
+            spread,
+            base_margin,
+            transform,
+            aggregate,
+        },
+        n_features,
+        source,
+    )
+}
+
+/// How the ONNX weight columns become the IR's margins and predictions.
+struct Shape {
+    /// IR columns.
+    n_outputs: usize,
+    /// `spread[c]`: the `(IR column, factor)` pairs ONNX column `c` adds to.
+    spread: Vec<Vec<(usize, f32)>>,
+    /// Values added after the trees (for sums: one row of `n_outputs`, or two rows added in turn).
+    base_margin: Vec<f32>,
+    transform: Transform,
+    aggregate: Aggregate,
+}
+
+/// The IR ensemble of the trees at `order` (roots) in `nodes`.
+fn assemble(
+    nodes: &HashMap<(i64, i64), OnnxNode>,
+    order: &[(i64, i64)],
+    shape: Shape,
+    n_features: Option<u32>,
+    source: String,
+) -> Result<Ensemble> {
+    let Shape {
+        n_outputs,
+        spread,
+        base_margin,
+        transform,
+        aggregate,
+    } = shape;
+    let mut trees = Vec::with_capacity(order.len() + 2);
     for (t, &root) in order.iter().enumerate() {
-        let ir_nodes = build_tree(&nodes, root, t, n_outputs, &spread)?;
+        let ir_nodes = build_tree(nodes, root, t, n_outputs, &spread)?;
         trees.push(Tree {
             nodes: ir_nodes,
             output: None,
@@ -517,7 +555,10 @@ fn read_nodes(
         if nodes.insert((tree_ids[i], node_ids[i]), node).is_some() {
             return Err(ImportError::at_path(
                 at("nodes_nodeids"),
-                format!("node {} of tree {} is declared twice", node_ids[i], tree_ids[i]),
+                format!(
+                    "node {} of tree {} is declared twice",
+                    node_ids[i], tree_ids[i]
+                ),
             ));
         }
     }
@@ -556,7 +597,9 @@ fn read_nodes(
         let column = usize::try_from(w_ids[j])
             .ok()
             .filter(|&c| c < MAX_OUTPUTS)
-            .ok_or_else(|| ImportError::at_path(at("ids"), format!("column {} is out of range", w_ids[j])))?;
+            .ok_or_else(|| {
+                ImportError::at_path(at("ids"), format!("column {} is out of range", w_ids[j]))
+            })?;
         if !w_values[j].is_finite() {
             return Err(ImportError::at_path(
                 at("weights"),
@@ -658,9 +701,9 @@ fn build_tree(
                 let r = alloc(&mut out)?;
                 let (threshold, left_id, right_id, default_left) = match n.mode {
                     Mode::Leq => (t32, yes, no, track),
-                    Mode::Lt => (below(t32), yes, no, track),
+                    Mode::Lt => (t32.next_down(), yes, no, track),
                     Mode::Gt => (t32, no, yes, !track),
-                    _ => (below(t32), no, yes, !track),
+                    _ => (t32.next_down(), no, yes, !track),
                 };
                 out[slot] = split(threshold, default_left, l, r);
                 stack.push((left_id, l, depth + 1));
@@ -669,7 +712,11 @@ fn build_tree(
             Mode::Eq | Mode::Neq => {
                 // EQ: x == t ⇔ x <= t && !(x <= t⁻). NEQ is its negation; NaN: EQ → true iff tracking,
                 // NEQ → true always.
-                let (hit, miss) = if n.mode == Mode::Eq { (yes, no) } else { (no, yes) };
+                let (hit, miss) = if n.mode == Mode::Eq {
+                    (yes, no)
+                } else {
+                    (no, yes)
+                };
                 let nan_to_hit = if n.mode == Mode::Eq { track } else { false };
                 if t32 == f32::NEG_INFINITY {
                     let l = alloc(&mut out)?;
@@ -684,7 +731,7 @@ fn build_tree(
                     let ir = alloc(&mut out)?;
                     out[slot] = split(t32, nan_to_hit, inner, r);
                     // NaN reaches the inner node only when it goes to `hit`.
-                    out[inner] = split(below(t32), false, il, ir);
+                    out[inner] = split(t32.next_down(), false, il, ir);
                     stack.push((miss, r, depth + 1));
                     stack.push((miss, il, depth + 2));
                     stack.push((hit, ir, depth + 2));
@@ -696,19 +743,259 @@ fn build_tree(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `ai.onnx.ml.TreeEnsemble` (operator set 5) node modes, by their number in `nodes_modes`.
+const V5_MODES: [&str; 7] = [
+    "BRANCH_LEQ",
+    "BRANCH_LT",
+    "BRANCH_GTE",
+    "BRANCH_GT",
+    "BRANCH_EQ",
+    "BRANCH_NEQ",
+    "BRANCH_MEMBER",
+];
 
-    #[test]
-    fn below_is_the_next_f32_down() {
-        for t in [1.0f32, -1.0, 0.0, -0.0, f32::MIN_POSITIVE, 3.5e38, f32::INFINITY, -2.5] {
-            let b = below(t);
-            assert!(b < t);
-            // No f32 strictly between.
-            assert_eq!(b.to_bits().abs_diff(t.to_bits()) <= 1 || t == 0.0, true, "{t}");
+/// Translates an `ai.onnx.ml.TreeEnsemble` node (operator set 5): nodes indexed from `tree_roots`, children in
+/// `nodes_truenodeids`/`nodes_falsenodeids` that index the nodes or, when `nodes_trueleafs`/`nodes_falseleafs`
+/// says so, the leaves (`leaf_targetids`, `leaf_weights`); `nodes_splits` and `leaf_weights` as tensors, integer
+/// `aggregate_function` (0 AVERAGE, 1 SUM). onnxruntime runs it with the regressor's kernel, so the rules are
+/// `TreeEnsembleRegressor`'s. Errors: `BRANCH_MEMBER` (onnxruntime implements it for integer members only, and
+/// decides other inputs by its own rule) and any `post_transform` but 0 (NONE): the specification numbers
+/// SOFTMAX 1 and LOGISTIC 2, and onnxruntime 1.32 applies LOGISTIC for 1.
+pub fn translate_v5(
+    attrs: &Attributes<'_>,
+    n_features: Option<u32>,
+    source: String,
+) -> Result<Ensemble> {
+    let features = attrs.ints("nodes_featureids");
+    let splits = attrs.tensor("nodes_splits")?;
+    let modes = attrs.tensor("nodes_modes")?;
+    let true_ids = attrs.ints("nodes_truenodeids");
+    let false_ids = attrs.ints("nodes_falsenodeids");
+    let true_leafs = attrs.ints("nodes_trueleafs");
+    let false_leafs = attrs.ints("nodes_falseleafs");
+    let tracks = attrs.ints("nodes_missing_value_tracks_true");
+    let roots = attrs.ints("tree_roots");
+    let leaf_targets = attrs.ints("leaf_targetids");
+    let leaf_weights = attrs.tensor("leaf_weights")?;
+    let n = features.len();
+    for (name, len) in [
+        ("nodes_splits", splits.len()),
+        ("nodes_modes", modes.len()),
+        ("nodes_truenodeids", true_ids.len()),
+        ("nodes_falsenodeids", false_ids.len()),
+        ("nodes_trueleafs", true_leafs.len()),
+        ("nodes_falseleafs", false_leafs.len()),
+    ] {
+        if len != n {
+            return Err(ImportError::at_path(
+                attrs.at(name),
+                format!("{len} values, but nodes_featureids has {n}"),
+            ));
         }
-        assert_eq!(below(0.0), -f32::from_bits(1));
-        assert_eq!(below(f32::INFINITY), f32::MAX);
+    }
+    if !tracks.is_empty() && tracks.len() != n {
+        return Err(ImportError::at_path(
+            attrs.at("nodes_missing_value_tracks_true"),
+            format!("{} values, but nodes_featureids has {n}", tracks.len()),
+        ));
+    }
+    if leaf_weights.len() != leaf_targets.len() {
+        return Err(ImportError::at_path(
+            attrs.at("leaf_weights"),
+            format!(
+                "{} values, but leaf_targetids has {}",
+                leaf_weights.len(),
+                leaf_targets.len()
+            ),
+        ));
+    }
+    let n_targets = attrs.int("n_targets").unwrap_or(1);
+    if !(1..=MAX_OUTPUTS as i64).contains(&n_targets) {
+        return Err(ImportError::at_path(
+            attrs.at("n_targets"),
+            format!("n_targets {n_targets}; expected 1 to {MAX_OUTPUTS}"),
+        ));
+    }
+    let n_out = n_targets as usize;
+    let leaf_base = n as i64;
+    let mut nodes: HashMap<(i64, i64), OnnxNode> = HashMap::new();
+    let mut order = Vec::with_capacity(roots.len());
+    for (t, &root) in roots.iter().enumerate() {
+        let t = t as i64;
+        let at_root = || format!("{}[{t}]", attrs.at("tree_roots"));
+        if !(0..n as i64).contains(&root) {
+            return Err(ImportError::at_path(
+                at_root(),
+                format!("node {root} does not exist"),
+            ));
+        }
+        order.push((t, root));
+        let mut stack = vec![(root, false)];
+        while let Some((id, leaf)) = stack.pop() {
+            let key = if leaf { leaf_base + id } else { id };
+            if nodes.contains_key(&(t, key)) {
+                continue;
+            }
+            if nodes.len() > MAX_NODES {
+                return Err(ImportError::at_path(at_root(), "too many nodes"));
+            }
+            if leaf {
+                let j = id as usize;
+                let (Some(&target), Some(&w)) = (leaf_targets.get(j), leaf_weights.get(j)) else {
+                    return Err(ImportError::at_path(
+                        attrs.at("leaf_targetids"),
+                        format!("leaf {id} does not exist"),
+                    ));
+                };
+                let column = usize::try_from(target)
+                    .ok()
+                    .filter(|&c| c < n_out)
+                    .ok_or_else(|| {
+                        ImportError::at_path(
+                            format!("{}[{j}]", attrs.at("leaf_targetids")),
+                            format!("target {target}, but the model has {n_out}"),
+                        )
+                    })?;
+                let w = w as f32;
+                if !w.is_finite() {
+                    return Err(ImportError::at_path(
+                        format!("{}[{j}]", attrs.at("leaf_weights")),
+                        format!("weight {w} is not finite"),
+                    ));
+                }
+                nodes.insert((t, key), leaf_node(vec![(column, w)]));
+                continue;
+            }
+            let i = id as usize;
+            let at = |name: &str| format!("{}[{i}]", attrs.at(name));
+            let mode_number = modes[i];
+            let mode_name = usize::try_from(mode_number as i64)
+                .ok()
+                .and_then(|m| V5_MODES.get(m))
+                .filter(|_| mode_number.fract() == 0.0)
+                .ok_or_else(|| {
+                    ImportError::at_path(at("nodes_modes"), format!("unknown mode {mode_number}"))
+                })?;
+            let feature = features[i];
+            if !(0..=MAX_FEATURE).contains(&feature)
+                || n_features.is_some_and(|f| feature >= f as i64)
+            {
+                return Err(ImportError::at_path(
+                    at("nodes_featureids"),
+                    format!("feature id {feature} is out of range"),
+                ));
+            }
+            let value = splits[i] as f32;
+            let track = tracks.get(i).is_some_and(|&v| v != 0);
+            let child = |ids: &[i64], leafs: &[i64]| -> (i64, bool, i64) {
+                let leaf = leafs[i] != 0;
+                let key = if leaf { leaf_base + ids[i] } else { ids[i] };
+                (ids[i], leaf, key)
+            };
+            let (ty, tl, tk) = child(&true_ids, &true_leafs);
+            let (fy, fl, fk) = child(&false_ids, &false_leafs);
+            for (id, leaf) in [(ty, tl), (fy, fl)] {
+                let bound = if leaf { leaf_targets.len() } else { n } as i64;
+                if !(0..bound).contains(&id) {
+                    return Err(ImportError::at_path(
+                        at("nodes_truenodeids"),
+                        format!(
+                            "child {} {id} does not exist",
+                            if leaf { "leaf" } else { "node" }
+                        ),
+                    ));
+                }
+                stack.push((id, leaf));
+            }
+            if *mode_name == "BRANCH_MEMBER" {
+                return Err(ImportError::at_path(
+                    at("nodes_modes"),
+                    "BRANCH_MEMBER is not supported: onnxruntime implements it for integer members only, with \
+                     its own rule for other inputs",
+                ));
+            }
+            let mode = Mode::parse(mode_name).unwrap_or(Mode::Leq);
+            if value.is_nan()
+                || (value == f32::NEG_INFINITY && matches!(mode, Mode::Lt | Mode::Gte))
+            {
+                return Err(ImportError::at_path(
+                    at("nodes_splits"),
+                    format!("threshold {value} with mode {mode_name}: no exact `x <= t` form"),
+                ));
+            }
+            nodes.insert(
+                (t, key),
+                OnnxNode {
+                    mode,
+                    feature: feature as u32,
+                    value,
+                    true_id: tk,
+                    false_id: fk,
+                    tracks_true: track,
+                    weights: Vec::new(),
+                },
+            );
+        }
+    }
+    let base: Vec<f32> = Vec::new();
+    let post = attrs.int("post_transform").unwrap_or(0);
+    if post != 0 {
+        return Err(ImportError::at_path(
+            attrs.at("post_transform"),
+            format!(
+                "post_transform {post} is not supported: the operator's specification numbers SOFTMAX 1 and \
+                 LOGISTIC 2, and onnxruntime 1.32 applies LOGISTIC for 1; only 0 (NONE) is unambiguous"
+            ),
+        ));
+    }
+    let transform = Transform::Identity;
+    let aggregate = match attrs.int("aggregate_function").unwrap_or(1) {
+        0 => Aggregate::Mean {
+            divisor: order.len() as f64,
+        },
+        1 => Aggregate::Sum,
+        other => {
+            return Err(ImportError::at_path(
+                attrs.at("aggregate_function"),
+                format!("aggregate_function {other} is not supported (only 0 AVERAGE and 1 SUM)"),
+            ));
+        }
+    };
+    let source = format!(
+        "{source}, {n_out} targets, aggregate_function {}, post_transform {post}",
+        if aggregate == Aggregate::Sum {
+            "SUM"
+        } else {
+            "AVERAGE"
+        }
+    );
+    assemble(
+        &nodes,
+        &order,
+        Shape {
+            n_outputs: n_out,
+            spread: (0..n_out).map(|c| vec![(c, 1.0)]).collect(),
+            base_margin: if base.is_empty() {
+                vec![0.0; n_out]
+            } else {
+                base
+            },
+            transform,
+            aggregate,
+        },
+        n_features,
+        source,
+    )
+}
+
+fn leaf_node(weights: Vec<(usize, f32)>) -> OnnxNode {
+    OnnxNode {
+        mode: Mode::Leaf,
+        feature: 0,
+        value: 0.0,
+        true_id: 0,
+        false_id: 0,
+        tracks_true: false,
+        weights,
     }
 }
