@@ -625,10 +625,6 @@ mod tests {
             e.contains("nodes_modes[0]") && e.contains("BRANCH_MEMBER"),
             "{e}"
         );
-        assert!(
-            err(import("TreeEnsemble", regressor_attributes("BRANCH_LEQ")))
-                .contains("TreeEnsemble")
-        );
         let add = NodeProto {
             input: vec!["y".into(), "y".into()],
             output: vec!["z".into()],
@@ -659,8 +655,14 @@ mod tests {
         wide[2] = ints("nodes_featureids", &[7, 0, 0]);
         assert!(err(import("TreeEnsembleRegressor", wide)).contains("the input has 3 features"));
         let mut cycle = regressor_attributes("BRANCH_LEQ");
-        cycle[5] = ints("nodes_truenodeids", &[0, 0, 0]);
-        assert!(err(import("TreeEnsembleRegressor", cycle)).contains("tree 0"));
+        cycle[4] = strings("nodes_modes", &["BRANCH_LEQ", "BRANCH_LEQ", "LEAF"]);
+        cycle[5] = ints("nodes_truenodeids", &[1, 0, 0]);
+        cycle[6] = ints("nodes_falsenodeids", &[2, 2, 0]);
+        cycle[9] = ints("target_nodeids", &[2, 2]);
+        assert!(err(import("TreeEnsembleRegressor", cycle)).contains("tree 0 has no root"));
+        let mut two_roots = regressor_attributes("BRANCH_LEQ");
+        two_roots[5] = ints("nodes_truenodeids", &[2, 0, 0]);
+        assert!(err(import("TreeEnsembleRegressor", two_roots)).contains("several roots"));
         let mut nan = regressor_attributes("BRANCH_LT");
         nan[3] = floats("nodes_values", &[f32::NAN, 0.0, 0.0]);
         assert!(err(import("TreeEnsembleRegressor", nan)).contains("nodes_values[0]"));
