@@ -267,7 +267,7 @@ pub fn tensor_f64(t: &TensorProto) -> std::result::Result<Vec<f64>, String> {
     }
     let raw = t.raw_data.as_deref().unwrap_or_default();
     let chunks = |n: usize| -> std::result::Result<std::slice::ChunksExact<'_, u8>, String> {
-        if raw.len() % n != 0 {
+        if !raw.len().is_multiple_of(n) {
             return Err(format!(
                 "raw_data of {} bytes is not a whole number of elements",
                 raw.len()

@@ -46,7 +46,9 @@ type Result<T> = std::result::Result<T, ImportError>;
 /// Deepest tree accepted (onnxruntime's walk is iterative; this bounds corrupt or cyclic files).
 pub const MAX_DEPTH: usize = 4096;
 /// Most IR nodes one tree may expand to (after EQ/NEQ pairs and copies of shared children).
-pub const MAX_NODES: usize = 1 << 24;
+pub const MAX_NODES: usize = 1 << 22;
+/// Most leaf values (leaves × output columns) a model may hold, a bound on memory for corrupt files.
+pub const MAX_LEAF_VALUES: usize = 1 << 26;
 /// Most output columns accepted.
 pub const MAX_OUTPUTS: usize = 1 << 16;
 /// Largest feature id accepted.
@@ -124,6 +126,7 @@ pub fn translate(
     let all_weights = || nodes.values().flat_map(|n| n.weights.iter());
     let mut source = source;
     // How each ONNX weight column feeds the IR's columns: `spread[c]` lists `(ir column, factor)`.
+    #[allow(clippy::type_complexity)]
     let (n_outputs, spread, base_margin, transform, aggregate): (
         usize,
         Vec<Vec<(usize, f32)>>,
@@ -314,6 +317,12 @@ fn assemble(
         transform,
         aggregate,
     } = shape;
+    let leaves = nodes.values().filter(|n| n.mode == Mode::Leaf).count();
+    if leaves.saturating_mul(n_outputs) > MAX_LEAF_VALUES {
+        return Err(ImportError::whole(format!(
+            "{leaves} leaves of {n_outputs} values: more than {MAX_LEAF_VALUES} leaf values"
+        )));
+    }
     let mut trees = Vec::with_capacity(order.len() + 2);
     for (t, &root) in order.iter().enumerate() {
         let ir_nodes = build_tree(nodes, root, t, n_outputs, &spread)?;
@@ -323,8 +332,7 @@ fn assemble(
             weight: 1.0,
         });
     }
-    let margin_base: Vec<f64>;
-    if aggregate == Aggregate::Sum {
+    let margin_base: Vec<f64> = if aggregate == Aggregate::Sum {
         // onnxruntime adds base values after the trees: one-leaf trees at the end, in the same f32 order.
         let mut add = |values: &[f32]| {
             if values.iter().any(|&v| v != 0.0) {
@@ -341,10 +349,10 @@ fn assemble(
         } else {
             add(&base_margin);
         }
-        margin_base = vec![0.0; n_outputs];
+        vec![0.0; n_outputs]
     } else {
-        margin_base = base_margin.iter().map(|&v| v as f64).collect();
-    }
+        base_margin.iter().map(|&v| v as f64).collect()
+    };
     if trees.is_empty() {
         trees.push(Tree {
             nodes: vec![Node::Leaf(vec![0.0; n_outputs])],
