@@ -34,8 +34,8 @@ enum Command {
         #[arg(long, default_value = "data")]
         data: PathBuf,
     },
-    /// Convert a model (XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, CatBoost JSON) to an `.emk` blob,
-    /// and optionally to a Rust source or C header that embeds it.
+    /// Convert a model (XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, CatBoost JSON, ONNX-ML) to an `.emk`
+    /// blob, and optionally to a Rust source or C header that embeds it.
     Import {
         /// The model file (format detected from its content).
         model: PathBuf,

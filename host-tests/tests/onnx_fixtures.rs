@@ -333,7 +333,9 @@ proptest! {
     /// A fixture model with bytes changed or cut: an error, or a model that exports, loads in the core and
     /// predicts like its IR says, never a panic.
     #[test]
-    fn damaged_models_never_panic(which in 0usize..64, at in 0usize..1_000_000, byte in any::<u8>(), cut in any::<bool>()) {
+    fn damaged_models_never_panic(
+        which in 0usize..64, at in 0usize..1_000_000, byte in any::<u8>(), cut in any::<bool>()
+    ) {
         thread_local! {
             static MODELS: Vec<Vec<u8>> = fixture_models();
         }
