@@ -3,7 +3,7 @@
 # with libnewlib-arm-none-eabi when want_arm_gcc=1 (as root, or via sudo); rustfmt and clippy; rustup targets for aarch64 Linux and the four
 # Cortex-M targets (M4F, M55, and for `emkern profile` the FPU-less M3 and M0); qemu-system-misc and the rustup
 # target riscv32imc-unknown-none-elf for the RISC-V firmware (optional: loud warning when unavailable); defmt-print; a Python
-# virtual environment with XGBoost, scikit-learn and CatBoost (target/pyenv) for the tests that compare with them (when
+# virtual environment with XGBoost, scikit-learn, CatBoost and ONNX/onnxruntime (target/pyenv) for the tests that compare with them (when
 # want_python=1); the nightly toolchain (minimal profile) with Miri and rust-src, and cargo-fuzz, for the fuzz
 # smoke run and Miri (when want_nightly=1).
 # Sets cross_ok=0 (and says so loudly) when a rustup target cannot be installed; fuzz_ok=0 / miri_ok=0 when the
@@ -84,6 +84,15 @@ if [ "${want_python:-0}" = 1 ] && [ -z "${EMKERN_PYTHON:-}" ]; then
         echo "installing catboost into target/pyenv"
         if ! "$pyenv_dir/bin/pip" install -q --disable-pip-version-check "catboost>=1.2,<2"; then
             echo "!!!! could not install CatBoost for Python: the tests that need it will be SKIPPED !!!!" >&2
+        fi
+    fi
+    # ONNX, onnxruntime and the converters for the tests that import ONNX-ML models (tests/onnx_fixtures.rs);
+    # optional: without them the live test prints SKIPPED.
+    if [ -x "$pyenv_dir/bin/python" ] \
+        && ! "$pyenv_dir/bin/python" -c "import onnx, onnxruntime, skl2onnx, onnxmltools" >/dev/null 2>&1; then
+        echo "installing onnx, onnxruntime, skl2onnx and onnxmltools into target/pyenv"
+        if ! "$pyenv_dir/bin/pip" install -q --disable-pip-version-check onnx onnxruntime skl2onnx onnxmltools; then
+            echo "!!!! could not install onnx/onnxruntime/skl2onnx for Python: the tests that need them will be SKIPPED !!!!" >&2
         fi
     fi
     if "$pyenv_dir/bin/python" -c "import xgboost, sklearn, numpy" >/dev/null 2>&1; then

@@ -24,8 +24,8 @@ enum Command {
     /// The end-to-end demo: import the bundled XGBoost model, run the bundled test split through the no_std
     /// core, and report accuracy, agreement with XGBoost, bytes and time per row.
     Demo(cli::demo::Request),
-    /// Convert a model (XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, CatBoost JSON) to an `.emk` blob,
-    /// and optionally to a Rust source or C header that embeds it.
+    /// Convert a model (XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, CatBoost JSON, ONNX-ML) to an
+    /// `.emk` blob, and optionally to a Rust source or C header that embeds it.
     Import(cli::import::Request),
     /// Write a model (any supported format, or `.emk`) as C or Rust source with the trees as code: a C99 header
     /// (`NAME_predict`, `NAME_predict_margin`) or a `no_std` Rust module (`predict`, `predict_margin`) giving the

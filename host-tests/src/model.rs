@@ -1,6 +1,7 @@
 //! Loading a model from any supported file, with the format sniffed from the content (not the extension):
-//! an `.emk` blob, XGBoost JSON or UBJSON, a LightGBM text model, an emkern-sklearn JSON export, or a CatBoost JSON
-//! model.
+//! an `.emk` blob, XGBoost JSON or UBJSON, a LightGBM text model, an emkern-sklearn JSON export, a CatBoost JSON
+//! model, or an ONNX-ML tree ensemble (also taken by its `.onnx` extension, so that a damaged one gets the ONNX
+//! importer's error).
 
 use std::path::Path;
 
@@ -27,10 +28,13 @@ pub fn load(path: &Path) -> Result<Loaded, ImportError> {
     let mut bytes = ImportError::read_file(path)?;
     let bom = bytes.len() - strip_bom(&bytes).len();
     bytes.drain(..bom);
-    let format = sniff(&bytes).ok_or_else(|| {
+    let onnx_extension = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
+    let format = sniff(&bytes).or(onnx_extension.then_some(Format::Onnx)).ok_or_else(|| {
         ImportError::whole(
             "unknown model format: expected an emkern blob, XGBoost JSON/UBJSON, a LightGBM text model, an \
-             emkern-sklearn JSON or a CatBoost JSON",
+             emkern-sklearn JSON, a CatBoost JSON or an ONNX-ML model",
         )
         .in_file(path)
     })?;
@@ -45,6 +49,7 @@ pub fn load(path: &Path) -> Result<Loaded, ImportError> {
         Format::XgboostJson => import::xgboost::from_json_bytes(&bytes),
         Format::XgboostUbjson => import::xgboost::from_ubjson_bytes(&bytes),
         Format::CatBoostJson => import::catboost::from_json_bytes(&bytes),
+        Format::Onnx => import::onnx::from_bytes(&bytes),
         Format::LightGbm => {
             let text = String::from_utf8(bytes)
                 .map_err(|e| ImportError::whole(format!("not UTF-8 text: {e}")).in_file(path))?;

@@ -10,7 +10,7 @@ use crate::output::Outputs;
 /// Arguments of `emkern codegen`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Request {
-    /// The model (XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, CatBoost JSON, or an `.emk` blob).
+    /// The model (XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, CatBoost JSON, ONNX-ML, or an `.emk` blob).
     pub model: PathBuf,
     /// The language: `c` (one C99 header) or `rust` (one `no_std` module).
     #[arg(long, value_enum)]

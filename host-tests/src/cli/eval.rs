@@ -23,7 +23,7 @@ use crate::model;
 /// Arguments of `emkern eval`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct EvalRequest {
-    /// The model (an `.emk` blob, XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON or CatBoost JSON).
+    /// The model (an `.emk` blob, XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, CatBoost JSON or ONNX-ML).
     #[arg(long)]
     pub model: PathBuf,
     /// Labelled rows: CSV with a header row, or Parquet (`.parquet`, `.parq`).

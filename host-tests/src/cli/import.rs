@@ -1,4 +1,4 @@
-//! `emkern import`: a model (XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, CatBoost JSON) to an `.emk` blob, and
+//! `emkern import`: a model (XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, CatBoost JSON, ONNX-ML) to an `.emk` blob, and
 //! optionally to a Rust source or C header that embeds it.
 
 use std::path::PathBuf;

@@ -8,7 +8,7 @@ use crate::profile::{self, Config, Engine, report};
 /// Arguments of `emkern profile`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Request {
-    /// The model (XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, CatBoost JSON, or an `.emk` blob).
+    /// The model (XGBoost JSON/UBJSON, LightGBM text, emkern-sklearn JSON, CatBoost JSON, ONNX-ML, or an `.emk` blob).
     pub model: PathBuf,
     /// The rows to predict (CSV, header optional; empty or `nan` = missing), at most 1000.
     #[arg(long)]

@@ -15,6 +15,8 @@ pub enum Format {
     Sklearn,
     /// CatBoost JSON (`save_model(path, format="json")`).
     CatBoostJson,
+    /// ONNX with an `ai.onnx.ml` tree-ensemble operator (skl2onnx, onnxmltools).
+    Onnx,
 }
 
 impl Format {
@@ -27,6 +29,7 @@ impl Format {
             Format::LightGbm => "LightGBM text",
             Format::Sklearn => "scikit-learn (emkern JSON)",
             Format::CatBoostJson => "CatBoost JSON",
+            Format::Onnx => "ONNX-ML",
         }
     }
 }
@@ -37,11 +40,15 @@ impl Format {
 /// JSON and UBJSON both start with `{`; in JSON it is followed by whitespace, `"` or `}`, in UBJSON by the type
 /// marker of the first key's length (or a `$`/`#` container header). A JSON document that names
 /// `emkern-sklearn` near its start is the scikit-learn export, one with CatBoost's top-level keys
-/// ([`crate::import::catboost::looks_like`]) is CatBoost's.
+/// ([`crate::import::catboost::looks_like`]) is CatBoost's; a protobuf `ModelProto` with a graph
+/// ([`crate::import::onnx::looks_like`]) is ONNX.
 pub fn sniff(bytes: &[u8]) -> Option<Format> {
     let bytes = strip_bom(bytes);
     if bytes.starts_with(b"EMKF") {
         return Some(Format::Blob);
+    }
+    if crate::import::onnx::looks_like(bytes) {
+        return Some(Format::Onnx);
     }
     let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
     if bytes[start] == b'{' {

@@ -99,6 +99,7 @@ impl std::error::Error for ImportError {}
 pub mod catboost;
 pub mod format;
 pub mod lightgbm;
+pub mod onnx;
 pub mod sklearn;
 pub mod ubjson;
 pub mod xgboost;
