@@ -23,6 +23,7 @@ use emkern_host::import::catboost;
 use emkern_host::ir::{Compare, Precision, Transform};
 mod common;
 
+use common::cli::{emkern, fixture_dirs, meta, scratch};
 use common::fixtures::{ABS, Outcome, REL, check_fixture, close, read_csv, run_all};
 use emkern::forest::Forest;
 use emkern_host::export::blob;
@@ -40,12 +41,6 @@ fn fixture_root() -> PathBuf {
         Some(p) => PathBuf::from(p),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catboost"),
     }
-}
-
-fn meta(dir: &Path) -> Result<serde_json::Value, String> {
-    let path = dir.join("meta.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn run_fixture(dir: &Path) -> Result<Outcome, String> {
@@ -81,29 +76,6 @@ fn run_fixture(dir: &Path) -> Result<Outcome, String> {
 #[test]
 fn catboost_fixtures_match_catboost() {
     run_all("CatBoost", &fixture_root(), "model.json", run_fixture);
-}
-
-/// A fresh scratch directory under the system's temporary directory.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("emkern-catboost-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn emkern(args: &[&std::ffi::OsStr]) -> Result<String, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_emkern"))
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run emkern: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "emkern {:?} failed: {}",
-            args,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The largest `|got − want| / |want|` over a CSV written by `emkern predict` and a fixture table, after checking
@@ -151,18 +123,8 @@ fn compare_cli(what: &str, stdout: &str, want: &Path) -> Result<f64, String> {
 
 /// `emkern import`, `emkern inspect` and `emkern predict` on every fixture.
 fn check_cli(root: &Path) {
-    let tmp = scratch("cli");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("model.json").is_file())
-        .collect();
-    dirs.sort();
-    assert!(
-        !dirs.is_empty(),
-        "no CatBoost fixtures under {}",
-        root.display()
-    );
+    let tmp = scratch("catboost", "cli");
+    let dirs = fixture_dirs(root, "model.json", "CatBoost");
     let mut failed = Vec::new();
     println!(
         "{:<40} {:>14} {:>14}",
@@ -284,7 +246,7 @@ fn freshly_trained_catboost_models_match() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
     println!("CatBoost models trained with make.py --seed {seed} (EMKERN_CATBOOST_SEED)");
-    let out = scratch("live");
+    let out = scratch("catboost", "live");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catboost/make.py");
     let status = Command::new(&py)
         .arg(&script)

@@ -27,6 +27,7 @@ use std::process::Command;
 #[allow(dead_code)]
 mod common;
 
+use common::cli::{emkern, fixture_dirs, meta, scratch};
 use common::fixtures::{Outcome, close, read_csv, run_all, score};
 use emkern::forest::Forest;
 use emkern_host::export::blob;
@@ -48,12 +49,6 @@ fn fixture_root() -> PathBuf {
         Some(p) => PathBuf::from(p),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/onnx"),
     }
-}
-
-fn meta(dir: &Path) -> Result<serde_json::Value, String> {
-    let path = dir.join("meta.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The source line must name the producer and the operator.
@@ -134,29 +129,6 @@ fn onnx_fixtures_match_onnxruntime() {
     run_all("ONNX", &fixture_root(), "model.onnx", run_fixture);
 }
 
-/// A fresh scratch directory under the system's temporary directory.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("emkern-onnx-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn emkern(args: &[&std::ffi::OsStr]) -> Result<String, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_emkern"))
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run emkern: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "emkern {:?} failed: {}",
-            args,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// Largest `|got − want| / |want|` (over nonzero `want`) and largest `|got − want|` of a CSV written by
 /// `emkern predict` against `pred.csv`, after checking every value against [`REL`] and [`ABS`].
 fn compare_cli(stdout: &str, want: &Path) -> Result<(f64, f64), String> {
@@ -198,18 +170,8 @@ fn compare_cli(stdout: &str, want: &Path) -> Result<(f64, f64), String> {
 /// `emkern import`, `emkern inspect` and `emkern predict` (from the blob and from the `.onnx` file) on every
 /// fixture under `root`.
 fn check_cli(root: &Path) {
-    let tmp = scratch("cli");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("model.onnx").is_file())
-        .collect();
-    dirs.sort();
-    assert!(
-        !dirs.is_empty(),
-        "no ONNX fixtures under {}",
-        root.display()
-    );
+    let tmp = scratch("onnx", "cli");
+    let dirs = fixture_dirs(root, "model.onnx", "ONNX");
     let mut failed = Vec::new();
     println!(
         "{:<42} {:>12} {:>12}   (emkern predict vs onnxruntime)",
@@ -298,7 +260,7 @@ fn freshly_converted_onnx_models_match() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
     println!("ONNX models converted with make.py --seed {seed} (EMKERN_ONNX_SEED)");
-    let out = scratch("live");
+    let out = scratch("onnx", "live");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/onnx/make.py");
     let status = Command::new(&py)
         .arg(&script)

@@ -1,3 +1,4 @@
 //! Helpers shared by the fixture tests.
 
+pub mod cli;
 pub mod fixtures;
