@@ -95,6 +95,15 @@ if [ "${want_python:-0}" = 1 ] && [ -z "${EMKERN_PYTHON:-}" ]; then
             echo "!!!! could not install onnx/onnxruntime/skl2onnx for Python: the tests that need them will be SKIPPED !!!!" >&2
         fi
     fi
+    # LightGBM, pandas and pytest for the Python package's pytest suite (host-tests/python/tests), which also uses
+    # the frameworks above; optional: without them the suite's tests that need them print SKIPPED.
+    if [ -x "$pyenv_dir/bin/python" ] \
+        && ! "$pyenv_dir/bin/python" -c "import lightgbm, pandas, pytest" >/dev/null 2>&1; then
+        echo "installing lightgbm, pandas and pytest into target/pyenv"
+        if ! "$pyenv_dir/bin/pip" install -q --disable-pip-version-check "lightgbm>=4,<5" pandas pytest; then
+            echo "!!!! could not install lightgbm/pandas/pytest for Python: the package tests that need them will be SKIPPED !!!!" >&2
+        fi
+    fi
     if "$pyenv_dir/bin/python" -c "import xgboost, sklearn, numpy" >/dev/null 2>&1; then
         export EMKERN_PYTHON="$pyenv_dir/bin/python"
     fi

@@ -5,6 +5,8 @@
 #               and thumb targets) with -D warnings, cargo test --workspace (every primitive at every level this
 #               CPU has, against the scalar path and f64 oracles), the per-level self-test counts, and a smoke run
 #               of the benchmark table
+#   1b. python: pip install ./host-tests/python (the package, built by maturin from PyPI) and its pytest suite
+#               against the installed XGBoost, LightGBM, scikit-learn, CatBoost and onnxruntime
 #   2. aarch64: cargo test of emkern-simd, attention, RoPE and speculative decoding for
 #               aarch64-unknown-linux-gnu under qemu-aarch64 (NEON really executes)
 #   3. thumb:   cargo build of emkern and emkern-simd for thumbv7em-none-eabihf (Cortex-M4F) and
@@ -95,6 +97,26 @@ host_counts=$counts
 run "$logs/bench-smoke.log" cargo run -q --release -p emkern-host --locked -- bench --quick --len 1024 --primitive dot,exp
 run "$logs/bench-smoke-attention.log" cargo run -q --release -p emkern-host --locked -- bench --attention --quick --level scalar
 record host ok "$host_counts (levels: $(cargo run -q --release -p emkern-host --locked -- levels | awk '$2=="available"{printf "%s ", $1}')) $(($(date +%s) - t0)) s"
+
+# ---------------------------------------------------------------------------------------------------------------
+say "1b. Python package: pip install ./host-tests/python, then its pytest suite"
+t0=$(date +%s)
+if [ -n "${EMKERN_PYTHON:-}" ] && "$EMKERN_PYTHON" -c "import pytest" >/dev/null 2>&1; then
+    # As a user installs it (maturin from PyPI in pip's isolated build environment).
+    run "$logs/python-install.log" "$EMKERN_PYTHON" -m pip install --disable-pip-version-check --force-reinstall --no-deps ./host-tests/python
+    # Run from the tests' folder so that `import emkern` is the installed package, not the source tree.
+    (cd host-tests/python/tests && run "$logs/python-tests.log" "$EMKERN_PYTHON" -m pytest -q -rs -p no:cacheprovider .)
+    py_passed=$(grep -Eo '[0-9]+ passed' "$logs/python-tests.log" | tail -1 | awk '{print $1}')
+    py_skipped=$(grep -Eo '[0-9]+ skipped' "$logs/python-tests.log" | tail -1 | awk '{print $1}')
+    passed_total=$((passed_total + ${py_passed:-0}))
+    if [ "${py_skipped:-0}" -gt 0 ]; then
+        record python SKIPPED "!!! ${py_passed:-0} passed, ${py_skipped} SKIPPED (a framework is missing: see python-tests.log) !!!"
+    else
+        record python ok "${py_passed:-0} passed, 0 failed $(($(date +%s) - t0)) s"
+    fi
+else
+    record python SKIPPED "!!! no Python with pytest (target/pyenv): the Python package NOT built or tested !!!"
+fi
 
 # ---------------------------------------------------------------------------------------------------------------
 say "2. aarch64 under qemu-aarch64"

@@ -25,19 +25,28 @@ pub struct Loaded {
 
 /// Loads and, unless it is already a blob, imports and exports `path`.
 pub fn load(path: &Path) -> Result<Loaded, ImportError> {
-    let mut bytes = ImportError::read_file(path)?;
-    let bom = bytes.len() - strip_bom(&bytes).len();
-    bytes.drain(..bom);
+    let bytes = ImportError::read_file(path)?;
     let onnx_extension = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
-    let format = sniff(&bytes).or(onnx_extension.then_some(Format::Onnx)).ok_or_else(|| {
+    from_bytes(bytes, &path.display().to_string(), onnx_extension).map_err(|e| e.in_file(path))
+}
+
+/// Loads a model held in memory (as [`load`] reads a file): `name` stands for the file in the text formats'
+/// messages, and `onnx` takes bytes no format recognizes as ONNX (as the `.onnx` extension does), so that a
+/// damaged ONNX model gets the ONNX importer's error. Errors are not tied to a file.
+pub fn from_bytes(mut bytes: Vec<u8>, name: &str, onnx: bool) -> Result<Loaded, ImportError> {
+    let bom = bytes.len() - strip_bom(&bytes).len();
+    bytes.drain(..bom);
+    let format = sniff(&bytes).or(onnx.then_some(Format::Onnx)).ok_or_else(|| {
         ImportError::whole(
             "unknown model format: expected an emkern blob, XGBoost JSON/UBJSON, a LightGBM text model, an \
              emkern-sklearn JSON, a CatBoost JSON or an ONNX-ML model",
         )
-        .in_file(path)
     })?;
+    let text = |bytes: Vec<u8>| {
+        String::from_utf8(bytes).map_err(|e| ImportError::whole(format!("not UTF-8 text: {e}")))
+    };
     let ensemble = match format {
         Format::Blob => {
             return Ok(Loaded {
@@ -50,20 +59,10 @@ pub fn load(path: &Path) -> Result<Loaded, ImportError> {
         Format::XgboostUbjson => import::xgboost::from_ubjson_bytes(&bytes),
         Format::CatBoostJson => import::catboost::from_json_bytes(&bytes),
         Format::Onnx => import::onnx::from_bytes(&bytes),
-        Format::LightGbm => {
-            let text = String::from_utf8(bytes)
-                .map_err(|e| ImportError::whole(format!("not UTF-8 text: {e}")).in_file(path))?;
-            import::lightgbm::from_str(&text, &path.display().to_string())
-        }
-        Format::Sklearn => {
-            let text = String::from_utf8(bytes)
-                .map_err(|e| ImportError::whole(format!("not UTF-8 text: {e}")).in_file(path))?;
-            import::sklearn::from_str(&text, &path.display().to_string())
-        }
-    }
-    .map_err(|e| e.in_file(path))?;
-    let blob =
-        blob::write(&ensemble).map_err(|e| ImportError::whole(e.to_string()).in_file(path))?;
+        Format::LightGbm => import::lightgbm::from_str(&text(bytes)?, name),
+        Format::Sklearn => import::sklearn::from_str(&text(bytes)?, name),
+    }?;
+    let blob = blob::write(&ensemble).map_err(|e| ImportError::whole(e.to_string()))?;
     Ok(Loaded {
         format,
         ensemble: Some(ensemble),

@@ -301,6 +301,15 @@ pub fn print(text: &str) -> io::Result<()> {
     out.finish()
 }
 
+/// Whether [`say`] prints nothing (set by [`set_quiet`]).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Silences (or restores) the progress lines of [`say`] for the whole process: for a program that calls the
+/// commands' library functions (the Python package) and has no terminal to print them on.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// The first error met by [`say`], if any.
 static STDOUT_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
@@ -308,6 +317,9 @@ static STDOUT_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(No
 /// it is kept, later lines are dropped, and [`stdout_error`] reports it so that the command can fail (before it
 /// commits its outputs) instead of panicking as `println!` does. Used through [`say!`](crate::say).
 pub fn say(line: std::fmt::Arguments) {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let mut error = STDOUT_ERROR.lock().unwrap_or_else(|e| e.into_inner());
     if error.is_some() {
         return;

@@ -368,6 +368,55 @@ pub fn run(req: &Request) -> CliResult {
     crate::train::run::run(&req.to_config())
 }
 
+/// The value of one option given by a program rather than typed (the Python package's keyword arguments).
+#[derive(Clone, Debug, PartialEq)]
+pub enum OptionValue {
+    /// The option's text, as it would follow `--name` on the command line.
+    Text(String),
+    /// A switch: `true` gives the option alone (`--oob`); `false` gives `--name=false` to an option that takes
+    /// a value (`--bootstrap=false`) and leaves a plain flag out.
+    Switch(bool),
+    /// A list option (`--categorical a,b`).
+    List(Vec<String>),
+}
+
+/// The [`TrainConfig`] of `emkern train` with these options (names as the command line's without the dashes,
+/// `_` or `-` between words), so that a program's options mean, default and fail exactly as the command's do.
+/// An error is the command line's message for the option.
+pub fn config_from_options(options: &[(String, OptionValue)]) -> Result<TrainConfig, String> {
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Parser)]
+    #[command(name = "train", no_binary_name = true, disable_help_flag = true)]
+    struct Options {
+        #[command(flatten)]
+        req: Request,
+    }
+    let command = Options::command();
+    let mut argv = Vec::new();
+    for (name, value) in options {
+        let flag = name.replace('_', "-");
+        let takes_value = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(flag.as_str()))
+            .map(|a| a.get_action().takes_values());
+        match value {
+            OptionValue::Text(t) => argv.push(format!("--{flag}={t}")),
+            OptionValue::List(items) => argv.push(format!("--{flag}={}", items.join(","))),
+            OptionValue::Switch(true) => argv.push(format!("--{flag}")),
+            OptionValue::Switch(false) if takes_value == Some(false) => {}
+            OptionValue::Switch(false) => argv.push(format!("--{flag}=false")),
+        }
+    }
+    let parsed = Options::try_parse_from(&argv).map_err(|e| {
+        let text = e.render().to_string();
+        // clap's first line is the message; the usage lines after it name the command line, not the caller.
+        let first = text.lines().next().unwrap_or_default();
+        first.strip_prefix("error: ").unwrap_or(first).to_string()
+    })?;
+    Ok(parsed.req.to_config())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,6 +432,50 @@ mod tests {
         let mut all = vec!["train", "--data", "d.csv", "--target", "y", "-o", "m.emk"];
         all.extend(argv);
         Args::try_parse_from(all).unwrap().req.to_config()
+    }
+
+    /// Options given by a program mean what the same flags do on the command line.
+    #[test]
+    fn program_options_mean_the_flags() {
+        let text = |s: &str| OptionValue::Text(s.into());
+        let options = [
+            ("algo".to_string(), text("rf")),
+            ("data".into(), text("d.csv")),
+            ("target".into(), text("y")),
+            ("output".into(), text("m.emk")),
+            ("n_estimators".into(), text("7")),
+            ("bootstrap".into(), OptionValue::Switch(false)),
+            ("oob".into(), OptionValue::Switch(false)),
+            (
+                "categorical".into(),
+                OptionValue::List(vec!["a".into(), "b".into()]),
+            ),
+        ];
+        let from_options = config_from_options(&options).unwrap();
+        let from_flags = parse(&[
+            "--algo",
+            "rf",
+            "--n-estimators",
+            "7",
+            "--bootstrap",
+            "false",
+            "--categorical",
+            "a,b",
+        ]);
+        assert_eq!(from_options, from_flags);
+        assert_eq!(from_options.bootstrap, Some(false));
+        assert!(!from_options.oob);
+        let err = config_from_options(&[("n_estimator".into(), text("3"))]).unwrap_err();
+        assert!(err.contains("--n-estimator"), "{err}");
+        let err = config_from_options(&[
+            ("algo".into(), text("rf")),
+            ("data".into(), text("d.csv")),
+            ("target".into(), text("y")),
+            ("output".into(), text("m.emk")),
+            ("max_depth".into(), text("deep")),
+        ])
+        .unwrap_err();
+        assert!(err.contains("--max-depth"), "{err}");
     }
 
     /// The command line's defaults are [`TrainConfig::new`]'s, so a library caller trains what `emkern train` does.
