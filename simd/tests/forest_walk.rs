@@ -5,8 +5,8 @@
 //! the thresholds in the rows. Then forests as deep as a plan allows, with NaN-heavy rows and odd row counts, at
 //! every vector level against the scalar twin ([`Simd::scalar`]) bit for bit.
 
-use emkern_simd::{Level, Simd};
 use emkern_simd::forest::{Compare, MAX_DEPTH, Plan, PlanBuilder, PlanError, RowsError};
+use emkern_simd::{Level, Simd};
 
 /// xorshift64*.
 struct Rng(u64);
@@ -99,7 +99,12 @@ fn leaf(nodes: &[Node], i: usize, row: &[f32], le: bool) -> f32 {
 }
 
 /// Builds the plan of `trees` into `words` (resized to fit).
-fn build<'a>(words: &'a mut Vec<u32>, trees: &[Vec<Node>], nf: usize, compare: Compare) -> Plan<'a> {
+fn build<'a>(
+    words: &'a mut Vec<u32>,
+    trees: &[Vec<Node>],
+    nf: usize,
+    compare: Compare,
+) -> Plan<'a> {
     let depths: Vec<u32> = trees.iter().map(|t| depth(t, 0)).collect();
     let len = PlanBuilder::table_words(trees.len()).unwrap()
         + depths
@@ -332,7 +337,9 @@ fn deep_forests_with_nan_rows_match_the_scalar_twin() {
             })
             .collect();
         let start: Vec<f32> = (0..n_max).map(|r| 0.5 - r as f32 / 16.0).collect();
-        for n in [1usize, 2, 3, 5, 7, 9, 15, 17, 19, 31, 33, 35, 49, 63, 65, 67] {
+        for n in [
+            1usize, 2, 3, 5, 7, 9, 15, 17, 19, 31, 33, 35, 49, 63, 65, 67,
+        ] {
             let used = (n - 1) * stride + nf;
             let run = |simd: Simd| -> Vec<u32> {
                 let mut sums = start.clone();

@@ -115,7 +115,8 @@ impl Quad {
         unsafe {
             // Ordered compares: false when x is NaN.
             let below = if LE { vcleq_f32(x, t) } else { vcltq_f32(x, t) };
-            let default_left = vreinterpretq_u32_s32(vshrq_n_s32::<31>(vreinterpretq_s32_u32(word)));
+            let default_left =
+                vreinterpretq_u32_s32(vshrq_n_s32::<31>(vreinterpretq_s32_u32(word)));
             // Default-left and NaN (not x = x).
             let nan_left = vbicq_u32(default_left, vceqq_f32(x, x));
             let right = vreinterpretq_s32_u32(vmvnq_u32(vorrq_u32(below, nan_left)));
