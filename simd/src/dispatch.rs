@@ -240,8 +240,8 @@ impl Simd {
     ///
     /// NEON and Helium walk 4 rows per vector, AVX2 8 and AVX-512 16 ([`Simd::forest_lanes`]); the scalar level
     /// takes the portable walker ([`portable::forest`](crate::portable::forest)), as do calls whose row offsets
-    /// (`(lanes − 1)·stride + n_features`) do not fit an `i32`. Nothing is read or written for `n_rows = 0`; wrongly sized
-    /// buffers are refused before anything is written.
+    /// (`(lanes − 1)·stride + n_features`) do not fit an `i32`. Nothing is read or written for `n_rows = 0`;
+    /// wrongly sized buffers are refused before anything is written.
     pub fn forest_sums(
         self,
         plan: &crate::forest::Plan<'_>,

@@ -1,5 +1,6 @@
-//! Batch prediction of tree ensembles: a lockstep walker in which the rows of one SIMD vector (4 with NEON, 8 with
-//! AVX2, 16 with AVX-512, one at a time on the scalar level) walk each tree together, one level per step.
+//! Batch prediction of tree ensembles: a lockstep walker in which the rows of one SIMD vector (4 with NEON and
+//! Helium, 8 with AVX2, 16 with AVX-512, one at a time on the scalar level) walk each tree together, one level per
+//! step.
 //!
 //! # The plan: complete trees, structure of arrays
 //! The walker reads a [`Plan`]: a model re-laid for gathers, built once per model into a caller-provided
@@ -39,8 +40,10 @@
 //! # Levels
 //! The walk is written once ([`arch::generic`](crate::arch)-style, over a crate-private vector trait) and
 //! instantiated for AVX2 (8 rows per vector), AVX-512 (16 rows per vector) and NEON (4 rows per vector), several
-//! vectors in flight, so that the gathers (or NEON's per-lane loads) of several vectors overlap; the portable twin
-//! in [`portable::forest`](crate::portable::forest) is the reference and the path of every other level.
+//! vectors in flight, so that the gathers (or NEON's per-lane loads) of several vectors overlap. Helium (4 rows per
+//! vector) walks the same plan in one `asm!` block per vector with `vldrw` gathers (the `arch::arm::forest`
+//! module; its compares are on integer keys because MVE flushes subnormals). The portable twin in
+//! [`portable::forest`](crate::portable::forest) is the reference and the path of the scalar level.
 //!
 //! [`Simd::forest_sums`]: crate::Simd::forest_sums
 

@@ -3,8 +3,8 @@
 //! carry vectors between blocks, so the tree loop is inside the assembly).
 //!
 //! # One level
-//! With the walk positions `j` (`q0`, the root is `j = 1`, see
-//! [`arch::generic::forest`](crate::arch::generic::forest) for the layout's arithmetic) each step gathers the four
+//! With the walk positions `j` (`q0`; the root is `j = 1`, a node of level `k` has `2ᵏ ≤ j < 2ᵏ⁺¹` and heap index
+//! `j − 1`, as in the other ISAs' walkers over the [`Plan`] layout of [`crate::forest`]) each step gathers the four
 //! nodes' feature words and thresholds (`vldrw.u32 q, [base, q0, uxtw #2]` from the arrays one word before their
 //! start), then the four row values at byte offsets `4·feature + 4·lane·stride` (the word shifted left by two
 //! drops its default-left bit) from the vector's first row, and sets `j ← 2j + 1`, cleared to `2j` for the lanes
@@ -27,12 +27,12 @@
 //! order.
 //!
 //! # Cost
-//! 26 instructions per level for four rows (3 gathers) and 7 per tree for the leaves and the loop; QEMU's
+//! 27 instructions per level for four rows (3 gathers) and 16 per tree (its table entry, the leaves, the loop); QEMU's
 //! instruction counts for a batch are printed by the Cortex-M55 self-test firmware (`boards/selftest`).
 //!
 //! # Safety
 //! [`forest_sums_helium`] takes the [`Helium`] token and shapes checked by the dispatcher
-//! ([`check_rows`](crate::forest::check_rows)), and checks that the lanes' byte offsets fit a `u32`. The plan's
+//! (`forest::check_rows`), and checks that the lanes' byte offsets fit a `u32`. The plan's
 //! invariants bound every gather: a tree of depth `D` at word `off` has `2ᴰ − 1` feature words at `off`, as many
 //! thresholds after them and `2ᴰ` leaves after those; at level `k < D` the lanes' `j` lie in `[2ᵏ, 2ᵏ⁺¹)`, so
 //! `features − 1 + j` and `thresholds − 1 + j` are nodes of the tree, and after `D` levels
