@@ -7,15 +7,16 @@
 #               of the benchmark table
 #   1b. python: pip install ./host-tests/python (the package, built by maturin from PyPI) and its pytest suite
 #               against the installed XGBoost, LightGBM, scikit-learn, CatBoost and onnxruntime
-#   2. aarch64: cargo test of emkern-simd, attention, RoPE and speculative decoding for
-#               aarch64-unknown-linux-gnu under qemu-aarch64 (NEON really executes)
+#   2. aarch64: cargo test of emkern-simd (primitives and the forest walker), attention, RoPE, speculative
+#               decoding and the SIMD forest batch engine for aarch64-unknown-linux-gnu under qemu-aarch64 (NEON
+#               really executes)
 #   3. thumb:   cargo build of emkern and emkern-simd for thumbv7em-none-eabihf (Cortex-M4F) and
 #               thumbv8m.main-none-eabihf with -C target-cpu=cortex-m55 and `helium`, with and without defmt;
 #               boards/nopanic for both, which links only if no public entry point keeps a panic path
 #   4. boards:  firmware self-tests on QEMU mps2-an386 (Cortex-M4F, scalar) and mps3-an547 (Cortex-M55, Helium):
-#               primitives, forest, attention, RoPE and tree verification, and instruction counts; the C API from C
-#               (boards/c-example on both boards, scripts/ffi-libs.sh for five targets, scripts/ffi-cmake.sh)
-#               and the integer engine and compact reader on RISC-V rv32imc (QEMU virt, boards/riscv.sh)
+#               primitives, forest (single row and the SIMD walker), attention, RoPE and tree verification, and
+#               instruction counts; the C API from C (boards/c-example on both boards, scripts/ffi-libs.sh for
+#               five targets, scripts/ffi-cmake.sh) and the integer engine and compact reader on RISC-V rv32imc (QEMU virt, boards/riscv.sh)
 #   5. nightly: Miri over the code behind `unsafe` (scripts/miri.sh: the forest predictor's unchecked reads, the
 #               scalar and AVX2 kernels, attention and RoPE) and a smoke run of every cargo-fuzz target
 #               (scripts/fuzz.sh with a fixed number of executions, corpora seeded from the fixtures); the nightly
@@ -128,13 +129,22 @@ if ((cross_ok)); then
     run "$logs/test-aarch64-attention.log" cargo test -p emkern --test attention --target aarch64-unknown-linux-gnu --locked
     run "$logs/test-aarch64-speculative.log" cargo test -p emkern-host --test speculative --target aarch64-unknown-linux-gnu --locked
     cat "$logs/test-aarch64-speculative.log" >>"$logs/test-aarch64-attention.log"
+    # The SIMD batch engine on the NEON walker: every framework fixture it plans (with NaN put in) and random
+    # models, bit for bit with the single-row predict.
+    run "$logs/test-aarch64-forest.log" cargo test -p emkern-host --test forest_batch_simd --target aarch64-unknown-linux-gnu --locked
+    cat "$logs/test-aarch64-forest.log" >>"$logs/test-aarch64-attention.log"
     # RoPE: the rotation tests (every level, both layouts, f16/bf16, strides); the table-precision sweeps over
     # 2^20 positions test no SIMD code and take minutes under emulation, so they run on the host only.
     run "$logs/test-aarch64-rope.log" cargo test -p emkern --test rope --target aarch64-unknown-linux-gnu --locked -- \
         application every_level inverse layouts half_storage strided
     cat "$logs/test-aarch64-rope.log" >>"$logs/test-aarch64-attention.log"
     cat "$logs/test-aarch64-attention.log" >>"$logs/test-aarch64.log"
-    grep -q 'neon' "$logs/test-aarch64.log" || { echo "NEON level did not run on aarch64" >&2; exit 1; }
+    # The NEON level ran: the primitives' self-test at that level, and the forest walker's tests, one of which
+    # exists only on aarch64 and fails unless the NEON level walks four rows per vector (its own walker).
+    for line in 'selftest level neon' 'test neon_level_takes_the_neon_walker ... ok' \
+        'test deep_forests_with_nan_rows_match_the_scalar_twin ... ok'; do
+        grep -qF "$line" "$logs/test-aarch64.log" || { echo "NEON level did not run on aarch64 (no '$line')" >&2; exit 1; }
+    done
     count_tests "$logs/test-aarch64.log"
     record aarch64 ok "$counts $(($(date +%s) - t0)) s"
 else
@@ -169,6 +179,8 @@ t0=$(date +%s)
 if ((cross_ok)); then
     run "$logs/board-m4.log" bash boards/run.sh an386 --release
     run "$logs/board-m55.log" bash boards/run.sh an547 --release
+    # The Helium forest walker ran on the M55 (checked against the scalar level) and its batch was counted.
+    grep -q '^forest batch helium: ' "$logs/board-m55.log" || { echo "Helium forest walker not measured on the M55" >&2; exit 1; }
     run "$logs/compact-m4.log" bash boards/compact.sh
     # The integer engine and the compact reader on RISC-V rv32imc (QEMU virt), bit for bit as on the host, with
     # instructions per prediction (SKIPPED without qemu-system-riscv32 or the rustup target).

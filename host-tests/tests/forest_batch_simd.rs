@@ -1,6 +1,6 @@
 //! The SIMD batch engine (`Forest::predict_batch_simd` over a plan, the lockstep walker of `emkern-simd`) against
 //! the core's single-row walk (`Forest::predict`, `Forest::predict_margin`): bit for bit, at every level this CPU
-//! runs (the portable twin, AVX2, AVX-512), on every framework fixture it plans (inputs as given and with NaN
+//! runs (the portable twin, AVX2, AVX-512, NEON), on every framework fixture it plans (inputs as given and with NaN
 //! put into them) and on random models with fixed seeds, for row counts that are and are not multiples of the
 //! vector widths, and zero rows. Models it does not plan must say why and take the scalar batch path.
 

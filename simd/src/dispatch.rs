@@ -238,10 +238,10 @@ impl Simd {
     /// `rows[r·stride ..][..plan.n_features()]`; NaN is a missing value), adds the leaf of every tree of `plan`,
     /// in tree order, to `sums[r]`, one f32 addition per tree. Bit for bit the same on every level.
     ///
-    /// AVX2 walks 8 rows per vector and AVX-512 16; the other levels take the portable walker
-    /// ([`portable::forest`](crate::portable::forest)), as do calls whose row offsets
-    /// (`15·stride + n_features`) do not fit an `i32`. Nothing is read or written for `n_rows = 0`; wrongly sized
-    /// buffers are refused before anything is written.
+    /// NEON and Helium walk 4 rows per vector, AVX2 8 and AVX-512 16 ([`Simd::forest_lanes`]); the scalar level
+    /// takes the portable walker ([`portable::forest`](crate::portable::forest)), as do calls whose row offsets
+    /// (`(lanes − 1)·stride + n_features`) do not fit an `i32`. Nothing is read or written for `n_rows = 0`;
+    /// wrongly sized buffers are refused before anything is written.
     pub fn forest_sums(
         self,
         plan: &crate::forest::Plan<'_>,
@@ -263,11 +263,35 @@ impl Simd {
             Backend::Avx512(k) => {
                 crate::arch::x86_64::forest::forest_sums_avx512(k, plan, rows, stride, n_rows, sums)
             }
-            // The extension point for NEON and Helium: a `ForestVector` for their vectors.
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon(k) => {
+                crate::arch::aarch64::forest::forest_sums_neon(k, plan, rows, stride, n_rows, sums)
+            }
+            #[cfg(all(target_arch = "arm", feature = "helium"))]
+            Backend::Helium(k) => {
+                crate::arch::arm::forest::forest_sums_helium(k, plan, rows, stride, n_rows, sums)
+            }
             #[allow(unreachable_patterns)]
             _ => crate::portable::forest::forest_sums(plan, rows, stride, n_rows, sums),
         }
         Ok(())
+    }
+
+    /// Rows that [`Simd::forest_sums`] walks together in one vector at this level: 4 with NEON and Helium, 8 with
+    /// AVX2, 16 with AVX-512, 1 at the scalar level (the portable walker, one row at a time).
+    pub fn forest_lanes(self) -> usize {
+        match self.backend {
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2(_) => 8,
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512(_) => 16,
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon(_) => 4,
+            #[cfg(all(target_arch = "arm", feature = "helium"))]
+            Backend::Helium(_) => 4,
+            #[allow(unreachable_patterns)]
+            _ => 1,
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! Batch prediction of tree ensembles: a lockstep walker in which the rows of one SIMD vector (8 with AVX2, 16
-//! with AVX-512, one at a time on the scalar level) walk each tree together, one level per step.
+//! Batch prediction of tree ensembles: a lockstep walker in which the rows of one SIMD vector (4 with NEON and
+//! Helium, 8 with AVX2, 16 with AVX-512, one at a time on the scalar level) walk each tree together, one level per
+//! step.
 //!
 //! # The plan: complete trees, structure of arrays
 //! The walker reads a [`Plan`]: a model re-laid for gathers, built once per model into a caller-provided
@@ -17,9 +18,10 @@
 //! leaves      2ᴰ f32 values (already multiplied by the tree's weight)
 //! ```
 //!
-//! so that the nodes of one level are contiguous in each array: a level of at most 16 nodes (AVX2) or 64 nodes
-//! (AVX-512), the top five or seven levels, is loaded into registers once per tree and looked up with a permute
-//! (`vpermd`, `vpermt2d`) instead of two gathers; only deeper levels gather their nodes. Before the trees, a table
+//! so that the nodes of one level are contiguous in each array: a level of at most 16 nodes (AVX2, NEON) or 64
+//! nodes (AVX-512), the top five or seven levels, is loaded into registers once per tree and looked up with a
+//! permute (`vpermd`, `vpermt2d`, NEON's `tbl`) instead of two gathers; only deeper levels gather their nodes
+//! (NEON, which has no gather, with one load per lane). Before the trees, a table
 //! of two words per tree (the word offset of its data and its depth). Depths are limited to [`MAX_DEPTH`] so that
 //! the padding stays bounded (`3·2¹²` words = 48 KiB for the deepest tree); deeper models use the caller's other
 //! path.
@@ -37,9 +39,11 @@
 //!
 //! # Levels
 //! The walk is written once ([`arch::generic`](crate::arch)-style, over a crate-private vector trait) and
-//! instantiated for AVX2 (8 rows per vector) and AVX-512 (16 rows per vector), several vectors in flight, so that the gathers of several vectors overlap; the portable twin in
-//! [`portable::forest`](crate::portable::forest) is the reference and the path of every other level (NEON and
-//! Helium would implement the same vector trait).
+//! instantiated for AVX2 (8 rows per vector), AVX-512 (16 rows per vector) and NEON (4 rows per vector), several
+//! vectors in flight, so that the gathers (or NEON's per-lane loads) of several vectors overlap. Helium (4 rows per
+//! vector) walks the same plan in one `asm!` block per vector with `vldrw` gathers (the `arch::arm::forest`
+//! module; its compares are on integer keys because MVE flushes subnormals). The portable twin in
+//! [`portable::forest`](crate::portable::forest) is the reference and the path of the scalar level.
 //!
 //! [`Simd::forest_sums`]: crate::Simd::forest_sums
 

@@ -2,10 +2,11 @@
 //! trees kept as explicit node lists (children by index, leaves at any level), walked recursively in f32 and
 //! summed in tree order. Plans are built from the same trees with [`PlanBuilder`]. Fixed seeds; every row count
 //! from 0 to 70 (tails of 8 and 16 lanes, and of blocks of 4 vectors); NaN, infinities, both zeros and values on
-//! the thresholds in the rows.
+//! the thresholds in the rows. Then forests as deep as a plan allows, with NaN-heavy rows and odd row counts, at
+//! every vector level against the scalar twin ([`Simd::scalar`]) bit for bit.
 
-use emkern_simd::Simd;
-use emkern_simd::forest::{Compare, MAX_DEPTH, PlanBuilder, PlanError, RowsError};
+use emkern_simd::forest::{Compare, MAX_DEPTH, Plan, PlanBuilder, PlanError, RowsError};
+use emkern_simd::{Level, Simd};
 
 /// xorshift64*.
 struct Rng(u64);
@@ -95,6 +96,29 @@ fn leaf(nodes: &[Node], i: usize, row: &[f32], le: bool) -> f32 {
             leaf(nodes, if go_left { left } else { right }, row, le)
         }
     }
+}
+
+/// Builds the plan of `trees` into `words` (resized to fit).
+fn build<'a>(
+    words: &'a mut Vec<u32>,
+    trees: &[Vec<Node>],
+    nf: usize,
+    compare: Compare,
+) -> Plan<'a> {
+    let depths: Vec<u32> = trees.iter().map(|t| depth(t, 0)).collect();
+    let len = PlanBuilder::table_words(trees.len()).unwrap()
+        + depths
+            .iter()
+            .map(|&d| PlanBuilder::tree_words(d).unwrap())
+            .sum::<usize>();
+    words.clear();
+    words.resize(len, 0);
+    let mut b = PlanBuilder::new(words, trees.len(), nf, compare, 0).unwrap();
+    for (t, &d) in trees.iter().zip(&depths) {
+        b.begin_tree(d).unwrap();
+        write(&mut b, t, 0, 0, 0);
+    }
+    b.finish().unwrap()
 }
 
 /// Writes tree `nodes` (rooted at 0) into the builder at (level, position).
@@ -266,4 +290,93 @@ fn builder_and_shapes_refuse_bad_input() {
         assert_eq!(simd.forest_sums(&plan, &[], 0, 0, &mut []), Ok(()));
         assert_eq!(sums, [0.0; 3]);
     }
+}
+
+/// Trees of every depth up to [`MAX_DEPTH`] (one complete tree of that depth in each forest, so every gathered
+/// level is full), rows with a third of their values NaN and some rows all NaN, odd row counts (tails of 1 to 3
+/// rows after whole vectors and blocks): every vector level gives the scalar twin's sums bit for bit (and the
+/// oracle's).
+#[test]
+fn deep_forests_with_nan_rows_match_the_scalar_twin() {
+    let mut vector_levels = Vec::new();
+    for seed in 0..6u64 {
+        let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+        let nf = 2 + rng.below(40) as usize;
+        let stride = nf + rng.below(4) as usize;
+        let le = seed % 2 == 1;
+        let mut trees: Vec<Vec<Node>> = Vec::new();
+        for t in 0..12 {
+            let mut nodes = Vec::new();
+            let (max_depth, stop) = if t == 5 {
+                (MAX_DEPTH, 0)
+            } else {
+                (rng.below(MAX_DEPTH as u64 + 1) as u32, 10)
+            };
+            grow(&mut rng, &mut nodes, 0, max_depth, nf, stop);
+            trees.push(nodes);
+        }
+        assert_eq!(depth(&trees[5], 0), MAX_DEPTH);
+        let compare = if le {
+            Compare::LessEqual
+        } else {
+            Compare::Less
+        };
+        let mut words = Vec::new();
+        let plan = build(&mut words, &trees, nf, compare);
+        let n_max = 67;
+        let rows: Vec<f32> = (0..n_max * stride)
+            .map(|i| {
+                if (i / stride) % 7 == 3 {
+                    return f32::NAN;
+                }
+                match rng.below(3) {
+                    0 => f32::NAN,
+                    1 => GRID[rng.below(GRID.len() as u64) as usize],
+                    _ => (rng.below(1 << 20) as f32 / (1 << 17) as f32) - 4.0,
+                }
+            })
+            .collect();
+        let start: Vec<f32> = (0..n_max).map(|r| 0.5 - r as f32 / 16.0).collect();
+        for n in [
+            1usize, 2, 3, 5, 7, 9, 15, 17, 19, 31, 33, 35, 49, 63, 65, 67,
+        ] {
+            let used = (n - 1) * stride + nf;
+            let run = |simd: Simd| -> Vec<u32> {
+                let mut sums = start.clone();
+                simd.forest_sums(&plan, &rows[..used], stride, n, &mut sums)
+                    .unwrap();
+                assert_eq!(&sums[n..], &start[n..], "seed {seed}, {}", simd.level());
+                sums[..n].iter().map(|v| v.to_bits()).collect()
+            };
+            let want = run(Simd::scalar());
+            let oracle: Vec<u32> = (0..n)
+                .map(|r| {
+                    let row = &rows[r * stride..];
+                    trees
+                        .iter()
+                        .fold(start[r], |s, t| s + leaf(t, 0, row, le))
+                        .to_bits()
+                })
+                .collect();
+            assert_eq!(want, oracle, "seed {seed}, {n} rows, scalar");
+            for simd in Simd::available().filter(|s| s.level() != Level::Scalar) {
+                assert_eq!(run(simd), want, "seed {seed}, {n} rows, {}", simd.level());
+                if !vector_levels.contains(&simd.level()) {
+                    vector_levels.push(simd.level());
+                }
+            }
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    assert!(vector_levels.contains(&Level::Neon));
+    eprintln!("vector levels checked against the scalar twin: {vector_levels:?}");
+}
+
+/// On aarch64 the NEON level walks four rows per vector (its own walker, not the portable one).
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_level_takes_the_neon_walker() {
+    let neon = Simd::new(Level::Neon).expect("NEON is part of every aarch64 target with an FPU");
+    assert_eq!(neon.forest_lanes(), 4);
+    assert_eq!(Simd::scalar().forest_lanes(), 1);
 }

@@ -135,4 +135,18 @@ fn use_forest(f: &Forest<'_>) {
     keep(f.predict_margin(o(&rows[..]), o(&mut out[..])));
     keep(f.predict_batch(o(&rows[..]), o(31), o(5), o(&mut out[..]), o(false)));
     keep(f.predict_batch(o(&rows[..]), o(31), o(5), o(&mut out[..]), o(true)));
+    keep(f.simd_plan_len());
+    let mut words = [0u32; 1024];
+    let plan = f.simd_plan(o(&mut words[..]));
+    for simd in emkern_simd::Simd::available() {
+        keep(f.predict_batch_simd(
+            simd,
+            plan.as_ref().ok(),
+            o(&rows[..]),
+            o(31),
+            o(5),
+            o(&mut out[..]),
+            o(false),
+        ));
+    }
 }

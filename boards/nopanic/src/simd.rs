@@ -42,10 +42,42 @@ fn dispatcher(s: Simd) {
     s.prefetch(o(&x[..]));
     keep(s.transpose(o(3), o(5), o(&x[..]), o(5), o(&mut z[..]), o(3)));
     keep(emkern_simd::calibrate::fma_peak(s, o(3)));
+    forest_walker(s);
     let tally = selftest::run(s, &mut |failure| {
         keep(failure);
     });
     keep(tally.all_passed());
+}
+
+/// Builds a forest plan from opaque values and walks rows through it at `s`'s level.
+fn forest_walker(s: Simd) {
+    use emkern_simd::forest::{Compare, PlanBuilder};
+    let mut words = [0u32; 64];
+    let rows = [0.5f32; 48];
+    let mut sums = [0.0f32; 12];
+    keep(s.forest_lanes());
+    keep(PlanBuilder::tree_words(o(3)));
+    keep(PlanBuilder::table_words(o(2)));
+    let Ok(mut b) = PlanBuilder::new(o(&mut words[..]), o(2), o(3), o(Compare::LessEqual), o(7))
+    else {
+        return;
+    };
+    keep(b.begin_tree(o(2)));
+    keep(b.split(o(0), o(0), o(2), o(0.5), o(true)));
+    keep(b.split(o(1), o(1), o(1), o(-0.5), o(false)));
+    keep(b.leaf(o(1), o(0), o(1.0)));
+    keep(b.leaf(o(2), o(3), o(2.0)));
+    keep(b.begin_tree(o(0)));
+    keep(b.leaf(o(0), o(0), o(3.0)));
+    if let Ok(plan) = b.finish() {
+        keep((
+            plan.n_trees(),
+            plan.n_features(),
+            plan.compare(),
+            plan.tag(),
+        ));
+        keep(s.forest_sums(&plan, o(&rows[..]), o(4), o(11), o(&mut sums[..])));
+    }
 }
 
 /// Calls every `Kernels` method on a level token directly.

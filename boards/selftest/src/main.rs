@@ -4,8 +4,8 @@
 //! - `mps3-an547` (Cortex-M55, `thumbv8m.main-none-eabihf`, feature `helium`): the scalar and Helium levels.
 //!
 //! For every level in [`Simd::available`] the firmware runs [`selftest::run`] and prints the per-level and
-//! per-primitive counts, checks the tree-ensemble core, attention, RoPE and speculative-decoding verification
-//! against references (see the `forest`, `attn` and `spec` modules), then a table of instructions per kernel
+//! per-primitive counts, checks the tree-ensemble core, the SIMD forest walker, attention, RoPE and
+//! speculative-decoding verification against references (see the `forest`, `walker`, `attn` and `spec` modules), then a table of instructions per kernel
 //! call, and finally one line `N passed, M failed`. The exit status (through semihosting, so it becomes QEMU's) is 0 only if every case
 //! passed. Logs go out as `defmt` frames over semihosting stdout; faults and panics are reported as text on
 //! semihosting stderr and end the run with a failure status.
@@ -43,6 +43,7 @@ use emkern_simd::{GemmShape, Level, Primitive, Simd, bf16, f16, selftest};
 mod attn;
 mod forest;
 mod spec;
+mod walker;
 
 /// At most this many failures are printed per level and primitive (all are counted).
 const MAX_REPORTED: u32 = 4;
@@ -98,6 +99,9 @@ fn main() -> ! {
     let (forest_passed, forest_failed) = forest::run();
     passed = passed.saturating_add(forest_passed);
     failed = failed.saturating_add(forest_failed);
+    let (walker_passed, walker_failed) = walker::run();
+    passed = passed.saturating_add(walker_passed);
+    failed = failed.saturating_add(walker_failed);
     let (attn_passed, attn_failed) = attn::run();
     passed = passed.saturating_add(attn_passed);
     failed = failed.saturating_add(attn_failed);
@@ -409,6 +413,7 @@ fn instruction_counts(syst: SYST, levels: &[Option<Simd>]) {
     }
     repeatable &= gemm_instructions(&mut ticks, &cal, levels);
     repeatable &= forest_instructions(&mut ticks, &cal);
+    repeatable &= walker::instructions(&mut ticks, &cal);
     repeatable &= attention_instructions(&mut ticks, &cal, levels);
     if !repeatable {
         defmt::println!("warning: some instruction counts did not repeat within one tick");

@@ -1,5 +1,6 @@
 //! aarch64 level: Advanced SIMD (NEON), part of every ARMv8-A CPU, so it is always available.
 
+pub(crate) mod forest;
 mod gemm;
 pub mod neon;
 mod peak;

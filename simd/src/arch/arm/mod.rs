@@ -4,6 +4,7 @@
 //! `-C target-cpu=cortex-m55` or another MVE-capable CPU). [`Helium::detect`] also reads `MVFR1` at run time, so
 //! a binary built with the feature refuses the level on a core without MVE instead of faulting.
 
+pub(crate) mod forest;
 mod gemm;
 pub mod helium;
 

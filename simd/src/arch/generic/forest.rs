@@ -1,6 +1,5 @@
 //! The lockstep walker's skeleton ([`Simd::forest_sums`](crate::Simd::forest_sums)), written once for every ISA
-//! whose index vectors implement [`ForestVector`] (AVX2 and AVX-512 today; NEON or Helium would implement the same
-//! trait).
+//! whose index vectors implement [`ForestVector`] (AVX2, AVX-512 and NEON).
 //!
 //! Rows are taken in blocks of `G` vectors of `LANES` rows: for each tree in order, the `G` vectors step down its
 //! levels together (their gathers are independent, so they overlap in the memory pipeline), then each lane adds
@@ -100,6 +99,14 @@ pub(crate) unsafe trait ForestVector: Copy {
     /// # Safety
     /// The ISA must be available.
     unsafe fn add(a: Self::Sums, b: Self::Sums) -> Self::Sums;
+}
+
+/// Whether `(lanes − 1)·stride + n_features` fits the walkers' `i32` row offsets.
+pub(crate) fn offsets_fit(lanes: usize, stride: usize, n_features: usize) -> bool {
+    (lanes - 1)
+        .checked_mul(stride)
+        .and_then(|x| x.checked_add(n_features))
+        .is_some_and(|x| x <= i32::MAX as usize)
 }
 
 /// Most rows per vector of any ISA (the tail's scratch).

@@ -3,7 +3,6 @@
 //! an ISA's entry point carries the `#[target_feature]` attribute and the generic code is inlined into it, so
 //! the intrinsics behind the trait's methods compile with that ISA's instructions.
 
-// Instantiated on x86_64 only so far (the NEON and Helium levels take the portable walker).
-#[cfg(target_arch = "x86_64")]
+// Instantiated on x86_64 (AVX2, AVX-512) and aarch64 (NEON).
 pub(crate) mod forest;
 pub(crate) mod gemm;

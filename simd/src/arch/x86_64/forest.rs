@@ -11,7 +11,7 @@
 use core::arch::x86_64::*;
 
 use super::{Avx2, Avx512};
-use crate::arch::generic::forest::{self as generic, ForestVector};
+use crate::arch::generic::forest::{self as generic, ForestVector, offsets_fit};
 use crate::forest::{Compare, Plan};
 
 /// Feature bits of a node's word (the top bit is the default direction).
@@ -22,14 +22,6 @@ const FEATURE_MASK: i32 = 0x7fff_ffff;
 const GROUPS_AVX2: usize = 4;
 /// Vectors of rows walked together at AVX-512 (measured: 8 beats 2 and 4, by about 15%).
 const GROUPS_AVX512: usize = 8;
-
-/// Whether `(lanes − 1)·stride + n_features` fits the gathers' `i32` offsets.
-fn offsets_fit(lanes: usize, stride: usize, n_features: usize) -> bool {
-    (lanes - 1)
-        .checked_mul(stride)
-        .and_then(|x| x.checked_add(n_features))
-        .is_some_and(|x| x <= i32::MAX as usize)
-}
 
 /// Where a level's table loads from and which lanes it fills, for a table of `width` lanes: node `j`
 /// (`2^level ≤ j < 2^(level+1)`, heap index `j − 1`) goes to lane `j mod width`, so lane `L` reads
