@@ -130,11 +130,12 @@ impl F64Inputs {
     }
 
     /// The mapping for `loaded` when its rows should be read as f64: a LightGBM model imported from its text
-    /// file. `None` for other formats (XGBoost and scikit-learn's trees read f32 themselves) and for a blob, whose
+    /// file, or a Spark ML model (which compares `x <= t` in f64 too, without LightGBM's zero band). `None` for other formats (XGBoost and scikit-learn's trees read f32 themselves) and for a blob, whose
     /// f32 thresholds no longer hold the f64 ones.
     pub fn for_model(loaded: &Loaded) -> Option<F64Inputs> {
         match (loaded.format, &loaded.ensemble) {
             (Format::LightGbm, Some(e)) => F64Inputs::new(e, true),
+            (Format::SparkMl, Some(e)) => F64Inputs::new(e, false),
             _ => None,
         }
     }

@@ -1,7 +1,7 @@
 //! Loading a model from any supported file, with the format sniffed from the content (not the extension):
 //! an `.emk` blob, XGBoost JSON or UBJSON, a LightGBM text model, an emkern-sklearn JSON export, a CatBoost JSON
 //! model, or an ONNX-ML tree ensemble (also taken by its `.onnx` extension, so that a damaged one gets the ONNX
-//! importer's error).
+//! importer's error); or a Spark ML model, which is a directory (or its `metadata/part-00000` file).
 
 use std::path::Path;
 
@@ -10,7 +10,7 @@ use crate::import::format::strip_bom;
 use crate::import::{self, ImportError};
 use crate::ir::Ensemble;
 
-pub use crate::import::format::{Format, sniff};
+pub use crate::import::format::{Format, sniff, sniff_path};
 
 /// A loaded model: its format, the IR (absent for a blob), and the blob the core runs.
 #[derive(Clone, Debug)]
@@ -25,6 +25,15 @@ pub struct Loaded {
 
 /// Loads and, unless it is already a blob, imports and exports `path`.
 pub fn load(path: &Path) -> Result<Loaded, ImportError> {
+    if sniff_path(path) == Some(Format::SparkMl) {
+        return from_ensemble(Format::SparkMl, import::spark::load(path)?, path);
+    }
+    if path.is_dir() {
+        return Err(ImportError::whole(
+            "a directory, but not a Spark ML model directory (no metadata/part-00000); the other formats are files",
+        )
+        .in_file(path));
+    }
     let mut bytes = ImportError::read_file(path)?;
     let bom = bytes.len() - strip_bom(&bytes).len();
     bytes.drain(..bom);
@@ -34,7 +43,7 @@ pub fn load(path: &Path) -> Result<Loaded, ImportError> {
     let format = sniff(&bytes).or(onnx_extension.then_some(Format::Onnx)).ok_or_else(|| {
         ImportError::whole(
             "unknown model format: expected an emkern blob, XGBoost JSON/UBJSON, a LightGBM text model, an \
-             emkern-sklearn JSON, a CatBoost JSON or an ONNX-ML model",
+             emkern-sklearn JSON, a CatBoost JSON, an ONNX-ML model or a Spark ML model directory",
         )
         .in_file(path)
     })?;
@@ -50,6 +59,7 @@ pub fn load(path: &Path) -> Result<Loaded, ImportError> {
         Format::XgboostUbjson => import::xgboost::from_ubjson_bytes(&bytes),
         Format::CatBoostJson => import::catboost::from_json_bytes(&bytes),
         Format::Onnx => import::onnx::from_bytes(&bytes),
+        Format::SparkMl => return from_ensemble(format, import::spark::load(path)?, path),
         Format::LightGbm => {
             let text = String::from_utf8(bytes)
                 .map_err(|e| ImportError::whole(format!("not UTF-8 text: {e}")).in_file(path))?;
@@ -62,6 +72,11 @@ pub fn load(path: &Path) -> Result<Loaded, ImportError> {
         }
     }
     .map_err(|e| e.in_file(path))?;
+    from_ensemble(format, ensemble, path)
+}
+
+/// The loaded model of an imported `ensemble`: its blob exported, an export error naming `path`.
+fn from_ensemble(format: Format, ensemble: Ensemble, path: &Path) -> Result<Loaded, ImportError> {
     let blob =
         blob::write(&ensemble).map_err(|e| ImportError::whole(e.to_string()).in_file(path))?;
     Ok(Loaded {
