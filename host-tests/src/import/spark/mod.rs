@@ -40,8 +40,12 @@
 //! Every problem is an [`ImportError`] naming the file (the metadata file or a Parquet part file), the JSON key or
 //! the row and column, and what was expected. The older `org.apache.spark.mllib` (RDD API) models and other
 //! classes are rejected, naming the class.
+//!
+//! XGBoost's PySpark estimators (`xgboost.spark`, `SparkXGBClassifier` and co.) save a directory with the same
+//! `metadata/part-00000` and the booster's JSON under `model/`: [`xgboost_spark`] hands it to the XGBoost importer.
 
 pub mod node_table;
+pub mod xgboost_spark;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -209,6 +213,10 @@ fn parse_metadata(bytes: &[u8]) -> Result<Metadata> {
         let why = if class.starts_with("org.apache.spark.mllib.") {
             "a model of the older RDD-based `spark.mllib` API: save the `spark.ml` (DataFrame API) model instead"
                 .to_string()
+        } else if class.starts_with("ml.dmlc.xgboost4j.") {
+            "an XGBoost4J-Spark (JVM) model: save its booster as JSON or UBJSON (`nativeBooster.saveModel(\"model.json\")`) \
+             and import that file"
+                .to_string()
         } else {
             let names: Vec<&str> = Kind::ALL
                 .iter()
@@ -295,6 +303,9 @@ pub fn load(path: impl AsRef<Path>) -> Result<Ensemble> {
         )
         .in_file(path)
     })?;
+    if let Some(e) = xgboost_spark::load(&dir)? {
+        return Ok(e);
+    }
     let meta = read_metadata(&dir)?;
     let nodes = node_table::read_nodes(&dir.join("data"), meta.kind.is_ensemble())?;
     let trees = if meta.kind.is_ensemble() {
