@@ -639,7 +639,11 @@ fn split(
                 false,
             )
         } else {
-            let right_set: Vec<u32> = (0..k as u32).filter(|c| !left_set.contains(c)).collect();
+            let mut is_left = vec![false; k as usize];
+            for &c in &left_set {
+                is_left[c as usize] = true;
+            }
+            let right_set: Vec<u32> = (0..k as u32).filter(|&c| !is_left[c as usize]).collect();
             (
                 Test::Categorical {
                     categories: right_set,
