@@ -704,6 +704,145 @@ mod tests {
         );
     }
 
+    /// Spark's `CategoricalSplit.shouldGoLeft`, from its definition: with at most `k / 2` stored left categories,
+    /// left exactly when `x` equals one of them; otherwise right exactly when `x` equals one of `0..k` that is not
+    /// a left category.
+    fn spark_goes_left(left: &[f64], k: i64, x: f64) -> bool {
+        if left.len() as i64 <= k / 2 {
+            left.contains(&x)
+        } else {
+            let right: Vec<f64> = (0..k)
+                .map(|c| c as f64)
+                .filter(|c| !left.contains(c))
+                .collect();
+            !right.contains(&x)
+        }
+    }
+
+    fn gbt_metadata(n_features: u32) -> Metadata {
+        Metadata {
+            kind: Kind::GbtClassifier,
+            class: Kind::ALL[4].1.into(),
+            version: "3.5.9".into(),
+            n_features,
+            n_classes: 2,
+            n_trees: None,
+            loss: None,
+        }
+    }
+
+    fn at() -> RowAt {
+        RowAt {
+            file: PathBuf::from("data/part-00000.parquet"),
+            row: 0,
+            prefix: "",
+        }
+    }
+
+    /// A two-node-deep tree: a categorical split on feature 0 (`left` of `k` categories), then leaves.
+    fn categorical_tree(left: &[f64], k: i64) -> Vec<NodeRow> {
+        let leaf = |id, v| NodeRow {
+            tree: 0,
+            id,
+            prediction: v,
+            stats: vec![],
+            left: -1,
+            right: -1,
+            split: None,
+            at: at(),
+        };
+        vec![
+            NodeRow {
+                tree: 0,
+                id: 0,
+                prediction: 0.0,
+                stats: vec![],
+                left: 1,
+                right: 2,
+                split: Some(node_table::SplitRow {
+                    feature: 0,
+                    values: left.to_vec(),
+                    num_categories: k,
+                }),
+                at: at(),
+            },
+            leaf(1, -1.0),
+            leaf(2, 1.0),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_config::proptest_config(256))]
+
+        /// Every categorical split, both sides tested, sends every value where Spark's rule does: integers in and
+        /// around `0..k`, −0, NaN and ±inf (fractional values are documented to differ).
+        #[test]
+        fn categorical_splits_follow_spark(k in 1i64..12, bits in proptest::prelude::any::<u16>()) {
+            let left: Vec<f64> = (0..k).filter(|c| bits >> c & 1 == 1).map(|c| c as f64).collect();
+            let meta = gbt_metadata(1);
+            let e = build(&meta, categorical_tree(&left, k), None, Path::new("m")).unwrap();
+            let Node::Split(s) = &e.trees[0].nodes[0] else { unreachable!() };
+            let mut xs: Vec<f64> = (-3..k + 4).map(|c| c as f64).collect();
+            xs.extend([-0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e9]);
+            for x in xs {
+                proptest::prop_assert_eq!(
+                    s.goes_left(x as f32, Compare::LessEqual),
+                    spark_goes_left(&left, k, x),
+                    "left {:?} of {} categories, x = {}", left, k, x
+                );
+            }
+        }
+    }
+
+    /// Damaged node rows are errors naming the row and column, never a panic.
+    #[test]
+    fn damaged_node_rows_are_errors() {
+        let meta = gbt_metadata(2);
+        let cases: Vec<(Box<dyn Fn(&mut Vec<NodeRow>)>, &str)> = vec![
+            (Box::new(|n| n[0].left = 0), "leftChild"),
+            (Box::new(|n| n[0].right = 9), "rightChild"),
+            (Box::new(|n| n[0].right = 1), "rightChild"),
+            (Box::new(|n| n[2].id = 7), "id"),
+            (Box::new(|n| n[1].id = 0), "id"),
+            (Box::new(|n| n[0].split = None), "split"),
+            (
+                Box::new(|n| n[0].split.as_mut().unwrap().feature = 2),
+                "split.featureIndex",
+            ),
+            (
+                Box::new(|n| n[0].split.as_mut().unwrap().num_categories = 0),
+                "split.numCategories",
+            ),
+            (
+                Box::new(|n| n[0].split.as_mut().unwrap().values = vec![1.5]),
+                "split.leftCategoriesOrThreshold[0]",
+            ),
+            (
+                Box::new(|n| n[0].split.as_mut().unwrap().values = vec![6.0]),
+                "split.leftCategoriesOrThreshold[0]",
+            ),
+            (
+                Box::new(|n| {
+                    let s = n[0].split.as_mut().unwrap();
+                    s.num_categories = -1;
+                    s.values = vec![f64::NAN];
+                }),
+                "split.leftCategoriesOrThreshold",
+            ),
+            (Box::new(|n| n[1].prediction = f64::INFINITY), "prediction"),
+        ];
+        for (damage, column) in cases {
+            let mut nodes = categorical_tree(&[1.0, 3.0], 6);
+            damage(&mut nodes);
+            let e = build(&meta, nodes, None, Path::new("m")).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.starts_with("data/part-00000.parquet: row 0: ") && text.contains(column),
+                "{text} (expected {column})"
+            );
+        }
+    }
+
     #[test]
     fn metadata_files_are_told_from_xgboost_json() {
         assert!(looks_like_metadata(
