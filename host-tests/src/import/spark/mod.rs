@@ -798,7 +798,8 @@ mod tests {
     #[test]
     fn damaged_node_rows_are_errors() {
         let meta = gbt_metadata(2);
-        let cases: Vec<(Box<dyn Fn(&mut Vec<NodeRow>)>, &str)> = vec![
+        type Damage = Box<dyn Fn(&mut Vec<NodeRow>)>;
+        let cases: Vec<(Damage, &str)> = vec![
             (Box::new(|n| n[0].left = 0), "leftChild"),
             (Box::new(|n| n[0].right = 9), "rightChild"),
             (Box::new(|n| n[0].right = 1), "rightChild"),
