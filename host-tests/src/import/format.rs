@@ -45,7 +45,7 @@ impl Format {
 /// `emkern-sklearn` near its start is the scikit-learn export, one with CatBoost's top-level keys
 /// ([`crate::import::catboost::looks_like`]) is CatBoost's; a protobuf `ModelProto` with a graph
 /// ([`crate::import::onnx::looks_like`]) is ONNX. A JSON object naming a `sparkVersion` and an `org.apache.spark`
-/// class is a Spark ML model's metadata file ([`crate::import::spark::looks_like_metadata`]); the model itself is
+/// class is a Spark ML model's metadata file ([`crate::import::spark::layout::looks_like_metadata`]); the model itself is
 /// a directory, which [`sniff_path`] recognises.
 pub fn sniff(bytes: &[u8]) -> Option<Format> {
     let bytes = strip_bom(bytes);
@@ -65,7 +65,7 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
                 let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
                 if head.contains("emkern-sklearn") {
                     Format::Sklearn
-                } else if crate::import::spark::looks_like_metadata(bytes) {
+                } else if crate::import::spark::layout::looks_like_metadata(bytes) {
                     Format::SparkMl
                 } else if crate::import::catboost::looks_like(bytes) {
                     Format::CatBoostJson
@@ -91,7 +91,7 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
 /// The format of a model given by its path when the path is a directory: a Spark ML model directory (it holds
 /// `metadata/part-00000`), else `None`. Files are told by their content ([`sniff`]).
 pub fn sniff_path(path: &std::path::Path) -> Option<Format> {
-    (path.is_dir() && crate::import::spark::looks_like_dir(path)).then_some(Format::SparkMl)
+    (path.is_dir() && crate::import::spark::layout::looks_like_dir(path)).then_some(Format::SparkMl)
 }
 
 /// `bytes` without a leading UTF-8 byte-order mark (text editors on Windows add one).

@@ -44,11 +44,12 @@
 //! XGBoost's PySpark estimators (`xgboost.spark`, `SparkXGBClassifier` and co.) save a directory with the same
 //! `metadata/part-00000` and the booster's JSON under `model/`: [`xgboost_spark`] hands it to the XGBoost importer.
 
+pub mod layout;
 pub mod node_table;
 pub mod xgboost_spark;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -56,12 +57,10 @@ use super::ImportError;
 use crate::ir::{
     Aggregate, Compare, Ensemble, MissingMode, Node, Precision, Split, Test, Transform, Tree,
 };
+pub use layout::{METADATA, looks_like_dir, looks_like_metadata, model_dir};
 use node_table::{NodeRow, RowAt, TreeRow};
 
 type Result<T> = std::result::Result<T, ImportError>;
-
-/// The metadata file of a model directory, relative to it.
-pub const METADATA: &str = "metadata/part-00000";
 
 /// Largest number of features accepted (a sanity bound against corrupt files).
 pub const MAX_FEATURES: u64 = 1 << 31;
@@ -134,31 +133,6 @@ impl Kind {
     }
 }
 
-/// Whether `dir` looks like a Spark ML model directory: it has a `metadata/part-00000` file.
-pub fn looks_like_dir(dir: &Path) -> bool {
-    dir.join(METADATA).is_file()
-}
-
-/// Whether `bytes` look like a Spark ML metadata file (a JSON object naming a `sparkVersion` and an
-/// `org.apache.spark` class), so that the file itself can be told apart from an XGBoost JSON model.
-pub fn looks_like_metadata(bytes: &[u8]) -> bool {
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
-    head.trim_start().starts_with('{')
-        && head.contains("\"sparkVersion\"")
-        && head.contains("\"org.apache.spark.")
-}
-
-/// The model directory a path names: the directory itself, or the directory of a `metadata/part-00000` file.
-pub fn model_dir(path: &Path) -> Option<PathBuf> {
-    if path.is_dir() {
-        return Some(path.to_path_buf());
-    }
-    let parent = path.parent()?;
-    (path.file_name()? == "part-00000" && parent.file_name()? == "metadata")
-        .then(|| parent.parent().map(Path::to_path_buf))
-        .flatten()
-}
-
 /// What the metadata says.
 #[derive(Clone, Debug)]
 struct Metadata {
@@ -178,7 +152,7 @@ fn read_metadata(dir: &Path) -> Result<Metadata> {
 }
 
 fn parse_metadata(bytes: &[u8]) -> Result<Metadata> {
-    let bytes = super::format::strip_bom(bytes);
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     // Spark writes one JSON line; a text file of several lines would be several part files' worth.
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
         ImportError::at_line(
@@ -303,7 +277,8 @@ pub fn load(path: impl AsRef<Path>) -> Result<Ensemble> {
         )
         .in_file(path)
     })?;
-    if let Some(e) = xgboost_spark::load(&dir)? {
+    let metadata = dir.join(METADATA);
+    if let Some(e) = xgboost_spark::load(&dir, &ImportError::read_file(&metadata)?)? {
         return Ok(e);
     }
     let meta = read_metadata(&dir)?;
@@ -733,7 +708,7 @@ mod tests {
 
     fn at() -> RowAt {
         RowAt {
-            file: PathBuf::from("data/part-00000.parquet"),
+            file: std::path::PathBuf::from("data/part-00000.parquet"),
             row: 0,
             prefix: "",
         }

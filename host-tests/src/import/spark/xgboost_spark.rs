@@ -12,16 +12,13 @@ use crate::ir::Ensemble;
 /// The prefix of the metadata's `class` for XGBoost's PySpark models.
 pub const CLASS_PREFIX: &str = "xgboost.spark.";
 
-/// Imports the model in `dir` when its metadata names an `xgboost.spark` class; `Ok(None)` for any other class
-/// (including metadata this function cannot read, which the Spark ML importer then reports).
-pub fn load(dir: &Path) -> Result<Option<Ensemble>, ImportError> {
-    let meta_path = dir.join(super::METADATA);
-    let Ok(bytes) = std::fs::read(&meta_path) else {
-        return Ok(None);
-    };
+/// Imports the model in `dir`, whose `metadata/part-00000` holds `metadata`, when the metadata names an
+/// `xgboost.spark` class; `Ok(None)` for any other class (including metadata this function cannot read, which the
+/// Spark ML importer then reports).
+pub fn load(dir: &Path, metadata: &[u8]) -> Result<Option<Ensemble>, ImportError> {
     // xgboost.spark writes its parameters with Python's `json.dumps`, which spells a missing value `NaN` (not
     // JSON): only the two string fields are read, from the text.
-    let text = String::from_utf8_lossy(super::super::format::strip_bom(&bytes));
+    let text = String::from_utf8_lossy(metadata.strip_prefix(b"\xef\xbb\xbf").unwrap_or(metadata));
     let Some(class) = string_field(&text, "class") else {
         return Ok(None);
     };
