@@ -95,9 +95,11 @@ fi
 run "$logs/test-host.log" cargo test --workspace --locked
 count_tests "$logs/test-host.log"
 host_counts=$counts
-run "$logs/bench-smoke.log" cargo run -q --release -p emkern-host --locked -- bench --quick --len 1024 --primitive dot,exp
-run "$logs/bench-smoke-attention.log" cargo run -q --release -p emkern-host --locked -- bench --attention --quick --level scalar
-record host ok "$host_counts (levels: $(cargo run -q --release -p emkern-host --locked -- levels | awk '$2=="available"{printf "%s ", $1}')) $(($(date +%s) - t0)) s"
+# The smoke runs build the CLI with the `python` profile (release optimizations without LTO), which the Python
+# package's build in stage 1b then shares instead of compiling the host crate a second time.
+run "$logs/bench-smoke.log" cargo run -q --profile python -p emkern-host --locked -- bench --quick --len 1024 --primitive dot,exp
+run "$logs/bench-smoke-attention.log" cargo run -q --profile python -p emkern-host --locked -- bench --attention --quick --level scalar
+record host ok "$host_counts (levels: $(cargo run -q --profile python -p emkern-host --locked -- levels | awk '$2=="available"{printf "%s ", $1}')) $(($(date +%s) - t0)) s"
 
 # ---------------------------------------------------------------------------------------------------------------
 say "1b. Python package: pip install ./host-tests/python, then its pytest suite"

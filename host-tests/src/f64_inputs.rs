@@ -130,13 +130,14 @@ impl F64Inputs {
     }
 
     /// The mapping for `loaded` when its rows should be read as f64: a LightGBM model imported from its text
-    /// file, and a scikit-learn `HistGradientBoosting*` export (its predictor compares float64 rows with float64
-    /// thresholds; the exporter's `source` names the estimator). `None` for other formats (XGBoost and
-    /// scikit-learn's other trees convert rows to f32 themselves) and for a blob, whose f32 thresholds no longer
-    /// hold the f64 ones.
+    /// file, a Spark ML model (which compares `x <= t` in f64 too, without LightGBM's zero band), and a
+    /// scikit-learn `HistGradientBoosting*` export (its predictor compares float64 rows with float64 thresholds;
+    /// the exporter's `source` names the estimator). `None` for other formats (XGBoost and scikit-learn's other
+    /// trees convert rows to f32 themselves) and for a blob, whose f32 thresholds no longer hold the f64 ones.
     pub fn for_model(loaded: &Loaded) -> Option<F64Inputs> {
         match (loaded.format, &loaded.ensemble) {
             (Format::LightGbm, Some(e)) => F64Inputs::new(e, true),
+            (Format::SparkMl, Some(e)) => F64Inputs::new(e, false),
             (Format::Sklearn, Some(e)) if sklearn_compares_f64(&e.source) => {
                 F64Inputs::new(e, false)
             }

@@ -17,6 +17,8 @@ pub enum Format {
     CatBoostJson,
     /// ONNX with an `ai.onnx.ml` tree-ensemble operator (skl2onnx, onnxmltools).
     Onnx,
+    /// A Spark ML tree model directory (`model.write().save(path)`: `metadata/part-00000`, `data/*.parquet`).
+    SparkMl,
 }
 
 impl Format {
@@ -30,6 +32,7 @@ impl Format {
             Format::Sklearn => "scikit-learn (emkern JSON)",
             Format::CatBoostJson => "CatBoost JSON",
             Format::Onnx => "ONNX-ML",
+            Format::SparkMl => "Spark ML",
         }
     }
 }
@@ -41,7 +44,9 @@ impl Format {
 /// marker of the first key's length (or a `$`/`#` container header). A JSON document that names
 /// `emkern-sklearn` near its start is the scikit-learn export, one with CatBoost's top-level keys
 /// ([`crate::import::catboost::looks_like`]) is CatBoost's; a protobuf `ModelProto` with a graph
-/// ([`crate::import::onnx::looks_like`]) is ONNX.
+/// ([`crate::import::onnx::looks_like`]) is ONNX. A JSON object naming a `sparkVersion` and an `org.apache.spark`
+/// class is a Spark ML model's metadata file ([`crate::import::spark::layout::looks_like_metadata`]); the model itself is
+/// a directory, which [`sniff_path`] recognises.
 pub fn sniff(bytes: &[u8]) -> Option<Format> {
     let bytes = strip_bom(bytes);
     if bytes.starts_with(b"EMKF") {
@@ -60,6 +65,8 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
                 let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
                 if head.contains("emkern-sklearn") {
                     Format::Sklearn
+                } else if crate::import::spark::layout::looks_like_metadata(bytes) {
+                    Format::SparkMl
                 } else if crate::import::catboost::looks_like(bytes) {
                     Format::CatBoostJson
                 } else {
@@ -79,6 +86,12 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
         return Some(Format::LightGbm);
     }
     None
+}
+
+/// The format of a model given by its path when the path is a directory: a Spark ML model directory (it holds
+/// `metadata/part-00000`), else `None`. Files are told by their content ([`sniff`]).
+pub fn sniff_path(path: &std::path::Path) -> Option<Format> {
+    (path.is_dir() && crate::import::spark::layout::looks_like_dir(path)).then_some(Format::SparkMl)
 }
 
 /// `bytes` without a leading UTF-8 byte-order mark (text editors on Windows add one).
@@ -108,6 +121,10 @@ mod tests {
         assert_eq!(
             sniff(b"\xef\xbb\xbftree\nversion=v4\n"),
             Some(Format::LightGbm)
+        );
+        assert_eq!(
+            sniff(b"{\"class\":\"org.apache.spark.ml.regression.GBTRegressionModel\",\"sparkVersion\":\"3.5.1\"}"),
+            Some(Format::SparkMl)
         );
         assert_eq!(sniff(b"binf\x00"), None);
         assert_eq!(sniff(b""), None);

@@ -101,5 +101,6 @@ pub mod format;
 pub mod lightgbm;
 pub mod onnx;
 pub mod sklearn;
+pub mod spark;
 pub mod ubjson;
 pub mod xgboost;

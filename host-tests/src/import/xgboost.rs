@@ -67,6 +67,9 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Ensemble, ImportError> {
         Some(Format::Onnx) => Err(ImportError::whole(
             "an ONNX model, not an XGBoost one (`emkern import` reads both)",
         )),
+        Some(Format::SparkMl) => Err(ImportError::whole(
+            "a Spark ML model's metadata, not an XGBoost model (`emkern import` reads the model's directory)",
+        )),
         Some(Format::Blob | Format::LightGbm) | None => Err(ImportError::whole(
             "not an XGBoost JSON or UBJSON model: the file does not start with `{` (models in XGBoost's \
              legacy binary format must be re-saved as .json or .ubj)",
