@@ -76,6 +76,10 @@ pub fn run() {
     }
     keep(emkern::forest::int::fixed_to_f32(o(-7), o(40)));
     keep(emkern::forest::int::sigmoid_fixed(o(i32::MIN), o(31)));
+    let margins = [i32::MIN, 0, i32::MAX, 7];
+    let mut probs = [0.0f32; 40];
+    emkern::forest::int::softmax_fixed(o(&margins[..]), o(-40), o(&mut probs[..]));
+    keep(probs);
 }
 
 fn use_int(f: &IntForest<'_>) {

@@ -306,6 +306,10 @@ impl ProfileRun<'_> {
             }
             Engine::Int => {
                 let blob = inputs.int_blob.as_ref().map_err(Clone::clone)?;
+                // The softmax tables and division only for a softmax model (emkern's `int-softmax`).
+                if blob.get(35) == Some(&(emkern::forest::Transform::Softmax as u8)) {
+                    features.push("int-softmax");
+                }
                 files.add("model.emki", blob.clone());
             }
             Engine::Rust => files.add("model.rs", source),

@@ -3,7 +3,7 @@
 
 use super::fixed::fixed_to_f32;
 use super::sigmoid::sigmoid_fixed;
-use super::{COLUMN_SHIFT, FEATURE_ENTRY, HEADER_LEN, MAX_OUTPUTS, MISSING_NAN_AS_ZERO, ROOT_MASK};
+use super::{COLUMN_SHIFT, FEATURE_ENTRY, MAX_OUTPUTS, MISSING_NAN_AS_ZERO, ROOT_MASK};
 use super::{IntForest, MISSING_ZERO_OR_NAN};
 use crate::forest::{ShapeError, Transform};
 
@@ -157,7 +157,8 @@ impl IntForest<'_> {
     }
 
     /// Writes the prediction of `row` ([`IntForest::output_len`] values): the margins through the model's
-    /// transform (identity, [`sigmoid_fixed`], or the index of the first largest margin). `bins` is the
+    /// transform (identity, [`sigmoid_fixed`], [`softmax_fixed`](super::softmax_fixed) with the `int-softmax`
+    /// feature, or the index of the first largest margin). `bins` is the
     /// caller's scratch of at least [`IntForest::bins_len`] values.
     pub fn predict(
         &self,
@@ -176,6 +177,8 @@ impl IntForest<'_> {
                     *o = sigmoid_fixed(*a, self.scale);
                 }
             }
+            #[cfg(feature = "int-softmax")]
+            Transform::Softmax => super::softmax::softmax_fixed(acc, self.scale, out),
             Transform::ArgMax => {
                 let mut best = 0usize;
                 for (k, a) in acc.iter().enumerate() {
@@ -211,20 +214,29 @@ impl IntForest<'_> {
         for (k, a) in acc.iter_mut().enumerate().take(self.n_outputs) {
             // SAFETY: k < n_outputs; the base margins (n_outputs i32 from HEADER_LEN) lie inside the blob and
             // are 4-aligned (validated layout and alignment).
-            *a = unsafe { word(b.add(HEADER_LEN + 4 * k)) } as i32;
+            *a = unsafe { word(b.add(self.base_off + 4 * k)) } as i32;
         }
         if self.n_trees > 0 && acc.len() == self.n_outputs && bins.len() >= self.bins_len() {
             // SAFETY: the conditions just checked, and `self` was validated by `new`.
-            unsafe { self.walk_all(bins, acc) };
+            unsafe {
+                if self.n_rows == 0 {
+                    self.walk_all::<false>(bins, acc);
+                } else {
+                    self.walk_all::<true>(bins, acc);
+                }
+            }
         }
     }
 
-    /// Walks every tree and adds its leaf to its column of `acc`, in one loop over the words of all the walks.
+    /// Walks every tree and adds its leaf to its column of `acc` (`ROWS` false: scalar leaves), or the leaf
+    /// table's row the leaf names to every column (`ROWS` true: `n_rows > 0`), in one loop over the words of all
+    /// the walks.
     ///
     /// # Safety
-    /// `n_trees > 0`, `bins.len() >= 2 · n_used`, `acc.len() == n_outputs`, and `self` was validated by `new`.
+    /// `n_trees > 0`, `bins.len() >= 2 · n_used`, `acc.len() == n_outputs`, `ROWS == (n_rows > 0)`, and `self`
+    /// was validated by `new`.
     #[inline(never)]
-    unsafe fn walk_all(&self, bins: &[u16], acc: &mut [i32]) {
+    unsafe fn walk_all<const ROWS: bool>(&self, bins: &[u16], acc: &mut [i32]) {
         let b = self.bytes.as_ptr();
         // SAFETY: words_off and trees_off + 4·n_trees are at most total_len = bytes.len() (validated layout).
         let (words, mut entry, last) = unsafe {
@@ -245,9 +257,20 @@ impl IntForest<'_> {
             // `validate_words` proved lies inside the tree (after the split); 4-aligned as the words section is.
             let w = unsafe { word(p) };
             if w & 1 != 0 {
-                // SAFETY: `validate_trees` proved every column is below n_outputs = acc.len().
-                let a = unsafe { acc.get_unchecked_mut((e >> COLUMN_SHIFT) as usize) };
-                *a = a.wrapping_add((w as i32) >> 1);
+                if ROWS {
+                    let n = acc.len();
+                    // SAFETY: `validate_words` proved the row index is below n_rows, and the leaf table's
+                    // n_rows · n_outputs i32 lie inside the blob from rows_off (validated layout; 4-aligned).
+                    let row = unsafe { b.add(self.rows_off + 4 * n * ((w >> 1) as usize)) };
+                    for (k, a) in acc.iter_mut().enumerate() {
+                        // SAFETY: k < n_outputs, inside the row.
+                        *a = a.wrapping_add(unsafe { word(row.add(4 * k)) } as i32);
+                    }
+                } else {
+                    // SAFETY: `validate_trees` proved every column is below n_outputs = acc.len().
+                    let a = unsafe { acc.get_unchecked_mut((e >> COLUMN_SHIFT) as usize) };
+                    *a = a.wrapping_add((w as i32) >> 1);
+                }
                 if entry == last {
                     return;
                 }
