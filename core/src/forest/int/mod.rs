@@ -7,8 +7,9 @@
 //! **Scope**: numeric splits; per feature one missing-value mode for all its nodes (NaN takes the node's default
 //! direction; LightGBM's `None`, NaN read as 0; LightGBM's `Zero`, `|x| ≤ 1e-35` and NaN take the default
 //! direction); at most [`MAX_OUTPUTS`] margin columns; per tree one scalar leaf adding to one column (version 1
-//! and 2), or (version 2) a leaf naming a row of a leaf table that adds one value to every column — a
-//! scikit-learn random-forest classifier's class probabilities, XGBoost's multi-output trees; a sum or a mean
+//! and 2), or (version 2, crate feature `int-vector-leaves`) a leaf naming a row of a leaf table that adds one
+//! value to every column — a scikit-learn random-forest classifier's class probabilities, XGBoost's multi-output
+//! trees; a sum or a mean
 //! of the trees (the mean's divisor and the tree weights are folded into the leaves by the writer); the
 //! transforms identity, sigmoid, argmax and (version 2, crate feature `int-softmax`) softmax. The host writer
 //! (`emkern_host::export::int`) names what keeps a model out (categorical splits, linear leaves, exp, the
@@ -134,6 +135,10 @@
 //! max_r |row_r| ≤ i32::MAX`). A walk then moves only forward inside its tree and ends at its first leaf, and the sums cannot
 //! overflow.
 //!
+//! Without the `int-vector-leaves` feature the reader refuses a blob with `n_rows > 0`
+//! ([`IntError::BadField`]`("n_rows")`) and links no leaf-table walk, so a firmware with scalar-leaf models pays
+//! nothing for it (likewise `int-softmax` for softmax, above).
+//!
 //! The version changes whenever this layout changes. Version 2 adds `n_rows`, the leaf table and softmax to
 //! version 1; the reader accepts both, and the writer writes version 1 for a model without vector leaves or
 //! softmax (so such blobs are unchanged).
@@ -154,6 +159,15 @@
 //!   (36 321) and 7 373 (23 126). For small models the row mapping (a binary search per used feature) is most
 //!   of it. The engine adds about 6 KB of code and tables to a firmware where the general interpreter adds
 //!   55–65 KB.
+//! - Multi-class, Cortex-M0, 64 fixture rows (integer engine against the compact layout's reader, instructions per
+//!   prediction; flash over the image without a model, the model's part in parentheses): XGBoost `multi:softprob`
+//!   3 classes × 10 rounds, 5 226 (compact 14 195), 10 392 (2 048) bytes (compact 8 956 (3 228)); the same with
+//!   multi-output trees (vector leaves and softmax), 3 877 (11 146), 10 768 (1 856) (compact 7 916 (2 196));
+//!   LightGBM `multiclass` 3 × 10, 5 222, 10 464 (2 112); a scikit-learn random-forest classifier of 8 trees (vector
+//!   leaves, 3 classes), 2 155, 9 928 (2 236) (the last two compute in f64, outside the compact layout). The
+//!   softmax (`softmax_fixed` 608 bytes, `exp_neg_q20` 152, `div_q30` 90, tables 336) is about 1.2 KB and the
+//!   leaf-table walk 404 bytes, each linked only with its feature; a scalar-leaf model without softmax links
+//!   neither (`arm-none-eabi-nm`: `walk_all` 148 bytes and `sums` 92, as before).
 //! - Blob size: 4 bytes per node and per leaf, 4 per distinct threshold and 8 per used feature: 3 840, 49 524
 //!   and 58 292 bytes for those three models (the general layout: 4 064, 56 400, 79 880); 5 948 for the
 //!   100-tree demo model (general 8 168, compact 9 368).

@@ -219,11 +219,12 @@ impl IntForest<'_> {
         if self.n_trees > 0 && acc.len() == self.n_outputs && bins.len() >= self.bins_len() {
             // SAFETY: the conditions just checked, and `self` was validated by `new`.
             unsafe {
-                if self.n_rows == 0 {
-                    self.walk_all::<false>(bins, acc);
-                } else {
+                #[cfg(feature = "int-vector-leaves")]
+                if self.n_rows > 0 {
                     self.walk_all::<true>(bins, acc);
+                    return;
                 }
+                self.walk_all::<false>(bins, acc);
             }
         }
     }

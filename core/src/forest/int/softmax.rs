@@ -41,8 +41,9 @@ fn mul_q30(a: u32, b: u32) -> u32 {
 }
 
 /// `e^-x` in Q30 for `x` in Q20, `0 ≤ x < LIMIT_Q20`: `e^-a · e^-(j/64) · e^-r` with `x = a + j/64 + r`,
-/// `0 ≤ r < 1/64`, and `1 − e^-r ≈ r − r²/2 + r³/6` (remainder below `r⁴/24 < 2.5e-9`).
-#[inline(always)]
+/// `0 ≤ r < 1/64`, and `1 − e^-r ≈ r − r²/2 + r³/6` (remainder below `r⁴/24 < 2.5e-9`). One copy, not
+/// inlined into an unrolled loop.
+#[inline(never)]
 fn exp_neg_q20(x: u32) -> u32 {
     let a = (x >> 20) as usize;
     let j = ((x >> 14) & 63) as usize;
@@ -73,9 +74,29 @@ fn diff_q20(d: u32, s: i32) -> u32 {
     }
 }
 
+/// `⌊e · 2^30 / sum⌋` for `e ≤ sum ≤ 2^31`, `sum > 0`, by long division in 32-bit registers (the remainder stays
+/// below `sum`, so its double fits); stops early when the remainder is 0. One copy, not inlined, so that the
+/// loop is not unrolled per column.
+#[inline(never)]
+fn div_q30(e: u32, sum: u32) -> u32 {
+    let (mut rem, mut q) = if e >= sum { (e - sum, 1u32) } else { (e, 0u32) };
+    let mut steps = 30u32;
+    while steps > 0 && rem != 0 {
+        rem <<= 1;
+        q <<= 1;
+        if rem >= sum {
+            rem -= sum;
+            q |= 1;
+        }
+        steps -= 1;
+    }
+    q << steps
+}
+
 /// The softmax of the margins `margins[k] · 2^-s` into `out[k]`, for `k` below the shorter of the two and at
 /// most [`MAX_OUTPUTS`](super::MAX_OUTPUTS); in integer arithmetic (no float instruction, no soft-float call),
 /// within [`SOFTMAX_MAX_ERROR`] of the exact value. Every value is in `[0, 1]`.
+#[inline(never)]
 pub fn softmax_fixed(margins: &[i32], s: i32, out: &mut [f32]) {
     let n = margins.len().min(out.len()).min(super::MAX_OUTPUTS);
     let (margins, out) = (
@@ -101,21 +122,7 @@ pub fn softmax_fixed(margins: &[i32], s: i32, out: &mut [f32]) {
         return;
     }
     for (o, e) in out.iter_mut().zip(e26.iter()) {
-        // floor(e · 2^30 / sum) by long division: the remainder stays below sum ≤ 2^31, so its double fits.
-        let mut rem = *e;
-        let mut q = 0u32;
-        if rem >= sum {
-            rem -= sum;
-            q = 1;
-        }
-        for _ in 0..30 {
-            rem <<= 1;
-            q <<= 1;
-            if rem >= sum {
-                rem -= sum;
-                q |= 1;
-            }
-        }
-        *o = fixed_to_f32(q as i32, 30);
+        // e ≤ sum: the quotient is at most 2^30.
+        *o = fixed_to_f32(div_q30(*e, sum) as i32, 30);
     }
 }

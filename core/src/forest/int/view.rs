@@ -133,7 +133,7 @@ impl<'a> IntForest<'a> {
         } else {
             0
         };
-        if n_rows >= 1 << 30 {
+        if n_rows >= 1 << 30 || (n_rows > 0 && cfg!(not(feature = "int-vector-leaves"))) {
             return Err(IntError::BadField("n_rows"));
         }
         // Sections; the counts are below 2^32, so on 32-bit targets every product and sum is checked.
