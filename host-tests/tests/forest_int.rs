@@ -906,6 +906,73 @@ fn header_errors_are_typed() {
     ));
 }
 
+/// Version 2 (a leaf table): damage to `n_rows`, a leaf's row index, a tree's column or a row's values is a typed
+/// error; softmax is accepted in version 2 only.
+#[test]
+fn version_2_errors_are_typed() {
+    let mut e = one_split_model();
+    e.n_outputs = 2;
+    e.base_margin = vec![0.0, 0.0];
+    e.trees[0].output = None;
+    e.trees[0].nodes[1] = Node::Leaf(vec![1.0, 2.0]);
+    e.trees[0].nodes[2] = Node::Leaf(vec![3.0, 4.0]);
+    let good = int::write(&e).unwrap();
+    // Header 44 (n_rows at 40), base margins at 44, feature entry at 52, key at 60, tree entry at 64, words from
+    // 68 (the split, then the leaves naming rows 0 and 1), the rows from 80.
+    assert_eq!(good[4..8], [2, 0, 44, 0]);
+    assert_eq!(good[40..44], 2u32.to_le_bytes());
+    assert_eq!(good.len(), 96);
+    let f_bytes = Aligned::new(&good);
+    let f = IntForest::new(f_bytes.bytes()).unwrap();
+    assert_eq!(f.n_rows(), 2);
+    let load = |b: &[u8]| IntForest::new(Aligned::new(b).bytes()).map(|f| f.n_trees());
+    let with = |at: usize, v: &[u8]| {
+        let mut b = good.clone();
+        b[at..at + v.len()].copy_from_slice(v);
+        let crc = emkern::forest::crc32(&b[16..]);
+        b[12..16].copy_from_slice(&crc.to_le_bytes());
+        load(&b)
+    };
+    assert_eq!(
+        load(&good[..42]).unwrap_err(),
+        IntError::Truncated {
+            needed: 44,
+            got: 42
+        }
+    );
+    assert_eq!(
+        with(6, &[40, 0]).unwrap_err(),
+        IntError::BadHeaderLength(40)
+    );
+    assert_eq!(with(40, &[0, 0, 0, 0]).unwrap_err(), IntError::BadLayout);
+    assert_eq!(with(40, &[3, 0, 0, 0]).unwrap_err(), IntError::BadLayout);
+    assert_eq!(
+        with(40, &(1u32 << 30).to_le_bytes()).unwrap_err(),
+        IntError::BadField("n_rows")
+    );
+    let past = emkern::forest::int::leaf_word(2).unwrap().to_le_bytes();
+    assert!(matches!(
+        with(72, &past).unwrap_err(),
+        IntError::BadWord { word: 1, what } if what.contains("row index")
+    ));
+    let negative = emkern::forest::int::leaf_word(-1).unwrap().to_le_bytes();
+    assert!(matches!(
+        with(72, &negative).unwrap_err(),
+        IntError::BadWord { word: 1, what } if what.contains("row index")
+    ));
+    assert!(matches!(
+        with(67, &[1]).unwrap_err(),
+        IntError::BadTree { tree: 0, .. }
+    ));
+    assert_eq!(
+        with(80, &i32::MIN.to_le_bytes()).unwrap_err(),
+        IntError::BadField("scale")
+    );
+    // Softmax (2) is a version-2 transform; the version-1 test above refuses it there.
+    assert!(with(35, &[2]).is_ok());
+    assert_eq!(with(35, &[4]).unwrap_err(), IntError::BadField("transform"));
+}
+
 #[test]
 fn wrong_shapes_are_errors() {
     let b = Aligned::new(&int::write(&one_split_model()).unwrap());
