@@ -906,6 +906,81 @@ fn header_errors_are_typed() {
     ));
 }
 
+/// 16-bit quantized rows (`predict_i16`): on every fixture that fits, each input row quantized at a global
+/// power-of-two scale (the largest at which its largest magnitude fits an i16; NaN as `i16::MIN`) predicts
+/// exactly as the dequantized f32 row does; the agreement with the f32 predictions of the unquantized rows is
+/// reported (it depends on the data, not on the engine).
+#[test]
+fn int16_rows_predict_as_their_dequantized_f32_rows() {
+    let mut report = Vec::new();
+    for (name, path) in fixture_models() {
+        let e = model::load(&path).unwrap().ensemble.unwrap();
+        let Ok(bytes) = int::write(&e) else { continue };
+        let bytes = Aligned::new(&bytes);
+        let f = IntForest::new(bytes.bytes()).unwrap();
+        let input = io::read_csv(&path.with_file_name("input.csv")).unwrap();
+        let nf = f.n_features();
+        let top = (0..input.rows)
+            .flat_map(|r| input.row(r)[..nf].to_vec())
+            .filter(|x| x.is_finite())
+            .fold(0.0f32, |a, x| a.max(x.abs()));
+        let mut exp = 24;
+        while exp > -24 && f64::from(top) * 2f64.powi(exp) >= 32_767.0 {
+            exp -= 1;
+        }
+        let (mut bins, mut a, mut b, mut c) = (
+            vec![0u16; f.bins_len()],
+            vec![0.0f32; f.output_len()],
+            vec![0.0f32; f.output_len()],
+            vec![0.0f32; f.output_len()],
+        );
+        let (mut worst, mut same) = (0.0f64, 0usize);
+        for r in 0..input.rows {
+            let row = &input.row(r)[..nf];
+            let q: Vec<i16> = row
+                .iter()
+                .map(|x| {
+                    if x.is_nan() {
+                        i16::MIN
+                    } else {
+                        (f64::from(*x) * 2f64.powi(exp))
+                            .round()
+                            .clamp(-32_767.0, 32_767.0) as i16
+                    }
+                })
+                .collect();
+            let deq: Vec<f32> = q
+                .iter()
+                .map(|q| {
+                    if *q == i16::MIN {
+                        f32::NAN
+                    } else {
+                        (f64::from(*q) * 2f64.powi(-exp)) as f32
+                    }
+                })
+                .collect();
+            f.predict_i16(&q, exp, &mut bins, &mut a).unwrap();
+            f.predict(&deq, &mut bins, &mut b).unwrap();
+            assert_eq!(
+                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{name}, row {r}: i16 {q:?} at 2^-{exp}"
+            );
+            f.predict(row, &mut bins, &mut c).unwrap();
+            same += usize::from(a == c);
+            for (x, y) in a.iter().zip(&c) {
+                worst = worst.max((f64::from(*x) - f64::from(*y)).abs());
+            }
+        }
+        report.push(format!(
+            "{name}: scale 2^-{exp}, {same} of {} rows predict as the f32 rows, largest difference {worst:.3e}",
+            input.rows
+        ));
+    }
+    assert!(report.len() > 100, "{report:?}");
+    eprintln!("int16 rows:\n  {}", report.join("\n  "));
+}
+
 /// Version 2 (a leaf table): damage to `n_rows`, a leaf's row index, a tree's column or a row's values is a typed
 /// error; softmax is accepted in version 2 only.
 #[test]

@@ -99,6 +99,10 @@ fn use_int(f: &IntForest<'_>) {
     keep(f.margins_fixed(o(&bins[..]), o(&mut fixed[..])));
     keep(f.predict(o(&rows[..]), o(&mut bins[..]), o(&mut out[..])));
     keep(f.predict_margin(o(&rows[..]), o(&mut bins[..]), o(&mut out[..])));
+    let quantized = [-7i16; 64];
+    keep(f.map_row_i16(o(&quantized[..]), o(12), o(&mut bins[..])));
+    keep(f.predict_i16(o(&quantized[..]), o(-70), o(&mut bins[..]), o(&mut out[..])));
+    keep(f.n_rows());
 }
 
 fn use_compact(f: &CompactForest<'_>) {

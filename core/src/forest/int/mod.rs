@@ -178,6 +178,13 @@
 //! row length can use `[u16; 2 * N_FEATURES]`, since `n_used ≤ n_features`): [`IntForest::predict`] maps the row into
 //! it and walks the trees; [`IntForest::map_row`] and [`IntForest::margins_fixed`] are the two halves, for callers that
 //! keep the fixed-point margins.
+//!
+//! **16-bit rows**: [`IntForest::predict_i16`] and [`IntForest::map_row_i16`] take a row already quantized to `i16`
+//! with one global power-of-two scale, feature `i` being `row[i] · 2^-exp` and `i16::MIN` a missing value. Such a
+//! value is an f32 exactly, and its bins are computed from that f32's bits by integer code, so the prediction is
+//! the one of the dequantized f32 row bit for bit (tested on every fixture that fits); how close that is to the
+//! prediction of the unquantized row depends on the data and the scale (the same test reports it). Not linked
+//! unless called.
 
 mod error;
 mod fixed;

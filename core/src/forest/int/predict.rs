@@ -28,10 +28,41 @@ impl IntForest<'_> {
     /// least [`IntForest::n_features`] values (NaN marks a missing value), `bins` at least
     /// [`IntForest::bins_len`] (else [`ShapeError::OutputTooShort`]). Integer compares only.
     pub fn map_row(&self, row: &[f32], bins: &mut [u16]) -> Result<(), ShapeError> {
-        if row.len() < self.n_features {
+        self.map_with(row.len(), bins, |i| {
+            // SAFETY: `map_with` passes indices below n_features <= row.len() (checked first).
+            unsafe { row.get_unchecked(i) }.to_bits()
+        })
+    }
+
+    /// Maps a row of 16-bit quantized values to its bins: feature `i` is `row[i] · 2^-exp` (`exp` clamped to
+    /// `-64 ..= 64`), and `i16::MIN` marks a missing value (as NaN does in [`IntForest::map_row`]). Every such
+    /// value is an f32 exactly, and its bins are those of that f32 — the map is exact for the quantized value,
+    /// with integer operations only ([`fixed_to_f32`]). Errors as [`IntForest::map_row`].
+    pub fn map_row_i16(&self, row: &[i16], exp: i32, bins: &mut [u16]) -> Result<(), ShapeError> {
+        self.map_with(row.len(), bins, |i| {
+            // SAFETY: `map_with` passes indices below n_features <= row.len() (checked first).
+            let q = unsafe { *row.get_unchecked(i) };
+            if q == i16::MIN {
+                0x7FC0_0000
+            } else {
+                fixed_to_f32(i32::from(q), exp).to_bits()
+            }
+        })
+    }
+
+    /// The row mapping for a row of `len` values whose f32 bit patterns `bits(i)` gives, called only for
+    /// `i < n_features <= len`.
+    #[inline(always)]
+    fn map_with(
+        &self,
+        len: usize,
+        bins: &mut [u16],
+        bits: impl Fn(usize) -> u32,
+    ) -> Result<(), ShapeError> {
+        if len < self.n_features {
             return Err(ShapeError::RowTooShort {
                 needed: self.n_features,
-                got: row.len(),
+                got: len,
             });
         }
         if bins.len() < self.bins_len() {
@@ -57,8 +88,8 @@ impl IntForest<'_> {
                 let e = b.add(self.features_off + u * FEATURE_ENTRY);
                 (word(e), word(e.add(4)) as usize)
             };
-            // SAFETY: `validate_features` proved the row index is below n_features <= row.len().
-            let x = unsafe { *row.get_unchecked((info & 0xFFFF) as usize) }.to_bits();
+            // `validate_features` proved the row index is below n_features <= len.
+            let x = bits((info & 0xFFFF) as usize);
             let mode = ((info >> 16) & 0xFF) as u8;
             let mut m = x & 0x7FFF_FFFF;
             let missing = if m > INF_BITS {
@@ -168,6 +199,29 @@ impl IntForest<'_> {
     ) -> Result<(), ShapeError> {
         self.check_out(out.len(), self.output_len())?;
         self.map_row(row, bins)?;
+        self.finish(bins, out);
+        Ok(())
+    }
+
+    /// [`IntForest::predict`] for a row of 16-bit quantized values `row[i] · 2^-exp` (`i16::MIN` missing; see
+    /// [`IntForest::map_row_i16`]): the prediction of that f32 row, bit for bit.
+    pub fn predict_i16(
+        &self,
+        row: &[i16],
+        exp: i32,
+        bins: &mut [u16],
+        out: &mut [f32],
+    ) -> Result<(), ShapeError> {
+        self.check_out(out.len(), self.output_len())?;
+        self.map_row_i16(row, exp, bins)?;
+        self.finish(bins, out);
+        Ok(())
+    }
+
+    /// The sums of a mapped row through the transform into `out` (`out.len() >= output_len`, checked by the
+    /// callers; `bins` mapped).
+    #[inline(always)]
+    fn finish(&self, bins: &[u16], out: &mut [f32]) {
         let mut acc = [0i32; MAX_OUTPUTS];
         let acc = acc.get_mut(..self.n_outputs).unwrap_or_default();
         self.sums(bins, acc);
@@ -196,7 +250,6 @@ impl IntForest<'_> {
                 }
             }
         }
-        Ok(())
     }
 
     fn check_out(&self, out: usize, needed: usize) -> Result<(), ShapeError> {
