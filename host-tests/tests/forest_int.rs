@@ -13,7 +13,9 @@ mod proptest_config;
 use forest_gen::{Rng, one_split_model, split_mut};
 use std::path::Path;
 
-use emkern::forest::int::{SIGMOID_MAX_ERROR, fixed_to_f32, sigmoid_fixed};
+use emkern::forest::int::{
+    SIGMOID_MAX_ERROR, SOFTMAX_MAX_ERROR, fixed_to_f32, sigmoid_fixed, softmax_fixed,
+};
 use emkern::forest::{Compare, Forest, IntError, IntForest, MissingMode, Transform};
 use emkern_host::export::blob;
 use emkern_host::export::int::{self, IntRefusal};
@@ -57,18 +59,27 @@ const GRID: [f64; 13] = [
 ];
 
 /// A random tree with integer leaves in ±1000 (so f32 and fixed-point sums are exact) and per-feature missing
-/// modes `modes`.
-fn random_tree(rng: &mut Rng, modes: &[MissingMode], output: u32, max_depth: u32) -> Tree {
+/// modes `modes`: scalar leaves adding to `output`, or vector leaves of `width` values when `output` is `None`.
+fn random_tree(
+    rng: &mut Rng,
+    modes: &[MissingMode],
+    output: Option<u32>,
+    width: usize,
+    max_depth: u32,
+) -> Tree {
     fn grow(
         rng: &mut Rng,
         nodes: &mut Vec<Node>,
         depth: u32,
-        max_depth: u32,
+        (max_depth, width): (u32, usize),
         modes: &[MissingMode],
     ) -> usize {
         let at = nodes.len();
         if depth >= max_depth || rng.chance(25) {
-            nodes.push(Node::Leaf(vec![rng.below(2001) as f64 - 1000.0]));
+            let leaf = (0..width)
+                .map(|_| rng.below(2001) as f64 - 1000.0)
+                .collect();
+            nodes.push(Node::Leaf(leaf));
             return at;
         }
         nodes.push(Node::Leaf(vec![])); // placeholder, replaced below
@@ -80,8 +91,8 @@ fn random_tree(rng: &mut Rng, modes: &[MissingMode], output: u32, max_depth: u32
         };
         let feature = rng.below(modes.len() as u64) as u32;
         let default_left = rng.chance(50);
-        let left = grow(rng, nodes, depth + 1, max_depth, modes);
-        let right = grow(rng, nodes, depth + 1, max_depth, modes);
+        let left = grow(rng, nodes, depth + 1, (max_depth, width), modes);
+        let right = grow(rng, nodes, depth + 1, (max_depth, width), modes);
         nodes[at] = Node::Split(Split {
             feature,
             test: Test::Numeric(threshold),
@@ -93,15 +104,17 @@ fn random_tree(rng: &mut Rng, modes: &[MissingMode], output: u32, max_depth: u32
         at
     }
     let mut nodes = Vec::new();
-    grow(rng, &mut nodes, 0, max_depth, modes);
+    let width = if output.is_some() { 1 } else { width };
+    grow(rng, &mut nodes, 0, (max_depth, width), modes);
     Tree {
         nodes,
-        output: Some(output),
+        output,
         weight: 1.0,
     }
 }
 
-/// A random ensemble inside the integer layout's scope, with exact (integer) leaves and base margins.
+/// A random ensemble inside the integer layout's scope, with exact (integer) leaves and base margins; with
+/// several columns, half the time every tree has vector leaves (a leaf table, version 2).
 fn random_int_ensemble(seed: u64) -> Ensemble {
     let mut rng = Rng(seed | 1);
     let n_features = 1 + rng.below(40) as u32;
@@ -119,8 +132,17 @@ fn random_int_ensemble(seed: u64) -> Ensemble {
     };
     let n_trees = rng.below(14) as usize;
     let max_depth = rng.below(9) as u32;
+    let vector = n_outputs > 1 && rng.chance(50);
     let trees = (0..n_trees)
-        .map(|t| random_tree(&mut rng, &modes, (t as u32) % n_outputs, max_depth))
+        .map(|t| {
+            // The general layout holds no mix of scalar and vector trees.
+            let output = if vector {
+                None
+            } else {
+                Some((t as u32) % n_outputs)
+            };
+            random_tree(&mut rng, &modes, output, n_outputs as usize, max_depth)
+        })
         .collect();
     Ensemble {
         n_features,
@@ -212,10 +234,30 @@ proptest! {
         prop_assert!(f.n_used() <= f.n_features());
         let near = threshold_values(&e);
         let mut rng = Rng(seed ^ 0x9E37_79B9_7F4A_7C15);
+        // The same model under softmax (version 2): the margins are equal, so the probabilities differ by the
+        // two softmaxes' errors alone (the general layout's f32 `exp` and division: a few f32 ulps).
+        let soft = (e.n_outputs > 1).then(|| {
+            let mut s = e.clone();
+            s.transform = Transform::Softmax;
+            (blob::write(&s).unwrap(), Aligned::new(&int::write(&s).unwrap()))
+        });
+        let soft = soft
+            .as_ref()
+            .map(|(g, i)| (Forest::new(g).unwrap(), IntForest::new(i.bytes()).unwrap()));
         for _ in 0..24 {
             let row = random_row(&mut rng, e.n_features as usize, &near);
             let (a, b) = (general_margins(&forest, &row), int_margins(&f, &row));
             prop_assert_eq!(&a, &b, "row {:?}", row);
+            if let Some((g, i)) = &soft {
+                let mut want = vec![0.0f32; g.output_len()];
+                g.predict(&row, &mut want).unwrap();
+                let mut got = vec![0.0f32; i.output_len()];
+                let mut bins = vec![0u16; i.bins_len()];
+                i.predict(&row, &mut bins, &mut got).unwrap();
+                for (x, y) in got.iter().zip(&want) {
+                    prop_assert!((x - y).abs() <= SOFTMAX_MAX_ERROR + 1e-6, "softmax {:?} vs {:?}", got, want);
+                }
+            }
         }
     }
 
@@ -291,6 +333,96 @@ fn sigmoid_is_within_its_stated_error() {
     assert!(worst.0 <= SIGMOID_MAX_ERROR as f64, "{worst:?}");
     // The bound is not loose by orders of magnitude.
     assert!(worst.0 > SIGMOID_MAX_ERROR as f64 / 4.0, "{worst:?}");
+}
+
+/// The exact softmax of `v · 2^-s` in f64.
+fn softmax_f64(v: &[i32], s: i32) -> Vec<f64> {
+    let x: Vec<f64> = v.iter().map(|v| *v as f64 * 2f64.powi(-s)).collect();
+    let top = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = x.iter().map(|x| (x - top).exp()).collect();
+    let sum: f64 = e.iter().sum();
+    e.iter().map(|e| e / sum).collect()
+}
+
+/// The softmax's largest error against f64: two columns over a dense grid of margin differences at several
+/// scales (every representable difference up to |x| = 24 where they are fewer than 2^21), and 3, 5, 10 and 32
+/// columns at random margins (fixed seed) spread over ±24, clustered near the largest and saturated.
+#[test]
+fn softmax_is_within_its_stated_error() {
+    let mut worst = (0.0f64, Vec::new(), 0i32);
+    let mut check = |v: &[i32], s: i32| {
+        let mut out = vec![0.0f32; v.len()];
+        softmax_fixed(v, s, &mut out);
+        for (o, w) in out.iter().zip(softmax_f64(v, s)) {
+            let err = (*o as f64 - w).abs();
+            if err > worst.0 {
+                worst = (err, v.to_vec(), s);
+            }
+        }
+    };
+    for s in [-3, 0, 4, 11, 16, 20, 21, 24, 30, 40] {
+        let scale = 2f64.powi(s);
+        let limit = (24.0 * scale).min(i32::MAX as f64 / 2.0) as i64;
+        let step = (limit / (1 << 21)).max(1);
+        let mut d = -limit;
+        while d <= limit {
+            check(&[0, d as i32], s);
+            check(&[d as i32, -(d as i32) / 3], s);
+            d += step;
+        }
+        for v in [
+            [i32::MIN, i32::MAX],
+            [i32::MAX, i32::MAX],
+            [i32::MIN, i32::MIN],
+        ] {
+            check(&v, s);
+        }
+    }
+    let mut rng = Rng(0x5EED_50F7);
+    for n in [3usize, 5, 10, 32] {
+        for s in [0, 8, 16, 20, 24, 30] {
+            let scale = 2f64.powi(s);
+            let span = (24.0 * scale).min(f64::from(1 << 30)) as u64;
+            for _ in 0..40_000 {
+                let near = rng.chance(50);
+                let v: Vec<i32> = (0..n)
+                    .map(|_| {
+                        let w = if near { span / 8 } else { 2 * span };
+                        (rng.below(w + 1) as i64 - (w / 2) as i64) as i32
+                    })
+                    .collect();
+                check(&v, s);
+            }
+        }
+    }
+    eprintln!(
+        "softmax: largest error {:.3e} (margins {:?}, s = {}), stated {:e}",
+        worst.0, worst.1, worst.2, SOFTMAX_MAX_ERROR
+    );
+    assert!(worst.0 <= SOFTMAX_MAX_ERROR as f64, "{worst:?}");
+    // The bound is not loose by orders of magnitude.
+    assert!(worst.0 > SOFTMAX_MAX_ERROR as f64 / 8.0, "{worst:?}");
+    // Every output in [0, 1], summing to 1 within n times the bound, on extreme inputs.
+    for v in [
+        vec![i32::MIN; 32],
+        vec![i32::MAX; 32],
+        vec![0; 1],
+        vec![i32::MIN, 0, i32::MAX],
+    ] {
+        for s in [-40, 0, 40] {
+            let mut out = vec![0.0f32; v.len()];
+            softmax_fixed(&v, s, &mut out);
+            assert!(
+                out.iter().all(|p| (0.0..=1.0).contains(p)),
+                "{v:?} {s}: {out:?}"
+            );
+            let sum: f32 = out.iter().sum();
+            assert!(
+                (sum - 1.0).abs() <= v.len() as f32 * SOFTMAX_MAX_ERROR,
+                "{v:?} {s}: {sum}"
+            );
+        }
+    }
 }
 
 /// `e` with only tree `t`, its leaves replaced by their node index, base 0, identity, a plain sum.
@@ -413,6 +545,36 @@ fn fixtures_that_fit_agree_with_the_general_layout() {
                         );
                     }
                 }
+                Transform::Softmax => {
+                    // (a) Within SOFTMAX_MAX_ERROR of the exact softmax of the fixed-point margins.
+                    let mut fixed = vec![0i32; f.n_outputs()];
+                    let mut bins2 = vec![0u16; f.bins_len()];
+                    f.map_row(row, &mut bins2).unwrap();
+                    f.margins_fixed(&bins2, &mut fixed).unwrap();
+                    for (o, p) in out.iter().zip(softmax_f64(&fixed, f.scale())) {
+                        assert!(
+                            (*o as f64 - p).abs() <= SOFTMAX_MAX_ERROR as f64,
+                            "{name}, row {r}: softmax {o}, f64 {p}"
+                        );
+                    }
+                    // (b) Against the general layout: a probability moves by at most half the largest margin
+                    // change (∂p_k/∂m_j sums to at most 1/2 in absolute value), plus both softmaxes' errors.
+                    let g = general_margins(&forest, row);
+                    let d = got
+                        .iter()
+                        .zip(&g)
+                        .map(|(a, b)| (*a as f64 - *b as f64).abs())
+                        .fold(0.0, f64::max);
+                    let mut want = vec![0.0f32; forest.output_len()];
+                    forest.predict(row, &mut want).unwrap();
+                    for (o, w) in out.iter().zip(&want) {
+                        let tol = d / 2.0 + SOFTMAX_MAX_ERROR as f64 + 1e-6;
+                        assert!(
+                            (*o as f64 - *w as f64).abs() <= tol,
+                            "{name}, row {r}: int {out:?}, general {want:?}"
+                        );
+                    }
+                }
                 Transform::ArgMax => {
                     // The first largest fixed-point margin: compare with the f32 margins unless two are within
                     // the error bound of each other.
@@ -451,6 +613,16 @@ fn fixtures_that_fit_agree_with_the_general_layout() {
         "sklearn/v1.9.1-gradient-boosting-regressor",
         "sklearn/v1.9.1-gradient-boosting-classifier",
         "sklearn/v1.9.1-random-forest-regressor",
+        "sklearn/v1.9.1-random-forest-classifier",
+        "sklearn/v1.9.1-random-forest-classifier-multiclass",
+        "sklearn/v1.9.1-extra-trees-classifier",
+        "sklearn/v1.9.1-decision-tree-classifier",
+        "sklearn/v1.9.1-gradient-boosting-classifier-multiclass",
+        "xgboost/v3.0.5-multi-softprob",
+        "xgboost/v3.0.5-multi-softmax",
+        "xgboost/v3.4.1-multi-output-tree",
+        "xgboost/v3.4.1-multi-softprob-vector-leaf",
+        "lightgbm/v4.7.0-multiclass",
     ] {
         assert!(
             fitted.iter().any(|f| f.starts_with(&format!("{must} "))),
@@ -477,16 +649,16 @@ fn every_refusal_is_named() {
         }
         err
     };
-    assert_eq!(
-        refused(&|e| {
-            e.n_outputs = 2;
-            e.base_margin = vec![0.0, 0.0];
-            e.trees[0].output = None;
-            e.trees[0].nodes[1] = Node::Leaf(vec![1.0, 2.0]);
-            e.trees[0].nodes[2] = Node::Leaf(vec![3.0, 4.0]);
-        }),
-        IntRefusal::VectorLeaves { tree: 0 }
-    );
+    // Vector leaves fit (version 2, a leaf table); a vector leaf of the wrong length is an invalid model.
+    let mut vector = one_split_model();
+    vector.n_outputs = 2;
+    vector.base_margin = vec![0.0, 0.0];
+    vector.trees[0].output = None;
+    vector.trees[0].nodes[1] = Node::Leaf(vec![1.0, 2.0]);
+    vector.trees[0].nodes[2] = Node::Leaf(vec![3.0, 4.0]);
+    assert!(int::write(&vector).is_ok());
+    vector.trees[0].nodes[2] = Node::Leaf(vec![3.0]);
+    assert!(matches!(int::write(&vector), Err(IntRefusal::Invalid(_))));
     assert_eq!(
         refused(&|e| {
             e.trees[0].nodes[2] = Node::LinearLeaf(LinearLeaf {
@@ -525,7 +697,6 @@ fn every_refusal_is_named() {
         IntRefusal::WeightedMedian
     );
     for t in [
-        Transform::Softmax,
         Transform::Exp,
         Transform::HingeStep,
         Transform::SortAscending,
@@ -670,7 +841,9 @@ fn header_errors_are_typed() {
         }
     );
     assert_eq!(with(0, b"EMKC"), IntError::BadMagic);
-    assert_eq!(with(4, &[2, 0]), IntError::UnsupportedVersion(2));
+    assert_eq!(with(4, &[3, 0]), IntError::UnsupportedVersion(3));
+    // Version 2 has a 44-byte header: a version-1 blob relabelled as version 2 is refused.
+    assert_eq!(with(4, &[2, 0]), IntError::BadHeaderLength(40));
     assert_eq!(with(6, &[36, 0]), IntError::BadHeaderLength(36));
     assert_eq!(with(16, &[0, 0, 0, 0]), IntError::BadField("n_features"));
     assert_eq!(with(32, &[3, 0]), IntError::BadField("n_used"));
@@ -731,6 +904,148 @@ fn header_errors_are_typed() {
         load(&b).unwrap_err(),
         IntError::ChecksumMismatch { .. }
     ));
+}
+
+/// 16-bit quantized rows (`predict_i16`): on every fixture that fits, each input row quantized at a global
+/// power-of-two scale (the largest at which its largest magnitude fits an i16; NaN as `i16::MIN`) predicts
+/// exactly as the dequantized f32 row does; the agreement with the f32 predictions of the unquantized rows is
+/// reported (it depends on the data, not on the engine).
+#[test]
+fn int16_rows_predict_as_their_dequantized_f32_rows() {
+    let mut report = Vec::new();
+    for (name, path) in fixture_models() {
+        let e = model::load(&path).unwrap().ensemble.unwrap();
+        let Ok(bytes) = int::write(&e) else { continue };
+        let bytes = Aligned::new(&bytes);
+        let f = IntForest::new(bytes.bytes()).unwrap();
+        let input = io::read_csv(&path.with_file_name("input.csv")).unwrap();
+        let nf = f.n_features();
+        let top = (0..input.rows)
+            .flat_map(|r| input.row(r)[..nf].to_vec())
+            .filter(|x| x.is_finite())
+            .fold(0.0f32, |a, x| a.max(x.abs()));
+        let mut exp = 24;
+        while exp > -24 && f64::from(top) * 2f64.powi(exp) >= 32_767.0 {
+            exp -= 1;
+        }
+        let (mut bins, mut a, mut b, mut c) = (
+            vec![0u16; f.bins_len()],
+            vec![0.0f32; f.output_len()],
+            vec![0.0f32; f.output_len()],
+            vec![0.0f32; f.output_len()],
+        );
+        let (mut worst, mut same) = (0.0f64, 0usize);
+        for r in 0..input.rows {
+            let row = &input.row(r)[..nf];
+            let q: Vec<i16> = row
+                .iter()
+                .map(|x| {
+                    if x.is_nan() {
+                        i16::MIN
+                    } else {
+                        (f64::from(*x) * 2f64.powi(exp))
+                            .round()
+                            .clamp(-32_767.0, 32_767.0) as i16
+                    }
+                })
+                .collect();
+            let deq: Vec<f32> = q
+                .iter()
+                .map(|q| {
+                    if *q == i16::MIN {
+                        f32::NAN
+                    } else {
+                        (f64::from(*q) * 2f64.powi(-exp)) as f32
+                    }
+                })
+                .collect();
+            f.predict_i16(&q, exp, &mut bins, &mut a).unwrap();
+            f.predict(&deq, &mut bins, &mut b).unwrap();
+            assert_eq!(
+                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{name}, row {r}: i16 {q:?} at 2^-{exp}"
+            );
+            f.predict(row, &mut bins, &mut c).unwrap();
+            same += usize::from(a == c);
+            for (x, y) in a.iter().zip(&c) {
+                worst = worst.max((f64::from(*x) - f64::from(*y)).abs());
+            }
+        }
+        report.push(format!(
+            "{name}: scale 2^-{exp}, {same} of {} rows predict as the f32 rows, largest difference {worst:.3e}",
+            input.rows
+        ));
+    }
+    assert!(report.len() > 100, "{report:?}");
+    eprintln!("int16 rows:\n  {}", report.join("\n  "));
+}
+
+/// Version 2 (a leaf table): damage to `n_rows`, a leaf's row index, a tree's column or a row's values is a typed
+/// error; softmax is accepted in version 2 only.
+#[test]
+fn version_2_errors_are_typed() {
+    let mut e = one_split_model();
+    e.n_outputs = 2;
+    e.base_margin = vec![0.0, 0.0];
+    e.trees[0].output = None;
+    e.trees[0].nodes[1] = Node::Leaf(vec![1.0, 2.0]);
+    e.trees[0].nodes[2] = Node::Leaf(vec![3.0, 4.0]);
+    let good = int::write(&e).unwrap();
+    // Header 44 (n_rows at 40), base margins at 44, feature entry at 52, key at 60, tree entry at 64, words from
+    // 68 (the split, then the leaves naming rows 0 and 1), the rows from 80.
+    assert_eq!(good[4..8], [2, 0, 44, 0]);
+    assert_eq!(good[40..44], 2u32.to_le_bytes());
+    assert_eq!(good.len(), 96);
+    let f_bytes = Aligned::new(&good);
+    let f = IntForest::new(f_bytes.bytes()).unwrap();
+    assert_eq!(f.n_rows(), 2);
+    let load = |b: &[u8]| IntForest::new(Aligned::new(b).bytes()).map(|f| f.n_trees());
+    let with = |at: usize, v: &[u8]| {
+        let mut b = good.clone();
+        b[at..at + v.len()].copy_from_slice(v);
+        let crc = emkern::forest::crc32(&b[16..]);
+        b[12..16].copy_from_slice(&crc.to_le_bytes());
+        load(&b)
+    };
+    assert_eq!(
+        load(&good[..42]).unwrap_err(),
+        IntError::Truncated {
+            needed: 44,
+            got: 42
+        }
+    );
+    assert_eq!(
+        with(6, &[40, 0]).unwrap_err(),
+        IntError::BadHeaderLength(40)
+    );
+    assert_eq!(with(40, &[0, 0, 0, 0]).unwrap_err(), IntError::BadLayout);
+    assert_eq!(with(40, &[3, 0, 0, 0]).unwrap_err(), IntError::BadLayout);
+    assert_eq!(
+        with(40, &(1u32 << 30).to_le_bytes()).unwrap_err(),
+        IntError::BadField("n_rows")
+    );
+    let past = emkern::forest::int::leaf_word(2).unwrap().to_le_bytes();
+    assert!(matches!(
+        with(72, &past).unwrap_err(),
+        IntError::BadWord { word: 1, what } if what.contains("row index")
+    ));
+    let negative = emkern::forest::int::leaf_word(-1).unwrap().to_le_bytes();
+    assert!(matches!(
+        with(72, &negative).unwrap_err(),
+        IntError::BadWord { word: 1, what } if what.contains("row index")
+    ));
+    assert!(matches!(
+        with(67, &[1]).unwrap_err(),
+        IntError::BadTree { tree: 0, .. }
+    ));
+    assert_eq!(
+        with(80, &i32::MIN.to_le_bytes()).unwrap_err(),
+        IntError::BadField("scale")
+    );
+    // Softmax (2) is a version-2 transform; the version-1 test above refuses it there.
+    assert!(with(35, &[2]).is_ok());
+    assert_eq!(with(35, &[4]).unwrap_err(), IntError::BadField("transform"));
 }
 
 #[test]

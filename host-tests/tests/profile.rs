@@ -382,27 +382,17 @@ fn cortex_m0_runs_the_blob_and_reports_what_codegen_refuses() {
     );
 }
 
-/// The integer engine on the Cortex-M0 (no FPU): the firmware's predictions are the host's `IntForest`
-/// predictions bit for bit (integer arithmetic on either instruction set), so the reported difference from the
-/// host's f32 general layout is exactly the host-side one, which is within the sigmoid's error and the margin
-/// bound; the model part is the integer blob.
-#[test]
-fn cortex_m0plus_int_engine_is_the_host_integer_reader() {
-    if !skip_unless_ready(
-        "profile --engine int on cortex-m0plus",
-        "thumbv6m-none-eabi",
-        false,
-    ) {
-        return;
-    }
-    let model = data("breast_cancer_xgboost.json");
-    let input = data("breast_cancer_test.csv");
-    let (items, text) = profile_json(&model, &input, "cortex-m0plus", "int");
+/// The integer engine's predictions of `model` on the Cortex-M0 (no FPU): the firmware's are the host's
+/// `IntForest` predictions bit for bit (integer arithmetic on either instruction set), so the reported difference
+/// from the host's f32 general layout is exactly the host-side one; the model part is the integer blob. Returns
+/// that difference.
+fn int_engine_is_the_host_integer_reader(model: &Path, input: &Path) -> f64 {
+    let (items, text) = profile_json(model, input, "cortex-m0plus", "int");
     check_keys(&text, &items);
     let v = engine(&items, "int");
-    check_ran(v, "cortex-m0plus", csv_rows(&input));
+    check_ran(v, "cortex-m0plus", csv_rows(input));
 
-    let inputs = emkern_host::profile::inputs::load(&model, &input).unwrap();
+    let inputs = emkern_host::profile::inputs::load(model, input).unwrap();
     let bytes = inputs.int_blob.clone().unwrap();
     assert_eq!(v["model_bytes"].as_u64(), Some(bytes.len() as u64), "{v}");
     let words: Vec<u32> = bytes
@@ -425,10 +415,48 @@ fn cortex_m0plus_int_engine_is_the_host_integer_reader() {
     let want = emkern_host::profile::report::max_abs_diff(&host_int, &inputs.host);
     let got = v["max_abs_diff"].as_f64().unwrap();
     assert_eq!(got, want, "{v}");
-    // Probabilities: the sigmoid's stated error plus a quarter of the margins' difference (small).
+    got
+}
+
+/// The integer engine on the Cortex-M0 with a sigmoid model: probabilities within the sigmoid's stated error
+/// plus a quarter of the margins' difference (small) of the host's general layout.
+#[test]
+fn cortex_m0plus_int_engine_is_the_host_integer_reader() {
+    if !skip_unless_ready(
+        "profile --engine int on cortex-m0plus",
+        "thumbv6m-none-eabi",
+        false,
+    ) {
+        return;
+    }
+    let got = int_engine_is_the_host_integer_reader(
+        &data("breast_cancer_xgboost.json"),
+        &data("breast_cancer_test.csv"),
+    );
     assert!(
         got > 0.0 && got <= f64::from(emkern::forest::int::SIGMOID_MAX_ERROR) + 1e-5,
-        "{v}"
+        "{got}"
+    );
+}
+
+/// The integer engine on the Cortex-M0 with vector leaves and softmax (XGBoost `multi:softprob` with
+/// multi-output trees, a version-2 blob, the firmware built with `int-softmax`): probabilities within the
+/// softmax's stated error plus half the margins' difference (small) of the host's general layout.
+#[test]
+fn cortex_m0plus_int_engine_runs_vector_leaves_and_softmax() {
+    if !skip_unless_ready(
+        "profile --engine int (softmax) on cortex-m0plus",
+        "thumbv6m-none-eabi",
+        false,
+    ) {
+        return;
+    }
+    let dir = root().join("host-tests/fixtures/xgboost/v3.4.1-multi-softprob-vector-leaf");
+    let got =
+        int_engine_is_the_host_integer_reader(&dir.join("model.json"), &dir.join("input.csv"));
+    assert!(
+        got <= f64::from(emkern::forest::int::SOFTMAX_MAX_ERROR) + 1e-5,
+        "{got}"
     );
 }
 

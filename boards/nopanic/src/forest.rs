@@ -76,6 +76,10 @@ pub fn run() {
     }
     keep(emkern::forest::int::fixed_to_f32(o(-7), o(40)));
     keep(emkern::forest::int::sigmoid_fixed(o(i32::MIN), o(31)));
+    let margins = [i32::MIN, 0, i32::MAX, 7];
+    let mut probs = [0.0f32; 40];
+    emkern::forest::int::softmax_fixed(o(&margins[..]), o(-40), o(&mut probs[..]));
+    keep(probs);
 }
 
 fn use_int(f: &IntForest<'_>) {
@@ -95,6 +99,10 @@ fn use_int(f: &IntForest<'_>) {
     keep(f.margins_fixed(o(&bins[..]), o(&mut fixed[..])));
     keep(f.predict(o(&rows[..]), o(&mut bins[..]), o(&mut out[..])));
     keep(f.predict_margin(o(&rows[..]), o(&mut bins[..]), o(&mut out[..])));
+    let quantized = [-7i16; 64];
+    keep(f.map_row_i16(o(&quantized[..]), o(12), o(&mut bins[..])));
+    keep(f.predict_i16(o(&quantized[..]), o(-70), o(&mut bins[..]), o(&mut out[..])));
+    keep(f.n_rows());
 }
 
 fn use_compact(f: &CompactForest<'_>) {

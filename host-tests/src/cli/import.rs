@@ -38,8 +38,8 @@ pub struct Request {
     /// splits, f32 values, scalar or vector leaves: an error says what does not fit), or `auto` (compact
     /// when the model fits; `emkern inspect` says which). A compact blob loads with
     /// `emkern::forest::CompactForest`. `int`: the integer layout for cores without an FPU
-    /// (`emkern::forest::IntForest`; numeric splits, scalar leaves, identity, sigmoid or argmax: an error
-    /// says what does not fit).
+    /// (`emkern::forest::IntForest`; numeric splits, scalar or vector leaves, identity, sigmoid, softmax or
+    /// argmax: an error says what does not fit).
     #[arg(long, default_value = "general", value_parser = int::LAYOUT_NAMES)]
     pub layout: String,
 }

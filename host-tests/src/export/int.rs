@@ -6,6 +6,10 @@
 //! each tree with the default child next (unreachable nodes are dropped), each split's bin threshold (on the bin or on
 //! its mirror, by the default direction) and the narrowest field widths; the leaves `weight · leaf / divisor` (f64) and
 //! the base margins rounded to nearest at the largest scale whose worst-case column sum stays below 2^30; the CRC-32.
+//! A model with vector leaves (a scikit-learn random-forest classifier's class probabilities, XGBoost multi-output
+//! trees) or softmax is written as version 2: every leaf of every tree becomes a row of the leaf table (a scalar
+//! tree's leaf a row with its value in its column and zeros elsewhere), distinct rows once; other models as
+//! version 1, as before.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,11 +26,6 @@ pub const LAYOUT_NAMES: [&str; 4] = ["general", "compact", "auto", "int"];
 /// feature of the model that only the general layout holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IntRefusal {
-    /// A tree with vector leaves (one value per output).
-    VectorLeaves {
-        /// The tree.
-        tree: usize,
-    },
     /// A leaf with a linear model.
     LinearLeaf {
         /// The tree.
@@ -48,7 +47,7 @@ pub enum IntRefusal {
     },
     /// The weighted median (AdaBoost.R2) aggregate.
     WeightedMedian,
-    /// A transform outside identity, sigmoid and argmax.
+    /// A transform outside identity, sigmoid, softmax and argmax.
     Transform(Transform),
     /// More margin columns than the layout holds.
     TooManyOutputs(u32),
@@ -84,11 +83,6 @@ impl std::fmt::Display for IntRefusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let general = "; the general layout holds it";
         match self {
-            IntRefusal::VectorLeaves { tree } => write!(
-                f,
-                "tree {tree} has vector leaves (one value per output); the integer layout has one scalar \
-                 leaf per tree{general}"
-            ),
             IntRefusal::LinearLeaf { tree, node } => {
                 write!(f, "tree {tree}, node {node}: a linear leaf{general}")
             }
@@ -103,7 +97,7 @@ impl std::fmt::Display for IntRefusal {
             IntRefusal::WeightedMedian => write!(f, "the weighted-median aggregate{general}"),
             IntRefusal::Transform(t) => write!(
                 f,
-                "the {t:?} transform (the integer layout has identity, sigmoid and argmax){general}"
+                "the {t:?} transform (the integer layout has identity, sigmoid, softmax and argmax){general}"
             ),
             IntRefusal::TooManyOutputs(n) => write!(
                 f,
@@ -180,7 +174,7 @@ fn check_model(e: &Ensemble) -> Result<f64, IntRefusal> {
     };
     if !matches!(
         e.transform,
-        Transform::Identity | Transform::Sigmoid | Transform::ArgMax
+        Transform::Identity | Transform::Sigmoid | Transform::Softmax | Transform::ArgMax
     ) {
         return Err(IntRefusal::Transform(e.transform));
     }
@@ -196,8 +190,8 @@ fn check_model(e: &Ensemble) -> Result<f64, IntRefusal> {
 struct Scan {
     /// Feature → (sorted distinct keys, missing mode).
     features: BTreeMap<u32, (BTreeSet<i32>, MissingMode)>,
-    /// Per tree: its column and the largest |effective leaf|.
-    trees: Vec<(u32, f64)>,
+    /// Per tree: its column (`None` for vector leaves) and the largest |effective leaf|.
+    trees: Vec<(Option<u32>, f64)>,
 }
 
 /// Checks every node and collects the thresholds and modes.
@@ -206,8 +200,8 @@ fn scan(e: &Ensemble, divisor: f64) -> Result<Scan, IntRefusal> {
     let mut trees = Vec::with_capacity(e.trees.len());
     for (t, tree) in e.trees.iter().enumerate() {
         let column = match tree.output {
-            None => return Err(IntRefusal::VectorLeaves { tree: t }),
-            Some(k) if k < e.n_outputs => k,
+            None => None,
+            Some(k) if k < e.n_outputs => Some(k),
             Some(k) => {
                 return Err(IntRefusal::Invalid(format!(
                     "tree {t}: output {k} with {} outputs",
@@ -226,19 +220,26 @@ fn scan(e: &Ensemble, divisor: f64) -> Result<Scan, IntRefusal> {
         while let Some(i) = stack.pop() {
             match &tree.nodes[i] {
                 Node::Leaf(v) => {
-                    let [v] = v.as_slice() else {
+                    let want = if column.is_some() {
+                        1
+                    } else {
+                        e.n_outputs as usize
+                    };
+                    if v.len() != want {
                         return Err(IntRefusal::Invalid(format!(
-                            "tree {t}, node {i}: {} leaf values for a scalar tree",
+                            "tree {t}, node {i}: {} leaf values, {want} expected",
                             v.len()
                         )));
-                    };
-                    let w = f64::from(tree.weight) * v / divisor;
-                    if !w.is_finite() {
-                        return Err(IntRefusal::Invalid(format!(
-                            "tree {t}, node {i}: leaf value is not finite"
-                        )));
                     }
-                    largest = largest.max(w.abs());
+                    for v in v {
+                        let w = f64::from(tree.weight) * v / divisor;
+                        if !w.is_finite() {
+                            return Err(IntRefusal::Invalid(format!(
+                                "tree {t}, node {i}: leaf value is not finite"
+                            )));
+                        }
+                        largest = largest.max(w.abs());
+                    }
                 }
                 Node::LinearLeaf(_) => return Err(IntRefusal::LinearLeaf { tree: t, node: i }),
                 Node::Split(s) => {
@@ -294,11 +295,34 @@ fn to_fixed(v: f64, s: i32) -> i64 {
     (v * 2f64.powi(s)).round() as i64
 }
 
-/// The largest scale at which every column's `|base| + Σ max |leaf|`, after rounding, is below 2^30.
-fn choose_scale(e: &Ensemble, scan: &Scan) -> Result<i32, IntRefusal> {
+/// The largest scale at which every column's `|base| + Σ max |leaf|`, after rounding, is below 2^30 (with a
+/// leaf table: `|base| + T · max |row value|` in the column, the reader's check).
+fn choose_scale(e: &Ensemble, scan: &Scan, rows: Option<&[Vec<f64>]>) -> Result<i32, IntRefusal> {
     let n = e.n_outputs as usize;
     let mut worst_real = 0.0f64;
     for s in (layout::MIN_SCALE..=layout::MAX_SCALE).rev() {
+        if let Some(rows) = rows {
+            let trees = scan.trees.len() as i64;
+            let mut fits = true;
+            worst_real = 0.0;
+            for k in 0..n {
+                let top = rows.iter().map(|r| r[k].abs()).fold(0.0, f64::max);
+                let fixed = rows
+                    .iter()
+                    .map(|r| to_fixed(r[k], s).abs())
+                    .max()
+                    .unwrap_or(0);
+                let sum = to_fixed(e.base_margin[k], s)
+                    .abs()
+                    .saturating_add(fixed.saturating_mul(trees));
+                worst_real = worst_real.max(e.base_margin[k].abs() + trees as f64 * top);
+                fits &= sum < 1 << 30;
+            }
+            if fits {
+                return Ok(s);
+            }
+            continue;
+        }
         let mut sums: Vec<i64> = e
             .base_margin
             .iter()
@@ -306,9 +330,9 @@ fn choose_scale(e: &Ensemble, scan: &Scan) -> Result<i32, IntRefusal> {
             .collect();
         let mut real: Vec<f64> = e.base_margin.iter().map(|b| b.abs()).collect();
         for (column, largest) in &scan.trees {
-            let c = *column as usize;
+            let c = column.unwrap_or(0) as usize;
             sums[c] = sums[c].saturating_add(to_fixed(*largest, s).abs());
-            real[*column as usize] += largest;
+            real[c] += largest;
         }
         worst_real = real.iter().copied().fold(0.0, f64::max);
         if sums.iter().take(n).all(|v| *v < 1 << 30) {
@@ -327,7 +351,42 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, IntRefusal> {
     if scan.features.len() > layout::MAX_USED {
         return Err(IntRefusal::TooManyFeatures(scan.features.len() as u32));
     }
-    let scale = choose_scale(e, &scan)?;
+    // A leaf table when a tree has vector leaves or the transform is softmax (version 2): every leaf's
+    // effective values as a row, scalar leaves with zeros in the other columns.
+    let n_out = e.n_outputs as usize;
+    let vector = scan.trees.iter().any(|(c, _)| c.is_none());
+    let leaf_row = |tree: &crate::ir::Tree, v: &[f64]| -> Vec<f64> {
+        let w = |x: f64| f64::from(tree.weight) * x / divisor;
+        match tree.output {
+            None => v.iter().map(|x| w(*x)).collect(),
+            Some(c) => {
+                let mut r = vec![0.0; n_out];
+                r[c as usize] = w(v[0]);
+                r
+            }
+        }
+    };
+    let real_rows: Option<Vec<Vec<f64>>> = vector.then(|| {
+        e.trees
+            .iter()
+            .flat_map(|tree| {
+                tree.nodes.iter().filter_map(move |n| match n {
+                    Node::Leaf(v) => Some(leaf_row(tree, v)),
+                    _ => None,
+                })
+            })
+            .collect()
+    });
+    let scale = choose_scale(e, &scan, real_rows.as_deref())?;
+    let version = if vector || e.transform == Transform::Softmax {
+        layout::VERSION
+    } else {
+        layout::VERSION_1
+    };
+    // The leaf table: distinct fixed-point rows, in the order the leaves first name them.
+    let mut table: Vec<Vec<i32>> = Vec::new();
+    let mut table_index: std::collections::HashMap<Vec<i32>, u32> =
+        std::collections::HashMap::new();
     // Used features in row order; each one's keys, sorted.
     let used: Vec<(u32, Vec<i32>, MissingMode)> = scan
         .features
@@ -363,8 +422,19 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, IntRefusal> {
             }
             match &tree.nodes[i] {
                 Node::Leaf(v) => {
-                    let w = f64::from(tree.weight) * v[0] / divisor;
-                    let fixed = to_fixed(w, scale) as i32;
+                    let fixed = if vector {
+                        let row: Vec<i32> = leaf_row(tree, v)
+                            .iter()
+                            .map(|x| to_fixed(*x, scale) as i32)
+                            .collect();
+                        *table_index.entry(row.clone()).or_insert_with(|| {
+                            table.push(row);
+                            (table.len() - 1) as u32
+                        }) as i32
+                    } else {
+                        let w = f64::from(tree.weight) * v[0] / divisor;
+                        to_fixed(w, scale) as i32
+                    };
                     recs.push(Rec::Leaf(layout::leaf_word(fixed).ok_or_else(|| {
                         IntRefusal::Invalid(format!(
                             "tree {t}, node {i}: leaf does not fit 31 bits"
@@ -408,7 +478,12 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, IntRefusal> {
         if recs.len() >= layout::MAX_WORDS {
             return Err(IntRefusal::TooManyWords(recs.len()));
         }
-        entries.push(start as u32 | (scan.trees[t].0 << layout::COLUMN_SHIFT));
+        let column = if vector {
+            0
+        } else {
+            scan.trees[t].0.unwrap_or(0)
+        };
+        entries.push(start as u32 | (column << layout::COLUMN_SHIFT));
     }
     // Field widths: the fewest bits for the largest threshold and bin index (at least 1 each).
     let width = |v: u32| (32 - v.leading_zeros()).max(1);
@@ -437,18 +512,23 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, IntRefusal> {
     }
 
     let n_keys: usize = used.iter().map(|(_, k, _)| k.len()).sum();
-    let n_out = e.n_outputs as usize;
-    let total = layout::HEADER_LEN
+    let header_len = if version == layout::VERSION_1 {
+        layout::HEADER_LEN
+    } else {
+        layout::HEADER_LEN_2
+    };
+    let total = header_len
         + 4 * n_out
         + layout::FEATURE_ENTRY * used.len()
         + 4 * n_keys
         + 4 * entries.len()
-        + 4 * words.len();
+        + 4 * words.len()
+        + 4 * n_out * table.len();
     let total32 = u32::try_from(total).map_err(|_| IntRefusal::TooManyWords(words.len()))?;
     let mut b = Vec::with_capacity(total);
     b.extend(layout::MAGIC);
-    b.extend(layout::VERSION.to_le_bytes());
-    b.extend((layout::HEADER_LEN as u16).to_le_bytes());
+    b.extend(version.to_le_bytes());
+    b.extend((header_len as u16).to_le_bytes());
     b.extend(total32.to_le_bytes());
     b.extend([0u8; 4]); // checksum, below
     b.extend(e.n_features.to_le_bytes());
@@ -464,6 +544,9 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, IntRefusal> {
         f_bits as u8,
         0,
     ]);
+    if version != layout::VERSION_1 {
+        b.extend((table.len() as u32).to_le_bytes());
+    }
     for m in &e.base_margin {
         b.extend((to_fixed(*m, scale) as i32).to_le_bytes());
     }
@@ -484,6 +567,9 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, IntRefusal> {
     for w in &words {
         b.extend(w.to_le_bytes());
     }
+    for v in table.iter().flatten() {
+        b.extend(v.to_le_bytes());
+    }
     debug_assert_eq!(b.len(), total);
     let crc = crc32(&b[16..]);
     b[12..16].copy_from_slice(&crc.to_le_bytes());
@@ -491,9 +577,13 @@ pub fn write(e: &Ensemble) -> Result<Vec<u8>, IntRefusal> {
 }
 
 /// The margin error bound of an integer blob written from `e` at scale `scale`, for column `column`:
-/// `(T + 1) · 2^-(scale+1)` with `T` the trees adding to the column (against the exact sum of the writer's
-/// values; the conversion to f32 adds half an ulp of the result).
+/// `(T + 1) · 2^-(scale+1)` with `T` the trees adding to the column, vector-leaf trees included (against the
+/// exact sum of the writer's values; the conversion to f32 adds half an ulp of the result).
 pub fn margin_bound(e: &Ensemble, scale: i32, column: u32) -> f64 {
-    let trees = e.trees.iter().filter(|t| t.output == Some(column)).count();
+    let trees = e
+        .trees
+        .iter()
+        .filter(|t| t.output.is_none_or(|c| c == column))
+        .count();
     (trees as f64 + 1.0) * 2f64.powi(-(scale + 1))
 }

@@ -306,6 +306,14 @@ impl ProfileRun<'_> {
             }
             Engine::Int => {
                 let blob = inputs.int_blob.as_ref().map_err(Clone::clone)?;
+                // The softmax tables and division only for a softmax model (emkern's `int-softmax`).
+                if blob.get(35) == Some(&(emkern::forest::Transform::Softmax as u8)) {
+                    features.push("int-softmax");
+                }
+                // The leaf-table walk only for a blob with one (version 2, `n_rows` at byte 40 not zero).
+                if blob.get(4) == Some(&2) && blob.get(40..44).is_some_and(|n| n != [0; 4]) {
+                    features.push("int-vector-leaves");
+                }
                 files.add("model.emki", blob.clone());
             }
             Engine::Rust => files.add("model.rs", source),

@@ -18,7 +18,7 @@ pub enum IntError {
     BadMagic,
     /// A version this reader does not know.
     UnsupportedVersion(u16),
-    /// The header length field is not 40.
+    /// The header length field is not the version's (40 for version 1, 44 for version 2).
     BadHeaderLength(u16),
     /// The stored CRC-32 does not match the bytes.
     ChecksumMismatch {
@@ -28,7 +28,7 @@ pub enum IntError {
         computed: u32,
     },
     /// A header field has a value outside its domain (`n_outputs = 0`, an unknown transform, a scale whose
-    /// worst-case sum overflows, …).
+    /// worst-case sum overflows, softmax without the `int-softmax` feature, …).
     BadField(&'static str),
     /// The sections implied by the header's counts do not end at `total_len` (or overflow).
     BadLayout,
@@ -66,9 +66,12 @@ impl core::fmt::Display for IntError {
             ),
             IntError::BadMagic => f.write_str("not an emkern integer model blob (magic is not EMKI)"),
             IntError::UnsupportedVersion(v) => {
-                write!(f, "integer blob version {v} is not supported (this reader: 1)")
+                write!(f, "integer blob version {v} is not supported (this reader: 1 and 2)")
             }
-            IntError::BadHeaderLength(v) => write!(f, "header length {v}, expected 40"),
+            IntError::BadHeaderLength(v) => write!(
+                f,
+                "header length {v}, expected 40 (version 1) or 44 (version 2)"
+            ),
             IntError::ChecksumMismatch { stored, computed } => write!(
                 f,
                 "checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"

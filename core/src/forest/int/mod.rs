@@ -4,13 +4,17 @@
 //! patterns, nodes compare small integers, leaves are fixed-point `i32` summed in integers, and the outputs are
 //! assembled as f32 bit patterns by integer code ([`fixed_to_f32`]).
 //!
-//! **Scope** (version 1): numeric splits; per feature one missing-value mode for all its nodes (NaN takes the
-//! node's default direction; LightGBM's `None`, NaN read as 0; LightGBM's `Zero`, `|x| ≤ 1e-35` and NaN take
-//! the default direction); one scalar leaf per tree, adding to one of at most [`MAX_OUTPUTS`] margin columns; a
-//! sum or a mean of the trees (the mean's divisor and the tree weights are folded into the leaves by the
-//! writer); the transforms identity, sigmoid and argmax. The host writer (`emkern_host::export::int`) names
-//! what keeps a model out (categorical splits, vector or linear leaves, softmax, exp, the weighted median, a
-//! feature whose nodes mix missing modes, …).
+//! **Scope**: numeric splits; per feature one missing-value mode for all its nodes (NaN takes the node's default
+//! direction; LightGBM's `None`, NaN read as 0; LightGBM's `Zero`, `|x| ≤ 1e-35` and NaN take the default
+//! direction); at most [`MAX_OUTPUTS`] margin columns; per tree one scalar leaf adding to one column (version 1
+//! and 2), or (version 2, crate feature `int-vector-leaves`) a leaf naming a row of a leaf table that adds one
+//! value to every column — a scikit-learn random-forest classifier's class probabilities, XGBoost's multi-output
+//! trees; a sum or a mean
+//! of the trees (the mean's divisor and the tree weights are folded into the leaves by the writer); the
+//! transforms identity, sigmoid, argmax and (version 2, crate feature `int-softmax`) softmax. The host writer
+//! (`emkern_host::export::int`) names what keeps a model out (categorical splits, linear leaves, exp, the
+//! weighted median, a feature whose nodes mix missing modes, …) and writes version 1 for every model version 1
+//! holds.
 //!
 //! **Decisions** are those of the general layout ([`Forest`](super::Forest)) on every f32 row, bit for bit:
 //! the writer keeps, per feature, the sorted distinct f32 thresholds exactly as the general writer rounds them
@@ -20,8 +24,11 @@
 //! **Margins** are fixed point with one scale `s` per model: the margin is `v · 2^-s` for the `i32` sum `v` of the base
 //! margin and the leaves, each rounded to nearest at that scale by the writer. The writer chooses the largest `s` (at
 //! most [`MAX_SCALE`]) for which the base margin and the largest leaf of every tree of a column add up to less than
-//! 2^30 in magnitude (after rounding); the reader checks that this worst case fits an `i32` (else
-//! [`IntError::BadField`]`("scale")`), so a sum cannot overflow. Error bound, for a column with `T` trees: the
+//! 2^30 in magnitude (after rounding; with a leaf table: the base margin and `n_trees` times the column's largest
+//! table value); the reader checks that this worst case fits an `i32` (else [`IntError::BadField`]`("scale")`), so a
+//! sum cannot overflow. A leaf table's row is the leaf's values rounded one by one, so the bound below holds per
+//! column with `T` counting every tree that adds a rounded value to it (vector-leaf trees, and the column's scalar
+//! trees; a scalar tree's zeros in the other columns are exact). Error bound, for a column with `T` trees: the
 //! fixed-point margin is within `(T + 1) · 2^-(s+1)` of the exact real sum of the writer's values (`base + Σ weight ·
 //! leaf / divisor`, f64 in the writer), and the f32 margin [`IntForest::predict_margin`] returns is that value rounded
 //! to nearest f32 (half an ulp more). The f32 general layout itself sums in f32 (an error of up to about `T` ulps of
@@ -36,6 +43,20 @@
 //! linked with [`IntForest::predict`] (the transform is read from the blob at run time), not with
 //! [`IntForest::margins_fixed`] or [`IntForest::predict_margin`] alone.
 //!
+//! **Softmax** ([`softmax_fixed`], feature `int-softmax`): with `m` the largest fixed-point margin, each column's
+//! `x = (m − v) · 2^-s ≥ 0` is truncated to Q20 and saturated at 20; `e^-x = e^-a · e^-(j/64) · e^-r` for `x = a +
+//! j/64 + r` from two tables in Q30 (`e^-a`, `a < 20`; `e^-(j/64)`, `j < 64`; 336 bytes) and `1 − e^-r ≈ r − r²/2 +
+//! r³/6` for `r < 1/64`, with 32-bit multiplies only; each term is truncated to Q26 (the largest is exactly 1), the
+//! terms are summed in a `u32` (at most 32 · 2^26) and each probability is `⌊e_k · 2^30 / Σ⌋` by a 30-step long
+//! division, rounded to f32. Largest absolute error against the exact softmax of the fixed-point margins:
+//! [`SOFTMAX_MAX_ERROR`] = 1.1e-6 for up to 32 columns (input truncation `2^-20/4` = 2.4e-7; each term within
+//! 2.3e-8 — Q26 truncation 1.5e-8, table rounding and the multiplies' truncation 4 · 2^-30, the cubic's remainder
+//! 2.5e-9, a dropped term below `e^-20` = 2.1e-9 — and the sum's error moves a probability by at most `n` times
+//! that; quotient truncation 2^-30; f32 rounding 3e-8), tested over a dense grid against f64. The tables and the
+//! division are linked with [`IntForest::predict`] only when the feature is on; without it a softmax blob is
+//! refused at load ([`IntError::BadField`]`("transform")`), so a firmware that has no softmax model leaves the
+//! feature off and pays nothing for it.
+//!
 //! **Argmax**: the first column with the largest fixed-point margin. When two columns' margins are within the
 //! error bound above of each other (or tie in f32 but not in fixed point, or the reverse) the chosen index can
 //! differ from the general layout's.
@@ -48,8 +69,8 @@
 //! ```text
 //! offset size field
 //!      0    4 magic       b"EMKI"
-//!      4    2 version     1
-//!      6    2 header_len  40
+//!      4    2 version     1 or 2
+//!      6    2 header_len  40 (version 1) or 44 (version 2)
 //!      8    4 total_len   bytes in the whole blob: the end of the words section exactly
 //!     12    4 checksum    CRC-32 (IEEE 802.3, as the general layout) of bytes 16..total_len
 //!     16    4 n_features  row length the model reads: 1 ..= 65 536
@@ -58,16 +79,21 @@
 //!     28    4 n_keys      threshold keys over all used features
 //!     32    2 n_used      features the splits read ("used features"), 0 ..= 65 535
 //!     34    1 n_outputs   margin columns: 1 ..= 32
-//!     35    1 transform   0 identity, 1 sigmoid, 3 argmax (the general layout's codes)
+//!     35    1 transform   0 identity, 1 sigmoid, 3 argmax, and in version 2 also 2 softmax (the general
+//!                         layout's codes)
 //!     36    1 scale       s, an i8 in MIN_SCALE ..= MAX_SCALE: a margin is v · 2^-s
 //!     37    1 t_bits      width of a split's bin threshold: 1 ..= 15
 //!     38    1 f_bits      width of a split's bin index: 1 ..= 17, with t_bits + f_bits ≤ 30
 //!     39    1 reserved    zero
-//!     40      base margins  n_outputs i32, fixed point
+//!     40    4 n_rows      version 2 only: rows of the leaf table, below 2³⁰ (0: scalar leaves, as version 1)
+//! header_len  base margins  n_outputs i32, fixed point
 //!             features      n_used entries of 8 bytes: `info: u32`, `key_end: u32`
 //!             keys          n_keys i32
-//!             trees         n_trees u32: bits 0–23 the tree's first word, bits 24–31 its column
+//!             trees         n_trees u32: bits 0–23 the tree's first word, bits 24–31 its column (0 when
+//!                           n_rows > 0)
 //!             words         n_words u32
+//!             leaf table    version 2 only: n_rows rows of n_outputs i32, fixed point (row r, column k at
+//!                           r · n_outputs + k)
 //! ```
 //!
 //! **Feature entry** `u`: `info` bits 0–15 the row index of the feature (< n_features), bits 16–23 its
@@ -88,7 +114,9 @@
 //! **Records** (a tree's words, in pre-order with the node's default child next):
 //!
 //! ```text
-//! leaf   bit 0 = 1; the value is the word as i32 shifted right by one (arithmetic): 31-bit fixed point
+//! leaf   bit 0 = 1; the word as i32 shifted right by one (arithmetic): with n_rows = 0 the leaf's value,
+//!        31-bit fixed point, added to the tree's column; with n_rows > 0 a row index r (0 ≤ r < n_rows),
+//!        and row r of the leaf table is added to the margins, column by column
 //! split  bit 0 = 0; bits 1 .. 1+t_bits the threshold `t`; the next f_bits the bin index `f` (< 2 · n_used);
 //!        the remaining 31 − t_bits − f_bits top bits the far offset `d` (≥ 2)
 //! ```
@@ -101,12 +129,19 @@
 //!
 //! **What the reader checks** ([`IntForest::new`]): the header fields, the checksum, the lengths; every
 //! feature entry (index, mode, key ranges, keys strictly increasing); tree starts strictly increasing from 0
-//! with columns below `n_outputs`; every split word of a tree with its bin index below `2 · n_used`, `d ≥ 2`
-//! and `i + d` inside the tree (so both children are); and per column `|base| + Σ_trees max |leaf| ≤
-//! i32::MAX`. A walk then moves only forward inside its tree and ends at its first leaf, and the sums cannot
+//! with columns below `n_outputs` (0 with a leaf table); every split word of a tree with its bin index below `2 ·
+//! n_used`, `d ≥ 2` and `i + d` inside the tree (so both children are); with a leaf table every leaf's row index
+//! below `n_rows`; and per column `|base| + Σ_trees max |leaf| ≤ i32::MAX` (with a leaf table `|base| + n_trees ·
+//! max_r |row_r| ≤ i32::MAX`). A walk then moves only forward inside its tree and ends at its first leaf, and the sums cannot
 //! overflow.
 //!
-//! The version changes whenever this layout changes.
+//! Without the `int-vector-leaves` feature the reader refuses a blob with `n_rows > 0`
+//! ([`IntError::BadField`]`("n_rows")`) and links no leaf-table walk, so a firmware with scalar-leaf models pays
+//! nothing for it (likewise `int-softmax` for softmax, above).
+//!
+//! The version changes whenever this layout changes. Version 2 adds `n_rows`, the leaf table and softmax to
+//! version 1; the reader accepts both, and the writer writes version 1 for a model without vector leaves or
+//! softmax (so such blobs are unchanged).
 //!
 //! ## Measured (`emkern profile`, `boards/profile`: release, fat LTO, `opt-level = 3`)
 //!
@@ -124,6 +159,17 @@
 //!   (36 321) and 7 373 (23 126). For small models the row mapping (a binary search per used feature) is most
 //!   of it. The engine adds about 6 KB of code and tables to a firmware where the general interpreter adds
 //!   55–65 KB.
+//! - Multi-class, Cortex-M0, 64 fixture rows (integer engine against the compact layout's reader, instructions per
+//!   prediction; flash over the image without a model, the model's part in parentheses): XGBoost `multi:softprob`
+//!   3 classes × 10 rounds, 5 226 (compact 14 195), 10 392 (2 048) bytes (compact 8 956 (3 228)); the same with
+//!   multi-output trees (vector leaves and softmax), 3 877 (11 146), 10 768 (1 856) (compact 7 916 (2 196));
+//!   LightGBM `multiclass` 3 × 10, 5 222, 10 464 (2 112); a scikit-learn random-forest classifier of 8 trees (vector
+//!   leaves, 3 classes), 2 155, 9 928 (2 236) (the last two compute in f64, outside the compact layout). The
+//!   softmax (`softmax_fixed` 608 bytes, `exp_neg_q20` 152, `div_q30` 90, tables 336) is about 1.2 KB and the
+//!   leaf-table walk 404 bytes, each linked only with its feature; a scalar-leaf model without softmax links
+//!   neither (`arm-none-eabi-nm`: `walk_all` 148 bytes and `sums` 92, as before; on the demo model the engine's
+//!   runtime is 6 224 bytes against 6 180 for the version-1-only reader, the difference reading version 2 headers
+//!   in `new`, and 10 458 instructions per prediction against 10 456).
 //! - Blob size: 4 bytes per node and per leaf, 4 per distinct threshold and 8 per used feature: 3 840, 49 524
 //!   and 58 292 bytes for those three models (the general layout: 4 064, 56 400, 79 880); 5 948 for the
 //!   100-tree demo model (general 8 168, compact 9 368).
@@ -134,24 +180,40 @@
 //! row length can use `[u16; 2 * N_FEATURES]`, since `n_used ≤ n_features`): [`IntForest::predict`] maps the row into
 //! it and walks the trees; [`IntForest::map_row`] and [`IntForest::margins_fixed`] are the two halves, for callers that
 //! keep the fixed-point margins.
+//!
+//! **16-bit rows**: [`IntForest::predict_i16`] and [`IntForest::map_row_i16`] take a row already quantized to `i16`
+//! with one global power-of-two scale, feature `i` being `row[i] · 2^-exp` and `i16::MIN` a missing value. Such a
+//! value is an f32 exactly, and its bins are computed from that f32's bits by integer code, so the prediction is
+//! the one of the dequantized f32 row bit for bit (tested on every fixture that fits); how close that is to the
+//! prediction of the unquantized row depends on the data and the scale (the same test reports it). Not linked
+//! unless called.
 
 mod error;
 mod fixed;
 mod predict;
 mod sigmoid;
+#[cfg(feature = "int-softmax")]
+mod softmax;
 mod view;
 
 pub use error::IntError;
 pub use fixed::fixed_to_f32;
 pub use sigmoid::{SIGMOID_MAX_ERROR, sigmoid_fixed};
+#[cfg(feature = "int-softmax")]
+pub use softmax::{SOFTMAX_MAX_ERROR, softmax_fixed};
 pub use view::IntForest;
 
 /// The four magic bytes at the start of an integer blob.
 pub const MAGIC: [u8; 4] = *b"EMKI";
-/// The layout version described above.
-pub const VERSION: u16 = 1;
-/// Bytes in the header.
+/// The newest layout version described above (2: leaf table, softmax).
+pub const VERSION: u16 = 2;
+/// The first layout version (scalar leaves; identity, sigmoid, argmax), which the reader still accepts and the
+/// writer still writes for a model inside its scope.
+pub const VERSION_1: u16 = 1;
+/// Bytes in a version-1 header.
 pub const HEADER_LEN: usize = 40;
+/// Bytes in a version-2 header (`n_rows` after the version-1 fields).
+pub const HEADER_LEN_2: usize = 44;
 /// Bytes in a feature entry.
 pub const FEATURE_ENTRY: usize = 8;
 /// Most margin columns.

@@ -3,7 +3,7 @@
 
 use super::fixed::fixed_to_f32;
 use super::sigmoid::sigmoid_fixed;
-use super::{COLUMN_SHIFT, FEATURE_ENTRY, HEADER_LEN, MAX_OUTPUTS, MISSING_NAN_AS_ZERO, ROOT_MASK};
+use super::{COLUMN_SHIFT, FEATURE_ENTRY, MAX_OUTPUTS, MISSING_NAN_AS_ZERO, ROOT_MASK};
 use super::{IntForest, MISSING_ZERO_OR_NAN};
 use crate::forest::{ShapeError, Transform};
 
@@ -28,10 +28,41 @@ impl IntForest<'_> {
     /// least [`IntForest::n_features`] values (NaN marks a missing value), `bins` at least
     /// [`IntForest::bins_len`] (else [`ShapeError::OutputTooShort`]). Integer compares only.
     pub fn map_row(&self, row: &[f32], bins: &mut [u16]) -> Result<(), ShapeError> {
-        if row.len() < self.n_features {
+        self.map_with(row.len(), bins, |i| {
+            // SAFETY: `map_with` passes indices below n_features <= row.len() (checked first).
+            unsafe { row.get_unchecked(i) }.to_bits()
+        })
+    }
+
+    /// Maps a row of 16-bit quantized values to its bins: feature `i` is `row[i] · 2^-exp` (`exp` clamped to
+    /// `-64 ..= 64`), and `i16::MIN` marks a missing value (as NaN does in [`IntForest::map_row`]). Every such
+    /// value is an f32 exactly, and its bins are those of that f32 — the map is exact for the quantized value,
+    /// with integer operations only ([`fixed_to_f32`]). Errors as [`IntForest::map_row`].
+    pub fn map_row_i16(&self, row: &[i16], exp: i32, bins: &mut [u16]) -> Result<(), ShapeError> {
+        self.map_with(row.len(), bins, |i| {
+            // SAFETY: `map_with` passes indices below n_features <= row.len() (checked first).
+            let q = unsafe { *row.get_unchecked(i) };
+            if q == i16::MIN {
+                0x7FC0_0000
+            } else {
+                fixed_to_f32(i32::from(q), exp).to_bits()
+            }
+        })
+    }
+
+    /// The row mapping for a row of `len` values whose f32 bit patterns `bits(i)` gives, called only for
+    /// `i < n_features <= len`.
+    #[inline(always)]
+    fn map_with(
+        &self,
+        len: usize,
+        bins: &mut [u16],
+        bits: impl Fn(usize) -> u32,
+    ) -> Result<(), ShapeError> {
+        if len < self.n_features {
             return Err(ShapeError::RowTooShort {
                 needed: self.n_features,
-                got: row.len(),
+                got: len,
             });
         }
         if bins.len() < self.bins_len() {
@@ -57,8 +88,8 @@ impl IntForest<'_> {
                 let e = b.add(self.features_off + u * FEATURE_ENTRY);
                 (word(e), word(e.add(4)) as usize)
             };
-            // SAFETY: `validate_features` proved the row index is below n_features <= row.len().
-            let x = unsafe { *row.get_unchecked((info & 0xFFFF) as usize) }.to_bits();
+            // `validate_features` proved the row index is below n_features <= len.
+            let x = bits((info & 0xFFFF) as usize);
             let mode = ((info >> 16) & 0xFF) as u8;
             let mut m = x & 0x7FFF_FFFF;
             let missing = if m > INF_BITS {
@@ -157,7 +188,8 @@ impl IntForest<'_> {
     }
 
     /// Writes the prediction of `row` ([`IntForest::output_len`] values): the margins through the model's
-    /// transform (identity, [`sigmoid_fixed`], or the index of the first largest margin). `bins` is the
+    /// transform (identity, [`sigmoid_fixed`], [`softmax_fixed`](super::softmax_fixed) with the `int-softmax`
+    /// feature, or the index of the first largest margin). `bins` is the
     /// caller's scratch of at least [`IntForest::bins_len`] values.
     pub fn predict(
         &self,
@@ -167,6 +199,29 @@ impl IntForest<'_> {
     ) -> Result<(), ShapeError> {
         self.check_out(out.len(), self.output_len())?;
         self.map_row(row, bins)?;
+        self.finish(bins, out);
+        Ok(())
+    }
+
+    /// [`IntForest::predict`] for a row of 16-bit quantized values `row[i] · 2^-exp` (`i16::MIN` missing; see
+    /// [`IntForest::map_row_i16`]): the prediction of that f32 row, bit for bit.
+    pub fn predict_i16(
+        &self,
+        row: &[i16],
+        exp: i32,
+        bins: &mut [u16],
+        out: &mut [f32],
+    ) -> Result<(), ShapeError> {
+        self.check_out(out.len(), self.output_len())?;
+        self.map_row_i16(row, exp, bins)?;
+        self.finish(bins, out);
+        Ok(())
+    }
+
+    /// The sums of a mapped row through the transform into `out` (`out.len() >= output_len`, checked by the
+    /// callers; `bins` mapped).
+    #[inline(always)]
+    fn finish(&self, bins: &[u16], out: &mut [f32]) {
         let mut acc = [0i32; MAX_OUTPUTS];
         let acc = acc.get_mut(..self.n_outputs).unwrap_or_default();
         self.sums(bins, acc);
@@ -176,6 +231,8 @@ impl IntForest<'_> {
                     *o = sigmoid_fixed(*a, self.scale);
                 }
             }
+            #[cfg(feature = "int-softmax")]
+            Transform::Softmax => super::softmax::softmax_fixed(acc, self.scale, out),
             Transform::ArgMax => {
                 let mut best = 0usize;
                 for (k, a) in acc.iter().enumerate() {
@@ -193,7 +250,6 @@ impl IntForest<'_> {
                 }
             }
         }
-        Ok(())
     }
 
     fn check_out(&self, out: usize, needed: usize) -> Result<(), ShapeError> {
@@ -211,20 +267,30 @@ impl IntForest<'_> {
         for (k, a) in acc.iter_mut().enumerate().take(self.n_outputs) {
             // SAFETY: k < n_outputs; the base margins (n_outputs i32 from HEADER_LEN) lie inside the blob and
             // are 4-aligned (validated layout and alignment).
-            *a = unsafe { word(b.add(HEADER_LEN + 4 * k)) } as i32;
+            *a = unsafe { word(b.add(self.base_off + 4 * k)) } as i32;
         }
         if self.n_trees > 0 && acc.len() == self.n_outputs && bins.len() >= self.bins_len() {
             // SAFETY: the conditions just checked, and `self` was validated by `new`.
-            unsafe { self.walk_all(bins, acc) };
+            unsafe {
+                #[cfg(feature = "int-vector-leaves")]
+                if self.n_rows > 0 {
+                    self.walk_all::<true>(bins, acc);
+                    return;
+                }
+                self.walk_all::<false>(bins, acc);
+            }
         }
     }
 
-    /// Walks every tree and adds its leaf to its column of `acc`, in one loop over the words of all the walks.
+    /// Walks every tree and adds its leaf to its column of `acc` (`ROWS` false: scalar leaves), or the leaf
+    /// table's row the leaf names to every column (`ROWS` true: `n_rows > 0`), in one loop over the words of all
+    /// the walks.
     ///
     /// # Safety
-    /// `n_trees > 0`, `bins.len() >= 2 · n_used`, `acc.len() == n_outputs`, and `self` was validated by `new`.
+    /// `n_trees > 0`, `bins.len() >= 2 · n_used`, `acc.len() == n_outputs`, `ROWS == (n_rows > 0)`, and `self`
+    /// was validated by `new`.
     #[inline(never)]
-    unsafe fn walk_all(&self, bins: &[u16], acc: &mut [i32]) {
+    unsafe fn walk_all<const ROWS: bool>(&self, bins: &[u16], acc: &mut [i32]) {
         let b = self.bytes.as_ptr();
         // SAFETY: words_off and trees_off + 4·n_trees are at most total_len = bytes.len() (validated layout).
         let (words, mut entry, last) = unsafe {
@@ -245,9 +311,20 @@ impl IntForest<'_> {
             // `validate_words` proved lies inside the tree (after the split); 4-aligned as the words section is.
             let w = unsafe { word(p) };
             if w & 1 != 0 {
-                // SAFETY: `validate_trees` proved every column is below n_outputs = acc.len().
-                let a = unsafe { acc.get_unchecked_mut((e >> COLUMN_SHIFT) as usize) };
-                *a = a.wrapping_add((w as i32) >> 1);
+                if ROWS {
+                    let n = acc.len();
+                    // SAFETY: `validate_words` proved the row index is below n_rows, and the leaf table's
+                    // n_rows · n_outputs i32 lie inside the blob from rows_off (validated layout; 4-aligned).
+                    let row = unsafe { b.add(self.rows_off + 4 * n * ((w >> 1) as usize)) };
+                    for (k, a) in acc.iter_mut().enumerate() {
+                        // SAFETY: k < n_outputs, inside the row.
+                        *a = a.wrapping_add(unsafe { word(row.add(4 * k)) } as i32);
+                    }
+                } else {
+                    // SAFETY: `validate_trees` proved every column is below n_outputs = acc.len().
+                    let a = unsafe { acc.get_unchecked_mut((e >> COLUMN_SHIFT) as usize) };
+                    *a = a.wrapping_add((w as i32) >> 1);
+                }
                 if entry == last {
                     return;
                 }

@@ -1,6 +1,8 @@
 //! [`IntForest`]: the validated view over an integer blob, and its validation.
 
-use super::{COLUMN_SHIFT, FEATURE_ENTRY, HEADER_LEN, MAGIC, ROOT_MASK, VERSION};
+use super::{
+    COLUMN_SHIFT, FEATURE_ENTRY, HEADER_LEN, HEADER_LEN_2, MAGIC, ROOT_MASK, VERSION, VERSION_1,
+};
 use super::{
     IntError, MAX_F_BITS, MAX_FEATURES, MAX_KEYS_PER_FEATURE, MAX_OUTPUTS, MAX_SCALE, MAX_T_BITS,
     MAX_TF_BITS, MAX_WORDS, MIN_SCALE, MISSING_ZERO_OR_NAN,
@@ -19,15 +21,19 @@ pub struct IntForest<'a> {
     pub(super) n_trees: usize,
     pub(super) transform: Transform,
     pub(super) scale: i32,
+    /// Leaf-table rows (version 2): 0 for scalar leaves, else every leaf word holds a row index.
+    pub(super) n_rows: usize,
     /// Split fields: threshold mask (after `>> 1`), bin index shift and mask, far offset shift.
     pub(super) t_mask: u32,
     pub(super) f_shift: u32,
     pub(super) f_mask: u32,
     pub(super) far_shift: u32,
+    pub(super) base_off: usize,
     pub(super) features_off: usize,
     pub(super) keys_off: usize,
     pub(super) trees_off: usize,
     pub(super) words_off: usize,
+    pub(super) rows_off: usize,
 }
 
 /// A little-endian `u32` at `off`, or `None` past the end.
@@ -38,7 +44,7 @@ fn get_u32(b: &[u8], off: usize) -> Option<u32> {
 }
 
 impl<'a> IntForest<'a> {
-    /// Validates `bytes` as a version-1 integer blob and returns the view. The blob must start at a 4-byte
+    /// Validates `bytes` as a version-1 or version-2 integer blob and returns the view. The blob must start at a 4-byte
     /// aligned address ([`IntError::Misaligned`] otherwise). Trailing bytes after `total_len` are ignored.
     /// Cost: one pass over the blob (checksum) and one over the keys and the words.
     #[inline(never)]
@@ -59,18 +65,21 @@ impl<'a> IntForest<'a> {
                 .get(off..off + 2)
                 .map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
         };
-        let u32_at = |off: usize| get_u32(header, off).unwrap_or(0);
         let u8_at = |off: usize| header.get(off).copied().unwrap_or(0);
         let version = u16_at(4);
-        if version != VERSION {
-            return Err(IntError::UnsupportedVersion(version));
-        }
+        let expected_len = match version {
+            VERSION_1 => HEADER_LEN,
+            VERSION => HEADER_LEN_2,
+            _ => return Err(IntError::UnsupportedVersion(version)),
+        };
         let header_len = u16_at(6);
-        if header_len as usize != HEADER_LEN {
+        if header_len as usize != expected_len {
             return Err(IntError::BadHeaderLength(header_len));
         }
+        let header = bytes.get(..expected_len).ok_or(truncated(expected_len))?;
+        let u32_at = |off: usize| get_u32(header, off).unwrap_or(0);
         let total_len = u32_at(8) as usize;
-        if total_len < HEADER_LEN {
+        if total_len < expected_len {
             return Err(IntError::BadField("total_len"));
         }
         let bytes = bytes.get(..total_len).ok_or(truncated(total_len))?;
@@ -99,6 +108,8 @@ impl<'a> IntForest<'a> {
         }
         let transform = match Transform::from_u8(u8_at(35)) {
             Some(t @ (Transform::Identity | Transform::Sigmoid | Transform::ArgMax)) => t,
+            #[cfg(feature = "int-softmax")]
+            Some(Transform::Softmax) if version == VERSION => Transform::Softmax,
             _ => return Err(IntError::BadField("transform")),
         };
         let scale = u8_at(36) as i8 as i32;
@@ -116,6 +127,15 @@ impl<'a> IntForest<'a> {
         if u8_at(39) != 0 {
             return Err(IntError::BadField("reserved"));
         }
+        // Version 2: the leaf table's rows (version 1 has none).
+        let n_rows = if version == VERSION {
+            u32_at(40) as usize
+        } else {
+            0
+        };
+        if n_rows >= 1 << 30 || (n_rows > 0 && cfg!(not(feature = "int-vector-leaves"))) {
+            return Err(IntError::BadField("n_rows"));
+        }
         // Sections; the counts are below 2^32, so on 32-bit targets every product and sum is checked.
         let section = |start: usize, count: usize, size: usize| {
             count
@@ -123,11 +143,13 @@ impl<'a> IntForest<'a> {
                 .and_then(|s| s.checked_add(start))
                 .ok_or(IntError::BadLayout)
         };
-        let features_off = section(HEADER_LEN, n_outputs, 4)?;
+        let features_off = section(expected_len, n_outputs, 4)?;
         let keys_off = section(features_off, n_used, FEATURE_ENTRY)?;
         let trees_off = section(keys_off, n_keys, 4)?;
         let words_off = section(trees_off, n_trees, 4)?;
-        let end = section(words_off, n_words, 4)?;
+        let rows_off = section(words_off, n_words, 4)?;
+        let row_words = n_rows.checked_mul(n_outputs).ok_or(IntError::BadLayout)?;
+        let end = section(rows_off, row_words, 4)?;
         if end != total_len {
             return Err(IntError::BadLayout);
         }
@@ -139,14 +161,17 @@ impl<'a> IntForest<'a> {
             n_trees,
             transform,
             scale,
+            n_rows,
             t_mask: (1 << t_bits) - 1,
             f_shift: 1 + t_bits,
             f_mask: (1 << f_bits) - 1,
             far_shift: 1 + t_bits + f_bits,
+            base_off: expected_len,
             features_off,
             keys_off,
             trees_off,
             words_off,
+            rows_off,
         };
         forest.validate_features(n_keys)?;
         forest.validate_trees(n_words)?;
@@ -202,7 +227,19 @@ impl<'a> IntForest<'a> {
     fn validate_trees(&self, n_words: usize) -> Result<(), IntError> {
         let mut worst = [0u64; MAX_OUTPUTS];
         for (k, w) in worst.iter_mut().enumerate().take(self.n_outputs) {
-            *w = u64::from((self.word_at(HEADER_LEN + 4 * k)? as i32).unsigned_abs());
+            *w = u64::from((self.word_at(self.base_off + 4 * k)? as i32).unsigned_abs());
+        }
+        if self.n_rows > 0 {
+            // Vector leaves: every tree adds one row to every column; at most n_trees times the row table's
+            // largest magnitude per column.
+            for (k, w) in worst.iter_mut().enumerate().take(self.n_outputs) {
+                let mut largest = 0u64;
+                for r in 0..self.n_rows {
+                    let v = self.word_at(self.rows_off + 4 * (r * self.n_outputs + k))? as i32;
+                    largest = largest.max(u64::from(v.unsigned_abs()));
+                }
+                *w = w.saturating_add(largest.saturating_mul(self.n_trees as u64));
+            }
         }
         if self.n_trees == 0 && n_words != 0 {
             return Err(IntError::BadField("n_words"));
@@ -215,8 +252,8 @@ impl<'a> IntForest<'a> {
             let e = self.word_at(self.trees_off + 4 * t)?;
             let start = (e & ROOT_MASK) as usize;
             let column = (e >> COLUMN_SHIFT) as usize;
-            if column >= self.n_outputs {
-                return Err(bad("column out of range"));
+            if column >= self.n_outputs || (self.n_rows > 0 && column != 0) {
+                return Err(bad("column out of range (0 with vector leaves)"));
             }
             let end = if t + 1 < self.n_trees {
                 (self.word_at(self.trees_off + 4 * (t + 1))? & ROOT_MASK) as usize
@@ -230,7 +267,9 @@ impl<'a> IntForest<'a> {
                 return Err(bad("start is not below the next tree's start"));
             }
             let largest = self.validate_words(start, end)?;
-            if let Some(w) = worst.get_mut(column) {
+            if self.n_rows == 0
+                && let Some(w) = worst.get_mut(column)
+            {
                 *w += largest;
             }
         }
@@ -241,7 +280,8 @@ impl<'a> IntForest<'a> {
     }
 
     /// One tree's words `start..end`: splits with a bin index below `2 · n_used` and both children inside the
-    /// tree after them; returns the largest leaf magnitude.
+    /// tree after them, leaves with a row index below `n_rows` when there is a leaf table; returns the largest
+    /// leaf magnitude.
     fn validate_words(&self, start: usize, end: usize) -> Result<u64, IntError> {
         let mut largest = 0u64;
         for i in start..end {
@@ -251,7 +291,11 @@ impl<'a> IntForest<'a> {
             };
             let w = self.word_at(self.words_off + 4 * i)?;
             if w & 1 == 1 {
-                largest = largest.max(u64::from(((w as i32) >> 1).unsigned_abs()));
+                let v = (w as i32) >> 1;
+                if self.n_rows > 0 && (v < 0 || v as usize >= self.n_rows) {
+                    return Err(bad("leaf row index out of range"));
+                }
+                largest = largest.max(u64::from(v.unsigned_abs()));
                 continue;
             }
             let far = (w >> self.far_shift) as usize;
@@ -305,9 +349,15 @@ impl<'a> IntForest<'a> {
         self.n_trees
     }
 
-    /// The output transform (identity, sigmoid or argmax).
+    /// The output transform (identity, sigmoid, softmax or argmax).
     pub fn transform(&self) -> Transform {
         self.transform
+    }
+
+    /// Rows of the leaf table (version 2): 0 when every leaf is a scalar, else the distinct leaf vectors the
+    /// leaves index.
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
     }
 
     /// The fixed-point scale `s`: a margin is `v · 2^-s`.
