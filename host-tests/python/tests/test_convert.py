@@ -228,3 +228,50 @@ def test_errors_are_emkern_errors_with_the_message(tmp_path):
     with pytest.raises(TypeError, match="not a supported model"):
         emkern.convert(object())
     assert issubclass(emkern.EmkernError, ValueError)
+
+
+def test_spark_model_directory_fixture():
+    """Spark ML model directories (the committed fixtures made with PySpark) by path: Spark's own predictions,
+    for f32 rows and for the f64 rows that rounding to f32 would send the other way."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "fixtures" / "spark"
+    fixtures = sorted(p for p in root.iterdir() if (p / "model" / "metadata").is_dir()) if root.is_dir() else []
+    if not fixtures:
+        pytest.skip("no Spark fixtures in this checkout: SKIPPED")
+    for fx in fixtures:
+        meta = json.loads((fx / "meta.json").read_text())
+        m = emkern.load(fx / "model")
+        for rows_file, pred_file in [("input.csv", "pred.csv"), ("input-f64.csv", "pred-f64.csv")]:
+            if not (fx / rows_file).exists():
+                continue
+            rows = np.genfromtxt(fx / rows_file, delimiter=",", skip_header=1, ndmin=2)
+            want = np.genfromtxt(fx / pred_file, delimiter=",", skip_header=1, ndmin=2)
+            got = m.predict(rows).reshape(len(rows), -1)
+            np.testing.assert_allclose(
+                got, want, rtol=1e-6, atol=1e-6, err_msg=f"{fx.name}/{rows_file} ({meta.get('class')})"
+            )
+
+
+@pytest.mark.pyspark
+def test_spark_ml_objects_convert_through_a_saved_directory():
+    """Fitted PySpark models (Java needed): `convert` saves them and reads the directory back; the predictions
+    are Spark's `probability`. Deselected in the test run (PySpark is a 300 MB download and a JVM start); run it
+    with `pytest -m pyspark` where PySpark is installed."""
+    need("pyspark")
+    from pyspark.ml.classification import GBTClassifier, RandomForestClassifier
+    from pyspark.ml.linalg import Vectors
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.master("local[1]").getOrCreate()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4))
+    y = (x[:, 0] + x[:, 1] ** 2 > 0.5).astype(float)
+    frame = spark.createDataFrame([(Vectors.dense(r.tolist()), float(v)) for r, v in zip(x, y)], ["features", "label"])
+    for est in [RandomForestClassifier(numTrees=5, maxDepth=4, seed=1), GBTClassifier(maxIter=10, maxDepth=3, seed=1)]:
+        fitted = est.fit(frame)
+        m = emkern.convert(fitted)
+        want = np.array([r.probability.toArray() for r in fitted.transform(frame).select("probability").collect()])
+        got = m.predict(x).reshape(len(x), -1)
+        close(got, want if got.shape[1] > 1 else want[:, 1:])

@@ -176,7 +176,8 @@ class Model:
 
 def load(path: PathLike) -> Model:
     """Reads a model file: an ``.emk`` blob or anything ``emkern import`` reads (XGBoost JSON/UBJSON, LightGBM
-    text, emkern-sklearn JSON, CatBoost JSON, ONNX-ML); the format is told from the content."""
+    text, emkern-sklearn JSON, CatBoost JSON, ONNX-ML, a Spark ML model directory); the format is told from the
+    content."""
     return Model(_native.Model.from_file(os.fspath(path)))
 
 
@@ -191,7 +192,10 @@ def convert(model: Any, *, name: Optional[str] = None) -> Model:
       trees, gradient boosting, histogram gradient boosting, AdaBoost);
     - CatBoost models (``CatBoostClassifier``, ``CatBoostRegressor``, ``CatBoost``);
     - an ONNX ``ModelProto`` with a tree-ensemble node;
-    - ``bytes`` of any of those formats, or a path (``str``/``os.PathLike``) to a model file (as :func:`load`).
+    - Spark ML tree models (``DecisionTree*Model``, ``RandomForest*Model``, ``GBT*Model``; saved to a temporary
+      directory and read back) and ``xgboost.spark`` models (their booster);
+    - ``bytes`` of any of the file formats, or a path (``str``/``os.PathLike``) to a model file or a saved Spark
+      ML model directory (as :func:`load`).
 
     ``name`` stands for the model in error messages (default: its type).
     """
@@ -221,11 +225,16 @@ def convert(model: Any, *, name: Optional[str] = None) -> Model:
         except sklearn_export.ExportError as e:
             raise EmkernError(f"{label}: {e}") from None
         return Model(_native.Model.from_bytes(text.encode(), label))
+    if module == "pyspark" and hasattr(model, "write"):
+        with tempfile.TemporaryDirectory(prefix="emkern-") as tmp:
+            path = Path(tmp) / "model"
+            model.write().save(str(path))
+            return Model(_native.Model.from_file(str(path)))
     if module == "onnx" and hasattr(model, "SerializeToString"):
         return Model(_native.Model.from_bytes(model.SerializeToString(), label, onnx=True))
     raise TypeError(
         f"emkern.convert: {label} is not a supported model (XGBoost, LightGBM, scikit-learn, CatBoost, ONNX, "
-        "model bytes or a path)"
+        "Spark ML, model bytes or a path)"
     )
 
 
