@@ -682,3 +682,48 @@ fn cli_trains_and_evaluates_on_parquet_like_on_csv() {
         "{stderr}"
     );
 }
+
+/// `emkern predict` reads Parquet rows as it reads their CSV twin: the same predictions, byte for byte.
+#[test]
+fn cli_predicts_parquet_like_csv() {
+    let train_csv = repo().join("data/iris_train.csv");
+    let model = scratch("predict_iris.emk");
+    let (ok, stdout, stderr) = emkern(&[
+        os("train"),
+        os("--algo"),
+        os("rf"),
+        os("--data"),
+        os(&train_csv),
+        os("--target"),
+        os("label"),
+        os("--n-estimators"),
+        os("9"),
+        os("--quiet"),
+        os("-o"),
+        os(&model),
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    // The test split's features only, as CSV and as Parquet (two row groups).
+    let records = io::read_records(&repo().join("data/iris_test.csv")).unwrap();
+    let mut columns = iris_columns(&records);
+    columns.pop();
+    let pq = scratch("iris_features.parquet");
+    write_parquet(&pq, &columns, records.rows.len().div_ceil(2));
+    let csv = scratch("iris_features.csv");
+    write_csv(&csv, &columns);
+    let mut outputs = Vec::new();
+    for input in [&pq, &csv] {
+        let (ok, stdout, stderr) = emkern(&[
+            os("predict"),
+            os("--model"),
+            os(&model),
+            os("--input"),
+            os(input),
+            os("--quiet"),
+        ]);
+        assert!(ok, "{stdout}\n{stderr}");
+        assert_eq!(stdout.lines().count(), records.rows.len());
+        outputs.push(stdout);
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}

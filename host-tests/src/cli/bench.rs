@@ -166,7 +166,7 @@ fn print_lines(report: impl FnOnce(&mut dyn FnMut(&str))) -> CliResult {
 fn bench_model(model: &Path, input: &Path, quick: bool) -> CliResult {
     let loaded = load(model, false)?;
     let f = forest(model, &loaded.blob)?;
-    let table = io::read_csv(input)?;
+    let table = io::read_table(input)?;
     if table.rows == 0 {
         return Err(format!("{}: no data rows to time", input.display()).into());
     }

@@ -1,13 +1,26 @@
-//! `emkern predict`: every row of a CSV file through the no_std core.
+//! `emkern predict`: every row of a CSV or Parquet file through the no_std core, streamed in chunks (memory is
+//! bounded by a chunk, not by the file) and predicted on several threads.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use emkern::forest::Forest;
 use emkern_simd::Simd;
+use rayon::prelude::*;
 
 use super::{CliResult, forest, load};
+use crate::f64_inputs::F64Inputs;
+use crate::io::csv_stream::CsvRowStream;
 use crate::output::Outputs;
-use crate::{f64_inputs, io};
+use crate::{io, progress};
+
+/// Cells read per chunk: a chunk of a CSV file holds at most this many values (about 48 MB with the f32 rows
+/// and the outputs), whatever the number of columns.
+const CHUNK_CELLS: usize = 1 << 22;
+
+/// Rows one thread predicts per batch call: small enough to share a chunk between threads, large enough for the
+/// SIMD walker's blocks.
+const ROWS_PER_TASK: usize = 2048;
 
 /// Arguments of `emkern predict`.
 #[derive(Clone, Debug, clap::Args)]
@@ -15,7 +28,8 @@ pub struct Request {
     /// The model (any supported format, or `.emk`).
     #[arg(long)]
     pub model: PathBuf,
-    /// Input rows.
+    /// Input rows: CSV (optional header; empty or nan = missing), or Parquet (`.parquet`, `.parq`; null =
+    /// missing).
     #[arg(long)]
     pub input: PathBuf,
     /// Write raw margins instead of transformed predictions.
@@ -24,6 +38,70 @@ pub struct Request {
     /// Output CSV (default: standard output).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Worker threads (default: every core). The predictions do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Rows per chunk of the input (default: as many as hold about four million values). For tests of the
+    /// streaming itself.
+    #[arg(long, hide = true)]
+    pub chunk_rows: Option<usize>,
+}
+
+/// Where rows come from: a CSV file streamed in chunks, or a Parquet file's records.
+enum Rows {
+    Csv(CsvRowStream<std::io::BufReader<std::fs::File>>),
+    Parquet { records: io::Records, next: usize },
+}
+
+impl Rows {
+    fn open(path: &Path) -> Result<Rows, io::DataError> {
+        if io::is_parquet(path) {
+            return Ok(Rows::Parquet {
+                records: io::parquet::read_records(path)?,
+                next: 0,
+            });
+        }
+        Ok(Rows::Csv(CsvRowStream::open(path)?))
+    }
+
+    fn columns(&self) -> usize {
+        match self {
+            Rows::Csv(s) => s.columns().len(),
+            Rows::Parquet { records, .. } => records.header.len(),
+        }
+    }
+
+    /// Progress: bytes read of a CSV file, rows of a Parquet file.
+    fn done(&self) -> u64 {
+        match self {
+            Rows::Csv(s) => s.bytes_read(),
+            Rows::Parquet { next, .. } => *next as u64,
+        }
+    }
+
+    /// The next up to `max_rows` rows as f64 into `out`; the number read.
+    fn next_chunk(
+        &mut self,
+        path: &Path,
+        max_rows: usize,
+        out: &mut Vec<f64>,
+    ) -> Result<usize, io::DataError> {
+        match self {
+            Rows::Csv(s) => s.next_chunk(max_rows, out),
+            Rows::Parquet { records, next } => {
+                let end = (*next + max_rows).min(records.rows.len());
+                for r in &records.rows[*next..end] {
+                    io::record_values(records, path, r, out)?;
+                }
+                let n = end - *next;
+                *next = end;
+                Ok(n)
+            }
+        }
+    }
 }
 
 /// Runs `emkern predict`.
@@ -33,8 +111,16 @@ pub fn run(req: &Request) -> CliResult {
         input,
         margin,
         output,
+        threads,
+        quiet,
+        chunk_rows,
     } = req;
     let margin = *margin;
+    if let Some(t) = threads
+        && !(1..=crate::train::run::MAX_THREADS).contains(t)
+    {
+        return Err(format!("--threads {t}: 1 to {}", crate::train::run::MAX_THREADS).into());
+    }
     let targets: Vec<(&str, &Path)> = output
         .as_deref()
         .map(|p| ("--output", p))
@@ -46,54 +132,146 @@ pub fn run(req: &Request) -> CliResult {
     )?;
     let loaded = load(model, false)?;
     let f = forest(model, &loaded.blob)?;
-    // LightGBM compares in f64: its rows are read as f64 and mapped to f32 values with the same decisions.
-    let rows = f64_inputs::read_csv(input, &loaded)?;
-    if let Some(w) = rows.warning(input) {
-        eprintln!("{w}");
-    }
-    let table = rows.table;
-    if table.rows == 0 {
+    // LightGBM (and the other models that compare in f64) read rows as f64, mapped to f32 values with the same
+    // decisions; the others round to f32 as their frameworks do.
+    let inputs = F64Inputs::for_model(&loaded);
+    let mut rows = Rows::open(input)?;
+    let width_in = rows.columns();
+    if width_in == 0 {
         return Err(format!("{}: no data rows", input.display()).into());
     }
-    io::check_columns(input, table.columns.len(), f.n_features())?;
+    io::check_columns(input, width_in, f.n_features())?;
     let width = if margin {
         f.n_outputs()
     } else {
         f.output_len()
     };
-    // One batch over all rows: on the SIMD lockstep walker when the model has a plan, else the scalar batch
-    // path (the same predictions bit for bit either way).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|e| format!("--threads: {e}"))?;
     let mut plan_words = f.simd_plan_len().map(|n| vec![0u32; n]).unwrap_or_default();
     let plan = f.simd_plan(&mut plan_words).ok();
-    let mut values = vec![0.0f32; table.rows * width];
-    f.predict_batch_simd(
-        Simd::best(),
-        plan.as_ref(),
-        &table.values,
-        table.columns.len(),
-        table.rows,
-        &mut values,
-        margin,
-    )
-    .map_err(|e| format!("{}: {e}", input.display()))?;
-    let write_rows = |w: &mut dyn Write| -> CliResult {
-        for row in values.chunks_exact(width.max(1)) {
-            writeln!(w, "{}", io::csv_line(row))?;
-        }
-        Ok(())
+    let total = match &rows {
+        Rows::Csv(_) => std::fs::metadata(input).map_or(0, |m| m.len()),
+        Rows::Parquet { records, .. } => records.rows.len() as u64,
     };
-    match output {
-        Some(p) => {
-            let mut w = out.writer(p)?;
-            write_rows(&mut w)?;
-            w.finish()?;
+    let bar = progress::bar(
+        *quiet,
+        total,
+        "{spinner} predict {bar:30} {percent}% {elapsed} ({eta} left)",
+    );
+    let chunk_rows = chunk_rows.unwrap_or(CHUNK_CELLS / width_in).max(1);
+    let mut cells = Vec::new();
+    let mut values = Vec::new();
+    let mut predicted = Vec::new();
+    let (mut n_rows, mut inexact, mut first_inexact) = (0usize, 0usize, None);
+    let mut file = output.as_deref().map(|p| out.writer(p)).transpose()?;
+    let mut stdout = crate::output::stdout();
+    loop {
+        cells.clear();
+        let n = rows.next_chunk(input, chunk_rows, &mut cells)?;
+        if n == 0 {
+            break;
         }
-        None => {
-            let mut w = crate::output::stdout();
-            write_rows(&mut w)?;
-            w.finish()?;
+        values.clear();
+        values.resize(cells.len(), 0.0f32);
+        for (r, (row, outr)) in cells
+            .chunks_exact(width_in)
+            .zip(values.chunks_exact_mut(width_in))
+            .enumerate()
+        {
+            for (j, (o, &x)) in outr.iter_mut().zip(row).enumerate() {
+                match &inputs {
+                    Some(m) => {
+                        let v = m.map(j, x);
+                        *o = v.value;
+                        if !v.exact {
+                            inexact += 1;
+                            first_inexact.get_or_insert((n_rows + r + 1, j + 1));
+                        }
+                    }
+                    None => *o = x as f32,
+                }
+            }
+        }
+        predicted.clear();
+        predicted.resize(n * width, 0.0f32);
+        predict_chunk(
+            &pool,
+            &f,
+            plan.as_ref(),
+            &values,
+            width_in,
+            &mut predicted,
+            width,
+            margin,
+        )
+        .map_err(|e| format!("{}: {e}", input.display()))?;
+        match file.as_mut() {
+            Some(w) => write_rows(w, &predicted, width)?,
+            None => write_rows(&mut stdout, &predicted, width)?,
+        }
+        n_rows += n;
+        bar.set_position(rows.done());
+    }
+    bar.finish_and_clear();
+    if n_rows == 0 {
+        return Err(format!("{}: no data rows", input.display()).into());
+    }
+    if let Some((row, column)) = first_inexact {
+        let mapped = crate::f64_inputs::Mapped {
+            table: io::Table {
+                columns: Vec::new(),
+                values: Vec::new(),
+                rows: 0,
+            },
+            mapped: true,
+            inexact,
+            first_inexact: Some((row, column)),
+        };
+        if let Some(w) = mapped.warning(input) {
+            eprintln!("{w}");
         }
     }
+    match file.as_mut() {
+        Some(w) => w.finish()?,
+        None => stdout.finish()?,
+    }
     out.commit()?;
+    Ok(())
+}
+
+/// Predicts the rows of a chunk on the pool's threads, each a slice of [`ROWS_PER_TASK`] rows through the core's
+/// batch path (the SIMD walker when the model has a plan); rows are independent, so the values do not depend
+/// on the threads.
+#[allow(clippy::too_many_arguments)]
+fn predict_chunk(
+    pool: &rayon::ThreadPool,
+    f: &Forest,
+    plan: Option<&emkern_simd::forest::Plan<'_>>,
+    rows: &[f32],
+    width_in: usize,
+    out: &mut [f32],
+    width: usize,
+    margin: bool,
+) -> Result<(), emkern::forest::ShapeError> {
+    let simd = Simd::best();
+    pool.install(|| {
+        rows.par_chunks(ROWS_PER_TASK * width_in)
+            .zip(out.par_chunks_mut(ROWS_PER_TASK * width.max(1)))
+            .try_for_each(|(r, o)| {
+                let n = r.len() / width_in;
+                f.predict_batch_simd(simd, plan, r, width_in, n, o, margin)
+                    .map(|_| ())
+            })
+    })
+}
+
+/// Writes predicted rows (`width` values each) as CSV lines.
+fn write_rows(w: &mut dyn Write, values: &[f32], width: usize) -> CliResult {
+    for row in values.chunks_exact(width.max(1)) {
+        writeln!(w, "{}", io::csv_line(row))?;
+    }
     Ok(())
 }

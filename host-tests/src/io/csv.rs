@@ -104,32 +104,44 @@ fn parse_cells(text: &str) -> Result<(Vec<String>, Vec<f64>), ParseError> {
     let mut values = Vec::new();
     for (line, text) in lines {
         let cells = split_record(text).map_err(|m| (line, 0, m))?;
-        if cells.len() != width {
-            return Err((
-                line,
-                0,
-                format!(
-                    "{} cells, expected {width} (as in the first row)",
-                    cells.len()
-                ),
-            ));
-        }
-        for (c, cell) in cells.iter().enumerate() {
-            let v = if is_missing(cell) {
-                f64::NAN
-            } else {
-                cell.parse::<f64>().map_err(|_| {
-                    (
-                        line,
-                        c + 1,
-                        format!("`{cell}` is not a number (use an empty cell or nan for missing)"),
-                    )
-                })?
-            };
-            values.push(v);
-        }
+        push_numbers(line, &cells, width, &mut values)?;
     }
     Ok((columns, values))
+}
+
+/// Appends the cells of data row `line` to `out` as numbers (NaN for a missing cell), after checking that it has
+/// `width` cells (the first row's count).
+pub(super) fn push_numbers(
+    line: usize,
+    cells: &[String],
+    width: usize,
+    out: &mut Vec<f64>,
+) -> Result<(), ParseError> {
+    if cells.len() != width {
+        return Err((
+            line,
+            0,
+            format!(
+                "{} cells, expected {width} (as in the first row)",
+                cells.len()
+            ),
+        ));
+    }
+    for (c, cell) in cells.iter().enumerate() {
+        let v = if is_missing(cell) {
+            f64::NAN
+        } else {
+            cell.parse::<f64>().map_err(|_| {
+                (
+                    line,
+                    c + 1,
+                    format!("`{cell}` is not a number (use an empty cell or nan for missing)"),
+                )
+            })?
+        };
+        out.push(v);
+    }
+    Ok(())
 }
 
 /// Splits one CSV line into trimmed cells. A cell may be quoted with `"` (a comma inside quotes belongs to the

@@ -3,6 +3,7 @@
 //! here, above them.
 
 pub mod csv;
+pub mod csv_stream;
 pub mod npy;
 pub mod parquet;
 pub mod table;
@@ -32,6 +33,45 @@ pub fn read_records(path: &Path) -> Result<Records, DataError> {
     };
     let text = read_text(path)?;
     parse_records(&text).map_err(|(line, column, message)| err(line, column, message))
+}
+
+/// Reads a numeric table (all columns numbers, NaN for missing) from CSV, as [`read_csv`] does, or from Parquet
+/// (`.parquet`, `.parq`: numeric columns, null for missing; a header from the schema), for the commands that read
+/// rows to predict.
+pub fn read_table(path: &Path) -> Result<Table, DataError> {
+    if !is_parquet(path) {
+        return read_csv(path);
+    }
+    let records = parquet::read_records(path)?;
+    let mut values = Vec::with_capacity(records.rows.len() * records.header.len());
+    for r in &records.rows {
+        record_values(&records, path, r, &mut values)?;
+    }
+    Ok(Table {
+        rows: records.rows.len(),
+        columns: records.header,
+        values: values.into_iter().map(|v| v as f32).collect(),
+    })
+}
+
+/// Appends the cells of `r` (a row of `records`, read from `path`) to `out` as numbers: NaN for a missing cell,
+/// an error naming the row and column for a cell that is not a number.
+pub fn record_values(
+    records: &Records,
+    path: &Path,
+    r: &Record,
+    out: &mut Vec<f64>,
+) -> Result<(), DataError> {
+    for (c, cell) in r.cells.iter().enumerate() {
+        out.push(if is_missing(cell) {
+            f64::NAN
+        } else {
+            cell.parse::<f64>().map_err(|_| {
+                records.error(path, r.line, c + 1, format!("`{cell}` is not a number"))
+            })?
+        });
+    }
+    Ok(())
 }
 
 /// The file name of `path` (empty when it has none), as generated sources name their origin.
