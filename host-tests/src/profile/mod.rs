@@ -38,6 +38,7 @@ pub mod elf;
 pub mod firmware;
 pub mod footprint;
 pub mod inputs;
+pub mod int16;
 pub mod qemu;
 pub mod report;
 pub mod target;
@@ -401,6 +402,12 @@ impl ProfileRun<'_> {
             ram_bytes: sizes.ram().saturating_sub(baseline.ram()),
             stack_bytes: measured.stack.max(measured.init_stack),
             max_abs_diff: report::max_abs_diff(&measured.outputs, &inputs.host),
+            int16: match (engine, &inputs.int_blob) {
+                (Engine::Int, Ok(blob)) => {
+                    Some(int16::agreement(blob, &inputs.values, inputs.n_features)?)
+                }
+                _ => None,
+            },
         })
     }
 }

@@ -34,6 +34,9 @@ pub struct Figures {
     pub stack_bytes: u64,
     /// Largest `|device − host|` over every predicted value (∞ when a NaN is on one side only).
     pub max_abs_diff: f64,
+    /// For the integer engine: how its int16-quantized rows agree with the f32 rows (host-side; printed under
+    /// the table, not a JSON key).
+    pub int16: Option<super::int16::Agreement>,
 }
 
 /// The keys of a JSON object, in output order.
@@ -137,6 +140,16 @@ pub fn text(model: &str, target: Target, rows: usize, reports: &[EngineReport]) 
             )),
             Err(why) => s.push_str(&format!("{:<w$} not run: {why}\n", r.engine)),
         }
+    }
+    for (r, a) in reports
+        .iter()
+        .filter_map(|r| Some((r, r.outcome.as_ref().ok()?.int16?)))
+    {
+        s.push_str(&format!(
+            "\n{} with int16 rows (emlearn-style: x·2^{} rounded, one scale for every feature; `predict_i16`): {} \
+             of {} rows identical to the f32 rows, max |diff| {:.3e}\n",
+            r.engine, a.exp, a.identical, a.rows, a.max_abs_diff
+        ));
     }
     s
 }
