@@ -6,18 +6,7 @@
 
 use emkern::forest::int::IntForest;
 
-/// How the int16 rows agree with the f32 rows.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Agreement {
-    /// The scale: values are `q · 2^-exp`.
-    pub exp: i32,
-    /// Rows compared.
-    pub rows: usize,
-    /// Rows whose every output is bit-identical to the f32 row's.
-    pub identical: usize,
-    /// The largest absolute difference between an output of a quantized row and of its f32 row.
-    pub max_abs_diff: f64,
-}
+use super::report::{Agreement, max_abs_diff};
 
 /// The largest exponent `e` in `-64..=64` for which every finite value of `values` rounds to at most 32 767 in
 /// magnitude as `x · 2^e` (0 when there is no nonzero finite value).
@@ -73,7 +62,7 @@ pub fn agreement(int_blob: &[u8], values: &[f32], n_features: usize) -> Result<A
                 .zip(&quantized)
                 .all(|(a, b)| a.to_bits() == b.to_bits()),
         );
-        worst = worst.max(super::report::max_abs_diff(&quantized, &plain));
+        worst = worst.max(max_abs_diff(&quantized, &plain));
     }
     Ok(Agreement {
         exp,

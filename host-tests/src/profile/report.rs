@@ -36,7 +36,20 @@ pub struct Figures {
     pub max_abs_diff: f64,
     /// For the integer engine: how its int16-quantized rows agree with the f32 rows (host-side; printed under
     /// the table, not a JSON key).
-    pub int16: Option<super::int16::Agreement>,
+    pub int16: Option<Agreement>,
+}
+
+/// How the integer engine's int16-quantized rows agree with its f32 rows ([`super::int16::agreement`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Agreement {
+    /// The scale: values are `q · 2^-exp`.
+    pub exp: i32,
+    /// Rows compared.
+    pub rows: usize,
+    /// Rows whose every output is bit-identical to the f32 row's.
+    pub identical: usize,
+    /// The largest absolute difference between an output of a quantized row and of its f32 row.
+    pub max_abs_diff: f64,
 }
 
 /// The keys of a JSON object, in output order.
