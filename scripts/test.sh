@@ -109,8 +109,8 @@ if [ -n "${EMKERN_PYTHON:-}" ] && "$EMKERN_PYTHON" -c "import pytest" >/dev/null
     run "$logs/python-install.log" "$EMKERN_PYTHON" -m pip install --disable-pip-version-check --force-reinstall --no-deps ./host-tests/python
     # Run from the tests' folder so that `import emkern` is the installed package, not the source tree.
     (cd host-tests/python/tests && run "$logs/python-tests.log" "$EMKERN_PYTHON" -m pytest -q -rs -p no:cacheprovider -m "not pyspark" .)
-    py_passed=$(grep -Eo '[0-9]+ passed' "$logs/python-tests.log" | tail -1 | awk '{print $1}')
-    py_skipped=$(grep -Eo '[0-9]+ skipped' "$logs/python-tests.log" | tail -1 | awk '{print $1}')
+    py_passed=$(grep -Eo '[0-9]+ passed' "$logs/python-tests.log" | tail -1 | awk '{print $1}' || true)
+    py_skipped=$(grep -Eo '[0-9]+ skipped' "$logs/python-tests.log" | tail -1 | awk '{print $1}' || true)
     passed_total=$((passed_total + ${py_passed:-0}))
     if [ "${py_skipped:-0}" -gt 0 ]; then
         record python SKIPPED "!!! ${py_passed:-0} passed, ${py_skipped} SKIPPED (a framework is missing: see python-tests.log) !!!"
