@@ -238,15 +238,25 @@ pub struct Mapped {
 impl Mapped {
     /// A warning for people when some cells could not be mapped exactly.
     pub fn warning(&self, file: &Path) -> Option<String> {
-        let (row, column) = self.first_inexact?;
-        Some(format!(
-            "warning: {}: {} cell{} (first: data row {row}, column {column}) lie between two thresholds of the \
-             model that no f32 value separates: the f32 core decides them as if they were on the lower threshold",
-            file.display(),
-            self.inexact,
-            if self.inexact == 1 { "" } else { "s" },
-        ))
+        inexact_warning(file, self.inexact, self.first_inexact)
     }
+}
+
+/// The warning for `inexact` cells of `file` that no f32 maps exactly, the first at 1-based (data row, column)
+/// `first`; `None` when there is none.
+pub fn inexact_warning(
+    file: &Path,
+    inexact: usize,
+    first: Option<(usize, usize)>,
+) -> Option<String> {
+    let (row, column) = first?;
+    Some(format!(
+        "warning: {}: {} cell{} (first: data row {row}, column {column}) lie between two thresholds of the \
+         model that no f32 value separates: the f32 core decides them as if they were on the lower threshold",
+        file.display(),
+        inexact,
+        if inexact == 1 { "" } else { "s" },
+    ))
 }
 
 /// Reads the CSV rows for `loaded`: as f64 mapped by [`F64Inputs::for_model`] when it applies, else as f32
@@ -298,6 +308,23 @@ mod tests {
     use crate::ir::{Aggregate, Precision, Split, Transform, Tree};
     use crate::proptest_config::proptest_config;
     use proptest::prelude::*;
+
+    /// The warning `emkern predict` prints for cells no f32 maps exactly names the count and the first cell.
+    #[test]
+    fn inexact_warning_names_the_count_and_the_first_cell() {
+        let p = Path::new("rows.csv");
+        assert_eq!(inexact_warning(p, 0, None), None);
+        let w = inexact_warning(p, 2, Some((3, 4))).unwrap();
+        assert!(
+            w.starts_with("warning: rows.csv: 2 cells (first: data row 3, column 4)"),
+            "{w}"
+        );
+        assert!(
+            inexact_warning(p, 1, Some((1, 1)))
+                .unwrap()
+                .contains(": 1 cell (first")
+        );
+    }
 
     /// One single-split tree per test, all on feature 0.
     fn model(tests: Vec<(Test, MissingMode)>) -> Ensemble {

@@ -25,6 +25,17 @@ pub struct Model {
     xgboost_json: Option<String>,
     /// Where the model came from, for messages and the generated sources' header comment.
     origin: String,
+    /// The shape and class names, read once when the blob was validated (the getters answer from these).
+    shape: Shape,
+}
+
+/// What the getters report, read from the validated blob at construction.
+struct Shape {
+    n_features: usize,
+    n_outputs: usize,
+    output_len: usize,
+    transform: String,
+    class_names: Vec<String>,
 }
 
 impl Model {
@@ -34,14 +45,24 @@ impl Model {
         origin: String,
         xgboost_json: Option<String>,
     ) -> PyResult<Model> {
-        let m = Model {
+        let shape = {
+            let f = Forest::new(&loaded.blob)
+                .map_err(|e| error(format!("{origin}: {}", blob_error(&loaded.blob, e))))?;
+            Shape {
+                n_features: f.n_features(),
+                n_outputs: f.n_outputs(),
+                output_len: f.output_len(),
+                transform: format!("{:?}", f.transform()).to_lowercase(),
+                class_names: f.class_names().map(str::to_string).collect(),
+            }
+        };
+        Ok(Model {
             inputs: F64Inputs::for_model(&loaded),
             loaded,
             xgboost_json,
             origin,
-        };
-        m.forest()?;
-        Ok(m)
+            shape,
+        })
     }
 
     /// The core's view of the blob (validated on every call: the view borrows the blob).
@@ -202,7 +223,7 @@ impl Model {
             "source",
             self.loaded.ensemble.as_ref().map(|e| e.source.clone()),
         )?;
-        d.set_item("transform", format!("{:?}", f.transform()).to_lowercase())?;
+        d.set_item("transform", &self.shape.transform)?;
         d.set_item(
             "aggregate",
             match s.aggregate {
@@ -226,7 +247,7 @@ impl Model {
         d.set_item("passes", cost.passes)?;
         d.set_item("f64_values", s.wide_values)?;
         d.set_item("f64_inputs", self.inputs.is_some())?;
-        d.set_item("class_names", f.class_names().collect::<Vec<_>>())?;
+        d.set_item("class_names", &self.shape.class_names)?;
         d.set_item(
             "feature_names",
             self.loaded
@@ -239,32 +260,32 @@ impl Model {
 
     /// Features a row must have.
     #[getter]
-    fn n_features(&self) -> PyResult<usize> {
-        Ok(self.forest()?.n_features())
+    fn n_features(&self) -> usize {
+        self.shape.n_features
     }
 
     /// Values `predict` returns per row.
     #[getter]
-    fn output_width(&self) -> PyResult<usize> {
-        Ok(self.forest()?.output_len())
+    fn output_width(&self) -> usize {
+        self.shape.output_len
     }
 
     /// Raw margin columns per row.
     #[getter]
-    fn n_outputs(&self) -> PyResult<usize> {
-        Ok(self.forest()?.n_outputs())
+    fn n_outputs(&self) -> usize {
+        self.shape.n_outputs
     }
 
     /// The class names stored in the blob (empty when it has none).
     #[getter]
-    fn class_names(&self) -> PyResult<Vec<String>> {
-        Ok(self.forest()?.class_names().map(str::to_string).collect())
+    fn class_names(&self) -> Vec<String> {
+        self.shape.class_names.clone()
     }
 
     /// The transform the core applies to the margins (`"identity"`, `"sigmoid"`, `"softmax"`, ...).
     #[getter]
-    fn transform(&self) -> PyResult<String> {
-        Ok(format!("{:?}", self.forest()?.transform()).to_lowercase())
+    fn transform(&self) -> String {
+        self.shape.transform.clone()
     }
 
     /// The format the model was read from (`"XGBoost JSON"`, `"emkern blob"`, ...).

@@ -219,20 +219,8 @@ pub fn run(req: &Request) -> CliResult {
     if n_rows == 0 {
         return Err(format!("{}: no data rows", input.display()).into());
     }
-    if let Some((row, column)) = first_inexact {
-        let mapped = crate::f64_inputs::Mapped {
-            table: io::Table {
-                columns: Vec::new(),
-                values: Vec::new(),
-                rows: 0,
-            },
-            mapped: true,
-            inexact,
-            first_inexact: Some((row, column)),
-        };
-        if let Some(w) = mapped.warning(input) {
-            eprintln!("{w}");
-        }
+    if let Some(w) = crate::f64_inputs::inexact_warning(input, inexact, first_inexact) {
+        eprintln!("{w}");
     }
     match file.as_mut() {
         Some(w) => w.finish()?,
