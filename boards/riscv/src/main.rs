@@ -10,13 +10,18 @@
 //! prediction is timed with the `minstret` CSR, which QEMU advances by one per executed instruction under
 //! `-icount shift=0` (checked at start against a block of exactly 1000 instructions). Text and the exit status
 //! go through semihosting (QEMU's `-semihosting`): status 0 when every row of both engines matched.
+//!
+//! With the feature `int-only` the image holds the integer engine alone, so that its symbols show what that
+//! engine links on a core without an FPU (`riscv.sh` checks: no soft-float routine, no libm).
 #![no_std]
 #![no_main]
 
 use core::arch::asm;
 use core::hint::black_box;
 
-use emkern::forest::{CompactForest, IntForest};
+#[cfg(not(feature = "int-only"))]
+use emkern::forest::CompactForest;
+use emkern::forest::IntForest;
 use semihosting::println;
 
 /// 4-byte alignment for an embedded blob (both readers read aligned words).
@@ -28,8 +33,10 @@ static INT_MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!("../data/model.emki"
 /// The host integer engine's prediction of each row (one f32 each, little-endian).
 static INT_EXPECTED: &[u8] = include_bytes!("../data/expected_int.bin");
 /// The same model in the compact layout.
+#[cfg(not(feature = "int-only"))]
 static COMPACT_MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!("../../compact/data/model.emkc"));
 /// The general reader's prediction of each row (one f32 each, little-endian).
+#[cfg(not(feature = "int-only"))]
 static COMPACT_EXPECTED: &[u8] = include_bytes!("../../compact/data/expected.bin");
 /// Rows of `n_features` f32 values, little-endian.
 static ROWS: &[u8] = include_bytes!("../../compact/data/rows.bin");
@@ -141,6 +148,7 @@ fn check_int(overhead: u32) -> bool {
     tally.report("int")
 }
 
+#[cfg(not(feature = "int-only"))]
 fn check_compact(overhead: u32) -> bool {
     let f = match CompactForest::new(black_box(&COMPACT_MODEL.0)) {
         Ok(f) => f,
@@ -175,6 +183,11 @@ fn main() -> ! {
     };
     println!("minstret: a block of 1000 instructions counts 1000; measurement overhead {overhead}");
     let int = check_int(overhead);
+    // Built with `int-only`, the image holds the integer engine alone: `riscv.sh` checks that it links no
+    // soft-float routine.
+    #[cfg(feature = "int-only")]
+    let compact = true;
+    #[cfg(not(feature = "int-only"))]
     let compact = check_compact(overhead);
     if int && compact {
         println!("PASS riscv");
