@@ -28,7 +28,7 @@ use std::sync::OnceLock;
 use cases::Case;
 use std::collections::BTreeMap;
 
-use emkern_host::export::codegen::{c_predict_bound_ulps, model::Model};
+use emkern_host::export::codegen::{self, IntCompare, Lang, c_predict_bound_ulps, model::Model};
 
 fn cases() -> &'static (Vec<Case>, usize) {
     static CASES: OnceLock<(Vec<Case>, usize)> = OnceLock::new();
@@ -311,7 +311,8 @@ fn generated_rust_matches_the_core() {
     let dir = compile::scratch("codegen_rust");
     compile::write_rows(cases, &dir);
     let indices: Vec<usize> = (0..cases.len()).collect();
-    compile::write_rust_crate(cases, &indices, &dir).unwrap_or_else(|e| panic!("{e}"));
+    compile::write_rust_crate(cases, &indices, &dir, IntCompare::Auto)
+        .unwrap_or_else(|e| panic!("{e}"));
     let t0 = std::time::Instant::now();
     compile::cargo_build(&dir, &[]).unwrap_or_else(|e| panic!("{e}"));
     let host_secs = t0.elapsed().as_secs_f64();
@@ -335,6 +336,56 @@ fn generated_rust_matches_the_core() {
     }
     assert!(failures.is_empty(), "{} failures", failures.len());
 
+    // The size form (`--int-compare always`: the trees test integer keys of the row) on every model whose tests
+    // allow it, bit for bit as well; the others must be refused with a reason.
+    let keyed: Vec<usize> = (0..cases.len())
+        .filter(|&i| {
+            let c = &cases[i];
+            match codegen::generate_with(&c.blob, Lang::Rust, "m", &c.name, IntCompare::Always) {
+                Ok(_) => true,
+                Err(e) => {
+                    assert!(
+                        e.to_string().contains("--int-compare always"),
+                        "{}: {e}",
+                        c.name
+                    );
+                    false
+                }
+            }
+        })
+        .collect();
+    assert!(
+        keyed.len() * 2 > cases.len(),
+        "only {} of {} models take the key form",
+        keyed.len(),
+        cases.len()
+    );
+    let dir = compile::scratch("codegen_rust_keys");
+    compile::write_rows(cases, &dir);
+    compile::write_rust_crate(cases, &keyed, &dir, IntCompare::Always)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t0 = std::time::Instant::now();
+    compile::cargo_build(&dir, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let keys_secs = t0.elapsed().as_secs_f64();
+    let exe = dir.join("target/release/codegen_check");
+    let outs =
+        compile::run_cases(&exe, &dir, &keyed, "rust-keys").unwrap_or_else(|e| panic!("{e}"));
+    let mut key_rows = 0;
+    for (&i, got) in keyed.iter().zip(outs) {
+        if let Err(e) = check(&cases[i], &got, 0) {
+            failures.push(format!("key form: {e}"));
+        }
+        key_rows += cases[i].n_rows();
+    }
+    println!(
+        "Rust, key form (--int-compare always): {} models, {key_rows} rows, bit-identical; built in {keys_secs:.1} s",
+        keyed.len()
+    );
+    for f in failures.iter().take(10) {
+        println!("FAIL {f}");
+    }
+    assert!(failures.is_empty(), "{} failures", failures.len());
+
     // no_std: every hand-built model (together they reach every code path of the generator) and every tenth
     // fixture model, as a library for a Cortex-M4F.
     let target = "thumbv7em-none-eabihf";
@@ -343,7 +394,8 @@ fn generated_rust_matches_the_core() {
         let subset: Vec<usize> = (0..cases.len())
             .filter(|&i| cases[i].name.starts_with("hand-built/") || i % 10 == 0)
             .collect();
-        compile::write_rust_crate(cases, &subset, &dir).unwrap_or_else(|e| panic!("{e}"));
+        compile::write_rust_crate(cases, &subset, &dir, IntCompare::Auto)
+            .unwrap_or_else(|e| panic!("{e}"));
         let t0 = std::time::Instant::now();
         compile::cargo_build(&dir, &["--lib", "--target", target])
             .unwrap_or_else(|e| panic!("{e}"));
@@ -437,7 +489,66 @@ fn cli_codegen_reads_every_model_format_and_the_blob_alike() {
         } else {
             assert!(text.contains("pub const N_FEATURES: usize = 30;"));
         }
+        // --int-compare: `auto` has both forms chosen by the target, `always` the keys, `never` the floats.
+        let forms: Vec<String> = ["auto", "always", "never"]
+            .iter()
+            .map(|form| {
+                let file = dir.join(format!("{form}.{ext}"));
+                let out = emkern(&[
+                    "codegen",
+                    &model,
+                    "--lang",
+                    lang,
+                    "--name",
+                    "bc",
+                    "--int-compare",
+                    form,
+                    "-o",
+                    file.to_str().unwrap(),
+                ]);
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                std::fs::read_to_string(&file).unwrap()
+            })
+            .collect();
+        if lang == "c" {
+            assert!(forms[0].contains("#if defined(__OPTIMIZE_SIZE__)"));
+            assert!(forms[1].contains("#ifndef BC_INT_COMPARE\n#define BC_INT_COMPARE 1\n#endif"));
+            assert!(!forms[2].contains("INT_COMPARE") && !forms[2].contains("kr["));
+        } else {
+            assert!(
+                forms[0].contains("const INT_COMPARE: bool = cfg!(")
+                    && forms[0].contains("fn tree_0(")
+            );
+            assert!(
+                forms[1].contains("const INT_COMPARE: bool = true;")
+                    && !forms[1].contains("fn tree_0(")
+            );
+            assert!(forms[1].contains("fn ktree_0(kr: &[i32; N_FEATURES])"));
+            assert!(!forms[2].contains("INT_COMPARE") && !forms[2].contains("ktree_"));
+        }
     }
+    // A model whose tests cannot be keys (f64 values) is refused `always` with the reason.
+    let wide = repo("host-tests/fixtures/sklearn/v1.9.1-random-forest-classifier/model.json");
+    let out = emkern(&[
+        "codegen",
+        &wide,
+        "--lang",
+        "rust",
+        "--int-compare",
+        "always",
+        "-o",
+        dir.join("wide.rs").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--int-compare always") && err.contains("f64"),
+        "{err}"
+    );
+    assert!(!dir.join("wide.rs").exists());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::export::codegen::{self, Lang};
+use crate::export::codegen::{self, IntCompare, Lang};
 use crate::model;
 use crate::output::Outputs;
 
@@ -22,6 +22,33 @@ pub struct Request {
     /// Where to write the source.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// How the trees compare: `auto` writes float tests and integer-key tests (the same decisions, about half
+    /// the code) and picks the keys when compiling for size or soft-float (C: `-Os`, `-mfloat-abi=soft`,
+    /// RISC-V without F; Rust: soft-float targets); `always` picks the keys (the size form; for Rust the key
+    /// form alone); `never` writes float tests only.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub int_compare: IntCompareArg,
+}
+
+/// `--int-compare`: the comparison form of the generated trees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum IntCompareArg {
+    /// Both forms, chosen by the compiler's target and flags.
+    Auto,
+    /// Integer keys (the size form).
+    Always,
+    /// Float tests only.
+    Never,
+}
+
+impl From<IntCompareArg> for IntCompare {
+    fn from(c: IntCompareArg) -> IntCompare {
+        match c {
+            IntCompareArg::Auto => IntCompare::Auto,
+            IntCompareArg::Always => IntCompare::Always,
+            IntCompareArg::Never => IntCompare::Never,
+        }
+    }
 }
 
 /// `--lang`: the language of the generated source.
@@ -54,8 +81,14 @@ pub fn run(req: &Request) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(e) = &loaded.ensemble {
         origin = format!("{origin} ({})", e.source);
     }
-    let text = codegen::generate(&loaded.blob, req.lang.into(), &req.name, &origin)
-        .map_err(|e| format!("{}: {e}", req.model.display()))?;
+    let text = codegen::generate_with(
+        &loaded.blob,
+        req.lang.into(),
+        &req.name,
+        &origin,
+        req.int_compare.into(),
+    )
+    .map_err(|e| format!("{}: {e}", req.model.display()))?;
     out.write(&req.output, text.as_bytes())?;
     crate::say!(
         "{} ({}) -> {}: {} source, {} lines",

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use emkern_host::export::codegen::{self, Lang};
+use emkern_host::export::codegen::{self, IntCompare, Lang};
 
 use super::cases::Case;
 
@@ -231,7 +231,12 @@ fn libm_dir() -> Result<PathBuf, String> {
 
 /// Writes a scratch crate: `src/lib.rs` (`#![no_std]`, `#![deny(warnings)]`, module `m<i>` for each case `i` of
 /// `indices`) and `src/main.rs` (the runner).
-pub fn write_rust_crate(cases: &[Case], indices: &[usize], dir: &Path) -> Result<(), String> {
+pub fn write_rust_crate(
+    cases: &[Case],
+    indices: &[usize],
+    dir: &Path,
+    compare: IntCompare,
+) -> Result<(), String> {
     let src = dir.join("src");
     std::fs::create_dir_all(&src).unwrap();
     let libm = libm_dir()?;
@@ -279,7 +284,7 @@ pub fn write_rust_crate(cases: &[Case], indices: &[usize], dir: &Path) -> Result
     );
     for (k, &i) in indices.iter().enumerate() {
         let c = &cases[i];
-        let text = codegen::generate(&c.blob, Lang::Rust, &format!("m{i}"), &c.name)
+        let text = codegen::generate_with(&c.blob, Lang::Rust, &format!("m{i}"), &c.name, compare)
             .unwrap_or_else(|e| panic!("{}: {e}", c.name));
         write_if_changed(&src.join(format!("m{i}.rs")), text.as_bytes());
         lib.push_str(&format!("pub mod m{i};\n"));

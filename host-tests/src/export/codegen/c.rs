@@ -65,13 +65,7 @@ impl TreeSyntax<'_> {
                 nan_left,
                 zero_band,
             } if zero_band.is_none() && self.keys.is_some() => {
-                let (k, op) = match (nan_left, compare) {
-                    (false, Compare::Less) => ("kr", "<"),
-                    (false, Compare::LessEqual) => ("kr", "<="),
-                    (true, Compare::Less) => ("kl", "<"),
-                    (true, Compare::LessEqual) => ("kl", "<="),
-                };
-                format!("{k}[{feature}] {op} {}", int_keys::key(threshold))
+                int_keys::test(feature, compare, threshold, nan_left)
             }
             Cond::Numeric {
                 feature,
@@ -197,7 +191,17 @@ impl Syntax for TreeSyntax<'_> {
 }
 
 /// The C header for `m`, identifiers prefixed with `name` (macros with its upper case).
-pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenError> {
+///
+/// `keys`: the integer-key arrays the trees may test instead of the floats (`None`: float tests only); with
+/// `only_keys` the header picks them by default whatever the compiler's flags (`NAME_INT_COMPARE` still
+/// overrides it).
+pub fn source(
+    m: &Model,
+    name: &str,
+    origin: &str,
+    keys: Option<KeyUse>,
+    only_keys: bool,
+) -> Result<String, CodegenError> {
     let up = name.to_ascii_uppercase();
     let p = name;
     let values = Values { wide: m.wide };
@@ -334,17 +338,22 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
     }
 
     // Trees: with float tests, and (when every test allows it) again with integer-key tests for size builds.
-    let keys = KeyUse::of(m);
     if let Some(used) = keys {
+        let default = if only_keys {
+            format!("#define {up}_INT_COMPARE 1\n")
+        } else {
+            format!(
+                "#if defined(__OPTIMIZE_SIZE__) || defined(__SOFTFP__) || (defined(__riscv) && !defined(__riscv_flen))\n\
+                 #define {up}_INT_COMPARE 1\n#else\n#define {up}_INT_COMPARE 0\n#endif\n"
+            )
+        };
         let _ = write!(
             s,
             "/* 1: the trees test integer keys of the row (about half the code per test, a few more instructions per\n\
              \x20* feature per prediction; on a core without an FPU, far fewer than software float compares); 0: they\n\
              \x20* test the floats. Decisions are the same either way. Default: 1 when compiling for size (-Os, -Oz) or\n\
-             \x20* for software floating point (Arm -mfloat-abi=soft, RISC-V without F), else 0. */\n\
-             #ifndef {up}_INT_COMPARE\n\
-             #if defined(__OPTIMIZE_SIZE__) || defined(__SOFTFP__) || (defined(__riscv) && !defined(__riscv_flen))\n\
-             #define {up}_INT_COMPARE 1\n#else\n#define {up}_INT_COMPARE 0\n#endif\n#endif\n\n\
+             \x20* for software floating point (Arm -mfloat-abi=soft, RISC-V without F), else 0{always}. */\n\
+             #ifndef {up}_INT_COMPARE\n{default}#endif\n\n\
              #if {up}_INT_COMPARE\n\
              /* Built for size, the trees are functions of their own: short branches, a leaf returns at once. */\n\
              #if defined(__GNUC__) && defined(__OPTIMIZE_SIZE__)\n#define {up}_TREE_FN __attribute__((noinline)) static\n\
@@ -361,6 +370,11 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
              \x20       k = (int32_t)(b & 0x7fffffffu);\n\
              \x20       if (b >> 31) k = -k;\n\
              \x20       nan = (b & 0x7fffffffu) > 0x7f800000u;\n",
+            always = if only_keys {
+                "; generated with --int-compare always: 1"
+            } else {
+                ""
+            },
             params_mut = used
                 .names()
                 .iter()

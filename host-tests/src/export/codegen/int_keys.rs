@@ -13,6 +13,8 @@
 //! left" keys (it passes every one). Every decision is the float test's, for every f32 including NaNs of either
 //! sign and any payload.
 
+use emkern::forest::Compare;
+
 use super::cond::{self, Cond};
 use super::model::{Model, Test};
 
@@ -91,6 +93,18 @@ impl KeyUse {
         }
         v
     }
+}
+
+/// The test `x[feature] < threshold` (or `<=`) on the row's keys: `kr` when a NaN goes right, `kl` when it goes
+/// left; the same text in C and Rust.
+pub fn test(feature: usize, compare: Compare, threshold: f32, nan_left: bool) -> String {
+    let (k, op) = match (nan_left, compare) {
+        (false, Compare::Less) => ("kr", "<"),
+        (false, Compare::LessEqual) => ("kr", "<="),
+        (true, Compare::Less) => ("kl", "<"),
+        (true, Compare::LessEqual) => ("kl", "<="),
+    };
+    format!("{k}[{feature}] {op} {}", key(threshold))
 }
 
 /// The key of a non-NaN float (see the module's documentation).

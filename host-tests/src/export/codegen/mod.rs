@@ -42,6 +42,24 @@ impl Lang {
     }
 }
 
+/// Whether the generated trees compare the row's floats or integer keys of them (`emkern codegen
+/// --int-compare`). The decisions are the same either way; integer keys take about half the code per test and,
+/// on a core without an FPU, far fewer instructions than software float compares, for a few instructions per
+/// feature and prediction to make the keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum IntCompare {
+    /// Both forms, chosen when the source is compiled: integer keys when compiling for size or for software
+    /// floating point (C: `-Os`/`-Oz`, Arm `-mfloat-abi=soft`, RISC-V without F, or `-DNAME_INT_COMPARE=1`);
+    /// Rust: for Arm targets without the hard-float ABI and RISC-V without F (Rust has no size `cfg`).
+    #[default]
+    Auto,
+    /// Integer keys only (the size form). An error for models whose tests cannot be keys: categorical sets,
+    /// LightGBM's zero band, linear leaves, f64 values.
+    Always,
+    /// Float tests only.
+    Never,
+}
+
 /// Why a model cannot be generated as source.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CodegenError {
@@ -96,11 +114,34 @@ pub fn c_predict_bound_ulps(m: &model::Model) -> Result<u64, CodegenError> {
 /// Generates `lang` source for the model in `blob`, its C identifiers prefixed with `name`; `origin` (e.g. the
 /// model file's name) goes into the header comment.
 pub fn generate(blob: &[u8], lang: Lang, name: &str, origin: &str) -> Result<String, CodegenError> {
+    generate_with(blob, lang, name, origin, IntCompare::Auto)
+}
+
+/// [`generate`] with the comparison form chosen ([`IntCompare`]).
+pub fn generate_with(
+    blob: &[u8],
+    lang: Lang,
+    name: &str,
+    origin: &str,
+    compare: IntCompare,
+) -> Result<String, CodegenError> {
     check_name(name)?;
     let model = model::Model::from_blob(blob)?;
+    let keys = match compare {
+        IntCompare::Never => None,
+        IntCompare::Auto => int_keys::KeyUse::of(&model),
+        IntCompare::Always => Some(int_keys::KeyUse::of(&model).ok_or_else(|| {
+            CodegenError::Unsupported(
+                "--int-compare always on a model with categorical splits, LightGBM's zero band, linear leaves, \
+                 f64 values or no split at all"
+                    .into(),
+            )
+        })?),
+    };
+    let only_keys = compare == IntCompare::Always;
     match lang {
-        Lang::C => c::source(&model, name, origin),
-        Lang::Rust => rust::source(&model, name, origin),
+        Lang::C => c::source(&model, name, origin, keys, only_keys),
+        Lang::Rust => rust::source(&model, name, origin, keys, only_keys),
     }
 }
 

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use emkern::forest::Compare;
 
 use super::cond::{self, CORE_CHUNK, CatForm, Cond, Output, ZERO};
+use super::int_keys::{self, KeyUse};
 use super::leaf_table::LeafTable;
 use super::literal::{rust_f32, rust_f64};
 use super::model::{Leaf, Linear, Model, Tree};
@@ -50,11 +51,20 @@ struct TreeSyntax<'a> {
     values: Values,
     /// Each leaf's row of the shared vector-leaf table (empty for scalar leaves).
     rows: &'a [usize],
+    /// Test the row's integer keys instead of its floats ([`int_keys`]).
+    keys: Option<KeyUse>,
 }
 
 impl TreeSyntax<'_> {
     fn cond(&self, c: Cond) -> String {
         match c {
+            Cond::Numeric {
+                feature,
+                compare,
+                threshold,
+                nan_left,
+                zero_band: None,
+            } if self.keys.is_some() => int_keys::test(feature, compare, threshold, nan_left),
             Cond::Numeric {
                 feature,
                 compare,
@@ -135,10 +145,16 @@ impl TreeSyntax<'_> {
     }
 
     fn fn_name(&self, subtree: Option<usize>) -> String {
+        let form = if self.keys.is_some() { "ktree" } else { "tree" };
         match subtree {
-            None => format!("tree_{}", self.t),
-            Some(n) => format!("tree_{}_{n}", self.t),
+            None => format!("{form}_{}", self.t),
+            Some(n) => format!("{form}_{}_{n}", self.t),
         }
+    }
+
+    /// The arguments a tree function passes on to a subtree function.
+    fn args(&self) -> String {
+        self.keys.map_or("x".to_string(), KeyUse::args)
     }
 }
 
@@ -167,12 +183,23 @@ impl Syntax for TreeSyntax<'_> {
         }
     }
     fn call_subtree(&self, node: usize) -> String {
-        format!("{}(x)", self.fn_name(Some(node)))
+        format!("{}({})", self.fn_name(Some(node)), self.args())
     }
 }
 
 /// The Rust module for `m`; `name` names the model in the documentation.
-pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenError> {
+///
+/// `keys`: the integer-key arrays the trees may test instead of the floats (`None`: float tests only). With
+/// `only_keys` the module has the key form alone (the size form); otherwise both, and the constant
+/// `INT_COMPARE` picks the keys for targets without hardware floating point (Arm without the hard-float ABI,
+/// RISC-V without F).
+pub fn source(
+    m: &Model,
+    name: &str,
+    origin: &str,
+    keys: Option<KeyUse>,
+    only_keys: bool,
+) -> Result<String, CodegenError> {
     let values = Values { wide: m.wide };
     let v = values.ty();
     let k = m.n_outputs;
@@ -253,13 +280,41 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
         if no_trees && !mean { "" } else { "mut " },
         start.join(", ")
     );
-    for (t, tree) in m.trees.iter().enumerate() {
-        match tree.output {
-            Some(c) => {
-                let _ = writeln!(s, "    m[{c}] += tree_{t}(x);");
-            }
-            None => {
-                let _ = writeln!(s, "    add(&mut m, tree_{t}(x));");
+    let calls = |s: &mut String, indent: &str, form: &str, args: &str| {
+        for (t, tree) in m.trees.iter().enumerate() {
+            let _ = match tree.output {
+                Some(c) => writeln!(s, "{indent}m[{c}] += {form}_{t}({args});"),
+                None => writeln!(s, "{indent}add(&mut m, {form}_{t}({args}));"),
+            };
+        }
+    };
+    match keys {
+        None => calls(&mut s, "    ", "tree", "x"),
+        Some(used) => {
+            let key_args = used
+                .names()
+                .iter()
+                .map(|n| format!("&{n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let key_lets = |s: &mut String, indent: &str| {
+                if used.right {
+                    let _ = writeln!(s, "{indent}let kr = keys(x, i32::MAX);");
+                }
+                if used.left {
+                    let _ = writeln!(s, "{indent}let kl = keys(x, i32::MIN);");
+                }
+            };
+            if only_keys {
+                key_lets(&mut s, "    ");
+                calls(&mut s, "    ", "ktree", &key_args);
+            } else {
+                s.push_str("    if INT_COMPARE {\n");
+                key_lets(&mut s, "        ");
+                calls(&mut s, "        ", "ktree", &key_args);
+                s.push_str("    } else {\n");
+                calls(&mut s, "        ", "tree", "x");
+                s.push_str("    }\n");
             }
         }
     }
@@ -270,6 +325,48 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
         }
     }
     s.push_str("    m\n}\n\n");
+
+    // Integer keys: the switch and the row's keys.
+    if keys.is_some() {
+        let choice = if only_keys {
+            "true".to_string()
+        } else {
+            "cfg!(any(\n    all(target_arch = \"arm\", not(target_abi = \"eabihf\")),\n    \
+             all(any(target_arch = \"riscv32\", target_arch = \"riscv64\"), not(target_feature = \"f\"))\n))"
+                .to_string()
+        };
+        let _ = write!(
+            s,
+            "/// The trees test integer keys of the row (about half the code per test, a few more instructions per\n\
+             /// feature per prediction; on a core without an FPU, far fewer than software float compares) instead of\n\
+             /// the floats; the decisions are the same. {why}\n\
+             const INT_COMPARE: bool = {choice};\n\n\
+             /// The row's integer keys: |bits| with the sign applied, ordered as the floats (-0.0 and 0.0 alike); a NaN\n\
+             /// gets `nan`: `i32::MAX` fails every test (goes right), `i32::MIN` passes every one (goes left).\n\
+             #[inline(always)]\n\
+             fn keys(x: &[f32; N_FEATURES], nan: i32) -> [i32; N_FEATURES] {{\n\
+             \x20   let mut k = [0i32; N_FEATURES];\n\
+             \x20   for (k, v) in k.iter_mut().zip(x) {{\n\
+             \x20       let b = v.to_bits();\n\
+             \x20       let a = (b & 0x7fff_ffff) as i32;\n\
+             \x20       *k = if a > 0x7f80_0000 {{\n\
+             \x20           nan\n\
+             \x20       }} else if b >> 31 == 1 {{\n\
+             \x20           -a\n\
+             \x20       }} else {{\n\
+             \x20           a\n\
+             \x20       }};\n\
+             \x20   }}\n\
+             \x20   k\n\
+             }}\n\n",
+            why = if only_keys {
+                "Generated with `--int-compare always`: the\n/// size form, keys only."
+            } else {
+                "Chosen for targets without\n/// hardware floating point (Arm without the hard-float ABI, RISC-V without F); Rust has no `cfg` for\n\
+                 /// optimizing for size: `emkern codegen --int-compare always` writes the key form alone."
+            },
+        );
+    }
 
     // Vector leaves: one table of the distinct rows, already multiplied by their tree's weight.
     let table = LeafTable::of(m);
@@ -321,14 +418,25 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
         );
     }
 
-    // Trees.
-    for (t, tree) in m.trees.iter().enumerate() {
+    // Trees: with float tests, and (when every test allows it) with integer-key tests.
+    let mut forms = Vec::new();
+    if keys.is_none() || !only_keys {
+        forms.push(None);
+    }
+    if keys.is_some() {
+        forms.push(keys);
+    }
+    for (form, (t, tree)) in forms
+        .iter()
+        .flat_map(|&f| m.trees.iter().enumerate().map(move |tt| (f, tt)))
+    {
         let syntax = TreeSyntax {
             model: m,
             tree,
             t,
             values: Values { wide: m.wide },
             rows: &table.index[t],
+            keys: form,
         };
         let ret = if tree.output.is_none() {
             format!("&'static [{v}; N_OUTPUTS]")
@@ -336,13 +444,32 @@ pub fn source(m: &Model, name: &str, origin: &str) -> Result<String, CodegenErro
             v.to_string()
         };
         let reads_row = !tree.nodes.is_empty() || tree.leaves.iter().any(|l| l.linear.is_some());
-        let x = if reads_row { "x" } else { "_x" };
         for f in walk::functions(tree, &syntax) {
-            let _ = writeln!(
-                s,
-                "fn {}({x}: &[f32; N_FEATURES]) -> {ret} {{",
-                syntax.fn_name(f.subtree)
-            );
+            let params = match form {
+                None => format!("{}: &[f32; N_FEATURES]", if reads_row { "x" } else { "_x" }),
+                Some(used) => {
+                    // A tree may test only NaN-right (or only NaN-left) keys.
+                    let text: String = f.body.iter().map(|(_, l)| l.as_str()).collect();
+                    used.names()
+                        .iter()
+                        .map(|n| {
+                            let u = if text.contains(&format!("{n}["))
+                                || text.contains(&format!("{n},"))
+                                || text.contains(&format!("{n})"))
+                            {
+                                ""
+                            } else {
+                                "_"
+                            };
+                            format!("{u}{n}: &[i32; N_FEATURES]")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            };
+            // (Unlike the C header's size builds, no `#[inline(never)]`: measured with LLVM at opt-level "s" and
+            // "z", the trees inlined into `sums` take less code than calls to functions of their own.)
+            let _ = writeln!(s, "fn {}({params}) -> {ret} {{", syntax.fn_name(f.subtree));
             walk::render(&f.body, &mut s);
             s.push_str("}\n\n");
         }
