@@ -17,7 +17,7 @@
 #               primitives, forest (single row and the SIMD walker), attention, RoPE and tree verification, and
 #               instruction counts; the C API from C (boards/c-example on both boards, scripts/ffi-libs.sh for
 #               five targets, scripts/ffi-cmake.sh) and the integer engine and compact reader on RISC-V rv32imc (QEMU virt, boards/riscv.sh)
-#   5. nightly: Miri over the code behind `unsafe` (scripts/miri.sh: the forest predictor's unchecked reads, the
+#   5. nightly (in the background beside stage 4): Miri over the code behind `unsafe` (scripts/miri.sh: the forest predictor's unchecked reads, the
 #               scalar and AVX2 kernels, attention and RoPE) and a smoke run of every cargo-fuzz target
 #               (scripts/fuzz.sh with a fixed number of executions, corpora seeded from the fixtures); the nightly
 #               toolchain, Miri and cargo-fuzz are installed if missing, and the stage prints SKIPPED loudly if
@@ -72,6 +72,7 @@ print_summary() {
 
 # ---------------------------------------------------------------------------------------------------------------
 say "setup"
+harness_t0=$(date +%s)
 t0=$(date +%s)
 want_python=1
 want_nightly=1
@@ -176,6 +177,39 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------------------------
+# Stage 5 (Miri, the fuzz smoke run) starts here and runs in the background beside stage 4: Miri's interpreter,
+# the fuzz runs and QEMU each keep about one core busy, so on a two-core machine they overlap instead of taking
+# turns. Each job writes only to its log (and "<log>.status": exit status and seconds); stage 5 below waits for
+# them and prints their results. Each job is a process group of its own (setsid), killed if the harness stops
+# early.
+declare -a background=()
+declare -A background_pid=()
+stop_background() {
+    local pid
+    for pid in "${background[@]}"; do
+        kill -- "-$pid" 2>/dev/null || true
+    done
+}
+trap stop_background EXIT
+start_background() {
+    local log=$1
+    shift
+    rm -f "$log.status"
+    setsid bash -c 't0=$(date +%s); status=0; "$@" >"$0" 2>&1 || status=$?; echo "$status $(($(date +%s) - t0))" >"$0.status"' \
+        "$log" "$@" </dev/null &
+    background+=($!)
+    background_pid[$log]=$!
+}
+if ((miri_ok)); then
+    start_background "$logs/miri.log" bash scripts/miri.sh
+fi
+if ((fuzz_ok)); then
+    # 20 000 executions per target (the seed corpora included): every parser and argument check on the seeds and
+    # on mutants of them, under AddressSanitizer and debug assertions. The long runs are scripts/fuzz.sh's default.
+    start_background "$logs/fuzz-smoke.log" env FUZZ_RUNS=20000 bash scripts/fuzz.sh
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
 say "4. boards under qemu-system-arm"
 t0=$(date +%s)
 if ((cross_ok)); then
@@ -207,24 +241,34 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------------------------
-say "5. nightly: Miri, fuzz smoke run"
-t0=$(date +%s)
+say "5. nightly: Miri, fuzz smoke run (started before stage 4, in the background)"
+# Waits for a background job; prints its log's tail; stops the harness when it failed. Leaves its seconds in $secs.
+finish_background() {
+    local log=$1 status
+    wait "${background_pid[$log]}" 2>/dev/null || true
+    read -r status secs <"$log.status" 2>/dev/null || { status=1; secs=0; }
+    echo "+ $(basename "$log") (tail)"
+    tail -n 25 "$log"
+    if [ "$status" != 0 ]; then
+        echo "FAILED: $(basename "$log") (exit $status; the whole log: $log)" >&2
+        print_summary
+        exit 1
+    fi
+}
 if ((miri_ok)); then
-    run "$logs/miri.log" bash scripts/miri.sh
+    finish_background "$logs/miri.log"
     count_tests "$logs/miri.log"
-    record miri ok "$counts $(($(date +%s) - t0)) s"
+    record miri ok "$counts $secs s (beside stage 4)"
 else
     record miri SKIPPED "!!! no nightly toolchain with Miri: undefined-behaviour checks NOT run !!!"
 fi
-t0=$(date +%s)
 if ((fuzz_ok)); then
-    # 20 000 executions per target (the seed corpora included): every parser and argument check on the seeds and
-    # on mutants of them, under AddressSanitizer and debug assertions. The long runs are scripts/fuzz.sh's default.
-    run "$logs/fuzz-smoke.log" env FUZZ_RUNS=20000 bash scripts/fuzz.sh
-    record fuzz ok "$(grep -c "^== " "$logs/fuzz-smoke.log") targets x 20000 executions, no crash $(($(date +%s) - t0)) s"
+    finish_background "$logs/fuzz-smoke.log"
+    record fuzz ok "$(grep -c "^== " "$logs/fuzz-smoke.log") targets x 20000 executions, no crash $secs s (beside stage 4)"
 else
     record fuzz SKIPPED "!!! no nightly toolchain with cargo-fuzz: fuzz smoke run NOT done !!!"
 fi
+record total ok "$(($(date +%s) - harness_t0)) s"
 
 print_summary
 echo

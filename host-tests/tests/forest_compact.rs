@@ -309,6 +309,7 @@ fn fixtures_that_fit_agree_bit_for_bit() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut fitted = Vec::new();
     let mut refused = Vec::new();
+    let (mut pairs, mut records) = (0, 0);
     for framework in ["xgboost", "sklearn"] {
         let mut dirs: Vec<_> = std::fs::read_dir(root.join(framework))
             .unwrap()
@@ -339,6 +340,11 @@ fn fixtures_that_fit_agree_bit_for_bit() {
             );
             let forest = Forest::new(&general).unwrap();
             let compact = CompactForest::new(&bytes).unwrap();
+            // The same model as a version-2 writer wrote it (no leaf pairs) still loads and predicts alike.
+            let v2 = as_version_2(&bytes);
+            pairs += (v2.len() - bytes.len()) / 8;
+            records += (v2.len() - bytes.len()) / 8 + (bytes.len() - 40) / 8;
+            let compact_v2 = CompactForest::new(&v2).unwrap();
             // SAFETY: `bytes` was just accepted by `new`, at this address.
             let unchecked = unsafe { CompactForest::new_unchecked(&bytes) };
             assert_eq!(format!("{unchecked:?}"), format!("{compact:?}"), "{name}");
@@ -348,6 +354,8 @@ fn fixtures_that_fit_agree_bit_for_bit() {
                 let row = &input.row(r)[..nf];
                 compare_on(&forest, &compact, row)
                     .unwrap_or_else(|d| panic!("{name}, row {r}: {d}"));
+                compare_on(&forest, &compact_v2, row)
+                    .unwrap_or_else(|d| panic!("{name}, row {r}, version 2: {d}"));
                 // The same row with every other feature missing.
                 let holes: Vec<f32> = row
                     .iter()
@@ -366,6 +374,9 @@ fn fixtures_that_fit_agree_bit_for_bit() {
         fitted.join("\n  ")
     );
     eprintln!("refused:\n  {}", refused.join("\n  "));
+    // Leaf pairs: one record saved per bottom split (records counted as version 2 would store them).
+    eprintln!("leaf pairs: {pairs} records saved of {records} (about)");
+    assert!(pairs * 10 > records, "{pairs} pairs in {records} records");
     assert!(
         fitted.iter().filter(|f| f.starts_with('v')).count() >= 20,
         "too few fixtures fit the compact layout: {fitted:?}"
@@ -553,7 +564,7 @@ fn header_errors_are_typed() {
         }
     );
     assert_eq!(with(0, b"EMKF"), CompactError::BadMagic);
-    assert_eq!(with(4, &[3, 0]), CompactError::UnsupportedVersion(3));
+    assert_eq!(with(4, &[4, 0]), CompactError::UnsupportedVersion(4));
     assert_eq!(with(6, &[64, 0]), CompactError::BadHeaderLength(64));
     assert_eq!(
         with(16, &[0, 0, 0, 0]),
@@ -581,21 +592,23 @@ fn header_errors_are_typed() {
         with(47, &[1]),
         CompactError::BadTree { tree: 0, .. }
     ));
-    // Column 255 (vector leaves) with no vector table: the leaves' indices are out of range.
+    // Column 255 (vector leaves) with no vector table: the leaves' indices are out of range (the pair's faults
+    // name its split's record).
     assert!(matches!(
         with(47, &[255]),
-        CompactError::BadRecord { record: 1, what } if what.contains("vector index")
+        CompactError::BadRecord { record: 0, what } if what.contains("vector index")
     ));
-    // Records from 48: the split's info at 52 (negate 0, feature 1 in bits 1-16, far 2 from bit 17: bytes 02 00
-    // 04 00), leaves at 56/60 and 64/68.
-    assert_eq!(good[52..56], [2, 0, 4, 0]);
+    // Records from 48: the split's info at 52 (negate 0, feature 1 in bits 1-16, far 1 from bit 17, a bottom
+    // split: bytes 02 00 02 00), its leaf pair at 56 (next child) and 60 (far child).
+    assert_eq!(good[52..56], [2, 0, 2, 0]);
     assert!(matches!(
         with(52, &[4]),
         CompactError::BadRecord { record: 0, what } if what.contains("feature")
     ));
+    // Far offset 3: the pair is read as a record, whose far child lies past the tree.
     assert!(matches!(
         with(54, &[6, 0]),
-        CompactError::BadRecord { record: 0, what } if what.contains("past")
+        CompactError::BadRecord { what, .. } if what.contains("past")
     ));
     assert!(matches!(
         with(54, &[0, 0]),
@@ -603,7 +616,11 @@ fn header_errors_are_typed() {
     ));
     assert!(matches!(
         with(56, &f32::INFINITY.to_le_bytes()),
-        CompactError::BadRecord { record: 1, .. }
+        CompactError::BadRecord { record: 0, what } if what.contains("not finite")
+    ));
+    assert!(matches!(
+        with(60, &f32::NAN.to_le_bytes()),
+        CompactError::BadRecord { record: 0, what } if what.contains("not finite")
     ));
     // The same bytes one byte past an aligned address.
     let mut shifted = vec![0u8; good.len() + 4];
@@ -634,12 +651,101 @@ fn header_errors_are_typed() {
     );
 }
 
+/// A version-3 blob rewritten as version 2: every leaf pair expanded into two leaf records (the bottom split's
+/// far offset 1 becomes 2) and the far offsets of the splits above it recomputed; the layout a version-2 writer
+/// wrote.
+fn as_version_2(v3: &[u8]) -> Vec<u8> {
+    let word = |at: usize| u32::from_le_bytes(v3[at..at + 4].try_into().unwrap());
+    let (n_trees, n_records, n_out) = (word(20) as usize, word(24) as usize, v3[28] as usize);
+    let trees_off = 40 + 4 * n_out;
+    let records_off = trees_off + 4 * n_trees;
+    let vectors_off = records_off + 8 * n_records;
+    let rec = |i: usize| (word(records_off + 8 * i), word(records_off + 8 * i + 4));
+    // Copies the subtree at old record `i` into `out` in pre-order; returns the old record after it.
+    fn copy(i: usize, rec: &dyn Fn(usize) -> (u32, u32), out: &mut Vec<(u32, u32)>) -> usize {
+        let (value, info) = rec(i);
+        let far = info >> 17;
+        if info == 0 {
+            out.push((value, 0));
+            return i + 1;
+        }
+        if far == 1 {
+            let (a, b) = rec(i + 1);
+            out.push((value, (info & 0x1_FFFF) | (2 << 17)));
+            out.push((a, 0));
+            out.push((b, 0));
+            return i + 2;
+        }
+        let at = out.len();
+        out.push((value, 0));
+        let j = copy(i + 1, rec, out);
+        assert_eq!(j, i + far as usize, "not in pre-order");
+        out[at].1 = (info & 0x1_FFFF) | (((out.len() - at) as u32) << 17);
+        copy(j, rec, out)
+    }
+    let mut records = Vec::new();
+    let mut entries = Vec::new();
+    for t in 0..n_trees {
+        let e = word(trees_off + 4 * t);
+        entries.push((records.len() as u32) | (e & 0xFF00_0000));
+        copy((e & 0x00FF_FFFF) as usize, &rec, &mut records);
+    }
+    let mut b = v3[..trees_off].to_vec();
+    b[4..6].copy_from_slice(&2u16.to_le_bytes());
+    b[24..28].copy_from_slice(&(records.len() as u32).to_le_bytes());
+    for e in entries {
+        b.extend(e.to_le_bytes());
+    }
+    for (v, i) in records {
+        b.extend(v.to_le_bytes());
+        b.extend(i.to_le_bytes());
+    }
+    b.extend_from_slice(&v3[vectors_off..]);
+    let len = b.len() as u32;
+    b[8..12].copy_from_slice(&len.to_le_bytes());
+    let crc = emkern::forest::crc32(&b[16..]);
+    b[12..16].copy_from_slice(&crc.to_le_bytes());
+    b
+}
+
+/// A leaf pair in a blob labelled version 2 is refused (pairs came with version 3); the same model written as
+/// version 2 loads and predicts alike (every fixture is checked so in `fixtures_that_fit_agree_bit_for_bit`).
+#[test]
+fn leaf_pairs_need_version_3() {
+    let e = one_split_model();
+    let v3 = compact::write(&e).unwrap();
+    let v2 = as_version_2(&v3);
+    assert_eq!(
+        v2.len(),
+        v3.len() + 8,
+        "one pair expanded into two leaf records"
+    );
+    let mut relabelled = v3.clone();
+    relabelled[4..6].copy_from_slice(&2u16.to_le_bytes());
+    let crc = emkern::forest::crc32(&relabelled[16..]);
+    relabelled[12..16].copy_from_slice(&crc.to_le_bytes());
+    assert!(matches!(
+        CompactForest::new(&relabelled).unwrap_err(),
+        CompactError::BadRecord { what, .. } if what.contains("before version 3")
+    ));
+    let (a, b) = (
+        CompactForest::new(&v3).unwrap(),
+        CompactForest::new(&v2).unwrap(),
+    );
+    for x in [-1.0f32, 0.0, 0.5, 1.0, 2.5, f32::NAN] {
+        let (mut p, mut q) = ([0f32; 1], [0f32; 1]);
+        a.predict(&[x, x], &mut p).unwrap();
+        b.predict(&[x, x], &mut q).unwrap();
+        assert_eq!(p[0].to_bits(), q[0].to_bits());
+    }
+}
+
 /// A version-1 blob (36-byte header, no vector table), built from the version-2 bytes of a scalar model by
 /// dropping the `n_vectors` field, still loads and predicts the same; a vector leaf in it is refused.
 #[test]
 fn version_1_blobs_still_load() {
     let e = one_split_model();
-    let v2 = compact::write(&e).unwrap();
+    let v2 = as_version_2(&compact::write(&e).unwrap());
     let mut v1 = Vec::new();
     v1.extend_from_slice(&v2[..4]);
     v1.extend_from_slice(&1u16.to_le_bytes());

@@ -228,24 +228,11 @@ fn write_tree(
     }
     let mut seen = vec![false; n];
     seen[0] = true;
-    // (IR node to place, and for a far child: its parent's record and IR node).
-    let mut stack: Vec<(usize, Option<(usize, usize)>)> = vec![(0, None)];
-    while let Some((i, far_of)) = stack.pop() {
-        let at = records.len();
-        if let Some((p, parent)) = far_of {
-            let Node::Split(s) = &tree.nodes[parent] else {
-                unreachable!("only splits are parents")
-            };
-            // The table's negate bit: the default child is on the right.
-            let info = layout::split_info(s.feature as usize, at - p, !s.default_left).ok_or(
-                CompactRefusal::SubtreeTooLarge {
-                    tree: t,
-                    node: parent,
-                    far: at - p,
-                },
-            )?;
-            records[p].1 = info;
-        }
+    // The reader checks a tree's pre-order with a stack of this many pending far children; deeper trees are
+    // checked record by record, which allows no leaf pair.
+    let pairs = tree_depth(tree) <= layout::MAX_CHECKED_DEPTH;
+    // A leaf's word: its value times the tree's weight (f32 bits), or its vector's index.
+    let leaf_bits = |i: usize, vectors: &mut Vectors| -> Result<u32, CompactRefusal> {
         match &tree.nodes[i] {
             Node::Leaf(v) if vector => {
                 if v.len() != e.n_outputs as usize {
@@ -271,7 +258,7 @@ fn write_tree(
                     }
                     bits.push(w.to_bits());
                 }
-                records.push((vectors.of(bits), 0));
+                Ok(vectors.of(bits))
             }
             Node::Leaf(v) => {
                 let [v] = v.as_slice() else {
@@ -292,7 +279,33 @@ fn write_tree(
                         what: format!("tree {t}, node {i}: leaf × tree weight"),
                     });
                 }
-                records.push((w.to_bits(), 0));
+                Ok(w.to_bits())
+            }
+            _ => unreachable!("called on leaves only"),
+        }
+    };
+    // (IR node to place, and for a far child: its parent's record and IR node).
+    let mut stack: Vec<(usize, Option<(usize, usize)>)> = vec![(0, None)];
+    while let Some((i, far_of)) = stack.pop() {
+        let at = records.len();
+        if let Some((p, parent)) = far_of {
+            let Node::Split(s) = &tree.nodes[parent] else {
+                unreachable!("only splits are parents")
+            };
+            // The table's negate bit: the default child is on the right.
+            let info = layout::split_info(s.feature as usize, at - p, !s.default_left).ok_or(
+                CompactRefusal::SubtreeTooLarge {
+                    tree: t,
+                    node: parent,
+                    far: at - p,
+                },
+            )?;
+            records[p].1 = info;
+        }
+        match &tree.nodes[i] {
+            Node::Leaf(_) => {
+                let bits = leaf_bits(i, vectors)?;
+                records.push((bits, 0));
             }
             Node::LinearLeaf(_) => return Err(CompactRefusal::LinearLeaf { tree: t, node: i }),
             Node::Split(s) => {
@@ -334,6 +347,25 @@ fn write_tree(
                 } else {
                     (s.right, s.left)
                 };
+                let is_leaf = |c: usize| matches!(tree.nodes[c], Node::Leaf(_));
+                if pairs && is_leaf(next) && is_leaf(far) {
+                    // A bottom split: its two leaves are the next record, a leaf pair (next child first).
+                    let info = layout::split_info(
+                        s.feature as usize,
+                        layout::PAIR_FAR as usize,
+                        !s.default_left,
+                    )
+                    .ok_or_else(|| {
+                        CompactRefusal::Invalid(format!(
+                            "tree {t}, node {i}: feature {} out of range",
+                            s.feature
+                        ))
+                    })?;
+                    records.push((value.to_bits(), info));
+                    let pair = (leaf_bits(next, vectors)?, leaf_bits(far, vectors)?);
+                    records.push(pair);
+                    continue;
+                }
                 // The info is written when the far child is placed (after the whole next subtree).
                 records.push((value.to_bits(), 0));
                 stack.push((far, Some((at, i))));
@@ -342,6 +374,28 @@ fn write_tree(
         }
     }
     Ok(())
+}
+
+/// Levels of splits on the longest path from the root of `tree` (0 for a single leaf).
+fn tree_depth(tree: &crate::ir::Tree) -> usize {
+    let mut deepest = 0;
+    let mut seen = vec![false; tree.nodes.len()];
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((i, d)) = stack.pop() {
+        // Each node once (a malformed tree with shared children or cycles is refused by `write_tree`).
+        match seen.get_mut(i) {
+            Some(s) if !*s => *s = true,
+            _ => continue,
+        }
+        match &tree.nodes[i] {
+            Node::Split(s) => {
+                stack.push((s.left, d + 1));
+                stack.push((s.right, d + 1));
+            }
+            _ => deepest = deepest.max(d),
+        }
+    }
+    deepest
 }
 
 /// Writes `e` as a compact blob, or says why it does not fit the compact layout.

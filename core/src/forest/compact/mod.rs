@@ -1,7 +1,7 @@
 //! The compact blob (`.emkc`): a second, smaller layout for the common tree ensemble, read by
 //! [`CompactForest`], beside the general [`Forest`](super::Forest) layout (which stays for everything else).
 //!
-//! **Scope** (version 2): numeric splits only; a missing value (NaN) takes the node's default direction
+//! **Scope** (version 3): numeric splits only; a missing value (NaN) takes the node's default direction
 //! (XGBoost's and scikit-learn's semantics); f32 thresholds and f32 leaf values; per tree either one scalar leaf
 //! adding to one margin column, or a vector leaf adding to every column (scikit-learn's random-forest and
 //! extra-trees classifiers with per-class probabilities, multi-output regressors); at most [`MAX_OUTPUTS`]
@@ -29,7 +29,7 @@
 //! ```text
 //! offset size field
 //!      0    4 magic           b"EMKC"
-//!      4    2 version         2 (version 1, below, is still read)
+//!      4    2 version         3 (versions 2 and 1, below, are still read)
 //!      6    2 header_len      40
 //!      8    4 total_len       bytes in the whole blob: vectors_off + 4·n_outputs·n_vectors exactly
 //!     12    4 checksum        CRC-32 (IEEE 802.3, as the general layout) of bytes 16..total_len
@@ -50,8 +50,9 @@
 //!                             8·n_records)
 //! ```
 //!
-//! **Version 1** (still read; the writer writes version 2): `header_len` 36, no `n_vectors` field (the base
-//! margins start at 36), no vector table, and no tree with column 255.
+//! **Version 2** (still read; the writer writes version 3): as version 3 without leaf pairs (no split with far
+//! offset 1). **Version 1**: as version 2 with `header_len` 36, no `n_vectors` field (the base margins start at
+//! 36), no vector table, and no tree with column 255.
 //!
 //! Tree `t`'s records are `root_t .. root_{t+1}` (the last tree's end at `n_records`); the first tree's root is
 //! record 0 and every tree has at least one record.
@@ -68,14 +69,21 @@
 //! info != 0          a split node:
 //!   bit 0            negate: compare `-x` instead of `x` (the sign bit flipped; NaN stays NaN)
 //!   bits 1–16        feature index (< n_features)
-//!   bits 17–31       far offset `d` (1 ..= 32 767): the far child is record `i + d`
+//!   bits 17–31       far offset `d` (2 ..= 32 767): the far child is record `i + d`; or `d = 1`: a bottom split
+//!                    (version 3), whose two children are leaves stored together as the next record, a *leaf
+//!                    pair*: its first word is the next child's value, its second the far child's (each as a
+//!                    leaf's `value` above: an f32, or a vector index in a vector tree)
 //! ```
+//!
+//! A leaf pair saves one record (8 bytes) per split whose children are both leaves: the bottom level of a tree,
+//! about a quarter of a depth-limited boosted model's records.
 //!
 //! (The bit order serves the Cortex-M walk: `info << 31` is the sign mask to XOR into `x`, and `info >> 17` the
 //! offset, one shifted operand each.)
 //!
 //! A split node `i` reads `y = x[feature]` (negated when bit 0 is set) and moves to record `i + d` when
-//! `y >= value` (an IEEE ordered comparison: false when `y` or `value` is NaN), otherwise to record `i + 1`. So
+//! `y >= value` (an IEEE ordered comparison: false when `y` or `value` is NaN), otherwise to record `i + 1`; a
+//! bottom split (`d = 1`) ends the walk at the second word of its pair when `y >= value`, else the first. So
 //! a missing value always goes to the next record, which the writer makes the node's default child; a NaN
 //! `value` sends every row to the next record. For a split `x < t` / `x <= t` with the default child on the left
 //! or on the right, with `t` the f32 threshold of the general layout (`t` rounded up to f32 for `<`, down for
@@ -94,11 +102,16 @@
 //!
 //! **What the reader checks** ([`CompactForest::new`]), so that no walk reads out of bounds or fails to end:
 //! the header fields above, the checksum, the lengths; tree roots strictly increasing from 0, below
-//! `n_records`, columns below `n_outputs` or 255; every leaf's info exactly 0 and, in a scalar tree, its value
-//! finite, in a vector tree its index below `n_vectors`; every vector value finite; every split's far
-//! offset at least 1, its feature below `n_features`, and both its children (`i + 1`, `i + d`) inside its own
-//! tree's records. A walk then only moves forward inside its tree and stops at the first leaf it reaches: at
-//! most one visit per record of the tree.
+//! `n_records`, columns below `n_outputs` or 255; every vector value finite; and each tree's records in
+//! exact pre-order: walked from its root with a bounded stack of pending far children ([`MAX_CHECKED_DEPTH`]
+//! deep), every record is reached exactly once, in order — a split's next child right after it (after its pair
+//! for a bottom split), its far child right after the next child's subtree (so `i + d` is checked to be that
+//! record), the last record at the tree's end; every leaf's info exactly 0 and, in a scalar tree, its value (each
+//! value of a pair) finite, in a vector tree its index below `n_vectors`; every split's feature below
+//! `n_features`. No pointer then leads into a pair. A tree deeper than the stack (version 2 blobs of very deep
+//! trees) is checked record by record instead, which allows no pair: every record a leaf or a split with far
+//! offset at least 2 and both children inside the tree. Either way a walk only moves forward inside its tree and
+//! stops at the first leaf (or pair) it reaches: at most one visit per record of the tree.
 //!
 //! The version changes whenever this layout changes.
 //!
@@ -117,39 +130,44 @@
 //!
 //! ## Measured (Cortex-M4F, `boards/compact`: release, fat LTO; `arm-none-eabi-nm --size-sort -S -C`)
 //!
-//! - The walk's inner loop is 14 instructions per node visit at `opt-level = 3` (`arm-none-eabi-objdump -d` of
+//! - The walk's inner loop is 17 instructions per node visit at `opt-level = 3` (`arm-none-eabi-objdump -d` of
 //!   `walk_all`): the feature offset (`and`), the row load, `eor` of the negate bit, `vmov`, the far offset
-//!   (`and`), `vcmp`, `vmrs`, an `it`/`mov` select of the step, the add, the next record's two loads (`ldr`
-//!   info, `vldr` value) and the leaf test (`cmp`/`bne`); 15 at `"s"` (the loop is laid out with the leaf test
-//!   at its top and an unconditional branch back). A vector leaf adds its `n_outputs` values after the walk.
+//!   (`lsrs`) and the leaf-pair test (`cmp`/`beq`), `vcmp`, `vmrs`, an `it`/`lsl` select of the step, the add,
+//!   the next record's two loads (`ldr` info, `vldr` value) and the leaf test (`cmp`/`bne`). A vector leaf adds
+//!   its `n_outputs` values after the walk.
 //! - On the XGBoost demo model (100 trees, depth ≤ 5; `boards/compact/data`) through `emkern profile
-//!   --target cortex-m4f` (171 rows, whole prediction with the sigmoid): 5 750 instructions per row for this
-//!   reader, 16 528 for [`Forest`](super::Forest); its runtime (all but the blob) adds 2 880 bytes of flash
-//!   to the firmware, [`Forest`](super::Forest)'s 54 408.
+//!   --target cortex-m4f` (171 rows, whole prediction with the sigmoid): 6 320 instructions per row for this
+//!   reader (5 750 with version 2's layout, which had no leaf pairs and no pair test: the pairs trade 10% more
+//!   instructions for an 18% smaller blob, 7 652 bytes instead of 9 372), 16 528 for [`Forest`](super::Forest);
+//!   its runtime (all but the blob) adds 3 516 bytes of flash to the firmware, 1 820 when the blob was
+//!   validated at build time ([`CompactForest::new_unchecked`]); [`Forest`](super::Forest)'s 54 408.
 //! - Code, in bytes, `opt-level = "s"` / `3`, of a firmware that loads with
 //!   [`CompactForest::new_without_checksum`] and predicts a model with the identity transform through
 //!   [`CompactForest::predict_with`]`::<`[`Identity`]`>` (a numeric f32 regressor):
 //!
 //!   | part                                                                  | `"s"` | `3`   |
 //!   |-----------------------------------------------------------------------|-------|-------|
-//!   | prediction: `predict_with` 100 / 96, `sums` 164 / 446, `walk_all` 210 / 568 | 474   | 1 110 |
-//!   | validation: `new_without_checksum` 612 / 680, `validate_trees` 342 / 426, `first_non_finite` 52 / 114 | 1 006 | 1 220 |
-//!   | total                                                                 | 1 480 | 2 330 |
+//!   | prediction: `predict_with` 100 / 96, `sums` 164 / 446, `walk_all` 222 / 612 | 486   | 1 154 |
+//!   | validation: `new_without_checksum` 628 / 720, `validate_trees` 630 / 628, `validate_flat` 164 / 180, `leaf_fault` 50 / 54, `first_non_finite` 52 / 114 | 1 524 | 1 696 |
+//!   | total                                                                 | 2 010 | 2 850 |
 //!
 //!   So the prediction code is within 1 KiB at `"s"`, the whole reader with validation is not: validation
-//!   alone is about 1 KiB. With [`CompactForest::new_unchecked`] (a blob validated at build time) the firmware
-//!   links the prediction and about 40 bytes of header reads: about 0.5 KiB of forest code in all
-//!   (`boards/compact --features prevalidated`). It checks 12 header fields and every record, and each typed error (field name, record or tree
-//!   index and what is wrong) costs 10 to 16 bytes to build (about 25 of them), the checked section
-//!   arithmetic about 100, the view's construction about 80. At `3` the loops of `sums` and of the vector-leaf
-//!   add are unrolled. Nothing of [`Forest`](super::Forest) is linked, nor `core::fmt` (the errors'
+//!   alone is about 1.5 KiB (the pre-order check with its stack of pending far children is about 0.5 KiB more
+//!   than version 2's record-by-record check, which could not allow leaf pairs). With
+//!   [`CompactForest::new_unchecked`] (a blob validated at build time) the firmware links the prediction and
+//!   about 40 bytes of header reads: about 0.5 KiB of forest code in all (`boards/compact --features
+//!   prevalidated`). Validation checks 12 header fields and every record, and each typed error (field name,
+//!   record or tree index and what is wrong) costs 10 to 16 bytes to build (about 25 of them), the checked
+//!   section arithmetic about 100, the view's construction about 80. At `3` the loops of `sums` and of the
+//!   vector-leaf add are unrolled. Nothing of [`Forest`](super::Forest) is linked, nor `core::fmt` (the errors'
 //!   `Display` is linked only when used).
 //! - A transform by type adds only its own code: [`Sigmoid`] makes `predict_with` 656 / 660 bytes (libm's
 //!   `expf` inlined into it). [`CompactForest::predict`] (the transform read from the blob) is 216 / 992
 //!   bytes plus `expf` (472 / 484) for the five transforms; [`CompactForest::new`] adds the table-driven
 //!   CRC-32: a 1 KiB table and a short loop.
-//! - A blob holds 8 bytes per node and per leaf (leaves are records), and 4 bytes per value of each distinct
-//!   leaf vector: the demo model takes 9 372 bytes, the general layout 8 168.
+//! - A blob holds 8 bytes per split, 8 per leaf or leaf pair, and 4 bytes per value of each distinct leaf
+//!   vector: the demo model takes 7 652 bytes, the general layout 8 168. Over the fixtures that fit, leaf pairs
+//!   save about 23% of the records.
 
 mod error;
 mod predict;
@@ -163,7 +181,12 @@ pub use view::CompactForest;
 /// The four magic bytes at the start of a compact blob.
 pub const MAGIC: [u8; 4] = *b"EMKC";
 /// The layout version described above.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
+/// Depth of the stack of pending far children with which the reader checks a tree's pre-order (trees that need
+/// more, which only version 2 writers wrote, are checked record by record and may not use leaf pairs).
+pub const MAX_CHECKED_DEPTH: usize = 64;
+/// The far offset that marks a bottom split (its two leaves are the next record, a leaf pair).
+pub const PAIR_FAR: u32 = 1;
 /// Bytes in the header.
 pub const HEADER_LEN: usize = 40;
 /// Bytes in a version-1 header (no `n_vectors` field).
@@ -195,7 +218,8 @@ pub const ROOT_MASK: u32 = 0x00FF_FFFF;
 /// Shift of the column in a tree entry.
 pub const COLUMN_SHIFT: u32 = 24;
 
-/// The `info` word of a split node (see the module documentation); `None` when a field is out of range.
+/// The `info` word of a split node (see the module documentation); `None` when a field is out of range. A far
+/// offset of 1 ([`PAIR_FAR`]) makes a bottom split, whose leaf pair is the next record.
 pub const fn split_info(feature: usize, far: usize, negate: bool) -> Option<u32> {
     if feature >= MAX_FEATURES || far == 0 || far > MAX_FAR {
         return None;

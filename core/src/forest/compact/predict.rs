@@ -1,7 +1,8 @@
 //! Prediction from a validated compact blob: the walk, the sums and the transform (shared with the general
 //! layout's predictor, so both round alike).
 
-use super::{COLUMN_SHIFT, FAR_SHIFT, FEATURE_MASK, FEATURE_SHIFT, MAX_OUTPUTS, RECORD, ROOT_MASK};
+use super::ROOT_MASK;
+use super::{COLUMN_SHIFT, FAR_SHIFT, FEATURE_MASK, FEATURE_SHIFT, MAX_OUTPUTS, PAIR_FAR, RECORD};
 use super::{CompactForest, CompactTransform, TREE_ENTRY, VECTOR_COLUMN};
 use crate::forest::predict::apply_transform;
 use crate::forest::{ShapeError, Transform};
@@ -145,56 +146,61 @@ impl CompactForest<'_> {
         // SAFETY: a validated root is a record of its tree (`validate_trees`).
         let mut p = unsafe { records.add((e & ROOT_MASK) as usize * RECORD) };
         loop {
-            // SAFETY: `p` is a record of the current tree: its root, or a child, which `validate_records`
-            // proved lies inside the tree's records (both children of a split are after it and before the
-            // tree's end), so its 8 bytes are inside the blob; `new` checked that the blob starts 4-aligned and
-            // records start at a multiple of 4 from it, so both words are aligned.
-            // (The value is read as a float: into a float register, no integer move per node.)
+            // SAFETY: `p` is a record of the current tree that the validation reached as a leaf or a split (its
+            // root, or a child: the tree's records are checked to be in exact pre-order, so a child pointer
+            // never leads outside the tree or into a leaf pair), so its 8 bytes are inside the blob; `new`
+            // checked that the blob starts 4-aligned and records start at a multiple of 4 from it, so both words
+            // are aligned. (The value is read as a float: into a float register, no integer move per node.)
             let (value, info) = unsafe { (p.cast::<f32>().read(), word(p.add(4))) };
-            if info == 0 {
-                let column = e >> COLUMN_SHIFT;
-                if column == VECTOR_COLUMN {
-                    // SAFETY: in a vector tree a leaf's value bits are an index below n_vectors
-                    // (`validate_records`), and the n_vectors vectors of n_outputs = acc.len() f32 lie inside the
-                    // blob from vectors_off, a multiple of 4 from the aligned blob start (validated layout).
-                    // (The index is read again as an integer: taking the bits of `value` would make the walk
-                    // load every record's value into an integer register first, two more instructions a node.)
-                    let v = unsafe { vectors.add(word(p) as usize * acc.len() * 4) };
-                    for (k, a) in acc.iter_mut().enumerate() {
-                        // SAFETY: k < acc.len() = n_outputs: inside the vector (above).
-                        *a += f32::from_bits(unsafe { word(v.add(4 * k)) });
-                    }
-                } else {
-                    // SAFETY: `validate_trees` proved every other column is below n_outputs = acc.len().
-                    let a = unsafe { acc.get_unchecked_mut(column as usize) };
-                    *a += value;
-                }
-                if entry == last {
-                    return;
-                }
-                // SAFETY: `entry` is below the last entry, so the next one is an entry too, and its root is a
-                // validated record.
-                unsafe {
-                    entry = entry.add(TREE_ENTRY);
-                    e = word(entry);
-                    p = records.add((e & ROOT_MASK) as usize * RECORD);
-                }
-                continue;
-            }
-            // SAFETY: `validate_records` proved a split's feature index is below n_features, and the caller
-            // guarantees `row.len() >= n_features`.
-            let x =
-                unsafe { *row.get_unchecked(((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize) };
-            // Bit 0 (negate) shifted into the sign bit.
-            let y = f32::from_bits(x.to_bits() ^ (info << 31));
-            let step = if y >= value {
-                (info >> FAR_SHIFT) as usize
+            // The word holding the tree's leaf: a leaf record's value, or one word of a leaf pair.
+            let leaf = if info == 0 {
+                p
             } else {
-                1
+                // SAFETY: the validation proved a split's feature index is below n_features, and the caller
+                // guarantees `row.len() >= n_features`.
+                let x = unsafe {
+                    *row.get_unchecked(((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize)
+                };
+                // Bit 0 (negate) shifted into the sign bit.
+                let y = f32::from_bits(x.to_bits() ^ (info << 31));
+                let far = (info >> FAR_SHIFT) as usize;
+                let right = y >= value;
+                if far != PAIR_FAR as usize {
+                    let step = if right { far } else { 1 };
+                    // SAFETY: the child `i + step` (step is 1 or the far offset) is a record of the tree
+                    // (validated). Walks only move forward inside their tree, so each ends at a leaf.
+                    p = unsafe { p.add(step * RECORD) };
+                    continue;
+                }
+                // SAFETY: a bottom split's next record is its leaf pair, inside the tree (validated), so both
+                // of its words are.
+                unsafe { p.add(RECORD + if right { 4 } else { 0 }) }
             };
-            // SAFETY: the child `i + step` (step is 1 or the far offset) lies inside the tree's records
-            // (`validate_records`). Walks only move forward inside their tree, so each ends at a leaf.
-            p = unsafe { p.add(step * RECORD) };
+            let column = e >> COLUMN_SHIFT;
+            if column == VECTOR_COLUMN {
+                // SAFETY: in a vector tree a leaf's word is an index below n_vectors (validated), and the
+                // n_vectors vectors of n_outputs = acc.len() f32 lie inside the blob from vectors_off, a
+                // multiple of 4 from the aligned blob start (validated layout).
+                let v = unsafe { vectors.add(word(leaf) as usize * acc.len() * 4) };
+                for (k, a) in acc.iter_mut().enumerate() {
+                    // SAFETY: k < acc.len() = n_outputs: inside the vector (above).
+                    *a += f32::from_bits(unsafe { word(v.add(4 * k)) });
+                }
+            } else {
+                // SAFETY: `validate_trees` proved every other column is below n_outputs = acc.len(); `leaf` is
+                // an aligned word of the tree's records (above).
+                unsafe { *acc.get_unchecked_mut(column as usize) += leaf.cast::<f32>().read() };
+            }
+            if entry == last {
+                return;
+            }
+            // SAFETY: `entry` is below the last entry, so the next one is an entry too, and its root is a
+            // validated record.
+            unsafe {
+                entry = entry.add(TREE_ENTRY);
+                e = word(entry);
+                p = records.add((e & ROOT_MASK) as usize * RECORD);
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ use super::{COLUMN_SHIFT, HEADER_LEN, HEADER_LEN_V1, MAGIC, RECORD, ROOT_MASK, T
 use super::{
     CompactError, FAR_SHIFT, FEATURE_MASK, FEATURE_SHIFT, MAX_FEATURES, MAX_OUTPUTS, MAX_RECORDS,
 };
-use super::{VECTOR_COLUMN, VERSION};
+use super::{MAX_CHECKED_DEPTH, PAIR_FAR, VECTOR_COLUMN, VERSION};
 use crate::forest::Transform;
 
 /// A validated compact tree-ensemble model borrowed from a blob (layout in [the module](super)). Cheap to copy;
@@ -24,10 +24,12 @@ pub struct CompactForest<'a> {
     pub(super) records_off: usize,
     pub(super) vectors_off: usize,
     pub(super) n_vectors: usize,
+    /// Version 3 or later: bottom splits with leaf pairs are allowed (checked only while validating).
+    pub(super) pairs: bool,
 }
 
 impl<'a> CompactForest<'a> {
-    /// Validates `bytes` as a compact blob (version 2 or 1) and returns the view: every check of the layout,
+    /// Validates `bytes` as a compact blob (version 3, 2 or 1) and returns the view: every check of the layout,
     /// the CRC-32 included. The blob must start at a 4-byte aligned address ([`CompactError::Misaligned`]
     /// otherwise). Trailing bytes after `total_len` are ignored. Cost: one pass over the records and vectors and
     /// one over the blob (checksum). Links the table-driven CRC-32 (1 KiB of table): a firmware that does not
@@ -83,7 +85,7 @@ impl<'a> CompactForest<'a> {
         }
         let version = u16_at(4);
         let (base_off, n_vectors) = match version {
-            VERSION => (HEADER_LEN, u32_at(36) as usize),
+            2 | VERSION => (HEADER_LEN, u32_at(36) as usize),
             1 => (HEADER_LEN_V1, 0),
             _ => return Err(CompactError::UnsupportedVersion(version)),
         };
@@ -157,6 +159,7 @@ impl<'a> CompactForest<'a> {
             records_off,
             vectors_off,
             n_vectors,
+            pairs: version >= VERSION,
         };
         // Base margins and vector values: finite.
         if let Some(at) = forest.first_non_finite(base_off, trees_off) {
@@ -189,8 +192,8 @@ impl<'a> CompactForest<'a> {
             // and the start is 4-aligned.
             u32::from_le(unsafe { bytes.as_ptr().add(at).cast::<u32>().read() })
         };
-        let v2 = word(4) & 0xFFFF == VERSION as u32;
-        let (base_off, n_vectors) = if v2 {
+        let v1 = word(4) & 0xFFFF == 1;
+        let (base_off, n_vectors) = if !v1 {
             (HEADER_LEN, word(36) as usize)
         } else {
             (HEADER_LEN_V1, 0)
@@ -218,6 +221,7 @@ impl<'a> CompactForest<'a> {
             records_off,
             vectors_off: records_off + n_records * RECORD,
             n_vectors,
+            pairs: !v1,
         }
     }
 
@@ -280,30 +284,105 @@ impl<'a> CompactForest<'a> {
         Ok(())
     }
 
-    /// One tree's records `start..end` (`end <= n_records`): leaves exactly `info = 0` with a finite value (a
-    /// scalar tree) or a vector index below `n_vectors` (a vector tree); splits with a feature in range and both
-    /// children inside `start..end` after them.
+    /// One tree's records `start..end` (`end <= n_records`) in exact pre-order from `start`, walked with a stack
+    /// of pending far children (see the module documentation); a tree deeper than [`MAX_CHECKED_DEPTH`] is
+    /// checked by [`CompactForest::validate_flat`] instead.
     fn validate_records(&self, start: usize, end: usize, vector: bool) -> Result<(), CompactError> {
-        for i in start..end {
-            let at = self.records_off + i * RECORD;
-            // SAFETY: i < n_records: the record's two words lie in the record section (proven inside the blob).
-            let (value, info) = unsafe { (self.word_at(at), self.word_at(at + 4)) };
+        let mut pending = [0u32; MAX_CHECKED_DEPTH];
+        let mut depth = 0;
+        // The smallest far offset allowed: 1 (a leaf pair) from version 3 on. (A number compared in the loop
+        // rather than a flag tested there, which the compiler would answer by copying the whole loop.)
+        let min_far = if self.pairs { PAIR_FAR as usize } else { 2 };
+        // The record the pre-order reaches next.
+        let mut i = start;
+        loop {
+            let bad = |record: usize, what| {
+                Err(CompactError::BadRecord {
+                    record: record as u32,
+                    what,
+                })
+            };
+            if i >= end {
+                return bad(i, "a child lies past the tree's last record");
+            }
+            // SAFETY: i < end <= n_records (checked above; `end` is the caller's bound).
+            let (value, info) = unsafe { self.record(i) };
             let far = (info >> FAR_SHIFT) as usize;
-            // What is wrong with the record, if anything: one error site for all (code size).
             let what = if info == 0 {
-                if vector && value as usize >= self.n_vectors {
-                    "leaf vector index out of range"
-                } else if !vector && !f32::from_bits(value).is_finite() {
-                    "leaf value is not finite"
+                self.leaf_fault(value, vector)
+            } else if far < min_far {
+                if far == 0 {
+                    "split with far offset 0"
                 } else {
-                    ""
+                    "leaf pair (far offset 1) before version 3"
                 }
-            } else if far == 0 {
-                "split with far offset 0"
+            } else if ((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize >= self.n_features {
+                "feature index out of range"
+            } else if far == PAIR_FAR as usize {
+                if i + 1 >= end {
+                    "a child lies past the tree's last record"
+                } else {
+                    // SAFETY: i + 1 < end <= n_records (checked above).
+                    let (a, b) = unsafe { self.record(i + 1) };
+                    let fault = self.leaf_fault(a, vector);
+                    if fault.is_empty() {
+                        self.leaf_fault(b, vector)
+                    } else {
+                        fault
+                    }
+                }
+            } else {
+                ""
+            };
+            if !what.is_empty() {
+                return bad(i, what);
+            }
+            if info != 0 && far != PAIR_FAR as usize {
+                // A split: its next child follows; its far child is expected after the next child's subtree.
+                let Some(slot) = pending.get_mut(depth) else {
+                    return self.validate_flat(start, end, vector);
+                };
+                *slot = (i + far) as u32;
+                depth += 1;
+                i += 1;
+                continue;
+            }
+            // A leaf, or a bottom split and its pair: a subtree ends here.
+            i += if info == 0 { 1 } else { 2 };
+            if depth == 0 {
+                return if i == end {
+                    Ok(())
+                } else {
+                    bad(i, "a record no walk of its tree reaches")
+                };
+            }
+            depth -= 1;
+            if pending.get(depth).map(|&t| t as usize) != Some(i) {
+                return bad(
+                    i,
+                    "a far offset does not lead to the record after the next child's subtree",
+                );
+            }
+        }
+    }
+
+    /// A tree too deep for [`CompactForest::validate_records`]'s stack, record by record: leaves exactly
+    /// `info = 0` with a valid value, splits with a feature in range, a far offset of at least 2 (no leaf pair)
+    /// and both children inside `start..end` after them.
+    #[cold]
+    fn validate_flat(&self, start: usize, end: usize, vector: bool) -> Result<(), CompactError> {
+        for i in start..end {
+            // SAFETY: i < end <= n_records (the caller's bound).
+            let (value, info) = unsafe { self.record(i) };
+            let far = (info >> FAR_SHIFT) as usize;
+            let what = if info == 0 {
+                self.leaf_fault(value, vector)
+            } else if far <= PAIR_FAR as usize {
+                "leaf pair or far offset 0 in a tree deeper than the checked depth"
             } else if ((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize >= self.n_features {
                 "feature index out of range"
             } else if i + far >= end {
-                // far >= 1, so i + 1 <= i + far: both children are inside the tree when the far one is.
+                // far >= 2, so i + 1 < i + far: both children are inside the tree when the far one is.
                 "a child lies past the tree's last record"
             } else {
                 ""
@@ -316,6 +395,30 @@ impl<'a> CompactForest<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Record `i`'s two words.
+    ///
+    /// # Safety
+    /// `i < n_records` (the header's count, whose section was proven inside the blob).
+    unsafe fn record(&self, i: usize) -> (u32, u32) {
+        let at = self.records_off + i * RECORD;
+        // SAFETY: i < n_records (the caller's bound): the record's two words lie in the record section, which
+        // lies inside the blob; aligned as the blob start and the section are.
+        unsafe { (self.word_at(at), self.word_at(at + 4)) }
+    }
+
+    /// What is wrong with a leaf's word, or `""`: a vector index out of range, or a scalar value not finite. Out
+    /// of line: three checks share one copy (code size).
+    #[inline(never)]
+    fn leaf_fault(&self, value: u32, vector: bool) -> &'static str {
+        if vector && value as usize >= self.n_vectors {
+            "leaf vector index out of range"
+        } else if !vector && !f32::from_bits(value).is_finite() {
+            "leaf value is not finite"
+        } else {
+            ""
+        }
     }
 
     /// Features a row must have.
