@@ -14,6 +14,12 @@
 //! Fixtures named `*-xgboost-*` are models of XGBoost's PySpark estimators (`xgboost.spark`): Spark's metadata with
 //! the booster's JSON under `model/`, read by the XGBoost importer (f32, `x < t`).
 //!
+//! `fixtures/spark/xgboost4j/` holds XGBoost4J-Spark (JVM) model directories whose layout is written from the
+//! XGBoost4J-Spark sources of 1.7.6, 2.1.4 and 3.2.0 by `fixtures/spark/make_xgboost4j.py`, not by the JVM, around
+//! real boosters (legacy binary, UBJSON, JSON) trained and saved by the xgboost Python package of the same release,
+//! with that package's margins and predictions: emkern's margins must be bit-identical, its predictions within 2
+//! f32 ulp, through the library and the CLI; a `missing` other than NaN and damaged directories are refused.
+//!
 //! The live test trains fresh models with `make.py --seed` in a temporary directory and holds them to the same
 //! checks; it prints `SKIPPED` without a Python that has PySpark 3.5 (`EMKERN_PYTHON`) or without Java.
 //! `EMKERN_SPARK_SEED` picks its seed (default 1). `EMKERN_SPARK_FIXTURES` overrides the fixture directory.
