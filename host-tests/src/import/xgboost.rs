@@ -737,6 +737,7 @@ pub fn from_document(doc: &Value) -> Result<Ensemble> {
         precision: Precision::F32,
         feature_names,
         source,
+        input_f64: false,
     })
 }
 

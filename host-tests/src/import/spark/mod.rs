@@ -418,6 +418,8 @@ fn build(
         precision: Precision::F64,
         feature_names: None,
         source: source(meta),
+        // Spark ML reads f64 feature vectors.
+        input_f64: true,
     })
 }
 
