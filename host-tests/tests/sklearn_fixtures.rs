@@ -459,11 +459,14 @@ proptest! {
     }
 }
 
+/// An edit of a document's top-level object.
+type Edit<'a> = dyn Fn(&mut serde_json::Map<String, Value>) + 'a;
+
 /// `input_dtype` decides whether a model reads f64 rows (`Ensemble::input_f64`, which `emkern predict`'s f64
 /// mapping follows); a file without it (an exporter before the field) is decided by its estimator name.
 #[test]
 fn input_dtype_decides_f64_rows() {
-    let with = |edit: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+    let with = |edit: &Edit<'_>| {
         let mut doc: Value = serde_json::from_str(SMALL_DOC).unwrap();
         edit(doc.as_object_mut().unwrap());
         let text = doc.to_string();
@@ -476,7 +479,7 @@ fn input_dtype_decides_f64_rows() {
             o.insert(key.to_string(), v.clone());
         }
     };
-    let reads_f64 = |edits: &[&dyn Fn(&mut serde_json::Map<String, Value>)]| {
+    let reads_f64 = |edits: &[&Edit<'_>]| {
         let (e, loaded) = with(&|o| {
             o.remove("estimator");
             for edit in edits {

@@ -605,14 +605,13 @@ fn run_xgboost4j_fixture(dir: &Path) -> Result<Outcome, String> {
                 ));
             }
         }
-        for k in 0..p.len() {
-            let want = pred.rows[r][k] as f32;
-            let ulps = (p[k].to_bits() as i64 - want.to_bits() as i64).unsigned_abs();
+        for (k, (&got, &want)) in p.iter().zip(&pred.rows[r]).enumerate() {
+            let want = want as f32;
+            let ulps = (got.to_bits() as i64 - want.to_bits() as i64).unsigned_abs();
             o.worst_pred = o.worst_pred.max(ulps as f64 / 2.0);
             if ulps > 2 {
                 o.failures.push(format!(
-                    "row {r}, prediction {k}: core {} vs XGBoost {want} ({ulps} ulp)",
-                    p[k]
+                    "row {r}, prediction {k}: core {got} vs XGBoost {want} ({ulps} ulp)"
                 ));
             }
         }

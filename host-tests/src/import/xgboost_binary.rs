@@ -346,10 +346,7 @@ fn read_tree(r: &mut Reader<'_>, t: usize) -> Result<Value> {
         ));
     }
     let n = num_nodes as usize;
-    let nodes = r.take(
-        n.checked_mul(NODE).unwrap_or(usize::MAX),
-        &format!("tree {t}'s nodes"),
-    )?;
+    let nodes = r.take(n.saturating_mul(NODE), &format!("tree {t}'s nodes"))?;
     let stats = r.take(n * NODE_STAT, &format!("tree {t}'s node statistics"))?;
     let mut left = Vec::with_capacity(n);
     let mut right = Vec::with_capacity(n);
