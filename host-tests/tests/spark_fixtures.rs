@@ -707,6 +707,40 @@ fn xgboost4j_cli_import_and_predict_match_xgboost() {
                 }
             }
         }
+        // A legacy binary booster file is also a model file of its own.
+        let data = [
+            "data/XGBoostClassificationModel",
+            "data/XGBoostRegressionModel",
+        ]
+        .map(|f| model.join(f))
+        .into_iter()
+        .find(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"binf")));
+        if let Some(data) = data {
+            let alone = tmp.join(format!("{name}-booster.emk"));
+            let said = emkern(&[
+                "import".as_ref(),
+                data.as_os_str(),
+                "-o".as_ref(),
+                alone.as_os_str(),
+            ])
+            .unwrap();
+            assert!(said.contains("(XGBoost legacy binary)"), "{name}: {said}");
+            let out = emkern(&[
+                "predict".as_ref(),
+                "--model".as_ref(),
+                alone.as_os_str(),
+                "--input".as_ref(),
+                input.as_os_str(),
+                "--margin".as_ref(),
+            ])
+            .unwrap();
+            let want = read_csv(&dir.join("margin.csv")).unwrap();
+            for (r, (line, w)) in out.lines().zip(&want.rows).enumerate() {
+                let g: Vec<f32> = line.split(',').map(|c| c.trim().parse().unwrap()).collect();
+                let w: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+                assert_eq!(g, w, "{name}: booster file alone, row {r}");
+            }
+        }
         println!("{name:<32} import, inspect, predict: XGBoost's outputs");
     }
     let _ = std::fs::remove_dir_all(&tmp);
