@@ -129,18 +129,14 @@ impl F64Inputs {
         })
     }
 
-    /// The mapping for `loaded` when its rows should be read as f64: a LightGBM model imported from its text
-    /// file, a Spark ML model (which compares `x <= t` in f64 too, without LightGBM's zero band), and a
-    /// scikit-learn `HistGradientBoosting*` export (its predictor compares float64 rows with float64 thresholds;
-    /// the exporter's `source` names the estimator). `None` for other formats (XGBoost and scikit-learn's other
-    /// trees convert rows to f32 themselves) and for a blob, whose f32 thresholds no longer hold the f64 ones.
+    /// The mapping for `loaded` when its rows should be read as f64: a model whose IR says its framework compares
+    /// f64 rows ([`Ensemble::input_f64`]: a LightGBM text model, with LightGBM's zero band; a Spark ML model; a
+    /// scikit-learn `HistGradientBoosting*` export, from the export's `input_dtype` or, in files written before
+    /// that field, its estimator name). `None` for other models (XGBoost and scikit-learn's other trees convert
+    /// rows to f32 themselves) and for a blob, whose f32 thresholds no longer hold the f64 ones.
     pub fn for_model(loaded: &Loaded) -> Option<F64Inputs> {
-        match (loaded.format, &loaded.ensemble) {
-            (Format::LightGbm, Some(e)) => F64Inputs::new(e, true),
-            (Format::SparkMl, Some(e)) => F64Inputs::new(e, false),
-            (Format::Sklearn, Some(e)) if sklearn_compares_f64(&e.source) => {
-                F64Inputs::new(e, false)
-            }
+        match &loaded.ensemble {
+            Some(e) if e.input_f64 => F64Inputs::new(e, loaded.format == Format::LightGbm),
             _ => None,
         }
     }
@@ -212,14 +208,6 @@ impl F64Inputs {
         }
         inexact
     }
-}
-
-/// Whether the scikit-learn estimator an export's `source` names (`"scikit-learn 1.9.1, NAME(...)"`, as
-/// `emkern.sklearn_export` writes it) predicts from float64 rows: the histogram gradient boosting estimators.
-fn sklearn_compares_f64(source: &str) -> bool {
-    let estimator = source.split_once(", ").map_or("", |(_, rest)| rest);
-    estimator.starts_with("HistGradientBoostingClassifier")
-        || estimator.starts_with("HistGradientBoostingRegressor")
 }
 
 /// Rows read for a model, and what the f64 mapping did.
@@ -358,6 +346,7 @@ mod tests {
             precision: Precision::F64,
             feature_names: None,
             source: "test".into(),
+            input_f64: false,
         }
     }
 

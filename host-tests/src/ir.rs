@@ -25,6 +25,11 @@ pub struct Ensemble {
     pub feature_names: Option<Vec<String>>,
     /// Where the model came from (e.g. `"xgboost 2.1.4, binary:logistic"`), for reports.
     pub source: String,
+    /// Whether the framework compares float64 input rows with its thresholds (LightGBM, Spark ML, scikit-learn's
+    /// `HistGradientBoosting*`), rather than converting rows to f32 first (XGBoost, scikit-learn's other trees).
+    /// The blob always reads f32 rows; for such a model `emkern predict` reads CSV rows as f64 and maps each
+    /// value onto an f32 with the same decisions ([`crate::f64_inputs`]).
+    pub input_f64: bool,
 }
 
 pub use emkern::forest::{Compare, MissingMode, Transform};

@@ -58,6 +58,7 @@ pub fn boosted_binary(n_trees: usize, depth: u32, n_features: u32, seed: u64) ->
         source: format!(
             "synthetic: {n_trees} trees of depth {depth}, {n_features} features, seed {seed}"
         ),
+        input_f64: false,
     }
 }
 

@@ -354,6 +354,7 @@ fn random_ensemble(seed: u64, categorical: bool) -> Ensemble {
         precision: Precision::F32,
         feature_names: None,
         source: format!("random seed {seed}"),
+        input_f64: false,
     }
 }
 

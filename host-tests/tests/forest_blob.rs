@@ -157,6 +157,7 @@ fn random_ensemble(seed: u64) -> Ensemble {
         },
         feature_names: None,
         source: format!("random seed {seed}"),
+        input_f64: false,
     }
 }
 
@@ -581,6 +582,7 @@ fn sorted_outputs_are_the_sorted_margins() {
             precision,
             feature_names: None,
             source: "sorted outputs".into(),
+            input_f64: false,
         };
         let bytes = blob::write(&e).unwrap();
         let forest = Forest::new(&bytes).unwrap();
@@ -686,6 +688,7 @@ fn random_median_ensemble(seed: u64) -> Ensemble {
         },
         feature_names: None,
         source: format!("random weighted median, seed {seed}"),
+        input_f64: false,
     }
 }
 
@@ -961,6 +964,7 @@ fn bad_values_are_named_by_index() {
         precision: Precision::F32,
         feature_names: None,
         source: "bad values".into(),
+        input_f64: false,
     };
     let bytes = blob::write(&e).unwrap();
     assert!(Forest::new(&bytes).is_ok());
@@ -1047,6 +1051,7 @@ fn work_bound_counts_passes_and_leaf_reads() {
             precision: Precision::F32,
             feature_names: None,
             source: "work bound".into(),
+            input_f64: false,
         };
         let bytes = blob::write(&e).unwrap();
         let f = Forest::new(&bytes).unwrap();

@@ -168,6 +168,7 @@ fn random_compact_ensemble(seed: u64) -> Ensemble {
         precision: Precision::F32,
         feature_names: None,
         source: format!("random compact seed {seed}"),
+        input_f64: false,
     }
 }
 

@@ -161,6 +161,7 @@ fn random_int_ensemble(seed: u64) -> Ensemble {
         precision: Precision::F32,
         feature_names: None,
         source: format!("random int seed {seed}"),
+        input_f64: false,
     }
 }
 

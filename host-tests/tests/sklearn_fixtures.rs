@@ -12,6 +12,8 @@
 
 #[path = "common/proptest_config.rs"]
 mod proptest_config;
+#[path = "common/python.rs"]
+mod python;
 use std::path::{Path, PathBuf};
 
 use emkern::forest::Forest;
@@ -455,4 +457,134 @@ proptest! {
             prop_assert!(check_consistent(&e).is_ok(), "{:?}", check_consistent(&e));
         }
     }
+}
+
+/// An edit of a document's top-level object.
+type Edit<'a> = dyn Fn(&mut serde_json::Map<String, Value>) + 'a;
+
+/// `input_dtype` decides whether a model reads f64 rows (`Ensemble::input_f64`, which `emkern predict`'s f64
+/// mapping follows); a file without it (an exporter before the field) is decided by its estimator name.
+#[test]
+fn input_dtype_decides_f64_rows() {
+    let with = |edit: &Edit<'_>| {
+        let mut doc: Value = serde_json::from_str(SMALL_DOC).unwrap();
+        edit(doc.as_object_mut().unwrap());
+        let text = doc.to_string();
+        let e = sklearn::from_str(&text, "model.json");
+        let loaded = emkern_host::model::from_bytes(text.into_bytes(), "model.json", false);
+        (e, loaded)
+    };
+    let set = |key: &'static str, v: Value| {
+        move |o: &mut serde_json::Map<String, Value>| {
+            o.insert(key.to_string(), v.clone());
+        }
+    };
+    let reads_f64 = |edits: &[&Edit<'_>]| {
+        let (e, loaded) = with(&|o| {
+            o.remove("estimator");
+            for edit in edits {
+                edit(o);
+            }
+        });
+        let e = e.unwrap();
+        let mapped = emkern_host::f64_inputs::F64Inputs::for_model(&loaded.unwrap()).is_some();
+        assert_eq!(mapped, e.input_f64, "for_model follows the IR field");
+        e.input_f64
+    };
+    let f64_field = set("input_dtype", Value::from("float64"));
+    let f32_field = set("input_dtype", Value::from("float32"));
+    let hgb = set("estimator", Value::from("HistGradientBoostingRegressor"));
+    let hgb_source = set(
+        "source",
+        Value::from(
+            "scikit-learn 1.5.2, HistGradientBoostingClassifier(loss=log_loss, max_iter=3)",
+        ),
+    );
+    let forest = set("estimator", Value::from("RandomForestClassifier"));
+    // The field decides, whatever the name says.
+    assert!(reads_f64(&[&f64_field, &forest]));
+    assert!(!reads_f64(&[&f32_field, &hgb]));
+    // Older files: the estimator, else the name in `source`.
+    assert!(reads_f64(&[&hgb]));
+    assert!(reads_f64(&[&hgb_source]));
+    assert!(!reads_f64(&[&forest]));
+    assert!(!reads_f64(&[]));
+    // Anything else is an error at the field.
+    let (e, _) = with(&set("input_dtype", Value::from("float16")));
+    let e = e.unwrap_err();
+    assert_eq!(
+        e.location,
+        emkern_host::import::Location::Path("input_dtype".into())
+    );
+}
+
+/// The committed `HistGradientBoosting*` fixtures were written before `input_dtype` existed: their estimator name
+/// still makes them read f64 rows, and the classic trees' do not.
+#[test]
+fn older_exports_fall_back_to_the_estimator_name() {
+    let mut seen = (0, 0);
+    for dir in common::cli::fixture_dirs(&fixture_root(), "model.json", "scikit-learn") {
+        let text = std::fs::read_to_string(dir.join("model.json")).unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        if doc.get("input_dtype").is_some() {
+            continue;
+        }
+        let hgb = doc["estimator"]
+            .as_str()
+            .unwrap()
+            .starts_with("HistGradientBoosting");
+        let e = sklearn::from_str(&text, "model.json").unwrap();
+        assert_eq!(e.input_f64, hgb, "{}", dir.display());
+        if hgb { seen.0 += 1 } else { seen.1 += 1 }
+    }
+    println!(
+        "{} HistGradientBoosting and {} other older exports",
+        seen.0, seen.1
+    );
+}
+
+/// The exporter writes `input_dtype`: `float64` for `HistGradientBoosting*`, `float32` for the classic trees; the
+/// importer carries it into the IR. Needs a Python with scikit-learn (`EMKERN_PYTHON`), else prints `SKIPPED`.
+#[test]
+fn exporter_writes_input_dtype() {
+    let Some(py) = python::python_or_skip("exporter_writes_input_dtype", "sklearn", (1, 0)) else {
+        return;
+    };
+    let dir = common::cli::scratch("sklearn", "input-dtype");
+    let script = format!(
+        r#"
+import sys
+sys.path.insert(0, {here:?})
+import numpy as np
+import emkern_sklearn
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+rng = np.random.default_rng(0)
+X = rng.normal(size=(200, 3)); y = X[:, 0] + 0.1 * rng.normal(size=200)
+emkern_sklearn.dump(HistGradientBoostingRegressor(max_iter=3, random_state=0).fit(X, y), {hgb:?})
+emkern_sklearn.dump(RandomForestRegressor(n_estimators=2, max_depth=3, random_state=0).fit(X, y), {rf:?})
+"#,
+        here = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("python")
+            .display()
+            .to_string(),
+        hgb = dir.join("hgb.json").display().to_string(),
+        rf = dir.join("rf.json").display().to_string(),
+    );
+    let out = std::process::Command::new(&py)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (file, dtype, f64_rows) in [("hgb.json", "float64", true), ("rf.json", "float32", false)] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["input_dtype"], dtype, "{file}");
+        let e = sklearn::from_str(&text, file).unwrap();
+        assert_eq!(e.input_f64, f64_rows, "{file}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

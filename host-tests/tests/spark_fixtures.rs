@@ -14,6 +14,12 @@
 //! Fixtures named `*-xgboost-*` are models of XGBoost's PySpark estimators (`xgboost.spark`): Spark's metadata with
 //! the booster's JSON under `model/`, read by the XGBoost importer (f32, `x < t`).
 //!
+//! `fixtures/spark/xgboost4j/` holds XGBoost4J-Spark (JVM) model directories whose layout is written from the
+//! XGBoost4J-Spark sources of 1.7.6, 2.1.4 and 3.2.0 by `fixtures/spark/make_xgboost4j.py`, not by the JVM, around
+//! real boosters (legacy binary, UBJSON, JSON) trained and saved by the xgboost Python package of the same release,
+//! with that package's margins and predictions: emkern's margins must be bit-identical, its predictions within 2
+//! f32 ulp, through the library and the CLI; a `missing` other than NaN and damaged directories are refused.
+//!
 //! The live test trains fresh models with `make.py --seed` in a temporary directory and holds them to the same
 //! checks; it prints `SKIPPED` without a Python that has PySpark 3.5 (`EMKERN_PYTHON`) or without Java.
 //! `EMKERN_SPARK_SEED` picks its seed (default 1). `EMKERN_SPARK_FIXTURES` overrides the fixture directory.
@@ -523,4 +529,297 @@ fn freshly_trained_spark_models_match() {
     run_all("Spark", &out, "model/metadata/part-00000", run_fixture);
     check_cli(&out);
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The XGBoost4J-Spark fixtures: `fixtures/spark/xgboost4j/`, written by `fixtures/spark/make_xgboost4j.py`. Their
+/// layout is written from the XGBoost4J-Spark sources of the release in each name (1.7.6: legacy binary booster in
+/// `data/XGBoost*Model`; 2.1.4: UBJSON there, and the legacy binary format 2.0 wrote by default; 3.2.0: UBJSON or
+/// JSON in `data/model`), not by the JVM; the boosters are real, trained and saved by the xgboost Python package of
+/// that release (the same native save function XGBoost4J calls), with its margins and predictions.
+fn xgboost4j_root() -> PathBuf {
+    fixture_root().join("xgboost4j")
+}
+
+/// One XGBoost4J-Spark fixture through the library: the source line names the class and the release, and the
+/// core's margins are XGBoost's bit for bit, its predictions within 2 f32 ulp (the IR's f64 reference within 1e-6
+/// relative).
+fn run_xgboost4j_fixture(dir: &Path) -> Result<Outcome, String> {
+    let ensemble = spark::load(dir.join("model")).map_err(|e| format!("import: {e}"))?;
+    let meta = meta(dir)?;
+    let want = xgboost4j_source(&meta);
+    if !ensemble.source.starts_with(&want) {
+        return Err(format!(
+            "source `{}`, expected it to start with `{want}`",
+            ensemble.source
+        ));
+    }
+    if ensemble.compare != Compare::Less || ensemble.precision != Precision::F32 {
+        return Err("expected XGBoost's f32 `x < t`".into());
+    }
+    let bytes = blob::write(&ensemble).map_err(|e| format!("export: {e}"))?;
+    let forest = Forest::new(&bytes).map_err(|e| format!("blob: {e:?}"))?;
+    let input = io::read_csv(&dir.join("input.csv")).map_err(|e| e.to_string())?;
+    let margin = read_csv(&dir.join("margin.csv"))?;
+    let pred = read_csv(&dir.join("pred.csv"))?;
+    if margin.rows.len() != input.rows || pred.rows.len() != input.rows {
+        return Err("input.csv, margin.csv and pred.csv differ in row count".into());
+    }
+    let mut o = Outcome {
+        rows: input.rows,
+        outputs: ensemble.n_outputs as usize,
+        trees: ensemble.trees.len(),
+        worst_reference: 0.0,
+        worst_margin: 0.0,
+        worst_pred: 0.0,
+        failures: Vec::new(),
+    };
+    let mut m = vec![0f32; o.outputs];
+    let mut p = vec![0f32; ensemble.output_len()];
+    for r in 0..input.rows {
+        let x = input.row(r);
+        let reference = ensemble.margin_reference(x);
+        forest
+            .predict_margin(x, &mut m)
+            .map_err(|e| format!("{e:?}"))?;
+        forest.predict(x, &mut p).map_err(|e| format!("{e:?}"))?;
+        if m.len() != margin.rows[r].len() || p.len() != pred.rows[r].len() {
+            return Err(format!("row {r}: output count differs from the fixture"));
+        }
+        for k in 0..m.len() {
+            let want = margin.rows[r][k] as f32;
+            if m[k].to_bits() != want.to_bits() {
+                o.failures.push(format!(
+                    "row {r}, margin {k}: core {} vs XGBoost {want}",
+                    m[k]
+                ));
+            }
+            let ulps = (m[k].to_bits() as i64 - want.to_bits() as i64).unsigned_abs();
+            o.worst_margin = o.worst_margin.max(ulps as f64);
+            o.worst_reference =
+                o.worst_reference
+                    .max(score(reference[k], margin.rows[r][k], 1e-6, 1e-7));
+            if !close(reference[k], margin.rows[r][k], 1e-6, 1e-7) {
+                o.failures.push(format!(
+                    "row {r}, reference margin {k}: {} vs XGBoost {}",
+                    reference[k], margin.rows[r][k]
+                ));
+            }
+        }
+        for (k, (&got, &want)) in p.iter().zip(&pred.rows[r]).enumerate() {
+            let want = want as f32;
+            let ulps = (got.to_bits() as i64 - want.to_bits() as i64).unsigned_abs();
+            o.worst_pred = o.worst_pred.max(ulps as f64 / 2.0);
+            if ulps > 2 {
+                o.failures.push(format!(
+                    "row {r}, prediction {k}: core {got} vs XGBoost {want} ({ulps} ulp)"
+                ));
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// The start of an XGBoost4J-Spark model's source line (and `emkern inspect`'s): the class, the XGBoost release
+/// (releases before 3.0 write it in the metadata) and the Spark version.
+fn xgboost4j_source(meta: &serde_json::Value) -> String {
+    let class = meta["class"].as_str().unwrap_or("?");
+    let short = class.rsplit('.').next().unwrap_or(class);
+    let version = meta["version"].as_str().unwrap_or("?");
+    let spark = meta["spark_version"].as_str().unwrap_or("?");
+    if version.starts_with("3.") {
+        format!("XGBoost4J-Spark {short}, Spark {spark}; xgboost {version}")
+    } else {
+        let minor: String = version.split('.').take(2).collect::<Vec<_>>().join(".");
+        let booster = if meta["booster_format"] == "deprecated" {
+            format!("xgboost {minor} (legacy binary)")
+        } else {
+            format!("xgboost {version}")
+        };
+        format!("XGBoost4J-Spark {short}, XGBoost {version}, Spark {spark}; {booster}")
+    }
+}
+
+#[test]
+fn xgboost4j_fixtures_match_xgboost() {
+    run_all(
+        "XGBoost4J-Spark",
+        &xgboost4j_root(),
+        "model/metadata/part-00000",
+        run_xgboost4j_fixture,
+    );
+}
+
+/// `emkern import`, `inspect` and `predict` (margins and predictions, from the blob and from the directory) on
+/// every XGBoost4J-Spark fixture: the printed values are XGBoost's f32 outputs (margins bit for bit, predictions
+/// within 2 ulp).
+#[test]
+fn xgboost4j_cli_import_and_predict_match_xgboost() {
+    let tmp = scratch("spark", "xgboost4j-cli");
+    let dirs = common::cli::fixture_dirs(
+        &xgboost4j_root(),
+        "model/metadata/part-00000",
+        "XGBoost4J-Spark",
+    );
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let model = dir.join("model");
+        let blob = tmp.join(format!("{name}.emk"));
+        let said = emkern(&[
+            "import".as_ref(),
+            model.as_os_str(),
+            "-o".as_ref(),
+            blob.as_os_str(),
+        ])
+        .unwrap();
+        assert!(said.contains("(Spark ML)"), "{name}: {said}");
+        let want = xgboost4j_source(&meta(&dir).unwrap());
+        let inspect = emkern(&["inspect".as_ref(), model.as_os_str()]).unwrap();
+        assert!(inspect.contains(&want), "{name}: no `{want}` in\n{inspect}");
+        let input = dir.join("input.csv");
+        for (from, margin, file, ulps) in [
+            (&blob, true, "margin.csv", 0),
+            (&blob, false, "pred.csv", 2),
+            (&model, false, "pred.csv", 2),
+        ] {
+            let mut args = vec![
+                "predict".as_ref(),
+                "--model".as_ref(),
+                from.as_os_str(),
+                "--input".as_ref(),
+                input.as_os_str(),
+            ];
+            if margin {
+                args.push("--margin".as_ref());
+            }
+            let out = emkern(&args).unwrap();
+            let want = read_csv(&dir.join(file)).unwrap();
+            let got: Vec<Vec<f32>> = out
+                .lines()
+                .map(|l| l.split(',').map(|c| c.trim().parse().unwrap()).collect())
+                .collect();
+            assert_eq!(got.len(), want.rows.len(), "{name}: {file} rows");
+            for (r, (g, w)) in got.iter().zip(&want.rows).enumerate() {
+                assert_eq!(g.len(), w.len(), "{name}: {file} row {r}");
+                for (&g, &w) in g.iter().zip(w) {
+                    let w = w as f32;
+                    let d = (g.to_bits() as i64 - w.to_bits() as i64).unsigned_abs();
+                    assert!(d <= ulps, "{name}: {file} row {r}: emkern {g}, XGBoost {w}");
+                }
+            }
+        }
+        // A legacy binary booster file is also a model file of its own.
+        let data = [
+            "data/XGBoostClassificationModel",
+            "data/XGBoostRegressionModel",
+        ]
+        .map(|f| model.join(f))
+        .into_iter()
+        .find(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"binf")));
+        if let Some(data) = data {
+            let alone = tmp.join(format!("{name}-booster.emk"));
+            let said = emkern(&[
+                "import".as_ref(),
+                data.as_os_str(),
+                "-o".as_ref(),
+                alone.as_os_str(),
+            ])
+            .unwrap();
+            assert!(said.contains("(XGBoost legacy binary)"), "{name}: {said}");
+            let out = emkern(&[
+                "predict".as_ref(),
+                "--model".as_ref(),
+                alone.as_os_str(),
+                "--input".as_ref(),
+                input.as_os_str(),
+                "--margin".as_ref(),
+            ])
+            .unwrap();
+            let want = read_csv(&dir.join("margin.csv")).unwrap();
+            for (r, (line, w)) in out.lines().zip(&want.rows).enumerate() {
+                let g: Vec<f32> = line.split(',').map(|c| c.trim().parse().unwrap()).collect();
+                let w: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+                assert_eq!(g, w, "{name}: booster file alone, row {r}");
+            }
+        }
+        println!("{name:<32} import, inspect, predict: XGBoost's outputs");
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Damaged XGBoost4J-Spark directories, and a `missing` other than NaN, are errors naming the file and the field
+/// or byte, from the library and the CLI.
+#[test]
+fn xgboost4j_refusals_name_the_file_and_field() {
+    let tmp = scratch("spark", "xgboost4j-damaged");
+    let copy = |name: &str| {
+        let from = xgboost4j_root().join(name).join("model");
+        let dest = tmp.join(name);
+        for sub in ["metadata", "data"] {
+            std::fs::create_dir_all(dest.join(sub)).unwrap();
+            for e in std::fs::read_dir(from.join(sub)).unwrap() {
+                let p = e.unwrap().path();
+                std::fs::copy(&p, dest.join(sub).join(p.file_name().unwrap())).unwrap();
+            }
+        }
+        dest
+    };
+    let import_err = |dir: &Path| {
+        let lib = spark::load(dir).unwrap_err().to_string();
+        let cli = emkern(&[
+            "import".as_ref(),
+            dir.as_os_str(),
+            "-o".as_ref(),
+            tmp.join("x.emk").as_os_str(),
+        ])
+        .unwrap_err();
+        assert!(cli.contains(&lib), "CLI: {cli}\nlibrary: {lib}");
+        lib
+    };
+
+    // A model whose `missing` is 0.0: values equal to it are missing in XGBoost4J-Spark, which emkern refuses.
+    let dir = copy("v1.7.6-binary");
+    let p = dir.join("metadata/part-00000");
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(
+        &p,
+        text.replacen("\"paramMap\":{", "\"paramMap\":{\"missing\":0.0,", 1),
+    )
+    .unwrap();
+    let e = import_err(&dir);
+    assert!(
+        e.contains("metadata/part-00000") && e.contains("paramMap.missing") && e.contains("0.0"),
+        "{e}"
+    );
+
+    // A truncated legacy binary booster: the byte where it ends.
+    let dir = copy("v1.7.6-multiclass");
+    let data = dir.join("data/XGBoostClassificationModel");
+    let bytes = std::fs::read(&data).unwrap();
+    std::fs::write(&data, &bytes[..bytes.len() / 2]).unwrap();
+    let e = import_err(&dir);
+    assert!(
+        e.contains("data/XGBoostClassificationModel") && e.contains("byte "),
+        "{e}"
+    );
+
+    // The class count in the metadata disagrees with the booster.
+    let dir = copy("v3.2.0-multiclass");
+    let p = dir.join("metadata/part-00000");
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, text.replacen("\"numClass\":3", "\"numClass\":4", 1)).unwrap();
+    let e = import_err(&dir);
+    assert!(
+        e.contains("paramMap.numClass") && e.contains("3 outputs"),
+        "{e}"
+    );
+
+    // No booster file.
+    let dir = copy("v3.2.0-regression-json");
+    std::fs::remove_file(dir.join("data/model")).unwrap();
+    let e = import_err(&dir);
+    assert!(
+        e.contains("data/model") && e.contains("data/XGBoostRegressionModel"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -155,6 +155,7 @@ fn random_ensemble(seed: u64) -> Ensemble {
         },
         feature_names: None,
         source: format!("seed {seed}"),
+        input_f64: false,
     }
 }
 

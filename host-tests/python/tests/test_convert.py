@@ -254,6 +254,28 @@ def test_spark_model_directory_fixture():
             )
 
 
+def test_xgboost4j_spark_model_directory_fixture():
+    """XGBoost4J-Spark (JVM) model directories by path (the committed fixtures: layout written from the
+    XGBoost4J-Spark sources, boosters saved by the xgboost Python package of each release; legacy binary, UBJSON and
+    JSON): the booster's margins bit for bit, its predictions within 2 ulp."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "fixtures" / "spark" / "xgboost4j"
+    fixtures = sorted(p for p in root.iterdir() if (p / "model" / "metadata").is_dir()) if root.is_dir() else []
+    if not fixtures:
+        pytest.skip("no XGBoost4J-Spark fixtures in this checkout: SKIPPED")
+    for fx in fixtures:
+        m = emkern.load(fx / "model")
+        rows = np.genfromtxt(fx / "input.csv", delimiter=",", skip_header=1, ndmin=2).astype(np.float32)
+        margin = np.genfromtxt(fx / "margin.csv", delimiter=",", skip_header=1, ndmin=2).astype(np.float32)
+        pred = np.genfromtxt(fx / "pred.csv", delimiter=",", skip_header=1, ndmin=2).astype(np.float32)
+        got = m.predict_margin(rows).reshape(len(rows), -1)
+        assert np.array_equal(got, margin), fx.name
+        got = m.predict(rows).reshape(len(rows), -1)
+        ulps = np.abs(got.view(np.int32).astype(np.int64) - pred.view(np.int32).astype(np.int64))
+        assert ulps.max() <= 2, f"{fx.name}: {ulps.max()} ulp"
+
+
 @pytest.mark.pyspark
 def test_spark_ml_objects_convert_through_a_saved_directory():
     """Fitted PySpark models (Java needed): `convert` saves them and reads the directory back; the predictions

@@ -589,5 +589,6 @@ fn ensemble_of_blob(general: &[u8]) -> Result<Ensemble, CompactRefusal> {
         },
         feature_names: None,
         source: String::new(),
+        input_f64: false,
     })
 }

@@ -675,6 +675,7 @@ mod tests {
             precision: Precision::F32,
             feature_names: Some(vec!["a".into(), "b \"q\"".into()]),
             source: String::new(),
+            input_f64: false,
         }
     }
 

@@ -961,6 +961,7 @@ pub fn from_document(doc: &Value) -> Result<Ensemble> {
         precision: Precision::F64,
         feature_names: features.names,
         source,
+        input_f64: false,
     })
 }
 

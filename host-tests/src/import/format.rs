@@ -9,6 +9,8 @@ pub enum Format {
     XgboostJson,
     /// XGBoost Universal Binary JSON (`save_model("*.ubj")`, the default since 2.1).
     XgboostUbjson,
+    /// XGBoost's legacy binary format (`binf`: `save_raw()` in 1.x, `format="deprecated"` until 3.0).
+    XgboostBinary,
     /// LightGBM text (`save_model("*.txt")`).
     LightGbm,
     /// The JSON written by `host-tests/python/emkern_sklearn.py`.
@@ -28,6 +30,7 @@ impl Format {
             Format::Blob => "emkern blob",
             Format::XgboostJson => "XGBoost JSON",
             Format::XgboostUbjson => "XGBoost UBJSON",
+            Format::XgboostBinary => "XGBoost legacy binary",
             Format::LightGbm => "LightGBM text",
             Format::Sklearn => "scikit-learn (emkern JSON)",
             Format::CatBoostJson => "CatBoost JSON",
@@ -51,6 +54,9 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     let bytes = strip_bom(bytes);
     if bytes.starts_with(b"EMKF") {
         return Some(Format::Blob);
+    }
+    if crate::import::xgboost_binary::looks_like(bytes) {
+        return Some(Format::XgboostBinary);
     }
     if crate::import::onnx::looks_like(bytes) {
         return Some(Format::Onnx);
@@ -126,7 +132,7 @@ mod tests {
             sniff(b"{\"class\":\"org.apache.spark.ml.regression.GBTRegressionModel\",\"sparkVersion\":\"3.5.1\"}"),
             Some(Format::SparkMl)
         );
-        assert_eq!(sniff(b"binf\x00"), None);
+        assert_eq!(sniff(b"binf\x00"), Some(Format::XgboostBinary));
         assert_eq!(sniff(b""), None);
         assert_eq!(sniff(b"\xef\xbb\xbf"), None);
     }

@@ -546,6 +546,8 @@ fn parse(text: &str) -> Result<Ensemble, ImportError> {
         precision: Precision::F64,
         feature_names,
         source,
+        // LightGBM compares `x <= t` with the row's f64 values.
+        input_f64: true,
     })
 }
 

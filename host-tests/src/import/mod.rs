@@ -104,3 +104,4 @@ pub mod sklearn;
 pub mod spark;
 pub mod ubjson;
 pub mod xgboost;
+pub mod xgboost_binary;

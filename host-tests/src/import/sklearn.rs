@@ -161,6 +161,22 @@ fn finite(v: &Value, at: &At) -> Result<f64, ImportError> {
     }
 }
 
+/// For a file without `input_dtype` (written before the exporter had the field): whether the estimator it names
+/// (`estimator`, or else the name in `source`, `"scikit-learn 1.9.1, NAME(...)"`) reads float64 rows, which of
+/// scikit-learn's estimators only the histogram gradient boosting ones do.
+fn older_export_reads_f64(o: &Map<String, Value>) -> bool {
+    let name = match o.get("estimator").and_then(Value::as_str) {
+        Some(name) => name,
+        None => o
+            .get("source")
+            .and_then(Value::as_str)
+            .and_then(|s| s.split_once(", "))
+            .map_or("", |(_, rest)| rest),
+    };
+    name.starts_with("HistGradientBoostingClassifier")
+        || name.starts_with("HistGradientBoostingRegressor")
+}
+
 fn convert(doc: &Value) -> Result<Ensemble, ImportError> {
     let root = At::root();
     let o = object(doc, &root)?;
@@ -297,6 +313,20 @@ fn convert(doc: &Value) -> Result<Ensemble, ImportError> {
         Some(v) => string(v, &root.key("source"))?.to_string(),
     };
 
+    let at = root.key("input_dtype");
+    let input_f64 = match o.get("input_dtype") {
+        None | Some(Value::Null) => older_export_reads_f64(o),
+        Some(v) => match string(v, &at)? {
+            "float64" => true,
+            "float32" => false,
+            other => {
+                return Err(at.err(format!(
+                    "expected \"float32\" or \"float64\", found \"{other}\""
+                )));
+            }
+        },
+    };
+
     let at = root.key("trees");
     let trees = array(field(o, &root, "trees")?, &at)?
         .iter()
@@ -333,6 +363,7 @@ fn convert(doc: &Value) -> Result<Ensemble, ImportError> {
         precision,
         feature_names,
         source,
+        input_f64,
     })
 }
 

@@ -48,19 +48,21 @@ pub const MAX_OUTPUTS: u64 = 1 << 16;
 /// Largest feature count accepted (a sanity bound against corrupt counts; XGBoost's own limit is 2³¹).
 pub const MAX_FEATURES: u64 = 1 << 31;
 
-/// Imports an XGBoost model file, JSON or UBJSON (told apart by content, not by the file name).
+/// Imports an XGBoost model file, JSON, UBJSON or the legacy binary format ([`super::xgboost_binary`]), told
+/// apart by content, not by the file name.
 pub fn load(path: &Path) -> Result<Ensemble, ImportError> {
     let bytes = ImportError::read_file(path)?;
     from_bytes(&bytes).map_err(|e| e.in_file(path))
 }
 
-/// Imports a model from the bytes of a JSON or UBJSON file (told apart by [`super::format::sniff`]; a UTF-8
-/// byte-order mark is skipped).
+/// Imports a model from the bytes of a JSON, UBJSON or legacy binary file (told apart by
+/// [`super::format::sniff`]; a UTF-8 byte-order mark is skipped).
 pub fn from_bytes(bytes: &[u8]) -> Result<Ensemble, ImportError> {
     let bytes = strip_bom(bytes);
     match sniff(bytes) {
         Some(Format::XgboostJson | Format::Sklearn) => from_json_bytes(bytes),
         Some(Format::XgboostUbjson) => from_ubjson_bytes(bytes),
+        Some(Format::XgboostBinary) => super::xgboost_binary::from_bytes(bytes),
         Some(Format::CatBoostJson) => Err(ImportError::whole(
             "a CatBoost JSON model, not an XGBoost one (`emkern import` reads both)",
         )),
@@ -71,8 +73,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Ensemble, ImportError> {
             "a Spark ML model's metadata, not an XGBoost model (`emkern import` reads the model's directory)",
         )),
         Some(Format::Blob | Format::LightGbm) | None => Err(ImportError::whole(
-            "not an XGBoost JSON or UBJSON model: the file does not start with `{` (models in XGBoost's \
-             legacy binary format must be re-saved as .json or .ubj)",
+            "not an XGBoost JSON, UBJSON or legacy binary model: the file starts with neither `{` nor `binf`",
         )),
     }
 }
@@ -737,6 +738,7 @@ pub fn from_document(doc: &Value) -> Result<Ensemble> {
         precision: Precision::F32,
         feature_names,
         source,
+        input_f64: false,
     })
 }
 

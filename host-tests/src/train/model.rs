@@ -88,6 +88,7 @@ impl TrainedModel {
             precision: Precision::F64,
             feature_names: Some(data.schema.feature_names.clone()),
             source: source.to_string(),
+            input_f64: false,
         }
     }
 }

@@ -50,6 +50,7 @@ fn ensemble(
         precision,
         feature_names: None,
         source: "hand-built".into(),
+        input_f64: false,
     }
 }
 

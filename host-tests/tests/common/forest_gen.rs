@@ -59,6 +59,7 @@ pub fn one_split_model() -> Ensemble {
         precision: Precision::F32,
         feature_names: None,
         source: "test".into(),
+        input_f64: false,
     }
 }
 

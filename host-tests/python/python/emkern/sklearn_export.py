@@ -104,7 +104,10 @@ def _label(v):
 
 
 def _header(est, n_outputs: int, transform: str, aggregate, base_margin, margin_eq: str, pred_eq: str,
-            detail: str = "") -> dict:
+            detail: str = "", input_dtype: str = "float32") -> dict:
+    """The top-level fields. ``input_dtype`` is the dtype the estimator converts ``X`` to before comparing it with
+    its thresholds: ``float32`` for the classic trees (``sklearn.tree`` casts to ``DTYPE``), ``float64`` for
+    ``HistGradientBoosting*``."""
     name = type(est).__name__
     source = f"scikit-learn {sklearn.__version__}, {name}"
     if detail:
@@ -121,6 +124,7 @@ def _header(est, n_outputs: int, transform: str, aggregate, base_margin, margin_
         "aggregate": aggregate,
         "transform": transform,
         "precision": "f64",
+        "input_dtype": input_dtype,
         "base_margin": [_num(b) for b in base_margin],
         "margin_equals": margin_eq,
         "prediction_equals": pred_eq,
@@ -366,7 +370,7 @@ def _export_hist(est) -> dict:
             raise ExportError(f"unsupported HistGradientBoostingRegressor link {link}")
         meq, peq = "_raw_predict(X)[:, 0]", "predict(X)"
     doc = _header(est, k, transform, "sum", base, meq, peq,
-                  f"loss={est.loss}, max_iter={est.n_iter_}")
+                  f"loss={est.loss}, max_iter={est.n_iter_}", input_dtype="float64")
     if classifier:
         doc["classes"] = _classes_field(est)
     trees = []

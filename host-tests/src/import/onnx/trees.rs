@@ -378,6 +378,7 @@ fn assemble(
         precision: Precision::F32,
         feature_names: None,
         source,
+        input_f64: false,
     })
 }
 

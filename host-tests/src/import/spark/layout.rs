@@ -12,12 +12,12 @@ pub fn looks_like_dir(dir: &Path) -> bool {
 }
 
 /// Whether `bytes` look like a Spark ML metadata file (a JSON object naming a `sparkVersion` and an
-/// `org.apache.spark` class), so that the file itself can be told apart from an XGBoost JSON model.
+/// `org.apache.spark` or XGBoost4J-Spark `ml.dmlc.xgboost4j` class), so that the file itself can be told apart from an XGBoost JSON model.
 pub fn looks_like_metadata(bytes: &[u8]) -> bool {
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
     head.trim_start().starts_with('{')
         && head.contains("\"sparkVersion\"")
-        && head.contains("\"org.apache.spark.")
+        && (head.contains("\"org.apache.spark.") || head.contains("\"ml.dmlc.xgboost4j."))
 }
 
 /// The model directory a path names: the directory itself, or the directory of a `metadata/part-00000` file.

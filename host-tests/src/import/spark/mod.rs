@@ -43,9 +43,12 @@
 //!
 //! XGBoost's PySpark estimators (`xgboost.spark`, `SparkXGBClassifier` and co.) save a directory with the same
 //! `metadata/part-00000` and the booster's JSON under `model/`: [`xgboost_spark`] hands it to the XGBoost importer.
+//! The JVM XGBoost4J-Spark models (`ml.dmlc.xgboost4j.scala.spark.*Model`) keep the booster's bytes under
+//! `data/`: [`xgboost4j`] reads them (JSON, UBJSON or XGBoost's legacy binary format).
 
 pub mod layout;
 pub mod node_table;
+pub mod xgboost4j;
 pub mod xgboost_spark;
 
 use std::collections::BTreeMap;
@@ -187,10 +190,6 @@ fn parse_metadata(bytes: &[u8]) -> Result<Metadata> {
         let why = if class.starts_with("org.apache.spark.mllib.") {
             "a model of the older RDD-based `spark.mllib` API: save the `spark.ml` (DataFrame API) model instead"
                 .to_string()
-        } else if class.starts_with("ml.dmlc.xgboost4j.") {
-            "an XGBoost4J-Spark (JVM) model: save its booster as JSON or UBJSON (`nativeBooster.saveModel(\"model.json\")`) \
-             and import that file"
-                .to_string()
         } else {
             let names: Vec<&str> = Kind::ALL
                 .iter()
@@ -279,6 +278,9 @@ pub fn load(path: impl AsRef<Path>) -> Result<Ensemble> {
     })?;
     let metadata = dir.join(METADATA);
     if let Some(e) = xgboost_spark::load(&dir, &ImportError::read_file(&metadata)?)? {
+        return Ok(e);
+    }
+    if let Some(e) = xgboost4j::load(&dir, &ImportError::read_file(&metadata)?)? {
         return Ok(e);
     }
     let meta = read_metadata(&dir)?;
@@ -416,6 +418,8 @@ fn build(
         precision: Precision::F64,
         feature_names: None,
         source: source(meta),
+        // Spark ML reads f64 feature vectors.
+        input_f64: true,
     })
 }
 

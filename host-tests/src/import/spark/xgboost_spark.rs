@@ -60,7 +60,7 @@ pub fn load(dir: &Path, metadata: &[u8]) -> Result<Option<Ensemble>, ImportError
 
 /// The value of the first `"key": "value"` string member in `text` (JSON escapes other than `\"` kept as they are;
 /// class names and versions have none).
-fn string_field(text: &str, key: &str) -> Option<String> {
+pub(super) fn string_field(text: &str, key: &str) -> Option<String> {
     let quoted = format!("\"{key}\"");
     let mut from = 0;
     while let Some(at) = text[from..].find(&quoted) {

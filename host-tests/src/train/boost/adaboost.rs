@@ -425,6 +425,7 @@ impl AdaBoost {
                 precision: Precision::F64,
                 feature_names,
                 source: source.to_string(),
+                input_f64: false,
             });
         }
         let k = self.n_classes;
@@ -480,6 +481,7 @@ impl AdaBoost {
             precision: Precision::F64,
             feature_names,
             source: source.to_string(),
+            input_f64: false,
         })
     }
 }

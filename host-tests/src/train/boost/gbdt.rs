@@ -546,6 +546,7 @@ impl Gbdt {
             precision: Precision::F64,
             feature_names,
             source: source.to_string(),
+            input_f64: false,
         }
     }
 }

@@ -307,6 +307,7 @@ impl HistBooster {
                 self.objective.name(),
                 self.rounds()
             ),
+            input_f64: false,
         }
     }
 

@@ -379,6 +379,7 @@ mod tests {
             precision: Precision::F64,
             feature_names: None,
             source: String::new(),
+            input_f64: false,
         }
     }
 

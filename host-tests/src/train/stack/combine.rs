@@ -275,6 +275,7 @@ pub fn combine(
         precision: Precision::F64,
         feature_names,
         source: source.to_string(),
+        input_f64: false,
     })
 }
 
@@ -353,6 +354,7 @@ mod tests {
             precision: Precision::F64,
             feature_names: None,
             source: String::new(),
+            input_f64: false,
         }
     }
 

@@ -549,6 +549,7 @@ mod tests {
                 precision: Precision::F64,
                 feature_names: None,
                 source: String::new(),
+                input_f64: false,
             },
             map: vec![vec![1.0]; inputs],
             inputs: (0..inputs).map(|i| i.to_string()).collect(),
