@@ -7,7 +7,7 @@
 #   FUZZ_RUNS=N bash scripts/fuzz.sh SECONDS [TARGET...]       # N executions or SECONDS, whichever comes first
 #
 # Targets (host-tests/fuzz/src/<target>.rs says what each exercises): forest, compact_forest, int_forest,
-# import_xgboost_json, import_xgboost_ubjson, import_lightgbm, import_sklearn, read_csv, read_parquet, read_npy,
+# import_xgboost_json, import_xgboost_ubjson, import_xgboost_binary, import_lightgbm, import_sklearn, read_csv, read_parquet, read_npy,
 # attention, rope, speculative.
 #
 # Each target runs alone, single-process (one libFuzzer job; the machine may be shared), with -rss_limit_mb=2048
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 fuzz="$root/host-tests/fuzz"
-all_targets=(forest compact_forest int_forest import_xgboost_json import_xgboost_ubjson import_lightgbm import_sklearn read_csv read_parquet
+all_targets=(forest compact_forest int_forest import_xgboost_json import_xgboost_ubjson import_xgboost_binary import_lightgbm import_sklearn read_csv read_parquet
     read_npy attention rope speculative)
 
 seconds=300
@@ -60,6 +60,7 @@ seed() {
         compact_forest) put "$dir" "$root/boards/compact/data/model.emkc" ;;
         import_xgboost_json) for f in "$fx"/xgboost/*/model.json "$root/data/breast_cancer_xgboost.json" "$fx/train/hist_xgboost.json"; do put "$dir" "$f"; done ;;
         import_xgboost_ubjson) for f in "$fx"/xgboost/*/model.ubj "$fx"/train/*.ubj; do put "$dir" "$f"; done ;;
+        import_xgboost_binary) for f in "$fx"/spark/xgboost4j/*/model/data/XGBoost*Model; do put "$dir" "$f"; done ;;
         import_lightgbm) for f in "$fx"/lightgbm/*/model.txt; do put "$dir" "$f"; done ;;
         import_sklearn) for f in "$fx"/sklearn/*/model.json; do put "$dir" "$f"; done ;;
         read_csv)

@@ -11,6 +11,7 @@ pub mod compact_forest;
 pub mod forest;
 pub mod import_lightgbm;
 pub mod import_sklearn;
+pub mod import_xgboost_binary;
 pub mod import_xgboost_json;
 pub mod import_xgboost_ubjson;
 pub mod int_forest;
@@ -25,12 +26,13 @@ pub mod util;
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target's name and entry point, in the order `scripts/fuzz.sh` runs them.
-pub const TARGETS: [Target; 13] = [
+pub const TARGETS: [Target; 14] = [
     ("forest", forest::run),
     ("compact_forest", compact_forest::run),
     ("int_forest", int_forest::run),
     ("import_xgboost_json", import_xgboost_json::run),
     ("import_xgboost_ubjson", import_xgboost_ubjson::run),
+    ("import_xgboost_binary", import_xgboost_binary::run),
     ("import_lightgbm", import_lightgbm::run),
     ("import_sklearn", import_sklearn::run),
     ("read_csv", read_csv::run),
