@@ -421,3 +421,14 @@ pub(crate) fn check_rows(
     }
     Ok(())
 }
+
+/// Checks the row of a [`Simd::forest_row`](crate::Simd::forest_row) call: it must hold the plan's features.
+pub(crate) fn check_row(plan: &Plan<'_>, row: usize) -> Result<(), RowsError> {
+    if row < plan.n_features {
+        return Err(RowsError::RowsTooShort {
+            needed: plan.n_features,
+            got: row,
+        });
+    }
+    Ok(())
+}
