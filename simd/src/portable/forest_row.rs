@@ -8,7 +8,7 @@ use super::forest::go_left;
 use crate::forest::{Compare, DEFAULT_LEFT, Plan};
 
 /// Trees walked together.
-pub const TREES: usize = 4;
+pub const TREES: usize = 8;
 
 /// Adds every tree's leaf for `row` to `sum`, in tree order. The caller checked the row's length
 /// (`crate::forest::check_row`); reads stay in bounds regardless.
@@ -55,10 +55,9 @@ fn walk<const LE: bool>(plan: &Plan<'_>, row: &[f32], sum: &mut f32) {
                     .get((word & !DEFAULT_LEFT) as usize)
                     .copied()
                     .unwrap_or(0.0);
-                let next = 2 * *i + 2 - go_left::<LE>(x, th, word) as usize;
-                if level < tr.depth {
-                    *i = next;
-                }
+                // i + 1 + right, added where the tree is deeper than `level` (a mask, no branch).
+                let step = *i + 2 - go_left::<LE>(x, th, word) as usize;
+                *i += step & 0usize.wrapping_sub((level < tr.depth) as usize);
             }
         }
         for (i, tr) in i.iter().zip(&trees).take(count) {

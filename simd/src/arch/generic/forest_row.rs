@@ -10,7 +10,7 @@
 //! last level each lane's leaf is `words[offset + 2ᴰ − 1 + i]` (for `2ᴰ − 1 ≤ i < 2ᴰ⁺¹ − 1` that is leaf slot
 //! `i − (2ᴰ − 1)`); the block's leaves are stored and added to the sum one by one in tree order, so the result is
 //! bit for bit that of the scalar twin and of [`Simd::forest_sums`](crate::Simd::forest_sums) for the same row.
-//! Trees left after the last whole block go one vector at a time; the last vector's lanes past the plan's trees
+//! The vectors are shared out evenly between blocks of at most `G`; the last vector's lanes past the plan's trees
 //! walk its last tree again and their leaves are dropped.
 //!
 //! # Memory safety
@@ -134,7 +134,9 @@ unsafe fn block<V: RowVector, const G: usize, const LE: bool>(
     }
 }
 
-/// Adds every tree's leaf for the row at `row` to `sum`, in tree order, `G` vectors of trees at a time.
+/// Adds every tree's leaf for the row at `row` to `sum`, in tree order, at most `G` vectors of trees at a time
+/// (`1 ≤ G ≤ 8`, `G·LANES ≤ 64`). The vectors are shared out evenly between the fewest blocks: 13 vectors in
+/// blocks of at most 6 go as 5, 4 and 4, not 6, 6 and a lone vector whose loads nothing overlaps.
 ///
 /// # Safety
 /// The ISA of `V` must be available, `row[..plan.n_features()]` readable and the plan's words addressable with
@@ -148,17 +150,29 @@ pub(crate) unsafe fn row<V: RowVector, const G: usize, const LE: bool>(
     let lanes = V::LANES;
     let n = plan.n_trees();
     let mut acc = *sum;
+    let mut vectors = n.div_ceil(lanes);
+    let mut blocks = vectors.div_ceil(G);
     let mut t = 0;
-    // SAFETY: every block lies within the plan's trees; the rest is the caller's contract.
+    // SAFETY: every block lies within the plan's trees and has at most its vectors' lanes of trees (`v ≤ G`
+    // since `vectors ≤ blocks·G` throughout); the rest is the caller's contract.
     unsafe {
-        while t + G * lanes <= n {
-            block::<V, G, LE>(plan, t, G * lanes, row, &mut acc);
-            t += G * lanes;
-        }
-        while t < n {
-            let valid = (n - t).min(lanes);
-            block::<V, 1, LE>(plan, t, valid, row, &mut acc);
+        while blocks > 0 && t < n {
+            let v = vectors.div_ceil(blocks).clamp(1, G);
+            let valid = (v * lanes).min(n - t);
+            let a = &mut acc;
+            match v {
+                _ if v >= G => block::<V, G, LE>(plan, t, valid, row, a),
+                1 => block::<V, 1, LE>(plan, t, valid, row, a),
+                2 => block::<V, 2, LE>(plan, t, valid, row, a),
+                3 => block::<V, 3, LE>(plan, t, valid, row, a),
+                4 => block::<V, 4, LE>(plan, t, valid, row, a),
+                5 => block::<V, 5, LE>(plan, t, valid, row, a),
+                6 => block::<V, 6, LE>(plan, t, valid, row, a),
+                _ => block::<V, 7, LE>(plan, t, valid, row, a),
+            }
             t += valid;
+            vectors -= v;
+            blocks -= 1;
         }
     }
     *sum = acc;

@@ -12,9 +12,9 @@ use crate::arch::generic::forest_row::{self as generic, RowVector};
 use crate::forest::{Compare, Plan};
 
 /// Vectors of trees walked together at AVX2.
-const GROUPS_AVX2: usize = 4;
+const GROUPS_AVX2: usize = 6;
 /// Vectors of trees walked together at AVX-512.
-const GROUPS_AVX512: usize = 2;
+const GROUPS_AVX512: usize = 4;
 
 /// Whether the plan's words are addressable with the gathers' `i32` indices.
 fn words_fit(plan: &Plan<'_>) -> bool {
