@@ -551,7 +551,8 @@ fn wrong_shapes_and_foreign_plans() {
         );
         assert_eq!(
             f.predict_simd_row(simd, Some(&plan), &rows[..nf], &mut [], true),
-            f.predict_margin(&rows[..nf], &mut []).map(|_| BatchPath::Scalar)
+            f.predict_margin(&rows[..nf], &mut [])
+                .map(|_| BatchPath::Scalar)
         );
         assert_eq!(one, [7.0]);
     }

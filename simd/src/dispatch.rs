@@ -300,7 +300,9 @@ impl Simd {
                 crate::arch::x86_64::forest_row::forest_row_avx512(k, plan, row, sum)
             }
             #[cfg(target_arch = "aarch64")]
-            Backend::Neon(k) => crate::arch::aarch64::forest_row::forest_row_neon(k, plan, row, sum),
+            Backend::Neon(k) => {
+                crate::arch::aarch64::forest_row::forest_row_neon(k, plan, row, sum)
+            }
             #[allow(unreachable_patterns)]
             _ => crate::portable::forest_row::forest_row(plan, row, sum),
         }

@@ -58,9 +58,8 @@ unsafe impl RowVector for Quad {
             let word = vector(at(features).map(|k| words.add(k).read()));
             let t = vreinterpretq_f32_u32(vector(at(thresholds).map(|k| words.add(k).read())));
             let feature = vandq_u32(vandq_u32(word, vdupq_n_u32(FEATURE_MASK)), active);
-            let x: float32x4_t = vreinterpretq_f32_u32(vector(
-                lanes(feature).map(|f| row.add(f).read().to_bits()),
-            ));
+            let x: float32x4_t =
+                vreinterpretq_f32_u32(vector(lanes(feature).map(|f| row.add(f).read().to_bits())));
             // Ordered compares: false when x is NaN.
             let below = if LE { vcleq_f32(x, t) } else { vcltq_f32(x, t) };
             let default_left =

@@ -118,7 +118,8 @@ unsafe fn block<V: RowVector, const G: usize, const LE: bool>(
         let mut i = [V::zero(); G];
         for level in 0..deepest as i32 {
             for g in 0..G {
-                i[g] = i[g].step_row::<LE>(words, features[g], thresholds[g], depths[g], level, row);
+                i[g] =
+                    i[g].step_row::<LE>(words, features[g], thresholds[g], depths[g], level, row);
             }
         }
         let mut leaves = [0.0f32; MAX_BLOCK];
