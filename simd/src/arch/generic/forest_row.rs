@@ -84,6 +84,11 @@ unsafe fn block<V: RowVector, const G: usize, const LE: bool>(
     acc: &mut f32,
 ) {
     let lanes = V::LANES;
+    // Never taken (`row` only instantiates blocks that fit, and dispatches to at most `G`): keeps the scratch
+    // arrays' bounds a local fact rather than the dispatcher's.
+    if G * lanes > MAX_BLOCK || valid == 0 || valid > G * lanes {
+        return;
+    }
     let words = plan.words();
     let n_trees = plan.n_trees();
     let mut scratch = [0u32; 2 * MAX_BLOCK];
