@@ -132,8 +132,8 @@ if ((cross_ok)); then
     run "$logs/test-aarch64-attention.log" cargo test -p emkern --test attention --target aarch64-unknown-linux-gnu --locked
     run "$logs/test-aarch64-speculative.log" cargo test -p emkern-host --test speculative --target aarch64-unknown-linux-gnu --locked
     cat "$logs/test-aarch64-speculative.log" >>"$logs/test-aarch64-attention.log"
-    # The SIMD batch engine on the NEON walker: every framework fixture it plans (with NaN put in) and random
-    # models, bit for bit with the single-row predict.
+    # The SIMD batch engine and the single-row walker on NEON: every framework fixture they plan (with NaN put in)
+    # and random models, bit for bit with the single-row predict.
     run "$logs/test-aarch64-forest.log" cargo test -p emkern-host --test forest_batch_simd --target aarch64-unknown-linux-gnu --locked
     cat "$logs/test-aarch64-forest.log" >>"$logs/test-aarch64-attention.log"
     # RoPE: the rotation tests (every level, both layouts, f16/bf16, strides); the table-precision sweeps over

@@ -7,7 +7,8 @@ and builds `peers.c` with the generated C, emkern's C API (`libemkern_ffi.a`) an
 shared library from its Python wheel. The program times, with one clock over the same rows (best of REPS runs,
 one thread): the framework's batch call and its one-row call, TL2cgen's `predict` per row, emkern's
 `emk_forest_predict` per row and `emk_forest_predict_batch`; then `emkern bench --model` times emkern's SIMD
-batch engine (`Forest::predict_batch_simd`) at each level on the same model and rows. It prints ns per row·tree
+batch engine (`Forest::predict_batch_simd`) and its single-row walker (`Forest::predict_simd_row`, one row per
+call) at each level on the same model and rows. It prints ns per row·tree
 with the ratios to the framework's batch, and each engine's largest difference from the framework's predictions.
 
     cargo build --release -p emkern-host -p emkern-ffi
@@ -136,18 +137,24 @@ def main():
             emk_diff = next((r["max_abs_diff"] for r in results
                              if r["model"] == name and r["engine"] == "emkern-batch"), float("nan"))
             bench = run([args.emkern, "bench", "--model", str(d / "model.emk"), "--input", str(rows_csv)])
+            # The single-row walker (`Forest::predict_simd_row`) likewise: bit for bit `emk_forest_predict`'s.
+            single_diff = next((r["max_abs_diff"] for r in results
+                                if r["model"] == name and r["engine"] == "emkern-single"), float("nan"))
             for line in bench.splitlines():
-                m = re.match(r"batch simd (\S+)\s+\S+ ns/row\s+(\S+) ns/row·tree", line)
-                if m and m[1] != "scalar":
-                    results.append({"model": name, "engine": f"emkern-simd-{m[1]}",
-                                    "ns_per_row_tree": float(m[2]), "max_abs_diff": emk_diff})
-    print(f"{'model':<11} {'engine':<16} {'ns/row·tree':>12} {'vs framework batch':>19} {'max |diff|':>11}")
+                m = re.match(r"(batch|single row) simd (\S+)\s+\S+ ns/row\s+(\S+) ns/row·tree", line)
+                if m and m[2] != "scalar":
+                    single = m[1] == "single row"
+                    results.append({"model": name,
+                                    "engine": f"emkern-{'row' if single else 'simd'}-{m[2]}",
+                                    "ns_per_row_tree": float(m[3]),
+                                    "max_abs_diff": single_diff if single else emk_diff})
+    print(f"{'model':<11} {'engine':<18} {'ns/row·tree':>12} {'vs framework batch':>19} {'max |diff|':>11}")
     for name in args.models.split(","):
         rs = [r for r in results if r["model"] == name]
         base = next(r["ns_per_row_tree"] for r in rs if r["engine"].endswith("-batch") and
                     not r["engine"].startswith("emkern"))
         for r in rs:
-            print(f"{name:<11} {r['engine']:<16} {r['ns_per_row_tree']:>12.2f} "
+            print(f"{name:<11} {r['engine']:<18} {r['ns_per_row_tree']:>12.2f} "
                   f"{r['ns_per_row_tree'] / base:>18.2f}x {r['max_abs_diff']:>11.2g}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))

@@ -432,3 +432,37 @@ pub fn forest_simd_ns_per_row(
         })
         .collect())
 }
+
+/// Nanoseconds per row of [`emkern::forest::Forest::predict_simd_row`], one row per call over all rows, at each
+/// of `levels` (the single-row walker at that level), or why the model has no SIMD plan.
+pub fn forest_simd_row_ns_per_row(
+    forest: &emkern::forest::Forest<'_>,
+    rows: &[f32],
+    n_rows: usize,
+    levels: &[Simd],
+    timing: Timing,
+) -> Result<Vec<(&'static str, f64)>, emkern::forest::PlanUnsupported> {
+    let mut words = vec![0u32; forest.simd_plan_len()?];
+    let plan = forest.simd_plan(&mut words)?;
+    let nf = forest.n_features();
+    let w = forest.output_len();
+    let mut out = vec![0.0f32; n_rows * w];
+    Ok(levels
+        .iter()
+        .map(|&simd| {
+            let secs = seconds_per_call(timing, || {
+                for (r, o) in out.chunks_exact_mut(w).enumerate().take(n_rows) {
+                    let _ = forest.predict_simd_row(
+                        simd,
+                        Some(&plan),
+                        black_box(&rows[r * nf..(r + 1) * nf]),
+                        o,
+                        false,
+                    );
+                }
+                black_box(&mut out);
+            });
+            (simd.level().name(), secs * 1e9 / n_rows as f64)
+        })
+        .collect())
+}

@@ -1,8 +1,9 @@
-//! The SIMD batch engine (`Forest::predict_batch_simd` over a plan, the lockstep walker of `emkern-simd`) against
-//! the core's single-row walk (`Forest::predict`, `Forest::predict_margin`): bit for bit, at every level this CPU
-//! runs (the portable twin, AVX2, AVX-512, NEON), on every framework fixture it plans (inputs as given and with NaN
-//! put into them) and on random models with fixed seeds, for row counts that are and are not multiples of the
-//! vector widths, and zero rows. Models it does not plan must say why and take the scalar batch path.
+//! The SIMD batch engine (`Forest::predict_batch_simd` over a plan, the lockstep walker of `emkern-simd`) and the
+//! single-row walker on the same plan (`Forest::predict_simd_row`, trees in the lanes) against the core's
+//! single-row walk (`Forest::predict`, `Forest::predict_margin`): bit for bit, at every level this CPU runs (the
+//! portable twin, AVX2, AVX-512, NEON), on every framework fixture it plans (inputs as given and with NaN put into
+//! them) and on random models with fixed seeds, for row counts that are and are not multiples of the vector
+//! widths, and zero rows. Models it does not plan must say why and take the scalar path.
 
 #[path = "common/forest_gen.rs"]
 mod forest_gen;
@@ -103,7 +104,54 @@ fn check_model(what: &str, f: &Forest, rows: &[f32], stride: usize) -> Result<bo
             }
         }
     }
+    check_single_rows(what, f, plan.as_ref(), rows, stride, total)?;
     Ok(plan.is_some())
+}
+
+/// Checks `predict_simd_row` (the single-row walker, trees in the lanes) at every level against `predict` and
+/// `predict_margin` for each of the first `n_rows` rows: the same path rule as the batch engine, bit for bit.
+fn check_single_rows(
+    what: &str,
+    f: &Forest,
+    plan: Option<&emkern_simd::forest::Plan<'_>>,
+    rows: &[f32],
+    stride: usize,
+    n_rows: usize,
+) -> Result<(), String> {
+    for simd in Simd::available() {
+        let expected_path = if plan.is_some() {
+            BatchPath::Walker(simd.level())
+        } else {
+            BatchPath::Scalar
+        };
+        for margin in [false, true] {
+            let want = single_rows(f, rows, stride, n_rows, margin);
+            let w = want.len().checked_div(n_rows).unwrap_or(0);
+            for r in 0..n_rows {
+                // The row as a slice of exactly its features when the stride allows, else to the end.
+                let row = &rows[r * stride..];
+                let mut got = vec![f32::from_bits(0x7fc0_dead); w.max(1)];
+                let path = f
+                    .predict_simd_row(simd, plan, row, &mut got, margin)
+                    .map_err(|e| format!("{what}: row {r}: {e}"))?;
+                if path != expected_path {
+                    return Err(format!(
+                        "{what}: single row {r} at {}: ran {path:?}, expected {expected_path:?}",
+                        simd.level()
+                    ));
+                }
+                if bits(&got[..w]) != bits(&want[r * w..(r + 1) * w]) {
+                    return Err(format!(
+                        "{what}: single row {r} at {} (margin {margin}): {:?}, predict gives {:?}",
+                        simd.level(),
+                        &got[..w],
+                        &want[r * w..(r + 1) * w]
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `rows` with NaN put into every value whose index is `≡ k (mod 5)`, k = 0..3 across the copies: every feature
@@ -494,6 +542,21 @@ fn wrong_shapes_and_foreign_plans() {
             );
         }
     }
+    // The single-row entry: the same errors as `predict`, and nothing written on error.
+    for simd in Simd::available() {
+        let mut one = [7.0f32; 1];
+        assert_eq!(
+            f.predict_simd_row(simd, Some(&plan), &rows[..nf - 1], &mut one, false),
+            f.predict(&rows[..nf - 1], &mut one)
+                .map(|_| BatchPath::Scalar)
+        );
+        assert_eq!(
+            f.predict_simd_row(simd, Some(&plan), &rows[..nf], &mut [], true),
+            f.predict_margin(&rows[..nf], &mut [])
+                .map(|_| BatchPath::Scalar)
+        );
+        assert_eq!(one, [7.0]);
+    }
     // A buffer one word short is refused.
     let mut short = vec![0u32; f.simd_plan_len().unwrap() - 1];
     assert!(matches!(
@@ -511,6 +574,12 @@ fn wrong_shapes_and_foreign_plans() {
             .unwrap();
         assert_eq!(path, BatchPath::Scalar);
         assert_eq!(bits(&out), bits(&want));
+        let mut one = [0.0f32];
+        let path = g
+            .predict_simd_row(Simd::best(), Some(&plan), &rows[..nf], &mut one, false)
+            .unwrap();
+        assert_eq!(path, BatchPath::Scalar);
+        assert_eq!(one[0].to_bits(), want[0].to_bits());
     } else {
         let g_rows = vec![0.5f32; 10 * g.n_features()];
         let want = single_rows(&g, &g_rows, g.n_features(), 10, false);

@@ -277,6 +277,53 @@ impl Simd {
         Ok(())
     }
 
+    /// The single-row forest walker (see [`forest`](crate::forest)): adds the leaf of every tree of `plan` for
+    /// `row` (`row[..plan.n_features()]`; NaN is a missing value) to `sum`, in tree order, one f32 addition per
+    /// tree: bit for bit [`Simd::forest_sums`] for that one row, on every level.
+    ///
+    /// The vector levels walk several trees per vector, each lane at its own tree's node (NEON 4, AVX2 8 and
+    /// AVX-512 16 trees per vector, [`Simd::forest_row_lanes`]); the scalar level (and Helium) takes the portable
+    /// twin ([`portable::forest_row`](crate::portable::forest_row)), which interleaves a few trees. A row shorter
+    /// than the plan's features is refused before anything is written.
+    pub fn forest_row(
+        self,
+        plan: &crate::forest::Plan<'_>,
+        row: &[f32],
+        sum: &mut f32,
+    ) -> Result<(), crate::forest::RowsError> {
+        crate::forest::check_row(plan, row.len())?;
+        match self.backend {
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2(k) => crate::arch::x86_64::forest_row::forest_row_avx2(k, plan, row, sum),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512(k) => {
+                crate::arch::x86_64::forest_row::forest_row_avx512(k, plan, row, sum)
+            }
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon(k) => {
+                crate::arch::aarch64::forest_row::forest_row_neon(k, plan, row, sum)
+            }
+            #[allow(unreachable_patterns)]
+            _ => crate::portable::forest_row::forest_row(plan, row, sum),
+        }
+        Ok(())
+    }
+
+    /// Trees that [`Simd::forest_row`] walks together in one vector at this level: 4 with NEON, 8 with AVX2, 16
+    /// with AVX-512, 1 at the scalar level and with Helium (the portable twin).
+    pub fn forest_row_lanes(self) -> usize {
+        match self.backend {
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2(_) => 8,
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512(_) => 16,
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon(_) => 4,
+            #[allow(unreachable_patterns)]
+            _ => 1,
+        }
+    }
+
     /// Rows that [`Simd::forest_sums`] walks together in one vector at this level: 4 with NEON and Helium, 8 with
     /// AVX2, 16 with AVX-512, 1 at the scalar level (the portable walker, one row at a time).
     pub fn forest_lanes(self) -> usize {

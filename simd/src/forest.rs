@@ -37,6 +37,14 @@
 //! f32 addition per tree in tree order, on every level. The caller starts the sums (a base margin, or zero), so
 //! the result is bit for bit what a scalar walk that adds `base + leaf₀ + leaf₁ + …` in that order gives.
 //!
+//! # Single rows
+//! [`Simd::forest_row`] walks one row through the same plan with the lanes on *trees* (4 per vector with NEON, 8
+//! with AVX2, 16 with AVX-512): each lane gathers its own tree's node and the row's value at that node's feature,
+//! a block of trees as deep as its deepest one (shallower lanes stop at their leaf), and the leaves are added to
+//! the sum one by one in tree order, so it is bit for bit [`Simd::forest_sums`] for that row. The skeleton is
+//! [`arch::generic::forest_row`](crate::arch); its scalar twin is
+//! [`portable::forest_row`](crate::portable::forest_row).
+//!
 //! # Levels
 //! The walk is written once ([`arch::generic`](crate::arch)-style, over a crate-private vector trait) and
 //! instantiated for AVX2 (8 rows per vector), AVX-512 (16 rows per vector) and NEON (4 rows per vector), several
@@ -46,6 +54,7 @@
 //! [`portable::forest`](crate::portable::forest) is the reference and the path of the scalar level.
 //!
 //! [`Simd::forest_sums`]: crate::Simd::forest_sums
+//! [`Simd::forest_row`]: crate::Simd::forest_row
 
 /// Deepest tree a [`Plan`] holds (levels of splits).
 pub const MAX_DEPTH: u32 = 12;
@@ -128,7 +137,8 @@ impl core::fmt::Display for PlanError {
     }
 }
 
-/// A buffer passed to [`Simd::forest_sums`](crate::Simd::forest_sums) has the wrong length.
+/// A buffer passed to [`Simd::forest_sums`](crate::Simd::forest_sums) (or a row to
+/// [`Simd::forest_row`](crate::Simd::forest_row), [`RowsError::RowsTooShort`]) has the wrong length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum RowsError {
@@ -139,7 +149,7 @@ pub enum RowsError {
         /// Stride given.
         got: usize,
     },
-    /// `rows` is shorter than `(n_rows − 1)·stride + n_features`.
+    /// `rows` is shorter than `(n_rows − 1)·stride + n_features` (for a single row: than `n_features`).
     RowsTooShort {
         /// Values needed.
         needed: usize,
@@ -417,6 +427,17 @@ pub(crate) fn check_rows(
         return Err(RowsError::SumsTooShort {
             needed: n_rows,
             got: sums,
+        });
+    }
+    Ok(())
+}
+
+/// Checks the row of a [`Simd::forest_row`](crate::Simd::forest_row) call: it must hold the plan's features.
+pub(crate) fn check_row(plan: &Plan<'_>, row: usize) -> Result<(), RowsError> {
+    if row < plan.n_features {
+        return Err(RowsError::RowsTooShort {
+            needed: plan.n_features,
+            got: row,
         });
     }
     Ok(())

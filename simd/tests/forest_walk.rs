@@ -380,3 +380,96 @@ fn neon_level_takes_the_neon_walker() {
     assert_eq!(neon.forest_lanes(), 4);
     assert_eq!(Simd::scalar().forest_lanes(), 1);
 }
+
+/// The single-row walker ([`Simd::forest_row`], trees in the lanes) at every level this CPU runs: random forests
+/// of mixed depths (so that the trees of one vector have different depths, and the last vector is partial: 0 to
+/// 80 trees), both comparisons, rows with NaN, infinities, both zeros and values on the thresholds. Every row's
+/// sum is the oracle's bit for bit, and [`Simd::forest_sums`]'s for the same row.
+#[test]
+fn single_row_walker_matches_the_oracle_and_the_batch_walker() {
+    let mut levels = Vec::new();
+    for seed in 0..48u64 {
+        let mut rng = Rng(seed.wrapping_mul(0xA076_1D64_78BD_642F) | 1);
+        let nf = 1 + rng.below(30) as usize;
+        let le = seed % 2 == 0;
+        let n_trees = match seed % 4 {
+            0 => rng.below(8) as usize,
+            1 => 8 + rng.below(25) as usize,
+            _ => rng.below(81) as usize,
+        };
+        let max_depth = if seed % 5 == 0 {
+            MAX_DEPTH
+        } else {
+            rng.below(9) as u32
+        };
+        // Every third seed grows complete trees of one depth (every lane active at every level).
+        let stop = if seed % 3 == 0 { 0 } else { 15 };
+        let trees: Vec<Vec<Node>> = (0..n_trees)
+            .map(|_| {
+                let d = if stop == 0 {
+                    max_depth
+                } else {
+                    rng.below(max_depth as u64 + 1) as u32
+                };
+                let mut nodes = Vec::new();
+                grow(&mut rng, &mut nodes, 0, d, nf, stop);
+                nodes
+            })
+            .collect();
+        let compare = if le {
+            Compare::LessEqual
+        } else {
+            Compare::Less
+        };
+        let mut words = Vec::new();
+        let plan = build(&mut words, &trees, nf, compare);
+        for r in 0..24 {
+            let row: Vec<f32> = (0..nf)
+                .map(|_| match rng.below(10) {
+                    0 => f32::NAN,
+                    1 => f32::INFINITY,
+                    2 => f32::NEG_INFINITY,
+                    3 => (rng.below(1 << 20) as f32 / (1 << 17) as f32) - 4.0,
+                    _ => GRID[rng.below(GRID.len() as u64) as usize],
+                })
+                .collect();
+            let start = r as f32 * 0.375 - 3.0;
+            let want = trees
+                .iter()
+                .fold(start, |s, t| s + leaf(t, 0, &row, le))
+                .to_bits();
+            for simd in Simd::available() {
+                let mut sum = start;
+                simd.forest_row(&plan, &row, &mut sum).unwrap();
+                assert_eq!(
+                    sum.to_bits(),
+                    want,
+                    "seed {seed}, row {r}, {n_trees} trees, {}",
+                    simd.level()
+                );
+                let mut batch = [start];
+                simd.forest_sums(&plan, &row, nf, 1, &mut batch).unwrap();
+                assert_eq!(batch[0].to_bits(), want, "seed {seed}, row {r}, batch");
+                if !levels.contains(&simd.level()) {
+                    levels.push(simd.level());
+                }
+            }
+        }
+        // A row one value short is refused, and the sum left alone.
+        for simd in Simd::available() {
+            let row = vec![0.5f32; nf];
+            let mut sum = 1.5f32;
+            assert_eq!(
+                simd.forest_row(&plan, &row[..nf - 1], &mut sum),
+                Err(RowsError::RowsTooShort {
+                    needed: nf,
+                    got: nf - 1
+                })
+            );
+            assert_eq!(sum, 1.5);
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    assert!(levels.contains(&Level::Neon));
+    eprintln!("single-row walker checked at: {levels:?}");
+}

@@ -1,6 +1,7 @@
 //! Batch prediction on the SIMD lockstep walker of `emkern-simd` ([`emkern_simd::forest`]): the model is re-laid
 //! once into a caller-provided buffer of `u32` words (a [`Plan`]: complete trees in heap order, structure of
-//! arrays), and [`Forest::predict_batch_simd`] then walks 8 (AVX2) or 16 (AVX-512) rows per vector through it.
+//! arrays), and [`Forest::predict_batch_simd`] then walks 8 (AVX2) or 16 (AVX-512) rows per vector through it;
+//! [`Forest::predict_simd_row`] walks one row through 8 (AVX2) or 16 (AVX-512) trees per vector of the same plan.
 //!
 //! The plan lives in a buffer the caller provides ([`Forest::simd_plan_len`] words), like every other scratch of
 //! this crate: it never allocates. A host allocates it once per model; a firmware that never calls these
@@ -309,12 +310,7 @@ impl Forest<'_> {
         out: &mut [f32],
         margin: bool,
     ) -> Result<BatchPath, ShapeError> {
-        let ours = plan.filter(|p| {
-            p.tag() == self.tag()
-                && p.n_trees() == self.n_trees
-                && p.n_features() == self.n_features
-                && self.plan_scope().is_ok()
-        });
+        let ours = plan.filter(|p| self.owns_plan(p));
         let Some(plan) = ours else {
             self.predict_batch(rows, stride, n_rows, out, margin)?;
             return Ok(BatchPath::Scalar);
@@ -344,5 +340,59 @@ impl Forest<'_> {
             }
         }
         Ok(BatchPath::Walker(simd.level()))
+    }
+
+    /// [`Forest::predict`] (or with `margin` [`Forest::predict_margin`]) of one row on the single-row walker at
+    /// `simd`'s level ([`Simd::forest_row`]: several trees per vector, each lane at its own tree's node) when
+    /// `plan` is this model's ([`Forest::simd_plan`]); otherwise (no plan, or a plan of another model) on the
+    /// scalar path. Returns which one ran. Same arguments, same checks, same results bit for bit.
+    pub fn predict_simd_row(
+        &self,
+        simd: Simd,
+        plan: Option<&Plan<'_>>,
+        row: &[f32],
+        out: &mut [f32],
+        margin: bool,
+    ) -> Result<BatchPath, ShapeError> {
+        let Some(plan) = plan.filter(|p| self.owns_plan(p)) else {
+            if margin {
+                self.predict_margin(row, out)?;
+            } else {
+                self.predict(row, out)?;
+            }
+            return Ok(BatchPath::Scalar);
+        };
+        // One margin column: one value, margin or not (`ArgMax` of one column writes one index too).
+        self.check(row.len(), out.len(), 1)?;
+        let mut start = [0.0f32];
+        self.start_sums::<f32>(0, &mut start);
+        let mut sum = start[0];
+        if simd.forest_row(plan, row, &mut sum).is_err() {
+            // Unreachable after `check` (the plan reads this model's features); the scalar path answers.
+            if margin {
+                self.predict_margin(row, out)?;
+            } else {
+                self.predict(row, out)?;
+            }
+            return Ok(BatchPath::Scalar);
+        }
+        let mut m = [sum];
+        self.finish_sums::<f32>(0, &mut m);
+        let o = out.get_mut(..1).unwrap_or_default();
+        if margin {
+            o.copy_from_slice(&m);
+        } else {
+            apply_transform(self.transform, &mut m, o);
+        }
+        Ok(BatchPath::Walker(simd.level()))
+    }
+
+    /// Whether `plan` was built from this model (its tag, trees and features) and the model is in the walker's
+    /// scope.
+    fn owns_plan(&self, p: &Plan<'_>) -> bool {
+        p.tag() == self.tag()
+            && p.n_trees() == self.n_trees
+            && p.n_features() == self.n_features
+            && self.plan_scope().is_ok()
     }
 }

@@ -268,7 +268,7 @@ impl Forest<'_> {
         Ok(())
     }
 
-    fn check(&self, row: usize, out: usize, needed: usize) -> Result<(), ShapeError> {
+    pub(super) fn check(&self, row: usize, out: usize, needed: usize) -> Result<(), ShapeError> {
         if row < self.n_features {
             return Err(ShapeError::RowTooShort {
                 needed: self.n_features,

@@ -162,7 +162,8 @@ fn print_lines(report: impl FnOnce(&mut dyn FnMut(&str))) -> CliResult {
     }
 }
 
-/// `--model` and `--input`: the model's ns per row, one row at a time and batched.
+/// `--model` and `--input`: the model's ns per row, one row at a time (the core's walk, then the single-row
+/// walker at each level) and batched.
 fn bench_model(model: &Path, input: &Path, quick: bool) -> CliResult {
     let loaded = load(model, false)?;
     let f = forest(model, &loaded.blob)?;
@@ -190,6 +191,19 @@ fn bench_model(model: &Path, input: &Path, quick: bool) -> CliResult {
         batch / trees
     );
     let levels: Vec<Simd> = Simd::available().collect();
+    match bench::forest_simd_row_ns_per_row(&f, &rows, table.rows, &levels, timing) {
+        Ok(lines) => {
+            for (level, ns) in lines {
+                text.push_str(&format!(
+                    "single row simd {level:<7}{ns:>8.1} ns/row   {:>6.2} ns/row·tree\n",
+                    ns / trees
+                ));
+            }
+        }
+        Err(why) => text.push_str(&format!(
+            "single row simd   not planned ({why}): rows take the scalar path\n"
+        )),
+    }
     match bench::forest_simd_ns_per_row(&f, &rows, table.rows, &levels, timing) {
         Ok(lines) => {
             for (level, ns) in lines {

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod dot;
 pub mod exp;
 pub mod forest;
+pub mod forest_row;
 pub mod gemm;
 pub mod reduce;
 pub mod rotate;

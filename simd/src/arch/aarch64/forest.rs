@@ -30,7 +30,7 @@ use crate::arch::generic::forest::{self as generic, ForestVector, offsets_fit};
 use crate::forest::{Compare, Plan};
 
 /// Feature bits of a node's word (the top bit is the default direction).
-const FEATURE_MASK: u32 = 0x7fff_ffff;
+pub(super) const FEATURE_MASK: u32 = 0x7fff_ffff;
 
 /// Vectors of four rows walked together: each vector's step is a chain of dependent loads (node, then row
 /// value), so several independent chains let an out-of-order core overlap them; four vectors (16 rows) keep
@@ -39,12 +39,12 @@ const GROUPS: usize = 4;
 
 /// Four walk positions `j`, one row per lane.
 #[derive(Clone, Copy)]
-struct Quad(int32x4_t);
+pub(super) struct Quad(pub(super) int32x4_t);
 
 /// A level of up to 16 nodes: node `j` in lane `j mod 16` of the features and the thresholds (four registers
 /// each, as 64 bytes for `tbl`).
 #[derive(Clone, Copy)]
-struct QuadTable {
+pub(super) struct QuadTable {
     features: uint8x16x4_t,
     thresholds: uint8x16x4_t,
 }
@@ -54,7 +54,7 @@ struct QuadTable {
 /// # Safety
 /// NEON must be available.
 #[inline(always)]
-unsafe fn lanes(v: uint32x4_t) -> [usize; 4] {
+pub(super) unsafe fn lanes(v: uint32x4_t) -> [usize; 4] {
     let mut a = [0u32; 4];
     // SAFETY: `a` holds four writable u32; NEON is available (the caller's contract).
     unsafe { vst1q_u32(a.as_mut_ptr(), v) };
@@ -66,7 +66,7 @@ unsafe fn lanes(v: uint32x4_t) -> [usize; 4] {
 /// # Safety
 /// NEON must be available.
 #[inline(always)]
-unsafe fn vector(a: [u32; 4]) -> uint32x4_t {
+pub(super) unsafe fn vector(a: [u32; 4]) -> uint32x4_t {
     // SAFETY: `a` holds four readable u32; NEON is available (the caller's contract).
     unsafe { vld1q_u32(a.as_ptr()) }
 }

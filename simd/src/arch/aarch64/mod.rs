@@ -1,6 +1,7 @@
 //! aarch64 level: Advanced SIMD (NEON), part of every ARMv8-A CPU, so it is always available.
 
 pub(crate) mod forest;
+pub(crate) mod forest_row;
 mod gemm;
 pub mod neon;
 mod peak;

@@ -5,4 +5,5 @@
 
 // Instantiated on x86_64 (AVX2, AVX-512) and aarch64 (NEON).
 pub(crate) mod forest;
+pub(crate) mod forest_row;
 pub(crate) mod gemm;

@@ -15,7 +15,7 @@ use crate::arch::generic::forest::{self as generic, ForestVector, offsets_fit};
 use crate::forest::{Compare, Plan};
 
 /// Feature bits of a node's word (the top bit is the default direction).
-const FEATURE_MASK: i32 = 0x7fff_ffff;
+pub(super) const FEATURE_MASK: i32 = 0x7fff_ffff;
 
 /// Vectors of rows walked together at AVX2: enough independent gathers in flight to cover their latency, few
 /// enough for 16 registers (measured: 4 beats 1, 2 and 8).
@@ -40,11 +40,11 @@ fn table_span(level: u32, width: usize) -> (usize, usize, usize) {
 
 /// Eight walk positions.
 #[derive(Clone, Copy)]
-struct Ymm(__m256i);
+pub(super) struct Ymm(pub(super) __m256i);
 
 /// A level of up to 16 nodes: lanes 0–7 and 8–15 of the features and thresholds.
 #[derive(Clone, Copy)]
-struct YmmTable {
+pub(super) struct YmmTable {
     features: [__m256i; 2],
     thresholds: [__m256; 2],
 }
@@ -264,12 +264,12 @@ pub(crate) fn forest_sums_avx2(
 
 /// Sixteen walk positions.
 #[derive(Clone, Copy)]
-struct Zmm(__m512i);
+pub(super) struct Zmm(pub(super) __m512i);
 
 /// A level of up to 64 nodes: lanes 0–15, 16–31 (the two sources of one `vpermt2d`), and for a level of 64
 /// nodes (`wide`) lanes 32–47 and 48–63, of the features and thresholds.
 #[derive(Clone, Copy)]
-struct ZmmTable {
+pub(super) struct ZmmTable {
     features: [__m512i; 4],
     thresholds: [__m512; 4],
     wide: bool,

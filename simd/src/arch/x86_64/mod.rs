@@ -6,6 +6,7 @@
 pub mod avx2;
 pub mod avx512;
 pub(crate) mod forest;
+pub(crate) mod forest_row;
 mod gemm;
 mod peak;
 mod transpose;
