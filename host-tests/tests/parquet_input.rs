@@ -81,6 +81,7 @@ impl Values {
 
 /// A column: its Parquet schema line (`OPTIONAL INT32 n;`), its name, its values, its codec and whether it is
 /// dictionary-encoded.
+#[derive(Clone)]
 struct Column {
     schema: String,
     name: String,
@@ -711,19 +712,85 @@ fn cli_predicts_parquet_like_csv() {
     write_parquet(&pq, &columns, records.rows.len().div_ceil(2));
     let csv = scratch("iris_features.csv");
     write_csv(&csv, &columns);
+    // Streamed a chunk at a time: many row groups (7 rows each) and chunks that end inside them, before them
+    // and after them give the same bytes as the CSV twin.
+    let pq_groups = scratch("iris_features_groups.parquet");
+    write_parquet(&pq_groups, &columns, 7);
     let mut outputs = Vec::new();
-    for input in [&pq, &csv] {
-        let (ok, stdout, stderr) = emkern(&[
+    for (input, chunk) in [
+        (&pq, None),
+        (&csv, None),
+        (&pq_groups, Some("1")),
+        (&pq_groups, Some("5")),
+        (&pq_groups, Some("7")),
+        (&pq_groups, Some("16")),
+    ] {
+        let mut args = vec![
             os("predict"),
             os("--model"),
             os(&model),
             os("--input"),
             os(input),
             os("--quiet"),
-        ]);
+        ];
+        if let Some(c) = chunk {
+            args.extend([os("--chunk-rows"), os(c)]);
+        }
+        let (ok, stdout, stderr) = emkern(&args);
         assert!(ok, "{stdout}\n{stderr}");
         assert_eq!(stdout.lines().count(), records.rows.len());
         outputs.push(stdout);
     }
-    assert_eq!(outputs[0], outputs[1]);
+    for o in &outputs[1..] {
+        assert_eq!(&outputs[0], o);
+    }
+    // A cell that is not a number, in the third row group: the error names the file, the row (from 0, as
+    // pandas numbers them), the column and the row group, and no output is left behind.
+    let mut bad = columns.clone();
+    let Values::F64(v) = &bad[2].values else {
+        unreachable!("iris features are doubles")
+    };
+    let n = v.len();
+    bad[2] = Column {
+        schema: format!("REQUIRED BYTE_ARRAY {} (UTF8);", bad[2].name),
+        name: bad[2].name.clone(),
+        values: Values::Str(
+            (0..n)
+                .map(|r| {
+                    Some(if r == 16 {
+                        "wide".to_string()
+                    } else {
+                        "1.5".to_string()
+                    })
+                })
+                .collect(),
+        ),
+        compression: Compression::SNAPPY,
+        dictionary: false,
+    };
+    let pq_bad = scratch("iris_features_bad.parquet");
+    write_parquet(&pq_bad, &bad, 7);
+    let out_file = scratch("iris_bad_predictions.csv");
+    let _ = std::fs::remove_file(&out_file);
+    let (ok, _, stderr) = emkern(&[
+        os("predict"),
+        os("--model"),
+        os(&model),
+        os("--input"),
+        os(&pq_bad),
+        os("--quiet"),
+        os("--chunk-rows"),
+        os("5"),
+        os("--output"),
+        os(&out_file),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("iris_features_bad.parquet")
+            && stderr.contains("row 16:")
+            && stderr.contains("`wide` is not a number")
+            && stderr.contains("row group 2"),
+        "{stderr}"
+    );
+    assert!(!out_file.exists(), "a partial output was left");
 }

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use super::{CliResult, forest, load};
 use crate::f64_inputs::F64Inputs;
 use crate::io::csv_stream::CsvRowStream;
+use crate::io::parquet::ParquetRowStream;
 use crate::output::Outputs;
 use crate::{io, progress};
 
@@ -50,19 +51,16 @@ pub struct Request {
     pub chunk_rows: Option<usize>,
 }
 
-/// Where rows come from: a CSV file streamed in chunks, or a Parquet file's records.
+/// Where rows come from: a CSV or a Parquet file, each streamed in chunks.
 enum Rows {
     Csv(CsvRowStream<std::io::BufReader<std::fs::File>>),
-    Parquet { records: io::Records, next: usize },
+    Parquet(ParquetRowStream),
 }
 
 impl Rows {
     fn open(path: &Path) -> Result<Rows, io::DataError> {
         if io::is_parquet(path) {
-            return Ok(Rows::Parquet {
-                records: io::parquet::read_records(path)?,
-                next: 0,
-            });
+            return Ok(Rows::Parquet(ParquetRowStream::open(path)?));
         }
         Ok(Rows::Csv(CsvRowStream::open(path)?))
     }
@@ -70,7 +68,7 @@ impl Rows {
     fn columns(&self) -> usize {
         match self {
             Rows::Csv(s) => s.columns().len(),
-            Rows::Parquet { records, .. } => records.header.len(),
+            Rows::Parquet(s) => s.columns().len(),
         }
     }
 
@@ -78,28 +76,23 @@ impl Rows {
     fn done(&self) -> u64 {
         match self {
             Rows::Csv(s) => s.bytes_read(),
-            Rows::Parquet { next, .. } => *next as u64,
+            Rows::Parquet(s) => s.rows_read(),
+        }
+    }
+
+    /// The progress bar's end: the CSV file's size, or the Parquet file's rows.
+    fn total(&self, path: &Path) -> u64 {
+        match self {
+            Rows::Csv(_) => std::fs::metadata(path).map_or(0, |m| m.len()),
+            Rows::Parquet(s) => s.total_rows(),
         }
     }
 
     /// The next up to `max_rows` rows as f64 into `out`; the number read.
-    fn next_chunk(
-        &mut self,
-        path: &Path,
-        max_rows: usize,
-        out: &mut Vec<f64>,
-    ) -> Result<usize, io::DataError> {
+    fn next_chunk(&mut self, max_rows: usize, out: &mut Vec<f64>) -> Result<usize, io::DataError> {
         match self {
             Rows::Csv(s) => s.next_chunk(max_rows, out),
-            Rows::Parquet { records, next } => {
-                let end = (*next + max_rows).min(records.rows.len());
-                for r in &records.rows[*next..end] {
-                    io::record_values(records, path, r, out)?;
-                }
-                let n = end - *next;
-                *next = end;
-                Ok(n)
-            }
+            Rows::Parquet(s) => s.next_chunk(max_rows, out),
         }
     }
 }
@@ -152,10 +145,7 @@ pub fn run(req: &Request) -> CliResult {
         .map_err(|e| format!("--threads: {e}"))?;
     let mut plan_words = f.simd_plan_len().map(|n| vec![0u32; n]).unwrap_or_default();
     let plan = f.simd_plan(&mut plan_words).ok();
-    let total = match &rows {
-        Rows::Csv(_) => std::fs::metadata(input).map_or(0, |m| m.len()),
-        Rows::Parquet { records, .. } => records.rows.len() as u64,
-    };
+    let total = rows.total(input);
     let bar = progress::bar(
         *quiet,
         total,
@@ -170,7 +160,7 @@ pub fn run(req: &Request) -> CliResult {
     let mut stdout = crate::output::stdout();
     loop {
         cells.clear();
-        let n = rows.next_chunk(input, chunk_rows, &mut cells)?;
+        let n = rows.next_chunk(chunk_rows, &mut cells)?;
         if n == 0 {
             break;
         }

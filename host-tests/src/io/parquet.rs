@@ -27,7 +27,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use parquet::schema::types::Type;
 
-use super::table::{DataError, Record, Records};
+use super::table::{DataError, Record, Records, is_missing};
 
 /// Files with at least this many rows show a progress bar while they are read.
 pub const PROGRESS_ROWS: u64 = 1_000_000;
@@ -38,22 +38,12 @@ pub const PROGRESS_ROWS: u64 = 1_000_000;
 /// returning an error (e.g. a PLAIN byte array whose length prefix is cut off); such a panic is caught here and
 /// reported as an error too (the panic message is still printed by the panic hook).
 pub fn read_records(path: &Path) -> Result<Records, DataError> {
-    std::panic::catch_unwind(|| read(path)).unwrap_or_else(|payload| {
-        let why = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Err(DataError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            message: format!("the Parquet reader failed on malformed data ({why})"),
-        })
-    })
+    caught(path, || read(path))
 }
 
-fn read(path: &Path) -> Result<Records, DataError> {
+/// Opens `path` and checks what can be checked before reading rows: the column chunks' offsets and sizes, and
+/// that every top-level column is one a table can hold. Returns the reader and the header (the column names).
+fn open_checked(path: &Path) -> Result<(SerializedFileReader<File>, Vec<String>), DataError> {
     let err = |line: usize, column: usize, message: String| DataError {
         file: path.to_path_buf(),
         line,
@@ -101,6 +91,18 @@ fn read(path: &Path) -> Result<Records, DataError> {
             ));
         }
     }
+    Ok((reader, header))
+}
+
+fn read(path: &Path) -> Result<Records, DataError> {
+    let err = |line: usize, column: usize, message: String| DataError {
+        file: path.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    let (reader, header) = open_checked(path)?;
+    let meta = reader.metadata();
     let total = meta.file_metadata().num_rows().max(0) as u64;
     let bar = crate::progress::bar(
         total < PROGRESS_ROWS,
@@ -145,6 +147,124 @@ fn read(path: &Path) -> Result<Records, DataError> {
         header,
         rows,
         row_groups,
+    })
+}
+
+/// A Parquet file's rows as numbers, read a chunk at a time: memory is bounded by the chunk (and the pages being
+/// decoded), not by the file. Each value is the number its CSV cell (see the module documentation) reads as, NaN
+/// for a missing one, so `emkern predict` gives the same output for a Parquet file as for the same table written
+/// as CSV. Errors name the file, the row (from 1, as [`read_records`] numbers them), the column and the row group.
+pub struct ParquetRowStream {
+    path: std::path::PathBuf,
+    header: Vec<String>,
+    rows: parquet::record::reader::RowIter<'static>,
+    /// Rows read so far.
+    read: usize,
+    /// Rows in the file (from its metadata).
+    total: u64,
+    /// The first row after each row group.
+    group_ends: Vec<usize>,
+}
+
+impl ParquetRowStream {
+    /// Opens `path` with the checks [`read_records`] makes before reading rows.
+    pub fn open(path: &Path) -> Result<ParquetRowStream, DataError> {
+        caught(path, || {
+            let (reader, header) = open_checked(path)?;
+            let mut end = 0;
+            let group_ends = reader
+                .metadata()
+                .row_groups()
+                .iter()
+                .map(|g| {
+                    end += g.num_rows().max(0) as usize;
+                    end
+                })
+                .collect();
+            let total = reader.metadata().file_metadata().num_rows().max(0) as u64;
+            let rows = parquet::record::reader::RowIter::from_file_into(Box::new(reader));
+            Ok(ParquetRowStream {
+                path: path.to_path_buf(),
+                header,
+                rows,
+                read: 0,
+                total,
+                group_ends,
+            })
+        })
+    }
+
+    /// The column names.
+    pub fn columns(&self) -> &[String] {
+        &self.header
+    }
+
+    /// Rows read so far.
+    pub fn rows_read(&self) -> u64 {
+        self.read as u64
+    }
+
+    /// Rows in the file, as its metadata says.
+    pub fn total_rows(&self) -> u64 {
+        self.total
+    }
+
+    /// Appends the next up to `max_rows` rows (each `columns().len()` values) to `out`; returns how many were read
+    /// (0 at the end of the file).
+    pub fn next_chunk(&mut self, max_rows: usize, out: &mut Vec<f64>) -> Result<usize, DataError> {
+        let path = self.path.clone();
+        caught(&path, || {
+            let mut n = 0;
+            while n < max_rows {
+                let Some(row) = self.rows.next() else {
+                    break;
+                };
+                let line = self.read + 1;
+                let group = self
+                    .group_ends
+                    .iter()
+                    .position(|&e| self.read < e)
+                    .unwrap_or(0);
+                let err = |column: usize, message: String| DataError {
+                    file: path.clone(),
+                    line,
+                    column,
+                    message: format!("{message} (row group {group})"),
+                };
+                let row = row.map_err(|e| err(0, e.to_string()))?;
+                for (c, (name, field)) in row.get_column_iter().enumerate() {
+                    let cell = cell(field)
+                        .map_err(|why| err(c + 1, format!("the column `{name}`: {why}")))?;
+                    out.push(if is_missing(&cell) {
+                        f64::NAN
+                    } else {
+                        cell.parse::<f64>()
+                            .map_err(|_| err(c + 1, format!("`{cell}` is not a number")))?
+                    });
+                }
+                self.read += 1;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+}
+
+/// Runs `read` and turns a panic of the `parquet` crate on malformed data into an error naming the file (see
+/// [`read_records`]).
+fn caught<T>(path: &Path, read: impl FnOnce() -> Result<T, DataError>) -> Result<T, DataError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(DataError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("the Parquet reader failed on malformed data ({why})"),
+        })
     })
 }
 
