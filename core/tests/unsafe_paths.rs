@@ -151,6 +151,22 @@ struct Aligned<T: ?Sized>(T);
 
 static COMPACT: &Aligned<[u8]> = &Aligned(*include_bytes!("../../boards/compact/data/model.emkc"));
 
+/// Compact blobs with oblivious trees (CatBoost's symmetric trees; fuzz seeds written by the host writer).
+static COMPACT_OBLIVIOUS: [(&str, &Aligned<[u8]>); 2] = [
+    (
+        "catboost regression",
+        &Aligned(*include_bytes!(
+            "../../host-tests/fuzz/seeds/compact_forest/v3-catboost-regression.emkc"
+        )),
+    ),
+    (
+        "catboost multiclass",
+        &Aligned(*include_bytes!(
+            "../../host-tests/fuzz/seeds/compact_forest/v3-catboost-multiclass.emkc"
+        )),
+    ),
+];
+
 /// Integer blobs (fuzz seeds written by the host writer).
 static INT_BLOBS: [(&str, &Aligned<[u8]>); 3] = [
     (
@@ -192,6 +208,26 @@ fn compact_and_integer_readers_walk_in_bounds() {
     }
     let special = [f32::NAN, 0.0, -0.0, 0.5, -3.0, 1e30, f32::INFINITY];
     let mut rng = Rng(0x1A7);
+    // Oblivious trees: the level walk and the leaf-table read (margins finite: finite leaves, few trees).
+    for (what, blob) in COMPACT_OBLIVIOUS {
+        let f = CompactForest::new(&blob.0).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let mut margin = vec![0.0f32; f.n_outputs()];
+        let mut out = vec![0.0f32; f.output_len()];
+        for r in 0..if cfg!(miri) { 3 } else { 50 } {
+            let row: Vec<f32> = (0..f.n_features())
+                .map(|i| {
+                    if (i + r) % 3 == 0 {
+                        special[(i + r) % special.len()]
+                    } else {
+                        rng.sym() * 4.0
+                    }
+                })
+                .collect();
+            f.predict_margin(&row, &mut margin).expect(what);
+            f.predict(&row, &mut out).expect(what);
+            assert!(margin.iter().all(|m| m.is_finite()), "{what}: {margin:?}");
+        }
+    }
     for (what, blob) in INT_BLOBS {
         let f = IntForest::new(&blob.0).unwrap_or_else(|e| panic!("{what}: {e}"));
         let mut bins = vec![0u16; f.bins_len()];

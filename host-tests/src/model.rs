@@ -71,7 +71,7 @@ pub fn from_bytes(mut bytes: Vec<u8>, name: &str, onnx: bool) -> Result<Loaded, 
         }
         Format::XgboostJson => import::xgboost::from_json_bytes(&bytes),
         Format::XgboostUbjson => import::xgboost::from_ubjson_bytes(&bytes),
-        Format::XgboostBinary => import::xgboost_binary::from_bytes(&bytes),
+        Format::XgboostBinary => import::xgboost::from_legacy_binary_bytes(&bytes),
         Format::CatBoostJson => import::catboost::from_json_bytes(&bytes),
         Format::Onnx => import::onnx::from_bytes(&bytes),
         Format::SparkMl => Err(ImportError::whole(

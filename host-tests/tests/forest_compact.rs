@@ -311,7 +311,8 @@ fn fixtures_that_fit_agree_bit_for_bit() {
     let mut fitted = Vec::new();
     let mut refused = Vec::new();
     let (mut pairs, mut records) = (0, 0);
-    for framework in ["xgboost", "sklearn"] {
+    let mut oblivious = 0;
+    for framework in ["xgboost", "sklearn", "catboost"] {
         let mut dirs: Vec<_> = std::fs::read_dir(root.join(framework))
             .unwrap()
             .filter_map(|d| d.ok().map(|d| d.path()))
@@ -346,6 +347,7 @@ fn fixtures_that_fit_agree_bit_for_bit() {
             pairs += (v2.len() - bytes.len()) / 8;
             records += (v2.len() - bytes.len()) / 8 + (bytes.len() - 40) / 8;
             let compact_v2 = CompactForest::new(&v2).unwrap();
+            oblivious += oblivious_trees(&bytes);
             // SAFETY: `bytes` was just accepted by `new`, at this address.
             let unchecked = unsafe { CompactForest::new_unchecked(&bytes) };
             assert_eq!(format!("{unchecked:?}"), format!("{compact:?}"), "{name}");
@@ -375,8 +377,11 @@ fn fixtures_that_fit_agree_bit_for_bit() {
         fitted.join("\n  ")
     );
     eprintln!("refused:\n  {}", refused.join("\n  "));
+    // CatBoost's symmetric trees take the oblivious form.
+    eprintln!("oblivious trees: {oblivious}");
+    assert!(oblivious >= 50, "{oblivious} oblivious trees");
     // Leaf pairs: one record saved per bottom split (records counted as version 2 would store them).
-    eprintln!("leaf pairs: {pairs} records saved of {records} (about)");
+    eprintln!("leaf pairs and oblivious trees: {pairs} records saved of {records} (about)");
     assert!(pairs * 10 > records, "{pairs} pairs in {records} records");
     assert!(
         fitted.iter().filter(|f| f.starts_with('v')).count() >= 20,
@@ -684,12 +689,47 @@ fn as_version_2(v3: &[u8]) -> Vec<u8> {
         out[at].1 = (info & 0x1_FFFF) | (((out.len() - at) as u32) << 17);
         copy(j, rec, out)
     }
+    // An oblivious tree (header at `root`) as the complete tree it stands for, in pre-order.
+    fn expand(root: usize, rec: &dyn Fn(usize) -> (u32, u32), out: &mut Vec<(u32, u32)>) {
+        let d = rec(root).0 as usize;
+        let leaf = |index: usize| {
+            let (a, b) = rec(root + 1 + d + index / 2);
+            if index.is_multiple_of(2) { a } else { b }
+        };
+        // The subtree at level `k` whose path so far is `index`.
+        fn node(
+            k: usize,
+            index: usize,
+            d: usize,
+            root: usize,
+            rec: &dyn Fn(usize) -> (u32, u32),
+            leaf: &dyn Fn(usize) -> u32,
+            out: &mut Vec<(u32, u32)>,
+        ) {
+            if k == d {
+                out.push((leaf(index), 0));
+                return;
+            }
+            let (value, info) = rec(root + 1 + k);
+            let at = out.len();
+            out.push((value, 0));
+            node(k + 1, 2 * index, d, root, rec, leaf, out);
+            out[at].1 = info | (((out.len() - at) as u32) << 17);
+            node(k + 1, 2 * index + 1, d, root, rec, leaf, out);
+        }
+        node(0, 0, d, root, rec, &leaf, out);
+    }
     let mut records = Vec::new();
     let mut entries = Vec::new();
     for t in 0..n_trees {
         let e = word(trees_off + 4 * t);
         entries.push((records.len() as u32) | (e & 0xFF00_0000));
-        copy((e & 0x00FF_FFFF) as usize, &rec, &mut records);
+        let root = (e & 0x00FF_FFFF) as usize;
+        if rec(root).1 == 1 {
+            expand(root, &rec, &mut records);
+        } else {
+            copy(root, &rec, &mut records);
+        }
     }
     let mut b = v3[..trees_off].to_vec();
     b[4..6].copy_from_slice(&2u16.to_le_bytes());
@@ -707,6 +747,76 @@ fn as_version_2(v3: &[u8]) -> Vec<u8> {
     let crc = emkern::forest::crc32(&b[16..]);
     b[12..16].copy_from_slice(&crc.to_le_bytes());
     b
+}
+
+/// Trees of a compact blob stored in the oblivious form (their root record's info is the header's).
+fn oblivious_trees(blob: &[u8]) -> usize {
+    let word = |at: usize| u32::from_le_bytes(blob[at..at + 4].try_into().unwrap());
+    let (n_trees, n_out) = (word(20) as usize, blob[28] as usize);
+    let trees_off = 40 + 4 * n_out;
+    let records_off = trees_off + 4 * n_trees;
+    (0..n_trees)
+        .filter(|t| {
+            let root = (word(trees_off + 4 * t) & 0x00FF_FFFF) as usize;
+            word(records_off + 8 * root + 4) == emkern::forest::compact::OBLIVIOUS
+        })
+        .count()
+}
+
+/// An oblivious tree's header, levels and leaf table are checked: each kind of damage is a typed error naming the
+/// record (the checksum recomputed, so the structural checks are what catches it).
+#[test]
+fn oblivious_trees_are_checked() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catboost/v1.2.10-regression");
+    let mut e = model::load(&dir.join("model.json"))
+        .unwrap()
+        .ensemble
+        .unwrap();
+    e.precision = Precision::F32;
+    let good = compact::write(&e).unwrap();
+    assert!(CompactForest::new(&good).is_ok());
+    let word = |at: usize| u32::from_le_bytes(good[at..at + 4].try_into().unwrap());
+    let (n_trees, n_out) = (word(20) as usize, good[28] as usize);
+    let records_off = 40 + 4 * n_out + 4 * n_trees;
+    // Tree 0 is oblivious: header at record 0 (depth, OBLIVIOUS), levels at 1..=d, leaves after.
+    assert_eq!(word(records_off + 4), emkern::forest::compact::OBLIVIOUS);
+    let d = word(records_off) as usize;
+    assert!(d >= 2);
+    let with = |at: usize, v: u32| {
+        let mut b = good.clone();
+        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        let crc = emkern::forest::crc32(&b[16..]);
+        b[12..16].copy_from_slice(&crc.to_le_bytes());
+        CompactForest::new(&b).unwrap_err()
+    };
+    let is = |err: CompactError, record: u32, text: &str| {
+        assert!(
+            matches!(err, CompactError::BadRecord { record: r, what } if r == record && what.contains(text)),
+            "{err:?} (expected record {record}: {text})"
+        );
+    };
+    is(with(records_off, 1), 0, "depth out of range");
+    is(with(records_off, 17), 0, "depth out of range");
+    is(
+        with(records_off, d as u32 + 1),
+        0,
+        "wrong number of records",
+    );
+    let level = records_off + 8 + 4;
+    is(with(level, word(level) | (2 << 17)), 1, "far offset");
+    is(with(level, 0xFFFF << 1), 1, "feature index out of range");
+    let leaf = records_off + 8 * (1 + d);
+    is(
+        with(leaf + 4, f32::NAN.to_bits()),
+        1 + d as u32,
+        "not finite",
+    );
+    // In a version-2 blob the header is a split with far offset 0.
+    let mut v2 = good.clone();
+    v2[4..6].copy_from_slice(&2u16.to_le_bytes());
+    let crc = emkern::forest::crc32(&v2[16..]);
+    v2[12..16].copy_from_slice(&crc.to_le_bytes());
+    is(CompactForest::new(&v2).unwrap_err(), 0, "far offset 0");
 }
 
 /// A leaf pair in a blob labelled version 2 is refused (pairs came with version 3); the same model written as

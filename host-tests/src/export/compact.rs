@@ -284,6 +284,23 @@ fn write_tree(
             _ => unreachable!("called on leaves only"),
         }
     };
+    if let Some((levels, leaves)) = oblivious_shape(e, tree) {
+        // The header (depth, OBLIVIOUS), one record per level, then the leaf words in index order, two a record.
+        records.push((levels.len() as u32, layout::OBLIVIOUS));
+        for &(feature, th, default_left) in &levels {
+            let value = fold_split(th, e.compare, default_left);
+            let info = layout::split_info(feature as usize, 1, !default_left)
+                .map(|i| i & !(u32::MAX << layout::FAR_SHIFT))
+                .ok_or_else(|| {
+                    CompactRefusal::Invalid(format!("tree {t}: feature {feature} out of range"))
+                })?;
+            records.push((value.to_bits(), info));
+        }
+        for pair in leaves.chunks_exact(2) {
+            records.push((leaf_bits(pair[0], vectors)?, leaf_bits(pair[1], vectors)?));
+        }
+        return Ok(());
+    }
     // (IR node to place, and for a far child: its parent's record and IR node).
     let mut stack: Vec<(usize, Option<(usize, usize)>)> = vec![(0, None)];
     while let Some((i, far_of)) = stack.pop() {
@@ -374,6 +391,67 @@ fn write_tree(
         }
     }
     Ok(())
+}
+
+/// One level of an oblivious tree: feature, threshold, default direction left.
+type Level = (u32, f64, bool);
+
+/// The levels (feature, threshold, default left) and the leaves (IR nodes, in the layout's leaf-index order) of
+/// `tree` when it is oblivious: complete, of depth 2 ..= `MAX_OBLIVIOUS_DEPTH`, every split of a level the same
+/// numeric test with NaN to the same side, every value one the layout holds. Leaf index bit `d − 1 − k` is set
+/// when the path takes the non-default (far) child at level `k`.
+fn oblivious_shape(e: &Ensemble, tree: &crate::ir::Tree) -> Option<(Vec<Level>, Vec<usize>)> {
+    let mut level = vec![0usize];
+    let mut levels = Vec::new();
+    loop {
+        let first = match tree.nodes.get(level[0])? {
+            Node::Split(s) => s,
+            Node::Leaf(_) => break,
+            Node::LinearLeaf(_) => return None,
+        };
+        let Test::Numeric(th) = first.test else {
+            return None;
+        };
+        if th.is_nan() || first.missing != MissingMode::Nan || first.feature >= e.n_features {
+            return None;
+        }
+        if levels.len() as u32 >= layout::MAX_OBLIVIOUS_DEPTH {
+            return None;
+        }
+        let mut next = Vec::with_capacity(2 * level.len());
+        for &i in &level {
+            let Some(Node::Split(s)) = tree.nodes.get(i) else {
+                return None;
+            };
+            let same = s.feature == first.feature
+                && matches!(s.test, Test::Numeric(x) if x.to_bits() == th.to_bits())
+                && s.default_left == first.default_left
+                && s.missing == MissingMode::Nan;
+            if !same {
+                return None;
+            }
+            // Default (next) child first: index bit 0 at this level; the far child sets it.
+            let (near, far) = if s.default_left {
+                (s.left, s.right)
+            } else {
+                (s.right, s.left)
+            };
+            next.push(near);
+            next.push(far);
+        }
+        levels.push((first.feature, th, first.default_left));
+        level = next;
+    }
+    // Every node of the last level a leaf, each node used once.
+    let mut seen = vec![false; tree.nodes.len()];
+    for &i in &level {
+        if !matches!(tree.nodes.get(i), Some(Node::Leaf(_)))
+            || std::mem::replace(seen.get_mut(i)?, true)
+        {
+            return None;
+        }
+    }
+    (levels.len() >= 2).then_some((levels, level))
 }
 
 /// Levels of splits on the longest path from the root of `tree` (0 for a single leaf).

@@ -40,6 +40,10 @@ impl Format {
     }
 }
 
+/// The first bytes of XGBoost's legacy binary model format (`import::xgboost_binary`). Kept here, with the other
+/// signatures, so that the sniffer imports no parser of a format it recognises by a prefix.
+pub const XGBOOST_BINARY_HEADER: &[u8] = b"binf";
+
 /// Guesses the format from the first bytes, after an optional UTF-8 byte-order mark: the one rule every loader
 /// uses ([`crate::model::load`], [`crate::import::xgboost::from_bytes`]).
 ///
@@ -55,7 +59,7 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if bytes.starts_with(b"EMKF") {
         return Some(Format::Blob);
     }
-    if crate::import::xgboost_binary::looks_like(bytes) {
+    if bytes.starts_with(XGBOOST_BINARY_HEADER) {
         return Some(Format::XgboostBinary);
     }
     if crate::import::onnx::looks_like(bytes) {

@@ -98,6 +98,7 @@ impl std::error::Error for ImportError {}
 
 pub mod catboost;
 pub mod format;
+pub mod json_text;
 pub mod lightgbm;
 pub mod onnx;
 pub mod sklearn;

@@ -32,12 +32,12 @@
 //! `learner.gradient_booster.model.trees[3].left_children[7]`), or the line (JSON syntax) or byte offset
 //! (UBJSON syntax), and what was expected.
 
-use std::borrow::Cow;
 use std::path::Path;
 
 use super::ImportError;
 use super::format::{Format, sniff, strip_bom};
-use super::ubjson::{self, NON_FINITE_MARKERS, TypedArray, Value};
+pub use super::json_text::parse_json;
+use super::ubjson::{self, TypedArray, Value};
 use crate::ir::{
     Aggregate, Compare, Ensemble, MissingMode, Node, Precision, Split, Test, Transform, Tree,
 };
@@ -62,7 +62,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Ensemble, ImportError> {
     match sniff(bytes) {
         Some(Format::XgboostJson | Format::Sklearn) => from_json_bytes(bytes),
         Some(Format::XgboostUbjson) => from_ubjson_bytes(bytes),
-        Some(Format::XgboostBinary) => super::xgboost_binary::from_bytes(bytes),
+        Some(Format::XgboostBinary) => from_legacy_binary_bytes(bytes),
         Some(Format::CatBoostJson) => Err(ImportError::whole(
             "a CatBoost JSON model, not an XGBoost one (`emkern import` reads both)",
         )),
@@ -83,100 +83,24 @@ pub fn from_json_bytes(bytes: &[u8]) -> Result<Ensemble, ImportError> {
     from_document(&parse_json(bytes)?)
 }
 
+/// Imports a model saved in XGBoost's legacy binary format (with or without the `binf` header; see
+/// [`super::xgboost_binary`]).
+pub fn from_legacy_binary_bytes(bytes: &[u8]) -> Result<Ensemble, ImportError> {
+    let (doc, saved) = super::xgboost_binary::to_document(bytes)?;
+    let mut e = from_document(&doc)?;
+    let (major, minor) = saved.version;
+    // The document carries `[major, minor]` only: name the release as the file does.
+    e.source = e.source.replacen(
+        &format!("xgboost {major}.{minor},"),
+        &format!("xgboost {major}.{minor} (legacy binary),"),
+        1,
+    );
+    Ok(e)
+}
+
 /// Imports a model saved as UBJSON (`Booster.save_model("model.ubj")`, the default format since 2.1).
 pub fn from_ubjson_bytes(bytes: &[u8]) -> Result<Ensemble, ImportError> {
     from_document(&ubjson::parse(bytes)?)
-}
-
-/// Parses XGBoost JSON text into the document model, with its numbers read as XGBoost reads them (see the
-/// module documentation). Syntax errors carry the line.
-pub fn parse_json(bytes: &[u8]) -> Result<Value, ImportError> {
-    let text = normalize_json(strip_bom(bytes));
-    serde_json::from_slice::<Value>(&text).map_err(|e| {
-        if e.line() == 0 {
-            ImportError::whole(format!("invalid JSON: {e}"))
-        } else {
-            ImportError::at_line(e.line(), format!("invalid JSON: {e}"))
-        }
-    })
-}
-
-/// Rewrites, outside strings, the tokens `NaN`, `Infinity` and `-Infinity` into the marker strings of
-/// [`NON_FINITE_MARKERS`], and every decimal number whose nearest `f64` does not round to its nearest `f32`
-/// into the exact decimal of that `f32`. Borrows the input when nothing needs rewriting (the usual case).
-fn normalize_json(b: &[u8]) -> Cow<'_, [u8]> {
-    let mut out: Option<Vec<u8>> = None;
-    let mut copied = 0;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' => {
-                i += 1;
-                while i < b.len() {
-                    match b[i] {
-                        b'\\' => i += 2,
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        _ => i += 1,
-                    }
-                }
-            }
-            b'N' | b'I' | b'+' | b'-' | b'0'..=b'9' => {
-                let start = i;
-                while i < b.len()
-                    && matches!(b[i], b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'+' | b'-' | b'.')
-                {
-                    i += 1;
-                }
-                let token = &b[start..i];
-                let replacement = match token {
-                    b"NaN" => Some(json_string(NON_FINITE_MARKERS[0].0)),
-                    b"Infinity" | b"+Infinity" => Some(json_string(NON_FINITE_MARKERS[1].0)),
-                    b"-Infinity" => Some(json_string(NON_FINITE_MARKERS[2].0)),
-                    _ => exact_f32_decimal(token),
-                };
-                if let Some(r) = replacement {
-                    let o = out.get_or_insert_with(|| Vec::with_capacity(b.len() + 64));
-                    o.extend_from_slice(&b[copied..start]);
-                    o.extend_from_slice(r.as_bytes());
-                    copied = i;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    match out {
-        None => Cow::Borrowed(b),
-        Some(mut o) => {
-            o.extend_from_slice(&b[copied..]);
-            Cow::Owned(o)
-        }
-    }
-}
-
-/// `s` as a JSON string literal (only NUL needs escaping in the marker strings).
-fn json_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\u{0}', "\\u0000"))
-}
-
-/// For a JSON number token with a fraction or exponent whose `f64` rounding does not round to the `f32` the
-/// decimal denotes: the exact decimal expansion of that `f32` (which `f64` represents exactly).
-fn exact_f32_decimal(token: &[u8]) -> Option<String> {
-    if !token.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
-        return None;
-    }
-    let s = std::str::from_utf8(token).ok()?;
-    if !ubjson::is_json_number(s) {
-        return None;
-    }
-    let single: f32 = s.parse().ok()?;
-    let double: f64 = s.parse().ok()?;
-    if (double as f32).to_bits() == single.to_bits() || !single.is_finite() {
-        return None;
-    }
-    Some(format!("{:e}", single as f64))
 }
 
 /// The link from prediction space to margin space that XGBoost applies to `base_score`.
@@ -1601,6 +1525,116 @@ mod tests {
                 let f = emkern::forest::Forest::new(&b);
                 prop_assert!(f.is_ok(), "{:?}", f.err());
             }
+        }
+    }
+}
+
+/// The legacy binary reader on a model written field by field (here, beside the translation it feeds, so that
+/// `xgboost_binary` imports nothing of this file).
+#[cfg(test)]
+mod legacy_binary_tests {
+    use super::super::xgboost_binary::{
+        GBTREE_PARAM, HEADER, LEARNER_PARAM, NODE_STAT, TREE_PARAM,
+    };
+    use super::from_legacy_binary_bytes as from_bytes;
+
+    /// A one-tree `reg:squarederror` model: a root split `x0 < 0.5` (default left) and two leaves, written
+    /// field by field as the format above defines it.
+    fn tiny(header: bool, major: u32) -> Vec<u8> {
+        let mut b = Vec::new();
+        if header {
+            b.extend_from_slice(HEADER);
+        }
+        let mut lp = [0u8; LEARNER_PARAM];
+        lp[0..4].copy_from_slice(&0.25f32.to_le_bytes());
+        lp[4..8].copy_from_slice(&2u32.to_le_bytes());
+        lp[20..24].copy_from_slice(&major.to_le_bytes());
+        lp[24..28].copy_from_slice(&7u32.to_le_bytes());
+        b.extend_from_slice(&lp);
+        for s in ["reg:squarederror", "gbtree"] {
+            b.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            b.extend_from_slice(s.as_bytes());
+        }
+        let mut gp = [0u8; GBTREE_PARAM];
+        gp[0..4].copy_from_slice(&1i32.to_le_bytes());
+        gp[4..8].copy_from_slice(&1i32.to_le_bytes());
+        b.extend_from_slice(&gp);
+        let mut tp = [0u8; TREE_PARAM];
+        tp[0..4].copy_from_slice(&1i32.to_le_bytes());
+        tp[4..8].copy_from_slice(&3i32.to_le_bytes());
+        b.extend_from_slice(&tp);
+        let node = |parent: i32, l: i32, r: i32, sindex: u32, v: f32| {
+            let mut n = Vec::new();
+            for x in [parent, l, r] {
+                n.extend_from_slice(&x.to_le_bytes());
+            }
+            n.extend_from_slice(&sindex.to_le_bytes());
+            n.extend_from_slice(&v.to_le_bytes());
+            n
+        };
+        b.extend(node(-1, 1, 2, 1 << 31, 0.5));
+        b.extend(node(i32::MIN, -1, -1, 0, -1.5));
+        b.extend(node(0, -1, -1, 0, 2.0));
+        b.extend(std::iter::repeat_n(0u8, 3 * NODE_STAT));
+        b.extend_from_slice(&0i32.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn reads_the_format_as_defined() {
+        for header in [true, false] {
+            let e = from_bytes(&tiny(header, 1)).unwrap();
+            assert_eq!(e.n_features, 2);
+            assert_eq!(e.base_margin, vec![0.25]);
+            assert_eq!(e.trees.len(), 1);
+            assert_eq!(e.margin_reference(&[0.0, 0.0]), vec![0.25 - 1.5]);
+            assert_eq!(e.margin_reference(&[0.5, 0.0]), vec![0.25 + 2.0]);
+            assert_eq!(e.margin_reference(&[f32::NAN, 0.0]), vec![0.25 - 1.5]);
+            assert!(
+                e.source.contains("xgboost 1.7 (legacy binary)"),
+                "{}",
+                e.source
+            );
+        }
+    }
+
+    #[test]
+    fn damage_is_an_error_at_a_byte() {
+        let e = from_bytes(&tiny(true, 0)).unwrap_err();
+        assert_eq!(e.location, super::super::Location::Byte(4 + 20));
+        let good = tiny(true, 1);
+        for cut in [0, 3, 10, 150, 200, good.len() - 1] {
+            let e = from_bytes(&good[..cut]).unwrap_err();
+            assert!(
+                matches!(e.location, super::super::Location::Byte(_)),
+                "{cut}: {e}"
+            );
+        }
+        let mut long = good.clone();
+        long.push(0);
+        assert!(
+            from_bytes(&long)
+                .unwrap_err()
+                .message
+                .contains("after the model")
+        );
+        // A child index out of range is caught by the tree reader.
+        let mut bad = good;
+        let node0 = 4 + LEARNER_PARAM + 8 + 16 + 8 + 6 + GBTREE_PARAM + TREE_PARAM;
+        bad[node0 + 4..node0 + 8].copy_from_slice(&9i32.to_le_bytes());
+        assert!(from_bytes(&bad).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_config::proptest_config(256))]
+
+        /// Any byte changed anywhere gives a model or an error, never a panic.
+        #[test]
+        fn mutated_files_do_not_panic(at in 0usize..600, byte in proptest::prelude::any::<u8>()) {
+            let mut b = tiny(true, 1);
+            let at = at % b.len();
+            b[at] = byte;
+            let _ = from_bytes(&b);
         }
     }
 }

@@ -1,6 +1,6 @@
 //! XGBoost's legacy binary model format (`save_raw()` in 1.x, `Booster.saveModel(out, "deprecated")` in
 //! XGBoost4J up to 3.0, the format XGBoost4J-Spark 1.x and 2.0 write by default; removed in 3.1), read into the
-//! same document model as JSON and UBJSON and translated by [`xgboost::from_document`], so a legacy booster
+//! same document model as JSON and UBJSON and translated by `xgboost::from_document` (`xgboost::from_legacy_binary_bytes` does both), so a legacy booster
 //! predicts exactly as its JSON re-save would.
 //!
 //! The layout, as XGBoost's C++ sources define it (`src/learner.cc` `LearnerModelParamLegacy` and
@@ -35,25 +35,24 @@
 //! Every problem is an [`ImportError`] at the byte offset where the field starts.
 
 use super::ImportError;
+use super::json_text::parse_json;
 use super::ubjson::{TypedArray, Value};
-use super::xgboost;
-use crate::ir::Ensemble;
 
 type Result<T> = std::result::Result<T, ImportError>;
 
 /// The optional header every release from 1.0 writes first.
-pub const HEADER: &[u8; 4] = b"binf";
+pub const HEADER: &[u8] = super::format::XGBOOST_BINARY_HEADER;
 
 /// Size of the learner parameters.
-const LEARNER_PARAM: usize = 136;
+pub(crate) const LEARNER_PARAM: usize = 136;
 /// Size of the tree model parameters.
-const GBTREE_PARAM: usize = 160;
+pub(crate) const GBTREE_PARAM: usize = 160;
 /// Size of one tree's parameters.
-const TREE_PARAM: usize = 148;
+pub(crate) const TREE_PARAM: usize = 148;
 /// Size of one node.
 const NODE: usize = 20;
 /// Size of one node's statistics.
-const NODE_STAT: usize = 16;
+pub(crate) const NODE_STAT: usize = 16;
 
 /// Largest string accepted (objective names and attributes; a sanity bound against corrupt lengths).
 const MAX_STRING: u64 = 1 << 26;
@@ -155,20 +154,6 @@ pub struct Saved {
     pub version: (u32, u32),
 }
 
-/// Imports a model saved in the legacy binary format (with or without the `binf` header).
-pub fn from_bytes(bytes: &[u8]) -> Result<Ensemble> {
-    let (doc, saved) = to_document(bytes)?;
-    let mut e = xgboost::from_document(&doc)?;
-    let (major, minor) = saved.version;
-    // The document carries `[major, minor]` only: name the release as the file does.
-    e.source = e.source.replacen(
-        &format!("xgboost {major}.{minor},"),
-        &format!("xgboost {major}.{minor} (legacy binary),"),
-        1,
-    );
-    Ok(e)
-}
-
 /// Reads the legacy binary model in `bytes` into the document XGBoost's JSON saver would write for it.
 pub fn to_document(bytes: &[u8]) -> Result<(Value, Saved)> {
     let mut r = Reader { bytes, pos: 0 };
@@ -252,7 +237,7 @@ pub fn to_document(bytes: &[u8]) -> Result<(Value, Saved)> {
             let value_at = r.pos;
             let value = r.string("an attribute's value")?;
             if key == "objective" {
-                let doc = xgboost::parse_json(value.as_bytes()).map_err(|e| {
+                let doc = parse_json(value.as_bytes()).map_err(|e| {
                     ImportError::new(
                         super::Location::Byte(value_at),
                         format!("the objective's configuration: {}", e.message),
@@ -379,109 +364,4 @@ fn read_tree(r: &mut Reader<'_>, t: usize) -> Result<Value> {
         ("default_left", Value::Typed(TypedArray::U8(default_left))),
         ("base_weights", Value::Typed(TypedArray::F32(base_weight))),
     ]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A one-tree `reg:squarederror` model: a root split `x0 < 0.5` (default left) and two leaves, written
-    /// field by field as the format above defines it.
-    fn tiny(header: bool, major: u32) -> Vec<u8> {
-        let mut b = Vec::new();
-        if header {
-            b.extend_from_slice(HEADER);
-        }
-        let mut lp = [0u8; LEARNER_PARAM];
-        lp[0..4].copy_from_slice(&0.25f32.to_le_bytes());
-        lp[4..8].copy_from_slice(&2u32.to_le_bytes());
-        lp[20..24].copy_from_slice(&major.to_le_bytes());
-        lp[24..28].copy_from_slice(&7u32.to_le_bytes());
-        b.extend_from_slice(&lp);
-        for s in ["reg:squarederror", "gbtree"] {
-            b.extend_from_slice(&(s.len() as u64).to_le_bytes());
-            b.extend_from_slice(s.as_bytes());
-        }
-        let mut gp = [0u8; GBTREE_PARAM];
-        gp[0..4].copy_from_slice(&1i32.to_le_bytes());
-        gp[4..8].copy_from_slice(&1i32.to_le_bytes());
-        b.extend_from_slice(&gp);
-        let mut tp = [0u8; TREE_PARAM];
-        tp[0..4].copy_from_slice(&1i32.to_le_bytes());
-        tp[4..8].copy_from_slice(&3i32.to_le_bytes());
-        b.extend_from_slice(&tp);
-        let node = |parent: i32, l: i32, r: i32, sindex: u32, v: f32| {
-            let mut n = Vec::new();
-            for x in [parent, l, r] {
-                n.extend_from_slice(&x.to_le_bytes());
-            }
-            n.extend_from_slice(&sindex.to_le_bytes());
-            n.extend_from_slice(&v.to_le_bytes());
-            n
-        };
-        b.extend(node(-1, 1, 2, 1 << 31, 0.5));
-        b.extend(node(i32::MIN, -1, -1, 0, -1.5));
-        b.extend(node(0, -1, -1, 0, 2.0));
-        b.extend(std::iter::repeat_n(0u8, 3 * NODE_STAT));
-        b.extend_from_slice(&0i32.to_le_bytes());
-        b
-    }
-
-    #[test]
-    fn reads_the_format_as_defined() {
-        for header in [true, false] {
-            let e = from_bytes(&tiny(header, 1)).unwrap();
-            assert_eq!(e.n_features, 2);
-            assert_eq!(e.base_margin, vec![0.25]);
-            assert_eq!(e.trees.len(), 1);
-            assert_eq!(e.margin_reference(&[0.0, 0.0]), vec![0.25 - 1.5]);
-            assert_eq!(e.margin_reference(&[0.5, 0.0]), vec![0.25 + 2.0]);
-            assert_eq!(e.margin_reference(&[f32::NAN, 0.0]), vec![0.25 - 1.5]);
-            assert!(
-                e.source.contains("xgboost 1.7 (legacy binary)"),
-                "{}",
-                e.source
-            );
-        }
-    }
-
-    #[test]
-    fn damage_is_an_error_at_a_byte() {
-        let e = from_bytes(&tiny(true, 0)).unwrap_err();
-        assert_eq!(e.location, super::super::Location::Byte(4 + 20));
-        let good = tiny(true, 1);
-        for cut in [0, 3, 10, 150, 200, good.len() - 1] {
-            let e = from_bytes(&good[..cut]).unwrap_err();
-            assert!(
-                matches!(e.location, super::super::Location::Byte(_)),
-                "{cut}: {e}"
-            );
-        }
-        let mut long = good.clone();
-        long.push(0);
-        assert!(
-            from_bytes(&long)
-                .unwrap_err()
-                .message
-                .contains("after the model")
-        );
-        // A child index out of range is caught by the tree reader.
-        let mut bad = good;
-        let node0 = 4 + LEARNER_PARAM + 8 + 16 + 8 + 6 + GBTREE_PARAM + TREE_PARAM;
-        bad[node0 + 4..node0 + 8].copy_from_slice(&9i32.to_le_bytes());
-        assert!(from_bytes(&bad).is_err());
-    }
-
-    proptest::proptest! {
-        #![proptest_config(crate::proptest_config::proptest_config(256))]
-
-        /// Any byte changed anywhere gives a model or an error, never a panic.
-        #[test]
-        fn mutated_files_do_not_panic(at in 0usize..600, byte in proptest::prelude::any::<u8>()) {
-            let mut b = tiny(true, 1);
-            let at = at % b.len();
-            b[at] = byte;
-            let _ = from_bytes(&b);
-        }
-    }
 }

@@ -78,6 +78,17 @@
 //! A leaf pair saves one record (8 bytes) per split whose children are both leaves: the bottom level of a tree,
 //! about a quarter of a depth-limited boosted model's records.
 //!
+//! **Oblivious trees** (version 3): a complete tree whose splits on each level are the same test — CatBoost's
+//! symmetric trees, or any tree of that shape — is stored as `1 + depth + 2^(depth − 1)` records instead of one
+//! per split and leaf pair: a header record (`value`: the depth `d`, 2 ..= [`MAX_OBLIVIOUS_DEPTH`], as a u32;
+//! `info` exactly [`OBLIVIOUS`]: far offset 0, which no split has), then one record per level from the root
+//! (`value` and `info` as a split's, with far offset 0), then the `2^d` leaf words, two per record. A row walks
+//! the levels: at level `k` it reads `y` as a split does and sets bit `d − 1 − k` of the leaf index when
+//! `y >= value` (the far side); the leaf is word `index` of the table. The header is the tree's root (its tree
+//! entry points at it), so the walk meets it as a split with far offset 0 and takes this path instead. The
+//! writer uses the form when a tree of depth 2 or more has that shape (it is smaller then: a depth-6 tree
+//! takes 39 records instead of 95).
+//!
 //! (The bit order serves the Cortex-M walk: `info << 31` is the sign mask to XOR into `x`, and `info >> 17` the
 //! offset, one shifted operand each.)
 //!
@@ -187,6 +198,10 @@ pub const VERSION: u16 = 3;
 pub const MAX_CHECKED_DEPTH: usize = 64;
 /// The far offset that marks a bottom split (its two leaves are the next record, a leaf pair).
 pub const PAIR_FAR: u32 = 1;
+/// The `info` word of an oblivious tree's header record (its root, version 3): far offset 0, which no split has.
+pub const OBLIVIOUS: u32 = NEGATE;
+/// Deepest oblivious tree (levels); its leaf table has `2^depth` words.
+pub const MAX_OBLIVIOUS_DEPTH: u32 = 16;
 /// Bytes in the header.
 pub const HEADER_LEN: usize = 40;
 /// Bytes in a version-1 header (no `n_vectors` field).

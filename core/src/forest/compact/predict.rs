@@ -17,6 +17,33 @@ unsafe fn word(p: *const u8) -> u32 {
     u32::from_le(unsafe { p.cast::<u32>().read() })
 }
 
+/// The leaf word an oblivious tree (header record at `p`) sends `row` to.
+///
+/// # Safety
+/// `p` is the header of an oblivious tree of a validated blob (its depth, level records and `2^depth` leaf words
+/// follow it inside the blob), and `row.len() >= n_features`.
+#[inline(never)]
+unsafe fn oblivious_leaf(p: *const u8, row: &[f32]) -> *const u8 {
+    // SAFETY: the header's first word is inside the blob and aligned (the caller's validated header).
+    let depth = unsafe { word(p) };
+    let mut index = 0usize;
+    // SAFETY: the level records follow the header inside the tree (validated).
+    let mut q = unsafe { p.add(RECORD) };
+    for _ in 0..depth {
+        // SAFETY: `q` is one of the `depth` level records (validated inside the tree, aligned).
+        let (t, info) = unsafe { (q.cast::<f32>().read(), word(q.add(4))) };
+        // SAFETY: a level's feature index is below n_features (validated); the caller guarantees the row's
+        // length.
+        let x = unsafe { *row.get_unchecked(((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize) };
+        let y = f32::from_bits(x.to_bits() ^ (info << 31));
+        index = 2 * index + usize::from(y >= t);
+        // SAFETY: the next level record, or the first record of the leaf table after the last level.
+        q = unsafe { q.add(RECORD) };
+    }
+    // SAFETY: index < 2^depth, and the table's 2^depth words start at `q` inside the tree (validated).
+    unsafe { q.add(4 * index) }
+}
+
 impl CompactForest<'_> {
     /// Writes the raw margins of one row (`n_outputs` values) into `out[..n_outputs]`.
     ///
@@ -165,16 +192,22 @@ impl CompactForest<'_> {
                 let y = f32::from_bits(x.to_bits() ^ (info << 31));
                 let far = (info >> FAR_SHIFT) as usize;
                 let right = y >= value;
-                if far != PAIR_FAR as usize {
+                if far > PAIR_FAR as usize {
                     let step = if right { far } else { 1 };
                     // SAFETY: the child `i + step` (step is 1 or the far offset) is a record of the tree
                     // (validated). Walks only move forward inside their tree, so each ends at a leaf.
                     p = unsafe { p.add(step * RECORD) };
                     continue;
                 }
-                // SAFETY: a bottom split's next record is its leaf pair, inside the tree (validated), so both
-                // of its words are.
-                unsafe { p.add(RECORD + if right { 4 } else { 0 }) }
+                if far == PAIR_FAR as usize {
+                    // SAFETY: a bottom split's next record is its leaf pair, inside the tree (validated), so
+                    // both of its words are.
+                    unsafe { p.add(RECORD + if right { 4 } else { 0 }) }
+                } else {
+                    // SAFETY: far offset 0 is only valid as an oblivious tree's header (validated), and the
+                    // caller guarantees `row.len() >= n_features`.
+                    unsafe { oblivious_leaf(p, row) }
+                }
             };
             let column = e >> COLUMN_SHIFT;
             if column == VECTOR_COLUMN {

@@ -4,7 +4,7 @@ use super::{COLUMN_SHIFT, HEADER_LEN, HEADER_LEN_V1, MAGIC, RECORD, ROOT_MASK, T
 use super::{
     CompactError, FAR_SHIFT, FEATURE_MASK, FEATURE_SHIFT, MAX_FEATURES, MAX_OUTPUTS, MAX_RECORDS,
 };
-use super::{MAX_CHECKED_DEPTH, PAIR_FAR, VECTOR_COLUMN, VERSION};
+use super::{MAX_CHECKED_DEPTH, MAX_OBLIVIOUS_DEPTH, OBLIVIOUS, PAIR_FAR, VECTOR_COLUMN, VERSION};
 use crate::forest::Transform;
 
 /// A validated compact tree-ensemble model borrowed from a blob (layout in [the module](super)). Cheap to copy;
@@ -288,6 +288,13 @@ impl<'a> CompactForest<'a> {
     /// of pending far children (see the module documentation); a tree deeper than [`MAX_CHECKED_DEPTH`] is
     /// checked by [`CompactForest::validate_flat`] instead.
     fn validate_records(&self, start: usize, end: usize, vector: bool) -> Result<(), CompactError> {
+        if self.pairs {
+            // SAFETY: start < end <= n_records (the caller's bounds: a tree has at least one record).
+            let (value, info) = unsafe { self.record(start) };
+            if info == OBLIVIOUS {
+                return self.validate_oblivious(start, end, vector, value);
+            }
+        }
         let mut pending = [0u32; MAX_CHECKED_DEPTH];
         let mut depth = 0;
         // The smallest far offset allowed: 1 (a leaf pair) from version 3 on. (A number compared in the loop
@@ -392,6 +399,55 @@ impl<'a> CompactForest<'a> {
                     record: i as u32,
                     what,
                 });
+            }
+        }
+        Ok(())
+    }
+
+    /// An oblivious tree (version 3) at `start..end` whose header's value is `depth`: the depth in range, exactly
+    /// `1 + depth + 2^(depth − 1)` records, each level's feature in range and far offset 0, every leaf word valid.
+    #[cold]
+    fn validate_oblivious(
+        &self,
+        start: usize,
+        end: usize,
+        vector: bool,
+        depth: u32,
+    ) -> Result<(), CompactError> {
+        let bad = |record: usize, what| {
+            Err(CompactError::BadRecord {
+                record: record as u32,
+                what,
+            })
+        };
+        if !(2..=MAX_OBLIVIOUS_DEPTH).contains(&depth) {
+            return bad(start, "oblivious tree depth out of range");
+        }
+        let d = depth as usize;
+        if end - start != 1 + d + (1 << (d - 1)) {
+            return bad(start, "oblivious tree of the wrong number of records");
+        }
+        for i in start + 1..=start + d {
+            // SAFETY: i < start + 1 + d < end <= n_records.
+            let (_, info) = unsafe { self.record(i) };
+            if info >> FAR_SHIFT != 0 {
+                return bad(i, "oblivious level with a far offset");
+            }
+            if ((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize >= self.n_features {
+                return bad(i, "feature index out of range");
+            }
+        }
+        for i in start + 1 + d..end {
+            // SAFETY: i < end <= n_records.
+            let (a, b) = unsafe { self.record(i) };
+            let fault = self.leaf_fault(a, vector);
+            let fault = if fault.is_empty() {
+                self.leaf_fault(b, vector)
+            } else {
+                fault
+            };
+            if !fault.is_empty() {
+                return bad(i, fault);
             }
         }
         Ok(())

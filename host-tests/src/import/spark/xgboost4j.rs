@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use crate::import::ImportError;
 use crate::import::format::strip_bom;
-use crate::import::{xgboost, xgboost_binary};
+use crate::import::xgboost;
 use crate::ir::Ensemble;
 
 /// The prefix of the metadata's `class` for XGBoost4J-Spark models.
@@ -89,7 +89,7 @@ pub fn booster(bytes: &[u8]) -> Result<Ensemble, ImportError> {
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         xgboost::from_bytes(bytes)
     } else {
-        xgboost_binary::from_bytes(bytes)
+        xgboost::from_legacy_binary_bytes(bytes)
     }
 }
 
