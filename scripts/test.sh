@@ -17,7 +17,7 @@
 #               primitives, forest (single row and the SIMD walker), attention, RoPE and tree verification, and
 #               instruction counts; the C API from C (boards/c-example on both boards, scripts/ffi-libs.sh for
 #               five targets, scripts/ffi-cmake.sh) and the integer engine and compact reader on RISC-V rv32imc (QEMU virt, boards/riscv.sh)
-#   5. nightly (in the background beside stage 4): Miri over the code behind `unsafe` (scripts/miri.sh: the forest predictor's unchecked reads, the
+#   5. nightly (in the background: the fuzz smoke run from stage 1b on, Miri beside stage 4): Miri over the code behind `unsafe` (scripts/miri.sh: the forest predictor's unchecked reads, the
 #               scalar and AVX2 kernels, attention and RoPE) and a smoke run of every cargo-fuzz target
 #               (scripts/fuzz.sh with a fixed number of executions, corpora seeded from the fixtures); the nightly
 #               toolchain, Miri and cargo-fuzz are installed if missing, and the stage prints SKIPPED loudly if
@@ -103,6 +103,36 @@ run "$logs/bench-smoke-attention.log" cargo run -q --profile python -p emkern-ho
 record host ok "$host_counts (levels: $(cargo run -q --profile python -p emkern-host --locked -- levels | awk '$2=="available"{printf "%s ", $1}')) $(($(date +%s) - t0)) s"
 
 # ---------------------------------------------------------------------------------------------------------------
+# Stage 5 runs in the background: the fuzz smoke run from here (its own build, beside stages 1b to 4), Miri from
+# stage 4 on. Miri's interpreter, the fuzz runs and QEMU each keep about one core busy, so on a two-core machine
+# they overlap instead of taking turns. Each job writes only to its log (and "<log>.status": exit status and
+# seconds); stage 5 below waits for them and prints their results. Each job is a process group of its own
+# (setsid), killed if the harness stops early.
+declare -a background=()
+declare -A background_pid=()
+stop_background() {
+    local pid
+    for pid in "${background[@]}"; do
+        kill -- "-$pid" 2>/dev/null || true
+    done
+}
+trap stop_background EXIT
+start_background() {
+    local log=$1
+    shift
+    rm -f "$log.status"
+    setsid bash -c 't0=$(date +%s); status=0; "$@" >"$0" 2>&1 || status=$?; echo "$status $(($(date +%s) - t0))" >"$0.status"' \
+        "$log" "$@" </dev/null &
+    background+=($!)
+    background_pid[$log]=$!
+}
+if ((fuzz_ok)); then
+    # 20 000 executions per target (the seed corpora included): every parser and argument check on the seeds and
+    # on mutants of them, under AddressSanitizer and debug assertions. The long runs are scripts/fuzz.sh's default.
+    start_background "$logs/fuzz-smoke.log" env FUZZ_RUNS=20000 bash scripts/fuzz.sh
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
 say "1b. Python package: pip install ./host-tests/python, then its pytest suite"
 t0=$(date +%s)
 if [ -n "${EMKERN_PYTHON:-}" ] && "$EMKERN_PYTHON" -c "import pytest" >/dev/null 2>&1; then
@@ -176,37 +206,9 @@ else
     record thumb SKIPPED "!!! rustup targets missing: thumb builds NOT done !!!"
 fi
 
-# ---------------------------------------------------------------------------------------------------------------
-# Stage 5 (Miri, the fuzz smoke run) starts here and runs in the background beside stage 4: Miri's interpreter,
-# the fuzz runs and QEMU each keep about one core busy, so on a two-core machine they overlap instead of taking
-# turns. Each job writes only to its log (and "<log>.status": exit status and seconds); stage 5 below waits for
-# them and prints their results. Each job is a process group of its own (setsid), killed if the harness stops
-# early.
-declare -a background=()
-declare -A background_pid=()
-stop_background() {
-    local pid
-    for pid in "${background[@]}"; do
-        kill -- "-$pid" 2>/dev/null || true
-    done
-}
-trap stop_background EXIT
-start_background() {
-    local log=$1
-    shift
-    rm -f "$log.status"
-    setsid bash -c 't0=$(date +%s); status=0; "$@" >"$0" 2>&1 || status=$?; echo "$status $(($(date +%s) - t0))" >"$0.status"' \
-        "$log" "$@" </dev/null &
-    background+=($!)
-    background_pid[$log]=$!
-}
+# Miri in the background beside stage 4 (see stage 5).
 if ((miri_ok)); then
     start_background "$logs/miri.log" bash scripts/miri.sh
-fi
-if ((fuzz_ok)); then
-    # 20 000 executions per target (the seed corpora included): every parser and argument check on the seeds and
-    # on mutants of them, under AddressSanitizer and debug assertions. The long runs are scripts/fuzz.sh's default.
-    start_background "$logs/fuzz-smoke.log" env FUZZ_RUNS=20000 bash scripts/fuzz.sh
 fi
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------------------------
-say "5. nightly: Miri, fuzz smoke run (started before stage 4, in the background)"
+say "5. nightly: Miri, fuzz smoke run (run in the background: fuzz from stage 1b, Miri from stage 4)"
 # Waits for a background job; prints its log's tail; stops the harness when it failed. Leaves its seconds in $secs.
 finish_background() {
     local log=$1 status
@@ -258,13 +260,13 @@ finish_background() {
 if ((miri_ok)); then
     finish_background "$logs/miri.log"
     count_tests "$logs/miri.log"
-    record miri ok "$counts $secs s (beside stage 4)"
+    record miri ok "$counts $secs s (in the background)"
 else
     record miri SKIPPED "!!! no nightly toolchain with Miri: undefined-behaviour checks NOT run !!!"
 fi
 if ((fuzz_ok)); then
     finish_background "$logs/fuzz-smoke.log"
-    record fuzz ok "$(grep -c "^== " "$logs/fuzz-smoke.log") targets x 20000 executions, no crash $secs s (beside stage 4)"
+    record fuzz ok "$(grep -c "^== " "$logs/fuzz-smoke.log") targets x 20000 executions, no crash $secs s (in the background)"
 else
     record fuzz SKIPPED "!!! no nightly toolchain with cargo-fuzz: fuzz smoke run NOT done !!!"
 fi
