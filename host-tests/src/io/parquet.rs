@@ -164,6 +164,8 @@ pub struct ParquetRowStream {
     total: u64,
     /// The first row after each row group.
     group_ends: Vec<usize>,
+    /// The row group of the next row (advanced as rows are read).
+    group: usize,
 }
 
 impl ParquetRowStream {
@@ -190,6 +192,7 @@ impl ParquetRowStream {
                 read: 0,
                 total,
                 group_ends,
+                group: 0,
             })
         })
     }
@@ -220,11 +223,14 @@ impl ParquetRowStream {
                     break;
                 };
                 let line = self.read + 1;
-                let group = self
+                while self
                     .group_ends
-                    .iter()
-                    .position(|&e| self.read < e)
-                    .unwrap_or(0);
+                    .get(self.group)
+                    .is_some_and(|&e| self.read >= e)
+                {
+                    self.group += 1;
+                }
+                let group = self.group;
                 let err = |column: usize, message: String| DataError {
                     file: path.clone(),
                     line,
