@@ -26,10 +26,13 @@ unsafe fn word(p: *const u8) -> u32 {
 unsafe fn oblivious_leaf(p: *const u8, row: &[f32]) -> *const u8 {
     // SAFETY: the header's first word is inside the blob and aligned (the caller's validated header).
     let depth = unsafe { word(p) };
-    let mut index = 0usize;
+    // The index carries a leading 1 above its `depth` bits: the loop ends when that bit reaches `end`. (A
+    // counted loop would be unrolled at opt-level 3, several hundred bytes for no gain on trees this shallow.)
+    let end = 1usize << depth;
+    let mut index = 1usize;
     // SAFETY: the level records follow the header inside the tree (validated).
     let mut q = unsafe { p.add(RECORD) };
-    for _ in 0..depth {
+    while index < end {
         // SAFETY: `q` is one of the `depth` level records (validated inside the tree, aligned).
         let (t, info) = unsafe { (q.cast::<f32>().read(), word(q.add(4))) };
         // SAFETY: a level's feature index is below n_features (validated); the caller guarantees the row's
@@ -40,8 +43,8 @@ unsafe fn oblivious_leaf(p: *const u8, row: &[f32]) -> *const u8 {
         // SAFETY: the next level record, or the first record of the leaf table after the last level.
         q = unsafe { q.add(RECORD) };
     }
-    // SAFETY: index < 2^depth, and the table's 2^depth words start at `q` inside the tree (validated).
-    unsafe { q.add(4 * index) }
+    // SAFETY: index − end < 2^depth, and the table's 2^depth words start at `q` inside the tree (validated).
+    unsafe { q.add(4 * (index - end)) }
 }
 
 impl CompactForest<'_> {
