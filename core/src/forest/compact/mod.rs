@@ -147,11 +147,12 @@
 //!   the next record's two loads (`ldr` info, `vldr` value) and the leaf test (`cmp`/`bne`). A vector leaf adds
 //!   its `n_outputs` values after the walk.
 //! - On the XGBoost demo model (100 trees, depth ≤ 5; `boards/compact/data`) through `emkern profile
-//!   --target cortex-m4f` (171 rows, whole prediction with the sigmoid): 6 320 instructions per row for this
-//!   reader (5 750 with version 2's layout, which had no leaf pairs and no pair test: the pairs trade 10% more
-//!   instructions for an 18% smaller blob, 7 652 bytes instead of 9 372), 16 528 for [`Forest`](super::Forest);
-//!   its runtime (all but the blob) adds 3 516 bytes of flash to the firmware, 1 820 when the blob was
-//!   validated at build time ([`CompactForest::new_unchecked`]); [`Forest`](super::Forest)'s 54 408.
+//!   --target cortex-m4f` (171 rows, whole prediction with the sigmoid): 6 557 instructions per row for this
+//!   reader (5 750 with version 2's layout, which had no leaf pairs, no pair test and no oblivious branch: version
+//!   3 trades 14% more instructions for an 18% smaller blob here, 7 652 bytes instead of 9 372), 16 528 for
+//!   [`Forest`](super::Forest); its runtime (all but the blob) adds 4 180 bytes of flash to the firmware, 1 948
+//!   when the blob was validated at build time ([`CompactForest::new_unchecked`]); [`Forest`](super::Forest)'s
+//!   54 408.
 //! - Code, in bytes, `opt-level = "s"` / `3`, of a firmware that loads with
 //!   [`CompactForest::new_without_checksum`] and predicts a model with the identity transform through
 //!   [`CompactForest::predict_with`]`::<`[`Identity`]`>` (a numeric f32 regressor):
