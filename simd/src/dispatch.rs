@@ -310,7 +310,8 @@ impl Simd {
     }
 
     /// Trees that [`Simd::forest_row`] walks together in one vector at this level: 4 with NEON, 8 with AVX2, 16
-    /// with AVX-512, 1 at the scalar level and with Helium (the portable twin).
+    /// with AVX-512, 1 at the scalar level and with Helium (the portable twin, which is not vectorized; it
+    /// interleaves `portable::forest_row::TREES` independent walks).
     pub fn forest_row_lanes(self) -> usize {
         match self.backend {
             #[cfg(target_arch = "x86_64")]

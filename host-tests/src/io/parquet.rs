@@ -239,6 +239,20 @@ impl ParquetRowStream {
                 };
                 let row = row.map_err(|e| err(0, e.to_string()))?;
                 for (c, (name, field)) in row.get_column_iter().enumerate() {
+                    // Numbers directly (each is the value its CSV cell parses to: a double's shortest decimal
+                    // reads back as the same double, an integer's digits round as `as f64` does); floats, text
+                    // and the rest through their CSV cell, so the values equal a CSV twin's.
+                    let direct = match field {
+                        Field::Null => Some(f64::NAN),
+                        Field::Double(v) => Some(if v.is_nan() { f64::NAN } else { *v }),
+                        Field::Int(v) => Some(f64::from(*v)),
+                        Field::Long(v) => Some(*v as f64),
+                        _ => None,
+                    };
+                    if let Some(v) = direct {
+                        out.push(v);
+                        continue;
+                    }
                     let cell = cell(field)
                         .map_err(|why| err(c + 1, format!("the column `{name}`: {why}")))?;
                     out.push(if is_missing(&cell) {
