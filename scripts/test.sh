@@ -2,7 +2,7 @@
 # emkern's full test harness: installs what it needs, then runs every stage and fails on the first error.
 #
 #   1. host:    cargo fmt --check, no import circles between files (scripts/circles.py), clippy (host, aarch64
-#               and thumb targets) with -D warnings, cargo test --workspace (every primitive at every level this
+#               and thumb targets) with -D warnings, rustdoc with -D warnings, cargo test --workspace (every primitive at every level this
 #               CPU has, against the scalar path and f64 oracles), the per-level self-test counts, and a smoke run
 #               of the benchmark table
 #   1b. python: pip install ./host-tests/python (the package, built by maturin from PyPI) and its pytest suite
@@ -88,6 +88,8 @@ run "$logs/fmt.log" cargo fmt --all -- --check
 run "$logs/circles.log" python3 scripts/circles.py host-tests/src core/src
 (cd boards && run "$logs/fmt-boards.log" cargo fmt --all -- --check)
 run "$logs/clippy.log" cargo clippy --workspace --all-targets --locked -- -D warnings
+# The API documentation builds without a broken or ambiguous link.
+RUSTDOCFLAGS="-D warnings" run "$logs/doc.log" cargo doc -p emkern -p emkern-simd -p emkern-host --no-deps --lib --locked
 if ((cross_ok)); then
     run "$logs/clippy-aarch64.log" cargo clippy -p emkern-simd -p emkern --all-targets --target aarch64-unknown-linux-gnu --locked -- -D warnings
     run "$logs/clippy-m4.log" cargo clippy -p emkern -p emkern-simd -p emkern-ffi --target thumbv7em-none-eabihf --locked -- -D warnings

@@ -10,7 +10,7 @@
 //! names the output file. An output that exists and is not a regular file (a pipe, a terminal), or a device path
 //! (`/dev/stdout`), is written in place, as a stream.
 //!
-//! Terminal: text for standard output goes through [`stdout`] or [`print`], whose errors (a closed pipe, a full
+//! Terminal: text for standard output goes through [`stdout`] or [`print()`], whose errors (a closed pipe, a full
 //! disk behind a redirection) are reported as `writing to standard output: …` instead of panicking.
 
 use std::cell::RefCell;

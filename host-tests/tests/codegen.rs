@@ -6,8 +6,9 @@
 //! the predictions must equal the core's `predict` bit for bit, except where generated C calls the platform's
 //! `exp`, which must stay within the bound `c_predict_bound_ulps` states (and the header repeats).
 //!
-//! C: `gcc -std=c99 -Wall -Wextra -Werror` at `-O2` (float tests) and at `-Os` (integer-key tests wherever the
-//! model's tests allow them: `NAME_INT_COMPARE` defaults to 1 under `__OPTIMIZE_SIZE__`) (and, for models with linear leaves on a CPU
+//! C: `gcc -std=c99 -Wall -Wextra -Werror` at `-O2` (float tests), at `-Os` (rank tests wherever the model's
+//! tests allow them: `NAME_INT_COMPARE` defaults to 2 under `__OPTIMIZE_SIZE__`), at `-O2` with
+//! `-DNAME_INT_COMPARE=1` (integer-key tests, the default for software floating point) (and, for models with linear leaves on a CPU
 //! with FMA, `-std=gnu99 -O2 -mfma -ffp-contract=fast`, where GCC would fuse the linear leaves' multiply-adds
 //! unless the header forbids it); the hand-built models' headers also through `g++ -std=c++17`. SKIPPED loudly
 //! without a C compiler. Rust: all models as modules of one
@@ -143,7 +144,9 @@ fn generated_c_matches_the_core() {
     let fma = cfg!(target_arch = "x86_64") && std::arch::is_x86_feature_detected!("fma");
     let mut configs: Vec<Config> = vec![
         ("O2", vec!["-std=c99", "-O2"], batches.clone()),
-        ("Os", vec!["-std=c99", "-Os"], batches),
+        ("Os", vec!["-std=c99", "-Os"], batches.clone()),
+        // The integer-key form (the default for software floating point), chosen by its macro.
+        ("keys", vec!["-std=c99", "-O2"], batches),
     ];
     let linear: Vec<usize> = (0..cases.len())
         .filter(|&i| {
@@ -158,13 +161,13 @@ fn generated_c_matches_the_core() {
         linear.len() >= 3,
         "expected the linear-leaf fixtures and hand-built models"
     );
-    // The -Os build must exercise the integer-key tests on most models (all but categorical, zero-band, f64 and
-    // linear-leaf ones).
+    // The -Os build (rank tests) and the keys build must exercise the integer forms on most models (all but
+    // categorical, zero-band, f64 and linear-leaf ones).
     let int_compare = (0..cases.len())
         .filter(|i| {
             std::fs::read_to_string(dir.join(format!("m{i}.h")))
                 .unwrap()
-                .contains("_INT_COMPARE 1")
+                .contains("_INT_COMPARE 2")
         })
         .count();
     assert!(
@@ -189,6 +192,14 @@ fn generated_c_matches_the_core() {
         for (b, indices) in batches.iter().enumerate() {
             let (cc, dir) = (cc.clone(), dir.clone());
             let (tag, flags, indices) = (*tag, flags.clone(), indices.clone());
+            let defines: Vec<String> = if tag == "keys" {
+                indices
+                    .iter()
+                    .map(|i| format!("-DM{i}_INT_COMPARE=1"))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             jobs.push(Box::new(move || {
                 let src = dir.join(format!("driver_{tag}_{b}.c"));
                 std::fs::write(&src, compile::c_driver(&indices)).unwrap();
@@ -197,6 +208,7 @@ fn generated_c_matches_the_core() {
                     Command::new(&cc)
                         .current_dir(&dir)
                         .args(&flags)
+                        .args(&defines)
                         .args(["-Wall", "-Wextra", "-Werror", "-o"])
                         .arg(&exe)
                         .arg(&src)
@@ -516,7 +528,11 @@ fn cli_codegen_reads_every_model_format_and_the_blob_alike() {
             .collect();
         if lang == "c" {
             assert!(forms[0].contains("#if defined(__OPTIMIZE_SIZE__)"));
-            assert!(forms[1].contains("#ifndef BC_INT_COMPARE\n#define BC_INT_COMPARE 1\n#endif"));
+            assert!(forms[1].contains(
+                "#ifndef BC_INT_COMPARE\n#if defined(__OPTIMIZE_SIZE__)\n#define BC_INT_COMPARE 2\n#else\n\
+                 #define BC_INT_COMPARE 1\n#endif\n#endif"
+            ));
+            assert!(forms[0].contains("bc_ranks(") && forms[0].contains("bc_keys("));
             assert!(!forms[2].contains("INT_COMPARE") && !forms[2].contains("kr["));
         } else {
             assert!(

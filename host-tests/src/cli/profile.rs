@@ -1,4 +1,4 @@
-//! The command line of `emkern profile`: arguments into a [`Config`](crate::profile::Config), progress on standard error, the report
+//! The command line of `emkern profile`: arguments into a [`crate::profile::Config`], progress on standard error, the report
 //! on standard output.
 
 use std::path::PathBuf;

@@ -217,7 +217,7 @@ impl BlobMetadata {
 }
 
 impl BlobMetadata {
-    /// Bytes a blob written with `self` takes when the model alone (as [`write`] lays it out) takes
+    /// Bytes a blob written with `self` takes when the model alone (as [`write()`] lays it out) takes
     /// `model_bytes`: the same without metadata, else the model padded to 8 bytes plus the metadata section.
     pub fn blob_bytes(&self, model_bytes: usize) -> Result<usize, ExportError> {
         let m = self.encode()?.len();
@@ -228,7 +228,7 @@ impl BlobMetadata {
         })
     }
 
-    /// The largest model size (as [`write`] lays it out) whose blob with `self` fits in `budget` bytes; `None`
+    /// The largest model size (as [`write()`] lays it out) whose blob with `self` fits in `budget` bytes; `None`
     /// when the metadata alone does not leave room.
     pub fn model_budget(&self, budget: usize) -> Result<Option<usize>, ExportError> {
         let m = self.encode()?.len();

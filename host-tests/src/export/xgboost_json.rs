@@ -185,7 +185,7 @@ pub fn xgboost_order(tree: &Tree) -> Result<(Vec<usize>, Vec<usize>), String> {
     Ok((order, new_id))
 }
 
-/// `e` in XGBoost's semantics, for [`write`]: `x <= t` splits become `x < t′` on the next `f32` threshold
+/// `e` in XGBoost's semantics, for [`write()`]: `x <= t` splits become `x < t′` on the next `f32` threshold
 /// (exact for `f32` inputs); tree weights and a random forest's divisor are multiplied into the leaves; leaves
 /// and base margins are rounded to `f32`; a vector-leaf tree of a `K`-class softmax (or argmax) model becomes `K`
 /// scalar trees, one per class, and the trees are regrouped into rounds of `K` (one per class, in class order;
@@ -194,7 +194,7 @@ pub fn xgboost_order(tree: &Tree) -> Result<(Vec<usize>, Vec<usize>), String> {
 /// Predictions change only by the `f32` rounding of leaves, base margins and sums.
 ///
 /// Refused: weighted medians (AdaBoost.R2), several outputs under a transform other than softmax, argmax or the
-/// identity, linear leaves, and what [`write`] refuses.
+/// identity, linear leaves, and what [`write()`] refuses.
 pub fn to_xgboost_semantics(e: &Ensemble) -> Result<Ensemble, ExportError> {
     let k = e.n_outputs as usize;
     let divisor = match e.aggregate {

@@ -198,7 +198,7 @@ pub fn split_record(line: &str) -> Result<Vec<String>, String> {
     }
 }
 
-/// Parses CSV text with a header row into [`Records`] (see [`read_records`]).
+/// Parses CSV text with a header row into [`Records`] (see [`crate::io::read_records`]).
 pub fn parse_records(text: &str) -> Result<Records, ParseError> {
     let mut lines = csv_lines(text).into_iter();
     let Some((first_line, first)) = lines.next() else {

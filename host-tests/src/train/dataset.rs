@@ -1,7 +1,7 @@
 //! Training data: a table of f32 features stored column by column, an f64 target, optional sample weights.
 //!
 //! Reading a CSV file ([`Dataset::from_csv`]; a `.parquet`/`.parq` file is read into the same cells by
-//! [`crate::parquet_records`], so the rules below apply to it unchanged, with rows in place of lines):
+//! [`crate::io::parquet::read_records`], so the rules below apply to it unchanged, with rows in place of lines):
 //! - the first non-empty line is the header; cells may be quoted (`"a,b"`); every row has as many cells;
 //! - the target column is named (or given as a 0-based column index); an optional weight column is named too;
 //!   every other column is a feature, in file order;

@@ -8,6 +8,10 @@
 //!
 //! Numbers are C99 hexadecimal floating constants, exact by the standard; the header compiles as C99 or later
 //! and as C++17 (hexadecimal floats), with `extern "C"` guards.
+//!
+//! The trees are written up to three times, one form compiled (`NAME_INT_COMPARE`): float tests (0, the fast
+//! form with an FPU), integer-key tests (1, `int_keys`: the fast form without one) and rank tests (2,
+//! `ranks`: the small form, the default under `-Os`), the last two wherever every test of the model allows it.
 
 use std::fmt::Write;
 
@@ -18,6 +22,7 @@ use super::int_keys::{self, KeyUse};
 use super::leaf_table::LeafTable;
 use super::literal::{c_double, c_float};
 use super::model::{Leaf, Model, Tree};
+use super::ranks::{self, Ranks};
 use super::walk::{self, Syntax};
 use super::{CodegenError, comment_text};
 
@@ -51,8 +56,50 @@ struct TreeSyntax<'a> {
     values: Values,
     /// Each leaf's row of the shared vector-leaf table (empty for scalar leaves).
     rows: &'a [usize],
-    /// Test the row's integer keys instead of its floats ([`int_keys`]).
-    keys: Option<KeyUse>,
+    /// What the tests read.
+    form: Form<'a>,
+    /// In the rank form, each scalar leaf's index in its tree's value table.
+    locals: &'a [usize],
+}
+
+/// What a form of the trees tests: the row's floats, its integer keys ([`int_keys`]) or its ranks
+/// ([`ranks`]).
+#[derive(Clone, Copy)]
+enum Form<'a> {
+    Floats,
+    Keys(KeyUse),
+    Ranks(&'a Ranks),
+}
+
+impl Form<'_> {
+    /// The arrays a tree function takes (none: the row).
+    fn names(self) -> Vec<&'static str> {
+        match self {
+            Form::Floats => Vec::new(),
+            Form::Keys(used) => used.names(),
+            Form::Ranks(r) => ranks::names(r.used),
+        }
+    }
+    /// The argument list of a call to a tree function.
+    fn args(self) -> String {
+        match self {
+            Form::Floats => "x".to_string(),
+            _ => self.names().join(", "),
+        }
+    }
+    /// The parameter list of a tree function.
+    fn params(self) -> String {
+        match self {
+            Form::Floats => "const float *x".to_string(),
+            Form::Keys(used) => used.params(),
+            Form::Ranks(r) => self
+                .names()
+                .iter()
+                .map(|n| format!("const {} *{n}", r.rank_type()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
 }
 
 impl TreeSyntax<'_> {
@@ -64,9 +111,10 @@ impl TreeSyntax<'_> {
                 threshold,
                 nan_left,
                 zero_band,
-            } if zero_band.is_none() && self.keys.is_some() => {
-                int_keys::test(feature, compare, threshold, nan_left)
-            }
+            } if zero_band.is_none() && !matches!(self.form, Form::Floats) => match self.form {
+                Form::Ranks(r) => r.test(feature, compare, threshold, nan_left),
+                _ => int_keys::test(feature, compare, threshold, nan_left),
+            },
             Cond::Numeric {
                 feature,
                 compare,
@@ -176,6 +224,9 @@ impl Syntax for TreeSyntax<'_> {
         if self.tree.output.is_none() {
             return vec![format!("return {};", self.rows[l])];
         }
+        if let Form::Ranks(_) = self.form {
+            return vec![format!("return {};", self.locals[l])];
+        }
         match &leaf.linear {
             Some(linear) => self.linear_leaf(leaf, linear),
             None => {
@@ -185,8 +236,7 @@ impl Syntax for TreeSyntax<'_> {
         }
     }
     fn call_subtree(&self, node: usize) -> String {
-        let args = self.keys.map_or("x".to_string(), KeyUse::args);
-        format!("return {}({args});", self.fn_name(Some(node)))
+        format!("return {}({});", self.fn_name(Some(node)), self.form.args())
     }
 }
 
@@ -337,27 +387,47 @@ pub fn source(
         );
     }
 
-    // Trees: with float tests, and (when every test allows it) again with integer-key tests for size builds.
-    if let Some(used) = keys {
+    // Trees: with float tests, and (when every test allows it) again with integer-key tests and with rank tests.
+    let rank_tables = keys.map(|used| Ranks::of(m, used));
+    let scalars = ScalarTable::of(m);
+    if let (Some(used), Some(ranks)) = (keys, &rank_tables) {
         let default = if only_keys {
-            format!("#define {up}_INT_COMPARE 1\n")
+            format!(
+                "#if defined(__OPTIMIZE_SIZE__)\n#define {up}_INT_COMPARE 2\n#else\n#define {up}_INT_COMPARE 1\n#endif\n"
+            )
         } else {
             format!(
-                "#if defined(__OPTIMIZE_SIZE__) || defined(__SOFTFP__) || (defined(__riscv) && !defined(__riscv_flen))\n\
+                "#if defined(__OPTIMIZE_SIZE__)\n#define {up}_INT_COMPARE 2\n\
+                 #elif defined(__SOFTFP__) || (defined(__riscv) && !defined(__riscv_flen))\n\
                  #define {up}_INT_COMPARE 1\n#else\n#define {up}_INT_COMPARE 0\n#endif\n"
             )
         };
         let _ = write!(
             s,
-            "/* 1: the trees test integer keys of the row (about half the code per test, a few more instructions per\n\
-             \x20* feature per prediction; on a core without an FPU, far fewer than software float compares); 0: they\n\
-             \x20* test the floats. Decisions are the same either way. Default: 1 when compiling for size (-Os, -Oz) or\n\
-             \x20* for software floating point (Arm -mfloat-abi=soft, RISC-V without F), else 0{always}. */\n\
+            "/* What the trees test. 0: the row's floats. 1: integer keys of the row (about half the code per test, a\n\
+             \x20* few more instructions per feature and prediction; on a core without an FPU, far fewer than software\n\
+             \x20* float compares). 2: the row's ranks among each feature's thresholds (the least code: a byte compare\n\
+             \x20* per test and a table index per leaf, each threshold stored once; a binary search per feature and\n\
+             \x20* prediction). Decisions are the same in all three. Default: 2 when compiling for size (-Os, -Oz),\n\
+             \x20* else 1 for software floating point (Arm -mfloat-abi=soft, RISC-V without F), else 0{always}. */\n\
              #ifndef {up}_INT_COMPARE\n{default}#endif\n\n\
              #if {up}_INT_COMPARE\n\
              /* Built for size, the trees are functions of their own: short branches, a leaf returns at once. */\n\
              #if defined(__GNUC__) && defined(__OPTIMIZE_SIZE__)\n#define {up}_TREE_FN __attribute__((noinline)) static\n\
-             #else\n#define {up}_TREE_FN static inline\n#endif\n\n\
+             #else\n#define {up}_TREE_FN static inline\n#endif\n#endif\n\n\
+             #if {up}_INT_COMPARE == 2\n\n",
+            always = if only_keys {
+                "; generated with --int-compare always: 2 when compiling for size, else 1"
+            } else {
+                ""
+            },
+        );
+        write_ranks(ranks, m, p, &mut s);
+        write_scalar_values(&scalars, &values, p, &mut s);
+        write_trees(m, p, &table, &scalars, Form::Ranks(ranks), &mut s);
+        let _ = write!(
+            s,
+            "#elif {up}_INT_COMPARE\n\n\
              /* The row's integer keys: |bits| (sign applied), ordered as the floats, -0.0 and 0.0 alike; a NaN gets\n\
              \x20* INT32_MAX in kr (it fails every test: right) and INT32_MIN in kl (it passes every test: left). */\n\
              static inline void {p}_keys(const float *x, {params_mut}) {{\n\
@@ -370,11 +440,6 @@ pub fn source(
              \x20       k = (int32_t)(b & 0x7fffffffu);\n\
              \x20       if (b >> 31) k = -k;\n\
              \x20       nan = (b & 0x7fffffffu) > 0x7f800000u;\n",
-            always = if only_keys {
-                "; generated with --int-compare always: 1"
-            } else {
-                ""
-            },
             params_mut = used
                 .names()
                 .iter()
@@ -389,10 +454,10 @@ pub fn source(
             s.push_str("        kl[f] = nan ? INT32_MIN : k;\n");
         }
         s.push_str("    }\n}\n\n");
-        write_trees(m, p, &table, Some(used), &mut s);
+        write_trees(m, p, &table, &scalars, Form::Keys(used), &mut s);
         s.push_str("#else\n\n");
     }
-    write_trees(m, p, &table, None, &mut s);
+    write_trees(m, p, &table, &scalars, Form::Floats, &mut s);
     if keys.is_some() {
         let _ = writeln!(s, "#endif /* {up}_INT_COMPARE */\n");
     }
@@ -407,8 +472,13 @@ pub fn source(
     if m.trees.is_empty() {
         s.push_str("    (void)x;\n");
     }
-    if let Some(used) = keys {
-        let _ = writeln!(s, "#if {up}_INT_COMPARE");
+    if let (Some(used), Some(ranks)) = (keys, &rank_tables) {
+        let _ = writeln!(s, "#if {up}_INT_COMPARE == 2");
+        for n in ranks::names(used) {
+            let _ = writeln!(s, "    {} {n}[{}];", ranks.rank_type(), ranks.slots.len());
+        }
+        let _ = writeln!(s, "    {p}_ranks(x, {});", ranks::names(used).join(", "));
+        let _ = writeln!(s, "#elif {up}_INT_COMPARE");
         for n in used.names() {
             let _ = writeln!(s, "    int32_t {n}[{up}_N_FEATURES];");
         }
@@ -418,23 +488,31 @@ pub fn source(
         let start = if mean { 0.0 } else { *b };
         let _ = writeln!(s, "    m[{c}] = {};", values.lit(start));
     }
-    let call = |s: &mut String, args: &str| {
+    let call = |s: &mut String, form: Form| {
+        let args = form.args();
         for (t, tree) in m.trees.iter().enumerate() {
-            let _ = match tree.output {
-                Some(c) => writeln!(s, "    m[{c}] += {p}_tree_{t}({args});"),
-                None => writeln!(s, "    {p}_add({p}_leaves[{p}_tree_{t}({args})], m);"),
+            let _ = match (tree.output, form) {
+                (Some(c), Form::Ranks(_)) => writeln!(
+                    s,
+                    "    m[{c}] += {p}_values[{} + {p}_tree_{t}({args})];",
+                    scalars.offsets[t]
+                ),
+                (Some(c), _) => writeln!(s, "    m[{c}] += {p}_tree_{t}({args});"),
+                (None, _) => writeln!(s, "    {p}_add({p}_leaves[{p}_tree_{t}({args})], m);"),
             };
         }
     };
-    match keys {
-        Some(used) => {
-            let _ = writeln!(s, "#if {up}_INT_COMPARE");
-            call(&mut s, &used.args());
+    match (keys, &rank_tables) {
+        (Some(used), Some(ranks)) => {
+            let _ = writeln!(s, "#if {up}_INT_COMPARE == 2");
+            call(&mut s, Form::Ranks(ranks));
+            let _ = writeln!(s, "#elif {up}_INT_COMPARE");
+            call(&mut s, Form::Keys(used));
             s.push_str("#else\n");
-            call(&mut s, "x");
+            call(&mut s, Form::Floats);
             s.push_str("#endif\n");
         }
-        None => call(&mut s, "x"),
+        _ => call(&mut s, Form::Floats),
     }
     if mean {
         let d = values.lit(cond::in_precision(m.divisor, m.wide));
@@ -491,8 +569,15 @@ pub fn source(
     Ok(s)
 }
 
-/// Every tree's functions (callees before callers), testing the floats or, with `keys`, the row's integer keys.
-fn write_trees(m: &Model, p: &str, table: &LeafTable, keys: Option<KeyUse>, s: &mut String) {
+/// Every tree's functions (callees before callers), testing what `form` says.
+fn write_trees(
+    m: &Model,
+    p: &str,
+    table: &LeafTable,
+    scalars: &ScalarTable,
+    form: Form,
+    s: &mut String,
+) {
     let v = Values { wide: m.wide }.ty();
     for (t, tree) in m.trees.iter().enumerate() {
         let syntax = TreeSyntax {
@@ -502,18 +587,19 @@ fn write_trees(m: &Model, p: &str, table: &LeafTable, keys: Option<KeyUse>, s: &
             prefix: p,
             values: Values { wide: m.wide },
             rows: &table.index[t],
-            keys,
+            form,
+            locals: &scalars.index[t],
         };
-        let ret = if tree.output.is_none() {
-            format!("{} ", table.c_index_type())
-        } else {
-            format!("{v} ")
+        let ret = match (tree.output, form) {
+            (None, _) => format!("{} ", table.c_index_type()),
+            (Some(_), Form::Ranks(_)) => "unsigned ".to_string(),
+            (Some(_), _) => format!("{v} "),
         };
         let has_linear = tree.leaves.iter().any(|l| l.linear.is_some());
-        let params = keys.map_or("const float *x".to_string(), KeyUse::params);
-        let storage = match keys {
-            Some(_) => format!("{}_TREE_FN", p.to_ascii_uppercase()),
-            None => "static inline".to_string(),
+        let params = form.params();
+        let storage = match form {
+            Form::Floats => "static inline".to_string(),
+            _ => format!("{}_TREE_FN", p.to_ascii_uppercase()),
         };
         for f in walk::functions(tree, &syntax).into_iter().rev() {
             let _ = writeln!(
@@ -524,17 +610,17 @@ fn write_trees(m: &Model, p: &str, table: &LeafTable, keys: Option<KeyUse>, s: &
             if has_linear {
                 s.push_str("#if !defined(__GNUC__) || defined(__clang__)\n#pragma STDC FP_CONTRACT OFF\n#endif\n");
             }
-            match keys {
-                None => {
+            match form {
+                Form::Floats => {
                     if tree.nodes.is_empty() && tree.leaves.iter().all(|l| l.linear.is_none()) {
                         s.push_str("    (void)x;\n");
                     }
                 }
-                Some(used) => {
-                    // A tree may test only NaN-right (or only NaN-left) keys.
+                _ => {
+                    // A tree may test only NaN-right (or only NaN-left) values.
                     let text: String = f.body.iter().map(|(_, l)| l.as_str()).collect();
-                    for n in used.names() {
-                        if !text.contains(n) {
+                    for n in form.names() {
+                        if !text.contains(&format!("{n}[")) {
                             let _ = writeln!(s, "    (void){n};");
                         }
                     }
@@ -544,6 +630,166 @@ fn write_trees(m: &Model, p: &str, table: &LeafTable, keys: Option<KeyUse>, s: &
             s.push_str("}\n\n");
         }
     }
+}
+
+/// The rank form's tables and the function that ranks a row ([`ranks`]).
+fn write_ranks(r: &Ranks, m: &Model, p: &str, s: &mut String) {
+    let n_slots = r.slots.len();
+    let ends = r.ends();
+    let total = ends.last().copied().unwrap_or(0);
+    let feature_type = if m.n_features <= 256 {
+        "uint8_t"
+    } else if m.n_features <= 65_536 {
+        "uint16_t"
+    } else {
+        "uint32_t"
+    };
+    let end_type = if total <= 65_535 {
+        "uint16_t"
+    } else {
+        "uint32_t"
+    };
+    let rank_t = r.rank_type();
+    let list = |it: &mut dyn Iterator<Item = String>| {
+        let items: Vec<String> = it.collect();
+        let mut out = String::new();
+        for (i, chunk) in items.chunks(12).enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str("    ");
+            out.push_str(&chunk.join(", "));
+            out.push(',');
+        }
+        out
+    };
+    let _ = write!(
+        s,
+        "/* Rank slots, most tested feature first: the row index each slot ranks, and the end of its cuts. */\n\
+         static const {feature_type} {p}_rank_feature[{n_slots}] = {{\n{}\n}};\n\
+         static const {end_type} {p}_rank_end[{n_slots}] = {{\n{}\n}};\n\
+         /* Each slot's cuts, ascending: the integer key of a threshold t for a test x < t, key(t) + 1 for x <= t. */\n\
+         static const int32_t {p}_cuts[{total}] = {{\n{}\n}};\n\n\
+         /* The row's ranks: per slot, how many of its cuts are at or below the row's key (|bits| with the sign\n\
+         \x20* applied, -0.0 and 0.0 alike); a NaN gets the slot's number of cuts in br (it fails every test: right)\n\
+         \x20* and 0 in bl (it passes every test: left). A test x < t is then rank <= r, for t's cut r. */\n\
+         static inline void {p}_ranks(const float *x, {params}) {{\n\
+         \x20   unsigned s, lo = 0;\n\
+         \x20   for (s = 0; s < {n_slots}u; s++) {{\n\
+         \x20       unsigned base = lo, hi = {p}_rank_end[s];\n\
+         \x20       uint32_t b;\n\
+         \x20       int32_t k;\n\
+         \x20       memcpy(&b, &x[{p}_rank_feature[s]], sizeof b);\n\
+         \x20       k = (int32_t)(b & 0x7fffffffu);\n\
+         \x20       if (b >> 31) k = -k;\n\
+         \x20       if ((b & 0x7fffffffu) > 0x7f800000u) {{\n{nan}\
+         \x20       }} else {{\n\
+         \x20           while (lo < hi) {{\n\
+         \x20               unsigned mid = (lo + hi) / 2u;\n\
+         \x20               if ({p}_cuts[mid] <= k) lo = mid + 1u; else hi = mid;\n\
+         \x20           }}\n{set}\
+         \x20       }}\n\
+         \x20       lo = {p}_rank_end[s];\n\
+         \x20   }}\n\
+         }}\n\n",
+        list(&mut r.slots.iter().map(|(f, _)| f.to_string())),
+        list(&mut ends.iter().map(|e| format!("{e}u"))),
+        list(&mut r.all_cuts().map(c_int32)),
+        params = ranks::names(r.used)
+            .iter()
+            .map(|n| format!("{rank_t} *{n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        nan = {
+            let mut t = String::new();
+            if r.used.right {
+                let _ = writeln!(t, "            br[s] = ({rank_t})({p}_rank_end[s] - base);");
+            }
+            if r.used.left {
+                t.push_str("            bl[s] = 0;\n");
+            }
+            t
+        },
+        set = {
+            let mut t = String::new();
+            if r.used.right {
+                let _ = writeln!(t, "            br[s] = ({rank_t})(lo - base);");
+            }
+            if r.used.left {
+                let _ = writeln!(t, "            bl[s] = ({rank_t})(lo - base);");
+            }
+            t
+        },
+    );
+}
+
+/// An `int32_t` literal (the smallest needs the subtraction: `-2147483648` is not a C literal).
+fn c_int32(v: i32) -> String {
+    if v == i32::MIN {
+        "(-2147483647 - 1)".to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+/// The rank form's scalar leaf values: per tree its distinct values (bits), contiguous in one table.
+struct ScalarTable {
+    /// The values, tree after tree.
+    values: Vec<f64>,
+    /// Where each tree's values start.
+    offsets: Vec<usize>,
+    /// `index[t][l]`: the index of leaf `l` of tree `t` among its tree's values (empty for vector trees).
+    index: Vec<Vec<usize>>,
+}
+
+impl ScalarTable {
+    fn of(m: &Model) -> ScalarTable {
+        let mut values = Vec::new();
+        let mut offsets = Vec::with_capacity(m.trees.len());
+        let mut index = Vec::with_capacity(m.trees.len());
+        for t in &m.trees {
+            offsets.push(values.len());
+            let mut ix = Vec::new();
+            if t.output.is_some() {
+                let mut seen: std::collections::HashMap<u64, usize> = Default::default();
+                let start = values.len();
+                for l in &t.leaves {
+                    let v = cond::weighted(l.values[0], t.weight, m.wide);
+                    let next = values.len() - start;
+                    let i = *seen.entry(v.to_bits()).or_insert(next);
+                    if i == next {
+                        values.push(v);
+                    }
+                    ix.push(i);
+                }
+            }
+            index.push(ix);
+        }
+        ScalarTable {
+            values,
+            offsets,
+            index,
+        }
+    }
+}
+
+/// The rank form's table of scalar leaf values (none when every tree has vector leaves).
+fn write_scalar_values(t: &ScalarTable, values: &Values, p: &str, s: &mut String) {
+    if t.values.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "/* Each tree's distinct leaf values (times its weight), tree after tree: a tree returns an index. */\n\
+         static const {} {p}_values[{}] = {{",
+        values.ty(),
+        t.values.len()
+    );
+    for chunk in t.values.chunks(6) {
+        let line: Vec<String> = chunk.iter().map(|&v| values.lit(v)).collect();
+        let _ = writeln!(s, "    {},", line.join(", "));
+    }
+    s.push_str("};\n\n");
 }
 
 /// The header comment's lines on `predict`'s exactness.

@@ -1,10 +1,11 @@
-//! Integer comparisons for generated C compiled for size.
+//! Integer comparisons for generated code on cores without an FPU (and, in Rust, the size form).
 //!
 //! A float test on a Cortex-M with an FPU loads the threshold from a literal pool, compares (`vcmpe`) and copies
 //! the FPU's flags to the core (`vmrs`) before it branches: about 22 bytes a node. Mapped once per row to integer
 //! keys that order as the floats do, the same test is an integer load, a literal and `cmp`: about 12 bytes. The
-//! mapping costs a few instructions per feature and per prediction, so the generated header uses it when the
-//! compiler optimizes for size (`-Os`, `-Oz`) and float tests otherwise; a macro chooses either way.
+//! mapping costs a few instructions per feature and per prediction, so the generated header uses it for software
+//! floating point and float tests otherwise (ranks, [`ranks`](super::ranks), when compiling for size); a macro
+//! chooses any way.
 //!
 //! The key of a float with bits `b` is `b & 0x7fffffff`, negated when the sign bit is set: -0.0 and 0.0 share
 //! the key 0, and for any two non-NaN floats `x < y` exactly when `key(x) < key(y)` (and `<=` alike). Keys of

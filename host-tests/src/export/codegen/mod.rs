@@ -17,6 +17,7 @@ mod int_keys;
 mod leaf_table;
 mod literal;
 pub mod model;
+mod ranks;
 pub mod rust;
 mod walk;
 
@@ -42,19 +43,22 @@ impl Lang {
     }
 }
 
-/// Whether the generated trees compare the row's floats or integer keys of them (`emkern codegen
-/// --int-compare`). The decisions are the same either way; integer keys take about half the code per test and,
+/// Whether the generated trees compare the row's floats or integers derived from them (`emkern codegen
+/// --int-compare`): integer keys of the row, or (C compiled for size) the row's ranks among each feature's
+/// thresholds. The decisions are the same in every form; integer keys take about half the code per test and,
 /// on a core without an FPU, far fewer instructions than software float compares, for a few instructions per
-/// feature and prediction to make the keys.
+/// feature and prediction to make the keys; ranks take about a third of a float test's code and store each
+/// threshold once, for a binary search per feature and prediction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum IntCompare {
-    /// Both forms, chosen when the source is compiled: integer keys when compiling for size or for software
-    /// floating point (C: `-Os`/`-Oz`, Arm `-mfloat-abi=soft`, RISC-V without F, or `-DNAME_INT_COMPARE=1`);
-    /// Rust: for Arm targets without the hard-float ABI and RISC-V without F (Rust has no size `cfg`).
+    /// Every form, chosen when the source is compiled. C: ranks when compiling for size (`-Os`/`-Oz`), else
+    /// integer keys for software floating point (Arm `-mfloat-abi=soft`, RISC-V without F), else floats
+    /// (`-DNAME_INT_COMPARE=0`, `1` or `2` chooses). Rust: integer keys for Arm targets without the hard-float
+    /// ABI and RISC-V without F (Rust has no size `cfg`).
     #[default]
     Auto,
-    /// Integer keys only (the size form). An error for models whose tests cannot be keys: categorical sets,
-    /// LightGBM's zero band, linear leaves, f64 values.
+    /// Integer tests only (the size form). C: ranks when compiling for size, else keys; Rust: keys. An error
+    /// for models whose tests cannot be keys: categorical sets, LightGBM's zero band, linear leaves, f64 values.
     Always,
     /// Float tests only.
     Never,
