@@ -113,7 +113,7 @@ fi
 fuzz_ok=0
 miri_ok=0
 if [ "${want_nightly:-0}" = 1 ]; then
-    if ! rustup toolchain list | grep -q '^nightly'; then
+    if ! rustup toolchain list | grep '^nightly' >/dev/null; then
         echo "installing the nightly toolchain (minimal profile) for the fuzz smoke run and Miri"
         timeout 300 rustup toolchain install nightly --profile minimal >/dev/null 2>&1 || true
     fi
