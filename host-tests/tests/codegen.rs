@@ -100,6 +100,8 @@ fn check(c: &Case, got: &[f32], pred_ulps: u64) -> Result<(u64, usize), String> 
 
 /// A C build configuration: its tag, compiler flags and batches of case indices.
 type Config<'a> = (&'a str, Vec<&'a str>, Vec<Vec<usize>>);
+/// A change to a generated module's text before it is built.
+type Edit = fn(String) -> String;
 /// A built C runner and the case indices it runs, or the compiler's complaint.
 type Built = Result<(String, Vec<usize>), String>;
 
@@ -323,8 +325,14 @@ fn generated_rust_matches_the_core() {
     let dir = compile::scratch("codegen_rust");
     compile::write_rows(cases, &dir);
     let indices: Vec<usize> = (0..cases.len()).collect();
-    compile::write_rust_crate(cases, &indices, &dir, IntCompare::Auto)
-        .unwrap_or_else(|e| panic!("{e}"));
+    compile::write_rust_crate(
+        cases,
+        &indices,
+        &dir,
+        IntCompare::Auto,
+        std::convert::identity,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let t0 = std::time::Instant::now();
     compile::cargo_build(&dir, &[]).unwrap_or_else(|e| panic!("{e}"));
     let host_secs = t0.elapsed().as_secs_f64();
@@ -348,8 +356,8 @@ fn generated_rust_matches_the_core() {
     }
     assert!(failures.is_empty(), "{} failures", failures.len());
 
-    // The size form (`--int-compare always`: the trees test integer keys of the row) on every model whose tests
-    // allow it, bit for bit as well; the others must be refused with a reason.
+    // The size form (`--int-compare always`: the trees test ranks or integer keys of the row) on every model
+    // whose tests allow it, bit for bit as well; the others must be refused with a reason.
     let keyed: Vec<usize> = (0..cases.len())
         .filter(|&i| {
             let c = &cases[i];
@@ -372,27 +380,41 @@ fn generated_rust_matches_the_core() {
         keyed.len(),
         cases.len()
     );
-    let dir = compile::scratch("codegen_rust_keys");
-    compile::write_rows(cases, &dir);
-    compile::write_rust_crate(cases, &keyed, &dir, IntCompare::Always)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let t0 = std::time::Instant::now();
-    compile::cargo_build(&dir, &[]).unwrap_or_else(|e| panic!("{e}"));
-    let keys_secs = t0.elapsed().as_secs_f64();
-    let exe = dir.join("target/release/codegen_check");
-    let outs =
-        compile::run_cases(&exe, &dir, &keyed, "rust-keys").unwrap_or_else(|e| panic!("{e}"));
-    let mut key_rows = 0;
-    for (&i, got) in keyed.iter().zip(outs) {
-        if let Err(e) = check(&cases[i], &got, 0) {
-            failures.push(format!("key form: {e}"));
+    // Ranks (the form `always` selects), then the integer keys it also holds (`RANK_COMPARE` set to false: the
+    // default of `auto` on targets without hardware floating point, which this host does not run).
+    let variants: [(&str, &str, Edit); 2] = [
+        ("codegen_rust_ranks", "rank", std::convert::identity),
+        ("codegen_rust_keys", "key", |s: String| {
+            assert!(s.contains("const RANK_COMPARE: bool = true;"));
+            s.replace(
+                "const RANK_COMPARE: bool = true;",
+                "const RANK_COMPARE: bool = false;",
+            )
+        }),
+    ];
+    for (scratch, form, edit) in variants {
+        let dir = compile::scratch(scratch);
+        compile::write_rows(cases, &dir);
+        compile::write_rust_crate(cases, &keyed, &dir, IntCompare::Always, edit)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let t0 = std::time::Instant::now();
+        compile::cargo_build(&dir, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let secs = t0.elapsed().as_secs_f64();
+        let exe = dir.join("target/release/codegen_check");
+        let outs = compile::run_cases(&exe, &dir, &keyed, &format!("rust-{form}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut form_rows = 0;
+        for (&i, got) in keyed.iter().zip(outs) {
+            if let Err(e) = check(&cases[i], &got, 0) {
+                failures.push(format!("{form} form: {e}"));
+            }
+            form_rows += cases[i].n_rows();
         }
-        key_rows += cases[i].n_rows();
+        println!(
+            "Rust, {form} form (--int-compare always): {} models, {form_rows} rows, bit-identical; built in {secs:.1} s",
+            keyed.len()
+        );
     }
-    println!(
-        "Rust, key form (--int-compare always): {} models, {key_rows} rows, bit-identical; built in {keys_secs:.1} s",
-        keyed.len()
-    );
     for f in failures.iter().take(10) {
         println!("FAIL {f}");
     }
@@ -406,8 +428,14 @@ fn generated_rust_matches_the_core() {
         let subset: Vec<usize> = (0..cases.len())
             .filter(|&i| cases[i].name.starts_with("hand-built/") || i % 10 == 0)
             .collect();
-        compile::write_rust_crate(cases, &subset, &dir, IntCompare::Auto)
-            .unwrap_or_else(|e| panic!("{e}"));
+        compile::write_rust_crate(
+            cases,
+            &subset,
+            &dir,
+            IntCompare::Auto,
+            std::convert::identity,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let t0 = std::time::Instant::now();
         compile::cargo_build(&dir, &["--lib", "--target", target])
             .unwrap_or_else(|e| panic!("{e}"));
@@ -544,6 +572,11 @@ fn cli_codegen_reads_every_model_format_and_the_blob_alike() {
                     && !forms[1].contains("fn tree_0(")
             );
             assert!(forms[1].contains("fn ktree_0(kr: &[i32; N_FEATURES])"));
+            assert!(
+                forms[1].contains("const RANK_COMPARE: bool = true;")
+                    && forms[1].contains("fn rtree_0(br: &[")
+            );
+            assert!(!forms[0].contains("rtree_") && !forms[2].contains("rtree_"));
             assert!(!forms[2].contains("INT_COMPARE") && !forms[2].contains("ktree_"));
         }
     }

@@ -236,6 +236,7 @@ pub fn write_rust_crate(
     indices: &[usize],
     dir: &Path,
     compare: IntCompare,
+    edit: fn(String) -> String,
 ) -> Result<(), String> {
     let src = dir.join("src");
     std::fs::create_dir_all(&src).unwrap();
@@ -286,7 +287,7 @@ pub fn write_rust_crate(
         let c = &cases[i];
         let text = codegen::generate_with(&c.blob, Lang::Rust, &format!("m{i}"), &c.name, compare)
             .unwrap_or_else(|e| panic!("{}: {e}", c.name));
-        write_if_changed(&src.join(format!("m{i}.rs")), text.as_bytes());
+        write_if_changed(&src.join(format!("m{i}.rs")), edit(text).as_bytes());
         lib.push_str(&format!("pub mod m{i};\n"));
         main.push_str(&format!(
             "            {k} => run_model(&rows, codegen_check::m{i}::predict_margin, codegen_check::m{i}::predict),\n"

@@ -22,7 +22,7 @@ use super::int_keys::{self, KeyUse};
 use super::leaf_table::LeafTable;
 use super::literal::{c_double, c_float};
 use super::model::{Leaf, Model, Tree};
-use super::ranks::{self, Ranks};
+use super::ranks::{self, Form, Ranks, ScalarTable};
 use super::walk::{self, Syntax};
 use super::{CodegenError, comment_text};
 
@@ -62,43 +62,17 @@ struct TreeSyntax<'a> {
     locals: &'a [usize],
 }
 
-/// What a form of the trees tests: the row's floats, its integer keys ([`int_keys`]) or its ranks
-/// ([`ranks`]).
-#[derive(Clone, Copy)]
-enum Form<'a> {
-    Floats,
-    Keys(KeyUse),
-    Ranks(&'a Ranks),
-}
-
-impl Form<'_> {
-    /// The arrays a tree function takes (none: the row).
-    fn names(self) -> Vec<&'static str> {
-        match self {
-            Form::Floats => Vec::new(),
-            Form::Keys(used) => used.names(),
-            Form::Ranks(r) => ranks::names(r.used),
-        }
-    }
-    /// The argument list of a call to a tree function.
-    fn args(self) -> String {
-        match self {
-            Form::Floats => "x".to_string(),
-            _ => self.names().join(", "),
-        }
-    }
-    /// The parameter list of a tree function.
-    fn params(self) -> String {
-        match self {
-            Form::Floats => "const float *x".to_string(),
-            Form::Keys(used) => used.params(),
-            Form::Ranks(r) => self
-                .names()
-                .iter()
-                .map(|n| format!("const {} *{n}", r.rank_type()))
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
+/// The C parameter list of a tree function in `form`.
+fn params(form: Form) -> String {
+    match form {
+        Form::Floats => "const float *x".to_string(),
+        Form::Keys(used) => used.params(),
+        Form::Ranks(r) => form
+            .names()
+            .iter()
+            .map(|n| format!("const {} *{n}", r.rank_type()))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -596,7 +570,7 @@ fn write_trees(
             (Some(_), _) => format!("{v} "),
         };
         let has_linear = tree.leaves.iter().any(|l| l.linear.is_some());
-        let params = form.params();
+        let params = params(form);
         let storage = match form {
             Form::Floats => "static inline".to_string(),
             _ => format!("{}_TREE_FN", p.to_ascii_uppercase()),
@@ -729,47 +703,6 @@ fn c_int32(v: i32) -> String {
         "(-2147483647 - 1)".to_string()
     } else {
         v.to_string()
-    }
-}
-
-/// The rank form's scalar leaf values: per tree its distinct values (bits), contiguous in one table.
-struct ScalarTable {
-    /// The values, tree after tree.
-    values: Vec<f64>,
-    /// Where each tree's values start.
-    offsets: Vec<usize>,
-    /// `index[t][l]`: the index of leaf `l` of tree `t` among its tree's values (empty for vector trees).
-    index: Vec<Vec<usize>>,
-}
-
-impl ScalarTable {
-    fn of(m: &Model) -> ScalarTable {
-        let mut values = Vec::new();
-        let mut offsets = Vec::with_capacity(m.trees.len());
-        let mut index = Vec::with_capacity(m.trees.len());
-        for t in &m.trees {
-            offsets.push(values.len());
-            let mut ix = Vec::new();
-            if t.output.is_some() {
-                let mut seen: std::collections::HashMap<u64, usize> = Default::default();
-                let start = values.len();
-                for l in &t.leaves {
-                    let v = cond::weighted(l.values[0], t.weight, m.wide);
-                    let next = values.len() - start;
-                    let i = *seen.entry(v.to_bits()).or_insert(next);
-                    if i == next {
-                        values.push(v);
-                    }
-                    ix.push(i);
-                }
-            }
-            index.push(ix);
-        }
-        ScalarTable {
-            values,
-            offsets,
-            index,
-        }
     }
 }
 

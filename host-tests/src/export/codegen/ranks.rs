@@ -119,6 +119,79 @@ impl Ranks {
     }
 }
 
+/// What a form of generated trees tests: the row's floats, its integer keys
+/// ([`int_keys`](super::int_keys)) or its ranks.
+#[derive(Clone, Copy)]
+pub enum Form<'a> {
+    /// The floats (`x`).
+    Floats,
+    /// Integer keys (`kr`, `kl`).
+    Keys(KeyUse),
+    /// Ranks (`br`, `bl`).
+    Ranks(&'a Ranks),
+}
+
+impl Form<'_> {
+    /// The arrays a tree function takes instead of the row (none for floats).
+    pub fn names(self) -> Vec<&'static str> {
+        match self {
+            Form::Floats => Vec::new(),
+            Form::Keys(used) => used.names(),
+            Form::Ranks(r) => names(r.used),
+        }
+    }
+
+    /// The argument list of a tree function's call to a subtree function.
+    pub fn args(self) -> String {
+        match self {
+            Form::Floats => "x".to_string(),
+            _ => self.names().join(", "),
+        }
+    }
+}
+
+/// The rank form's scalar leaf values: per tree its distinct values (bits), contiguous in one table.
+pub struct ScalarTable {
+    /// The values, tree after tree.
+    pub values: Vec<f64>,
+    /// Where each tree's values start.
+    pub offsets: Vec<usize>,
+    /// `index[t][l]`: the index of leaf `l` of tree `t` among its tree's values (empty for vector trees).
+    pub index: Vec<Vec<usize>>,
+}
+
+impl ScalarTable {
+    /// The table of `m`'s scalar trees (vector trees get no values and an empty index).
+    pub fn of(m: &Model) -> ScalarTable {
+        let mut values = Vec::new();
+        let mut offsets = Vec::with_capacity(m.trees.len());
+        let mut index = Vec::with_capacity(m.trees.len());
+        for t in &m.trees {
+            offsets.push(values.len());
+            let mut ix = Vec::new();
+            if t.output.is_some() {
+                let mut seen: std::collections::HashMap<u64, usize> = Default::default();
+                let start = values.len();
+                for l in &t.leaves {
+                    let v = cond::weighted(l.values[0], t.weight, m.wide);
+                    let next = values.len() - start;
+                    let i = *seen.entry(v.to_bits()).or_insert(next);
+                    if i == next {
+                        values.push(v);
+                    }
+                    ix.push(i);
+                }
+            }
+            index.push(ix);
+        }
+        ScalarTable {
+            values,
+            offsets,
+            index,
+        }
+    }
+}
+
 /// The rank arrays that stand for `used`'s key arrays, `br` before `bl`.
 pub fn names(used: KeyUse) -> Vec<&'static str> {
     used.names()

@@ -11,6 +11,7 @@ use super::int_keys::{self, KeyUse};
 use super::leaf_table::LeafTable;
 use super::literal::{rust_f32, rust_f64};
 use super::model::{Leaf, Linear, Model, Tree};
+use super::ranks::{self, Form, Ranks, ScalarTable};
 use super::walk::{self, Syntax};
 use super::{CodegenError, comment_text};
 
@@ -51,8 +52,10 @@ struct TreeSyntax<'a> {
     values: Values,
     /// Each leaf's row of the shared vector-leaf table (empty for scalar leaves).
     rows: &'a [usize],
-    /// Test the row's integer keys instead of its floats ([`int_keys`]).
-    keys: Option<KeyUse>,
+    /// What the tests read.
+    form: Form<'a>,
+    /// In the rank form, each scalar leaf's index in its tree's value table.
+    locals: &'a [usize],
 }
 
 impl TreeSyntax<'_> {
@@ -64,7 +67,10 @@ impl TreeSyntax<'_> {
                 threshold,
                 nan_left,
                 zero_band: None,
-            } if self.keys.is_some() => int_keys::test(feature, compare, threshold, nan_left),
+            } if !matches!(self.form, Form::Floats) => match self.form {
+                Form::Ranks(r) => r.test(feature, compare, threshold, nan_left),
+                _ => int_keys::test(feature, compare, threshold, nan_left),
+            },
             Cond::Numeric {
                 feature,
                 compare,
@@ -145,7 +151,11 @@ impl TreeSyntax<'_> {
     }
 
     fn fn_name(&self, subtree: Option<usize>) -> String {
-        let form = if self.keys.is_some() { "ktree" } else { "tree" };
+        let form = match self.form {
+            Form::Floats => "tree",
+            Form::Keys(_) => "ktree",
+            Form::Ranks(_) => "rtree",
+        };
         match subtree {
             None => format!("{form}_{}", self.t),
             Some(n) => format!("{form}_{}_{n}", self.t),
@@ -154,7 +164,7 @@ impl TreeSyntax<'_> {
 
     /// The arguments a tree function passes on to a subtree function.
     fn args(&self) -> String {
-        self.keys.map_or("x".to_string(), KeyUse::args)
+        self.form.args()
     }
 }
 
@@ -173,6 +183,9 @@ impl Syntax for TreeSyntax<'_> {
         let leaf = &self.tree.leaves[l];
         if self.tree.output.is_none() {
             return vec![format!("&LEAVES[{}]", self.rows[l])];
+        }
+        if let Form::Ranks(_) = self.form {
+            return vec![self.locals[l].to_string()];
         }
         match &leaf.linear {
             Some(linear) => self.linear_leaf(leaf, linear),
@@ -280,23 +293,33 @@ pub fn source(
         if no_trees && !mean { "" } else { "mut " },
         start.join(", ")
     );
+    // The size form holds ranks and keys, `RANK_COMPARE` choosing (the other form's code is dead, so unlinked).
+    let rank_tables = keys.filter(|_| only_keys).map(|used| Ranks::of(m, used));
+    let scalars = ScalarTable::of(m);
     let calls = |s: &mut String, indent: &str, form: &str, args: &str| {
         for (t, tree) in m.trees.iter().enumerate() {
             let _ = match tree.output {
+                Some(c) if form == "rtree" => writeln!(
+                    s,
+                    "{indent}m[{c}] += value({} + {form}_{t}({args}));",
+                    scalars.offsets[t]
+                ),
                 Some(c) => writeln!(s, "{indent}m[{c}] += {form}_{t}({args});"),
                 None => writeln!(s, "{indent}add(&mut m, {form}_{t}({args}));"),
             };
         }
     };
+    let refs = |names: Vec<&str>| {
+        names
+            .iter()
+            .map(|n| format!("&{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match keys {
         None => calls(&mut s, "    ", "tree", "x"),
         Some(used) => {
-            let key_args = used
-                .names()
-                .iter()
-                .map(|n| format!("&{n}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let key_args = refs(used.names());
             let key_lets = |s: &mut String, indent: &str| {
                 if used.right {
                     let _ = writeln!(s, "{indent}let kr = keys(x, i32::MAX);");
@@ -306,8 +329,18 @@ pub fn source(
                 }
             };
             if only_keys {
-                key_lets(&mut s, "    ");
-                calls(&mut s, "    ", "ktree", &key_args);
+                s.push_str("    if RANK_COMPARE {\n");
+                if used.right {
+                    s.push_str("        let br = ranks(x, true);\n");
+                }
+                if used.left {
+                    s.push_str("        let bl = ranks(x, false);\n");
+                }
+                calls(&mut s, "        ", "rtree", &refs(ranks::names(used)));
+                s.push_str("    } else {\n");
+                key_lets(&mut s, "        ");
+                calls(&mut s, "        ", "ktree", &key_args);
+                s.push_str("    }\n");
             } else {
                 s.push_str("    if INT_COMPARE {\n");
                 key_lets(&mut s, "        ");
@@ -368,6 +401,10 @@ pub fn source(
         );
     }
 
+    if let Some(r) = &rank_tables {
+        write_ranks(r, m, &scalars, &values, &mut s);
+    }
+
     // Vector leaves: one table of the distinct rows, already multiplied by their tree's weight.
     let table = LeafTable::of(m);
     if m.vector_leaves() {
@@ -421,10 +458,13 @@ pub fn source(
     // Trees: with float tests, and (when every test allows it) with integer-key tests.
     let mut forms = Vec::new();
     if keys.is_none() || !only_keys {
-        forms.push(None);
+        forms.push(Form::Floats);
     }
-    if keys.is_some() {
-        forms.push(keys);
+    if let Some(r) = &rank_tables {
+        forms.push(Form::Ranks(r));
+    }
+    if let Some(used) = keys {
+        forms.push(Form::Keys(used));
     }
     for (form, (t, tree)) in forms
         .iter()
@@ -436,21 +476,28 @@ pub fn source(
             t,
             values: Values { wide: m.wide },
             rows: &table.index[t],
-            keys: form,
+            form,
+            locals: &scalars.index[t],
         };
-        let ret = if tree.output.is_none() {
-            format!("&'static [{v}; N_OUTPUTS]")
-        } else {
-            v.to_string()
+        let ret = match (tree.output, form) {
+            (None, _) => format!("&'static [{v}; N_OUTPUTS]"),
+            (Some(_), Form::Ranks(_)) => "usize".to_string(),
+            (Some(_), _) => v.to_string(),
         };
         let reads_row = !tree.nodes.is_empty() || tree.leaves.iter().any(|l| l.linear.is_some());
         for f in walk::functions(tree, &syntax) {
             let params = match form {
-                None => format!("{}: &[f32; N_FEATURES]", if reads_row { "x" } else { "_x" }),
-                Some(used) => {
-                    // A tree may test only NaN-right (or only NaN-left) keys.
+                Form::Floats => {
+                    format!("{}: &[f32; N_FEATURES]", if reads_row { "x" } else { "_x" })
+                }
+                _ => {
+                    // A tree may test only NaN-right (or only NaN-left) values.
                     let text: String = f.body.iter().map(|(_, l)| l.as_str()).collect();
-                    used.names()
+                    let ty = match form {
+                        Form::Ranks(r) => format!("&[{}; RANK_SLOTS]", rank_type(r)),
+                        _ => "&[i32; N_FEATURES]".to_string(),
+                    };
+                    form.names()
                         .iter()
                         .map(|n| {
                             let u = if text.contains(&format!("{n}["))
@@ -461,7 +508,7 @@ pub fn source(
                             } else {
                                 "_"
                             };
-                            format!("{u}{n}: &[i32; N_FEATURES]")
+                            format!("{u}{n}: {ty}")
                         })
                         .collect::<Vec<_>>()
                         .join(", ")
@@ -537,4 +584,85 @@ fn predict_body(output: Output, k: usize, values: &Values, s: &mut String) {
             .to_string(),
     };
     s.push_str(&body);
+}
+
+/// The Rust type of a rank.
+fn rank_type(r: &Ranks) -> &'static str {
+    if r.rank_type() == "uint8_t" {
+        "u8"
+    } else {
+        "u16"
+    }
+}
+
+/// The rank form's tables, the function that ranks a row ([`ranks`]) and the scalar leaf values.
+fn write_ranks(r: &Ranks, m: &Model, scalars: &ScalarTable, values: &Values, s: &mut String) {
+    let ends = r.ends();
+    let total = ends.last().copied().unwrap_or(0);
+    let feature_type = if m.n_features <= 256 { "u8" } else { "u32" };
+    let list = |items: Vec<String>| {
+        let mut out = String::new();
+        for chunk in items.chunks(12) {
+            let _ = writeln!(out, "    {},", chunk.join(", "));
+        }
+        out
+    };
+    let rt = rank_type(r);
+    let _ = write!(
+        s,
+        "/// The trees test the row's ranks among each feature's thresholds (the least code: a byte compare per\n\
+         /// test and a table index per leaf, each threshold stored once; a binary search per feature and\n\
+         /// prediction) instead of its integer keys; the decisions are the same.\n\
+         const RANK_COMPARE: bool = true;\n\n\
+         /// Rank slots, most tested feature first.\n\
+         const RANK_SLOTS: usize = {n_slots};\n\
+         /// The row index each slot ranks.\n\
+         static RANK_FEATURE: [{feature_type}; RANK_SLOTS] = [\n{features}];\n\
+         /// The end of each slot's cuts in `CUTS`.\n\
+         static RANK_END: [u32; RANK_SLOTS] = [\n{ends}];\n\
+         /// Each slot's cuts, ascending: the integer key of a threshold `t` for a test `x < t`, `key(t) + 1` for\n\
+         /// `x <= t`.\n\
+         static CUTS: [i32; {total}] = [\n{cuts}];\n\n\
+         /// The row's ranks: per slot, how many of its cuts are at or below the row's key (|bits| with the sign\n\
+         /// applied, -0.0 and 0.0 alike); a NaN gets the slot's number of cuts with `nan_right` (it fails every\n\
+         /// test: right), else 0 (it passes every test: left). A test `x < t` is then `rank <= r`, for `t`'s cut\n\
+         /// `r`.\n\
+         fn ranks(x: &[f32; N_FEATURES], nan_right: bool) -> [{rt}; RANK_SLOTS] {{\n\
+         \x20   let mut r = [0; RANK_SLOTS];\n\
+         \x20   let mut lo = 0usize;\n\
+         \x20   for (s, out) in r.iter_mut().enumerate() {{\n\
+         \x20       let hi = RANK_END[s] as usize;\n\
+         \x20       let cuts = CUTS.get(lo..hi).unwrap_or(&[]);\n\
+         \x20       lo = hi;\n\
+         \x20       let b = x.get(RANK_FEATURE[s] as usize).map_or(0, |v| v.to_bits());\n\
+         \x20       let a = (b & 0x7fff_ffff) as i32;\n\
+         \x20       *out = if a > 0x7f80_0000 {{\n\
+         \x20           if nan_right {{ cuts.len() as {rt} }} else {{ 0 }}\n\
+         \x20       }} else {{\n\
+         \x20           let k = if b >> 31 == 1 {{ -a }} else {{ a }};\n\
+         \x20           cuts.partition_point(|&c| c <= k) as {rt}\n\
+         \x20       }};\n\
+         \x20   }}\n\
+         \x20   r\n\
+         }}\n\n",
+        n_slots = r.slots.len(),
+        features = list(r.slots.iter().map(|(f, _)| f.to_string()).collect()),
+        ends = list(ends.iter().map(|e| e.to_string()).collect()),
+        cuts = list(r.all_cuts().map(|c| c.to_string()).collect()),
+    );
+    if !scalars.values.is_empty() {
+        let _ = write!(
+            s,
+            "/// Each tree's distinct leaf values (times its weight), tree after tree: a tree returns an index.\n\
+             static VALUES: [{v}; {n}] = [\n{items}];\n\n\
+             /// Leaf value `i` (every index a tree returns is in the table).\n\
+             #[inline(always)]\n\
+             fn value(i: usize) -> {v} {{\n\
+             \x20   VALUES.get(i).copied().unwrap_or(0.0)\n\
+             }}\n\n",
+            v = values.ty(),
+            n = scalars.values.len(),
+            items = list(scalars.values.iter().map(|&x| values.lit(x)).collect()),
+        );
+    }
 }
