@@ -22,10 +22,10 @@ pub struct Request {
     /// Where to write the source.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// How the trees compare: `auto` writes float tests and integer-key tests (the same decisions, about half
-    /// the code) and picks the keys when compiling for size or soft-float (C: `-Os`, `-mfloat-abi=soft`,
-    /// RISC-V without F; Rust: soft-float targets); `always` picks the keys (the size form; for Rust the key
-    /// form alone); `never` writes float tests only.
+    /// How the trees compare: `auto` writes float tests and integer tests (the same decisions, less code):
+    /// C picks ranks when compiling for size (`-Os`), integer keys for soft-float (`-mfloat-abi=soft`, RISC-V
+    /// without F), floats otherwise; Rust picks keys for soft-float targets. `always` writes the integer forms
+    /// alone (C: ranks for size, else keys; Rust: ranks); `never` writes float tests only.
     #[arg(long, value_enum, default_value = "auto")]
     pub int_compare: IntCompareArg,
 }
@@ -33,9 +33,9 @@ pub struct Request {
 /// `--int-compare`: the comparison form of the generated trees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum IntCompareArg {
-    /// Both forms, chosen by the compiler's target and flags.
+    /// Every form, chosen by the compiler's target and flags.
     Auto,
-    /// Integer keys (the size form).
+    /// Integer tests only (the size form).
     Always,
     /// Float tests only.
     Never,
