@@ -30,3 +30,8 @@ pub mod train;
 #[cfg(test)]
 #[path = "../tests/common/proptest_config.rs"]
 mod proptest_config;
+
+/// Scratch directories that a passing test removes, shared with the integration tests.
+#[cfg(test)]
+#[path = "../tests/common/scratch.rs"]
+mod scratch;

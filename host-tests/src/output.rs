@@ -353,12 +353,11 @@ macro_rules! say {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scratch::Scratch;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("emkern-output-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
+    /// `emkern-output-<name>-<pid>`, removed when the test passes.
+    fn scratch(name: &str) -> Scratch {
+        Scratch::new(&format!("output-{name}"))
     }
 
     fn names(dir: &Path) -> Vec<String> {

@@ -179,7 +179,6 @@ fn check_cli(root: &Path) {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&tmp);
     assert!(failed.is_empty(), "CatBoost fixtures failed: {failed:?}");
 }
 
@@ -251,7 +250,7 @@ fn freshly_trained_catboost_models_match() {
     let status = Command::new(&py)
         .arg(&script)
         .arg("--out")
-        .arg(&out)
+        .arg(&*out)
         .arg("--seed")
         .arg(seed.to_string())
         .status()
@@ -259,7 +258,6 @@ fn freshly_trained_catboost_models_match() {
     assert!(status.success(), "{} failed", script.display());
     run_all("CatBoost", &out, "model.json", run_fixture);
     check_cli(&out);
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 /// JSON pointers of every value in `v` (the root excluded), in document order.

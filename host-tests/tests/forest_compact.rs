@@ -8,7 +8,10 @@
 mod forest_gen;
 #[path = "common/proptest_config.rs"]
 mod proptest_config;
+#[path = "common/scratch.rs"]
+mod scratch;
 use forest_gen::{Rng, one_split_model, split_mut};
+use scratch::Scratch;
 use std::path::Path;
 
 use emkern::forest::{CompactError, CompactForest, Compare, Forest, MissingMode, Transform};
@@ -947,8 +950,7 @@ fn wrong_shapes_are_errors() {
 /// to the general layout.
 #[test]
 fn import_writes_the_compact_layout() {
-    let dir = std::env::temp_dir().join(format!("emkern-compact-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("compact-cli");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/xgboost");
     let run = |model: &Path, out: &Path, layout: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_emkern"))
@@ -990,7 +992,6 @@ fn import_writes_the_compact_layout() {
     let r = run(&categorical, &auto, "auto");
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(Forest::new(&std::fs::read(&auto).unwrap()).is_ok());
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// `emkern inspect` says which layout `import --layout auto` writes and why: compact with the size `import`
@@ -1011,8 +1012,7 @@ fn inspect_names_the_auto_layout() {
         String::from_utf8(out.stdout).unwrap()
     };
     let fits = fixtures.join("xgboost/v3.0.5-binary-logistic/model.json");
-    let dir = std::env::temp_dir().join(format!("emkern-compact-inspect-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("compact-inspect");
     let written = dir.join("auto.emkc");
     emkern(&[
         "import".as_ref(),
@@ -1043,5 +1043,4 @@ fn inspect_names_the_auto_layout() {
             && text.contains("--f32"),
         "{text}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

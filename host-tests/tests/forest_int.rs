@@ -10,7 +10,10 @@
 mod forest_gen;
 #[path = "common/proptest_config.rs"]
 mod proptest_config;
+#[path = "common/scratch.rs"]
+mod scratch;
 use forest_gen::{Rng, one_split_model, split_mut};
+use scratch::Scratch;
 use std::path::Path;
 
 use emkern::forest::int::{
@@ -1070,8 +1073,7 @@ fn wrong_shapes_are_errors() {
 /// the file and the reason, writing nothing.
 #[test]
 fn import_writes_the_integer_layout() {
-    let dir = std::env::temp_dir().join(format!("emkern-int-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("int-cli");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/xgboost");
     let run = |model: &Path, out: &Path| {
         std::process::Command::new(env!("CARGO_BIN_EXE_emkern"))
@@ -1103,5 +1105,4 @@ fn import_writes_the_integer_layout() {
         "{err}"
     );
     assert!(!refused.exists());
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -11,6 +11,9 @@
 //!
 //! `EMKERN_LIGHTGBM_F64_FIXTURES` overrides the fixture directory.
 
+#[path = "common/scratch.rs"]
+mod scratch;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,6 +21,7 @@ use emkern::forest::Forest;
 use emkern_host::f64_inputs::F64Inputs;
 use emkern_host::io::{self, TableF64};
 use emkern_host::model;
+use scratch::Scratch;
 
 /// Relative tolerance: the CLI prints f32 values (relative rounding 6e-8) and linear leaves multiply the f32
 /// rounding of the input.
@@ -133,8 +137,7 @@ fn lightgbm_f64_rows_take_lightgbm_decisions() {
         !dirs.is_empty(),
         "no fixtures under fixtures/lightgbm-f64 (expected <name>/model.txt, input.csv, margin.csv, pred.csv)"
     );
-    let scratch = std::env::temp_dir().join(format!("emkern-lightgbm-f64-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).unwrap();
+    let scratch = Scratch::new("lightgbm-f64");
     println!(
         "{:<28} {:>5} {:>11} {:>11} {:>22}",
         "fixture", "rows", "pred err", "margin err", "f32-path rows missed"
@@ -193,5 +196,4 @@ fn lightgbm_f64_rows_take_lightgbm_decisions() {
              exercise f64 decisions"
         );
     }
-    let _ = std::fs::remove_dir_all(&scratch);
 }

@@ -223,7 +223,6 @@ fn check_cli(root: &Path) {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&tmp);
     assert!(failed.is_empty(), "ONNX fixtures failed: {failed:?}");
 }
 
@@ -265,7 +264,7 @@ fn freshly_converted_onnx_models_match() {
     let status = Command::new(&py)
         .arg(&script)
         .arg("--out")
-        .arg(&out)
+        .arg(&*out)
         .arg("--seed")
         .arg(seed.to_string())
         .status()
@@ -273,7 +272,6 @@ fn freshly_converted_onnx_models_match() {
     assert!(status.success(), "{} failed", script.display());
     run_all("ONNX", &out, "model.onnx", run_fixture);
     check_cli(&out);
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 /// The fixture models' bytes, read once.

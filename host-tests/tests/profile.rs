@@ -12,11 +12,15 @@
 //! Needs `qemu-system-arm` and the rustup target of each board (and `arm-none-eabi-gcc` with newlib for the C
 //! engine): without them a test prints SKIPPED and returns. `scripts/setup.sh` installs them.
 
+#[path = "common/scratch.rs"]
+mod scratch;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use emkern_host::export::codegen::{c_predict_bound_ulps, model::Model};
 use emkern_host::profile::report::JSON_KEYS;
+use scratch::Scratch;
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -30,11 +34,9 @@ fn data(name: &str) -> PathBuf {
     root().join("data").join(name)
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("emkern-profile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// `emkern-profile-<name>-<pid>`, removed when the test passes.
+fn scratch(name: &str) -> Scratch {
+    Scratch::new(&format!("profile-{name}"))
 }
 
 fn on_path(program: &str) -> bool {
@@ -684,7 +686,8 @@ fn inspect_target_measures_the_footprint_of_every_layout() {
         assert!(n[5] > 0, "instructions measured: {line}");
     }
     // The general blob's size is the .emk file's.
-    let emk = scratch("inspect-footprint").join("model.emk");
+    let dir = scratch("inspect-footprint");
+    let emk = dir.join("model.emk");
     let out = emkern(&[
         "import",
         model.to_str().unwrap(),

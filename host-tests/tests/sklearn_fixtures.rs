@@ -586,5 +586,4 @@ emkern_sklearn.dump(RandomForestRegressor(n_estimators=2, max_depth=3, random_st
         let e = sklearn::from_str(&text, file).unwrap();
         assert_eq!(e.input_f64, f64_rows, "{file}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

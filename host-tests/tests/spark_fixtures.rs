@@ -375,7 +375,6 @@ fn check_cli(root: &Path) {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&tmp);
     assert!(failed.is_empty(), "Spark fixtures failed: {failed:?}");
 }
 
@@ -490,7 +489,6 @@ fn damaged_models_are_errors_naming_the_file_and_field() {
     std::fs::create_dir_all(&empty).unwrap();
     let cli = emkern(&["inspect".as_ref(), empty.as_os_str()]).unwrap_err();
     assert!(cli.contains("not a Spark ML model directory"), "{cli}");
-    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 /// Fresh models from PySpark itself: `make.py --seed` in a scratch directory, then the fixture and CLI checks.
@@ -520,7 +518,7 @@ fn freshly_trained_spark_models_match() {
     let status = Command::new(&py)
         .arg(&script)
         .arg("--out")
-        .arg(&out)
+        .arg(&*out)
         .arg("--seed")
         .arg(seed.to_string())
         .status()
@@ -528,7 +526,6 @@ fn freshly_trained_spark_models_match() {
     assert!(status.success(), "{} failed", script.display());
     run_all("Spark", &out, "model/metadata/part-00000", run_fixture);
     check_cli(&out);
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 /// The XGBoost4J-Spark fixtures: `fixtures/spark/xgboost4j/`, written by `fixtures/spark/make_xgboost4j.py`. Their
@@ -743,7 +740,6 @@ fn xgboost4j_cli_import_and_predict_match_xgboost() {
         }
         println!("{name:<32} import, inspect, predict: XGBoost's outputs");
     }
-    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 /// Damaged XGBoost4J-Spark directories, and a `missing` other than NaN, are errors naming the file and the field
@@ -821,5 +817,4 @@ fn xgboost4j_refusals_name_the_file_and_field() {
         e.contains("data/model") && e.contains("data/XGBoostRegressionModel"),
         "{e}"
     );
-    let _ = std::fs::remove_dir_all(&tmp);
 }

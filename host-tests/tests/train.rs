@@ -22,6 +22,9 @@
 
 #[path = "common/proptest_config.rs"]
 mod proptest_config;
+#[path = "common/scratch.rs"]
+mod scratch;
+use scratch::Scratch;
 use std::path::{Path, PathBuf};
 
 use emkern::forest::Forest as CoreForest;
@@ -649,8 +652,7 @@ fn class_weights_and_errors() {
 
 #[test]
 fn cli_train_and_eval() {
-    let dir = std::env::temp_dir().join(format!("emkern-train-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("train-cli");
     let model = dir.join("iris.emk");
     let exe = env!("CARGO_BIN_EXE_emkern");
     let out = std::process::Command::new(exe)

@@ -25,6 +25,9 @@
 
 #[path = "common/proptest_config.rs"]
 mod proptest_config;
+#[path = "common/scratch.rs"]
+mod scratch;
+use scratch::Scratch;
 use std::path::{Path, PathBuf};
 
 use emkern::forest::Forest as CoreForest;
@@ -790,8 +793,7 @@ fn emkern(args: &[&str], output: &Path) -> (bool, String, String) {
 
 #[test]
 fn cli_trains_boosted_models() {
-    let dir = std::env::temp_dir().join(format!("emkern-boost-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("boost-cli");
     let iris = [
         "--data",
         "data/iris_train.csv",

@@ -5,7 +5,10 @@
 
 #[path = "common/forest_gen.rs"]
 mod forest_gen;
+#[path = "common/scratch.rs"]
+mod scratch;
 use forest_gen::Rng;
+use scratch::Scratch;
 use std::path::{Path, PathBuf};
 
 use emkern::forest::{Compare, Forest as CoreForest, MissingMode, Transform};
@@ -683,8 +686,7 @@ fn run(args: &[&str]) -> (bool, String) {
 
 #[test]
 fn cli_reports_the_fit() {
-    let dir = std::env::temp_dir().join(format!("emkern-budget-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("budget-cli");
     let common = [
         "train",
         "--data",
@@ -868,7 +870,6 @@ fn cli_reports_the_fit() {
         out.to_str().unwrap(),
     ]);
     assert!(!ok && text.contains("applies to classification"), "{text}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Selected on its own training rows, a single tree fitted to a budget is the largest subtree on its pruning path
@@ -928,8 +929,7 @@ fn cart_on_training_data_keeps_the_largest_fitting_subtree() {
 /// A stack refuses a flash budget and says why and what to do instead (no blob is written).
 #[test]
 fn cli_refuses_a_budget_for_a_stack() {
-    let dir = std::env::temp_dir().join(format!("emkern-budget-stack-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("budget-stack");
     let out = dir.join("stack.emk");
     let _ = std::fs::remove_file(&out);
     for extra in [

@@ -23,7 +23,10 @@
 
 #[path = "common/python.rs"]
 mod python;
+#[path = "common/scratch.rs"]
+mod scratch;
 
+use scratch::Scratch;
 use std::path::{Path, PathBuf};
 
 use emkern::forest::Forest as CoreForest;
@@ -354,8 +357,7 @@ fn xgboost_predicts_the_exported_json_bit_for_bit() {
     ) else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("emkern-hist-xgb-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("hist-xgb");
     let script = r#"
 import json, sys
 import numpy as np
@@ -875,8 +877,7 @@ fn parameter_errors_are_explained() {
 
 #[test]
 fn cli_trains_exports_and_reports() {
-    let dir = std::env::temp_dir().join(format!("emkern-hist-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("hist-cli");
     let model = dir.join("bc.emk");
     let json = dir.join("bc.json");
     let exe = env!("CARGO_BIN_EXE_emkern");

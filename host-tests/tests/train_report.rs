@@ -15,17 +15,20 @@
 
 #[path = "common/python.rs"]
 mod python;
+#[path = "common/scratch.rs"]
+mod scratch;
 
 use std::path::{Path, PathBuf};
+
+use scratch::Scratch;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("emkern-report-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// `emkern-report-<name>-<pid>`, removed when the test passes.
+fn scratch(name: &str) -> Scratch {
+    Scratch::new(&format!("report-{name}"))
 }
 
 /// A finished `emkern train` run.
@@ -37,6 +40,8 @@ struct Run {
     report: String,
     /// The blob's path.
     blob: PathBuf,
+    /// The directory holding the blob and the report, removed when the test passes.
+    _dir: Scratch,
 }
 
 /// Runs `emkern train <args> -o <dir>/model.emk --report <dir>/<report> --quiet` from the repository root.
@@ -62,6 +67,7 @@ fn train(name: &str, args: &[&str], report: &str) -> Run {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         report: std::fs::read_to_string(&path).unwrap_or_default(),
         blob,
+        _dir: dir,
     }
 }
 

@@ -22,6 +22,8 @@
 
 #[path = "common/python.rs"]
 mod python;
+#[path = "common/scratch.rs"]
+mod scratch;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,6 +38,7 @@ use emkern_host::train::dataset::{Dataset, DatasetSpec, Schema, Task};
 use emkern_host::train::stack::combine::meta_inputs;
 use emkern_host::train::stack::run::{Stack, fit, settings};
 use emkern_host::train::stack::{folds, meta};
+use scratch::Scratch;
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -575,16 +578,11 @@ fn emkern(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("emkern-train-stack-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
 #[test]
 fn cli_trains_reports_and_exports_a_stack() {
-    let out = temp("bc.emk");
-    let json = temp("bc.json");
+    let dir = Scratch::new("train-stack-cli");
+    let out = dir.join("bc.emk");
+    let json = dir.join("bc.json");
     let train = data_path("breast_cancer", "train");
     let valid = data_path("breast_cancer", "test");
     let (ok, stdout, stderr) = emkern(&[
@@ -643,7 +641,8 @@ fn cli_trains_reports_and_exports_a_stack() {
 fn cli_refuses_what_a_stack_cannot_do() {
     let wine = data_path("wine", "train");
     let diabetes = data_path("diabetes", "train");
-    let out = temp("refused.emk");
+    let dir = Scratch::new("train-stack-refused");
+    let out = dir.join("refused.emk");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec![
@@ -751,15 +750,16 @@ b.load_model(model)
 p = np.asarray(b.predict(xgb.DMatrix(x, feature_names=names)), dtype=np.float64).ravel()
 print(" ".join(repr(float(v)) for v in p))
 "#;
-    let script_path = temp("predict.py");
+    let dir = Scratch::new("train-stack-xgb");
+    let script_path = dir.join("predict.py");
     std::fs::write(&script_path, script).unwrap();
     for (name, target, bases) in [
         ("diabetes", "target", "rf,gbdt,hist-gbdt,cart"),
         ("breast_cancer", "label", "rf,extra-trees,hist-gbdt"),
         ("wine", "label", "rf,gbdt,hist-gbdt"),
     ] {
-        let out = temp(&format!("{name}-xgb.emk"));
-        let json = temp(&format!("{name}-xgb.json"));
+        let out = dir.join(format!("{name}-xgb.emk"));
+        let json = dir.join(format!("{name}-xgb.json"));
         let train = data_path(name, "train");
         let (ok, stdout, stderr) = emkern(&[
             "train",
@@ -786,7 +786,7 @@ print(" ".join(repr(float(v)) for v in p))
             .flat_map(|r| test.row(r))
             .flat_map(|v| v.to_le_bytes())
             .collect();
-        let rows_path = temp(&format!("{name}.f32"));
+        let rows_path = dir.join(format!("{name}.f32"));
         std::fs::write(&rows_path, rows).unwrap();
         let res = Command::new(&py)
             .arg(&script_path)

@@ -1,7 +1,7 @@
 //! Helpers shared by the targets: exercising a loaded forest through every prediction API, row values, and a
-//! per-process scratch file for the readers that take a path.
+//! per-thread scratch file for the readers that take a path.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use emkern::forest::Forest;
 
@@ -124,17 +124,43 @@ pub fn load_exported(blob: &[u8], values: &[f32]) {
     predict_everything(&forest, values);
 }
 
-/// A scratch file for this process with the given extension (on tmpfs when there is one).
-pub fn scratch_file(extension: &str) -> PathBuf {
+/// A scratch file for this process and thread with the given extension (on tmpfs when there is one), removed
+/// when dropped unless the thread is panicking (the input that failed stays for a look).
+pub fn scratch_file(extension: &str) -> ScratchFile {
     let shm = std::path::Path::new("/dev/shm");
     let dir = if shm.is_dir() {
         shm.to_path_buf()
     } else {
         std::env::temp_dir()
     };
-    dir.join(format!(
+    ScratchFile(dir.join(format!(
         "emkern-fuzz-{}-{:?}.{extension}",
         std::process::id(),
         std::thread::current().id()
-    ))
+    )))
+}
+
+/// The path [`scratch_file`] gives; reads as a [`Path`].
+pub struct ScratchFile(PathBuf);
+
+impl std::ops::Deref for ScratchFile {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for ScratchFile {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchFile {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
 }

@@ -680,10 +680,10 @@ fn read_with_schema(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scratch::Scratch;
 
-    fn write(name: &str, text: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("emkern-dataset-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+    /// Writes `text` to `name` in `dir`; returns its path.
+    fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();
         p
@@ -698,7 +698,9 @@ mod tests {
 
     #[test]
     fn labels_sorted_features_column_major_missing_values() {
+        let dir = Scratch::new("dataset-labels");
         let p = write(
+            &dir,
             "a.csv",
             "x,colour,y,w\n1.5,red,b,1\n,blue,a,2\nnan,red,c,0.5\n2,NA,a,1\n",
         );
@@ -725,12 +727,12 @@ mod tests {
         assert_eq!(d.row(0), vec![1.5, 1.0]);
 
         // Later data: columns by name, unseen category coded past the known ones, unknown label rejected.
-        let v = write("b.csv", "w,y,colour,x\n1,c,green,3\n1,a,blue,4\n");
+        let v = write(&dir, "b.csv", "w,y,colour,x\n1,c,green,3\n1,a,blue,4\n");
         let dv = Dataset::from_csv_like(&v, &d.schema).unwrap();
         assert_eq!(dv.target, [2.0, 0.0]);
         assert_eq!(dv.column(1), &[2.0, 0.0]);
         assert_eq!(dv.column(0), &[3.0, 4.0]);
-        let bad = write("c.csv", "x,colour,y,w\n1,red,zzz,1\n");
+        let bad = write(&dir, "c.csv", "x,colour,y,w\n1,red,zzz,1\n");
         let e = Dataset::from_csv_like(&bad, &d.schema).unwrap_err();
         assert_eq!((e.line, e.column), (2, 3));
         assert!(e.message.contains("zzz"), "{e}");
@@ -738,14 +740,15 @@ mod tests {
 
     #[test]
     fn numeric_labels_sort_by_value_and_task_inference() {
-        let p = write("n.csv", "f,label\n1,10\n2,9\n3,9.0\n4,100\n");
+        let dir = Scratch::new("dataset-numeric-labels");
+        let p = write(&dir, "n.csv", "f,label\n1,10\n2,9\n3,9.0\n4,100\n");
         let d = Dataset::from_csv(&p, &spec("label")).unwrap();
         assert_eq!(
             d.schema.classes.as_deref().unwrap(),
             ["9".to_string(), "10".into(), "100".into()]
         );
         assert_eq!(d.target, [1.0, 0.0, 0.0, 2.0]);
-        let p = write("r.csv", "f,t\n1,0.5\n2,1\n");
+        let p = write(&dir, "r.csv", "f,t\n1,0.5\n2,1\n");
         assert_eq!(
             Dataset::from_csv(&p, &spec("t")).unwrap().task(),
             Task::Regression
@@ -756,7 +759,7 @@ mod tests {
         assert_eq!(d.target, [0.5, 1.0]);
         assert_eq!(d.schema.target_name, "t");
         let many: String = (0..30).map(|i| format!("{i},{i}\n")).collect();
-        let p = write("m.csv", &format!("f,t\n{many}"));
+        let p = write(&dir, "m.csv", &format!("f,t\n{many}"));
         assert_eq!(
             Dataset::from_csv(&p, &spec("t")).unwrap().task(),
             Task::Regression
@@ -765,7 +768,8 @@ mod tests {
 
     #[test]
     fn errors_name_line_column_and_value() {
-        let p = write("e1.csv", "a,b,y\n1,2,0\n1,oops,1\n");
+        let dir = Scratch::new("dataset-errors");
+        let p = write(&dir, "e1.csv", "a,b,y\n1,2,0\n1,oops,1\n");
         let e = Dataset::from_csv(&p, &spec("y")).unwrap_err();
         assert_eq!((e.line, e.column), (3, 2));
         assert!(
@@ -775,18 +779,18 @@ mod tests {
         assert!(e.to_string().contains("e1.csv:3: column 2"), "{e}");
         let e = Dataset::from_csv(&p, &spec("nope")).unwrap_err();
         assert!(e.message.contains("no target column `nope`"), "{e}");
-        let p = write("e2.csv", "a,y\n1,\n");
+        let p = write(&dir, "e2.csv", "a,y\n1,\n");
         let e = Dataset::from_csv(&p, &spec("y")).unwrap_err();
         assert_eq!((e.line, e.column), (2, 2));
-        let p = write("e3.csv", "a,y,w\n1,0,-1\n");
+        let p = write(&dir, "e3.csv", "a,y,w\n1,0,-1\n");
         let mut s = spec("y");
         s.weight = Some("w".into());
         let e = Dataset::from_csv(&p, &s).unwrap_err();
         assert_eq!((e.line, e.column), (2, 3));
-        let p = write("e4.csv", "a,y\ninf,0\n");
+        let p = write(&dir, "e4.csv", "a,y\ninf,0\n");
         let e = Dataset::from_csv(&p, &spec("y")).unwrap_err();
         assert!(e.message.contains("infinite"), "{e}");
-        let p = write("e5.csv", "a,y\n1,1.5\n2,x\n");
+        let p = write(&dir, "e5.csv", "a,y\n1,1.5\n2,x\n");
         let mut s = spec("y");
         s.task = Some(Task::Regression);
         let e = Dataset::from_csv(&p, &s).unwrap_err();
@@ -795,7 +799,8 @@ mod tests {
 
     #[test]
     fn integer_categories_keep_their_codes() {
-        let p = write("i.csv", "c,y\n3,0\n7,1\n,0\n");
+        let dir = Scratch::new("dataset-integer-categories");
+        let p = write(&dir, "i.csv", "c,y\n3,0\n7,1\n,0\n");
         let mut s = spec("y");
         s.categorical = vec!["c".into()];
         let d = Dataset::from_csv(&p, &s).unwrap();

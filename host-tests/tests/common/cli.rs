@@ -7,12 +7,12 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// An empty directory `emkern-<prefix>-<name>-<pid>` under the system's temporary directory.
-pub fn scratch(prefix: &str, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("emkern-{prefix}-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+use super::scratch::Scratch;
+
+/// An empty directory `emkern-<prefix>-<name>-<pid>` under the system's temporary directory, removed when the
+/// test passes.
+pub fn scratch(prefix: &str, name: &str) -> Scratch {
+    Scratch::new(&format!("{prefix}-{name}"))
 }
 
 /// Runs the `emkern` binary: its standard output, or an error with its arguments and standard error.
