@@ -1,6 +1,6 @@
 //! QuickScorer beside emkern's batch paths, in the same run: nanoseconds per row·tree of the scalar batch
 //! (`Forest::predict_batch`), the SIMD lockstep walker (`Forest::predict_batch_simd`) at every level this CPU has,
-//! and QuickScorer row by row, in blocks and with AVX2 (`emkern_benches::quickscorer`), all writing margins.
+//! and QuickScorer row by row, in blocks, with AVX2 and with AVX-512 (`emkern_benches::quickscorer`), all writing margins.
 //!
 //! ```text
 //! cargo run --release -p emkern-benches --example quickscorer -- --write-data DIR [--train N] [--test N]
@@ -75,6 +75,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         qs.n_nodes()
     );
 
+    let false_nodes: usize = rows.chunks_exact(nf).map(|r| qs.false_nodes(r)).sum();
+    println!(
+        "QuickScorer applies {:.1} masks per row·tree on these rows (a walk visits one node per level)",
+        false_nodes as f64 / (n_rows * n_trees) as f64
+    );
     let mut words = vec![0u32; forest.simd_plan_len().unwrap_or(0)];
     let plan = match forest.simd_plan(&mut words) {
         Ok(p) => Some(p),
@@ -102,6 +107,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if qs.score_avx2(&rows, nf, n_rows, &mut got) {
         assert!(same(&got), "AVX2 QuickScorer differs from predict_batch");
     }
+    if qs.score_avx512(&rows, nf, n_rows, &mut got) {
+        assert!(same(&got), "AVX-512 QuickScorer differs from predict_batch");
+    }
     for &simd in &levels {
         forest
             .predict_batch_simd(simd, plan.as_ref(), &rows, nf, n_rows, &mut got, true)
@@ -120,6 +128,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     names.extend(["quickscorer".into(), "quickscorer blocked".into()]);
     if QuickScorer::has_avx2() {
         names.push("quickscorer avx2".into());
+    }
+    if QuickScorer::has_avx512() {
+        names.push("quickscorer avx512".into());
     }
     let mut results: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     for rep in 0..repeats {
@@ -157,6 +168,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if QuickScorer::has_avx2() {
             record(seconds_per_call(timing, || {
                 qs.score_avx2(black_box(&rows), nf, n_rows, &mut got);
+                black_box(&mut got);
+            }));
+        }
+        if QuickScorer::has_avx512() {
+            record(seconds_per_call(timing, || {
+                qs.score_avx512(black_box(&rows), nf, n_rows, &mut got);
                 black_box(&mut got);
             }));
         }

@@ -31,7 +31,8 @@
 //! runs rows in blocks so that each feature's node list is read once per block (the paper's block-wise variant,
 //! with the documents blocked), and [`QuickScorer::score_avx2`] scores 8 rows per AVX2 vector (V-QuickScorer):
 //! each node's threshold is compared with the 8 rows' values at once and its mask is applied in the lanes where
-//! the row goes right.
+//! the row goes right; [`QuickScorer::score_avx512`] does the same with 16 rows per AVX-512 vector, applying the
+//! masks with masked AND-NOTs.
 
 use emkern::forest::{Aggregate, Compare, MissingMode};
 use emkern_host::export::codegen::CodegenError;
@@ -45,6 +46,9 @@ pub const BLOCK_ROWS: usize = 16;
 
 /// Rows per AVX2 vector of [`QuickScorer::score_avx2`].
 pub const AVX2_LANES: usize = 8;
+
+/// Rows per AVX-512 vector of [`QuickScorer::score_avx512`].
+pub const AVX512_LANES: usize = 16;
 
 /// Why a model has no QuickScorer.
 #[derive(Clone, Debug, PartialEq)]
@@ -373,12 +377,14 @@ impl QuickScorer {
         self.nodes.len()
     }
 
-    /// Applies feature `f`'s masks for value `x` to the bitvectors `bv` (one per tree).
+    /// Applies feature `f`'s masks for value `x` to the bitvectors `bv` (one per tree, `bv.len() == n_trees`).
     #[inline(always)]
     fn apply_feature<const LE: bool>(&self, f: usize, x: f32, bv: &mut [u64]) {
+        assert_eq!(bv.len(), self.n_trees());
         if x.is_nan() {
             for n in &self.nan_nodes[self.nan_start[f]..self.nan_start[f + 1]] {
-                bv[n.tree as usize] &= !n.clear;
+                // SAFETY: `n.tree < n_trees` (built so in `from_model`) and `bv` holds `n_trees` (asserted).
+                unsafe { *bv.get_unchecked_mut(n.tree as usize) &= !n.clear };
             }
             return;
         }
@@ -388,8 +394,32 @@ impl QuickScorer {
             if !right {
                 break;
             }
-            bv[n.tree as usize] &= !n.clear;
+            // SAFETY: as above.
+            unsafe { *bv.get_unchecked_mut(n.tree as usize) &= !n.clear };
         }
+    }
+
+    /// Nodes at which `row` goes right (the masks QuickScorer applies for it), over all trees: the work of one
+    /// row, against the `depth` nodes a tree walk visits per tree.
+    pub fn false_nodes(&self, row: &[f32]) -> usize {
+        let mut count = 0;
+        for (f, &x) in row.iter().enumerate().take(self.n_features) {
+            count += if x.is_nan() {
+                self.nan_start[f + 1] - self.nan_start[f]
+            } else {
+                self.nodes[self.feature_start[f]..self.feature_start[f + 1]]
+                    .iter()
+                    .take_while(|n| {
+                        if self.less_equal {
+                            n.threshold < x
+                        } else {
+                            n.threshold <= x
+                        }
+                    })
+                    .count()
+            };
+        }
+        count
     }
 
     /// Adds the exit leaves of bitvectors `bv` to margins `out` (`n_outputs` values).
@@ -526,6 +556,113 @@ impl QuickScorer {
         true
     }
 
+    /// Whether [`QuickScorer::score_avx512`] runs on this CPU.
+    pub fn has_avx512() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// [`QuickScorer::score`] with 16 rows per AVX-512 vector: a node's compare gives a lane mask that applies its
+    /// mask to the bitvectors of those lanes (masked AND-NOT); the rows past the last full group of 16 take the
+    /// scalar path. Returns `false` (and writes nothing) when the CPU has no AVX-512 F.
+    pub fn score_avx512(&self, rows: &[f32], stride: usize, n_rows: usize, out: &mut [f32]) -> bool {
+        if !QuickScorer::has_avx512() {
+            return false;
+        }
+        self.check(rows, stride, n_rows, out);
+        #[cfg(target_arch = "x86_64")]
+        {
+            let full = n_rows / AVX512_LANES * AVX512_LANES;
+            // SAFETY: AVX-512 F is available (checked above); the shapes were checked by `check`.
+            unsafe {
+                if self.less_equal {
+                    self.avx512_groups::<true>(rows, stride, full, out);
+                } else {
+                    self.avx512_groups::<false>(rows, stride, full, out);
+                }
+            }
+            if full < n_rows {
+                self.score(
+                    &rows[full * stride..],
+                    stride,
+                    n_rows - full,
+                    &mut out[full * self.n_outputs..],
+                );
+            }
+        }
+        true
+    }
+
+    /// Groups of 16 rows (`n_rows` a multiple of 16) through AVX-512.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, and the slices hold `n_rows` rows `stride` apart and their margins (checked by
+    /// [`QuickScorer::check`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn avx512_groups<const LE: bool>(
+        &self,
+        rows: &[f32],
+        stride: usize,
+        n_rows: usize,
+        out: &mut [f32],
+    ) {
+        use std::arch::x86_64::*;
+        const L: usize = AVX512_LANES;
+        let nt = self.n_trees();
+        let nf = self.n_features;
+        let mut bv = vec![[!0u64; L]; nt];
+        let mut xs = vec![[0.0f32; L]; nf];
+        let mut lanes_bv = vec![0u64; nt];
+        for g in (0..n_rows).step_by(L) {
+            for (f, x) in xs.iter_mut().enumerate() {
+                for (k, v) in x.iter_mut().enumerate() {
+                    *v = rows[(g + k) * stride + f];
+                }
+            }
+            for b in bv.iter_mut() {
+                *b = [!0u64; L];
+            }
+            for (f, x) in xs.iter().enumerate() {
+                // SAFETY: `x` holds 16 f32 (an unaligned load); AVX-512 F is enabled on this function.
+                let xv = unsafe { _mm512_loadu_ps(x.as_ptr()) };
+                for n in &self.nodes[self.feature_start[f]..self.feature_start[f + 1]] {
+                    let tv = _mm512_set1_ps(n.threshold);
+                    // Ordered compares: false in NaN lanes.
+                    let right = if LE {
+                        _mm512_cmp_ps_mask::<_CMP_LT_OQ>(tv, xv)
+                    } else {
+                        _mm512_cmp_ps_mask::<_CMP_LE_OQ>(tv, xv)
+                    };
+                    if right == 0 {
+                        break;
+                    }
+                    // SAFETY: `n.tree < nt` (built so), and AVX-512 F is enabled on this function.
+                    unsafe { clear_lanes16(&mut bv[n.tree as usize], right, n.clear) };
+                }
+                let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(xv, xv);
+                if nan != 0 {
+                    for n in &self.nan_nodes[self.nan_start[f]..self.nan_start[f + 1]] {
+                        // SAFETY: as above.
+                        unsafe { clear_lanes16(&mut bv[n.tree as usize], nan, n.clear) };
+                    }
+                }
+            }
+            for k in 0..L {
+                for (d, b) in lanes_bv.iter_mut().zip(&bv) {
+                    *d = b[k];
+                }
+                self.finish(&lanes_bv, &mut out[(g + k) * self.n_outputs..]);
+            }
+        }
+    }
+
     /// Groups of 8 rows (`n_rows` a multiple of 8) through AVX2.
     ///
     /// # Safety
@@ -593,6 +730,26 @@ impl QuickScorer {
                 self.finish(&lanes_bv, &mut out[(g + k) * self.n_outputs..]);
             }
         }
+    }
+}
+
+/// Clears the bits `clear` of the 16 bitvectors `bv` in the lanes set in `lanes`.
+///
+/// # Safety
+/// The CPU has AVX-512 F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn clear_lanes16(bv: &mut [u64; AVX512_LANES], lanes: u16, clear: u64) {
+    use std::arch::x86_64::*;
+    let c = _mm512_set1_epi64(clear as i64);
+    let p = bv.as_mut_ptr() as *mut __m512i;
+    // SAFETY: `bv` holds 16 u64, two unaligned 512-bit halves.
+    unsafe {
+        let a = _mm512_loadu_si512(p);
+        let b = _mm512_loadu_si512(p.add(1));
+        _mm512_storeu_si512(p, _mm512_mask_andnot_epi64(a, lanes as u8, c, a));
+        _mm512_storeu_si512(p.add(1), _mm512_mask_andnot_epi64(b, (lanes >> 8) as u8, c, b));
     }
 }
 

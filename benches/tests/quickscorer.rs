@@ -1,7 +1,7 @@
 //! QuickScorer's margins equal the core's `Forest::predict_margin` bit for bit: on every framework fixture it
 //! accepts (with the fixture's rows, the rows with NaN put in, and rows made of the model's own thresholds, their
 //! f32 neighbours, ±0, ±∞ and NaN), and on random ensembles with ties, signed zeros, infinite thresholds, every
-//! missing mode, tree weights, sums and means. All three engines (row by row, blocked, AVX2) are checked.
+//! missing mode, tree weights, sums and means. Every engine (row by row, blocked, AVX2, AVX-512 where the CPU has them) is checked.
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +53,10 @@ fn check_engines(what: &str, forest: &Forest<'_>, qs: &QuickScorer, rows: &[f32]
     out.fill(f32::NAN);
     if qs.score_avx2(rows, nf, n_rows, &mut out) {
         engines.push(("score_avx2", out.clone()));
+    }
+    out.fill(f32::NAN);
+    if qs.score_avx512(rows, nf, n_rows, &mut out) {
+        engines.push(("score_avx512", out.clone()));
     }
     for (name, got) in engines {
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
