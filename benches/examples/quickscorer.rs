@@ -22,8 +22,8 @@ use emkern_benches::quickscorer::QuickScorer;
 use emkern_host::bench::{Timing, seconds_per_call};
 use emkern_host::bench_train::{synthetic, write_npy};
 use emkern_host::io::npy;
-use emkern_host::train::dataset::Task;
 use emkern_host::ir::Precision;
+use emkern_host::train::dataset::Task;
 use emkern_simd::Simd;
 
 /// Features of the synthetic set.
@@ -47,7 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir)?;
         write_npy(&dir, "", &data)?;
-        println!("wrote {n_train} training and {n_test} test rows to {}", dir.display());
+        println!(
+            "wrote {n_train} training and {n_test} test rows to {}",
+            dir.display()
+        );
         return Ok(());
     }
     let model_path = PathBuf::from(arg(&args, "--model").ok_or("--model MODEL is required")?);
@@ -99,7 +102,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .predict_batch(&rows, nf, n_rows, &mut want, true)
         .map_err(|e| format!("{e:?}"))?;
     let mut got = vec![0.0f32; n_rows * no];
-    let same = |got: &[f32]| got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits());
+    let same = |got: &[f32]| {
+        got.iter()
+            .zip(&want)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    };
     qs.score(&rows, nf, n_rows, &mut got);
     assert!(same(&got), "QuickScorer differs from predict_batch");
     qs.score_blocked(&rows, nf, n_rows, &mut got);
@@ -114,7 +121,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         forest
             .predict_batch_simd(simd, plan.as_ref(), &rows, nf, n_rows, &mut got, true)
             .map_err(|e| format!("{e:?}"))?;
-        assert!(same(&got), "predict_batch_simd at {:?} differs", simd.level());
+        assert!(
+            same(&got),
+            "predict_batch_simd at {:?} differs",
+            simd.level()
+        );
     }
     println!("margins: every engine bit-identical to predict_batch on all {n_rows} rows");
 
@@ -124,7 +135,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let per = |secs: f64| secs * 1e9 / (n_rows * n_trees) as f64;
     let mut names: Vec<String> = vec!["batch (scalar)".into()];
-    names.extend(levels.iter().map(|s| format!("batch simd {}", s.level().name())));
+    names.extend(
+        levels
+            .iter()
+            .map(|s| format!("batch simd {}", s.level().name())),
+    );
     names.extend(["quickscorer".into(), "quickscorer blocked".into()]);
     if QuickScorer::has_avx2() {
         names.push("quickscorer avx2".into());
@@ -184,7 +199,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect();
         println!("run {}: {}", rep + 1, line.join(", "));
     }
-    println!("\nns per row·tree over {repeats} runs (median [min – max]); ratio = engine / reference, per run");
+    println!(
+        "\nns per row·tree over {repeats} runs (median [min – max]); ratio = engine / reference, per run"
+    );
     let median = |v: &[f64]| {
         let mut s = v.to_vec();
         s.sort_by(f64::total_cmp);

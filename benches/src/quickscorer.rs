@@ -174,7 +174,9 @@ fn number_leaves(tree: &Tree) -> Result<Numbered, Refused> {
     let mut seen = vec![false; tree.nodes.len()];
     if tree.nodes.is_empty() {
         if tree.leaves.len() != 1 {
-            return Err(Refused::Malformed("a tree without nodes must have one leaf"));
+            return Err(Refused::Malformed(
+                "a tree without nodes must have one leaf",
+            ));
         }
         return Ok(Numbered {
             order: vec![0],
@@ -217,7 +219,9 @@ fn number_leaves(tree: &Tree) -> Result<Numbered, Refused> {
     }
     walk(tree, Child::Node(0), &mut order, &mut left_bits, &mut seen)?;
     if seen.iter().any(|s| !s) || order.len() != tree.leaves.len() {
-        return Err(Refused::Malformed("a node or leaf not reached from the root"));
+        return Err(Refused::Malformed(
+            "a node or leaf not reached from the root",
+        ));
     }
     Ok(Numbered { order, left_bits })
 }
@@ -239,7 +243,8 @@ fn below(x: f32, t: f32, compare: Compare) -> bool {
 impl QuickScorer {
     /// Decodes `blob` (validated by the core) and lays it out, or says why QuickScorer cannot score it exactly.
     pub fn from_blob(blob: &[u8]) -> Result<QuickScorer, Refused> {
-        let model = Model::from_blob(blob).map_err(|e: CodegenError| Refused::Blob(e.to_string()))?;
+        let model =
+            Model::from_blob(blob).map_err(|e: CodegenError| Refused::Blob(e.to_string()))?;
         QuickScorer::from_model(&model)
     }
 
@@ -390,7 +395,11 @@ impl QuickScorer {
         }
         for n in &self.nodes[self.feature_start[f]..self.feature_start[f + 1]] {
             // Right (a false node) at `t <= x` for `x < t`, at `t < x` for `x <= t`.
-            let right = if LE { n.threshold < x } else { n.threshold <= x };
+            let right = if LE {
+                n.threshold < x
+            } else {
+                n.threshold <= x
+            };
             if !right {
                 break;
             }
@@ -465,7 +474,13 @@ impl QuickScorer {
         }
     }
 
-    fn score_rows<const LE: bool>(&self, rows: &[f32], stride: usize, n_rows: usize, out: &mut [f32]) {
+    fn score_rows<const LE: bool>(
+        &self,
+        rows: &[f32],
+        stride: usize,
+        n_rows: usize,
+        out: &mut [f32],
+    ) {
         self.check(rows, stride, n_rows, out);
         let mut bv = vec![!0u64; self.n_trees()];
         for r in 0..n_rows {
@@ -571,7 +586,13 @@ impl QuickScorer {
     /// [`QuickScorer::score`] with 16 rows per AVX-512 vector: a node's compare gives a lane mask that applies its
     /// mask to the bitvectors of those lanes (masked AND-NOT); the rows past the last full group of 16 take the
     /// scalar path. Returns `false` (and writes nothing) when the CPU has no AVX-512 F.
-    pub fn score_avx512(&self, rows: &[f32], stride: usize, n_rows: usize, out: &mut [f32]) -> bool {
+    pub fn score_avx512(
+        &self,
+        rows: &[f32],
+        stride: usize,
+        n_rows: usize,
+        out: &mut [f32],
+    ) -> bool {
         if !QuickScorer::has_avx512() {
             return false;
         }
@@ -749,7 +770,10 @@ unsafe fn clear_lanes16(bv: &mut [u64; AVX512_LANES], lanes: u16, clear: u64) {
         let a = _mm512_loadu_si512(p);
         let b = _mm512_loadu_si512(p.add(1));
         _mm512_storeu_si512(p, _mm512_mask_andnot_epi64(a, lanes as u8, c, a));
-        _mm512_storeu_si512(p.add(1), _mm512_mask_andnot_epi64(b, (lanes >> 8) as u8, c, b));
+        _mm512_storeu_si512(
+            p.add(1),
+            _mm512_mask_andnot_epi64(b, (lanes >> 8) as u8, c, b),
+        );
     }
 }
 

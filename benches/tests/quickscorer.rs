@@ -133,7 +133,13 @@ fn fixtures_match_predict_margin() {
     let mut checked_rows = 0;
     for (model_path, input) in fixture_models() {
         let mut loaded = emkern_host::model::load(&model_path).unwrap();
-        let name = model_path.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+        let name = model_path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         // The model as imported, and re-exported with f32 values (`emkern import --f32`) when it is not already.
         let mut blobs = vec![(name.clone(), loaded.blob.clone())];
         if let Some(e) = loaded.ensemble.as_mut()
@@ -194,7 +200,10 @@ fn refuses_what_it_cannot_score_exactly() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host-tests/fixtures");
     let load = |p: &str| emkern_host::model::load(&root.join(p)).unwrap().blob;
     let load_f32 = |p: &str| {
-        let mut e = emkern_host::model::load(&root.join(p)).unwrap().ensemble.unwrap();
+        let mut e = emkern_host::model::load(&root.join(p))
+            .unwrap()
+            .ensemble
+            .unwrap();
         e.precision = Precision::F32;
         blob::write(&e).unwrap()
     };
@@ -321,7 +330,16 @@ fn random_ensemble(rng: &mut Rng, n_trees: usize, depth: u32, max_leaves: usize)
         }
         let mut nodes = vec![Node::Leaf(vec![0.0])];
         let mut leaves = 1;
-        grow(rng, &mut nodes, 0, depth, &mut leaves, max_leaves, &pool, compare);
+        grow(
+            rng,
+            &mut nodes,
+            0,
+            depth,
+            &mut leaves,
+            max_leaves,
+            &pool,
+            compare,
+        );
         trees.push(Tree {
             nodes,
             output: Some(0),
