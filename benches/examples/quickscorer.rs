@@ -73,11 +73,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n_trees = qs.n_trees();
     let leaves_max = (0..n_trees).map(|t| qs.tree_leaves(t)).max().unwrap_or(0);
     println!(
-        "{}: {n_trees} trees, {} nodes ({} distinct thresholds), at most {leaves_max} leaves a tree; \
-         {n_rows} rows × {nf} features",
+        "{}: {n_trees} trees, {} nodes, at most {leaves_max} leaves a tree; {n_rows} rows × {nf} features",
         model_path.display(),
-        qs.n_nodes(),
-        qs.n_runs()
+        qs.n_nodes()
     );
 
     let false_nodes: usize = rows.chunks_exact(nf).map(|r| qs.false_nodes(r)).sum();

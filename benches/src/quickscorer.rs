@@ -31,8 +31,7 @@
 //! runs rows in blocks so that each feature's node list is read once per block (the paper's block-wise variant,
 //! with the documents blocked), and [`QuickScorer::score_avx2`] scores 8 rows per AVX2 vector (V-QuickScorer):
 //! each node's threshold is compared with the 8 rows' values at once and its mask is applied in the lanes where
-//! the row goes right (one compare per run of equal thresholds, as RapidScorer merges equal nodes);
-//! [`QuickScorer::score_avx512`] does the same with 16 rows per AVX-512 vector, applying the
+//! the row goes right; [`QuickScorer::score_avx512`] does the same with 16 rows per AVX-512 vector, applying the
 //! masks with masked AND-NOTs.
 
 use emkern::forest::{Aggregate, Compare, MissingMode};
@@ -131,14 +130,6 @@ struct QsNode {
     clear: u64,
 }
 
-/// Nodes of one feature with equal thresholds: the run ends at `nodes[end]` (it starts where the previous run of
-/// the feature ends, or at the feature's first node).
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Run {
-    threshold: f32,
-    end: usize,
-}
-
 /// A node a NaN sends right: its tree and the bits its mask clears.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct NanNode {
@@ -154,10 +145,6 @@ pub struct QuickScorer {
     less_equal: bool,
     /// Feature `f`'s nodes are `nodes[feature_start[f]..feature_start[f + 1]]`, by increasing threshold.
     feature_start: Vec<usize>,
-    /// Feature `f`'s runs of equal thresholds are `runs[run_start[f]..run_start[f + 1]]`: the vector engines
-    /// compare once per run (as RapidScorer merges equal nodes).
-    run_start: Vec<usize>,
-    runs: Vec<Run>,
     nodes: Vec<QsNode>,
     /// Feature `f`'s NaN-right nodes are `nan_nodes[nan_start[f]..nan_start[f + 1]]`.
     nan_start: Vec<usize>,
@@ -340,30 +327,13 @@ impl QuickScorer {
         }
         leaf_start.push(leaves.len());
         let mut feature_start = vec![0];
-        let mut nodes: Vec<QsNode> = Vec::new();
-        let mut run_start = vec![0];
-        let mut runs: Vec<Run> = Vec::new();
+        let mut nodes = Vec::new();
         for mut list in per_feature {
             // Thresholds are never NaN (the core validates them); ties keep tree order.
             list.sort_by(|a, b| a.threshold.total_cmp(&b.threshold));
             // `total_cmp` puts -0 before +0, which compare equal: either order scans the same.
-            let first_run = runs.len();
-            for n in list {
-                nodes.push(n);
-                // `==`: -0 and +0 decide alike, so they share a run.
-                let same = runs.len() > first_run && runs[runs.len() - 1].threshold == n.threshold;
-                if same {
-                    let last = runs.len() - 1;
-                    runs[last].end = nodes.len();
-                } else {
-                    runs.push(Run {
-                        threshold: n.threshold,
-                        end: nodes.len(),
-                    });
-                }
-            }
+            nodes.extend(list);
             feature_start.push(nodes.len());
-            run_start.push(runs.len());
         }
         let mut nan_start = vec![0];
         let mut nan_nodes = Vec::new();
@@ -376,8 +346,6 @@ impl QuickScorer {
             n_outputs: model.n_outputs,
             less_equal: model.compare == Compare::LessEqual,
             feature_start,
-            run_start,
-            runs,
             nodes,
             nan_start,
             nan_nodes,
@@ -407,11 +375,6 @@ impl QuickScorer {
     /// Leaves of tree `t` (`t < n_trees`).
     pub fn tree_leaves(&self, t: usize) -> usize {
         self.leaf_start[t + 1] - self.leaf_start[t]
-    }
-
-    /// Distinct thresholds over all features: the compares of a full scan by the vector engines.
-    pub fn n_runs(&self) -> usize {
-        self.runs.len()
     }
 
     /// Internal nodes over all trees.
@@ -690,9 +653,8 @@ impl QuickScorer {
             for (f, x) in xs.iter().enumerate() {
                 // SAFETY: `x` holds 16 f32 (an unaligned load); AVX-512 F is enabled on this function.
                 let xv = unsafe { _mm512_loadu_ps(x.as_ptr()) };
-                let mut i = self.feature_start[f];
-                for run in &self.runs[self.run_start[f]..self.run_start[f + 1]] {
-                    let tv = _mm512_set1_ps(run.threshold);
+                for n in &self.nodes[self.feature_start[f]..self.feature_start[f + 1]] {
+                    let tv = _mm512_set1_ps(n.threshold);
                     // Ordered compares: false in NaN lanes.
                     let right = if LE {
                         _mm512_cmp_ps_mask::<_CMP_LT_OQ>(tv, xv)
@@ -702,11 +664,8 @@ impl QuickScorer {
                     if right == 0 {
                         break;
                     }
-                    for n in &self.nodes[i..run.end] {
-                        // SAFETY: `n.tree < nt` (built so), and AVX-512 F is enabled on this function.
-                        unsafe { clear_lanes16(&mut bv[n.tree as usize], right, n.clear) };
-                    }
-                    i = run.end;
+                    // SAFETY: `n.tree < nt` (built so), and AVX-512 F is enabled on this function.
+                    unsafe { clear_lanes16(&mut bv[n.tree as usize], right, n.clear) };
                 }
                 let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(xv, xv);
                 if nan != 0 {
@@ -760,9 +719,9 @@ impl QuickScorer {
             for (f, x) in xs.iter().enumerate() {
                 // SAFETY: `x` holds 8 f32 (an unaligned load); AVX2 is enabled on this function.
                 let xv = unsafe { _mm256_loadu_ps(x.as_ptr()) };
-                let mut i = self.feature_start[f];
-                for run in &self.runs[self.run_start[f]..self.run_start[f + 1]] {
-                    let tv = _mm256_set1_ps(run.threshold);
+                let nodes = &self.nodes[self.feature_start[f]..self.feature_start[f + 1]];
+                for n in nodes {
+                    let tv = _mm256_set1_ps(n.threshold);
                     // Ordered compares: false in NaN lanes.
                     let right = if LE {
                         _mm256_cmp_ps::<_CMP_LT_OQ>(tv, xv)
@@ -773,11 +732,8 @@ impl QuickScorer {
                         break;
                     }
                     let right = _mm256_castps_si256(right);
-                    for n in &self.nodes[i..run.end] {
-                        // SAFETY: `n.tree < nt` (built so), and AVX2 is enabled on this function.
-                        unsafe { clear_lanes(&mut bv[n.tree as usize], right, n.clear) };
-                    }
-                    i = run.end;
+                    // SAFETY: `n.tree < nt` (built so), and AVX2 is enabled on this function.
+                    unsafe { clear_lanes(&mut bv[n.tree as usize], right, n.clear) };
                 }
                 let nan = _mm256_cmp_ps::<_CMP_UNORD_Q>(xv, xv);
                 if _mm256_movemask_ps(nan) != 0 {
