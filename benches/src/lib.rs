@@ -3,3 +3,5 @@
 //! bandwidth) measured in the same run. The same workloads back the `emkern bench` table
 //! ([`emkern_host::bench`]), which adds speed-ups and fractions of the ceilings.
 #![warn(missing_docs)]
+
+pub mod quickscorer;
