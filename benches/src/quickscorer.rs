@@ -431,6 +431,17 @@ impl QuickScorer {
         count
     }
 
+    /// The margins of a group of `L` rows from their lanes of the trees' bitvectors `bv` (`lanes_bv`: room for
+    /// one lane's bitvectors), into `out` (the group's first row first).
+    fn finish_group<const L: usize>(&self, bv: &[[u64; L]], lanes_bv: &mut [u64], out: &mut [f32]) {
+        for k in 0..L {
+            for (d, b) in lanes_bv.iter_mut().zip(bv) {
+                *d = b[k];
+            }
+            self.finish(lanes_bv, &mut out[k * self.n_outputs..]);
+        }
+    }
+
     /// Adds the exit leaves of bitvectors `bv` to margins `out` (`n_outputs` values).
     #[inline(always)]
     fn finish(&self, bv: &[u64], out: &mut [f32]) {
@@ -529,6 +540,26 @@ impl QuickScorer {
         }
     }
 
+    /// The rows from `first` on through [`QuickScorer::score`] (the rest of a vector engine's full groups).
+    #[cfg(target_arch = "x86_64")]
+    fn score_from(
+        &self,
+        first: usize,
+        rows: &[f32],
+        stride: usize,
+        n_rows: usize,
+        out: &mut [f32],
+    ) {
+        if first < n_rows {
+            self.score(
+                &rows[first * stride..],
+                stride,
+                n_rows - first,
+                &mut out[first * self.n_outputs..],
+            );
+        }
+    }
+
     /// Whether [`QuickScorer::score_avx2`] runs on this CPU.
     pub fn has_avx2() -> bool {
         #[cfg(target_arch = "x86_64")]
@@ -559,14 +590,7 @@ impl QuickScorer {
                     self.avx2_groups::<false>(rows, stride, full, out);
                 }
             }
-            if full < n_rows {
-                self.score(
-                    &rows[full * stride..],
-                    stride,
-                    n_rows - full,
-                    &mut out[full * self.n_outputs..],
-                );
-            }
+            self.score_from(full, rows, stride, n_rows, out);
         }
         true
     }
@@ -608,14 +632,7 @@ impl QuickScorer {
                     self.avx512_groups::<false>(rows, stride, full, out);
                 }
             }
-            if full < n_rows {
-                self.score(
-                    &rows[full * stride..],
-                    stride,
-                    n_rows - full,
-                    &mut out[full * self.n_outputs..],
-                );
-            }
+            self.score_from(full, rows, stride, n_rows, out);
         }
         true
     }
@@ -642,14 +659,7 @@ impl QuickScorer {
         let mut xs = vec![[0.0f32; L]; nf];
         let mut lanes_bv = vec![0u64; nt];
         for g in (0..n_rows).step_by(L) {
-            for (f, x) in xs.iter_mut().enumerate() {
-                for (k, v) in x.iter_mut().enumerate() {
-                    *v = rows[(g + k) * stride + f];
-                }
-            }
-            for b in bv.iter_mut() {
-                *b = [!0u64; L];
-            }
+            start_group(rows, stride, g, &mut xs, &mut bv);
             for (f, x) in xs.iter().enumerate() {
                 // SAFETY: `x` holds 16 f32 (an unaligned load); AVX-512 F is enabled on this function.
                 let xv = unsafe { _mm512_loadu_ps(x.as_ptr()) };
@@ -675,12 +685,7 @@ impl QuickScorer {
                     }
                 }
             }
-            for k in 0..L {
-                for (d, b) in lanes_bv.iter_mut().zip(&bv) {
-                    *d = b[k];
-                }
-                self.finish(&lanes_bv, &mut out[(g + k) * self.n_outputs..]);
-            }
+            self.finish_group(&bv, &mut lanes_bv, &mut out[g * self.n_outputs..]);
         }
     }
 
@@ -708,14 +713,7 @@ impl QuickScorer {
         let mut xs = vec![[0.0f32; L]; nf];
         let mut lanes_bv = vec![0u64; nt];
         for g in (0..n_rows).step_by(L) {
-            for (f, x) in xs.iter_mut().enumerate() {
-                for (k, v) in x.iter_mut().enumerate() {
-                    *v = rows[(g + k) * stride + f];
-                }
-            }
-            for b in bv.iter_mut() {
-                *b = [!0u64; L];
-            }
+            start_group(rows, stride, g, &mut xs, &mut bv);
             for (f, x) in xs.iter().enumerate() {
                 // SAFETY: `x` holds 8 f32 (an unaligned load); AVX2 is enabled on this function.
                 let xv = unsafe { _mm256_loadu_ps(x.as_ptr()) };
@@ -744,13 +742,27 @@ impl QuickScorer {
                     }
                 }
             }
-            for k in 0..L {
-                for (d, b) in lanes_bv.iter_mut().zip(&bv) {
-                    *d = b[k];
-                }
-                self.finish(&lanes_bv, &mut out[(g + k) * self.n_outputs..]);
-            }
+            self.finish_group(&bv, &mut lanes_bv, &mut out[g * self.n_outputs..]);
         }
+    }
+}
+
+/// Starts a group of `L` rows from row `g`: their values feature-major into `xs` (`xs[f][k]`: row `g + k`'s
+/// feature `f`), every tree's bitvectors `bv` all ones.
+fn start_group<const L: usize>(
+    rows: &[f32],
+    stride: usize,
+    g: usize,
+    xs: &mut [[f32; L]],
+    bv: &mut [[u64; L]],
+) {
+    for (f, x) in xs.iter_mut().enumerate() {
+        for (k, v) in x.iter_mut().enumerate() {
+            *v = rows[(g + k) * stride + f];
+        }
+    }
+    for b in bv.iter_mut() {
+        *b = [!0u64; L];
     }
 }
 
