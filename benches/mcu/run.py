@@ -67,6 +67,7 @@ def ld_flags(t):
 
 ENGINES = [
     "emkern-c",
+    "emkern-c-keys",
     "emkern-c-f64",
     "emlearn-inline-f32",
     "emlearn-inline-i16",
@@ -277,13 +278,19 @@ def emkern_blob(m, d, emkern, f32=None):
     return blob
 
 
-def emkern_c_engine(f32):
+def emkern_c_engine(f32, form=None):
+    """The generated C header: its default forms (float tests at -O2 with an FPU, ranks at -Os), or with
+    `form` the form M_INT_COMPARE names at both levels (1: integer keys)."""
     def build(m, d, emkern):
         if not f32 and not m["f32"]:
             raise Skip("the model is f32 already, see emkern-c")
         blob = emkern_blob(m, d.parent, emkern, f32=None if f32 else False)
         run([str(emkern), "codegen", str(blob), "--lang", "c", "--name", "m", "-o", str(d / "model.h")])
-        (d / "adapter.c").write_text(ADAPTER_HEAD + """#include "model.h"
+        text = (d / "model.h").read_text()
+        if form is not None and "M_INT_COMPARE" not in text:
+            raise Skip("the model's tests cannot be integers (categorical, zero band, linear leaves or f64)")
+        define = f"#define M_INT_COMPARE {form}\n" if form is not None else ""
+        (d / "adapter.c").write_text(ADAPTER_HEAD + define + """#include "model.h"
 static float row_buf[M_N_FEATURES];
 const int engine_n_out = M_OUTPUT_LEN;
 float engine_out[M_OUTPUT_LEN];
@@ -392,6 +399,7 @@ void engine_predict(void) {{
 BUILDERS = {
     "stub": engine_stub,
     "emkern-c": emkern_c_engine(True),
+    "emkern-c-keys": emkern_c_engine(True, form=1),
     "emkern-c-f64": emkern_c_engine(False),
     "emlearn-inline-f32": emlearn_engine("inline", "float"),
     "emlearn-inline-i16": emlearn_engine("inline", "int16_t"),
