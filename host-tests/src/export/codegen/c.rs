@@ -624,26 +624,13 @@ fn write_ranks(r: &Ranks, m: &Model, p: &str, s: &mut String) {
         "uint32_t"
     };
     let rank_t = r.rank_type();
-    let list = |it: &mut dyn Iterator<Item = String>| {
-        let items: Vec<String> = it.collect();
-        let mut out = String::new();
-        for (i, chunk) in items.chunks(12).enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            out.push_str("    ");
-            out.push_str(&chunk.join(", "));
-            out.push(',');
-        }
-        out
-    };
     let _ = write!(
         s,
         "/* Rank slots, most tested feature first: the row index each slot ranks, and the end of its cuts. */\n\
-         static const {feature_type} {p}_rank_feature[{n_slots}] = {{\n{}\n}};\n\
-         static const {end_type} {p}_rank_end[{n_slots}] = {{\n{}\n}};\n\
+         static const {feature_type} {p}_rank_feature[{n_slots}] = {{\n{}}};\n\
+         static const {end_type} {p}_rank_end[{n_slots}] = {{\n{}}};\n\
          /* Each slot's cuts, ascending: the integer key of a threshold t for a test x < t, key(t) + 1 for x <= t. */\n\
-         static const int32_t {p}_cuts[{total}] = {{\n{}\n}};\n\n\
+         static const int32_t {p}_cuts[{total}] = {{\n{}}};\n\n\
          /* The row's ranks: per slot, how many of its cuts are at or below the row's key (|bits| with the sign\n\
          \x20* applied, -0.0 and 0.0 alike); a NaN gets the slot's number of cuts in br (it fails every test: right)\n\
          \x20* and 0 in bl (it passes every test: left). A test x < t is then rank <= r, for t's cut r. */\n\
@@ -666,9 +653,9 @@ fn write_ranks(r: &Ranks, m: &Model, p: &str, s: &mut String) {
          \x20       lo = {p}_rank_end[s];\n\
          \x20   }}\n\
          }}\n\n",
-        list(&mut r.slots.iter().map(|(f, _)| f.to_string())),
-        list(&mut ends.iter().map(|e| format!("{e}u"))),
-        list(&mut r.all_cuts().map(c_int32)),
+        ranks::lines(r.slots.iter().map(|(f, _)| f.to_string())),
+        ranks::lines(ends.iter().map(|e| format!("{e}u"))),
+        ranks::lines(r.all_cuts().map(c_int32)),
         params = ranks::names(r.used)
             .iter()
             .map(|n| format!("{rank_t} *{n}"))
@@ -718,10 +705,7 @@ fn write_scalar_values(t: &ScalarTable, values: &Values, p: &str, s: &mut String
         values.ty(),
         t.values.len()
     );
-    for chunk in t.values.chunks(6) {
-        let line: Vec<String> = chunk.iter().map(|&v| values.lit(v)).collect();
-        let _ = writeln!(s, "    {},", line.join(", "));
-    }
+    s.push_str(&ranks::lines(t.values.iter().map(|&v| values.lit(v))));
     s.push_str("};\n\n");
 }
 

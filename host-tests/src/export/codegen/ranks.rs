@@ -192,6 +192,19 @@ impl ScalarTable {
     }
 }
 
+/// Array items as source lines: twelve to a line, each line indented four spaces and ending in a comma and a
+/// newline (the same in C and Rust).
+pub fn lines(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    let mut out = String::new();
+    for chunk in items.chunks(12) {
+        out.push_str("    ");
+        out.push_str(&chunk.join(", "));
+        out.push_str(",\n");
+    }
+    out
+}
+
 /// The rank arrays that stand for `used`'s key arrays, `br` before `bl`.
 pub fn names(used: KeyUse) -> Vec<&'static str> {
     used.names()

@@ -600,13 +600,6 @@ fn write_ranks(r: &Ranks, m: &Model, scalars: &ScalarTable, values: &Values, s: 
     let ends = r.ends();
     let total = ends.last().copied().unwrap_or(0);
     let feature_type = if m.n_features <= 256 { "u8" } else { "u32" };
-    let list = |items: Vec<String>| {
-        let mut out = String::new();
-        for chunk in items.chunks(12) {
-            let _ = writeln!(out, "    {},", chunk.join(", "));
-        }
-        out
-    };
     let rt = rank_type(r);
     let _ = write!(
         s,
@@ -646,9 +639,9 @@ fn write_ranks(r: &Ranks, m: &Model, scalars: &ScalarTable, values: &Values, s: 
          \x20   r\n\
          }}\n\n",
         n_slots = r.slots.len(),
-        features = list(r.slots.iter().map(|(f, _)| f.to_string()).collect()),
-        ends = list(ends.iter().map(|e| e.to_string()).collect()),
-        cuts = list(r.all_cuts().map(|c| c.to_string()).collect()),
+        features = ranks::lines(r.slots.iter().map(|(f, _)| f.to_string())),
+        ends = ranks::lines(ends.iter().map(|e| e.to_string())),
+        cuts = ranks::lines(r.all_cuts().map(|c| c.to_string())),
     );
     if !scalars.values.is_empty() {
         let _ = write!(
@@ -662,7 +655,7 @@ fn write_ranks(r: &Ranks, m: &Model, scalars: &ScalarTable, values: &Values, s: 
              }}\n\n",
             v = values.ty(),
             n = scalars.values.len(),
-            items = list(scalars.values.iter().map(|&x| values.lit(x)).collect()),
+            items = ranks::lines(scalars.values.iter().map(|&x| values.lit(x))),
         );
     }
 }
