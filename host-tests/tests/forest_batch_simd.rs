@@ -119,7 +119,8 @@ fn check_single_rows(
     n_rows: usize,
 ) -> Result<(), String> {
     for simd in Simd::available() {
-        let expected_path = if plan.is_some() {
+        // A plan with a sparse tree predicts single rows on the scalar path.
+        let expected_path = if plan.is_some_and(|p| !p.has_sparse()) {
             BatchPath::Walker(simd.level())
         } else {
             BatchPath::Scalar
@@ -473,11 +474,106 @@ fn categorical_and_wide_models_take_the_scalar_path() {
     assert!(seen_categorical);
 }
 
+/// A tree of depth exactly `depth`: a spine of splits down to it (each spine split's other child a random
+/// subtree that stops at each node with probability 1/2), random numeric thresholds and missing modes.
+fn deep_tree(rng: &mut Rng, n_features: u32, depth: u32) -> Tree {
+    fn grow(rng: &mut Rng, nodes: &mut Vec<Node>, d: u32, max_d: u32, nf: u32, spine: bool) {
+        let at = nodes.len();
+        if d >= max_d || (!spine && rng.chance(50)) {
+            nodes.push(Node::Leaf(vec![rng.unit() * 2.0 - 1.0]));
+            return;
+        }
+        nodes.push(Node::Leaf(vec![]));
+        let missing = match rng.below(100) {
+            0..20 => MissingMode::NanAsZero,
+            _ => MissingMode::Nan,
+        };
+        let spine_left = rng.chance(50);
+        let left = nodes.len();
+        grow(rng, nodes, d + 1, max_d, nf, spine && spine_left);
+        let right = nodes.len();
+        grow(rng, nodes, d + 1, max_d, nf, spine && !spine_left);
+        nodes[at] = Node::Split(Split {
+            feature: rng.below(nf as u64) as u32,
+            test: Test::Numeric(GRID[rng.below(GRID.len() as u64) as usize] as f64),
+            default_left: rng.chance(50),
+            missing,
+            left,
+            right,
+        });
+    }
+    let mut nodes = Vec::new();
+    grow(rng, &mut nodes, 0, depth, n_features, true);
+    Tree {
+        nodes,
+        output: Some(0),
+        weight: if rng.chance(20) {
+            (rng.unit() * 2.0) as f32
+        } else {
+            1.0
+        },
+    }
+}
+
 #[test]
-fn deep_trees_are_refused_by_depth() {
-    // A chain of MAX_DEPTH + 1 splits: split d (node 2d) has leaf 2d + 1 on the left and split d + 1 on the
-    // right; the last split has two leaves.
-    let depth = emkern_simd::forest::MAX_DEPTH + 1;
+fn deep_random_models_agree_bit_for_bit() {
+    // Random ensembles with trees deeper than a complete tree of the plan holds (planned sparse) among the
+    // shallow ones (planned complete), at every level, batch and single rows, NaN in the rows.
+    let mut sparse = 0;
+    for seed in 0..24u64 {
+        let mut e = random_ensemble(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1, false);
+        let mut rng = Rng(seed + 101);
+        for _ in 0..1 + rng.below(5) {
+            let depth = emkern_simd::forest::MAX_DEPTH + 1 + rng.below(20) as u32;
+            let at = rng.below(e.trees.len() as u64 + 1) as usize;
+            let tree = deep_tree(&mut rng, e.n_features, depth);
+            e.trees.insert(at, tree);
+        }
+        let bytes = blob::write(&e).unwrap();
+        let f = Forest::new(&bytes).unwrap();
+        let stride = e.n_features as usize + 1;
+        let rows = random_rows(&mut rng, 80, stride);
+        match check_model(&format!("deep seed {seed}"), &f, &rows, stride) {
+            Ok(true) => {
+                let mut words = vec![0u32; f.simd_plan_len().unwrap()];
+                assert!(f.simd_plan(&mut words).unwrap().has_sparse());
+                sparse += 1;
+            }
+            Ok(false) => {
+                let why = f.simd_plan_len().unwrap_err();
+                assert!(
+                    matches!(why, PlanUnsupported::ZeroMissing { .. }),
+                    "deep seed {seed}: {why}"
+                );
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    println!("deep random models: {sparse} of 24 planned with sparse trees");
+    assert!(sparse >= 16, "only {sparse} of 24 deep models planned");
+}
+
+#[test]
+fn chains_deeper_than_a_complete_plan_are_sparse_up_to_the_limit() {
+    // A chain of MAX_DEPTH + 1 splits is planned (sparse) and exact; one of MAX_SPARSE_DEPTH + 1 is refused.
+    let planned = chain(emkern_simd::forest::MAX_DEPTH + 1);
+    let f = Forest::new(&planned).unwrap();
+    let rows: Vec<f32> = (0..40).map(|i| i as f32 * 0.4 - 1.0).collect();
+    assert!(check_model("chain", &f, &rows, 2).unwrap());
+    let depth = emkern_simd::forest::MAX_SPARSE_DEPTH + 1;
+    let refused = chain(depth);
+    let f = Forest::new(&refused).unwrap();
+    assert_eq!(
+        f.simd_plan_len(),
+        Err(PlanUnsupported::TooDeep { tree: 0, depth })
+    );
+    let rows: Vec<f32> = (0..140).map(|i| i as f32 * 0.5 - 1.0).collect();
+    assert!(!check_model("deep chain", &f, &rows, 2).unwrap());
+}
+
+/// The blob of one tree that is a chain of `depth` splits: split d (node 2d) has leaf 2d + 1 on the left and
+/// split d + 1 on the right; the last split has two leaves.
+fn chain(depth: u32) -> Vec<u8> {
     let mut nodes = Vec::new();
     for d in 0..depth as usize {
         nodes.push(Node::Split(Split {
@@ -501,14 +597,7 @@ fn deep_trees_are_refused_by_depth() {
         }],
         ..forest_gen::one_split_model()
     };
-    let bytes = blob::write(&e).unwrap();
-    let f = Forest::new(&bytes).unwrap();
-    assert_eq!(
-        f.simd_plan_len(),
-        Err(PlanUnsupported::TooDeep { tree: 0, depth })
-    );
-    let rows: Vec<f32> = (0..40).map(|i| i as f32 * 0.4 - 1.0).collect();
-    assert!(!check_model("deep chain", &f, &rows, 2).unwrap());
+    blob::write(&e).unwrap()
 }
 
 #[test]

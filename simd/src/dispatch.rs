@@ -240,7 +240,7 @@ impl Simd {
     ///
     /// NEON and Helium walk 4 rows per vector, AVX2 8 and AVX-512 16 ([`Simd::forest_lanes`]); the scalar level
     /// takes the portable walker ([`portable::forest`](crate::portable::forest)), as do calls whose row offsets
-    /// (`(lanes − 1)·stride + n_features`) do not fit an `i32`. Nothing is read or written for `n_rows = 0`;
+    /// (`(lanes − 1)·stride + n_features`) do not fit an `i32`, and Helium for a plan with a sparse tree. Nothing is read or written for `n_rows = 0`;
     /// wrongly sized buffers are refused before anything is written.
     pub fn forest_sums(
         self,
@@ -283,7 +283,8 @@ impl Simd {
     ///
     /// The vector levels walk several trees per vector, each lane at its own tree's node (NEON 4, AVX2 8 and
     /// AVX-512 16 trees per vector, [`Simd::forest_row_lanes`]); the scalar level (and Helium) takes the portable
-    /// twin ([`portable::forest_row`](crate::portable::forest_row)), which interleaves a few trees. A row shorter
+    /// twin ([`portable::forest_row`](crate::portable::forest_row)), which interleaves a few trees, as does every
+    /// level for a plan with a sparse tree ([`Plan::has_sparse`](crate::forest::Plan::has_sparse)). A row shorter
     /// than the plan's features is refused before anything is written.
     pub fn forest_row(
         self,
@@ -292,6 +293,11 @@ impl Simd {
         sum: &mut f32,
     ) -> Result<(), crate::forest::RowsError> {
         crate::forest::check_row(plan, row.len())?;
+        if plan.has_sparse() {
+            // The vector single-row walkers read complete trees only.
+            crate::portable::forest_row::forest_row(plan, row, sum);
+            return Ok(());
+        }
         match self.backend {
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2(k) => crate::arch::x86_64::forest_row::forest_row_avx2(k, plan, row, sum),

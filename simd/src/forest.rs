@@ -23,8 +23,29 @@
 //! permute (`vpermd`, `vpermt2d`, NEON's `tbl`) instead of two gathers; only deeper levels gather their nodes
 //! (NEON, which has no gather, with one load per lane). Before the trees, a table
 //! of two words per tree (the word offset of its data and its depth). Depths are limited to [`MAX_DEPTH`] so that
-//! the padding stays bounded (`3·2¹²` words = 48 KiB for the deepest tree); deeper models use the caller's other
-//! path.
+//! the padding stays bounded (`3·2¹²` words = 48 KiB for the deepest tree).
+//!
+//! # Sparse trees: deeper than a complete tree can hold
+//! A tree deeper than [`MAX_DEPTH`] (leaf-wise LightGBM trees often are: 31 or 63 leaves at depths of 15 or 20)
+//! is stored *sparse*: its `E = 2·splits + 1` entries (splits and leaves; the root is entry 0) in three arrays of
+//! `E` words, with each split's two children next to each other, so that one gathered word holds the node and
+//! where its children are:
+//!
+//! ```text
+//! words       E words: feature (bits 0–15) | first child c (bits 16–30) | default_left << 31
+//! thresholds  E f32 bits
+//! leaves      E f32 values (a leaf's value; 0 at a split)
+//! ```
+//!
+//! A step is `j ← c + right` from entry `j` (the root is `j = 0`). A leaf is an absorbing entry: feature 0,
+//! threshold NaN and NaN going right (so every row goes right), first child `j − 1`: a row that has reached it
+//! stays there. So a tree of depth `D` is exactly `D` steps for every row, as a complete tree is, and `leaves[j]`
+//! is then its leaf. A step gathers the word and the threshold (two gathers, no permute table) and the row
+//! value; a sparse tree takes `3·E` words. Limits: depth ≤ [`MAX_SPARSE_DEPTH`], `E ≤` [`MAX_SPARSE_ENTRIES`],
+//! and a plan with a sparse tree reads at most [`MAX_SPARSE_FEATURES`] features. The batch walker takes sparse
+//! trees at every level but Helium (whose walker is one `asm!` block over complete trees: a plan with a sparse
+//! tree takes the scalar twin there), and the single-row walker ([`Simd::forest_row`]) walks a plan with a
+//! sparse tree on its scalar twin at every level.
 //!
 //! # Decisions
 //! A row goes left at a node when `x < t` ([`Compare::Less`]) or `x ≤ t` ([`Compare::LessEqual`]), or when `x` is
@@ -56,8 +77,32 @@
 //! [`Simd::forest_sums`]: crate::Simd::forest_sums
 //! [`Simd::forest_row`]: crate::Simd::forest_row
 
-/// Deepest tree a [`Plan`] holds (levels of splits).
+/// Deepest complete tree a [`Plan`] holds (levels of splits); deeper trees are sparse ([`MAX_SPARSE_DEPTH`]).
 pub const MAX_DEPTH: u32 = 12;
+
+/// Deepest sparse tree a [`Plan`] holds (levels of splits: every row takes this many steps through the tree).
+pub const MAX_SPARSE_DEPTH: u32 = 64;
+
+/// Most entries (splits and leaves) of a sparse tree: its first-child fields are 15 bits.
+pub const MAX_SPARSE_ENTRIES: usize = 1 << 15;
+
+/// Most features a plan with a sparse tree reads: a sparse node's feature field is 16 bits.
+pub const MAX_SPARSE_FEATURES: usize = 1 << 16;
+
+/// Bit of a tree-table depth word marking a sparse tree (its entries in bits 8–23, its depth in bits 0–7).
+const SPARSE: u32 = 1 << 31;
+
+/// Feature bits of a sparse node's word.
+pub(crate) const SPARSE_FEATURE_MASK: u32 = 0xffff;
+
+/// Shift of the first-child field of a sparse node's word.
+pub(crate) const SPARSE_CHILD_SHIFT: u32 = 16;
+
+/// First-child bits of a sparse node's word, after the shift.
+pub(crate) const SPARSE_CHILD_MASK: u32 = 0x7fff;
+
+/// The threshold of a sparse leaf (NaN: no row is below it, and NaN rows go right).
+const SPARSE_LEAF_THRESHOLD: u32 = 0x7fc0_0000;
 
 /// Bit of a node's feature word holding its default direction (set: a NaN goes left).
 pub(crate) const DEFAULT_LEFT: u32 = 1 << 31;
@@ -83,7 +128,8 @@ pub enum PlanError {
         /// Words given.
         got: usize,
     },
-    /// A tree is deeper than [`MAX_DEPTH`].
+    /// A complete tree is deeper than [`MAX_DEPTH`], or a sparse tree's depth is 0 or above
+    /// [`MAX_SPARSE_DEPTH`].
     TooDeep {
         /// Tree index.
         tree: usize,
@@ -121,7 +167,10 @@ impl core::fmt::Display for PlanError {
                 write!(f, "plan buffer has {got} words, {needed} needed")
             }
             PlanError::TooDeep { tree, depth } => {
-                write!(f, "tree {tree} has depth {depth}, above {MAX_DEPTH}")
+                write!(
+                    f,
+                    "tree {tree} has depth {depth}, outside the plan's limits"
+                )
             }
             PlanError::FeatureOutOfRange { tree } => {
                 write!(f, "tree {tree}: a split's feature is out of range")
@@ -169,9 +218,11 @@ pub enum RowsError {
 /// borrows its buffer.
 ///
 /// Invariants (established by the builder, relied on by the walkers): the first `2·n_trees` words are the tree
-/// table; tree `t`'s entry `(offset, depth)` has `depth ≤ MAX_DEPTH` and
-/// `offset + tree_words(depth) ≤ words.len()`; every node's feature (without the default-left bit) is below
-/// `n_features`, and `n_features ≥ 1` when any tree has a split.
+/// table; tree `t`'s entry `(offset, depth)` is either a complete tree, with `depth ≤ MAX_DEPTH` and
+/// `offset + tree_words(depth) ≤ words.len()`, every node's feature (without the default-left bit) below
+/// `n_features`; or a sparse tree (the depth word's top bit set, `E` entries, `3 ≤ E ≤ MAX_SPARSE_ENTRIES`), with
+/// `offset + 3·E ≤ words.len()`, every entry's feature field below `n_features` and its first-child field at most
+/// `E − 2` (so that `c + right` is an entry). `n_features ≥ 1` when any tree has a split.
 #[derive(Clone, Copy, Debug)]
 pub struct Plan<'a> {
     words: &'a [u32],
@@ -179,6 +230,28 @@ pub struct Plan<'a> {
     n_features: usize,
     compare: Compare,
     tag: u32,
+    sparse: bool,
+}
+
+/// A tree of a [`Plan`], as the walkers read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TreeShape {
+    /// A complete tree: its data at word `off`, `depth` levels of splits.
+    Complete {
+        /// Word offset of its features.
+        off: usize,
+        /// Levels of splits.
+        depth: u32,
+    },
+    /// A sparse tree: its `entries` words, thresholds and leaves at word `off`.
+    Sparse {
+        /// Word offset of its node words.
+        off: usize,
+        /// Entries (splits and leaves).
+        entries: usize,
+        /// Levels of splits (steps per row).
+        depth: u32,
+    },
 }
 
 impl<'a> Plan<'a> {
@@ -202,14 +275,41 @@ impl<'a> Plan<'a> {
         self.tag
     }
 
-    /// Tree `t`'s data offset and depth (`t < n_trees`).
+    /// Whether a tree of the plan is sparse (deeper than [`MAX_DEPTH`]): then [`Simd::forest_row`] and the
+    /// Helium batch walker take the scalar twin.
+    ///
+    /// [`Simd::forest_row`]: crate::Simd::forest_row
+    pub fn has_sparse(&self) -> bool {
+        self.sparse
+    }
+
+    /// Tree `t`'s data offset and depth (`t < n_trees`) for the walkers of complete trees only: a sparse tree
+    /// reads as depth 0 (its first word as the leaf; in bounds, and never used: those walkers are not given
+    /// plans with sparse trees).
     #[inline(always)]
     pub(crate) fn tree(&self, t: usize) -> (usize, u32) {
+        match self.shape(t) {
+            TreeShape::Complete { off, depth } => (off, depth),
+            TreeShape::Sparse { off, .. } => (off, 0),
+        }
+    }
+
+    /// Tree `t`'s shape and place (`t < n_trees`).
+    #[inline(always)]
+    pub(crate) fn shape(&self, t: usize) -> TreeShape {
         let w = self.words;
         // The table holds 2·n_trees words (invariant); `get` keeps this safe for any `t`.
         let off = w.get(2 * t).copied().unwrap_or(0) as usize;
-        let depth = w.get(2 * t + 1).copied().unwrap_or(0);
-        (off, depth)
+        let d = w.get(2 * t + 1).copied().unwrap_or(0);
+        if d & SPARSE != 0 {
+            TreeShape::Sparse {
+                off,
+                entries: ((d >> 8) & 0xffff) as usize,
+                depth: d & 0xff,
+            }
+        } else {
+            TreeShape::Complete { off, depth: d }
+        }
     }
 
     /// The plan's words.
@@ -251,8 +351,12 @@ pub struct PlanBuilder<'a> {
     begun: usize,
     /// Next free word.
     cursor: usize,
-    /// The current tree's data offset and depth.
+    /// The current tree's data offset and depth, when it is complete.
     current: Option<(usize, u32)>,
+    /// The current tree's data offset and entries, when it is sparse.
+    sparse_current: Option<(usize, usize)>,
+    /// Whether a sparse tree was begun.
+    sparse: bool,
 }
 
 impl<'a> PlanBuilder<'a> {
@@ -294,6 +398,8 @@ impl<'a> PlanBuilder<'a> {
             begun: 0,
             cursor: table,
             current: None,
+            sparse_current: None,
+            sparse: false,
         })
     }
 
@@ -326,8 +432,128 @@ impl<'a> PlanBuilder<'a> {
             entry[1] = depth;
         }
         self.current = Some((self.cursor, depth));
+        self.sparse_current = None;
         self.cursor = end;
         self.begun += 1;
+        Ok(())
+    }
+
+    /// Words one sparse tree of `entries` entries (splits and leaves) takes, `3·entries`; `None` below 3 or
+    /// above [`MAX_SPARSE_ENTRIES`].
+    pub const fn sparse_tree_words(entries: usize) -> Option<usize> {
+        if entries < 3 || entries > MAX_SPARSE_ENTRIES {
+            None
+        } else {
+            Some(3 * entries)
+        }
+    }
+
+    /// Begins the next tree as a sparse tree (see the [module documentation](self)) of `entries` entries
+    /// (`2·splits + 1`; the root, entry 0, is a split) and `depth` levels of splits (`1 ..=`
+    /// [`MAX_SPARSE_DEPTH`]: every row takes `depth` steps, so it must be at least the tree's depth). Every
+    /// entry starts as a leaf of value 0 (entry 0 as a split-free placeholder whose children are entries 0 and
+    /// 1); [`PlanBuilder::sparse_split`] and [`PlanBuilder::sparse_leaf`] fill them. The plan's features must be
+    /// at most [`MAX_SPARSE_FEATURES`].
+    pub fn begin_sparse_tree(&mut self, entries: usize, depth: u32) -> Result<(), PlanError> {
+        let tree = self.begun;
+        if tree >= self.n_trees {
+            return Err(PlanError::TreeCount {
+                expected: self.n_trees,
+                got: tree + 1,
+            });
+        }
+        if depth == 0 || depth > MAX_SPARSE_DEPTH {
+            return Err(PlanError::TooDeep { tree, depth });
+        }
+        let size = Self::sparse_tree_words(entries).ok_or(PlanError::TooLarge)?;
+        if self.n_features == 0 || self.n_features > MAX_SPARSE_FEATURES {
+            return Err(PlanError::FeatureOutOfRange { tree });
+        }
+        if u32::try_from(self.cursor).is_err() {
+            return Err(PlanError::TooLarge);
+        }
+        let end = self.cursor.checked_add(size).ok_or(PlanError::TooLarge)?;
+        let got = self.words.len();
+        let Some(data) = self.words.get_mut(self.cursor..end) else {
+            return Err(PlanError::BufferTooShort { needed: end, got });
+        };
+        let (nodes, rest) = data.split_at_mut(entries);
+        let (thresholds, leaves) = rest.split_at_mut(entries);
+        for (i, w) in nodes.iter_mut().enumerate() {
+            // A leaf's first child is itself − 1 (every row goes right); entry 0's is 0.
+            *w = (i.saturating_sub(1) as u32) << SPARSE_CHILD_SHIFT;
+        }
+        thresholds.fill(SPARSE_LEAF_THRESHOLD);
+        leaves.fill(0);
+        if let Some(entry) = self.words.get_mut(2 * tree..2 * tree + 2) {
+            entry[0] = self.cursor as u32;
+            entry[1] = SPARSE | ((entries as u32) << 8) | depth;
+        }
+        self.current = None;
+        self.sparse_current = Some((self.cursor, entries));
+        self.sparse = true;
+        self.cursor = end;
+        self.begun += 1;
+        Ok(())
+    }
+
+    /// The current sparse tree's offset and entries, with a check that `index` is one of them and at least
+    /// `min_index`.
+    fn sparse_at(&self, index: usize, min_index: usize) -> Result<(usize, usize), PlanError> {
+        let tree = self.begun.saturating_sub(1);
+        let bad = PlanError::BadPosition { tree };
+        let (off, entries) = self.sparse_current.ok_or(bad)?;
+        if index >= entries || index < min_index {
+            return Err(bad);
+        }
+        Ok((off, entries))
+    }
+
+    /// Sets entry `index` of the current sparse tree to a split whose children are entries `first_child` (left)
+    /// and `first_child + 1` (right, `≤ entries − 1`): left when `x` compares below `threshold`, or when `x` is
+    /// NaN and `default_left`.
+    pub fn sparse_split(
+        &mut self,
+        index: usize,
+        feature: usize,
+        threshold: f32,
+        default_left: bool,
+        first_child: usize,
+    ) -> Result<(), PlanError> {
+        let tree = self.begun.saturating_sub(1);
+        let (off, entries) = self.sparse_at(index, 0)?;
+        if first_child + 2 > entries {
+            return Err(PlanError::BadPosition { tree });
+        }
+        // n_features ≤ MAX_SPARSE_FEATURES (checked when the tree began), so the feature fits 16 bits.
+        if feature >= self.n_features {
+            return Err(PlanError::FeatureOutOfRange { tree });
+        }
+        let word = feature as u32
+            | ((first_child as u32) << SPARSE_CHILD_SHIFT)
+            | if default_left { DEFAULT_LEFT } else { 0 };
+        if let Some(w) = self.words.get_mut(off + index) {
+            *w = word;
+        }
+        if let Some(t) = self.words.get_mut(off + entries + index) {
+            *t = threshold.to_bits();
+        }
+        Ok(())
+    }
+
+    /// Sets entry `index` (`≥ 1`: the root is a split) of the current sparse tree to a leaf of `value` (the
+    /// tree's weight already applied).
+    pub fn sparse_leaf(&mut self, index: usize, value: f32) -> Result<(), PlanError> {
+        let (off, entries) = self.sparse_at(index, 1)?;
+        if let Some(w) = self.words.get_mut(off + index) {
+            *w = ((index - 1) as u32) << SPARSE_CHILD_SHIFT;
+        }
+        if let Some(t) = self.words.get_mut(off + entries + index) {
+            *t = SPARSE_LEAF_THRESHOLD;
+        }
+        if let Some(l) = self.words.get_mut(off + 2 * entries + index) {
+            *l = value.to_bits();
+        }
         Ok(())
     }
 
@@ -400,6 +626,7 @@ impl<'a> PlanBuilder<'a> {
             n_features: self.n_features,
             compare: self.compare,
             tag: self.tag,
+            sparse: self.sparse,
         })
     }
 }

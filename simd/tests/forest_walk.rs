@@ -5,7 +5,10 @@
 //! the thresholds in the rows. Then forests as deep as a plan allows, with NaN-heavy rows and odd row counts, at
 //! every vector level against the scalar twin ([`Simd::scalar`]) bit for bit.
 
-use emkern_simd::forest::{Compare, MAX_DEPTH, Plan, PlanBuilder, PlanError, RowsError};
+use emkern_simd::forest::{
+    Compare, MAX_DEPTH, MAX_SPARSE_DEPTH, MAX_SPARSE_ENTRIES, MAX_SPARSE_FEATURES, Plan,
+    PlanBuilder, PlanError, RowsError,
+};
 use emkern_simd::{Level, Simd};
 
 /// xorshift64*.
@@ -472,4 +475,242 @@ fn single_row_walker_matches_the_oracle_and_the_batch_walker() {
     #[cfg(target_arch = "aarch64")]
     assert!(levels.contains(&Level::Neon));
     eprintln!("single-row walker checked at: {levels:?}");
+}
+
+/// Counts the splits of the tree rooted at `i`.
+fn splits(nodes: &[Node], i: usize) -> usize {
+    match nodes[i] {
+        Node::Leaf(_) => 0,
+        Node::Split { left, right, .. } => 1 + splits(nodes, left) + splits(nodes, right),
+    }
+}
+
+/// Writes tree `nodes` (rooted at a split) into the sparse tree just begun: node `i` at `entry`, each split's
+/// children at the next two free entries (`free`, advanced).
+fn write_sparse(b: &mut PlanBuilder<'_>, nodes: &[Node], i: usize, entry: usize, free: &mut usize) {
+    match nodes[i] {
+        Node::Leaf(v) => b.sparse_leaf(entry, v).unwrap(),
+        Node::Split {
+            feature,
+            threshold,
+            default_left,
+            left,
+            right,
+        } => {
+            let first = *free;
+            *free += 2;
+            b.sparse_split(entry, feature, threshold, default_left, first)
+                .unwrap();
+            write_sparse(b, nodes, left, first, free);
+            write_sparse(b, nodes, right, first + 1, free);
+        }
+    }
+}
+
+/// Sparse trees (children by index) beside complete ones, deeper than a complete plan allows and shallow:
+/// [`Simd::forest_sums`] and [`Simd::forest_row`] at every level against the oracle, bit for bit, every row
+/// count from 0 to 40, NaN and infinities in the rows.
+#[test]
+fn sparse_trees_match_the_oracle() {
+    let mut with_sparse = 0;
+    for seed in 0..30u64 {
+        let mut rng = Rng(seed.wrapping_mul(0xE703_7ED1_A0B4_28DB) | 1);
+        let nf = 1 + rng.below(40) as usize;
+        let stride = nf + rng.below(3) as usize;
+        let le = rng.below(2) == 0;
+        let n_trees = rng.below(20) as usize;
+        // (nodes, sparse): deep trees (up to 30 levels, leaves early on most paths) are sparse; shallow ones
+        // are sparse or complete at random (a tree of depth 0 is always complete).
+        let trees: Vec<(Vec<Node>, bool)> = (0..n_trees)
+            .map(|_| {
+                let mut nodes = Vec::new();
+                let deep = rng.below(3) == 0;
+                let max_depth = if deep {
+                    MAX_DEPTH + 1 + rng.below(18) as u32
+                } else {
+                    rng.below(MAX_DEPTH as u64 + 1) as u32
+                };
+                grow(
+                    &mut rng,
+                    &mut nodes,
+                    0,
+                    max_depth,
+                    nf,
+                    if deep { 45 } else { 20 },
+                );
+                let d = depth(&nodes, 0);
+                let sparse = d > MAX_DEPTH || (d > 0 && rng.below(2) == 0);
+                (nodes, sparse)
+            })
+            .collect();
+        let len = PlanBuilder::table_words(n_trees).unwrap()
+            + trees
+                .iter()
+                .map(|(t, sparse)| {
+                    if *sparse {
+                        PlanBuilder::sparse_tree_words(2 * splits(t, 0) + 1).unwrap()
+                    } else {
+                        PlanBuilder::tree_words(depth(t, 0)).unwrap()
+                    }
+                })
+                .sum::<usize>();
+        let mut words = vec![0u32; len];
+        let compare = if le {
+            Compare::LessEqual
+        } else {
+            Compare::Less
+        };
+        let mut b = PlanBuilder::new(&mut words, n_trees, nf, compare, 0).unwrap();
+        for (t, sparse) in &trees {
+            if *sparse {
+                b.begin_sparse_tree(2 * splits(t, 0) + 1, depth(t, 0))
+                    .unwrap();
+                write_sparse(&mut b, t, 0, 0, &mut 1);
+            } else {
+                b.begin_tree(depth(t, 0)).unwrap();
+                write(&mut b, t, 0, 0, 0);
+            }
+        }
+        let plan = b.finish().unwrap();
+        assert_eq!(plan.has_sparse(), trees.iter().any(|t| t.1));
+        with_sparse += usize::from(plan.has_sparse());
+        let n_max = 40;
+        let rows: Vec<f32> = (0..n_max * stride)
+            .map(|_| match rng.below(10) {
+                0 => f32::NAN,
+                1 => f32::INFINITY,
+                2 => f32::NEG_INFINITY,
+                _ => GRID[rng.below(GRID.len() as u64) as usize],
+            })
+            .collect();
+        let start: Vec<f32> = (0..n_max).map(|r| r as f32 * 0.25 - 4.0).collect();
+        let want: Vec<u32> = (0..n_max)
+            .map(|r| {
+                let row = &rows[r * stride..];
+                trees
+                    .iter()
+                    .fold(start[r], |s, (t, _)| s + leaf(t, 0, row, le))
+                    .to_bits()
+            })
+            .collect();
+        for simd in Simd::available() {
+            for n in 0..=n_max {
+                let mut sums = start.clone();
+                let used = (n.saturating_sub(1)) * stride + if n > 0 { nf } else { 0 };
+                simd.forest_sums(&plan, &rows[..used], stride, n, &mut sums)
+                    .unwrap();
+                let got: Vec<u32> = sums[..n].iter().map(|v| v.to_bits()).collect();
+                assert_eq!(got, want[..n], "seed {seed}, {n} rows, {}", simd.level());
+                assert_eq!(&sums[n..], &start[n..], "seed {seed}, {}", simd.level());
+            }
+            for r in 0..n_max {
+                let mut sum = start[r];
+                simd.forest_row(&plan, &rows[r * stride..r * stride + nf], &mut sum)
+                    .unwrap();
+                assert_eq!(
+                    sum.to_bits(),
+                    want[r],
+                    "seed {seed}, single row {r}, {}",
+                    simd.level()
+                );
+            }
+        }
+    }
+    assert!(
+        with_sparse >= 20,
+        "only {with_sparse} of 30 plans had a sparse tree"
+    );
+}
+
+#[test]
+fn sparse_builder_refuses_bad_input() {
+    let mut words = [0u32; 32];
+    let mut b = PlanBuilder::new(&mut words, 2, 3, Compare::Less, 0).unwrap();
+    // Fewer than 3 entries, or too many, or a depth of 0 or above the limit.
+    assert_eq!(b.begin_sparse_tree(1, 1), Err(PlanError::TooLarge));
+    assert_eq!(
+        b.begin_sparse_tree(MAX_SPARSE_ENTRIES + 1, 1),
+        Err(PlanError::TooLarge)
+    );
+    assert_eq!(
+        b.begin_sparse_tree(3, 0),
+        Err(PlanError::TooDeep { tree: 0, depth: 0 })
+    );
+    assert_eq!(
+        b.begin_sparse_tree(3, MAX_SPARSE_DEPTH + 1),
+        Err(PlanError::TooDeep {
+            tree: 0,
+            depth: MAX_SPARSE_DEPTH + 1
+        })
+    );
+    assert_eq!(
+        b.begin_sparse_tree(11, 2),
+        Err(PlanError::BufferTooShort {
+            needed: 37,
+            got: 32
+        })
+    );
+    // Nothing begun yet: no entry to set.
+    assert_eq!(
+        b.sparse_leaf(1, 0.0),
+        Err(PlanError::BadPosition { tree: 0 })
+    );
+    b.begin_sparse_tree(5, 2).unwrap();
+    // The complete tree's calls do not reach a sparse tree, and entries stay inside it.
+    assert_eq!(
+        b.split(0, 0, 0, 0.0, false),
+        Err(PlanError::BadPosition { tree: 0 })
+    );
+    assert_eq!(
+        b.sparse_split(0, 0, 0.0, false, 4),
+        Err(PlanError::BadPosition { tree: 0 })
+    );
+    assert_eq!(
+        b.sparse_split(5, 0, 0.0, false, 1),
+        Err(PlanError::BadPosition { tree: 0 })
+    );
+    assert_eq!(
+        b.sparse_split(0, 3, 0.0, false, 1),
+        Err(PlanError::FeatureOutOfRange { tree: 0 })
+    );
+    assert_eq!(
+        b.sparse_leaf(0, 0.0),
+        Err(PlanError::BadPosition { tree: 0 })
+    );
+    // x[2] < 0.5 (NaN left) → entry 1: x[0] < 1.0 (NaN right) → 4.0, else 8.0; x[2] ≥ 0.5 → entry 2: −1.0.
+    b.sparse_split(0, 2, 0.5, true, 1).unwrap();
+    b.sparse_split(1, 0, 1.0, false, 3).unwrap();
+    b.sparse_leaf(2, -1.0).unwrap();
+    b.sparse_leaf(3, 4.0).unwrap();
+    b.sparse_leaf(4, 8.0).unwrap();
+    b.begin_tree(0).unwrap();
+    b.leaf(0, 0, 0.5).unwrap();
+    let plan = b.finish().unwrap();
+    assert!(plan.has_sparse());
+    let rows = [
+        0.0,
+        0.0,
+        0.0,
+        2.0,
+        0.0,
+        f32::NAN,
+        0.0,
+        0.0,
+        0.75,
+        f32::NAN,
+        0.0,
+        0.0,
+    ];
+    for simd in Simd::available() {
+        let mut sums = [0.0f32; 4];
+        simd.forest_sums(&plan, &rows, 3, 4, &mut sums).unwrap();
+        assert_eq!(sums, [4.5, 8.5, -0.5, 8.5], "{}", simd.level());
+    }
+    // Too many features for a sparse tree's 16-bit field.
+    let mut wide = [0u32; 16];
+    let mut w = PlanBuilder::new(&mut wide, 1, MAX_SPARSE_FEATURES + 1, Compare::Less, 0).unwrap();
+    assert_eq!(
+        w.begin_sparse_tree(3, 1),
+        Err(PlanError::FeatureOutOfRange { tree: 0 })
+    );
 }

@@ -1,7 +1,8 @@
 //! Batch prediction on the SIMD lockstep walker of `emkern-simd` ([`emkern_simd::forest`]): the model is re-laid
 //! once into a caller-provided buffer of `u32` words (a [`Plan`]: complete trees in heap order, structure of
 //! arrays), and [`Forest::predict_batch_simd`] then walks 8 (AVX2) or 16 (AVX-512) rows per vector through it;
-//! [`Forest::predict_simd_row`] walks one row through 8 (AVX2) or 16 (AVX-512) trees per vector of the same plan.
+//! [`Forest::predict_simd_row`] walks one row through 8 (AVX2) or 16 (AVX-512) trees per vector of the same plan
+//! (of complete trees: a plan with a sparse tree, below, predicts single rows on the scalar path).
 //!
 //! The plan lives in a buffer the caller provides ([`Forest::simd_plan_len`] words), like every other scratch of
 //! this crate: it never allocates. A host allocates it once per model; a firmware that never calls these
@@ -9,7 +10,9 @@
 //!
 //! # What is planned
 //! Models whose predictions the walker reproduces bit for bit: f32 values, one margin column, a sum or a mean of
-//! the trees, constant leaves, numeric splits, and trees of depth ≤ [`MAX_DEPTH`]. Missing values follow each
+//! the trees, constant leaves, numeric splits, and trees of depth ≤ [`MAX_SPARSE_DEPTH`]: complete trees up to
+//! [`MAX_DEPTH`] levels, sparse trees (children by index: two gathers per step and no register table) beyond, as
+//! deep leaf-wise LightGBM trees need. Missing values follow each
 //! node's mode exactly: NaN takes the default direction (mode `Nan`); LightGBM's `None` reads NaN as 0.0, which
 //! is the default direction `0.0 < t` (or `0.0 ≤ t`) of the same node; LightGBM's `Zero` is planned where every
 //! `|x| ≤ 1e-35` compares to the node's default side anyway, and refused otherwise. Everything else ([`PlanUnsupported`] says what) takes the scalar batch path
@@ -22,7 +25,10 @@
 //! [`Forest::predict`], so the results are identical bit for bit.
 
 use emkern_simd::Simd;
-use emkern_simd::forest::{Compare as PlanCompare, MAX_DEPTH, Plan, PlanBuilder, PlanError};
+use emkern_simd::forest::{
+    Compare as PlanCompare, MAX_DEPTH, MAX_SPARSE_DEPTH, MAX_SPARSE_FEATURES, Plan, PlanBuilder,
+    PlanError,
+};
 
 use super::error::ShapeError;
 use super::format::{self, Aggregate, Compare, flags, get_u32};
@@ -56,7 +62,7 @@ pub enum PlanUnsupported {
         /// Tree-local node index.
         node: usize,
     },
-    /// A tree is deeper than [`MAX_DEPTH`] levels of splits.
+    /// A tree is deeper than [`MAX_SPARSE_DEPTH`] levels of splits.
     TooDeep {
         /// Tree index.
         tree: usize,
@@ -86,7 +92,7 @@ impl core::fmt::Display for PlanUnsupported {
                 )
             }
             PlanUnsupported::TooDeep { tree, depth } => {
-                write!(f, "tree {tree} has depth {depth}, above {MAX_DEPTH}")
+                write!(f, "tree {tree} has depth {depth}, above {MAX_SPARSE_DEPTH}")
             }
             PlanUnsupported::TooLarge => f.write_str("the plan's size overflows"),
             PlanUnsupported::Plan(e) => write!(f, "{e}"),
@@ -211,15 +217,36 @@ impl Forest<'_> {
         Ok(depth)
     }
 
+    /// How tree `t` is planned: complete up to [`MAX_DEPTH`] levels, sparse up to [`MAX_SPARSE_DEPTH`] (with
+    /// its entries); its depth and words.
+    fn plan_shape(&self, t: usize) -> Result<(u32, Option<usize>, usize), PlanUnsupported> {
+        let tr = self.tree_ref(t);
+        let depth = self.plan_depth(t, tr.node_start, tr.nodes)?;
+        if let Some(words) = PlanBuilder::tree_words(depth) {
+            return Ok((depth, None, words));
+        }
+        if depth > MAX_SPARSE_DEPTH {
+            return Err(PlanUnsupported::TooDeep { tree: t, depth });
+        }
+        if self.n_features > MAX_SPARSE_FEATURES {
+            return Err(PlanUnsupported::Plan(PlanError::FeatureOutOfRange {
+                tree: t,
+            }));
+        }
+        // A binary tree of `nodes` splits has `nodes + 1` leaves.
+        let entries = tr.nodes.checked_mul(2).and_then(|n| n.checked_add(1));
+        let words = entries
+            .and_then(PlanBuilder::sparse_tree_words)
+            .ok_or(PlanUnsupported::TooLarge)?;
+        Ok((depth, entries, words))
+    }
+
     /// Words of the buffer [`Forest::simd_plan`] needs, or why the model has no plan. Walks every node once.
     pub fn simd_plan_len(&self) -> Result<usize, PlanUnsupported> {
         self.plan_scope()?;
         let mut total = PlanBuilder::table_words(self.n_trees).ok_or(PlanUnsupported::TooLarge)?;
         for t in 0..self.n_trees {
-            let tr = self.tree_ref(t);
-            let depth = self.plan_depth(t, tr.node_start, tr.nodes)?;
-            let words = PlanBuilder::tree_words(depth)
-                .ok_or(PlanUnsupported::TooDeep { tree: t, depth })?;
+            let (_, _, words) = self.plan_shape(t)?;
             total = total.checked_add(words).ok_or(PlanUnsupported::TooLarge)?;
         }
         Ok(total)
@@ -244,17 +271,20 @@ impl Forest<'_> {
             .map_err(PlanUnsupported::Plan)?;
         for t in 0..self.n_trees {
             let tr = self.tree_ref(t);
-            let depth = self.plan_depth(t, tr.node_start, tr.nodes)?;
-            if depth > MAX_DEPTH {
-                return Err(PlanUnsupported::TooDeep { tree: t, depth });
-            }
-            b.begin_tree(depth).map_err(PlanUnsupported::Plan)?;
+            let (depth, sparse, _) = self.plan_shape(t)?;
             let leaf_value = |leaf: usize| -> Result<f32, PlanUnsupported> {
                 let off = self.leaves_off + (tr.leaf_start + leaf) * self.leaf_width * 4;
                 let v = get_u32(self.bytes, off).ok_or(PlanUnsupported::TooLarge)?;
                 // The scalar path adds `weight · leaf` (an f32 product): store that product.
                 Ok(tr.weight * f32::from_bits(v))
             };
+            if let Some(entries) = sparse {
+                b.begin_sparse_tree(entries, depth)
+                    .map_err(PlanUnsupported::Plan)?;
+                self.plan_sparse(&mut b, t, tr.node_start, depth, &leaf_value)?;
+                continue;
+            }
+            b.begin_tree(depth).map_err(PlanUnsupported::Plan)?;
             if tr.nodes == 0 {
                 b.leaf(0, 0, leaf_value(0)?)
                     .map_err(PlanUnsupported::Plan)?;
@@ -288,6 +318,47 @@ impl Forest<'_> {
             }
         }
         b.finish().map_err(PlanUnsupported::Plan)
+    }
+
+    /// Writes the splits and leaves of tree `t` (nodes from `node_start`, `depth` levels, at least one split)
+    /// into the sparse tree just begun: depth first from the root (entry 0), each split's children given the
+    /// next two free entries.
+    fn plan_sparse(
+        &self,
+        b: &mut PlanBuilder<'_>,
+        t: usize,
+        node_start: usize,
+        depth: u32,
+        leaf_value: &dyn Fn(usize) -> Result<f32, PlanUnsupported>,
+    ) -> Result<(), PlanUnsupported> {
+        // (node, entry): at most one pending right child per level, plus the node being expanded.
+        let mut stack = [(0usize, 0usize); MAX_SPARSE_DEPTH as usize + 2];
+        let mut top = 1usize;
+        let mut free = 1usize;
+        while top > 0 {
+            top -= 1;
+            let (i, entry) = stack[top];
+            let n = self.plan_node(t, node_start, i)?;
+            b.sparse_split(entry, n.feature, n.threshold, n.default_left, free)
+                .map_err(PlanUnsupported::Plan)?;
+            let first = free;
+            free += 2;
+            // Right first, so that the left child is expanded next.
+            for side in [1usize, 0] {
+                let (child, is_leaf) = n.children[side];
+                if is_leaf {
+                    b.sparse_leaf(first + side, leaf_value(child)?)
+                        .map_err(PlanUnsupported::Plan)?;
+                } else {
+                    let slot = stack
+                        .get_mut(top)
+                        .ok_or(PlanUnsupported::TooDeep { tree: t, depth })?;
+                    *slot = (child, first + side);
+                    top += 1;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The blob's checksum, which tags its plans.
@@ -354,7 +425,9 @@ impl Forest<'_> {
         out: &mut [f32],
         margin: bool,
     ) -> Result<BatchPath, ShapeError> {
-        let Some(plan) = plan.filter(|p| self.owns_plan(p)) else {
+        // A plan with a sparse tree walks one row on the portable twin at every level: the scalar path is as
+        // fast and is the reference.
+        let Some(plan) = plan.filter(|p| self.owns_plan(p) && !p.has_sparse()) else {
             if margin {
                 self.predict_margin(row, out)?;
             } else {

@@ -2,7 +2,10 @@
 //! decisions and the same order of additions as the vector levels. The reference for them, and the path of
 //! levels without a vector walker.
 
-use crate::forest::{Compare, DEFAULT_LEFT, Plan};
+use crate::forest::{
+    Compare, DEFAULT_LEFT, Plan, SPARSE_CHILD_MASK, SPARSE_CHILD_SHIFT, SPARSE_FEATURE_MASK,
+    TreeShape,
+};
 
 /// Whether a row value `x` goes left at a node with feature word `word` and threshold `t`.
 #[inline(always)]
@@ -27,12 +30,22 @@ fn walk<const LE: bool>(
     n_rows: usize,
     sums: &mut [f32],
 ) {
-    let words = plan.words();
     for (r, sum) in sums.iter_mut().enumerate().take(n_rows) {
         let row = rows.get(r * stride..).unwrap_or_default();
         let mut acc = *sum;
         for t in 0..plan.n_trees() {
-            let (off, depth) = plan.tree(t);
+            acc += tree_leaf::<LE>(plan, t, row);
+        }
+        *sum = acc;
+    }
+}
+
+/// The leaf value of tree `t` of `plan` for `row`.
+#[inline(always)]
+pub(crate) fn tree_leaf<const LE: bool>(plan: &Plan<'_>, t: usize, row: &[f32]) -> f32 {
+    let words = plan.words();
+    match plan.shape(t) {
+        TreeShape::Complete { off, depth } => {
             let nodes = (1usize << depth) - 1;
             let mut i = 0usize;
             for _ in 0..depth {
@@ -45,8 +58,27 @@ fn walk<const LE: bool>(
                 i = 2 * i + 2 - go_left::<LE>(x, t, word) as usize;
             }
             // Leaf slot i − (2^depth − 1) lies after the two arrays of 2^depth − 1 words: at off + nodes + i.
-            acc += f32::from_bits(words.get(off + nodes + i).copied().unwrap_or(0));
+            f32::from_bits(words.get(off + nodes + i).copied().unwrap_or(0))
         }
-        *sum = acc;
+        TreeShape::Sparse {
+            off,
+            entries,
+            depth,
+        } => {
+            // Entry j's word, threshold and leaf at off + j, off + E + j, off + 2E + j; a step goes to the
+            // first child + right (a leaf's first child is itself − 1, and every row goes right there).
+            let mut j = 0usize;
+            for _ in 0..depth {
+                let word = words.get(off + j).copied().unwrap_or(0);
+                let t = f32::from_bits(words.get(off + entries + j).copied().unwrap_or(0));
+                let x = row
+                    .get((word & SPARSE_FEATURE_MASK) as usize)
+                    .copied()
+                    .unwrap_or(0.0);
+                let child = ((word >> SPARSE_CHILD_SHIFT) & SPARSE_CHILD_MASK) as usize;
+                j = child + 1 - go_left::<LE>(x, t, word) as usize;
+            }
+            f32::from_bits(words.get(off + 2 * entries + j).copied().unwrap_or(0))
+        }
     }
 }

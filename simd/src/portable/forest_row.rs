@@ -2,9 +2,10 @@
 //! one row through every tree of a [`Plan`], [`TREES`] trees interleaved (their walks are independent chains of
 //! loads, which an out-of-order core overlaps), branch-free steps `i ← 2i + 1 + right`, the leaves added to the
 //! sum in tree order. The same decisions and additions as the vector levels and as
-//! [`forest_sums`](super::forest::forest_sums) for one row.
+//! [`forest_sums`](super::forest::forest_sums) for one row. A plan with a sparse tree is walked one tree at a
+//! time, as [`forest_sums`](super::forest::forest_sums) walks it (it is the path of every level for such plans).
 
-use super::forest::go_left;
+use super::forest::{go_left, tree_leaf};
 use crate::forest::{Compare, DEFAULT_LEFT, Plan};
 
 /// Trees walked together.
@@ -29,6 +30,15 @@ struct Tree<'a> {
 }
 
 fn walk<const LE: bool>(plan: &Plan<'_>, row: &[f32], sum: &mut f32) {
+    if plan.has_sparse() {
+        // One tree at a time, as the batch twin walks them.
+        let mut acc = *sum;
+        for t in 0..plan.n_trees() {
+            acc += tree_leaf::<LE>(plan, t, row);
+        }
+        *sum = acc;
+        return;
+    }
     let words = plan.words();
     let n = plan.n_trees();
     let tree = |t: usize| {

@@ -21,13 +21,13 @@ use core::arch::aarch64::{
     vdupq_n_u8, vdupq_n_u32, vld1_u32, vld1q_f32, vld1q_lane_u32, vld1q_u8, vld1q_u32,
     vld1q_u32_x2, vld1q_u32_x4, vmvnq_u32, vorrq_u8, vorrq_u32, vqtbl1q_u8, vqtbl4q_u8,
     vreinterpretq_f32_u8, vreinterpretq_f32_u32, vreinterpretq_s32_u32, vreinterpretq_u8_u32,
-    vreinterpretq_u32_s32, vreinterpretq_u32_u8, vshlq_n_u32, vshrq_n_s32, vst1q_f32, vst1q_u32,
-    vsubq_s32,
+    vreinterpretq_u32_s32, vreinterpretq_u32_u8, vshlq_n_u32, vshrq_n_s32, vshrq_n_u32, vst1q_f32,
+    vst1q_u32, vsubq_s32,
 };
 
 use super::Neon;
 use crate::arch::generic::forest::{self as generic, ForestVector, offsets_fit};
-use crate::forest::{Compare, Plan};
+use crate::forest::{Compare, Plan, SPARSE_CHILD_MASK, SPARSE_CHILD_SHIFT, SPARSE_FEATURE_MASK};
 
 /// Feature bits of a node's word (the top bit is the default direction).
 pub(super) const FEATURE_MASK: u32 = 0x7fff_ffff;
@@ -112,6 +112,22 @@ impl Quad {
     #[inline(always)]
     unsafe fn next<const LE: bool>(self, word: uint32x4_t, t: float32x4_t, x: float32x4_t) -> Quad {
         // SAFETY: register operations; NEON is available (the caller's contract).
+        unsafe { Quad::from_base::<LE>(vaddq_s32(self.0, self.0), word, t, x) }
+    }
+
+    /// `base + right`, given each lane's node (`word`'s sign bit the default direction, `t` the threshold) and
+    /// row value `x`.
+    ///
+    /// # Safety
+    /// NEON must be available.
+    #[inline(always)]
+    unsafe fn from_base<const LE: bool>(
+        base: int32x4_t,
+        word: uint32x4_t,
+        t: float32x4_t,
+        x: float32x4_t,
+    ) -> Quad {
+        // SAFETY: register operations; NEON is available (the caller's contract).
         unsafe {
             // Ordered compares: false when x is NaN.
             let below = if LE { vcleq_f32(x, t) } else { vcltq_f32(x, t) };
@@ -120,8 +136,8 @@ impl Quad {
             // Default-left and NaN (not x = x).
             let nan_left = vbicq_u32(default_left, vceqq_f32(x, x));
             let right = vreinterpretq_s32_u32(vmvnq_u32(vorrq_u32(below, nan_left)));
-            // 2j − (−1 when right, else 0).
-            Quad(vsubq_s32(vaddq_s32(self.0, self.0), right))
+            // base − (−1 when right, else 0).
+            Quad(vsubq_s32(base, right))
         }
     }
 
@@ -131,9 +147,18 @@ impl Quad {
     /// NEON must be available and every lane's row value readable.
     #[inline(always)]
     unsafe fn row_values(word: uint32x4_t, rows: *const f32, offsets: Quad) -> float32x4_t {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { Quad::values_at(vandq_u32(word, vdupq_n_u32(FEATURE_MASK)), rows, offsets) }
+    }
+
+    /// Each lane's row value `rows[offset + feature]`.
+    ///
+    /// # Safety
+    /// NEON must be available and every lane's row value readable.
+    #[inline(always)]
+    unsafe fn values_at(feature: uint32x4_t, rows: *const f32, offsets: Quad) -> float32x4_t {
         // SAFETY: the caller guarantees each lane's row value is readable and NEON available.
         unsafe {
-            let feature = vandq_u32(word, vdupq_n_u32(FEATURE_MASK));
             let at = lanes(vaddq_u32(vreinterpretq_u32_s32(offsets.0), feature));
             vreinterpretq_f32_u32(vector(at.map(|i| rows.add(i).read().to_bits())))
         }
@@ -211,6 +236,33 @@ unsafe impl ForestVector for Quad {
             let t = vreinterpretq_f32_u32(vector(j.map(|j| thresholds_m1.add(j).read())));
             let x = Quad::row_values(word, rows, offsets);
             self.next::<LE>(word, t, x)
+        }
+    }
+    #[inline(always)]
+    unsafe fn sparse_root() -> Quad {
+        // SAFETY: NEON is available (the caller's contract).
+        Quad(unsafe { vdupq_n_s32(0) })
+    }
+    #[inline(always)]
+    unsafe fn step_sparse<const LE: bool>(
+        self,
+        words: *const u32,
+        thresholds: *const u32,
+        rows: *const f32,
+        offsets: Quad,
+    ) -> Quad {
+        // SAFETY: the caller guarantees each lane's entry and row value are readable, and NEON.
+        unsafe {
+            let j = lanes(vreinterpretq_u32_s32(self.0));
+            let word = vector(j.map(|j| words.add(j).read()));
+            let t = vreinterpretq_f32_u32(vector(j.map(|j| thresholds.add(j).read())));
+            let feature = vandq_u32(word, vdupq_n_u32(SPARSE_FEATURE_MASK));
+            let child = vandq_u32(
+                vshrq_n_u32::<{ SPARSE_CHILD_SHIFT as i32 }>(word),
+                vdupq_n_u32(SPARSE_CHILD_MASK),
+            );
+            let x = Quad::values_at(feature, rows, offsets);
+            Quad::from_base::<LE>(vreinterpretq_s32_u32(child), word, t, x)
         }
     }
     #[inline(always)]

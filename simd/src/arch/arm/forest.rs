@@ -174,7 +174,8 @@ pub(crate) fn forest_sums_helium(
         .and_then(|x| x.checked_add(plan.n_features()))
         .and_then(|x| x.checked_mul(4))
         .is_some_and(|x| x <= u32::MAX as usize);
-    if !fits {
+    // The walker below reads complete trees only.
+    if !fits || plan.has_sparse() {
         return crate::portable::forest::forest_sums(plan, rows, stride, n_rows, sums);
     }
     if plan.n_trees() == 0 {

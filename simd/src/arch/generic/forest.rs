@@ -20,9 +20,11 @@
 //! `off + 2(2ᴰ − 1) + s` (`s < 2ᴰ`); a level's table loads exactly its `2ᵏ` nodes (masked loads), a gathered step
 //! at level `k < D` reads node `i = j − 1 < 2ᴰ − 1`, the leaf read `thresholds − 1 + j` for `2ᴰ ≤ j < 2ᴰ⁺¹` is leaf
 //! slot `j − 2ᴰ`; the row value `rows[vector start + lane·stride + feature]` has `feature < n_features`. Pointers
-//! one word before an array are formed with wrapping arithmetic and only used with indices `j ≥ 1`.
+//! one word before an array are formed with wrapping arithmetic and only used with indices `j ≥ 1`. A sparse tree
+//! of `E` entries at word `off` is read at `off + j`, `off + E + j` and `off + 2E + j` with `0 ≤ j < E`: `j` starts
+//! at 0 and a step moves it to `c + right ≤ E − 1`, `c` the entry's first-child field (at most `E − 2`).
 
-use crate::forest::Plan;
+use crate::forest::{Plan, TreeShape};
 
 /// A vector of `i32` walk positions `j` (one row per lane) and the operations of one walk.
 ///
@@ -79,6 +81,24 @@ pub(crate) unsafe trait ForestVector: Copy {
         rows: *const f32,
         offsets: Self,
     ) -> Self;
+    /// `j = 0` (a sparse tree's root) in every lane.
+    ///
+    /// # Safety
+    /// The ISA must be available.
+    unsafe fn sparse_root() -> Self;
+    /// One step of a sparse tree: with each lane's entry `(word, threshold) = (words[j], thresholds[j])` and the
+    /// row value `x = rows[offset + (word & 0xffff)]`, the next `((word >> 16) & 0x7fff) + right`, where a row
+    /// goes left as in [`ForestVector::step_table`].
+    ///
+    /// # Safety
+    /// Every lane's `words[j]`, `thresholds[j]` and row value must be readable.
+    unsafe fn step_sparse<const LE: bool>(
+        self,
+        words: *const u32,
+        thresholds: *const u32,
+        rows: *const f32,
+        offsets: Self,
+    ) -> Self;
     /// Each lane's leaf value `f32::from_bits(leaves[j])`.
     ///
     /// # Safety
@@ -130,7 +150,30 @@ unsafe fn trees<V: ForestVector, const G: usize, const LE: bool>(
     // the addresses each read uses); the row reads are the caller's contract.
     unsafe {
         for t in 0..plan.n_trees() {
-            let (off, depth) = plan.tree(t);
+            let (off, depth) = match plan.shape(t) {
+                TreeShape::Complete { off, depth } => (off, depth),
+                TreeShape::Sparse {
+                    off,
+                    entries,
+                    depth,
+                } => {
+                    // Entry j's word, threshold and leaf at off + j, off + E + j, off + 2E + j; every position
+                    // stays an entry (first child ≤ E − 2, invariant).
+                    let nodes = words.add(off);
+                    let thresholds = nodes.add(entries);
+                    let leaves = thresholds.add(entries);
+                    let mut j = [V::sparse_root(); G];
+                    for _ in 0..depth {
+                        for (j, &base) in j.iter_mut().zip(&bases) {
+                            *j = j.step_sparse::<LE>(nodes, thresholds, base, offsets);
+                        }
+                    }
+                    for (a, j) in acc.iter_mut().zip(&j) {
+                        *a = V::add(*a, j.leaf(leaves));
+                    }
+                    continue;
+                }
+            };
             let features = words.add(off);
             let thresholds = features.add((1usize << depth) - 1);
             let features_m1 = features.wrapping_sub(1);

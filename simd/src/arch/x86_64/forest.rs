@@ -12,7 +12,7 @@ use core::arch::x86_64::*;
 
 use super::{Avx2, Avx512};
 use crate::arch::generic::forest::{self as generic, ForestVector, offsets_fit};
-use crate::forest::{Compare, Plan};
+use crate::forest::{Compare, Plan, SPARSE_CHILD_MASK, SPARSE_CHILD_SHIFT, SPARSE_FEATURE_MASK};
 
 /// Feature bits of a node's word (the top bit is the default direction).
 pub(super) const FEATURE_MASK: i32 = 0x7fff_ffff;
@@ -65,6 +65,33 @@ impl Ymm {
         // SAFETY: the caller guarantees each lane's row value is readable; AVX2 is available.
         unsafe {
             let feature = _mm256_and_si256(word, _mm256_set1_epi32(FEATURE_MASK));
+            Ymm::next::<LE>(
+                _mm256_add_epi32(self.0, self.0),
+                feature,
+                word,
+                t,
+                rows,
+                offsets,
+            )
+        }
+    }
+
+    /// `base + right` for each lane's node (`word`'s sign bit the default direction, `t` the threshold) and
+    /// row value `rows[offset + feature]`.
+    ///
+    /// # Safety
+    /// AVX2 must be available and every lane's row value readable.
+    #[inline(always)]
+    unsafe fn next<const LE: bool>(
+        base: __m256i,
+        feature: __m256i,
+        word: __m256i,
+        t: __m256,
+        rows: *const f32,
+        offsets: Ymm,
+    ) -> Ymm {
+        // SAFETY: the caller guarantees each lane's row value is readable; AVX2 is available.
+        unsafe {
             let x = _mm256_i32gather_ps::<4>(rows, _mm256_add_epi32(offsets.0, feature));
             let below = if LE {
                 _mm256_cmp_ps::<_CMP_LE_OQ>(x, t)
@@ -75,9 +102,8 @@ impl Ymm {
             // Sign bit: below, or NaN and default-left (the word's sign bit).
             let left = _mm256_or_ps(below, _mm256_and_ps(nan, _mm256_castsi256_ps(word)));
             let minus_left = _mm256_srai_epi32::<31>(_mm256_castps_si256(left));
-            let twice = _mm256_add_epi32(self.0, self.0);
             Ymm(_mm256_add_epi32(
-                twice,
+                base,
                 _mm256_add_epi32(_mm256_set1_epi32(1), minus_left),
             ))
         }
@@ -192,6 +218,31 @@ unsafe impl ForestVector for Ymm {
         }
     }
     #[inline(always)]
+    unsafe fn sparse_root() -> Ymm {
+        // SAFETY: AVX is available (the caller's contract).
+        Ymm(unsafe { _mm256_setzero_si256() })
+    }
+    #[inline(always)]
+    unsafe fn step_sparse<const LE: bool>(
+        self,
+        words: *const u32,
+        thresholds: *const u32,
+        rows: *const f32,
+        offsets: Ymm,
+    ) -> Ymm {
+        // SAFETY: the caller guarantees each lane's entry and row value are readable; AVX2 is available.
+        unsafe {
+            let word = _mm256_i32gather_epi32::<4>(words.cast(), self.0);
+            let t = _mm256_i32gather_ps::<4>(thresholds.cast(), self.0);
+            let feature = _mm256_and_si256(word, _mm256_set1_epi32(SPARSE_FEATURE_MASK as i32));
+            let child = _mm256_and_si256(
+                _mm256_srli_epi32::<{ SPARSE_CHILD_SHIFT as i32 }>(word),
+                _mm256_set1_epi32(SPARSE_CHILD_MASK as i32),
+            );
+            Ymm::next::<LE>(child, feature, word, t, rows, offsets)
+        }
+    }
+    #[inline(always)]
     unsafe fn leaf(self, leaves: *const u32) -> __m256 {
         // SAFETY: the caller guarantees each lane's leaves[j] is readable.
         unsafe { _mm256_i32gather_ps::<4>(leaves.cast(), self.0) }
@@ -291,6 +342,33 @@ impl Zmm {
         // SAFETY: the caller guarantees each lane's row value is readable; AVX-512F is available.
         unsafe {
             let feature = _mm512_and_si512(word, _mm512_set1_epi32(FEATURE_MASK));
+            Zmm::next::<LE>(
+                _mm512_add_epi32(self.0, self.0),
+                feature,
+                word,
+                t,
+                rows,
+                offsets,
+            )
+        }
+    }
+
+    /// `base + right` for each lane's node (`word`'s sign bit the default direction, `t` the threshold) and
+    /// row value `rows[offset + feature]`.
+    ///
+    /// # Safety
+    /// AVX-512F must be available and every lane's row value readable.
+    #[inline(always)]
+    unsafe fn next<const LE: bool>(
+        base: __m512i,
+        feature: __m512i,
+        word: __m512i,
+        t: __m512,
+        rows: *const f32,
+        offsets: Zmm,
+    ) -> Zmm {
+        // SAFETY: the caller guarantees each lane's row value is readable; AVX-512F is available.
+        unsafe {
             let x = _mm512_i32gather_ps::<4>(_mm512_add_epi32(offsets.0, feature), rows.cast());
             let below = if LE {
                 _mm512_cmp_ps_mask::<_CMP_LE_OQ>(x, t)
@@ -299,11 +377,10 @@ impl Zmm {
             };
             let default_left = _mm512_cmplt_epi32_mask(word, _mm512_setzero_si512());
             let nan_left = _mm512_mask_cmp_ps_mask::<_CMP_UNORD_Q>(default_left, x, x);
-            let twice = _mm512_add_epi32(self.0, self.0);
             Zmm(_mm512_mask_add_epi32(
-                twice,
+                base,
                 !(below | nan_left),
-                twice,
+                base,
                 _mm512_set1_epi32(1),
             ))
         }
@@ -415,6 +492,31 @@ unsafe impl ForestVector for Zmm {
             let word = _mm512_i32gather_epi32::<4>(self.0, features_m1.cast());
             let t = _mm512_i32gather_ps::<4>(self.0, thresholds_m1.cast());
             self.decide::<LE>(word, t, rows, offsets)
+        }
+    }
+    #[inline(always)]
+    unsafe fn sparse_root() -> Zmm {
+        // SAFETY: AVX-512F is available (the caller's contract).
+        Zmm(unsafe { _mm512_setzero_si512() })
+    }
+    #[inline(always)]
+    unsafe fn step_sparse<const LE: bool>(
+        self,
+        words: *const u32,
+        thresholds: *const u32,
+        rows: *const f32,
+        offsets: Zmm,
+    ) -> Zmm {
+        // SAFETY: the caller guarantees each lane's entry and row value are readable; AVX-512F is available.
+        unsafe {
+            let word = _mm512_i32gather_epi32::<4>(self.0, words.cast());
+            let t = _mm512_i32gather_ps::<4>(self.0, thresholds.cast());
+            let feature = _mm512_and_si512(word, _mm512_set1_epi32(SPARSE_FEATURE_MASK as i32));
+            let child = _mm512_and_si512(
+                _mm512_srli_epi32::<{ SPARSE_CHILD_SHIFT }>(word),
+                _mm512_set1_epi32(SPARSE_CHILD_MASK as i32),
+            );
+            Zmm::next::<LE>(child, feature, word, t, rows, offsets)
         }
     }
     #[inline(always)]
