@@ -230,8 +230,8 @@ impl CompactForest<'_> {
 ///
 /// One test per node visit tells a split that moves on from the three records that end the walk: a leaf
 /// (`info == 0`), a bottom split (far offset 1) and an oblivious tree's header (far offset 0) all have a far
-/// offset below 2. The row value is loaded before that test, for every record: a leaf's and a header's feature
-/// field is 0, and `row[0]` exists (`n_features >= 1`).
+/// offset below 2. A split's row value is read after that test (a bottom split reads its own on its way out), so
+/// a leaf costs the test and `info == 0`.
 ///
 /// # Safety
 /// `p` is the root record of a tree of a validated blob, and `row.len() >= n_features`.
