@@ -315,6 +315,9 @@ fn fixtures_that_fit_agree_bit_for_bit() {
     let mut refused = Vec::new();
     let (mut pairs, mut records) = (0, 0);
     let mut oblivious = 0;
+    // The walk's two loops: (fixtures, oblivious trees) through the lean loop (one column, no vector leaves),
+    // through the general loop with scalar leaves in two or more columns, and with vector leaves.
+    let (mut lean, mut columns, mut vectors) = ((0, 0), (0, 0), (0, 0));
     for framework in ["xgboost", "sklearn", "catboost"] {
         let mut dirs: Vec<_> = std::fs::read_dir(root.join(framework))
             .unwrap()
@@ -351,6 +354,14 @@ fn fixtures_that_fit_agree_bit_for_bit() {
             records += (v2.len() - bytes.len()) / 8 + (bytes.len() - 40) / 8;
             let compact_v2 = CompactForest::new(&v2).unwrap();
             oblivious += oblivious_trees(&bytes);
+            let n_vectors = u32::from_le_bytes(bytes[36..40].try_into().unwrap());
+            let walk = match (bytes[28], n_vectors) {
+                (1, 0) => &mut lean,
+                (_, 0) => &mut columns,
+                _ => &mut vectors,
+            };
+            walk.0 += 1;
+            walk.1 += oblivious_trees(&bytes);
             // SAFETY: `bytes` was just accepted by `new`, at this address.
             let unchecked = unsafe { CompactForest::new_unchecked(&bytes) };
             assert_eq!(format!("{unchecked:?}"), format!("{compact:?}"), "{name}");
@@ -383,6 +394,18 @@ fn fixtures_that_fit_agree_bit_for_bit() {
     // CatBoost's symmetric trees take the oblivious form.
     eprintln!("oblivious trees: {oblivious}");
     assert!(oblivious >= 50, "{oblivious} oblivious trees");
+    // Each loop of the walk meets its kinds of tree: the lean loop single-column models with and without
+    // oblivious trees, the general loop multi-column scalar models and vector leaves (CatBoost's multiclass
+    // models: oblivious trees with vector leaves).
+    eprintln!(
+        "(fixtures, oblivious trees): lean loop {lean:?}, general loop scalar {columns:?}, vector {vectors:?}"
+    );
+    assert!(lean.0 >= 10 && lean.1 >= 10, "lean loop: {lean:?}");
+    assert!(columns.0 >= 3, "general loop, scalar: {columns:?}");
+    assert!(
+        vectors.0 >= 3 && vectors.1 >= 10,
+        "general loop, vector leaves: {vectors:?}"
+    );
     // Leaf pairs: one record saved per bottom split (records counted as version 2 would store them).
     eprintln!("leaf pairs and oblivious trees: {pairs} records saved of {records} (about)");
     assert!(pairs * 10 > records, "{pairs} pairs in {records} records");

@@ -16,7 +16,9 @@
 //! branch, with no per-node flag tests: the writer folds the comparison (`<` or `<=`) and the node's default
 //! direction into the threshold and a sign bit (below), and stores a tree in pre-order so that one child is the
 //! next record (no field, no load) and the other is a short forward offset. Leaves are records too (their info
-//! word is zero, one `cbz` tells them apart), so a walk never checks a child's kind before moving to it.
+//! word is zero, so their far offset is zero), so a walk never checks a child's kind before moving to it: one
+//! test per visit, the far offset below 2, tells the records that end a walk (a leaf, a bottom split with its
+//! leaf pair, an oblivious tree's header) from a split that moves on.
 //!
 //! ## Layout (normative)
 //!
@@ -141,33 +143,52 @@
 //!
 //! ## Measured (Cortex-M4F, `boards/compact`: release, fat LTO; `arm-none-eabi-nm --size-sort -S -C`)
 //!
-//! - The walk's inner loop is 17 instructions per node visit at `opt-level = 3` (`arm-none-eabi-objdump -d` of
-//!   `walk_all`): the feature offset (`and`), the row load, `eor` of the negate bit, `vmov`, the far offset
-//!   (`lsrs`) and the leaf-pair test (`cmp`/`beq`), `vcmp`, `vmrs`, an `it`/`lsl` select of the step, the add,
-//!   the next record's two loads (`ldr` info, `vldr` value) and the leaf test (`cmp`/`bne`). A vector leaf adds
-//!   its `n_outputs` values after the walk.
+//! - The walk's inner loop is 14 instructions per node visit at `opt-level = 3` and `"s"` (`arm-none-eabi-objdump
+//!   -d` of `walk_all`): the feature offset (`and`), the row load, `eor` of the negate bit, `vmov`, the far
+//!   offset times 8 (one `and` of `info >> 14`), `vcmp`, `vmrs`, an `it`/`mov` select of the step, the add, the
+//!   next record's two loads (`ldr` info, `vldr` value) and one test of its far offset (`cmp`/`bne`: below 2 ends
+//!   the walk). A leaf then costs one more test (`cmp`/`beq`), a bottom split 12 (its row value, the compare, the
+//!   pair's word), an oblivious tree a call. Per tree, a model of one column without vector leaves takes the lean
+//!   loop: the sum stays in a register, and the leaf's `vldr`/`vadd`, the end test (`add`, `cmp`, `beq`) and the
+//!   next root (`ldr`, `add`) are 7 instructions; every other model takes the general loop, which adds the column
+//!   test (`lsrs`/`cmp`/`bne`), the root mask (4) and a scalar leaf's add through memory (about 19 in all), or a
+//!   vector leaf's `n_outputs` values. (Before: 17 per visit, a pair or oblivious test and a leaf test in each,
+//!   and about 19 per tree plus the pair's select in one loop for all models.)
+//! - `emkern profile --target cortex-m4f --engine compact-prevalidated` on `benches/mcu`'s models (150 rows,
+//!   whole prediction), instructions per prediction / flash the engine adds, in bytes, before and after:
+//!
+//!   | model                                         | before          | after           | change |
+//!   |-----------------------------------------------|-----------------|-----------------|--------|
+//!   | `rf10-d6` (2 columns, vector leaves)          | 1 353 / 3 824   | 1 262 / 3 860   | −6.7%  |
+//!   | `rf50-d8` (2 columns, vector leaves)          | 5 844 / 13 368  | 5 371 / 13 404  | −8.1%  |
+//!   | `xgb20-d4` (one column)                       | 2 014 / 5 732   | 1 607 / 5 768   | −20.2% |
+//!   | `xgb100-d6` (one column)                      | 12 251 / 58 672 | 9 669 / 58 708  | −21.1% |
+//!   | `rf-multi4` (4 columns, vector leaves)        | 3 251 / 31 044  | 2 935 / 31 080  | −9.7%  |
+//!   | `xgb20-d4-nan` (one column, missing values)   | 2 013 / 5 740   | 1 606 / 5 776   | −20.2% |
+//!
 //! - On the XGBoost demo model (100 trees, depth ≤ 5; `boards/compact/data`) through `emkern profile
-//!   --target cortex-m4f` (171 rows, whole prediction with the sigmoid): 6 557 instructions per row for this
-//!   reader (5 750 with version 2's layout, which had no leaf pairs, no pair test and no oblivious branch: version
-//!   3 trades 14% more instructions for an 18% smaller blob here, 7 652 bytes instead of 9 372), 16 528 for
-//!   [`Forest`](super::Forest); its runtime (all but the blob) adds 4 180 bytes of flash to the firmware, 1 948
-//!   when the blob was validated at build time ([`CompactForest::new_unchecked`]); [`Forest`](super::Forest)'s
-//!   54 408.
+//!   --target cortex-m4f` (171 rows, whole prediction with the sigmoid): 5 020 instructions per row for this
+//!   reader (6 557 with the earlier 17-instruction walk, and 5 750 with that walk's version-2 predecessor, which
+//!   had no leaf pairs and no oblivious branch), 16 528 for [`Forest`](super::Forest); its runtime (all but the blob) adds 4 216 bytes
+//!   of flash to the firmware, 1 984 when the blob was validated at build time
+//!   ([`CompactForest::new_unchecked`]); [`Forest`](super::Forest)'s 54 408.
 //! - Code, in bytes, `opt-level = "s"` / `3`, of a firmware that loads with
 //!   [`CompactForest::new_without_checksum`] and predicts a model with the identity transform through
 //!   [`CompactForest::predict_with`]`::<`[`Identity`]`>` (a numeric f32 regressor):
 //!
 //!   | part                                                                  | `"s"` | `3`   |
 //!   |-----------------------------------------------------------------------|-------|-------|
-//!   | prediction: `predict_with` 100 / 96, `sums` 164 / 446, `walk_all` 222 / 612 | 486   | 1 154 |
-//!   | validation: `new_without_checksum` 628 / 720, `validate_trees` 630 / 628, `validate_flat` 164 / 180, `leaf_fault` 50 / 54, `first_non_finite` 52 / 114 | 1 524 | 1 696 |
-//!   | total                                                                 | 2 010 | 2 850 |
+//!   | prediction: `predict_with` 100 / 96, `sums` 164 / 446, `walk_all` 490 / 700 | 754   | 1 242 |
+//!   | validation: `new_without_checksum` 628 / 720, `validate_trees` 722 / 778, `validate_oblivious` 282 / 288, `validate_flat` 164 / 180, `leaf_fault` 50 / 54, `first_non_finite` 52 / 114 | 1 898 | 2 134 |
+//!   | total                                                                 | 2 652 | 3 376 |
 //!
-//!   So the prediction code is within 1 KiB at `"s"`, the whole reader with validation is not: validation
-//!   alone is about 1.5 KiB (the pre-order check with its stack of pending far children is about 0.5 KiB more
+//!   The lean loop for one-column models is most of `walk_all`'s growth from 276 / 656 bytes with the earlier
+//!   walk (one loop for all models): 214 bytes at `"s"`, where the tree walk is inlined into both loops, 44 at
+//!   `3` (36 bytes more flash for `compact-prevalidated` above). So the prediction code is within 1 KiB at
+//!   `"s"`, the whole reader with validation is not: validation alone is about 1.9 KiB (the pre-order check with its stack of pending far children is about 0.5 KiB more
 //!   than version 2's record-by-record check, which could not allow leaf pairs). With
 //!   [`CompactForest::new_unchecked`] (a blob validated at build time) the firmware links the prediction and
-//!   about 40 bytes of header reads: about 0.5 KiB of forest code in all (`boards/compact --features
+//!   about 40 bytes of header reads: about 0.8 KiB of forest code in all at `"s"` (`boards/compact --features
 //!   prevalidated`). Validation checks 12 header fields and every record, and each typed error (field name,
 //!   record or tree index and what is wrong) costs 10 to 16 bytes to build (about 25 of them), the checked
 //!   section arithmetic about 100, the view's construction about 80. At `3` the loops of `sums` and of the

@@ -1,9 +1,9 @@
 //! Prediction from a validated compact blob: the walk, the sums and the transform (shared with the general
 //! layout's predictor, so both round alike).
 
-use super::ROOT_MASK;
 use super::{COLUMN_SHIFT, FAR_SHIFT, FEATURE_MASK, FEATURE_SHIFT, MAX_OUTPUTS, PAIR_FAR, RECORD};
 use super::{CompactForest, CompactTransform, TREE_ENTRY, VECTOR_COLUMN};
+use super::{OBLIVIOUS, ROOT_MASK};
 use crate::forest::predict::apply_transform;
 use crate::forest::{ShapeError, Transform};
 
@@ -151,67 +151,56 @@ impl CompactForest<'_> {
     }
 
     /// Walks every tree and adds its leaf to its column of `acc`, or a vector leaf to every column (the trees in
-    /// order). One loop over the
-    /// records of all the walks, with a data-dependent exit, which the compiler does not unroll: every node
-    /// visit is the same few instructions, and the code stays small.
+    /// order). A model of one margin column without vector leaves (`n_vectors == 0`: a vector tree has at least
+    /// one leaf, so no tree has column 255 and every column is 0) takes a leaner loop that keeps the sum in a
+    /// register and reads no column; every other model takes the general loop. Both walk a tree with
+    /// [`tree_leaf`], a loop with a data-dependent exit, which the compiler does not unroll: every node visit is
+    /// the same few instructions, and the code stays small.
     ///
     /// # Safety
     /// `n_trees > 0`, `row.len() >= n_features`, `acc.len() == n_outputs`, and `self` was validated by `new`.
-    /// Out of line, so that the compiler does not copy the loop for each aggregate.
+    /// Out of line, so that the compiler does not copy the loops for each aggregate.
     #[inline(never)]
     unsafe fn walk_all(&self, row: &[f32], acc: &mut [f32]) {
         let b = self.bytes.as_ptr();
         // SAFETY: records_off, vectors_off and trees_off + 4·n_trees are at most total_len = bytes.len()
         // (validated layout).
-        let (records, vectors, mut entry, last) = unsafe {
+        let (records, vectors, mut entry, end) = unsafe {
             (
                 b.add(self.records_off),
                 b.add(self.vectors_off),
                 b.add(self.trees_off),
-                b.add(self.trees_off + (self.n_trees - 1) * TREE_ENTRY),
+                b.add(self.trees_off + self.n_trees * TREE_ENTRY),
             )
         };
-        // SAFETY: `entry` is the first of the n_trees > 0 entries.
-        let mut e = unsafe { word(entry) };
-        // SAFETY: a validated root is a record of its tree (`validate_trees`).
-        let mut p = unsafe { records.add((e & ROOT_MASK) as usize * RECORD) };
+        if self.n_vectors == 0
+            && let [sum] = acc
+        {
+            let mut s = *sum;
+            loop {
+                // SAFETY: `entry` is one of the n_trees > 0 entries (below `end`); its column is 0 (one
+                // column, no vector tree: above), so the entry is the root, a validated record of its tree;
+                // `tree_leaf`'s other conditions are the caller's.
+                let leaf = unsafe { tree_leaf(records.add(word(entry) as usize * RECORD), row) };
+                // SAFETY: a leaf word of a scalar tree: an aligned f32 inside the blob (`tree_leaf`).
+                s += unsafe { leaf.cast::<f32>().read() };
+                // SAFETY: at most one past the last entry, which ends the loop.
+                entry = unsafe { entry.add(TREE_ENTRY) };
+                if entry == end {
+                    *sum = s;
+                    return;
+                }
+            }
+        }
+        if acc.is_empty() {
+            // Never (n_outputs >= 1); says so to the compiler, which would otherwise keep a copy of the loop for it.
+            return;
+        }
         loop {
-            // SAFETY: `p` is a record of the current tree that the validation reached as a leaf or a split (its
-            // root, or a child: the tree's records are checked to be in exact pre-order, so a child pointer
-            // never leads outside the tree or into a leaf pair), so its 8 bytes are inside the blob; `new`
-            // checked that the blob starts 4-aligned and records start at a multiple of 4 from it, so both words
-            // are aligned. (The value is read as a float: into a float register, no integer move per node.)
-            let (value, info) = unsafe { (p.cast::<f32>().read(), word(p.add(4))) };
-            // The word holding the tree's leaf: a leaf record's value, or one word of a leaf pair.
-            let leaf = if info == 0 {
-                p
-            } else {
-                // SAFETY: the validation proved a split's feature index is below n_features, and the caller
-                // guarantees `row.len() >= n_features`.
-                let x = unsafe {
-                    *row.get_unchecked(((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize)
-                };
-                // Bit 0 (negate) shifted into the sign bit.
-                let y = f32::from_bits(x.to_bits() ^ (info << 31));
-                let far = (info >> FAR_SHIFT) as usize;
-                let right = y >= value;
-                if far > PAIR_FAR as usize {
-                    let step = if right { far } else { 1 };
-                    // SAFETY: the child `i + step` (step is 1 or the far offset) is a record of the tree
-                    // (validated). Walks only move forward inside their tree, so each ends at a leaf.
-                    p = unsafe { p.add(step * RECORD) };
-                    continue;
-                }
-                if far == PAIR_FAR as usize {
-                    // SAFETY: a bottom split's next record is its leaf pair, inside the tree (validated), so
-                    // both of its words are.
-                    unsafe { p.add(RECORD + if right { 4 } else { 0 }) }
-                } else {
-                    // SAFETY: far offset 0 is only valid as an oblivious tree's header (validated), and the
-                    // caller guarantees `row.len() >= n_features`.
-                    unsafe { oblivious_leaf(p, row) }
-                }
-            };
+            // SAFETY: `entry` is one of the n_trees > 0 entries (below `end`).
+            let e = unsafe { word(entry) };
+            // SAFETY: a validated root is a record of its tree (`validate_trees`); the rest is the caller's.
+            let leaf = unsafe { tree_leaf(records.add((e & ROOT_MASK) as usize * RECORD), row) };
             let column = e >> COLUMN_SHIFT;
             if column == VECTOR_COLUMN {
                 // SAFETY: in a vector tree a leaf's word is an index below n_vectors (validated), and the
@@ -227,16 +216,69 @@ impl CompactForest<'_> {
                 // an aligned word of the tree's records (above).
                 unsafe { *acc.get_unchecked_mut(column as usize) += leaf.cast::<f32>().read() };
             }
-            if entry == last {
+            // SAFETY: at most one past the last entry, which ends the loop.
+            entry = unsafe { entry.add(TREE_ENTRY) };
+            if entry == end {
                 return;
-            }
-            // SAFETY: `entry` is below the last entry, so the next one is an entry too, and its root is a
-            // validated record.
-            unsafe {
-                entry = entry.add(TREE_ENTRY);
-                e = word(entry);
-                p = records.add((e & ROOT_MASK) as usize * RECORD);
             }
         }
     }
+}
+
+/// The word holding the leaf that `row` reaches in the tree whose root record is at `p`: a leaf record's value,
+/// one word of a leaf pair, or a word of an oblivious tree's leaf table.
+///
+/// One test per node visit tells a split that moves on from the three records that end the walk: a leaf
+/// (`info == 0`), a bottom split (far offset 1) and an oblivious tree's header (far offset 0) all have a far
+/// offset below 2. A split's row value is read after that test (a bottom split reads its own on its way out), so
+/// a leaf costs the test and `info == 0`.
+///
+/// # Safety
+/// `p` is the root record of a tree of a validated blob, and `row.len() >= n_features`.
+#[inline(always)]
+unsafe fn tree_leaf(mut p: *const u8, row: &[f32]) -> *const u8 {
+    loop {
+        // SAFETY: `p` is a record of the current tree that the validation reached as a leaf or a split (its root,
+        // or a child: the tree's records are checked to be in exact pre-order, so a child pointer never leads
+        // outside the tree or into a leaf pair), so its 8 bytes are inside the blob; `new` checked that the blob
+        // starts 4-aligned and records start at a multiple of 4 from it, so both words are aligned. (The value is
+        // read as a float: into a float register, no integer move per node.)
+        let (value, info) = unsafe { (p.cast::<f32>().read(), word(p.add(4))) };
+        let far = (info >> FAR_SHIFT) as usize;
+        if far <= PAIR_FAR as usize {
+            if info == 0 {
+                return p;
+            }
+            if info == OBLIVIOUS {
+                // SAFETY: far offset 0 with info != 0 (exactly OBLIVIOUS) is only valid as an oblivious tree's
+                // header (validated), and the caller guarantees `row.len() >= n_features`.
+                return unsafe { oblivious_leaf(p, row) };
+            }
+            // SAFETY: a bottom split of a validated tree (its feature below n_features, the caller's row); its
+            // next record is its leaf pair, inside the tree (validated), so both of its words are.
+            return unsafe { p.add(RECORD + if far_side(info, value, row) { 4 } else { 0 }) };
+        }
+        // SAFETY: a split of a validated tree; the caller's row.
+        let step = if unsafe { far_side(info, value, row) } {
+            far
+        } else {
+            1
+        };
+        // SAFETY: the child `i + step` (step is 1 or the far offset) is a record of the tree (validated). Walks
+        // only move forward inside their tree, so each ends at a leaf, a pair or an oblivious header.
+        p = unsafe { p.add(step * RECORD) };
+    }
+}
+
+/// Whether a split (`info`, `value`) sends `row` to its far child: `y >= value`, `y` its feature's value with
+/// the sign bit flipped when the negate bit is set.
+///
+/// # Safety
+/// `info`'s feature index is below `row.len()`.
+#[inline(always)]
+unsafe fn far_side(info: u32, value: f32, row: &[f32]) -> bool {
+    // SAFETY: the caller's bound.
+    let x = unsafe { *row.get_unchecked(((info >> FEATURE_SHIFT) & FEATURE_MASK) as usize) };
+    // Bit 0 (negate) shifted into the sign bit.
+    f32::from_bits(x.to_bits() ^ (info << 31)) >= value
 }
