@@ -228,13 +228,14 @@ if ((cross_ok)); then
     grep -q '^PASS riscv' "$logs/riscv.log" || record riscv SKIPPED "!!! RISC-V firmware NOT run (see riscv.log) !!!"
     # The C API from a C firmware (no Rust in its sources, the model as generated C): the demo model's rows on the
     # Cortex-M4F and the Cortex-M55.
-    run "$logs/c-example.log" bash boards/c-example.sh
+    # The model's C files come from the CLI stage 1 built (profile `python`), not from a release build of it.
+    EMKERN="$root/target/python/emkern" run "$logs/c-example.log" bash boards/c-example.sh
     # Two images per board (predict.elf: the forest; kernels.elf: attention, RoPE, Medusa), each ending in PASS.
     [ "$(grep -c '^PASS' "$logs/c-example.log")" -eq 4 ] || record c-example SKIPPED "!!! C firmware example NOT run on both boards (see c-example.log) !!!"
     # The C API's static library and header for the five targets (target/ffi/<target>/), with their sizes.
     run "$logs/ffi-libs.log" bash scripts/ffi-libs.sh
     # The C API through CMake: the host example, and the C firmware with an arm-none-eabi toolchain file (both cores).
-    run "$logs/ffi-cmake.log" bash scripts/ffi-cmake.sh
+    EMKERN="$root/target/python/emkern" run "$logs/ffi-cmake.log" bash scripts/ffi-cmake.sh
     grep -q '^PASS ffi-cmake' "$logs/ffi-cmake.log" || record ffi-cmake SKIPPED "!!! CMake integration NOT tested (see ffi-cmake.log) !!!"
     count_tests "$logs/board-m4.log"
     m4=$counts
