@@ -159,6 +159,29 @@ pub fn layout_choice(ensemble: Option<&Ensemble>, general: &[u8]) -> String {
     }
 }
 
+/// The `batch` line of `emkern inspect`: the engine that batches of this model take on the host (`emkern
+/// predict`, `bench --model`, `Forest::predict_batch_simd`): the SIMD walker, with how its plan holds the trees,
+/// or the scalar batch path and why.
+pub fn batch_engine(f: &Forest) -> String {
+    let plan = f.simd_plan_len().and_then(|n| {
+        let mut words = vec![0u32; n];
+        let plan = f.simd_plan(&mut words)?;
+        Ok((n, plan.n_trees(), plan.sparse_trees()))
+    });
+    match plan {
+        Ok((words, trees, sparse)) => format!(
+            "batch (host)     SIMD walker: {} tree{} complete (depth ≤ {}: the top levels from registers), {} \
+             sparse (deeper: children by index, every level gathered); plan {} words\n",
+            trees - sparse,
+            if trees - sparse == 1 { "" } else { "s" },
+            emkern_simd::forest::MAX_DEPTH,
+            sparse,
+            words
+        ),
+        Err(why) => format!("batch (host)     scalar path: {why}\n"),
+    }
+}
+
 /// Validates `blob` (read from `path`) as the core does; the error names the file and, through [`blob_error`],
 /// the part of the blob at fault.
 pub fn open_blob<'a>(path: &Path, blob: &'a [u8]) -> Result<Forest<'a>, String> {

@@ -1066,4 +1066,50 @@ fn inspect_names_the_auto_layout() {
             && text.contains("--f32"),
         "{text}"
     );
+    // The engine host batches take: the walker with complete trees, the scalar path for f64 values (the
+    // walker's reason), and a model with a tree of depth 13 beside the fixture's: one sparse tree.
+    let text = emkern(&["inspect".as_ref(), fits.as_os_str()]);
+    let loaded = model::load(&fits).unwrap();
+    let trees = Forest::new(&loaded.blob).unwrap().summary().trees;
+    assert!(
+        text.contains(&format!(
+            "batch (host)     SIMD walker: {trees} trees complete (depth ≤ 12: the top levels from registers), 0 \
+             sparse"
+        )),
+        "{text}"
+    );
+    let text = emkern(&["inspect".as_ref(), f64_model.as_os_str()]);
+    assert!(
+        text.contains("batch (host)     scalar path: f64 values"),
+        "{text}"
+    );
+    let mut deep = loaded.ensemble.unwrap();
+    let mut nodes = Vec::new();
+    for d in 0..13usize {
+        nodes.push(Node::Split(Split {
+            feature: 0,
+            test: Test::Numeric(d as f64),
+            default_left: false,
+            missing: MissingMode::Nan,
+            left: 2 * d + 1,
+            right: 2 * d + 2,
+        }));
+        nodes.push(Node::Leaf(vec![d as f64 * 0.125]));
+    }
+    nodes.push(Node::Leaf(vec![-1.0]));
+    deep.trees.push(Tree {
+        nodes,
+        output: Some(0),
+        weight: 1.0,
+    });
+    let deep_path = dir.join("deep.emk");
+    std::fs::write(&deep_path, blob::write(&deep).unwrap()).unwrap();
+    let text = emkern(&["inspect".as_ref(), deep_path.as_os_str()]);
+    assert!(
+        text.contains(&format!(
+            "batch (host)     SIMD walker: {trees} trees complete (depth ≤ 12: the top levels from registers), 1 \
+             sparse (deeper: children by index, every level gathered)"
+        )),
+        "{text}"
+    );
 }

@@ -230,7 +230,7 @@ pub struct Plan<'a> {
     n_features: usize,
     compare: Compare,
     tag: u32,
-    sparse: bool,
+    sparse: usize,
 }
 
 /// A tree of a [`Plan`], as the walkers read it.
@@ -280,6 +280,11 @@ impl<'a> Plan<'a> {
     ///
     /// [`Simd::forest_row`]: crate::Simd::forest_row
     pub fn has_sparse(&self) -> bool {
+        self.sparse > 0
+    }
+
+    /// Sparse trees in the plan (the others are complete).
+    pub fn sparse_trees(&self) -> usize {
         self.sparse
     }
 
@@ -355,8 +360,8 @@ pub struct PlanBuilder<'a> {
     current: Option<(usize, u32)>,
     /// The current tree's data offset and entries, when it is sparse.
     sparse_current: Option<(usize, usize)>,
-    /// Whether a sparse tree was begun.
-    sparse: bool,
+    /// Sparse trees begun.
+    sparse: usize,
 }
 
 impl<'a> PlanBuilder<'a> {
@@ -399,7 +404,7 @@ impl<'a> PlanBuilder<'a> {
             cursor: table,
             current: None,
             sparse_current: None,
-            sparse: false,
+            sparse: 0,
         })
     }
 
@@ -491,7 +496,7 @@ impl<'a> PlanBuilder<'a> {
         }
         self.current = None;
         self.sparse_current = Some((self.cursor, entries));
-        self.sparse = true;
+        self.sparse += 1;
         self.cursor = end;
         self.begun += 1;
         Ok(())

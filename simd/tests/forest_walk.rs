@@ -28,6 +28,18 @@ impl Rng {
 
 const GRID: [f32; 8] = [-3.0, -1.0, -0.0, 0.0, 0.25, 0.5, 1.0, 4.0];
 
+/// `n` row values: a tenth each NaN, +∞ and −∞, the rest from [`GRID`] (the trees' thresholds).
+fn grid_rows(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|_| match rng.below(10) {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            _ => GRID[rng.below(GRID.len() as u64) as usize],
+        })
+        .collect()
+}
+
 enum Node {
     Split {
         feature: usize,
@@ -180,14 +192,7 @@ fn every_level_matches_the_oracle() {
         let plan = b.finish().unwrap();
         assert_eq!(plan.tag(), 7);
         let n_max = 70;
-        let rows: Vec<f32> = (0..n_max * stride)
-            .map(|_| match rng.below(10) {
-                0 => f32::NAN,
-                1 => f32::INFINITY,
-                2 => f32::NEG_INFINITY,
-                _ => GRID[rng.below(GRID.len() as u64) as usize],
-            })
-            .collect();
+        let rows = grid_rows(&mut rng, n_max * stride);
         let start: Vec<f32> = (0..n_max).map(|r| r as f32 * 0.125 - 2.0).collect();
         for n in 0..=n_max {
             let want: Vec<u32> = (0..n)
@@ -575,14 +580,7 @@ fn sparse_trees_match_the_oracle() {
         assert_eq!(plan.has_sparse(), trees.iter().any(|t| t.1));
         with_sparse += usize::from(plan.has_sparse());
         let n_max = 40;
-        let rows: Vec<f32> = (0..n_max * stride)
-            .map(|_| match rng.below(10) {
-                0 => f32::NAN,
-                1 => f32::INFINITY,
-                2 => f32::NEG_INFINITY,
-                _ => GRID[rng.below(GRID.len() as u64) as usize],
-            })
-            .collect();
+        let rows = grid_rows(&mut rng, n_max * stride);
         let start: Vec<f32> = (0..n_max).map(|r| r as f32 * 0.25 - 4.0).collect();
         let want: Vec<u32> = (0..n_max)
             .map(|r| {

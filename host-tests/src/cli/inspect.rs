@@ -1,5 +1,6 @@
-//! `emkern inspect`: a model's trees, nodes, depth, bytes per node, flash and RAM needs, worst-case node visits;
-//! with `--target`, what it costs a firmware on that board.
+//! `emkern inspect`: a model's trees, nodes, depth, bytes per node, flash and RAM needs, worst-case node visits,
+//! the layout `import --layout auto` picks and the engine host batches take; with `--target`, what it costs a
+//! firmware on that board.
 
 use std::path::PathBuf;
 
@@ -29,6 +30,7 @@ pub fn run(req: &Request) -> CliResult {
         loaded.ensemble.as_ref(),
         &loaded.blob,
     ));
+    text.push_str(&describe::batch_engine(&f));
     if let Some(name) = &req.target {
         let target = super::target(name)?;
         text.push_str(&footprint::report(
