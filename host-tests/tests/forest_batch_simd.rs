@@ -571,30 +571,10 @@ fn chains_deeper_than_a_complete_plan_are_sparse_up_to_the_limit() {
     assert!(!check_model("deep chain", &f, &rows, 2).unwrap());
 }
 
-/// The blob of one tree that is a chain of `depth` splits: split d (node 2d) has leaf 2d + 1 on the left and
-/// split d + 1 on the right; the last split has two leaves.
+/// The blob of a one-feature model whose one tree is [`forest_gen::chain_tree`] of `depth` splits.
 fn chain(depth: u32) -> Vec<u8> {
-    let mut nodes = Vec::new();
-    for d in 0..depth as usize {
-        nodes.push(Node::Split(Split {
-            feature: 0,
-            test: Test::Numeric(d as f64),
-            default_left: false,
-            missing: MissingMode::Nan,
-            left: 2 * d + 1,
-            right: 2 * d + 2,
-        }));
-        nodes.push(Node::Leaf(vec![d as f64]));
-    }
-    nodes.pop();
-    nodes.push(Node::Leaf(vec![-1.0]));
-    nodes.push(Node::Leaf(vec![-2.0]));
     let e = Ensemble {
-        trees: vec![Tree {
-            nodes,
-            output: Some(0),
-            weight: 1.0,
-        }],
+        trees: vec![forest_gen::chain_tree(depth as usize)],
         ..forest_gen::one_split_model()
     };
     blob::write(&e).unwrap()

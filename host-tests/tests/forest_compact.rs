@@ -1084,24 +1084,7 @@ fn inspect_names_the_auto_layout() {
         "{text}"
     );
     let mut deep = loaded.ensemble.unwrap();
-    let mut nodes = Vec::new();
-    for d in 0..13usize {
-        nodes.push(Node::Split(Split {
-            feature: 0,
-            test: Test::Numeric(d as f64),
-            default_left: false,
-            missing: MissingMode::Nan,
-            left: 2 * d + 1,
-            right: 2 * d + 2,
-        }));
-        nodes.push(Node::Leaf(vec![d as f64 * 0.125]));
-    }
-    nodes.push(Node::Leaf(vec![-1.0]));
-    deep.trees.push(Tree {
-        nodes,
-        output: Some(0),
-        weight: 1.0,
-    });
+    deep.trees.push(forest_gen::chain_tree(13));
     let deep_path = dir.join("deep.emk");
     std::fs::write(&deep_path, blob::write(&deep).unwrap()).unwrap();
     let text = emkern(&["inspect".as_ref(), deep_path.as_os_str()]);

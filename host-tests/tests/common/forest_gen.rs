@@ -1,4 +1,4 @@
-//! Shared by the forest layout tests (`forest_blob`, `forest_compact`, `forest_int`, `train_budget`): a small
+//! Shared by the forest layout tests (`forest_blob`, `forest_compact`, `forest_int`, `forest_batch_simd`, `train_budget`): a small
 //! deterministic generator, and the one-split model the writers' refusal tests change in one respect each.
 #![allow(dead_code)]
 
@@ -68,5 +68,31 @@ pub fn split_mut(e: &mut Ensemble) -> &mut Split {
     match &mut e.trees[0].nodes[0] {
         Node::Split(s) => s,
         _ => unreachable!("the first node of one_split_model is a split"),
+    }
+}
+
+/// A tree that is a chain of `depth` splits on feature 0: split `d` (node `2d`, `x < d`) has the leaf `d` on its
+/// left and split `d + 1` on its right; the last split's leaves are −1 and −2. Deeper than the SIMD plan's
+/// complete trees from depth 13 on.
+pub fn chain_tree(depth: usize) -> Tree {
+    let mut nodes = Vec::new();
+    for d in 0..depth {
+        nodes.push(Node::Split(Split {
+            feature: 0,
+            test: Test::Numeric(d as f64),
+            default_left: false,
+            missing: MissingMode::Nan,
+            left: 2 * d + 1,
+            right: 2 * d + 2,
+        }));
+        nodes.push(Node::Leaf(vec![d as f64]));
+    }
+    nodes.pop();
+    nodes.push(Node::Leaf(vec![-1.0]));
+    nodes.push(Node::Leaf(vec![-2.0]));
+    Tree {
+        nodes,
+        output: Some(0),
+        weight: 1.0,
     }
 }
