@@ -1,5 +1,6 @@
-//! Shared by the forest layout tests (`forest_blob`, `forest_compact`, `forest_int`, `forest_batch_simd`, `train_budget`): a small
-//! deterministic generator, and the one-split model the writers' refusal tests change in one respect each.
+//! Shared by the forest layout tests (`forest_blob`, `forest_compact`, `forest_int`, `forest_batch_simd`,
+//! `train_budget`): a small deterministic generator, the one-split model the writers' refusal tests change in one
+//! respect each, and a chain tree as deep as wanted.
 #![allow(dead_code)]
 
 use emkern::forest::{Compare, MissingMode, Transform};
