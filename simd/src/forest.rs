@@ -26,10 +26,10 @@
 //! the padding stays bounded (`3·2¹²` words = 48 KiB for the deepest tree).
 //!
 //! # Sparse trees: deeper than a complete tree can hold
-//! A tree deeper than [`MAX_DEPTH`] (leaf-wise LightGBM trees often are: 31 or 63 leaves at depths of 15 or 20)
-//! is stored *sparse*: its `E = 2·splits + 1` entries (splits and leaves; the root is entry 0) in three arrays of
-//! `E` words, with each split's two children next to each other, so that one gathered word holds the node and
-//! where its children are:
+//! A tree deeper than [`MAX_DEPTH`] (leaf-wise LightGBM grows them: 63 leaves at depths up to 21 in one measured
+//! model) is stored *sparse*: its `E = 2·splits + 1` entries (splits and leaves; the root is entry 0) in three
+//! arrays of `E` words, with each split's two children next to each other, so that one gathered word holds the
+//! node and where its children are:
 //!
 //! ```text
 //! words       E words: feature (bits 0–15) | first child c (bits 16–30) | default_left << 31
