@@ -318,19 +318,21 @@ fn fixtures_that_fit_agree_bit_for_bit() {
     // The walk's two loops: (fixtures, oblivious trees) through the lean loop (one column, no vector leaves),
     // through the general loop with scalar leaves in two or more columns, and with vector leaves.
     let (mut lean, mut columns, mut vectors) = ((0, 0), (0, 0), (0, 0));
-    for framework in ["xgboost", "sklearn", "catboost"] {
+    for (framework, file) in [
+        ("xgboost", "model.json"),
+        ("sklearn", "model.json"),
+        ("catboost", "model.json"),
+        ("lightgbm", "model.txt"),
+    ] {
         let mut dirs: Vec<_> = std::fs::read_dir(root.join(framework))
             .unwrap()
             .filter_map(|d| d.ok().map(|d| d.path()))
-            .filter(|p| p.join("model.json").is_file())
+            .filter(|p| p.join(file).is_file())
             .collect();
         dirs.sort();
         for dir in dirs {
             let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-            let mut e = model::load(&dir.join("model.json"))
-                .unwrap()
-                .ensemble
-                .unwrap();
+            let mut e = model::load(&dir.join(file)).unwrap().ensemble.unwrap();
             e.precision = Precision::F32;
             let bytes = match compact::write(&e) {
                 Ok(b) => b,
@@ -413,13 +415,18 @@ fn fixtures_that_fit_agree_bit_for_bit() {
         fitted.iter().filter(|f| f.starts_with('v')).count() >= 20,
         "too few fixtures fit the compact layout: {fitted:?}"
     );
-    // Vector leaves: scikit-learn's forests of per-class probabilities and multi-output trees fit.
+    // Vector leaves: scikit-learn's forests of per-class probabilities and multi-output trees fit; so do LightGBM
+    // models whose missing modes the layout holds.
     for name in [
         "v1.9.1-random-forest-classifier ",
         "v1.9.1-random-forest-classifier-multiclass ",
         "v1.9.1-extra-trees-classifier ",
         "v1.9.1-random-forest-regressor-multioutput ",
         "v1.9.1-decision-tree-classifier-multioutput ",
+        // LightGBM's missing modes: NaN (default side) and None (NaN read as 0.0: 0.0's side).
+        "v4.7.0-missing-nan ",
+        "v4.7.0-missing-none ",
+        "v4.7.0-binary ",
     ] {
         assert!(
             fitted.iter().any(|f| f.starts_with(name)),
@@ -471,15 +478,47 @@ fn every_refusal_is_named() {
         }),
         CompactRefusal::Categorical { tree: 0, node: 0 }
     );
-    for mode in [MissingMode::NanAsZero, MissingMode::ZeroOrNan] {
-        assert_eq!(
-            refused(&|e| split_mut(e).missing = mode),
-            CompactRefusal::MissingMode {
-                tree: 0,
-                node: 0,
-                mode
-            }
-        );
+    // LightGBM's `Zero` mode whose zero band (x ≤ 1e-35 < 0.5 goes left) is not on the default side (right).
+    assert_eq!(
+        refused(&|e| {
+            let s = split_mut(e);
+            s.missing = MissingMode::ZeroOrNan;
+            s.default_left = false;
+        }),
+        CompactRefusal::MissingMode {
+            tree: 0,
+            node: 0,
+            mode: MissingMode::ZeroOrNan
+        }
+    );
+    // `None` (NaN read as 0.0), and `Zero` with the band on the default side, fit: NaN takes 0.0's side.
+    for (mode, default_left) in [
+        (MissingMode::NanAsZero, false),
+        (MissingMode::NanAsZero, true),
+        (MissingMode::ZeroOrNan, true),
+    ] {
+        let mut e = one_split_model();
+        let s = split_mut(&mut e);
+        s.missing = mode;
+        s.default_left = default_left;
+        let bytes = compact::write(&e).unwrap();
+        let general = blob::write(&e).unwrap();
+        let forest = Forest::new(&general).unwrap();
+        let compact = CompactForest::new(&bytes).unwrap();
+        for x in [
+            f32::NAN,
+            0.0,
+            -0.0,
+            1.0e-36,
+            -1.0e-36,
+            0.25,
+            0.5,
+            0.75,
+            -1.0,
+        ] {
+            compare_on(&forest, &compact, &[0.0, x])
+                .unwrap_or_else(|d| panic!("{mode:?}, default left {default_left}, x = {x}: {d}"));
+        }
     }
     assert_eq!(
         refused(&|e| {

@@ -38,7 +38,9 @@ pub enum CompactRefusal {
         /// The node index in the tree.
         node: usize,
     },
-    /// A missing-value mode other than "NaN takes the default direction" (LightGBM's `None` and `Zero`).
+    /// A LightGBM `Zero` missing mode (NaN and `|x| ≤ 1e-35` take the default direction) whose zero band does not
+    /// compare to the default side: the layout sends only NaN the default way. (`None`, NaN read as 0.0, fits:
+    /// NaN takes 0.0's side.)
     MissingMode {
         /// The tree.
         tree: usize,
@@ -91,8 +93,8 @@ impl std::fmt::Display for CompactRefusal {
             }
             CompactRefusal::MissingMode { tree, node, mode } => write!(
                 f,
-                "tree {tree}, node {node}: missing mode {mode:?} (the compact layout only sends NaN the \
-                 default way){general}"
+                "tree {tree}, node {node}: missing mode {mode:?} whose zero band does not compare to the \
+                 default side (the compact layout sends only NaN the default way){general}"
             ),
             CompactRefusal::WeightedMedian => {
                 write!(f, "the weighted-median aggregate{general}")
@@ -148,6 +150,29 @@ fn fold_split(t: f64, compare: Compare, default_left: bool) -> f32 {
         (Compare::Less, false) => up(-f32_round_up(t)),
         (Compare::LessEqual, true) => up(f32_round_down(t)),
         (Compare::LessEqual, false) => -f32_round_down(t),
+    }
+}
+
+/// The side (`true`: left) a NaN takes at split `s` with threshold `t` under `compare`, as the general layout
+/// decides it, in the compact layout's one convention (NaN takes the default child); `None` when the layout
+/// cannot hold the split's missing mode. LightGBM's `NanAsZero` reads NaN as 0.0, so NaN goes where 0.0 goes
+/// (compared with the general layout's f32 threshold); its `ZeroOrNan` sends NaN and every `|x| ≤ 1e-35` to the
+/// default side, which the layout holds when the whole band compares to the default side anyway (the band is
+/// an interval, so its ends decide).
+fn nan_left(s: &crate::ir::Split, t: f64, compare: Compare) -> Option<bool> {
+    let below = |x: f32| match compare {
+        Compare::Less => x < f32_round_up(t),
+        Compare::LessEqual => x <= f32_round_down(t),
+    };
+    match s.missing {
+        MissingMode::Nan => Some(s.default_left),
+        MissingMode::NanAsZero => Some(below(0.0)),
+        MissingMode::ZeroOrNan => {
+            let z = emkern::forest::format::ZERO_THRESHOLD;
+            let all = below(-z) && below(z);
+            let none = !below(-z) && !below(z);
+            ((all && s.default_left) || (none && !s.default_left)).then_some(s.default_left)
+        }
     }
 }
 
@@ -301,16 +326,16 @@ fn write_tree(
         }
         return Ok(());
     }
-    // (IR node to place, and for a far child: its parent's record and IR node).
-    let mut stack: Vec<(usize, Option<(usize, usize)>)> = vec![(0, None)];
+    // (IR node to place, and for a far child: its parent's record, IR node and side for NaN).
+    let mut stack: Vec<(usize, Option<FarOf>)> = vec![(0, None)];
     while let Some((i, far_of)) = stack.pop() {
         let at = records.len();
-        if let Some((p, parent)) = far_of {
+        if let Some((p, parent, default_left)) = far_of {
             let Node::Split(s) = &tree.nodes[parent] else {
                 unreachable!("only splits are parents")
             };
             // The table's negate bit: the default child is on the right.
-            let info = layout::split_info(s.feature as usize, at - p, !s.default_left).ok_or(
+            let info = layout::split_info(s.feature as usize, at - p, !default_left).ok_or(
                 CompactRefusal::SubtreeTooLarge {
                     tree: t,
                     node: parent,
@@ -332,13 +357,6 @@ fn write_tree(
                         return Err(CompactRefusal::Categorical { tree: t, node: i });
                     }
                 };
-                if s.missing != MissingMode::Nan {
-                    return Err(CompactRefusal::MissingMode {
-                        tree: t,
-                        node: i,
-                        mode: s.missing,
-                    });
-                }
                 if th.is_nan() {
                     return Err(CompactRefusal::Invalid(format!(
                         "tree {t}, node {i}: threshold is NaN"
@@ -358,8 +376,14 @@ fn write_tree(
                     }
                     seen[child] = true;
                 }
-                let value = fold_split(th, e.compare, s.default_left);
-                let (next, far) = if s.default_left {
+                let default_left =
+                    nan_left(s, th, e.compare).ok_or(CompactRefusal::MissingMode {
+                        tree: t,
+                        node: i,
+                        mode: s.missing,
+                    })?;
+                let value = fold_split(th, e.compare, default_left);
+                let (next, far) = if default_left {
                     (s.left, s.right)
                 } else {
                     (s.right, s.left)
@@ -370,7 +394,7 @@ fn write_tree(
                     let info = layout::split_info(
                         s.feature as usize,
                         layout::PAIR_FAR as usize,
-                        !s.default_left,
+                        !default_left,
                     )
                     .ok_or_else(|| {
                         CompactRefusal::Invalid(format!(
@@ -385,13 +409,16 @@ fn write_tree(
                 }
                 // The info is written when the far child is placed (after the whole next subtree).
                 records.push((value.to_bits(), 0));
-                stack.push((far, Some((at, i))));
+                stack.push((far, Some((at, i, default_left))));
                 stack.push((next, None));
             }
         }
     }
     Ok(())
 }
+
+/// A far child's parent: its record, its IR node, and whether NaN goes left there.
+type FarOf = (usize, usize, bool);
 
 /// One level of an oblivious tree: feature, threshold, default direction left.
 type Level = (u32, f64, bool);

@@ -2,7 +2,8 @@
 //! [`CompactForest`], beside the general [`Forest`](super::Forest) layout (which stays for everything else).
 //!
 //! **Scope** (version 3): numeric splits only; a missing value (NaN) takes the node's default direction
-//! (XGBoost's and scikit-learn's semantics); f32 thresholds and f32 leaf values; per tree either one scalar leaf
+//! (XGBoost's and scikit-learn's semantics; the writer gives a LightGBM `None` split the side 0.0 takes, and a
+//! `Zero` split whose zero band compares to its default side that side); f32 thresholds and f32 leaf values; per tree either one scalar leaf
 //! adding to one margin column, or a vector leaf adding to every column (scikit-learn's random-forest and
 //! extra-trees classifiers with per-class probabilities, multi-output regressors); at most [`MAX_OUTPUTS`]
 //! columns; a sum or a mean of the trees with f32 base margins; the transforms identity, sigmoid, softmax, argmax
