@@ -527,7 +527,8 @@ impl<'a> PlanBuilder<'a> {
     ) -> Result<(), PlanError> {
         let tree = self.begun.saturating_sub(1);
         let (off, entries) = self.sparse_at(index, 0)?;
-        if first_child + 2 > entries {
+        // Checked: a wrapped sum would let a first child past the tree's entries through.
+        if first_child.checked_add(2).is_none_or(|end| end > entries) {
             return Err(PlanError::BadPosition { tree });
         }
         // n_features ≤ MAX_SPARSE_FEATURES (checked when the tree began), so the feature fits 16 bits.

@@ -667,6 +667,11 @@ fn sparse_builder_refuses_bad_input() {
         b.sparse_split(5, 0, 0.0, false, 1),
         Err(PlanError::BadPosition { tree: 0 })
     );
+    // A first child whose sum with 2 would wrap.
+    assert_eq!(
+        b.sparse_split(0, 0, 0.0, false, usize::MAX - 1),
+        Err(PlanError::BadPosition { tree: 0 })
+    );
     assert_eq!(
         b.sparse_split(0, 3, 0.0, false, 1),
         Err(PlanError::FeatureOutOfRange { tree: 0 })
